@@ -1,0 +1,163 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { deepFreeze } from './deep-freeze.js';
+import { envOverrides, flagOverrides, type Override } from './overrides.js';
+import { fileSchema, type FileConfig } from './schema.js';
+import type { ConfigIssue, ConfigResult, FlagOverrides, ProxyConfig } from './types.js';
+
+export const DEFAULT_CONFIG_FILE = 'config/kaizen-proxy.yaml';
+
+export interface LoadOptions {
+  readonly flags?: FlagOverrides;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where to look for the default file when none is named (relative to cwd). */
+  readonly defaultFile?: string;
+}
+
+interface Source {
+  readonly file: string | null;
+  readonly raw: unknown;
+  readonly doc: Document | null;
+  readonly lines: LineCounter;
+}
+
+/**
+ * Load the configuration: defaults < file < env < flags. Never returns null: a named file must load;
+ * only a missing default file falls back to the embedded defaults.
+ */
+export function loadConfig(options: LoadOptions = {}): ConfigResult {
+  const env = options.env ?? process.env;
+  const flags = options.flags ?? {};
+  const named = flags.config ?? env['KAIZEN_PROXY_CONFIG'];
+  const source = readSource(named, options.defaultFile ?? DEFAULT_CONFIG_FILE);
+  if ('issues' in source) return { ok: false, issues: source.issues };
+
+  const overrides = [...envOverrides(env), ...flagOverrides(flags)];
+  const raw = applyOverrides(source.raw, overrides);
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, issues: parsed.error.issues.map((issue) => describeIssue(issue, source, overrides)) };
+  }
+  const apiKey = readApiKey(env, parsed.data, source.file);
+  if (typeof apiKey === 'object' && apiKey !== null) return { ok: false, issues: [apiKey] };
+  return { ok: true, config: deepFreeze(toDomain(parsed.data, apiKey, source.file)) };
+}
+
+function readSource(named: string | undefined, defaultFile: string): Source | { issues: ConfigIssue[] } {
+  const lines = new LineCounter();
+  const file = named ?? (existsSync(defaultFile) ? defaultFile : null);
+  if (file === null) return { file: null, raw: {}, doc: null, lines };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    return { issues: [{ where: file, key: '(file)', message: `cannot read the configuration file (${reason})` }] };
+  }
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      issues: doc.errors.map((error) => ({
+        where: `${file}:${lines.linePos(error.pos[0]).line}`,
+        key: '(yaml)',
+        message: error.message.split('\n')[0] ?? 'invalid YAML',
+      })),
+    };
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return { issues: [{ where: `${file}:1`, key: '(root)', message: 'expected a mapping of keys at the top level' }] };
+  }
+  return { file, raw, doc, lines };
+}
+
+function applyOverrides(raw: unknown, overrides: readonly Override[]): unknown {
+  const root = structuredClone(raw) as Record<string, unknown>;
+  for (const override of overrides) {
+    let node = root;
+    const path = override.path;
+    for (const key of path.slice(0, -1)) {
+      const child = node[key];
+      if (child === null || typeof child !== 'object' || Array.isArray(child)) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    const last = path[path.length - 1];
+    if (last !== undefined) node[last] = override.value(node[last]);
+  }
+  return root;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, source: Source, overrides: readonly Override[]): ConfigIssue {
+  const path = issue.path.map(String);
+  const key = path.join('.') || '(root)';
+  const override = [...overrides].reverse().find((o) => o.path.join('.') === path.slice(0, o.path.length).join('.'));
+  if (override) return { where: override.where, key, message: issue.message };
+  let where = source.file ?? '(defaults)';
+  if (source.doc && source.file) {
+    const node = findNode(source.doc, path);
+    const offset = node?.range?.[0];
+    if (offset !== undefined) where = `${source.file}:${source.lines.linePos(offset).line}`;
+  }
+  return { where, key, message: issue.code === 'unrecognized_keys' ? `${issue.message}; see the README for the keys` : issue.message };
+}
+
+function findNode(doc: Document, path: readonly string[]): { range?: readonly [number, number, number] | null } | undefined {
+  for (let depth = path.length; depth >= 0; depth -= 1) {
+    const node: unknown = doc.getIn(path.slice(0, depth).map((p) => (/^\d+$/.test(p) ? Number(p) : p)), true);
+    if (node && typeof node === 'object' && 'range' in node) return node as { range?: readonly [number, number, number] | null };
+  }
+  return undefined;
+}
+
+function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, configFile: string | null): string | null | ConfigIssue {
+  const fromEnv = env['KAIZEN_API_KEY']?.trim();
+  if (fromEnv) return fromEnv;
+  const keyFile = file.control_plane.api_key_file;
+  if (keyFile === null) return null;
+  try {
+    const key = readFileSync(keyFile, 'utf8').trim();
+    if (key === '') return { where: configFile ?? '(defaults)', key: 'control_plane.api_key_file', message: `the file ${keyFile} is empty` };
+    return key;
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    return { where: configFile ?? '(defaults)', key: 'control_plane.api_key_file', message: `cannot read ${keyFile} (${reason})` };
+  }
+}
+
+function toDomain(file: FileConfig, apiKey: string | null, source: string | null): ProxyConfig {
+  return {
+    listen: file.listen,
+    agent: file.agent,
+    controlPlane: {
+      url: file.control_plane.url,
+      apiKey,
+      apiKeyFile: file.control_plane.api_key_file,
+      timeoutMs: file.control_plane.timeout,
+    },
+    fail: file.fail,
+    cache: {
+      maxEntries: file.cache.max_entries,
+      allowTtlMs: file.cache.allow_ttl,
+      blockTtlMs: file.cache.block_ttl,
+      staleIfErrorMs: file.cache.stale_if_error,
+    },
+    network: {
+      allowPrivate: file.network.allow_private,
+      connectTimeoutMs: file.network.connect_timeout,
+      idleTimeoutMs: file.network.idle_timeout,
+    },
+    limits: {
+      maxConnections: file.limits.max_connections,
+      maxHeaderBytes: file.limits.max_header_bytes,
+      headerTimeoutMs: file.limits.header_timeout,
+      drainTimeoutMs: file.limits.drain_timeout,
+    },
+    log: { level: file.log.level },
+    file: source,
+  };
+}
+
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  return issues.map((issue) => `${issue.where}: ${issue.key}: ${issue.message}`).join('\n');
+}

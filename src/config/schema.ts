@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { parseCidr } from '../net/cidr.js';
+import { duration } from './duration.js';
+import { hostPort } from './host-port.js';
+
+/**
+ * The YAML file's schema: the single source of truth for keys, types, defaults and descriptions.
+ * Strict: an unknown key is an error. The API key never comes from here (env or api_key_file only).
+ */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const FAIL_MODES = ['closed', 'open'] as const;
+
+export const leaf = {
+  listen: hostPort('Address the proxy listens on. Loopback unless told otherwise.'),
+  agent: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\s/\\]+$/, 'expected an agent name without spaces or slashes')
+    .describe('Agent name reported with every action.'),
+  url: z
+    .string()
+    .url('expected an http:// or https:// URL')
+    .refine((text) => /^https?:\/\//i.test(text), 'expected an http:// or https:// URL')
+    .transform((text) => text.replace(/\/+$/, ''))
+    .describe('Base URL of the Kaizen control plane.'),
+  fail: z.enum(FAIL_MODES).describe('What happens when no verdict can be obtained: closed refuses (503), open allows and logs it.'),
+  logLevel: z.enum(LOG_LEVELS).describe('Minimum log level.'),
+  cidr: z
+    .string()
+    .refine((text) => parseCidr(text) !== undefined, 'expected an IP address or CIDR range such as 10.0.0.0/8 or fd00::/8')
+    .describe('An address range opened to the proxy despite the private-address guard.'),
+} as const;
+
+const positiveInt = (description: string, max: number) => z.number().int().min(1).max(max).describe(description);
+
+export const controlPlaneSchema = z.strictObject({
+  url: leaf.url.prefault('https://api.getkaizen.io'),
+  api_key_file: z.string().min(1).nullable().default(null).describe('File holding the API key (e.g. a mounted Kubernetes Secret).'),
+  timeout: duration('Deadline for one verdict, retries included.', 60_000).prefault('1500ms'),
+});
+
+export const cacheSchema = z.strictObject({
+  max_entries: positiveInt('Verdicts kept in the LRU cache.', 10_000_000).default(10_000),
+  allow_ttl: duration('How long an allow verdict is reused.').prefault('5m'),
+  block_ttl: duration('How long a block verdict is reused.').prefault('30s'),
+  stale_if_error: duration('How long past expiry a verdict may serve while the control plane fails.').prefault('1h'),
+});
+
+export const networkSchema = z.strictObject({
+  allow_private: z.array(leaf.cidr).default([]),
+  connect_timeout: duration('Deadline for connecting to a destination.', 600_000).prefault('10s'),
+  idle_timeout: duration('Idle tunnels and keep-alive sockets are closed after this.').prefault('5m'),
+});
+
+export const limitsSchema = z.strictObject({
+  max_connections: positiveInt('Client connections open at once; beyond it new clients get 503.', 1_000_000).default(10_000),
+  max_header_bytes: z.number().int().min(1024).max(1_048_576).describe('Largest request head accepted; beyond it 431.').default(16_384),
+  header_timeout: duration('Deadline for a complete request head (slowloris).', 600_000).prefault('30s'),
+  drain_timeout: duration('On SIGTERM, how long in-flight requests may finish before tunnels are closed.', 600_000).prefault('10s'),
+});
+
+export const logSchema = z.strictObject({
+  level: leaf.logLevel.default('info'),
+});
+
+export const fileSchema = z.strictObject({
+  listen: leaf.listen.prefault('127.0.0.1:8080'),
+  agent: leaf.agent.default('egress-agent'),
+  control_plane: controlPlaneSchema.prefault({}),
+  fail: leaf.fail.default('closed'),
+  cache: cacheSchema.prefault({}),
+  network: networkSchema.prefault({}),
+  limits: limitsSchema.prefault({}),
+  log: logSchema.prefault({}),
+});
+
+export type FileConfig = z.output<typeof fileSchema>;
+export type FileConfigInput = z.input<typeof fileSchema>;

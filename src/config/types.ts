@@ -1,0 +1,61 @@
+import type { HostPort } from './host-port.js';
+import type { LOG_LEVELS, FAIL_MODES } from './schema.js';
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type FailMode = (typeof FAIL_MODES)[number];
+
+/** The validated, frozen configuration: the domain model the rest of the proxy reads. */
+export interface ProxyConfig {
+  readonly listen: HostPort;
+  readonly agent: string;
+  readonly controlPlane: {
+    readonly url: string;
+    /** From KAIZEN_API_KEY or control_plane.api_key_file; null runs on local policy alone. */
+    readonly apiKey: string | null;
+    readonly apiKeyFile: string | null;
+    readonly timeoutMs: number;
+  };
+  readonly fail: FailMode;
+  readonly cache: {
+    readonly maxEntries: number;
+    readonly allowTtlMs: number;
+    readonly blockTtlMs: number;
+    readonly staleIfErrorMs: number;
+  };
+  readonly network: {
+    readonly allowPrivate: readonly string[];
+    readonly connectTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+  };
+  readonly limits: {
+    readonly maxConnections: number;
+    readonly maxHeaderBytes: number;
+    readonly headerTimeoutMs: number;
+    readonly drainTimeoutMs: number;
+  };
+  readonly log: { readonly level: LogLevel };
+  /** The file the configuration came from, or null for the embedded defaults. */
+  readonly file: string | null;
+}
+
+/** Values given on the command line; each overrides env, file and defaults. */
+export interface FlagOverrides {
+  readonly config?: string;
+  readonly listen?: string;
+  readonly agent?: string;
+  readonly fail?: string;
+  readonly allowPrivate?: readonly string[];
+  readonly logLevel?: string;
+}
+
+export interface ConfigIssue {
+  /** "config/x.yaml:12", "env KAIZEN_PROXY_FAIL", "flag --listen". */
+  readonly where: string;
+  /** Dotted key: "control_plane.timeout". */
+  readonly key: string;
+  readonly message: string;
+}
+
+export type ConfigResult =
+  | { readonly ok: true; readonly config: ProxyConfig }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };

@@ -1,0 +1,54 @@
+import type { Action } from './action.js';
+
+/** Where a decision came from; also the `source` field of the decision log line. */
+export type DecisionSource =
+  | 'guard'
+  | 'cache'
+  | 'stale'
+  | 'control_plane'
+  | 'local'
+  | 'fail_open'
+  | 'fail_closed';
+
+export interface Evidence {
+  readonly kind: string;
+  readonly value: string;
+  readonly source: string;
+}
+
+export interface Decision {
+  /** What Kaizen's verdict says. In monitor mode a block is still reported as 'block' here. */
+  readonly decision: 'allow' | 'block';
+  /** What the transport must do: false means refuse the connection or request. */
+  readonly enforce: 'forward' | 'refuse';
+  readonly reason: string;
+  readonly evidence: readonly Evidence[];
+  readonly source: DecisionSource;
+  readonly verdictId: string | null;
+  /** The control plane answered with a decision other than allow/block (e.g. "anomaly"): allowed and flagged. */
+  readonly flagged: boolean;
+  /** Monitor mode: would have been refused in enforce mode. */
+  readonly wouldBlock: boolean;
+}
+
+/** Result of resolving the destination name once; the transport dials only these addresses. */
+export type Resolution =
+  | { readonly ok: true; readonly addresses: readonly string[] }
+  | { readonly ok: false; readonly code: 'KZP_ERR_DNS'; readonly message: string };
+
+export interface DecisionRequest {
+  readonly action: Action;
+  readonly agent: string;
+  /**
+   * The destination's addresses, resolved once by the transport (started before decide is called,
+   * so DNS may overlap the verdict). For IP-literal targets it resolves at once to that address.
+   */
+  readonly resolution: Promise<Resolution>;
+  /** Port the transport will dial (for the own-listener check of the address guard). */
+  readonly port: number;
+}
+
+/** The transport's only view of policy: one method, rich result. Must never reject. */
+export interface Decider {
+  decide(request: DecisionRequest): Promise<Decision>;
+}

@@ -1,0 +1,29 @@
+/**
+ * Every stable error code the proxy emits, with the one-line meaning that the README lists.
+ * A test keeps this table and the README in step. Codes are never renamed; new ones are added.
+ */
+export const ERROR_CODES = {
+  KZP_ERR_CONFIG_INVALID: 'A configuration file, variable or flag failed validation.',
+  KZP_ERR_CONFIG_READ: 'A configuration file (or api_key_file) named explicitly could not be read.',
+  KZP_ERR_BAD_REQUEST: 'A malformed request line, target or header.',
+  KZP_ERR_ORIGIN_FORM: 'A request sent to the proxy with an origin-form URI; a proxy expects absolute URIs.',
+  KZP_ERR_HEADERS_TOO_LARGE: 'Request headers larger than limits.max_header_bytes.',
+  KZP_ERR_HEADER_TIMEOUT: 'Request headers not complete within limits.header_timeout.',
+  KZP_ERR_LIMIT_CONNECTIONS: 'limits.max_connections reached; the client should retry later.',
+  KZP_ERR_BLOCKED: 'The verdict for the action was block.',
+  KZP_ERR_GUARD: 'The destination resolved to an address the guard refuses (private, loopback, metadata, the proxy itself).',
+  KZP_ERR_NO_VERDICT: 'No verdict could be obtained and the proxy fails closed.',
+  KZP_ERR_DNS: 'The destination name could not be resolved.',
+  KZP_ERR_UPSTREAM_CONNECT: 'The destination refused or reset the connection.',
+  KZP_ERR_UPSTREAM_TIMEOUT: 'The destination did not accept the connection or answer in time.',
+  KZP_ERR_UPSTREAM_TLS: 'TLS to the destination failed verification or handshake.',
+  KZP_ERR_UPSTREAM_PROTOCOL: 'The destination answered with something that is not valid HTTP.',
+  KZP_ERR_CONTROL_PLANE_TIMEOUT: 'The control plane did not answer within control_plane.timeout.',
+  KZP_ERR_CONTROL_PLANE_HTTP: 'The control plane answered with an error status.',
+  KZP_ERR_CONTROL_PLANE_AUTH: 'The control plane refused the API key (401/403).',
+  KZP_ERR_CONTROL_PLANE_ANSWER: 'The control plane answered with a body that is not a valid verdict answer.',
+  KZP_ERR_CONTROL_PLANE_NETWORK: 'The control plane could not be reached (refused, reset, DNS).',
+  KZP_ERR_DECIDER: 'The decision pipeline failed internally; treated as no verdict.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
