@@ -1,0 +1,12 @@
+/** Process exit codes of the kaizen-proxy command. */
+export const EXIT = {
+  OK: 0,
+  /** Configuration invalid, or a check found a block. */
+  CONFIG: 1,
+  /** Command-line usage error. */
+  USAGE: 2,
+  /** The proxy could not start (port in use, permission). */
+  START: 3,
+  /** Wrap mode: the command was not found. */
+  NOT_FOUND: 127,
+} as const;

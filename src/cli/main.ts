@@ -1,0 +1,29 @@
+import { VERSION } from '../version.js';
+import { parseCommand, UsageError, type Command } from './args.js';
+import { EXIT } from './exit-codes.js';
+import { HELP } from './help.js';
+import { serve } from './serve.js';
+
+/** The command line: argv in, exit code out. The only caller of process.exit is src/cli.ts. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`kaizen-proxy: ${error.message}\nRun 'kaizen-proxy --help' for usage.\n`);
+      return EXIT.USAGE;
+    }
+    throw error;
+  }
+  switch (command.name) {
+    case 'help':
+      process.stdout.write(HELP);
+      return EXIT.OK;
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return EXIT.OK;
+    case 'serve':
+      return serve(command.flags);
+  }
+}
