@@ -1,0 +1,73 @@
+// kaizen-proxy as the bench runs it: the built CLI, a random loopback port, the fake control
+// plane, 127.0.0.0/8 opened for the local targets, decision logging ON. Its stdout goes straight
+// to a file (no pipe for the bench to drain and no back-pressure on the proxy); the file is
+// polled for the "listening" line to learn the bound address.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { sleep } from './wait.mjs';
+
+export function kaizenCli(root) {
+  const cli = `${root}/dist/cli.js`;
+  return existsSync(cli) ? cli : null;
+}
+
+export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], timeoutMs = 15_000 }) {
+  const fd = openSync(logFile, 'w');
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, cli, 'serve', '--listen', '127.0.0.1:0', '--allow-private', '127.0.0.0/8', '--log-level', 'info'],
+    {
+      stdio: ['ignore', fd, 'pipe'],
+      env: { ...process.env, KAIZEN_API_KEY: 'bench-key', KAIZEN_API_URL: controlPlaneUrl, NODE_ENV: 'production' },
+    },
+  );
+  closeSync(fd);
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  let exited = null;
+  const gone = new Promise((resolve) => child.once('exit', (code, signal) => {
+    exited = `kaizen-proxy exited (${code ?? signal}): ${stderr.trim().slice(-2000)}`;
+    resolve();
+  }));
+  const deadline = Date.now() + timeoutMs;
+  let via = null;
+  let noAccount = false;
+  while (!via) {
+    if (exited) throw new Error(`${exited}\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`kaizen-proxy did not log "listening" within ${timeoutMs} ms; log: ${readFileSync(logFile, 'utf8').slice(-2000)} ${stderr}`);
+    }
+    for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+      if (!line.includes('"listening"')) continue;
+      try {
+        const rec = JSON.parse(line);
+        if (rec.msg === 'listening' && typeof rec.proxy === 'string') {
+          const i = rec.proxy.lastIndexOf(':');
+          via = { host: rec.proxy.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(rec.proxy.slice(i + 1)) };
+        }
+      } catch {
+        // a partial line: read again
+      }
+    }
+    if (!via) await sleep(20);
+  }
+  noAccount = /without an account/i.test(readFileSync(logFile, 'utf8'));
+  return {
+    name: 'kaizen-proxy',
+    pid: child.pid,
+    via,
+    logFile,
+    noAccount,
+    stderr: () => stderr,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      await Promise.race([gone, sleep(3000)]);
+      if (!exited) {
+        child.kill('SIGKILL');
+        await gone;
+      }
+    },
+  };
+}

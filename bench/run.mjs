@@ -1,0 +1,300 @@
+// The bench driver: `node bench/run.mjs` (via `npm run bench`, which builds dist/ first).
+// Side by side in one run: direct connection, kaizen-proxy (dist/cli.js with a local fake
+// control plane) and Squid (when installed). Every path gets the same client processes and the
+// same servers; rounds are interleaved so background load drifts hit all paths alike.
+// Env knobs for development only: BENCH_ROUNDS (default 3), BENCH_ONLY=direct,squid,kaizen-proxy,
+// BENCH_SKIP=rss,control-plane,... , BENCH_STRICT=1 (exit 1 when a target is missed).
+import { fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runChild } from './lib/child.mjs';
+import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
+import { kaizenCli, startKaizen } from './lib/kaizen.mjs';
+import { raiseFdLimit, treeCpuSeconds, treeRss } from './lib/proc.mjs';
+import { findSquid, squidVersion, startSquid } from './lib/squid.mjs';
+import { sleep } from './lib/wait.mjs';
+import { renderTable } from './table.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH);
+const OUT = join(BENCH, 'out');
+const GiB = 1024 ** 3;
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
+const BUDGET_MS = 240_000; // stop adding rounds past this: the whole bench stays under 5 minutes
+const IDLE_TUNNELS = 5_000;
+const CP_CONCURRENT = 1_000;
+const CP_DELAY_MS = 300; // the first verdict stays pending while all 1,000 connections arrive
+
+const started = Date.now();
+const notes = [];
+const cleanups = [];
+const pids = new Set();
+
+function killAll() {
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130); });
+
+const log = (msg) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
+
+function median(xs) {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+function gitCommit() {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${sha}+dirty-src` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function startServers() {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(BENCH, 'lib', 'servers.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    pids.add(child.pid);
+    child.once('message', (msg) => resolve({ pid: child.pid, host: msg.host, ports: msg.ports, stop: () => child.disconnect() }));
+    child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
+  });
+}
+
+/** Run one measurement child against one path; sample the proxy's CPU around the measured part. */
+async function runOn(path, file, opts, timeoutMs) {
+  const cpu = {};
+  const result = await runChild(join(BENCH, file), { ...opts, via: path.via }, {
+    timeoutMs,
+    onCheckpoint: (name) => {
+      if (path.pid) cpu[name] = treeCpuSeconds(path.pid);
+    },
+  });
+  if (path.pid && cpu.start !== undefined && cpu.end !== undefined) result.proxyCpuSeconds = cpu.end - cpu.start;
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const fdLimit = raiseFdLimit(65_536);
+// The proxy holds two descriptors per tunnel, plus its own; leave headroom.
+const idleCount = Math.max(100, Math.min(IDLE_TUNNELS, Math.floor((fdLimit - 500) / 2)));
+if (idleCount < IDLE_TUNNELS) notes.push(`open-file limit ${fdLimit}: idle-tunnel RSS measured with ${idleCount} tunnels instead of ${IDLE_TUNNELS} (raise the hard limit: ulimit -Hn).`);
+
+const servers = await startServers();
+const cp = await startFakeControlPlane();
+cleanups.push(() => cp.close(), () => servers.stop());
+mkdirSync(OUT, { recursive: true });
+const S = servers.host;
+
+const squidBin = findSquid();
+const cli = kaizenCli(ROOT);
+const status = { direct: null, 'kaizen-proxy': null, squid: null };
+const want = (name) => !ONLY || ONLY.includes(name);
+
+async function launch(name, tag) {
+  if (name === 'squid') {
+    const p = await startSquid(squidBin, { maxFds: fdLimit });
+    pids.add(p.pid);
+    return p;
+  }
+  const p = await startKaizen(cli, { controlPlaneUrl: cp.url, logFile: join(OUT, `kaizen-${tag}.log`) });
+  pids.add(p.pid);
+  if (p.noAccount) notes.push('kaizen-proxy logged that it runs without an account: the control plane was not used.');
+  return p;
+}
+
+const paths = [];
+if (want('direct')) paths.push({ name: 'direct', via: null, pid: null });
+for (const name of ['kaizen-proxy', 'squid']) {
+  if (!want(name)) {
+    status[name] = 'skipped';
+    continue;
+  }
+  if (name === 'squid' && !squidBin) {
+    status.squid = 'not installed';
+    continue;
+  }
+  if (name === 'kaizen-proxy' && !cli) {
+    status[name] = 'not built';
+    continue;
+  }
+  try {
+    paths.push(await launch(name, 'main'));
+  } catch (err) {
+    status[name] = 'failed to start';
+    notes.push(`${name} failed to start: ${String(err.message).split('\n')[0].slice(0, 300)}`);
+  }
+}
+log(`paths: ${paths.map((p) => `${p.name}${p.via ? ` @${p.via.port}` : ''}`).join(', ')}; fd limit ${fdLimit}`);
+
+const MEASUREMENTS = [
+  { key: 'up', file: 'tunnel-throughput.mjs', opts: { host: S, port: servers.ports.sink, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'up' }, timeoutMs: 120_000 },
+  { key: 'down', file: 'tunnel-throughput.mjs', opts: { host: S, port: servers.ports.source, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'down' }, timeoutMs: 120_000 },
+  { key: 'latency', file: 'tunnel-latency.mjs', opts: { host: S, port: servers.ports.echo, count: 1_000, warmup: 100 }, timeoutMs: 60_000 },
+  { key: 'connrate', file: 'connect-rate.mjs', opts: { host: S, port: servers.ports.echo, total: 5_000, concurrency: 50, warmup: 500 }, timeoutMs: 60_000 },
+  { key: 'http', file: 'http-keepalive.mjs', opts: { host: S, port: servers.ports.origin, total: 50_000, connections: 50, warmup: 5_000 }, timeoutMs: 120_000 },
+];
+const results = {}; // results[key][path] = [result per round]
+for (const m of MEASUREMENTS) results[m.key] = Object.fromEntries(paths.map((p) => [p.name, []]));
+
+let roundsRun = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  if (round > 0 && Date.now() - started > BUDGET_MS / 2) {
+    notes.push(`time budget: ${round} round(s) instead of ${ROUNDS}.`);
+    break;
+  }
+  for (const m of MEASUREMENTS) {
+    // Rotate the order each round so no path always runs first or last.
+    const order = paths.map((_, i) => paths[(i + round) % paths.length]);
+    for (const path of order) {
+      if (status[path.name]) continue;
+      try {
+        const r = await runOn(path, m.file, m.opts, m.timeoutMs);
+        results[m.key][path.name].push(r);
+      } catch (err) {
+        const msg = String(err.message).split('\n')[0].slice(0, 300);
+        notes.push(`round ${round + 1}, ${m.key} via ${path.name}: ${msg}`);
+        log(`${m.key} via ${path.name} failed: ${msg}`);
+        if (path.pid && !isAlive(path.pid)) status[path.name] = 'crashed';
+      }
+    }
+    log(`round ${round + 1} ${m.key} done`);
+  }
+  roundsRun++;
+}
+const mainCpCalls = cp.state.calls;
+for (const p of paths) if (p.stop) await p.stop();
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// 5. RSS per idle tunnel, each proxy freshly started.
+const rss = {};
+if (!SKIP.has('rss')) {
+  for (const name of ['kaizen-proxy', 'squid']) {
+    if (status[name] && status[name] !== 'crashed') continue;
+    let proxy;
+    try {
+      proxy = await launch(name, 'rss');
+      const samples = {};
+      const r = await runChild(join(BENCH, 'idle-tunnel-rss.mjs'), { via: proxy.via, host: S, port: servers.ports.echo, count: idleCount, concurrency: 50, warmup: 100 }, {
+        timeoutMs: 90_000,
+        onCheckpoint: async (cpName) => {
+          await sleep(cpName === 'baseline' ? 500 : 1_000); // let the allocator settle
+          const reads = [];
+          for (let i = 0; i < 3; i++) {
+            reads.push(treeRss(proxy.pid));
+            await sleep(200);
+          }
+          samples[cpName] = median(reads);
+        },
+      });
+      if (r.alive !== r.count) notes.push(`idle tunnels via ${name}: only ${r.alive} of ${r.count} were still open when RSS was read.`);
+      rss[name] = { baseline: samples.baseline, holding: samples.holding, count: r.count, perTunnelKb: (samples.holding - samples.baseline) / r.count / 1024 };
+      log(`rss ${name}: ${(rss[name].perTunnelKb).toFixed(1)} KB/tunnel (baseline ${(samples.baseline / 2 ** 20).toFixed(1)} MB)`);
+    } catch (err) {
+      notes.push(`idle-tunnel RSS via ${name}: ${String(err.message).split('\n')[0].slice(0, 300)}`);
+    } finally {
+      await proxy?.stop();
+    }
+  }
+}
+
+// 6. Control-plane calls for 1,000 concurrent first connections, on a cold kaizen-proxy.
+let cpResult = null;
+if (!SKIP.has('control-plane') && (!status['kaizen-proxy'] || status['kaizen-proxy'] === 'crashed') && cli && want('kaizen-proxy')) {
+  let proxy;
+  try {
+    proxy = await launch('kaizen-proxy', 'cold');
+    await sleep(200);
+    cp.state.calls = 0;
+    cp.state.delayMs = CP_DELAY_MS;
+    const r = await runChild(join(BENCH, 'control-plane-calls.mjs'), { via: proxy.via, host: S, port: servers.ports.echo, count: CP_CONCURRENT }, { timeoutMs: 60_000 });
+    cpResult = { calls: cp.state.calls, ...r };
+    if (r.ok !== r.count) notes.push(`control-plane test: ${r.ok} of ${r.count} tunnels worked (first error: ${r.firstError}).`);
+    log(`control plane: ${cpResult.calls} call(s) for ${r.count} concurrent first connections, ${r.ok} ok in ${r.seconds.toFixed(2)} s`);
+  } catch (err) {
+    notes.push(`control-plane test: ${String(err.message).split('\n')[0].slice(0, 300)}`);
+  } finally {
+    cp.state.delayMs = 0;
+    await proxy?.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const col = (key, pick) => Object.fromEntries(['direct', 'kaizen-proxy', 'squid'].map((name) => [name, median((results[key]?.[name] ?? []).map(pick))]));
+const perOp = (key, ops, scale) => col(key, (r) => (r.proxyCpuSeconds === undefined ? null : (r.proxyCpuSeconds / ops(r)) * scale));
+const util = (key) => col(key, (r) => (r.proxyCpuSeconds === undefined ? null : r.proxyCpuSeconds / r.seconds));
+const p50 = (key) => col(key, (r) => r.p50Us);
+
+const rows = [
+  { label: 'CONNECT tunnel throughput up, 1 GiB', unit: 'MB/s', values: col('up', (r) => r.mbPerSec), target: { kind: 'vs-squid', min: 0.9 } },
+  { label: 'CONNECT tunnel throughput down, 1 GiB', unit: 'MB/s', values: col('down', (r) => r.mbPerSec), target: { kind: 'vs-squid', min: 0.9 } },
+  { label: 'new tunnel + 1-byte echo p50, 1,000 sequential', unit: 'µs', values: p50('latency'), target: { kind: 'vs-squid', max: 1.1 } },
+  { label: 'new tunnel + 1-byte echo p99, 1,000 sequential', unit: 'µs', values: col('latency', (r) => r.p99Us) },
+  { label: 'connections/s, 50 concurrent, 5,000', unit: 'conn/s', values: col('connrate', (r) => r.perSec), target: { kind: 'vs-squid', min: 1.0 } },
+  { label: 'HTTP keep-alive requests/s, 50 connections, 50,000', unit: 'req/s', values: col('http', (r) => r.perSec), target: { kind: 'vs-squid', min: 1.0 } },
+  { label: `RSS per idle tunnel, ${idleCount.toLocaleString('en-US')} open`, unit: 'KB', decimals: 1, only: ['kaizen-proxy', 'squid'],
+    values: { direct: null, 'kaizen-proxy': rss['kaizen-proxy']?.perTunnelKb ?? null, squid: rss.squid?.perTunnelKb ?? null }, target: { kind: 'max', max: 32 } },
+  { label: `control-plane calls, ${CP_CONCURRENT.toLocaleString('en-US')} concurrent first connections`, unit: 'calls', only: ['kaizen-proxy'],
+    values: { direct: null, 'kaizen-proxy': cpResult?.calls ?? null, squid: null }, target: { kind: 'exact', value: 1 } },
+];
+const diagnostics = [
+  { label: 'proxy CPU per GiB tunnelled up', unit: 'ms', values: perOp('up', (r) => r.bytes / GiB, 1e3) },
+  { label: 'proxy CPU per GiB tunnelled down', unit: 'ms', values: perOp('down', (r) => r.bytes / GiB, 1e3) },
+  { label: 'proxy CPU per new tunnel (connections/s run)', unit: 'µs', values: perOp('connrate', (r) => r.total, 1e6) },
+  { label: 'proxy CPU per HTTP request', unit: 'µs', values: perOp('http', (r) => r.total, 1e6) },
+  { label: 'proxy CPU utilisation, connections/s run', unit: 'cores', decimals: 2, values: util('connrate') },
+  { label: 'proxy CPU utilisation, HTTP run', unit: 'cores', decimals: 2, values: util('http') },
+  { label: 'proxy RSS before idle tunnels', unit: 'MB', decimals: 1, only: ['kaizen-proxy', 'squid'],
+    values: { direct: null, 'kaizen-proxy': rss['kaizen-proxy'] ? rss['kaizen-proxy'].baseline / 2 ** 20 : null, squid: rss.squid ? rss.squid.baseline / 2 ** 20 : null } },
+];
+for (const d of diagnostics) d.only ??= ['kaizen-proxy', 'squid'];
+
+const reconnects = Object.entries(results.http ?? {}).map(([n, rs]) => [n, rs.reduce((a, r) => a + (r.reconnects ?? 0), 0)]).filter(([, c]) => c > 0);
+if (reconnects.length > 0) notes.push(`HTTP keep-alive: connections closed by the proxy and reopened: ${reconnects.map(([n, c]) => `${n} ${c}`).join(', ')}.`);
+const connErrors = Object.entries(results.connrate ?? {}).map(([n, rs]) => [n, rs.reduce((a, r) => a + r.errors, 0), rs.find((r) => r.firstError)?.firstError]).filter(([, c]) => c > 0);
+for (const [n, c, first] of connErrors) notes.push(`connections/s via ${n}: ${c} failed (${first}).`);
+if (status['kaizen-proxy'] === null || status['kaizen-proxy'] === 'crashed') notes.push(`control-plane calls during the main run (3 targets, cached): ${mainCpCalls}.`);
+
+const cpus = os.cpus();
+const meta = {
+  date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  cpus: cpus.length,
+  cpuModel: (cpus[0]?.model ?? '?').replace(/\s+/g, ' ').trim(),
+  os: `${os.type()} ${os.release()}`,
+  node: process.version,
+  squid: squidBin ? squidVersion(squidBin) : 'not installed',
+  commit: gitCommit(),
+  rounds: roundsRun,
+  notes,
+};
+const report = { meta, status, rows, diagnostics };
+const { markdown, failures } = renderTable(report);
+writeFileSync(join(OUT, 'latest.md'), markdown);
+writeFileSync(join(OUT, 'latest.json'), JSON.stringify({ ...report, raw: { results, rss, cpResult } }, null, 2));
+process.stdout.write(`\n${markdown}`);
+log(`wrote ${join('bench', 'out', 'latest.md')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+for (const c of cleanups) await c();
+for (const p of paths) if (p.dir) rmSync(p.dir, { recursive: true, force: true });
+process.exitCode = failures > 0 && process.env.BENCH_STRICT === '1' ? 1 : 0;

@@ -1,0 +1,82 @@
+// Markdown rendering of a bench report: the results table with ratios and pass/fail against the
+// targets of issue 2, then the proxies' own CPU cost per operation (where the time goes).
+
+const COLUMNS = ['direct', 'kaizen-proxy', 'squid'];
+
+function fmt(value, decimals) {
+  if (value === null || value === undefined || Number.isNaN(value)) return null;
+  return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
+function ratio(a, b) {
+  if (a == null || b == null || b === 0) return null;
+  return a / b;
+}
+
+/** {text, pass} for one row's target; pass is null when the target cannot be judged. */
+export function judge(row) {
+  const k = row.values['kaizen-proxy'];
+  const s = row.values.squid;
+  const t = row.target;
+  if (!t) return { text: '', pass: null };
+  if (t.kind === 'vs-squid') {
+    const want = t.min !== undefined ? `>= ${t.min}x squid` : `<= ${t.max}x squid`;
+    const r = ratio(k, s);
+    if (r === null) return { text: want, pass: null };
+    return { text: want, pass: t.min !== undefined ? r >= t.min : r <= t.max };
+  }
+  if (t.kind === 'max') {
+    return { text: `<= ${t.max} ${row.unit}`, pass: k == null ? null : k <= t.max };
+  }
+  if (t.kind === 'exact') {
+    return { text: `exactly ${t.value}`, pass: k == null ? null : k === t.value };
+  }
+  return { text: '', pass: null };
+}
+
+function cell(row, column, status) {
+  const v = fmt(row.values[column], row.decimals ?? 0);
+  if (v !== null) return v;
+  if (row.only && !row.only.includes(column)) return '—';
+  return status[column] ?? '—';
+}
+
+export function renderTable(report) {
+  const { meta, status, rows, diagnostics } = report;
+  const out = [];
+  out.push(`## kaizen-proxy bench — ${meta.date}`);
+  out.push('');
+  out.push(`${meta.cpus} × ${meta.cpuModel}, ${meta.os}; node ${meta.node}; squid ${meta.squid}; commit ${meta.commit}; ` +
+    `median of ${meta.rounds} interleaved rounds (RSS and control-plane rows: one run on a fresh process); decision logging on.`);
+  out.push('');
+  out.push('| metric | direct | kaizen-proxy | squid | kaizen/squid | kaizen/direct | target | result |');
+  out.push('|---|--:|--:|--:|--:|--:|---|---|');
+  let failures = 0;
+  let unjudged = 0;
+  for (const row of rows) {
+    const { text, pass } = judge(row);
+    if (pass === false) failures++;
+    if (row.target && pass === null) unjudged++;
+    const rs = fmt(ratio(row.values['kaizen-proxy'], row.values.squid), 2);
+    const rd = fmt(ratio(row.values['kaizen-proxy'], row.values.direct), 2);
+    const result = !row.target ? '' : pass === null ? 'n/a' : pass ? 'PASS' : '**FAIL**';
+    out.push(`| ${row.label} (${row.unit}) | ${COLUMNS.map((c) => cell(row, c, status)).join(' | ')} | ${rs ? `${rs}x` : '—'} | ${rd ? `${rd}x` : '—'} | ${text} | ${result} |`);
+  }
+  out.push('');
+  if (diagnostics && diagnostics.length > 0) {
+    out.push('Where the time goes (proxy process CPU during the measured section only; utilisation 1.00 = one core busy):');
+    out.push('');
+    out.push('| diagnostic | direct | kaizen-proxy | squid | kaizen/squid |');
+    out.push('|---|--:|--:|--:|--:|');
+    for (const row of diagnostics) {
+      const rs = fmt(ratio(row.values['kaizen-proxy'], row.values.squid), 2);
+      out.push(`| ${row.label} (${row.unit}) | ${COLUMNS.map((c) => cell(row, c, status)).join(' | ')} | ${rs ? `${rs}x` : '—'} |`);
+    }
+    out.push('');
+  }
+  for (const note of meta.notes ?? []) out.push(`- ${note}`);
+  if ((meta.notes ?? []).length > 0) out.push('');
+  const verdict = failures > 0 ? `${failures} target(s) missed` : unjudged > 0 ? `no target missed, ${unjudged} not judged` : 'all targets met';
+  out.push(`Result: ${verdict}.`);
+  return { markdown: out.join('\n') + '\n', failures, unjudged };
+}
