@@ -1,0 +1,146 @@
+import { embeddedIpv4, type EmbeddingKind } from './embedded-ipv4.js';
+import { parseIp, type IpAddress, type Ipv6Words } from './ip-address.js';
+import { ipRangeOf, ipv4InRange, ipv6InRange, type IpRange } from './ip-range.js';
+
+/**
+ * What kind of non-public destination an address is. `null` from the classifiers means public.
+ * `invalid` is text that is not an IP address at all: refused like the rest (fail closed).
+ */
+export type AddressCategory =
+  | 'loopback'
+  | 'private'
+  | 'link_local'
+  | 'metadata'
+  | 'cgnat'
+  | 'unique_local'
+  | 'unspecified'
+  | 'multicast'
+  | 'broadcast'
+  | 'reserved'
+  | 'invalid';
+
+/** For refusal reasons: "destination 10.0.0.1 is <description>". */
+export const CATEGORY_DESCRIPTIONS: Readonly<Record<AddressCategory, string>> = {
+  loopback: 'a loopback address',
+  private: 'a private network address',
+  link_local: 'a link-local address',
+  metadata: 'a cloud metadata address',
+  cgnat: 'a carrier-grade NAT (shared) address',
+  unique_local: 'an IPv6 unique local address',
+  unspecified: 'an unspecified ("this host") address',
+  multicast: 'a multicast address',
+  broadcast: 'the broadcast address',
+  reserved: 'a reserved or non-routable address',
+  invalid: 'not a valid IP address',
+};
+
+export interface AddressClass {
+  readonly category: AddressCategory;
+  /** Set when the category comes from an IPv4 address embedded in an IPv6 one. */
+  readonly via?: { readonly kind: EmbeddingKind; readonly ipv4: number };
+}
+
+type Table = readonly (readonly [IpRange, AddressCategory])[];
+
+function table(entries: readonly (readonly [string, AddressCategory])[]): Table {
+  return entries.map(([text, category]) => [ipRangeOf(text), category] as const);
+}
+
+// First match wins: more specific entries come first.
+const IPV4: Table = table([
+  // Instance metadata and credential endpoints: AWS/GCP/Azure/OCI IMDS, AWS ECS task credentials,
+  // EKS Pod Identity, Alibaba Cloud. More specific than link-local / CGNAT, so named for what they are.
+  ['169.254.169.254/32', 'metadata'],
+  ['169.254.170.2/32', 'metadata'],
+  ['169.254.170.23/32', 'metadata'],
+  ['100.100.100.200/32', 'metadata'],
+  ['255.255.255.255/32', 'broadcast'],
+  ['0.0.0.0/8', 'unspecified'], // "this network"; 0.0.0.0 reaches the local host on Linux
+  ['127.0.0.0/8', 'loopback'],
+  ['10.0.0.0/8', 'private'],
+  ['172.16.0.0/12', 'private'],
+  ['192.168.0.0/16', 'private'],
+  ['169.254.0.0/16', 'link_local'],
+  ['100.64.0.0/10', 'cgnat'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'], // future use; not routable
+  // Special-purpose ranges never routed on the Internet. Refusing them costs no real traffic, and
+  // some networks use them internally (198.18/15 and the TEST-NETs especially).
+  ['192.0.0.0/24', 'reserved'], // IETF protocol assignments
+  ['192.0.2.0/24', 'reserved'], // TEST-NET-1 (documentation)
+  ['198.51.100.0/24', 'reserved'], // TEST-NET-2 (documentation)
+  ['203.0.113.0/24', 'reserved'], // TEST-NET-3 (documentation)
+  ['198.18.0.0/15', 'reserved'], // benchmarking
+  ['192.88.99.0/24', 'reserved'], // deprecated 6to4 relay anycast (RFC 7526)
+]);
+
+const IPV6_BEFORE_EMBEDDED: Table = table([
+  ['::/128', 'unspecified'],
+  ['::1/128', 'loopback'],
+  ['fd00:ec2::254/128', 'metadata'], // AWS IMDS over IPv6
+  ['fd00:ec2::23/128', 'metadata'], // EKS Pod Identity over IPv6
+]);
+
+const IPV6: Table = table([
+  ['64:ff9b:1::/48', 'reserved'], // local-use NAT64 (RFC 8215): IPv4 position depends on the site's prefix
+  ['100::/64', 'reserved'], // discard-only
+  ['2001:2::/48', 'reserved'], // benchmarking
+  ['2001:db8::/32', 'reserved'], // documentation
+  ['2001:10::/28', 'reserved'], // ORCHID (deprecated)
+  ['2001:20::/28', 'reserved'], // ORCHIDv2: overlay identifiers, not routable
+  ['3fff::/20', 'reserved'], // documentation (RFC 9637)
+  ['5f00::/16', 'reserved'], // SRv6 SIDs (RFC 9602)
+  ['fc00::/7', 'unique_local'],
+  ['fe80::/10', 'link_local'],
+  ['fec0::/10', 'reserved'], // site-local (deprecated): private in practice
+  ['ff00::/8', 'multicast'],
+]);
+
+export function classifyIpv4(value: number): AddressCategory | null {
+  for (const [range, category] of IPV4) {
+    if (ipv4InRange(value, range)) return category;
+  }
+  return null;
+}
+
+function lookupIpv6(words: Ipv6Words, entries: Table): AddressCategory | null {
+  for (const [range, category] of entries) {
+    if (ipv6InRange(words, range)) return category;
+  }
+  return null;
+}
+
+function classifyIpv6(words: Ipv6Words): AddressClass | null {
+  const early = lookupIpv6(words, IPV6_BEFORE_EMBEDDED);
+  if (early !== null) return { category: early };
+  const embedded = embeddedIpv4(words);
+  if (embedded !== undefined) {
+    // The embedded IPv4 decides; the IPv6 ranges that carry one are otherwise global.
+    for (const ipv4 of embedded.addresses) {
+      const category = classifyIpv4(ipv4);
+      if (category !== null) return { category, via: { kind: embedded.kind, ipv4 } };
+    }
+    return null;
+  }
+  const category = lookupIpv6(words, IPV6);
+  if (category !== null) return { category };
+  // Only 2000::/3 is allocated for global unicast; the rest is unassigned or special.
+  if (words[0] >>> 29 !== 1) return { category: 'reserved' };
+  return null;
+}
+
+/** The category of a parsed address, with the embedded IPv4 that decided it; null when public. */
+export function classifyIp(address: IpAddress): AddressClass | null {
+  if (address.family === 4) {
+    const category = classifyIpv4(address.value);
+    return category === null ? null : { category };
+  }
+  return classifyIpv6(address.words);
+}
+
+/** The category of address text (IPv4 dotted quad or IPv6, zone allowed); null when public. */
+export function classifyAddress(address: string): AddressCategory | null {
+  const parsed = parseIp(address);
+  if (parsed === undefined) return 'invalid';
+  return classifyIp(parsed)?.category ?? null;
+}
