@@ -32,6 +32,7 @@ const CP_CONCURRENT = 1_000;
 const CP_DELAY_MS = 300; // the first verdict stays pending while all 1,000 connections arrive
 
 const started = Date.now();
+const loadAtStart = os.loadavg()[0];
 const notes = [];
 const cleanups = [];
 const pids = new Set();
@@ -276,6 +277,10 @@ const connErrors = Object.entries(results.connrate ?? {}).map(([n, rs]) => [n, r
 for (const [n, c, first] of connErrors) notes.push(`connections/s via ${n}: ${c} failed (${first}).`);
 if (status['kaizen-proxy'] === null || status['kaizen-proxy'] === 'crashed') notes.push(`control-plane calls during the main run (3 targets, cached): ${mainCpCalls}.`);
 
+const loadAtEnd = os.loadavg()[0];
+if (Math.max(loadAtStart, loadAtEnd) > 0.5) {
+  notes.push(`1-minute load average ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end (the bench itself adds about 2): other work shared the CPUs, so the absolute numbers are noisy; the interleaved ratios less so.`);
+}
 const cpus = os.cpus();
 const meta = {
   date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
