@@ -1,0 +1,196 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool, type Dispatcher } from 'undici';
+import { KaizenProxyError } from '../errors/kaizen-error.js';
+import type { ErrorCode } from '../errors/codes.js';
+import type { Logger } from '../observe/logger.js';
+import { VERSION } from '../version.js';
+import { parseAnswer } from './answer-schema.js';
+import { startDeadline, type Deadline } from './deadline.js';
+import { isLoopbackUrl } from './loopback-url.js';
+import { createRateGate } from './rate-gate.js';
+import { parseRetryAfter } from './retry-after.js';
+import { classifyTransportError } from './transport-failure.js';
+import type { ControlPlaneResult, VerdictClient, VerdictReport } from './verdict-client.js';
+
+export interface ControlPlaneClientOptions {
+  /** Base URL, e.g. https://api.getkaizen.io (a path prefix is kept, trailing slashes dropped). */
+  readonly url: string;
+  readonly apiKey: string;
+  /** Hard deadline for one verdict exchange, the one retry included. */
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  /** Clock for the auth-error rate limit (ms); performance.now by default. */
+  readonly now?: () => number;
+}
+
+/** Sockets kept to the control plane: enough for bursts of distinct new hosts, never one per action. */
+const MAX_CONNECTIONS = 64;
+/** A verdict answer is a few hundred bytes; anything near this is not one. */
+const MAX_ANSWER_BYTES = 256 * 1024;
+const AUTH_LOG_INTERVAL_MS = 60_000;
+
+type Attempt =
+  | { readonly kind: 'final'; readonly result: ControlPlaneResult }
+  | { readonly kind: 'retry'; readonly afterMs: number; readonly error: KaizenProxyError };
+
+/**
+ * The control-plane client: `POST {url}/v1/verdicts` over an undici keep-alive Pool, one retry on
+ * 5xx, 429 (Retry-After honoured when it fits) or a reset, all inside one deadline. Never throws and
+ * never lets an undici error out; never logs the API key or a body.
+ */
+export function createControlPlaneClient(options: ControlPlaneClientOptions): VerdictClient {
+  const base = parseBaseUrl(options.url);
+  const logger = options.logger.child({ component: 'control_plane' });
+  const now = options.now ?? (() => performance.now());
+  const authGate = createRateGate(AUTH_LOG_INTERVAL_MS, now);
+  const path = `${base.pathname.replace(/\/+$/, '')}/v1/verdicts`;
+  const headers = {
+    authorization: `Bearer ${options.apiKey}`,
+    'content-type': 'application/json',
+    accept: 'application/json',
+    'user-agent': `kaizen-proxy/${VERSION}`,
+  };
+  const pool = new Pool(base.origin, {
+    connections: MAX_CONNECTIONS,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    connect: { timeout: options.timeoutMs },
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    maxResponseSize: MAX_ANSWER_BYTES,
+  });
+  let closed = false;
+
+  if (base.protocol === 'http:' && !isLoopbackUrl(base)) {
+    logger.warn(
+      { control_plane: base.origin },
+      'control plane URL is plain http:// beyond loopback: the API key and verdicts travel unencrypted',
+    );
+  }
+
+  const failure = (code: ErrorCode, message: string): KaizenProxyError => new KaizenProxyError(code, message);
+
+  async function attempt(payload: string, deadline: Deadline): Promise<Attempt> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await pool.request({ method: 'POST', path, headers, body: payload, signal: deadline.signal });
+    } catch (error) {
+      return transportAttempt(error, 'request', deadline);
+    }
+    const { statusCode, body } = response;
+    if (statusCode >= 200 && statusCode < 300) {
+      let text: string;
+      try {
+        text = await body.text();
+      } catch (error) {
+        return transportAttempt(error, 'body', deadline);
+      }
+      if (statusCode === 204) return { kind: 'final', result: { ok: true, answer: { kind: 'recorded', verdictId: null } } };
+      const parsed = parseAnswer(text);
+      return {
+        kind: 'final',
+        result: parsed.ok ? { ok: true, answer: parsed.answer } : { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', parsed.message) },
+      };
+    }
+    await body.dump().catch(() => undefined);
+    if (statusCode === 401 || statusCode === 403) {
+      return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_AUTH', `control plane refused the API key (${statusCode})`) } };
+    }
+    const error = failure('KZP_ERR_CONTROL_PLANE_HTTP', `control plane answered ${statusCode}`);
+    if (statusCode === 429 || statusCode >= 500) {
+      return { kind: 'retry', afterMs: parseRetryAfter(response.headers['retry-after'], Date.now()) ?? 0, error };
+    }
+    return { kind: 'final', result: { ok: false, error } };
+  }
+
+  function transportAttempt(error: unknown, phase: 'request' | 'body', deadline: Deadline): Attempt {
+    if (deadline.signal.aborted) return { kind: 'final', result: timedOut() };
+    const classified = classifyTransportError(error, phase);
+    const reduced = failure(classified.code, `control plane ${phase === 'body' ? 'answer cut short' : 'unreachable'} (${classified.detail})`);
+    return classified.retryable ? { kind: 'retry', afterMs: 0, error: reduced } : { kind: 'final', result: { ok: false, error: reduced } };
+  }
+
+  const timedOut = (): ControlPlaneResult => ({
+    ok: false,
+    error: failure('KZP_ERR_CONTROL_PLANE_TIMEOUT', `control plane did not answer within ${options.timeoutMs}ms`),
+  });
+
+  async function exchange(payload: string): Promise<ControlPlaneResult> {
+    const deadline = startDeadline(options.timeoutMs);
+    try {
+      const first = await attempt(payload, deadline);
+      if (first.kind === 'final') return first.result;
+      if (first.afterMs >= deadline.remaining()) {
+        return { ok: false, error: failure(first.error.code, `${first.error.message}; Retry-After ${first.afterMs}ms does not fit the deadline`) };
+      }
+      logger.debug({ code: first.error.code, retry_after_ms: first.afterMs }, 'control plane call failed, retrying once');
+      if (first.afterMs > 0) {
+        try {
+          await sleep(first.afterMs, undefined, { signal: deadline.signal });
+        } catch {
+          return timedOut();
+        }
+      }
+      const second = await attempt(payload, deadline);
+      return second.kind === 'final' ? second.result : { ok: false, error: second.error };
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  function observe(result: ControlPlaneResult, report: VerdictReport): void {
+    const fields = { agent: report.agent, kind: report.action.kind, target: report.action.target };
+    if (result.ok) {
+      if (result.answer.kind === 'verdict' && result.answer.flagged) {
+        logger.warn({ ...fields, reported_decision: result.answer.reported, verdict_id: result.answer.verdictId }, 'control plane answered a decision other than allow or block: allowing and flagging');
+      }
+      return;
+    }
+    const { code, message } = result.error;
+    if (code === 'KZP_ERR_CONTROL_PLANE_AUTH') {
+      const gate = authGate.pass();
+      if (gate.open) logger.error({ ...fields, code, suppressed: gate.suppressed }, `${message}: check KAIZEN_API_KEY; no verdicts until it is fixed`);
+      return;
+    }
+    logger.warn({ ...fields, code }, message);
+  }
+
+  return {
+    async send(report) {
+      if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed') };
+      const payload = JSON.stringify({
+        schema_version: '1',
+        agent: report.agent,
+        action: report.action,
+        verdict: { decision: report.verdict.decision, reason: report.verdict.reason, evidence: report.verdict.evidence, confidence: null },
+      });
+      let result: ControlPlaneResult;
+      try {
+        result = await exchange(payload);
+      } catch {
+        result = { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane exchange failed unexpectedly') };
+      }
+      observe(result, report);
+      return result;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.close();
+    },
+  };
+}
+
+function parseBaseUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new KaizenProxyError('KZP_ERR_CONFIG_INVALID', 'control_plane.url is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new KaizenProxyError('KZP_ERR_CONFIG_INVALID', 'control_plane.url must be http:// or https://');
+  }
+  return url;
+}

@@ -1,0 +1,24 @@
+import type { Action } from '../contract/action.js';
+import type { Evidence } from '../contract/decision.js';
+
+/** The verdict reached on this machine, before (or without) the control plane. Also what we send it. */
+export interface LocalVerdict {
+  readonly decision: 'allow' | 'block';
+  readonly reason: string;
+  readonly evidence: readonly Evidence[];
+}
+
+/**
+ * The seam for the local reflex (Kaizen SDK policy semantics, a later issue). A local block is final:
+ * the control plane cannot turn it into an allow. `addresses` is empty when DNS failed.
+ */
+export interface LocalPolicy {
+  evaluate(action: Action, addresses: readonly string[]): LocalVerdict;
+}
+
+const NO_MATCH: LocalVerdict = Object.freeze({ decision: 'allow', reason: 'no local policy matched', evidence: Object.freeze([]) });
+
+/** The default until policies are loaded: everything the address guard lets through is allowed. */
+export const allowAllPolicy: LocalPolicy = Object.freeze({
+  evaluate: (): LocalVerdict => NO_MATCH,
+});

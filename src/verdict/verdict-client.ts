@@ -1,0 +1,44 @@
+import type { Action } from '../contract/action.js';
+import type { Evidence } from '../contract/decision.js';
+import type { KaizenProxyError } from '../errors/kaizen-error.js';
+import type { LocalVerdict } from './local-policy.js';
+
+/** One action reported to the control plane, with the verdict reached locally. */
+export interface VerdictReport {
+  readonly agent: string;
+  readonly action: Action;
+  readonly verdict: LocalVerdict;
+}
+
+/** The control plane's answer, turned into the domain model (the wire format lives in answer-schema.ts). */
+export type ControlPlaneAnswer =
+  | {
+      /** The answer carried a decision: it wins over the local verdict. */
+      readonly kind: 'verdict';
+      readonly decision: 'allow' | 'block';
+      /** A decision other than allow/block (e.g. "anomaly"): allowed, and flagged. */
+      readonly flagged: boolean;
+      /** The decision string as the control plane sent it (bounded, for logs). */
+      readonly reported: string;
+      readonly reason: string;
+      readonly evidence: readonly Evidence[];
+      readonly confidence: number | null;
+      readonly verdictId: string | null;
+    }
+  | {
+      /** "Recorded, no opinion": the local verdict stands. */
+      readonly kind: 'recorded';
+      readonly verdictId: string | null;
+    };
+
+/** A failure is a value with a stable code, never a thrown transport error. */
+export type ControlPlaneResult =
+  | { readonly ok: true; readonly answer: ControlPlaneAnswer }
+  | { readonly ok: false; readonly error: KaizenProxyError };
+
+/** What the decider needs from the control plane; the undici client implements it. */
+export interface VerdictClient {
+  /** Never rejects: every failure comes back as `{ ok: false }` within the deadline. */
+  send(report: VerdictReport): Promise<ControlPlaneResult>;
+  close(): Promise<void>;
+}
