@@ -1,0 +1,97 @@
+import { CATEGORY_DESCRIPTIONS, classifyIp, type AddressCategory } from './address-class.js';
+import { compileCidr, parseCidr, type CidrMatcher } from './cidr.js';
+import { formatIp, formatIpv4, parseIp } from './ip-address.js';
+import { createOwnListeners, type Listener } from './own-listeners.js';
+
+/**
+ * The last check before a dial: the resolved address must be public (or inside a range the
+ * operator opened with network.allow_private), and must never be the proxy's own listener.
+ * Runs on the addresses that will be dialled, after DNS, so a name that resolves to
+ * 169.254.169.254 is refused like the literal.
+ */
+export interface GuardRefusal {
+  readonly ok: false;
+  readonly category: AddressCategory | 'own_listener';
+  readonly address: string;
+  /** Safe to show a client and to log, e.g. "destination 169.254.169.254 is a cloud metadata address". */
+  readonly reason: string;
+}
+
+export type GuardResult = { readonly ok: true } | GuardRefusal;
+
+export interface AddressGuard {
+  check(address: string, port: number): GuardResult;
+  /** Refuses if any address is refused (the first refusal is returned), or if there is none. */
+  checkAll(addresses: readonly string[], port: number): GuardResult;
+  setOwnListeners(listeners: readonly Listener[]): void;
+}
+
+export interface AddressGuardOptions {
+  /** CIDR texts (validated by the config schema) opened despite their category. */
+  readonly allowPrivate: readonly string[];
+  /** Local interface addresses, for listeners on a wildcard address; defaults to os.networkInterfaces(). */
+  readonly interfaceAddresses?: () => readonly string[];
+  /** Clock for the interface address refresh; defaults to Date.now. */
+  readonly now?: () => number;
+}
+
+const ALLOWED: GuardResult = Object.freeze({ ok: true });
+
+function refusal(category: GuardRefusal['category'], address: string, reason: string): GuardRefusal {
+  return { ok: false, category, address, reason };
+}
+
+export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
+  const opened: CidrMatcher[] = options.allowPrivate.map((text) => {
+    const cidr = parseCidr(text);
+    // Config validation already refused these; a bad range reaching here is a programming error.
+    if (cidr === undefined) throw new Error(`address guard: invalid allow_private range ${JSON.stringify(text)}`);
+    return compileCidr(cidr);
+  });
+  const own = createOwnListeners(options.interfaceAddresses, options.now);
+
+  function check(address: string, port: number): GuardResult {
+    const parsed = parseIp(address);
+    if (parsed === undefined) return refusal('invalid', address, 'destination is not a valid IP address');
+    const canonical = formatIp(parsed);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      return refusal('invalid', canonical, 'destination port is not valid');
+    }
+    if (own.includes(parsed, port)) {
+      return refusal('own_listener', canonical, `destination ${canonical} port ${port} is the proxy itself`);
+    }
+    const found = classifyIp(parsed);
+    if (found === null) return ALLOWED;
+    if (opened.some((matcher) => matcher.contains(parsed))) return ALLOWED;
+    const via = found.via;
+    if (via !== undefined) {
+      const ipv4 = { family: 4, value: via.ipv4 } as const;
+      if (opened.some((matcher) => matcher.contains(ipv4))) return ALLOWED;
+      // A mapped address already reads as its IPv4 (::ffff:10.0.0.1); the others need it spelled out.
+      if (via.kind !== 'mapped') {
+        const inner = formatIpv4(via.ipv4);
+        return refusal(
+          found.category,
+          canonical,
+          `destination ${canonical} is ${CATEGORY_DESCRIPTIONS[found.category]} (embedded IPv4 ${inner})`,
+        );
+      }
+    }
+    return refusal(found.category, canonical, `destination ${canonical} is ${CATEGORY_DESCRIPTIONS[found.category]}`);
+  }
+
+  return {
+    check,
+    checkAll(addresses, port) {
+      if (addresses.length === 0) return refusal('invalid', '', 'no destination address to check');
+      for (const address of addresses) {
+        const result = check(address, port);
+        if (!result.ok) return result;
+      }
+      return ALLOWED;
+    },
+    setOwnListeners(listeners) {
+      own.set(listeners);
+    },
+  };
+}
