@@ -40,10 +40,14 @@ export interface AddressClass {
   readonly via?: { readonly kind: EmbeddingKind; readonly ipv4: number };
 }
 
-type Table = readonly (readonly [IpRange, AddressCategory])[];
+interface Entry {
+  readonly range: IpRange;
+  readonly category: AddressCategory;
+}
+type Table = readonly Entry[];
 
 function table(entries: readonly (readonly [string, AddressCategory])[]): Table {
-  return entries.map(([text, category]) => [ipRangeOf(text), category] as const);
+  return entries.map(([text, category]) => ({ range: ipRangeOf(text), category }));
 }
 
 // First match wins: more specific entries come first.
@@ -97,15 +101,15 @@ const IPV6: Table = table([
 ]);
 
 export function classifyIpv4(value: number): AddressCategory | null {
-  for (const [range, category] of IPV4) {
-    if (ipv4InRange(value, range)) return category;
+  for (const entry of IPV4) {
+    if (ipv4InRange(value, entry.range)) return entry.category;
   }
   return null;
 }
 
 function lookupIpv6(words: Ipv6Words, entries: Table): AddressCategory | null {
-  for (const [range, category] of entries) {
-    if (ipv6InRange(words, range)) return category;
+  for (const entry of entries) {
+    if (ipv6InRange(words, entry.range)) return entry.category;
   }
   return null;
 }

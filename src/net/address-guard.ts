@@ -1,6 +1,6 @@
-import { CATEGORY_DESCRIPTIONS, classifyIp, type AddressCategory } from './address-class.js';
+import { CATEGORY_DESCRIPTIONS, classifyIp, type AddressCategory, type AddressClass } from './address-class.js';
 import { compileCidr, parseCidr, type CidrMatcher } from './cidr.js';
-import { formatIp, formatIpv4, parseIp } from './ip-address.js';
+import { formatIp, formatIpv4, parseIp, type IpAddress } from './ip-address.js';
 import { createOwnListeners, type Listener } from './own-listeners.js';
 
 /**
@@ -50,34 +50,34 @@ export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
   });
   const own = createOwnListeners(options.interfaceAddresses, options.now);
 
+  function refuse(parsed: IpAddress, category: GuardRefusal['category'], port: number, via?: AddressClass['via']): GuardRefusal {
+    const canonical = formatIp(parsed);
+    if (category === 'own_listener') {
+      return refusal(category, canonical, `destination ${canonical} port ${port} is the proxy itself`);
+    }
+    const description = CATEGORY_DESCRIPTIONS[category];
+    // A mapped address already reads as its IPv4 (::ffff:10.0.0.1); the others need it spelled out.
+    const inner = via !== undefined && via.kind !== 'mapped' ? ` (embedded IPv4 ${formatIpv4(via.ipv4)})` : '';
+    return refusal(category, canonical, `destination ${canonical} is ${description}${inner}`);
+  }
+
   function check(address: string, port: number): GuardResult {
     const parsed = parseIp(address);
     if (parsed === undefined) return refusal('invalid', address, 'destination is not a valid IP address');
-    const canonical = formatIp(parsed);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      return refusal('invalid', canonical, 'destination port is not valid');
+      return refusal('invalid', formatIp(parsed), 'destination port is not valid');
     }
-    if (own.includes(parsed, port)) {
-      return refusal('own_listener', canonical, `destination ${canonical} port ${port} is the proxy itself`);
-    }
+    if (own.includes(parsed, port)) return refuse(parsed, 'own_listener', port);
     const found = classifyIp(parsed);
     if (found === null) return ALLOWED;
     if (opened.some((matcher) => matcher.contains(parsed))) return ALLOWED;
     const via = found.via;
     if (via !== undefined) {
-      const ipv4 = { family: 4, value: via.ipv4 } as const;
+      // Opened when the IPv4 that decided the category is inside a range (NAT64, 6to4... to it).
+      const ipv4: IpAddress = { family: 4, value: via.ipv4 };
       if (opened.some((matcher) => matcher.contains(ipv4))) return ALLOWED;
-      // A mapped address already reads as its IPv4 (::ffff:10.0.0.1); the others need it spelled out.
-      if (via.kind !== 'mapped') {
-        const inner = formatIpv4(via.ipv4);
-        return refusal(
-          found.category,
-          canonical,
-          `destination ${canonical} is ${CATEGORY_DESCRIPTIONS[found.category]} (embedded IPv4 ${inner})`,
-        );
-      }
     }
-    return refusal(found.category, canonical, `destination ${canonical} is ${CATEGORY_DESCRIPTIONS[found.category]}`);
+    return refuse(parsed, found.category, port, via);
   }
 
   return {

@@ -102,18 +102,15 @@ export function parseIpv6(text: string, allowZone = false): Ipv6Words | undefine
       i = j + 1;
     }
   }
-  if (gap < 0) {
-    if (groups.length !== 8) return undefined;
-  } else {
-    if (groups.length > 7) return undefined;
-    groups.splice(gap, 0, ...new Array<number>(8 - groups.length).fill(0));
-  }
-  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = groups;
+  if (gap < 0 ? groups.length !== 8 : groups.length > 7) return undefined;
+  // Group k of the full address: before the gap as parsed, zeros in it, then the rest shifted.
+  const zeros = 8 - groups.length;
+  const at = (k: number): number => (gap < 0 || k < gap ? groups[k] : k < gap + zeros ? 0 : groups[k - zeros]) ?? 0;
   return [
-    ((g0 << 16) | g1) >>> 0,
-    ((g2 << 16) | g3) >>> 0,
-    ((g4 << 16) | g5) >>> 0,
-    ((g6 << 16) | g7) >>> 0,
+    ((at(0) << 16) | at(1)) >>> 0,
+    ((at(2) << 16) | at(3)) >>> 0,
+    ((at(4) << 16) | at(5)) >>> 0,
+    ((at(6) << 16) | at(7)) >>> 0,
   ];
 }
 

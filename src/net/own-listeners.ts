@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import { classifyIp } from './address-class.js';
 import { embeddedIpv4 } from './embedded-ipv4.js';
-import { formatIp, formatIpv4, parseIp, type IpAddress } from './ip-address.js';
+import { parseIp, type IpAddress } from './ip-address.js';
 
 /**
  * The proxy's own listening sockets, so that it never dials itself (a loop, and a way around
@@ -30,50 +30,67 @@ export function systemInterfaceAddresses(): readonly string[] {
   return out;
 }
 
-/** One text key per host: IPv4-mapped IPv6 collapses to IPv4, so `::ffff:127.0.0.1` equals `127.0.0.1`. */
-function hostKeys(address: IpAddress): readonly string[] {
-  if (address.family === 4) return [formatIpv4(address.value)];
+/**
+ * The forms under which one host can be dialled: IPv4-mapped IPv6 collapses to IPv4 (so
+ * `::ffff:127.0.0.1` equals `127.0.0.1`); other IPv6 forms that embed an IPv4 count as both.
+ */
+function hostForms(address: IpAddress): readonly IpAddress[] {
+  if (address.family === 4) return [address];
   const embedded = embeddedIpv4(address.words);
-  if (embedded === undefined) return [formatIp(address)];
-  const keys = embedded.addresses.map(formatIpv4);
-  return embedded.kind === 'mapped' ? keys : [formatIp(address), ...keys];
+  if (embedded === undefined) return [address];
+  const forms = embedded.addresses.map((value): IpAddress => ({ family: 4, value }));
+  return embedded.kind === 'mapped' ? forms : [address, ...forms];
+}
+
+function sameHost(a: IpAddress, b: IpAddress): boolean {
+  if (a.family === 4) return b.family === 4 && a.value === b.value;
+  if (b.family !== 6) return false;
+  return a.words[0] === b.words[0] && a.words[1] === b.words[1] && a.words[2] === b.words[2] && a.words[3] === b.words[3];
+}
+
+function anySame(candidates: readonly IpAddress[], known: readonly IpAddress[]): boolean {
+  return candidates.some((candidate) => known.some((host) => sameHost(candidate, host)));
+}
+
+interface Bound {
+  readonly host: IpAddress;
+  readonly port: number;
 }
 
 export function createOwnListeners(
   interfaceAddresses: () => readonly string[] = systemInterfaceAddresses,
   now: () => number = Date.now,
 ): OwnListeners {
-  let exact = new Set<string>();
-  let wildcardPorts = new Set<number>();
-  let interfaceKeys = new Set<string>();
+  let exact: readonly Bound[] = [];
+  let wildcardPorts: ReadonlySet<number> = new Set<number>();
+  let interfaceHosts: readonly IpAddress[] = [];
   let interfacesReadAt = Number.NEGATIVE_INFINITY;
 
-  function localInterfaceKeys(): ReadonlySet<string> {
+  function localInterfaceHosts(): readonly IpAddress[] {
     const time = now();
     if (time - interfacesReadAt >= INTERFACE_REFRESH_MS) {
-      const keys = new Set<string>();
+      const hosts: IpAddress[] = [];
       for (const text of interfaceAddresses()) {
         const parsed = parseIp(text);
-        if (parsed !== undefined) for (const key of hostKeys(parsed)) keys.add(key);
+        if (parsed !== undefined) hosts.push(...hostForms(parsed));
       }
-      interfaceKeys = keys;
+      interfaceHosts = hosts;
       interfacesReadAt = time;
     }
-    return interfaceKeys;
+    return interfaceHosts;
   }
 
   return {
     set(listeners) {
-      const nextExact = new Set<string>();
+      const nextExact: Bound[] = [];
       const nextWildcard = new Set<number>();
       for (const { address, port } of listeners) {
         const parsed = parseIp(address);
-        const category = parsed === undefined ? 'invalid' : classifyIp(parsed)?.category;
         // Unparsable (a host name) is treated like a wildcard: over-refusing beats a loop.
-        if (parsed === undefined || category === 'unspecified' || category === 'invalid') {
+        if (parsed === undefined || classifyIp(parsed)?.category === 'unspecified') {
           nextWildcard.add(port);
         } else {
-          for (const key of hostKeys(parsed)) nextExact.add(`${key}|${port}`);
+          for (const host of hostForms(parsed)) nextExact.push({ host, port });
         }
       }
       exact = nextExact;
@@ -81,13 +98,14 @@ export function createOwnListeners(
       interfacesReadAt = Number.NEGATIVE_INFINITY;
     },
     includes(address, port) {
-      const keys = hostKeys(address);
-      if (keys.some((key) => exact.has(`${key}|${port}`))) return true;
+      const exactHere = exact.filter((bound) => bound.port === port);
+      if (exactHere.length === 0 && !wildcardPorts.has(port)) return false;
+      const forms = hostForms(address);
+      if (anySame(forms, exactHere.map((bound) => bound.host))) return true;
       if (!wildcardPorts.has(port)) return false;
       const category = classifyIp(address)?.category;
       if (category === 'loopback' || category === 'unspecified') return true;
-      const local = localInterfaceKeys();
-      return keys.some((key) => local.has(key));
+      return anySame(forms, localInterfaceHosts());
     },
   };
 }
