@@ -1,0 +1,59 @@
+import type { Action } from './action.js';
+import type { Decision } from './decision.js';
+
+/** One action decided by the transport (one per tunnel, one per HTTP request). */
+export interface DecisionEvent {
+  readonly agent: string;
+  readonly action: Action;
+  readonly decision: Decision;
+  /** Time from the start of the decision to its result, in milliseconds. */
+  readonly ms: number;
+}
+
+/** One finished tunnel or request (allowed or refused). */
+export interface ClosedEvent {
+  readonly agent: string;
+  readonly action: Action;
+  /** HTTP status answered to the client (200 for an established tunnel), 0 when the client went away first. */
+  readonly status: number;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  readonly durationMs: number;
+  /** Stable error code when the exchange failed (upstream refused, timeout...). */
+  readonly error?: string;
+}
+
+/**
+ * What the transport tells the rest of the product: logs, metrics, the wrap-mode summary and the
+ * observed-egress record all subscribe here. Observers must be cheap and must never throw.
+ */
+export interface ProxyObserver {
+  decided?(event: DecisionEvent): void;
+  closed?(event: ClosedEvent): void;
+}
+
+/** Fan one event stream out to several observers; an observer that throws is isolated. */
+export function combineObservers(observers: readonly ProxyObserver[]): ProxyObserver {
+  const deciders = observers.filter((o) => o.decided !== undefined);
+  const closers = observers.filter((o) => o.closed !== undefined);
+  return {
+    decided(event) {
+      for (const o of deciders) {
+        try {
+          o.decided?.(event);
+        } catch {
+          // an observer must never break the data plane
+        }
+      }
+    },
+    closed(event) {
+      for (const o of closers) {
+        try {
+          o.closed?.(event);
+        } catch {
+          // an observer must never break the data plane
+        }
+      }
+    },
+  };
+}
