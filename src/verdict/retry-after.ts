@@ -9,6 +9,8 @@ export function parseRetryAfter(value: string | readonly string[] | undefined, n
     const seconds = Number(text);
     return Number.isSafeInteger(seconds) ? seconds * 1000 : undefined;
   }
+  // Every HTTP-date form starts with a day name; Date.parse alone would take "-1" or "1.5" as dates.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowEpochMs);
