@@ -1,0 +1,67 @@
+import { connect, type Socket } from 'node:net';
+
+export interface DialOptions {
+  /** Per address: a SYN that is not answered within this time moves on to the next address. */
+  readonly connectTimeoutMs: number;
+  /** Aborting (the client went away) destroys the attempt in progress and stops trying. */
+  readonly signal?: AbortSignal;
+}
+
+export type DialCode = 'KZP_ERR_UPSTREAM_CONNECT' | 'KZP_ERR_UPSTREAM_TIMEOUT';
+
+export type DialResult =
+  | { readonly ok: true; readonly socket: Socket; readonly address: string }
+  | { readonly ok: false; readonly code: DialCode; readonly aborted: boolean };
+
+/**
+ * Open a TCP connection to exactly the given (already checked) addresses, in order, never
+ * resolving anything: each address is an IP literal, so `net.connect` does no lookup.
+ * The socket is returned connected, half-open allowed, Nagle off.
+ */
+export async function dial(addresses: readonly string[], port: number, options: DialOptions): Promise<DialResult> {
+  let code: DialCode = 'KZP_ERR_UPSTREAM_CONNECT';
+  for (const address of addresses) {
+    if (options.signal?.aborted === true) return { ok: false, code, aborted: true };
+    const attempt = await dialOne(address, port, options);
+    if (attempt.ok) return attempt;
+    code = attempt.code;
+    if (attempt.aborted) return attempt;
+  }
+  return { ok: false, code, aborted: false };
+}
+
+function dialOne(address: string, port: number, options: DialOptions): Promise<DialResult> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+    const signal = options.signal;
+    const finish = (result: DialResult): void => {
+      clearTimeout(timer);
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+      if (!result.ok) socket.destroy();
+      resolve(result);
+    };
+    const onConnect = (): void => {
+      finish({ ok: true, socket, address });
+    };
+    const onError = (): void => {
+      finish({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: false });
+    };
+    const onAbort = (): void => {
+      finish({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
+    };
+    const timer = setTimeout(() => {
+      finish({ ok: false, code: 'KZP_ERR_UPSTREAM_TIMEOUT', aborted: false });
+    }, options.connectTimeoutMs);
+    // A late error from a socket we gave up on (or one the caller has not yet wired) must not crash.
+    socket.on('error', ignoreError);
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function ignoreError(): void {
+  // The owner attaches its own handler; this one only keeps an unowned error from being thrown.
+}
