@@ -1,0 +1,41 @@
+import type { Duplex } from 'node:stream';
+import { Socket } from 'node:net';
+import type { ErrorCode } from '../errors/codes.js';
+import type { ConnectionRegistry } from './connection-registry.js';
+import { refuseOnSocket } from './deny-response.js';
+import { errorRefusal } from './refusal.js';
+
+/**
+ * Requests Node's parser rejects before any handler sees them: oversized headers → 431,
+ * headers not complete in time → 408, anything malformed → 400, each written as a complete
+ * response (then drain and close). Resets and sockets that are mid-response are just destroyed.
+ */
+export function createClientErrorHandler(registry: ConnectionRegistry): (error: Error, socket: Duplex) => void {
+  return (error, socket) => {
+    if (!(socket instanceof Socket)) {
+      socket.destroy();
+      return;
+    }
+    const conn = registry.get(socket);
+    if (conn.refused) return;
+    const code = clientErrorCode(error);
+    // Writing our own response over one in progress (pipelining, a bad chunk mid-body) would
+    // corrupt it: those connections are closed instead.
+    if (code === null || conn.busy > 0 || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    conn.refused = true;
+    const refusal = errorRefusal(code);
+    conn.log.info({ status: refusal.status, code }, 'refused');
+    refuseOnSocket(socket, refusal);
+  };
+}
+
+function clientErrorCode(error: Error): ErrorCode | null {
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : '';
+  if (code === 'HPE_HEADER_OVERFLOW') return 'KZP_ERR_HEADERS_TOO_LARGE';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'KZP_ERR_HEADER_TIMEOUT';
+  if (code.startsWith('HPE_')) return 'KZP_ERR_BAD_REQUEST';
+  return null;
+}

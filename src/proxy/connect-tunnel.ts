@@ -1,0 +1,61 @@
+import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
+import { connectAction } from '../action/build-action.js';
+import { parseAuthority } from '../action/target-parse.js';
+import { logClosed, newTally } from './exchange-log.js';
+import type { ProxyContext } from './proxy-context.js';
+import { errorRefusal } from './refusal.js';
+import { spliceSockets } from './socket-pipe.js';
+import { openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
+
+const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
+
+/**
+ * CONNECT host:port. The authority is parsed by src/action (400 when malformed), the tunnel is
+ * decided, and only on allow is the destination dialled; then `200 Connection established`, the
+ * bytes that came with the CONNECT, and a two-way splice. Port 80 is a tunnel like any other.
+ */
+export function createConnectHandler(proxy: ProxyContext): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    if (!(socket instanceof Socket)) {
+      socket.destroy();
+      return;
+    }
+    proxy.lifecycle.begin();
+    handleConnect(proxy, req, socket, head).then(
+      () => {
+        proxy.lifecycle.end();
+      },
+      (error: unknown) => {
+        proxy.logger.error({ err: error instanceof Error ? error.name : 'unknown' }, 'tunnel failed');
+        socket.destroy();
+        proxy.lifecycle.end();
+      },
+    );
+  };
+}
+
+async function handleConnect(proxy: ProxyContext, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+  const conn = proxy.registry.get(client);
+  const tally = newTally('connect', performance.now());
+  const parsed = parseAuthority(req.url ?? '');
+  if (!parsed.ok) {
+    refuseTunnel(conn, client, tally, errorRefusal(parsed.code, { message: parsed.message }));
+    return;
+  }
+  const target = parsed.value;
+  tally.target = target.authority;
+  const upstream = await openTunnelUpstream(proxy, conn, client, target, connectAction(target), tally);
+  if (upstream === null) return;
+
+  tally.status = 200;
+  client.write(ESTABLISHED);
+  if (head.length > 0) upstream.write(head);
+  spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
+    tally.bytesUp = upstream.bytesWritten;
+    tally.bytesDown = upstream.bytesRead;
+    logClosed(conn.log, tally, performance.now());
+  });
+}

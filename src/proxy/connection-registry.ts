@@ -1,0 +1,48 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '../observe/logger.js';
+
+/** What the proxy knows about one admitted client connection. */
+export interface ConnectionContext {
+  readonly id: number;
+  /** Child of the root logger carrying `conn: id`. */
+  readonly log: Logger;
+  /** Requests on this connection whose response is not finished (pipelining keeps several). */
+  busy: number;
+  /** The proxy already answered this connection on its own (a client error); ignore repeats. */
+  refused: boolean;
+}
+
+/** Every admitted client socket, for the connection limit, lookups and graceful close. */
+export class ConnectionRegistry {
+  readonly #logger: Logger;
+  readonly #sockets = new Map<Socket, ConnectionContext>();
+  #nextId = 0;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  admit(socket: Socket): ConnectionContext {
+    const id = ++this.#nextId;
+    const context: ConnectionContext = { id, log: this.#logger.child({ conn: id }), busy: 0, refused: false };
+    this.#sockets.set(socket, context);
+    socket.once('close', () => this.#sockets.delete(socket));
+    return context;
+  }
+
+  /** The context of an admitted socket; sockets that reach handlers are always admitted. */
+  get(socket: Socket): ConnectionContext {
+    const context = this.#sockets.get(socket);
+    if (context !== undefined) return context;
+    // A socket the gate did not see (should not happen): track it rather than fail the request.
+    return this.admit(socket);
+  }
+
+  destroyAll(): void {
+    for (const socket of this.#sockets.keys()) socket.destroy();
+  }
+}

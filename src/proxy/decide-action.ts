@@ -1,0 +1,43 @@
+import { performance } from 'node:perf_hooks';
+import type { Action } from '../contract/action.js';
+import type { Decision, Resolution } from '../contract/decision.js';
+import type { Target } from '../contract/target.js';
+import type { Logger } from '../observe/logger.js';
+import { logDecision } from './exchange-log.js';
+import type { ProxyContext } from './proxy-context.js';
+
+export interface Decided {
+  readonly decision: Decision;
+  /** Started before the verdict was asked for; the transport dials only these addresses. */
+  readonly resolution: Promise<Resolution>;
+}
+
+/** What a Decider that broke its contract (threw) amounts to: no verdict, fail closed. */
+const DECIDER_FAILED: Decision = {
+  decision: 'block',
+  enforce: 'refuse',
+  reason: 'the decision pipeline failed; failing closed',
+  evidence: [],
+  source: 'fail_closed',
+  verdictId: null,
+  flagged: false,
+  wouldBlock: false,
+};
+
+/**
+ * Resolve and decide one action: DNS starts first and overlaps the verdict; nothing is dialled
+ * here. Logs the one decision line. Never rejects.
+ */
+export async function decideAction(proxy: ProxyContext, log: Logger, action: Action, target: Target): Promise<Decided> {
+  const started = performance.now();
+  const resolution = proxy.resolve(target);
+  let decision: Decision;
+  try {
+    decision = await proxy.decider.decide({ action, agent: proxy.agent, resolution, port: target.port });
+  } catch {
+    log.error({ code: 'KZP_ERR_DECIDER', target: action.target }, 'decider failed');
+    decision = DECIDER_FAILED;
+  }
+  logDecision(log, proxy.agent, action, decision, performance.now() - started);
+  return { decision, resolution };
+}

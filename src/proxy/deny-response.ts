@@ -1,0 +1,27 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { discardRequestBody, endAndDrain } from './drain-then-destroy.js';
+import { serializeRefusal, type Refusal } from './refusal.js';
+
+/**
+ * Deliberate denials: the client always reads a complete response with our reason, never a bare
+ * reset. On a raw socket (CONNECT, client errors, limits) the response closes the connection; on
+ * a plain-HTTP exchange the connection stays alive once the unread body is discarded.
+ */
+export function refuseOnSocket(socket: Socket, refusal: Refusal): void {
+  endAndDrain(socket, serializeRefusal(refusal));
+}
+
+/** Returns the status actually sent, or 0 when the response could no longer be written. */
+export function refuseOnResponse(req: IncomingMessage, res: ServerResponse, refusal: Refusal): number {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return 0;
+  }
+  const headers = refusal.headers.slice();
+  headers.push('Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(refusal.body)));
+  res.writeHead(refusal.status, headers);
+  res.end(refusal.body);
+  discardRequestBody(req);
+  return refusal.status;
+}

@@ -1,0 +1,99 @@
+/**
+ * Hop-by-hop hygiene (RFC 9110 §7.6.1): headers that describe one connection never cross the proxy,
+ * nor do those the sender named in `Connection`. Headers are handled as flat raw arrays
+ * (`[name, value, name, value...]`) so case, order and duplicates (Set-Cookie) pass intact.
+ */
+const ALWAYS_DROPPED: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
+
+const KAIZEN_PREFIX = 'x-kaizen-';
+
+/** Lower-case tokens of every `Connection` header value, or null when there is none. */
+export function connectionTokens(rawHeaders: readonly string[]): ReadonlySet<string> | null {
+  let tokens: Set<string> | null = null;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    for (const token of (rawHeaders[i + 1] ?? '').split(',')) {
+      const trimmed = token.trim().toLowerCase();
+      if (trimmed !== '') (tokens ??= new Set()).add(trimmed);
+    }
+  }
+  return tokens;
+}
+
+export interface RequestHeaderOptions {
+  /** Value of the Host header sent upstream (the checked target, never the client's Host). */
+  readonly host: string;
+  /** The client sent a chunked body: keep chunked framing (and with it `Trailer`) upstream. */
+  readonly chunked: boolean;
+}
+
+/** Headers of a forwarded request: Host first, hop-by-hop and credentials for the proxy removed. */
+export function forwardRequestHeaders(rawHeaders: readonly string[], options: RequestHeaderOptions): string[] {
+  const tokens = connectionTokens(rawHeaders);
+  const out: string[] = ['Host', options.host];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    const lower = name.toLowerCase();
+    if (ALWAYS_DROPPED.has(lower) || lower === 'host' || tokens?.has(lower) === true) continue;
+    if (lower === 'trailer' && !options.chunked) continue;
+    out.push(name, rawHeaders[i + 1] ?? '');
+  }
+  if (options.chunked) out.push('Transfer-Encoding', 'chunked');
+  return out;
+}
+
+/**
+ * Headers of a relayed response: hop-by-hop removed and no `X-Kaizen-*` header of the upstream's
+ * own (it must not forge our decision headers). `chunked` keeps `Trailer` and chunked framing.
+ */
+export function forwardResponseHeaders(rawHeaders: readonly string[], chunked: boolean): string[] {
+  const tokens = connectionTokens(rawHeaders);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    const lower = name.toLowerCase();
+    if (ALWAYS_DROPPED.has(lower) || lower.startsWith(KAIZEN_PREFIX) || tokens?.has(lower) === true) continue;
+    if (lower === 'trailer' && !chunked) continue;
+    out.push(name, rawHeaders[i + 1] ?? '');
+  }
+  if (chunked) out.push('Transfer-Encoding', 'chunked');
+  return out;
+}
+
+/**
+ * The head of an Upgrade request written to the destination as raw bytes: origin-form request
+ * line, Host of the checked target, `Connection: Upgrade` and the client's `Upgrade` kept; other
+ * hop-by-hop headers and proxy credentials removed.
+ */
+export function upgradeRequestHead(method: string, path: string, rawHeaders: readonly string[], host: string): string {
+  const tokens = connectionTokens(rawHeaders);
+  let head = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\n`;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade') {
+      head += `${name}: ${rawHeaders[i + 1] ?? ''}\r\n`;
+      continue;
+    }
+    if (ALWAYS_DROPPED.has(lower) || lower === 'host' || lower === 'trailer' || tokens?.has(lower) === true) continue;
+    head += `${name}: ${rawHeaders[i + 1] ?? ''}\r\n`;
+  }
+  return `${head}\r\n`;
+}
+
+/** Pairs for `addTrailers` from a flat raw trailer array. */
+export function trailerPairs(rawTrailers: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < rawTrailers.length; i += 2) pairs.push([rawTrailers[i] ?? '', rawTrailers[i + 1] ?? '']);
+  return pairs;
+}

@@ -1,0 +1,98 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { httpAction } from '../action/build-action.js';
+import { parseAuthority } from '../action/target-parse.js';
+import type { Action } from '../contract/action.js';
+import type { Target } from '../contract/target.js';
+import type { ConnectionContext } from './connection-registry.js';
+import { decideAction } from './decide-action.js';
+import { refuseOnResponse } from './deny-response.js';
+import { logClosed, newTally, type ExchangeTally } from './exchange-log.js';
+import type { ProxyContext } from './proxy-context.js';
+import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
+import { splitRequestTarget, type SplitTarget } from './request-target.js';
+import { sendUpstream } from './upstream-request.js';
+
+type Split = Extract<SplitTarget, { ok: true }>;
+
+/**
+ * Plain HTTP through the proxy (absolute-form `http://` and `https://`): every request is its own
+ * action, decided on its own and routed to its own destination, even on a keep-alive connection
+ * that alternates hosts.
+ */
+export function createRequestHandler(proxy: ProxyContext): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handleRequest(proxy, req, res);
+  };
+}
+
+function handleRequest(proxy: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  const conn = proxy.registry.get(req.socket);
+  const tally = newTally('http', performance.now());
+  conn.busy++;
+  proxy.lifecycle.begin();
+  // A client that resets mid-body surfaces through 'close'; the error itself needs no handling.
+  req.on('error', ignore);
+  res.on('error', ignore);
+  res.once('close', () => {
+    conn.busy--;
+    if (tally.status === 0) tally.status = res.headersSent ? res.statusCode : CLIENT_CLOSED;
+    logClosed(conn.log, tally, performance.now());
+    proxy.lifecycle.end();
+  });
+  if (proxy.lifecycle.draining) res.setHeader('Connection', 'close');
+
+  const split = splitRequestTarget(req.url ?? '');
+  if (!split.ok) {
+    refuse(req, res, tally, errorRefusal(split.code));
+    return;
+  }
+  const parsed = parseAuthority(split.authority);
+  if (!parsed.ok) {
+    refuse(req, res, tally, errorRefusal(parsed.code, { message: parsed.message }));
+    return;
+  }
+  const target = parsed.value;
+  tally.target = target.authority;
+  const action = httpAction(target, { method: req.method ?? 'GET', path: split.pathOnly, scheme: split.scheme });
+  decideThenForward(proxy, conn, req, res, target, split, action, tally).catch((error: unknown) => {
+    conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'exchange failed');
+    res.destroy();
+  });
+}
+
+/** Status logged for an exchange the client abandoned before any response (nginx's convention). */
+const CLIENT_CLOSED = 499;
+
+async function decideThenForward(
+  proxy: ProxyContext,
+  conn: ConnectionContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: Target,
+  split: Split,
+  action: Action,
+  tally: ExchangeTally,
+): Promise<void> {
+  const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
+  if (decision.enforce === 'refuse') {
+    refuse(req, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
+    return;
+  }
+  const resolved = await resolution;
+  if (res.destroyed) return;
+  if (!resolved.ok) {
+    refuse(req, res, tally, errorRefusal(resolved.code, { target: target.authority }));
+    return;
+  }
+  sendUpstream(proxy, req, res, target, split, resolved.addresses, tally);
+}
+
+function refuse(req: IncomingMessage, res: ServerResponse, tally: ExchangeTally, refusal: Refusal): void {
+  tally.code = refusal.code;
+  tally.status = refuseOnResponse(req, res, refusal);
+}
+
+function ignore(): void {
+  // See the call sites: the exchange settles through 'close'.
+}

@@ -1,0 +1,57 @@
+import type { Decider, Resolution } from '../contract/decision.js';
+import type { Target } from '../contract/target.js';
+import type { Logger } from '../observe/logger.js';
+import type { ConnectionRegistry } from './connection-registry.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+/** Everything the handlers share, built once by createProxyServer. */
+export interface ProxyContext {
+  readonly decider: Decider;
+  readonly agent: string;
+  readonly logger: Logger;
+  readonly resolve: (target: Target) => Promise<Resolution>;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly registry: ConnectionRegistry;
+  readonly pool: UpstreamPool;
+  readonly lifecycle: Lifecycle;
+}
+
+/** In-flight accounting for graceful close: requests and tunnels still being set up. */
+export class Lifecycle {
+  #inflight = 0;
+  #draining = false;
+  #onIdle: (() => void) | null = null;
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  begin(): void {
+    this.#inflight++;
+  }
+
+  end(): void {
+    this.#inflight--;
+    if (this.#inflight === 0 && this.#onIdle !== null) this.#onIdle();
+  }
+
+  /** Mark draining; resolves when nothing is in flight or after `timeoutMs`, whichever is first. */
+  drain(timeoutMs: number): Promise<void> {
+    this.#draining = true;
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#onIdle = null;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#onIdle = done;
+    });
+  }
+}

@@ -1,0 +1,117 @@
+import { createServer, type Server } from 'node:http';
+import type { Decider, Resolution } from '../contract/decision.js';
+import type { Target } from '../contract/target.js';
+import { resolveTarget } from '../net/resolve.js';
+import type { Logger } from '../observe/logger.js';
+import { createClientErrorHandler } from './client-error.js';
+import { installConnectionGate } from './connection-limits.js';
+import { ConnectionRegistry } from './connection-registry.js';
+import { createConnectHandler } from './connect-tunnel.js';
+import { closeGracefully } from './graceful-close.js';
+import { createRequestHandler } from './http-forward.js';
+import { Lifecycle, type ProxyContext } from './proxy-context.js';
+import { createUpgradeHandler } from './upgrade-tunnel.js';
+import { createUpstreamPool } from './upstream-pool.js';
+
+export interface ProxyServerOptions {
+  readonly decider: Decider;
+  readonly logger: Logger;
+  readonly agent: string;
+  readonly limits: {
+    readonly maxConnections: number;
+    readonly maxHeaderBytes: number;
+    readonly headerTimeoutMs: number;
+    readonly drainTimeoutMs: number;
+  };
+  readonly network: { readonly connectTimeoutMs: number; readonly idleTimeoutMs: number };
+  /** Defaults to src/net/resolve.ts (`dns.lookup`, all addresses, verbatim order). */
+  readonly resolve?: (target: Target) => Promise<Resolution>;
+  /** PEM CAs trusted besides Node's bundled roots when the proxy itself originates TLS (https:// and wss:// absolute-form). */
+  readonly upstreamCa?: readonly string[];
+}
+
+export interface ProxyServer {
+  listen(host: string, port: number): Promise<{ address: string; port: number }>;
+  /** Graceful: stop accepting, let in-flight requests finish up to drainTimeoutMs, then destroy tunnels. */
+  close(): Promise<void>;
+  readonly activeConnections: number;
+}
+
+/** Parser checks run this often, so a header timeout fires within a quarter of its length. */
+function checkingInterval(headerTimeoutMs: number): number {
+  return Math.max(50, Math.min(1_000, Math.floor(headerTimeoutMs / 4)));
+}
+
+export function createProxyServer(options: ProxyServerOptions): ProxyServer {
+  const { limits, network } = options;
+  const registry = new ConnectionRegistry(options.logger);
+  const proxy: ProxyContext = {
+    decider: options.decider,
+    agent: options.agent,
+    logger: options.logger,
+    resolve: options.resolve === undefined ? resolveTarget : neverRejecting(options.resolve),
+    connectTimeoutMs: network.connectTimeoutMs,
+    idleTimeoutMs: network.idleTimeoutMs,
+    registry,
+    pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [] }),
+    lifecycle: new Lifecycle(),
+  };
+
+  const server: Server = createServer({
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headerTimeoutMs,
+    // Whole-request deadlines would cut long uploads; a stalled body is caught by the idle timeout.
+    requestTimeout: 0,
+    keepAliveTimeout: network.idleTimeoutMs,
+    connectionsCheckingInterval: checkingInterval(limits.headerTimeoutMs),
+    // Absolute-form requests carry their authority; a missing Host is not our 400 to give.
+    requireHostHeader: false,
+    noDelay: true,
+  });
+  server.timeout = network.idleTimeoutMs;
+  const onRequest = createRequestHandler(proxy);
+  server.on('request', onRequest);
+  // Answered like any request, but the 100 Continue comes from the destination, relayed.
+  server.on('checkContinue', onRequest);
+  server.on('connect', createConnectHandler(proxy));
+  server.on('upgrade', createUpgradeHandler(proxy));
+  server.on('clientError', createClientErrorHandler(registry));
+  installConnectionGate(server, registry, limits.maxConnections, options.logger);
+
+  let closing: Promise<void> | null = null;
+  return {
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          if (address === null || typeof address === 'string') {
+            reject(new Error('proxy listener has no TCP address'));
+            return;
+          }
+          resolve({ address: address.address, port: address.port });
+        });
+      });
+    },
+    close() {
+      closing ??= closeGracefully(server, proxy, limits.drainTimeoutMs);
+      return closing;
+    },
+    get activeConnections() {
+      return registry.size;
+    },
+  };
+}
+
+function neverRejecting(resolve: (target: Target) => Promise<Resolution>): (target: Target) => Promise<Resolution> {
+  return (target) => {
+    try {
+      return resolve(target).catch(() => DNS_FAILED);
+    } catch {
+      return Promise.resolve(DNS_FAILED);
+    }
+  };
+}
+
+const DNS_FAILED: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: 'resolver failed' };

@@ -1,0 +1,41 @@
+import type { Socket } from 'node:net';
+
+/**
+ * Join two connected sockets into a tunnel: bytes both ways with backpressure (stream pipe),
+ * half-close carried across (a FIN on one side ends the other's writing, the opposite direction
+ * keeps flowing), an idle timeout on both sides, and any error or abrupt close destroying both.
+ * `onClosed` runs once, after both sockets have closed.
+ */
+export function spliceSockets(client: Socket, upstream: Socket, idleTimeoutMs: number, onClosed: () => void): void {
+  let open = 2;
+  const closedOne = (): void => {
+    if (--open === 0) onClosed();
+  };
+  const destroyBoth = (): void => {
+    client.destroy();
+    upstream.destroy();
+  };
+  wireSide(client, upstream, closedOne, destroyBoth);
+  wireSide(upstream, client, closedOne, destroyBoth);
+  client.setTimeout(idleTimeoutMs);
+  upstream.setTimeout(idleTimeoutMs);
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+function wireSide(self: Socket, other: Socket, closedOne: () => void, destroyBoth: () => void): void {
+  self.on('error', destroyBoth);
+  self.on('timeout', destroyBoth);
+  if (self.closed) {
+    // Gone between dial and splice: no 'close' will come, settle it now.
+    other.destroy();
+    closedOne();
+    return;
+  }
+  self.once('close', (hadError: boolean) => {
+    // A side that went away without ending its stream (reset, destroy, timeout) takes the other
+    // with it; a side that closed after a clean FIN exchange leaves the other to finish.
+    if (hadError || !other.writableEnded) other.destroy();
+    closedOne();
+  });
+}

@@ -1,0 +1,76 @@
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Action } from '../contract/action.js';
+import type { Target } from '../contract/target.js';
+import { dial } from '../net/dial.js';
+import type { ConnectionContext } from './connection-registry.js';
+import { decideAction } from './decide-action.js';
+import { refuseOnSocket } from './deny-response.js';
+import { logClosed, type ExchangeTally } from './exchange-log.js';
+import type { ProxyContext } from './proxy-context.js';
+import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
+
+/** Status logged for a tunnel the client abandoned before it was set up. */
+const CLIENT_CLOSED = 499;
+
+/**
+ * The shared front half of a tunnel (CONNECT or Upgrade): decide, and only on allow dial exactly
+ * the resolved addresses. Every refusal and failure is answered on the client socket and logged
+ * here; the caller gets a connected destination socket, or null when it has nothing left to do.
+ */
+export async function openTunnelUpstream(
+  proxy: ProxyContext,
+  conn: ConnectionContext,
+  client: Socket,
+  target: Target,
+  action: Action,
+  tally: ExchangeTally,
+): Promise<Socket | null> {
+  const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
+  if (decision.enforce === 'refuse') {
+    refuseTunnel(conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
+    return null;
+  }
+  const resolved = await resolution;
+  if (gone(client)) return abandoned(conn, tally);
+  if (!resolved.ok) {
+    refuseTunnel(conn, client, tally, errorRefusal(resolved.code, { target: target.authority }));
+    return null;
+  }
+
+  const abort = new AbortController();
+  const onClientGone = (): void => {
+    abort.abort();
+  };
+  client.once('close', onClientGone);
+  const dialed = await dial(resolved.addresses, target.port, { connectTimeoutMs: proxy.connectTimeoutMs, signal: abort.signal });
+  client.off('close', onClientGone);
+  if (gone(client)) {
+    if (dialed.ok) dialed.socket.destroy();
+    return abandoned(conn, tally);
+  }
+  if (!dialed.ok) {
+    refuseTunnel(conn, client, tally, errorRefusal(dialed.code, { target: target.authority }));
+    return null;
+  }
+  return dialed.socket;
+}
+
+/** Answer a tunnel request on the raw socket and log the exchange as closed. */
+export function refuseTunnel(conn: ConnectionContext, client: Socket, tally: ExchangeTally, refusal: Refusal): void {
+  tally.code = refusal.code;
+  tally.status = refusal.status;
+  refuseOnSocket(client, refusal);
+  logClosed(conn.log, tally, performance.now());
+}
+
+/** Re-read after each await (a plain property check would be narrowed away by the compiler). */
+function gone(client: Socket): boolean {
+  return client.destroyed;
+}
+
+function abandoned(conn: ConnectionContext, tally: ExchangeTally): null {
+  tally.status = CLIENT_CLOSED;
+  logClosed(conn.log, tally, performance.now());
+  return null;
+}

@@ -1,0 +1,68 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+
+/**
+ * Pooled keep-alive connections to destinations for plain-HTTP forwarding. Requests name the
+ * checked target as `host` (so sockets are pooled per destination) and carry a pinned `lookup`
+ * that answers with exactly the addresses resolved before the verdict: the pool can only ever
+ * dial checked addresses, and never asks DNS again.
+ */
+export interface UpstreamPool {
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
+  /** Roots plus the configured extra CAs, when there are any (also used for wss:// upgrades). */
+  readonly secureContext: SecureContext | undefined;
+  destroy(): void;
+}
+
+export interface UpstreamPoolOptions {
+  readonly idleTimeoutMs: number;
+  /** PEM certificates trusted in addition to Node's bundled roots when the proxy originates TLS. */
+  readonly extraCa?: readonly string[];
+}
+
+/** Per destination (host:port); bounded so one slow destination cannot take every socket. */
+const MAX_SOCKETS_PER_DESTINATION = 256;
+const MAX_TOTAL_SOCKETS = 4096;
+const MAX_FREE_SOCKETS_PER_DESTINATION = 32;
+/** Idle pooled sockets close before typical origin keep-alive timeouts (5 s) race a reuse. */
+const FREE_SOCKET_TIMEOUT_MS = 4_000;
+
+export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
+  const common = {
+    keepAlive: true,
+    maxSockets: MAX_SOCKETS_PER_DESTINATION,
+    maxTotalSockets: MAX_TOTAL_SOCKETS,
+    maxFreeSockets: MAX_FREE_SOCKETS_PER_DESTINATION,
+    timeout: Math.min(FREE_SOCKET_TIMEOUT_MS, options.idleTimeoutMs),
+    scheduling: 'lifo' as const,
+  };
+  const http = new HttpAgent(common);
+  const extraCa = options.extraCa ?? [];
+  // A shared SecureContext (not a `ca` option) keeps the pool key short and the roots parsed once.
+  const secureContext = extraCa.length === 0 ? undefined : createSecureContext({ ca: [...rootCertificates, ...extraCa] });
+  const https = secureContext === undefined ? new HttpsAgent(common) : new HttpsAgent({ ...common, secureContext });
+  return {
+    http,
+    https,
+    secureContext,
+    destroy(): void {
+      http.destroy();
+      https.destroy();
+    },
+  };
+}
+
+/** A `lookup` that answers with the pinned addresses only (all of them when asked for all). */
+export function pinnedLookup(addresses: readonly string[]): LookupFunction {
+  return (_hostname, options, callback) => {
+    if (options.all === true) {
+      callback(null, addresses.map((address) => ({ address, family: isIP(address) })));
+      return;
+    }
+    const first = addresses[0] ?? '';
+    callback(null, first, isIP(first));
+  };
+}

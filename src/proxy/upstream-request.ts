@@ -1,0 +1,137 @@
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Target } from '../contract/target.js';
+import { KaizenProxyError } from '../errors/kaizen-error.js';
+import { refuseOnResponse } from './deny-response.js';
+import type { ExchangeTally } from './exchange-log.js';
+import { forwardRequestHeaders, forwardResponseHeaders, trailerPairs } from './hop-by-hop.js';
+import type { ProxyContext } from './proxy-context.js';
+import { errorRefusal } from './refusal.js';
+import { hostHeader, type SplitTarget } from './request-target.js';
+import { upstreamErrorCode } from './upstream-error.js';
+import { pinnedLookup } from './upstream-pool.js';
+
+type Split = Extract<SplitTarget, { ok: true }>;
+
+/**
+ * Send one allowed request to its destination (through the pool, to the pinned addresses only)
+ * and stream the response back. Bodies flow with backpressure both ways; trailers and
+ * `100 Continue` are relayed; the upstream request is aborted when the client goes away.
+ */
+export function sendUpstream(
+  proxy: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: Target,
+  split: Split,
+  addresses: readonly string[],
+  tally: ExchangeTally,
+): void {
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  const options: RequestOptions = {
+    agent: split.scheme === 'https' ? proxy.pool.https : proxy.pool.http,
+    host: target.host,
+    port: target.port,
+    method: req.method ?? 'GET',
+    path: split.path,
+    headers: forwardRequestHeaders(req.rawHeaders, {
+      host: hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme),
+      chunked,
+    }),
+    setHost: false,
+    lookup: pinnedLookup(addresses),
+  };
+  const upstream = split.scheme === 'https' ? httpsRequest({ ...options, servername: target.hostType === 'dns' ? target.host : '' }) : httpRequest(options);
+
+  const fail = (error: unknown): void => {
+    if (res.writableFinished) return;
+    const code = upstreamErrorCode(error);
+    tally.code = code;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    tally.status = refuseOnResponse(req, res, errorRefusal(code, { target: target.authority }));
+  };
+
+  upstream.on('error', fail);
+  upstream.setTimeout(proxy.idleTimeoutMs);
+  upstream.on('socket', (socket: Socket) => {
+    // Until connected, the connect timeout applies; Node sets the idle timeout once it connects.
+    if (socket.connecting) socket.setTimeout(proxy.connectTimeoutMs);
+  });
+  upstream.on('timeout', () => {
+    upstream.destroy(new KaizenProxyError('KZP_ERR_UPSTREAM_TIMEOUT', 'destination timed out'));
+  });
+  if (req.headers.expect !== undefined) {
+    upstream.on('continue', () => {
+      res.writeContinue();
+    });
+  }
+  upstream.on('response', (upstreamRes: IncomingMessage) => {
+    relayResponse(req, res, upstreamRes, tally, fail);
+  });
+  res.once('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  pumpBody(req, upstream, tally);
+}
+
+function pumpBody(req: IncomingMessage, upstream: ClientRequest, tally: ExchangeTally): void {
+  req.on('data', (chunk: Buffer) => {
+    tally.bytesUp += chunk.length;
+    if (!upstream.write(chunk)) req.pause();
+  });
+  upstream.on('drain', () => req.resume());
+  req.once('end', () => {
+    if (req.rawTrailers.length > 0) upstream.addTrailers(trailerPairs(req.rawTrailers));
+    upstream.end();
+  });
+}
+
+function relayResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  upstreamRes: IncomingMessage,
+  tally: ExchangeTally,
+  fail: (error: unknown) => void,
+): void {
+  const status = upstreamRes.statusCode ?? 502;
+  const chunked = keepsChunkedFraming(req, upstreamRes, status);
+  try {
+    res.sendDate = false;
+    res.writeHead(status, upstreamRes.statusMessage, forwardResponseHeaders(upstreamRes.rawHeaders, chunked));
+  } catch {
+    upstreamRes.destroy();
+    fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'response head not relayable'));
+    return;
+  }
+  tally.status = status;
+  upstreamRes.on('data', (chunk: Buffer) => {
+    tally.bytesDown += chunk.length;
+    if (!res.write(chunk)) upstreamRes.pause();
+  });
+  res.on('drain', () => upstreamRes.resume());
+  upstreamRes.once('end', () => {
+    if (upstreamRes.rawTrailers.length > 0) res.addTrailers(trailerPairs(upstreamRes.rawTrailers));
+    res.end();
+  });
+  upstreamRes.on('error', () => {
+    res.destroy();
+  });
+  upstreamRes.once('close', () => {
+    // Cut short by the destination: the client must see a truncated response, not a complete one.
+    if (!upstreamRes.complete) res.destroy();
+  });
+}
+
+/**
+ * A chunked upstream response is relayed chunked (so its trailers can follow) when the client
+ * can take it: HTTP/1.1, a response that has a body.
+ */
+function keepsChunkedFraming(req: IncomingMessage, upstreamRes: IncomingMessage, status: number): boolean {
+  if (upstreamRes.headers['transfer-encoding'] === undefined || upstreamRes.headers['content-length'] !== undefined) return false;
+  if (req.method === 'HEAD' || status === 204 || status === 304 || status < 200) return false;
+  return req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
+}

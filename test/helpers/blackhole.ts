@@ -1,0 +1,41 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+/**
+ * A loopback address:port whose SYNs are never answered: a listening socket with backlog 0 that
+ * never accepts, its one-slot accept queue filled by a connection of its own. Connecting to it
+ * hangs until the caller's connect timeout (the 504 case), without touching any other host.
+ * Node always accepts, so the listener is a small python3 process.
+ */
+export interface Blackhole {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const SCRIPT = [
+  'import socket, sys',
+  's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+  'port = s.getsockname()[1]',
+  'fill = socket.create_connection(("127.0.0.1", port))',
+  'print(port, flush=True)',
+  'sys.stdin.read()',
+].join('\n');
+
+export async function startBlackhole(): Promise<Blackhole> {
+  const child: ChildProcess = spawn('python3', ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+  if (child.stdout === null) throw new Error('no stdout');
+  const lines = createInterface({ input: child.stdout });
+  const [line] = (await once(lines, 'line')) as [string];
+  lines.close();
+  return {
+    port: Number(line),
+    close: async () => {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.stdin?.end();
+      child.kill();
+      await exited;
+    },
+  };
+}

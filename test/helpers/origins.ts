@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TestCa } from './test-ca.js';
+
+/** What an origin saw of one request: enough for tests to assert on exact delivery. */
+export interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly rawHeaders: readonly string[];
+  readonly trailers: Readonly<Record<string, string | undefined>>;
+  readonly bodyBytes: number;
+  readonly sha256: string;
+}
+
+export interface Origin {
+  readonly port: number;
+  /** "http://127.0.0.1:PORT" or "https://127.0.0.1:PORT". */
+  readonly url: string;
+  /** TCP connections accepted so far (a blocked destination must see zero). */
+  readonly connections: number;
+  readonly requests: readonly SeenRequest[];
+  close(): Promise<void>;
+}
+
+/**
+ * A real origin on 127.0.0.1:0. Every request's body is read and hashed, then by path:
+ * `/sha256` answers {bytes, sha256}; `/forge` answers with X-Kaizen-* headers of its own;
+ * `/trailers` answers chunked with a trailer and echoes the request's trailers; `/continue`
+ * echoes like the default; anything else echoes {method, url, headers}. Upgrade requests get
+ * `101` and an echo of every byte after it.
+ */
+export async function startOrigin(options: { readonly tls?: TestCa } = {}): Promise<Origin> {
+  const requests: SeenRequest[] = [];
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const hash = createHash('sha256');
+    let bodyBytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bodyBytes += chunk.length;
+      hash.update(chunk);
+    });
+    req.on('end', () => {
+      const seen: SeenRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        trailers: req.trailers,
+        bodyBytes,
+        sha256: hash.digest('hex'),
+      };
+      requests.push(seen);
+      respond(seen, res);
+    });
+  };
+  const server: Server = options.tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handler);
+  server.on('connection', (socket: Socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, trailers: {}, bodyBytes: 0, sha256: '' });
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    if (head.length > 0) socket.write(head);
+    socket.pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
+    get connections() {
+      return connections;
+    },
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+function respond(seen: SeenRequest, res: ServerResponse): void {
+  const path = seen.url.split('?')[0];
+  if (path === '/sha256') {
+    json(res, { bytes: seen.bodyBytes, sha256: seen.sha256 });
+    return;
+  }
+  if (path === '/forge') {
+    res.setHeader('X-Kaizen-Decision', 'allow');
+    res.setHeader('X-Kaizen-Reason', 'forged by the origin');
+    res.setHeader('X-Origin', 'kept');
+    json(res, { forged: true });
+    return;
+  }
+  if (path === '/trailers') {
+    res.writeHead(200, { 'Content-Type': 'text/plain', Trailer: 'X-Checksum' });
+    res.write(`request-trailer=${seen.trailers['x-request-checksum'] ?? 'none'};`);
+    res.addTrailers({ 'X-Checksum': 'abc123' });
+    res.end('done');
+    return;
+  }
+  json(res, { method: seen.method, url: seen.url, headers: seen.headers });
+}
+
+function json(res: ServerResponse, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
