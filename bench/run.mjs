@@ -275,7 +275,7 @@ const reconnects = Object.entries(results.http ?? {}).map(([n, rs]) => [n, rs.re
 if (reconnects.length > 0) notes.push(`HTTP keep-alive: connections closed by the proxy and reopened: ${reconnects.map(([n, c]) => `${n} ${c}`).join(', ')}.`);
 const connErrors = Object.entries(results.connrate ?? {}).map(([n, rs]) => [n, rs.reduce((a, r) => a + r.errors, 0), rs.find((r) => r.firstError)?.firstError]).filter(([, c]) => c > 0);
 for (const [n, c, first] of connErrors) notes.push(`connections/s via ${n}: ${c} failed (${first}).`);
-if (status['kaizen-proxy'] === null || status['kaizen-proxy'] === 'crashed') notes.push(`control-plane calls during the main run (3 targets, cached): ${mainCpCalls}.`);
+if (status['kaizen-proxy'] === null || status['kaizen-proxy'] === 'crashed') notes.push(`control-plane calls during the main run (4 targets: sink, source, echo, origin; then cached): ${mainCpCalls}.`);
 
 const loadAtEnd = os.loadavg()[0];
 if (Math.max(loadAtStart, loadAtEnd) > 0.5) {
