@@ -12,14 +12,18 @@ export function refuseOnSocket(socket: Socket, refusal: Refusal): void {
   endAndDrain(socket, serializeRefusal(refusal));
 }
 
-/** Returns the status actually sent, or 0 when the response could no longer be written. */
-export function refuseOnResponse(req: IncomingMessage, res: ServerResponse, refusal: Refusal): number {
+/**
+ * Returns the status actually sent, or 0 when the response could no longer be written.
+ * `closeConnection` (a closing proxy) ends the keep-alive connection after this response.
+ */
+export function refuseOnResponse(req: IncomingMessage, res: ServerResponse, refusal: Refusal, closeConnection = false): number {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return 0;
   }
   const headers = refusal.headers.slice();
   headers.push('Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(refusal.body)));
+  if (closeConnection) headers.push('Connection', 'close');
   res.writeHead(refusal.status, headers);
   res.end(refusal.body);
   discardRequestBody(req);

@@ -40,16 +40,15 @@ function handleRequest(proxy: ProxyContext, req: IncomingMessage, res: ServerRes
     logClosed(conn.log, tally, performance.now());
     proxy.lifecycle.end();
   });
-  if (proxy.lifecycle.draining) res.setHeader('Connection', 'close');
 
   const split = splitRequestTarget(req.url ?? '');
   if (!split.ok) {
-    refuse(req, res, tally, errorRefusal(split.code));
+    refuse(proxy, req, res, tally, errorRefusal(split.code));
     return;
   }
   const parsed = parseAuthority(split.authority);
   if (!parsed.ok) {
-    refuse(req, res, tally, errorRefusal(parsed.code, { message: parsed.message }));
+    refuse(proxy, req, res, tally, errorRefusal(parsed.code, { message: parsed.message }));
     return;
   }
   const target = parsed.value;
@@ -76,21 +75,21 @@ async function decideThenForward(
 ): Promise<void> {
   const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
   if (decision.enforce === 'refuse') {
-    refuse(req, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
+    refuse(proxy, req, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
     return;
   }
   const resolved = await resolution;
   if (res.destroyed) return;
   if (!resolved.ok) {
-    refuse(req, res, tally, errorRefusal(resolved.code, { target: target.authority }));
+    refuse(proxy, req, res, tally, errorRefusal(resolved.code, { target: target.authority }));
     return;
   }
   sendUpstream(proxy, req, res, target, split, resolved.addresses, tally);
 }
 
-function refuse(req: IncomingMessage, res: ServerResponse, tally: ExchangeTally, refusal: Refusal): void {
+function refuse(proxy: ProxyContext, req: IncomingMessage, res: ServerResponse, tally: ExchangeTally, refusal: Refusal): void {
   tally.code = refusal.code;
-  tally.status = refuseOnResponse(req, res, refusal);
+  tally.status = refuseOnResponse(req, res, refusal, proxy.lifecycle.draining);
 }
 
 function ignore(): void {

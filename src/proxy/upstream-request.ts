@@ -52,7 +52,7 @@ export function sendUpstream(
       res.destroy();
       return;
     }
-    tally.status = refuseOnResponse(req, res, errorRefusal(code, { target: target.authority }));
+    tally.status = refuseOnResponse(req, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining);
   };
 
   upstream.on('error', fail);
@@ -70,7 +70,7 @@ export function sendUpstream(
     });
   }
   upstream.on('response', (upstreamRes: IncomingMessage) => {
-    relayResponse(req, res, upstreamRes, tally, fail);
+    relayResponse(req, res, upstreamRes, tally, fail, proxy.lifecycle.draining);
   });
   res.once('close', () => {
     if (!res.writableFinished) upstream.destroy();
@@ -96,12 +96,16 @@ function relayResponse(
   upstreamRes: IncomingMessage,
   tally: ExchangeTally,
   fail: (error: unknown) => void,
+  draining: boolean,
 ): void {
   const status = upstreamRes.statusCode ?? 502;
   const chunked = keepsChunkedFraming(req, upstreamRes, status);
+  const headers = forwardResponseHeaders(upstreamRes.rawHeaders, chunked);
+  // A closing proxy finishes this exchange but takes no further request on the connection.
+  if (draining) headers.push('Connection', 'close');
   try {
     res.sendDate = false;
-    res.writeHead(status, upstreamRes.statusMessage, forwardResponseHeaders(upstreamRes.rawHeaders, chunked));
+    res.writeHead(status, upstreamRes.statusMessage, headers);
   } catch {
     upstreamRes.destroy();
     fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'response head not relayable'));

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Decider, Decision, DecisionRequest, DecisionSource, Resolution } from '../../src/contract/decision.js';
 
 /**
@@ -12,8 +13,8 @@ export interface FakeDeciderRules {
   readonly guard?: readonly string[];
   /** No verdict, fail closed (503, KZP_ERR_NO_VERDICT). */
   readonly failClosed?: readonly string[];
-  /** Decide only after this promise settles (to hold a request in flight). */
-  readonly hold?: Promise<void>;
+  /** Decisions for these targets/hosts wait until `until` settles (a request held in flight). */
+  readonly hold?: { readonly targets: readonly string[]; readonly until: Promise<void> };
 }
 
 export interface FakeDecider extends Decider {
@@ -21,11 +22,14 @@ export interface FakeDecider extends Decider {
   readonly calls: DecisionRequest[];
   /** Resolutions as the decider saw them (awaited before deciding, like the real guard). */
   readonly resolutions: Resolution[];
+  /** Resolves with the first call (made or still to come) whose action matches. */
+  waitForCall(predicate: (request: DecisionRequest) => boolean): Promise<DecisionRequest>;
 }
 
 export function createFakeDecider(rules: FakeDeciderRules = {}): FakeDecider {
   const calls: DecisionRequest[] = [];
   const resolutions: Resolution[] = [];
+  const events = new EventEmitter();
   const matches = (list: readonly string[] | undefined, target: string): boolean => {
     if (list === undefined) return false;
     const host = target.startsWith('[') ? target.slice(1, target.indexOf(']')) : target.slice(0, target.lastIndexOf(':'));
@@ -34,10 +38,23 @@ export function createFakeDecider(rules: FakeDeciderRules = {}): FakeDecider {
   return {
     calls,
     resolutions,
+    waitForCall(predicate) {
+      const found = calls.find(predicate);
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve) => {
+        const listener = (request: DecisionRequest): void => {
+          if (!predicate(request)) return;
+          events.off('call', listener);
+          resolve(request);
+        };
+        events.on('call', listener);
+      });
+    },
     async decide(request: DecisionRequest): Promise<Decision> {
       calls.push(request);
+      events.emit('call', request);
       resolutions.push(await request.resolution);
-      if (rules.hold !== undefined) await rules.hold;
+      if (rules.hold !== undefined && matches(rules.hold.targets, request.action.target)) await rules.hold.until;
       const target = request.action.target;
       if (matches(rules.guard, target)) return refused('guard', 'destination address is private', null);
       if (matches(rules.failClosed, target)) return refused('fail_closed', 'control plane unreachable; failing closed', null);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import type { TestCa } from './test-ca.js';
 
 /** What an origin saw of one request: enough for tests to assert on exact delivery. */
@@ -115,4 +115,45 @@ function json(res: ServerResponse, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** A raw TCP origin: reads until the client's FIN, then answers `<bytes> <sha256>` and closes (half-close check). */
+export interface TcpOrigin {
+  readonly port: number;
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+export async function startTcpOrigin(): Promise<TcpOrigin> {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server = createNetServer({ allowHalfOpen: true }, (socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      hash.update(chunk);
+    });
+    socket.on('end', () => {
+      socket.end(`${bytes} ${hash.digest('hex')}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    get connections() {
+      return connections;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
 }

@@ -1,0 +1,85 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Decider, Resolution } from '../../../src/contract/decision.js';
+import type { Target } from '../../../src/contract/target.js';
+import { resolveTarget } from '../../../src/net/resolve.js';
+import { createFakeDecider } from '../../helpers/fake-decider.js';
+import { startOrigin, startTcpOrigin, type Origin, type TcpOrigin } from '../../helpers/origins.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+
+describe('tunnel behaviour', () => {
+  let tcp: TcpOrigin;
+  let held: Origin;
+  let proxy: StartedProxy;
+  let release: () => void = () => undefined;
+  const until = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const events: string[] = [];
+  const fake = createFakeDecider({ hold: { targets: ['localhost'], until } });
+  const decider: Decider = {
+    decide: (request) => {
+      events.push(`decide ${request.action.target}`);
+      return fake.decide(request);
+    },
+  };
+  const resolve = (target: Target): Promise<Resolution> => {
+    events.push(`resolve ${target.authority}`);
+    return resolveTarget(target);
+  };
+
+  beforeAll(async () => {
+    [tcp, held] = await Promise.all([startTcpOrigin(), startOrigin()]);
+    proxy = await startProxy({ decider, resolve });
+  });
+
+  afterAll(async () => {
+    await Promise.all([proxy.close(), tcp.close(), held.close()]);
+  });
+
+  async function openTunnel(port: number, host = '127.0.0.1'): Promise<RawClient> {
+    const client = await RawClient.open(proxy.port);
+    client.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
+    expect(await client.readUntil('\r\n\r\n')).toBe('HTTP/1.1 200 Connection established\r\n\r\n');
+    return client;
+  }
+
+  it('carries 1 MB exactly and a half-close: the answer still flows after the client FIN', async () => {
+    const client = await openTunnel(tcp.port);
+    const payload = randomBytes(1024 * 1024);
+    client.write(payload);
+    client.end();
+    const answer = await client.readToEnd();
+    expect(answer).toBe(`${payload.length} ${createHash('sha256').update(payload).digest('hex')}`);
+    const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['bytes_up'] === payload.length);
+    expect(closed).toMatchObject({ kind: 'connect', status: 200, target: `127.0.0.1:${tcp.port}`, bytes_down: answer.length });
+  });
+
+  it('survives a client that resets mid-tunnel and opens the next tunnel', async () => {
+    const client = await openTunnel(tcp.port);
+    client.write(randomBytes(64 * 1024));
+    client.socket.resetAndDestroy();
+    await proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'connect' && line['bytes_up'] !== 1024 * 1024);
+    const next = await openTunnel(tcp.port);
+    next.write('ok');
+    next.end();
+    expect(await next.readToEnd()).toMatch(/^2 /);
+  });
+
+  it('starts DNS before asking for the verdict and sends no SYN before the verdict', async () => {
+    const client = await RawClient.open(proxy.port);
+    client.write(`CONNECT localhost:${held.port} HTTP/1.1\r\n\r\n`);
+    await fake.waitForCall((request) => request.action.target === `localhost:${held.port}`);
+    expect(events.slice(-2)).toEqual([`resolve localhost:${held.port}`, `decide localhost:${held.port}`]);
+    const resolution = await fake.calls.at(-1)?.resolution;
+    expect(resolution).toMatchObject({ ok: true, addresses: expect.arrayContaining(['127.0.0.1']) as unknown });
+    expect(held.connections).toBe(0);
+    release();
+    expect(await client.readUntil('\r\n\r\n')).toBe('HTTP/1.1 200 Connection established\r\n\r\n');
+    client.write('GET /after-verdict HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await client.readResponse()).status).toBe(200);
+    expect(held.connections).toBe(1);
+    client.destroy();
+  });
+});
