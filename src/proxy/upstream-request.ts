@@ -44,8 +44,11 @@ export function sendUpstream(
   };
   const upstream = split.scheme === 'https' ? httpsRequest({ ...options, servername: target.hostType === 'dns' ? target.host : '' }) : httpRequest(options);
 
+  let failed = false;
   const fail = (error: unknown): void => {
-    if (res.writableFinished) return;
+    if (failed || res.writableFinished) return;
+    failed = true;
+    stopPump();
     const code = upstreamErrorCode(error);
     tally.code = code;
     if (res.headersSent) {
@@ -75,19 +78,31 @@ export function sendUpstream(
   res.once('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
-  pumpBody(req, upstream, tally);
+  const stopPump = pumpBody(req, upstream, tally);
 }
 
-function pumpBody(req: IncomingMessage, upstream: ClientRequest, tally: ExchangeTally): void {
-  req.on('data', (chunk: Buffer) => {
+/** Request body to the destination with backpressure; returns a stop that hands the body back. */
+function pumpBody(req: IncomingMessage, upstream: ClientRequest, tally: ExchangeTally): () => void {
+  const onData = (chunk: Buffer): void => {
     tally.bytesUp += chunk.length;
     if (!upstream.write(chunk)) req.pause();
-  });
-  upstream.on('drain', () => req.resume());
-  req.once('end', () => {
+  };
+  const onDrain = (): void => {
+    req.resume();
+  };
+  const onEnd = (): void => {
     if (req.rawTrailers.length > 0) upstream.addTrailers(trailerPairs(req.rawTrailers));
     upstream.end();
-  });
+  };
+  req.on('data', onData);
+  upstream.on('drain', onDrain);
+  req.once('end', onEnd);
+  return () => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    upstream.off('drain', onDrain);
+    req.resume();
+  };
 }
 
 function relayResponse(

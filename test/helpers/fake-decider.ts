@@ -13,6 +13,8 @@ export interface FakeDeciderRules {
   readonly guard?: readonly string[];
   /** No verdict, fail closed (503, KZP_ERR_NO_VERDICT). */
   readonly failClosed?: readonly string[];
+  /** Monitor mode: the verdict is block but the action is forwarded and flagged `would_block`. */
+  readonly monitor?: readonly string[];
   /** Decisions for these targets/hosts wait until `until` settles (a request held in flight). */
   readonly hold?: { readonly targets: readonly string[]; readonly until: Promise<void> };
 }
@@ -59,6 +61,7 @@ export function createFakeDecider(rules: FakeDeciderRules = {}): FakeDecider {
       if (matches(rules.guard, target)) return refused('guard', 'destination address is private', null);
       if (matches(rules.failClosed, target)) return refused('fail_closed', 'control plane unreachable; failing closed', null);
       if (matches(rules.block, target)) return refused('control_plane', `policy forbids ${target}`, 'v-test-block');
+      if (matches(rules.monitor, target)) return { ...refused('control_plane', `would forbid ${target}`, 'v-test-monitor'), enforce: 'forward', wouldBlock: true };
       return {
         decision: 'allow',
         enforce: 'forward',

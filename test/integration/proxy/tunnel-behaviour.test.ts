@@ -82,4 +82,18 @@ describe('tunnel behaviour', () => {
     expect(held.connections).toBe(1);
     client.destroy();
   });
+
+  it('closes both sides of a tunnel that stays idle past the idle timeout', async () => {
+    const idle = await startProxy({ network: { idleTimeoutMs: 150 } });
+    try {
+      const client = await RawClient.open(idle.port);
+      client.write(`CONNECT 127.0.0.1:${tcp.port} HTTP/1.1\r\n\r\n`);
+      expect(await client.readUntil('\r\n\r\n')).toContain(' 200 ');
+      await client.closed;
+      const closed = await idle.logs.waitFor((line) => line.msg === 'closed');
+      expect(closed).toMatchObject({ kind: 'connect', status: 200, bytes_up: 0, bytes_down: 0 });
+    } finally {
+      await idle.close();
+    }
+  });
 });
