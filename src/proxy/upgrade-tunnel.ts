@@ -10,6 +10,7 @@ import { logClosed, newTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
+import { readResponseHead, withoutKaizenHeaders } from './response-head.js';
 import { hostHeader, splitRequestTarget } from './request-target.js';
 import { spliceSockets } from './socket-pipe.js';
 import { openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
@@ -17,8 +18,9 @@ import { openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 /**
  * An absolute-form request with `Upgrade` (WebSocket): decided like any request (scheme ws/wss),
  * then the destination is dialled, the request head is written to it (hop-by-hop cleaned, Host of
- * the checked target) and bytes are tunnelled both ways; the destination's 101 reaches the client
- * as it is. `https://` upgrades get verified TLS to the destination.
+ * the checked target), the destination's answer (a 101, or a refusal) is relayed without any
+ * `X-Kaizen-*` header of its own, and bytes are tunnelled both ways. `https://` upgrades get
+ * verified TLS to the destination.
  */
 export function createUpgradeHandler(proxy: ProxyContext): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
@@ -57,7 +59,7 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
   tally.target = target.authority;
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
-  const action = httpAction(target, { method, path: split.pathOnly, scheme: secure ? 'wss' : 'ws' });
+  const action = httpAction(target, { method, path: split.pathOnly, scheme: upgradeScheme(req, secure) });
   const dialed = await openTunnelUpstream(proxy, conn, client, target, action, tally);
   if (dialed === null) return;
 
@@ -76,12 +78,32 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
   const headBytes = Buffer.byteLength(requestHead);
   upstream.write(requestHead);
   if (head.length > 0) upstream.write(head);
-  tally.status = 101;
+  const answer = await readResponseHead(upstream, proxy.idleTimeoutMs);
+  if (!answer.ok || client.destroyed) {
+    upstream.destroy();
+    if (!answer.ok && !client.destroyed) refuseTunnel(conn, client, tally, errorRefusal(answer.code, { target: target.authority }));
+    return;
+  }
+  tally.status = statusOf(answer.head);
+  client.write(withoutKaizenHeaders(answer.head));
+  if (answer.rest.length > 0) client.write(answer.rest);
   spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
     tally.bytesDown = upstream.bytesRead;
     logClosed(conn.log, tally, performance.now());
   });
+}
+
+function upgradeScheme(req: IncomingMessage, secure: boolean): 'http' | 'https' | 'ws' | 'wss' {
+  const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+  if (websocket) return secure ? 'wss' : 'ws';
+  return secure ? 'https' : 'http';
+}
+
+/** The status code of a response head ("HTTP/1.1 101 ..."), 0 when unreadable. */
+function statusOf(head: string): number {
+  const status = Number(head.slice(9, 12));
+  return Number.isInteger(status) ? status : 0;
 }
 
 /** Verified TLS over the dialled socket (SNI for names, identity checked); null when it fails. */

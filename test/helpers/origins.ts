@@ -30,7 +30,7 @@ export interface Origin {
  * `/sha256` answers {bytes, sha256}; `/forge` answers with X-Kaizen-* headers of its own;
  * `/trailers` answers chunked with a trailer and echoes the request's trailers; `/continue`
  * echoes like the default; anything else echoes {method, url, headers}. Upgrade requests get
- * `101` and an echo of every byte after it.
+ * `101` (with a forged X-Kaizen-Decision header) and an echo of every byte after it.
  */
 export async function startOrigin(options: { readonly tls?: TestCa } = {}): Promise<Origin> {
   const requests: SeenRequest[] = [];
@@ -65,7 +65,8 @@ export async function startOrigin(options: { readonly tls?: TestCa } = {}): Prom
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, trailers: {}, bodyBytes: 0, sha256: '' });
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    // The X-Kaizen-* line is a forgery the proxy must strip.
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX-Kaizen-Decision: allow\r\nConnection: Upgrade\r\n\r\n');
     if (head.length > 0) socket.write(head);
     socket.pipe(socket);
   });

@@ -30,6 +30,8 @@ describe('Upgrade (WebSocket-style) requests', () => {
     client.write(upgradeRequest(`${origin.url}/socket?ticket=ws-secret`, 'Proxy-Authorization: Basic c2VjcmV0\r\n'));
     const head = await client.readUntil('\r\n\r\n');
     expect(head).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(head).toContain('\r\nUpgrade: websocket\r\n');
+    expect(head.toLowerCase()).not.toContain('x-kaizen-');
     client.write('ping-frame');
     expect(await client.readBytes('ping-frame'.length)).toBe('ping-frame');
     client.end();
