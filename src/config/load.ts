@@ -136,6 +136,11 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
       timeoutMs: file.control_plane.timeout,
     },
     fail: file.fail,
+    mode: file.mode,
+    monitorGuard: file.monitor_guard,
+    policies: file.policies,
+    policySync: { intervalMs: file.policy_sync.interval },
+    tls: { sniMismatch: file.tls.sni_mismatch },
     cache: {
       maxEntries: file.cache.max_entries,
       allowTtlMs: file.cache.allow_ttl,

@@ -19,6 +19,7 @@ export function envOverrides(env: NodeJS.ProcessEnv): Override[] {
   take('KAIZEN_API_URL', ['control_plane', 'url']);
   take('KAIZEN_AGENT', ['agent']);
   take('KAIZEN_PROXY_FAIL', ['fail']);
+  take('KAIZEN_PROXY_MODE', ['mode']);
   take('LOG_LEVEL', ['log', 'level']);
   const listen = env['KAIZEN_PROXY_LISTEN'];
   const port = env['PORT'];
@@ -39,6 +40,7 @@ export function flagOverrides(flags: FlagOverrides): Override[] {
   take(flags.listen, ['listen'], 'listen');
   take(flags.agent, ['agent'], 'agent');
   take(flags.fail, ['fail'], 'fail');
+  take(flags.mode, ['mode'], 'mode');
   take(flags.logLevel, ['log', 'level'], 'log-level');
   if (flags.allowPrivate !== undefined && flags.allowPrivate.length > 0) {
     take([...flags.allowPrivate], ['network', 'allow_private'], 'allow-private');

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseCidr } from '../net/cidr.js';
+import { parsePolicies } from '../verdict/policy/parse-policies.js';
+import { filePoliciesWire } from '../verdict/policy/policy-wire.js';
 import { duration } from './duration.js';
 import { hostPort } from './host-port.js';
 
@@ -9,6 +11,8 @@ import { hostPort } from './host-port.js';
  */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const FAIL_MODES = ['closed', 'open'] as const;
+export const ENFORCEMENT_MODES = ['enforce', 'monitor'] as const;
+export const SNI_MISMATCH_MODES = ['block', 'allow'] as const;
 
 export const leaf = {
   listen: hostPort('Address the proxy listens on. Loopback unless told otherwise.'),
@@ -26,6 +30,7 @@ export const leaf = {
     .describe('Base URL of the Kaizen control plane.'),
   fail: z.enum(FAIL_MODES).describe('What happens when no verdict can be obtained: closed refuses (503), open allows and logs it.'),
   logLevel: z.enum(LOG_LEVELS).describe('Minimum log level.'),
+  mode: z.enum(ENFORCEMENT_MODES).describe('enforce refuses what is blocked; monitor forwards it and logs would_block.'),
   cidr: z
     .string()
     .refine((text) => parseCidr(text) !== undefined, 'expected an IP address or CIDR range such as 10.0.0.0/8 or fd00::/8')
@@ -64,11 +69,39 @@ export const logSchema = z.strictObject({
   level: leaf.logLevel.default('info'),
 });
 
+/** Kaizen policies: the wire shape, then parse-policies.ts, whose issues name the policy and the key. */
+export const policiesSchema = filePoliciesWire
+  .describe('Kaizen policies enforced locally: {mode: blocklist|allowlist|correlation, rules, name?, enabled?}.')
+  .transform((list, ctx) => {
+    const parsed = parsePolicies(list);
+    if (parsed.ok) return parsed.policies;
+    for (const issue of parsed.issues) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+    return z.NEVER;
+  });
+
+export const policySyncSchema = z.strictObject({
+  interval: duration('How often the control plane\'s policies are fetched (with an API key).')
+    .refine((ms) => ms >= 1000, 'expected at least 1s')
+    .prefault('60s'),
+});
+
+export const tlsSchema = z.strictObject({
+  sni_mismatch: z
+    .enum(SNI_MISMATCH_MODES)
+    .describe('A tunnel whose TLS SNI differs from its CONNECT host: block refuses it (domain fronting); allow decides the SNI on its own.')
+    .default('block'),
+});
+
 export const fileSchema = z.strictObject({
   listen: leaf.listen.prefault('127.0.0.1:8080'),
   agent: leaf.agent.default('egress-agent'),
   control_plane: controlPlaneSchema.prefault({}),
   fail: leaf.fail.default('closed'),
+  mode: leaf.mode.default('enforce'),
+  monitor_guard: z.boolean().describe('In monitor mode, the address guard still refuses (true) or only logs (false).').default(true),
+  policies: policiesSchema.default([]),
+  policy_sync: policySyncSchema.prefault({}),
+  tls: tlsSchema.prefault({}),
   cache: cacheSchema.prefault({}),
   network: networkSchema.prefault({}),
   limits: limitsSchema.prefault({}),

@@ -1,8 +1,11 @@
+import type { PolicySpec } from '../verdict/policy/policy-spec.js';
 import type { HostPort } from './host-port.js';
-import type { LOG_LEVELS, FAIL_MODES } from './schema.js';
+import type { ENFORCEMENT_MODES, FAIL_MODES, LOG_LEVELS, SNI_MISMATCH_MODES } from './schema.js';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type FailMode = (typeof FAIL_MODES)[number];
+export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
+export type SniMismatchMode = (typeof SNI_MISMATCH_MODES)[number];
 
 /** The validated, frozen configuration: the domain model the rest of the proxy reads. */
 export interface ProxyConfig {
@@ -16,6 +19,14 @@ export interface ProxyConfig {
     readonly timeoutMs: number;
   };
   readonly fail: FailMode;
+  /** enforce refuses blocked actions; monitor forwards them, logged and reported as would-be blocks. */
+  readonly mode: EnforcementMode;
+  /** In monitor mode, whether the address guard still refuses. */
+  readonly monitorGuard: boolean;
+  /** Kaizen policies from the file, validated and normalised; always enforced (synced ones are added). */
+  readonly policies: readonly PolicySpec[];
+  readonly policySync: { readonly intervalMs: number };
+  readonly tls: { readonly sniMismatch: SniMismatchMode };
   readonly cache: {
     readonly maxEntries: number;
     readonly allowTtlMs: number;
@@ -44,6 +55,7 @@ export interface FlagOverrides {
   readonly listen?: string;
   readonly agent?: string;
   readonly fail?: string;
+  readonly mode?: string;
   readonly allowPrivate?: readonly string[];
   readonly logLevel?: string;
 }

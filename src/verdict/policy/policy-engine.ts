@@ -1,0 +1,94 @@
+import type { Action } from '../../contract/action.js';
+import type { Evidence } from '../../contract/decision.js';
+import type { Logger } from '../../observe/logger.js';
+import type { LocalPolicy, LocalVerdict } from '../local-policy.js';
+import { compilePolicy, type CompiledPolicy, type Finding } from './compile-policy.js';
+import type { PolicySpec } from './policy-spec.js';
+import { policySubject } from './policy-subject.js';
+
+/**
+ * The local reflex with Kaizen's semantics: every enabled policy, from the file and from the
+ * control plane, is evaluated; any finding blocks, and the block carries every finding as evidence.
+ * Each source is replaced whole (hot reload, sync), atomically for the decisions that follow.
+ */
+export interface PolicyEngine extends LocalPolicy {
+  /** Replaces the file's policies (start, reload). True when they differ from the previous ones. */
+  setFilePolicies(policies: readonly PolicySpec[]): boolean;
+  /** Replaces the synced policies (only after a valid sync). True when they differ. */
+  setSyncedPolicies(policies: readonly PolicySpec[]): boolean;
+  readonly counts: { readonly file: number; readonly synced: number; readonly evaluated: number };
+}
+
+interface Source {
+  readonly key: string;
+  readonly compiled: readonly CompiledPolicy[];
+}
+
+const EMPTY: Source = { key: '[]', compiled: [] };
+const NO_MATCH: LocalVerdict = Object.freeze({ decision: 'allow', reason: 'no local policy matched', evidence: Object.freeze([]) });
+
+export function createPolicyEngine(options: { readonly logger: Logger; readonly file?: readonly PolicySpec[] }): PolicyEngine {
+  const logger = options.logger.child({ component: 'policy' });
+  let file = EMPTY;
+  let synced = EMPTY;
+  let active: readonly CompiledPolicy[] = [];
+  let noted = false;
+
+  function replace(current: Source, next: readonly PolicySpec[]): Source | null {
+    const key = JSON.stringify(next);
+    if (key === current.key) return null;
+    // Compile everything before swapping anything: a failure leaves the old set in force.
+    return { key, compiled: next.map(compilePolicy) };
+  }
+
+  function activate(): void {
+    active = [...file.compiled, ...synced.compiled].filter(({ spec }) => spec.enabled && spec.mode !== 'correlation');
+    const correlation = [...file.compiled, ...synced.compiled].filter(({ spec }) => spec.mode === 'correlation').map(({ spec }) => spec.label);
+    if (correlation.length > 0 && !noted) {
+      noted = true;
+      logger.info({ policies: correlation }, 'correlation policies are accepted and not evaluated: the proxy sees no file reads');
+    }
+  }
+
+  const engine: PolicyEngine = {
+    evaluate(action: Action, addresses: readonly string[]): LocalVerdict {
+      const policies = active;
+      if (policies.length === 0) return NO_MATCH;
+      const subject = policySubject(action, addresses);
+      const findings: Finding[] = [];
+      for (const policy of policies) {
+        const found = policy.findings(subject);
+        if (found.length > 0) findings.push(...found);
+      }
+      return findings.length === 0 ? NO_MATCH : blockVerdict(findings);
+    },
+    setFilePolicies(policies) {
+      const next = replace(file, policies);
+      if (next === null) return false;
+      file = next;
+      activate();
+      return true;
+    },
+    setSyncedPolicies(policies) {
+      const next = replace(synced, policies);
+      if (next === null) return false;
+      synced = next;
+      activate();
+      return true;
+    },
+    get counts() {
+      return { file: file.compiled.length, synced: synced.compiled.length, evaluated: active.length };
+    },
+  };
+  if (options.file !== undefined) engine.setFilePolicies(options.file);
+  return engine;
+}
+
+/** The reason names the policies and the rule kinds that matched; the evidence lists every finding. */
+function blockVerdict(findings: readonly Finding[]): LocalVerdict {
+  const policies = [...new Set(findings.map((finding) => finding.policy))];
+  const kinds = [...new Set(findings.map((finding) => finding.kind))];
+  const evidence: Evidence[] = findings.map((finding) => ({ kind: finding.kind, value: finding.value, source: `policy ${finding.policy}` }));
+  const which = policies.length === 1 ? `policy ${policies[0] ?? ''}` : `policies ${policies.join(', ')}`;
+  return { decision: 'block', reason: `blocked by local ${which} (${kinds.join(', ')})`, evidence };
+}

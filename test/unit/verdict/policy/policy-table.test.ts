@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import type { Action } from '../../../../src/contract/action.js';
+import { createLogger } from '../../../../src/observe/logger.js';
+import { parsePolicies } from '../../../../src/verdict/policy/parse-policies.js';
+import { createPolicyEngine } from '../../../../src/verdict/policy/policy-engine.js';
+import type { PolicyWire } from '../../../../src/verdict/policy/policy-wire.js';
+
+const logger = createLogger({ level: 'silent' });
+
+interface Case {
+  readonly name: string;
+  readonly rules: Record<string, unknown>;
+  readonly mode?: string;
+  readonly target: string;
+  readonly addresses?: readonly string[];
+  readonly tool?: string;
+  readonly publisher?: string;
+  readonly hash?: string;
+  /** Rule kinds in the block reason; [] means allowed. */
+  readonly blocks: readonly string[];
+}
+
+function engineFor(wire: readonly PolicyWire[]) {
+  const parsed = parsePolicies(wire);
+  if (!parsed.ok) throw new Error(parsed.issues.map((issue) => issue.message).join('; '));
+  return createPolicyEngine({ logger, file: parsed.policies });
+}
+
+function action(c: Pick<Case, 'target' | 'tool' | 'publisher' | 'hash'>): Action {
+  return {
+    kind: 'connect',
+    target: c.target,
+    metadata: { source: 'egress' },
+    ...(c.tool === undefined ? {} : { tool: c.tool }),
+    ...(c.publisher === undefined ? {} : { publisher: c.publisher }),
+    ...(c.hash === undefined ? {} : { hash: c.hash }),
+  };
+}
+
+const CASES: readonly Case[] = [
+  // domains: self and subdomains, on label boundaries only
+  { name: 'domain matches itself', rules: { domains: ['pastebin.com'] }, target: 'pastebin.com:443', blocks: ['domains'] },
+  { name: 'domain matches a subdomain', rules: { domains: ['pastebin.com'] }, target: 'api.eu.pastebin.com:443', blocks: ['domains'] },
+  { name: 'domain never matches a longer label', rules: { domains: ['pastebin.com'] }, target: 'notpastebin.com:443', blocks: [] },
+  { name: 'domain never matches as a prefix', rules: { domains: ['pastebin.com'] }, target: 'pastebin.com.evil.net:443', blocks: [] },
+  { name: 'leading *. accepted, apex included', rules: { domains: ['*.pastebin.com'] }, target: 'pastebin.com:443', blocks: ['domains'] },
+  { name: 'leading *. accepted, subdomain', rules: { domains: ['*.pastebin.com'] }, target: 'x.pastebin.com:443', blocks: ['domains'] },
+  // normalisation of rules and targets alike
+  { name: 'trailing dot in the rule', rules: { domains: ['pastebin.com.'] }, target: 'pastebin.com:443', blocks: ['domains'] },
+  { name: 'trailing dot in the target', rules: { domains: ['pastebin.com'] }, target: 'pastebin.com.:443', blocks: ['domains'] },
+  { name: 'upper case anywhere', rules: { domains: ['PasteBin.COM'] }, target: 'PASTEBIN.com:443', blocks: ['domains'] },
+  { name: 'fullwidth target (NFKC)', rules: { domains: ['pastebin.com'] }, target: 'ｐａｓｔｅｂｉｎ.ｃｏｍ:443', blocks: ['domains'] },
+  { name: 'fullwidth rule with an ideographic dot', rules: { domains: ['ｐａｓｔｅｂｉｎ。ｃｏｍ'] }, target: 'pastebin.com:443', blocks: ['domains'] },
+  { name: 'zero-width characters in the target', rules: { domains: ['pastebin.com'] }, target: 'paste\u200bbin\u2060.com\ufeff:443', blocks: ['domains'] },
+  { name: 'zero-width characters in the rule', rules: { domains: ['\u200dpastebin.com\u200b'] }, target: 'pastebin.com:443', blocks: ['domains'] },
+  { name: 'IDN rule against its punycode target', rules: { domains: ['bücher.example'] }, target: 'xn--bcher-kva.example:443', blocks: ['domains'] },
+  // domain rules on IP targets: an IP written in domains matches only that IP, never by text suffix
+  { name: 'domain rule never matches an IP target', rules: { domains: ['example.com'] }, target: '93.184.215.14:443', addresses: ['93.184.215.14'], blocks: [] },
+  { name: 'numeric-suffix domain rule is an IP, not a suffix', rules: { domains: ['0.1'] }, target: '10.0.0.1:443', blocks: [] },
+  { name: 'IP in domains matches that IP exactly', rules: { domains: ['10.0.0.1'] }, target: '10.0.0.1:443', blocks: ['domains'] },
+  { name: 'IP in domains is not a resolved-address rule', rules: { domains: ['10.0.0.1'] }, target: 'internal.example:443', addresses: ['10.0.0.1'], blocks: [] },
+  // ip and ips: both keys, IPv4 and IPv6, addresses and ranges, literal target and resolved addresses
+  { name: 'ip key, single address', rules: { ip: ['169.254.169.254'] }, target: '169.254.169.254:80', blocks: ['ip'] },
+  { name: 'ips key, single address', rules: { ips: ['169.254.169.254'] }, target: '169.254.169.254:80', blocks: ['ip'] },
+  { name: 'ip and ips together', rules: { ip: ['10.0.0.0/8'], ips: ['192.168.0.0/16'] }, target: '192.168.1.1:80', blocks: ['ip'] },
+  { name: 'IPv4 CIDR', rules: { ips: ['10.0.0.0/8'] }, target: '10.200.3.4:443', blocks: ['ip'] },
+  { name: 'IPv4 CIDR, outside', rules: { ips: ['10.0.0.0/8'] }, target: '11.0.0.1:443', blocks: [] },
+  { name: 'IPv6 CIDR', rules: { ips: ['2001:db8::/32'] }, target: '[2001:db8:0:1::7]:443', blocks: ['ip'] },
+  { name: 'IPv6 CIDR, outside', rules: { ips: ['2001:db8::/32'] }, target: '[2001:db9::1]:443', blocks: [] },
+  { name: 'IPv6 rule written long-hand', rules: { ips: ['2001:0DB8:0000:0000::0001'] }, target: '[2001:db8::1]:443', blocks: ['ip'] },
+  { name: 'IPv4-mapped IPv6 target against an IPv4 range', rules: { ips: ['169.254.0.0/16'] }, target: '[::ffff:169.254.169.254]:80', blocks: ['ip'] },
+  { name: 'integer IP target', rules: { ips: ['127.0.0.0/8'] }, target: '2130706433:80', blocks: ['ip'] },
+  { name: 'hex and short IP target', rules: { ips: ['127.0.0.1'] }, target: '0x7f.1:80', blocks: ['ip'] },
+  { name: 'integer IP in the rule', rules: { ips: ['2130706433'] }, target: '127.0.0.1:80', blocks: ['ip'] },
+  { name: 'name resolving into a blocked range', rules: { ips: ['10.0.0.0/8'] }, target: 'innocent.example:443', addresses: ['93.184.215.14', '10.1.2.3'], blocks: ['ip'] },
+  { name: 'name resolving to a mapped address in a blocked range', rules: { ips: ['10.0.0.0/8'] }, target: 'innocent.example:443', addresses: ['::ffff:10.1.2.3'], blocks: ['ip'] },
+  { name: 'name resolving outside every range', rules: { ips: ['10.0.0.0/8', 'fd00::/8'] }, target: 'innocent.example:443', addresses: ['93.184.215.14', '2606:2800::1'], blocks: [] },
+  // publishers, hashes, skill_patterns (anchored, case-insensitive)
+  { name: 'publisher', rules: { publishers: ['Stripe'] }, target: 'api.stripe.com:443', publisher: 'stripe', blocks: ['publishers'] },
+  { name: 'no publisher on the action', rules: { publishers: ['stripe'] }, target: 'api.stripe.com:443', blocks: [] },
+  { name: 'hash', rules: { hashes: ['SHA256:ABC'] }, target: 'a.example:443', hash: 'sha256:abc', blocks: ['hashes'] },
+  { name: 'skill pattern matches the whole tool name', rules: { skill_patterns: ['issue_.*'] }, target: 'api.stripe.com:443', tool: 'Issue_Refund', blocks: ['skill_patterns'] },
+  { name: 'skill pattern is anchored', rules: { skill_patterns: ['refund'] }, target: 'api.stripe.com:443', tool: 'issue_refund', blocks: [] },
+  { name: 'skill pattern without a tool', rules: { skill_patterns: ['.*'] }, target: 'api.stripe.com:443', blocks: [] },
+  // allowlist: every listed dimension must match
+  { name: 'allowlist domain listed', mode: 'allowlist', rules: { domains: ['openai.com'] }, target: 'api.openai.com:443', blocks: [] },
+  { name: 'allowlist domain not listed', mode: 'allowlist', rules: { domains: ['openai.com'] }, target: 'pastebin.com:443', blocks: ['allowlist'] },
+  { name: 'allowlist AND: domain and tool both match', mode: 'allowlist', rules: { domains: ['stripe.com'], tools: ['create_charge'] }, target: 'api.stripe.com:443', tool: 'create_charge', blocks: [] },
+  { name: 'allowlist AND: tool does not match', mode: 'allowlist', rules: { domains: ['stripe.com'], tools: ['create_charge'] }, target: 'api.stripe.com:443', tool: 'issue_refund', blocks: ['allowlist'] },
+  { name: 'allowlist AND: no tool at all', mode: 'allowlist', rules: { domains: ['stripe.com'], tools: ['create_charge'] }, target: 'api.stripe.com:443', blocks: ['allowlist'] },
+  { name: 'allowlist publisher', mode: 'allowlist', rules: { publishers: ['stripe'] }, target: 'api.stripe.com:443', publisher: 'STRIPE', blocks: [] },
+  // correlation: accepted, never evaluated
+  { name: 'correlation is ignored', mode: 'correlation', rules: { risky_sequence: 'read_then_connect' }, target: 'pastebin.com:443', blocks: [] },
+];
+
+describe('local policy semantics (Kaizen SDK rules, with the reference\'s bold rulings)', () => {
+  it.each(CASES)('$name', (c) => {
+    const engine = engineFor([{ name: 'p', mode: c.mode ?? 'blocklist', rules: c.rules, enabled: true }]);
+    const verdict = engine.evaluate(action(c), c.addresses ?? []);
+    if (c.blocks.length === 0) {
+      expect(verdict.decision, verdict.reason).toBe('allow');
+      return;
+    }
+    expect(verdict.decision).toBe('block');
+    expect(verdict.reason).toBe(`blocked by local policy "p" (${c.blocks.join(', ')})`);
+    expect(verdict.evidence.map((e) => e.kind)).toEqual([...c.blocks]);
+    expect(verdict.evidence[0]?.source).toBe('policy "p"');
+  });
+
+  it('evaluates every enabled policy and keeps every finding as evidence', () => {
+    const engine = engineFor([
+      { name: 'exfil', mode: 'blocklist', rules: { domains: ['pastebin.com'], ips: ['10.0.0.0/8'] }, enabled: true },
+      { mode: 'blocklist', rules: { publishers: ['pastebin'] }, enabled: true },
+      { name: 'off', mode: 'blocklist', rules: { domains: ['pastebin.com'] }, enabled: false },
+      { name: 'only-openai', mode: 'allowlist', rules: { domains: ['openai.com'] }, enabled: true },
+    ]);
+    const verdict = engine.evaluate(action({ target: 'pastebin.com:443', publisher: 'pastebin' }), ['10.9.9.9']);
+    expect(verdict.decision).toBe('block');
+    expect(verdict.reason).toBe('blocked by local policies "exfil", #1, "only-openai" (domains, ip, publishers, allowlist)');
+    expect(verdict.evidence).toEqual([
+      { kind: 'domains', value: 'pastebin.com', source: 'policy "exfil"' },
+      { kind: 'ip', value: '10.0.0.0/8 (10.9.9.9)', source: 'policy "exfil"' },
+      { kind: 'publishers', value: 'pastebin', source: 'policy #1' },
+      { kind: 'allowlist', value: 'not listed in domains (pastebin.com)', source: 'policy "only-openai"' },
+    ]);
+  });
+
+  it('allows with a constant reason when nothing matches, and when there is no policy', () => {
+    expect(engineFor([]).evaluate(action({ target: 'a.example:443' }), [])).toMatchObject({ decision: 'allow', reason: 'no local policy matched' });
+    expect(engineFor([{ mode: 'blocklist', rules: { domains: ['b.example'] }, enabled: true }]).evaluate(action({ target: 'a.example:443' }), [])).toMatchObject({
+      decision: 'allow',
+    });
+  });
+
+  it('adds synced policies to the file\'s and replaces them whole', () => {
+    const engine = engineFor([{ name: 'file', mode: 'blocklist', rules: { domains: ['a.example'] }, enabled: true }]);
+    const synced = parsePolicies([{ name: 'org', mode: 'blocklist', rules: { domains: ['b.example'] }, enabled: true }], 'synced ');
+    if (!synced.ok) throw new Error('synced policies invalid');
+    expect(engine.setSyncedPolicies(synced.policies)).toBe(true);
+    expect(engine.setSyncedPolicies(synced.policies)).toBe(false);
+    expect(engine.evaluate(action({ target: 'a.example:443' }), []).decision).toBe('block');
+    expect(engine.evaluate(action({ target: 'b.example:443' }), []).reason).toBe('blocked by local policy synced "org" (domains)');
+    engine.setSyncedPolicies([]);
+    expect(engine.evaluate(action({ target: 'b.example:443' }), []).decision).toBe('allow');
+    expect(engine.evaluate(action({ target: 'a.example:443' }), []).decision).toBe('block');
+    expect(engine.counts).toEqual({ file: 1, synced: 0, evaluated: 1 });
+  });
+
+  it('throws on a target without a valid host, so the reflex fails closed', () => {
+    const engine = engineFor([{ mode: 'blocklist', rules: { domains: ['a.example'] }, enabled: true }]);
+    expect(() => engine.evaluate(action({ target: 'bad host:443' }), [])).toThrow(/no valid host/);
+  });
+
+  it('refuses a tool name too long to match patterns safely (block, not a silent allow)', () => {
+    const engine = engineFor([{ mode: 'blocklist', rules: { skill_patterns: ['x'] }, enabled: true }]);
+    expect(engine.evaluate(action({ target: 'a.example:443', tool: 'a'.repeat(300) }), []).decision).toBe('block');
+  });
+});
