@@ -17,6 +17,9 @@ const SERVE_OPTIONS = {
   fail: { type: 'string' },
   'allow-private': { type: 'string', multiple: true },
   'log-level': { type: 'string' },
+  admin: { type: 'string' },
+  transparent: { type: 'string' },
+  'unsafe-open-proxy': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -44,5 +47,8 @@ export function parseCommand(argv: readonly string[]): Command {
   if (values.fail !== undefined) flags.fail = values.fail;
   if (values['allow-private'] !== undefined) flags.allowPrivate = values['allow-private'];
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
+  if (values.admin !== undefined) flags.admin = values.admin;
+  if (values.transparent !== undefined) flags.transparent = values.transparent;
+  if (values['unsafe-open-proxy'] === true) flags.unsafeOpenProxy = true;
   return { name: 'serve', flags };
 }

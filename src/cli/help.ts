@@ -10,6 +10,10 @@ Options:
   --fail closed|open        without a verdict: refuse (closed, default) or allow (open)
   --allow-private CIDR      open a private range to the address guard (repeatable)
   --log-level LEVEL         trace|debug|info|warn|error|fatal|silent
+  --admin HOST:PORT|off     admin listener: /healthz, /readyz, /metrics (default 127.0.0.1:9901;
+                            wrap mode off)
+  --transparent HOST:PORT   also accept connections redirected by iptables (default off)
+  --unsafe-open-proxy       allow listening beyond loopback without gateway credentials
   -h, --help                this help
   -v, --version             the version
 

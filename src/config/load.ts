@@ -2,8 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { deepFreeze } from './deep-freeze.js';
+import { exposureIssues } from './exposure.js';
+import { readGatewayCredentials } from './gateway-load.js';
 import { envOverrides, flagOverrides, type Override } from './overrides.js';
 import { fileSchema, type FileConfig } from './schema.js';
+import type { GatewayCredential } from '../gateway/credentials-file.js';
 import type { ConfigIssue, ConfigResult, FlagOverrides, ProxyConfig } from './types.js';
 
 export const DEFAULT_CONFIG_FILE = 'config/kaizen-proxy.yaml';
@@ -39,9 +42,18 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   if (!parsed.success) {
     return { ok: false, issues: parsed.error.issues.map((issue) => describeIssue(issue, source, overrides)) };
   }
+  const exposure = exposureIssues(parsed.data);
+  if (exposure.length > 0) {
+    return { ok: false, issues: exposure.map((issue) => ({ where: whereIs(issue.path, source, overrides), key: issue.path.join('.'), message: issue.message })) };
+  }
   const apiKey = readApiKey(env, parsed.data, source.file);
   if (typeof apiKey === 'object' && apiKey !== null) return { ok: false, issues: [apiKey] };
-  return { ok: true, config: deepFreeze(toDomain(parsed.data, apiKey, source.file)) };
+  const gateway = readGatewayCredentials(parsed.data.gateway.credentials_file);
+  if (!gateway.ok) {
+    const where = gateway.where ?? whereIs(['gateway', 'credentials_file'], source, overrides);
+    return { ok: false, issues: [{ where, key: 'gateway.credentials_file', message: gateway.message }] };
+  }
+  return { ok: true, config: deepFreeze(toDomain(parsed.data, apiKey, source.file, gateway.credentials)) };
 }
 
 function readSource(named: string | undefined, defaultFile: string): Source | { issues: ConfigIssue[] } {
@@ -91,15 +103,21 @@ function applyOverrides(raw: unknown, overrides: readonly Override[]): unknown {
 function describeIssue(issue: z.core.$ZodIssue, source: Source, overrides: readonly Override[]): ConfigIssue {
   const path = issue.path.map(String);
   const key = path.join('.') || '(root)';
+  const where = whereIs(path, source, overrides);
+  return { where, key, message: issue.code === 'unrecognized_keys' ? `${issue.message}; see the README for the keys` : issue.message };
+}
+
+/** Where a key's value came from: the flag or variable that set it last, else its line in the file. */
+function whereIs(path: readonly string[], source: Source, overrides: readonly Override[]): string {
   const override = [...overrides].reverse().find((o) => o.path.join('.') === path.slice(0, o.path.length).join('.'));
-  if (override) return { where: override.where, key, message: issue.message };
+  if (override) return override.where;
   let where = source.file ?? '(defaults)';
   if (source.doc && source.file) {
     const node = findNode(source.doc, path);
     const offset = node?.range?.[0];
     if (offset !== undefined) where = `${source.file}:${source.lines.linePos(offset).line}`;
   }
-  return { where, key, message: issue.code === 'unrecognized_keys' ? `${issue.message}; see the README for the keys` : issue.message };
+  return where;
 }
 
 function findNode(doc: Document, path: readonly string[]): { range?: readonly [number, number, number] | null } | undefined {
@@ -125,7 +143,7 @@ function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, configFile: string
   }
 }
 
-function toDomain(file: FileConfig, apiKey: string | null, source: string | null): ProxyConfig {
+function toDomain(file: FileConfig, apiKey: string | null, source: string | null, credentials: readonly GatewayCredential[]): ProxyConfig {
   return {
     listen: file.listen,
     agent: file.agent,
@@ -159,6 +177,10 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
       drainTimeoutMs: file.limits.drain_timeout,
     },
     log: { level: file.log.level },
+    admin: file.admin,
+    transparent: file.transparent,
+    gateway: { credentialsFile: file.gateway.credentials_file, credentials },
+    unsafeOpenProxy: file.unsafe_open_proxy,
     file: source,
   };
 }

@@ -42,6 +42,9 @@ export function flagOverrides(flags: FlagOverrides): Override[] {
   take(flags.fail, ['fail'], 'fail');
   take(flags.mode, ['mode'], 'mode');
   take(flags.logLevel, ['log', 'level'], 'log-level');
+  take(flags.admin, ['admin'], 'admin');
+  take(flags.transparent, ['transparent'], 'transparent');
+  if (flags.unsafeOpenProxy === true) take(true, ['unsafe_open_proxy'], 'unsafe-open-proxy');
   if (flags.allowPrivate !== undefined && flags.allowPrivate.length > 0) {
     take([...flags.allowPrivate], ['network', 'allow_private'], 'allow-private');
   }

@@ -4,6 +4,7 @@ import { parsePolicies } from '../verdict/policy/parse-policies.js';
 import { filePoliciesWire } from '../verdict/policy/policy-wire.js';
 import { duration } from './duration.js';
 import { hostPort } from './host-port.js';
+import { hostPortOrOff } from './listener-or-off.js';
 
 /**
  * The YAML file's schema: the single source of truth for keys, types, defaults and descriptions.
@@ -65,6 +66,15 @@ export const limitsSchema = z.strictObject({
   drain_timeout: duration('On SIGTERM, how long in-flight requests may finish before tunnels are closed.', 600_000).prefault('10s'),
 });
 
+export const gatewaySchema = z.strictObject({
+  credentials_file: z
+    .string()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe('File of agent:sha256hex(token) lines; when set, clients must send Proxy-Authorization: Basic agent:token (407 otherwise).'),
+});
+
 export const logSchema = z.strictObject({
   level: leaf.logLevel.default('info'),
 });
@@ -106,6 +116,13 @@ export const fileSchema = z.strictObject({
   network: networkSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   log: logSchema.prefault({}),
+  admin: hostPortOrOff('Admin listener (/healthz, /readyz, /metrics), or off.').prefault('127.0.0.1:9901'),
+  transparent: hostPortOrOff('Listener for connections redirected by iptables (TLS SNI or HTTP Host recovers the destination), or off.').prefault('off'),
+  gateway: gatewaySchema.prefault({}),
+  unsafe_open_proxy: z
+    .boolean()
+    .default(false)
+    .describe('Allow listening beyond loopback without gateway credentials: anyone who reaches the port can use the proxy.'),
 });
 
 export type FileConfig = z.output<typeof fileSchema>;

@@ -1,3 +1,4 @@
+import type { GatewayCredential } from '../gateway/credentials-file.js';
 import type { PolicySpec } from '../verdict/policy/policy-spec.js';
 import type { HostPort } from './host-port.js';
 import type { ENFORCEMENT_MODES, FAIL_MODES, LOG_LEVELS, SNI_MISMATCH_MODES } from './schema.js';
@@ -45,6 +46,17 @@ export interface ProxyConfig {
     readonly drainTimeoutMs: number;
   };
   readonly log: { readonly level: LogLevel };
+  /** Admin listener (/healthz, /readyz, /metrics); null when off. */
+  readonly admin: HostPort | null;
+  /** Listener for iptables-redirected connections; null when off. */
+  readonly transparent: HostPort | null;
+  readonly gateway: {
+    readonly credentialsFile: string | null;
+    /** Read from credentialsFile at load; empty when there is none (no authentication). */
+    readonly credentials: readonly GatewayCredential[];
+  };
+  /** Listening beyond loopback without gateway credentials was asked for explicitly. */
+  readonly unsafeOpenProxy: boolean;
   /** The file the configuration came from, or null for the embedded defaults. */
   readonly file: string | null;
 }
@@ -58,6 +70,11 @@ export interface FlagOverrides {
   readonly mode?: string;
   readonly allowPrivate?: readonly string[];
   readonly logLevel?: string;
+  /** HOST:PORT or off. */
+  readonly admin?: string;
+  /** HOST:PORT or off. */
+  readonly transparent?: string;
+  readonly unsafeOpenProxy?: boolean;
 }
 
 export interface ConfigIssue {
