@@ -3,9 +3,10 @@
 // control plane) and Squid (when installed). Every path gets the same client processes and the
 // same servers; rounds are interleaved so background load drifts hit all paths alike.
 // Env knobs for development only: BENCH_ROUNDS (default 3), BENCH_ONLY=direct,squid,kaizen-proxy,
-// BENCH_SKIP=rss,control-plane,... , BENCH_STRICT=1 (exit 1 when a target is missed).
-import { fork } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+// BENCH_SKIP=rss,control-plane,... , BENCH_STRICT=1 (exit 1 when a target is missed),
+// BENCH_BARE=1 (add a bare node:http/net proxy as a reference column),
+// BENCH_MEASURE=up,down,latency,connrate,http (a subset of the throughput/latency/rate rows).
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -68,7 +69,26 @@ function startServers() {
   return new Promise((resolve, reject) => {
     const child = fork(join(BENCH, 'lib', 'servers.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     pids.add(child.pid);
-    child.once('message', (msg) => resolve({ pid: child.pid, host: msg.host, ports: msg.ports, stop: () => child.disconnect() }));
+    const waiting = new Map();
+    let nextId = 0;
+    child.on('message', (msg) => {
+      if (msg.type === 'ready') {
+        resolve({
+          pid: child.pid,
+          host: msg.host,
+          ports: msg.ports,
+          stop: () => child.disconnect(),
+          stats: () => new Promise((done) => {
+            const id = ++nextId;
+            waiting.set(id, done);
+            child.send({ type: 'stats', id });
+          }),
+        });
+      } else if (msg.type === 'stats') {
+        waiting.get(msg.id)?.(msg.accepted);
+        waiting.delete(msg.id);
+      }
+    });
     child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
   });
 }
@@ -76,13 +96,18 @@ function startServers() {
 /** Run one measurement child against one path; sample the proxy's CPU around the measured part. */
 async function runOn(path, file, opts, timeoutMs) {
   const cpu = {};
+  const accepted = {};
   const result = await runChild(join(BENCH, file), { ...opts, via: path.via }, {
     timeoutMs,
-    onCheckpoint: (name) => {
+    onCheckpoint: async (name) => {
       if (path.pid) cpu[name] = treeCpuSeconds(path.pid);
+      accepted[name] = await servers.stats();
     },
   });
   if (path.pid && cpu.start !== undefined && cpu.end !== undefined) result.proxyCpuSeconds = cpu.end - cpu.start;
+  if (accepted.start && accepted.end) {
+    result.serverAccepts = Object.fromEntries(Object.keys(accepted.end).map((k) => [k, accepted.end[k] - accepted.start[k]]));
+  }
   return result;
 }
 
@@ -101,10 +126,13 @@ const S = servers.host;
 
 const squidBin = findSquid();
 const cli = kaizenCli(ROOT);
-const status = { direct: null, 'kaizen-proxy': null, squid: null };
+const BARE = process.env.BENCH_BARE === '1';
+const COLUMNS = ['direct', 'kaizen-proxy', 'squid', ...(BARE ? ['bare node'] : [])];
+const status = { direct: null, 'kaizen-proxy': null, squid: null, ...(BARE ? { 'bare node': null } : {}) };
 const want = (name) => !ONLY || ONLY.includes(name);
 
 async function launch(name, tag) {
+  if (name === 'bare node') return startBare();
   if (name === 'squid') {
     const p = await startSquid(squidBin, { maxFds: fdLimit });
     pids.add(p.pid);
@@ -118,7 +146,7 @@ async function launch(name, tag) {
 
 const paths = [];
 if (want('direct')) paths.push({ name: 'direct', via: null, pid: null });
-for (const name of ['kaizen-proxy', 'squid']) {
+for (const name of COLUMNS.slice(1)) {
   if (!want(name)) {
     status[name] = 'skipped';
     continue;
@@ -147,6 +175,10 @@ const MEASUREMENTS = [
   { key: 'connrate', file: 'connect-rate.mjs', opts: { host: S, port: servers.ports.echo, total: 5_000, concurrency: 50, warmup: 500 }, timeoutMs: 60_000 },
   { key: 'http', file: 'http-keepalive.mjs', opts: { host: S, port: servers.ports.origin, total: 50_000, connections: 50, warmup: 5_000 }, timeoutMs: 120_000 },
 ];
+if (process.env.BENCH_MEASURE) {
+  const keep = new Set(process.env.BENCH_MEASURE.split(','));
+  MEASUREMENTS.splice(0, MEASUREMENTS.length, ...MEASUREMENTS.filter((m) => keep.has(m.key)));
+}
 const results = {}; // results[key][path] = [result per round]
 for (const m of MEASUREMENTS) results[m.key] = Object.fromEntries(paths.map((p) => [p.name, []]));
 
@@ -178,6 +210,19 @@ for (let round = 0; round < ROUNDS; round++) {
 const mainCpCalls = cp.state.calls;
 for (const p of paths) if (p.stop) await p.stop();
 
+function startBare() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(BENCH, 'lib', 'bare-proxy.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    pids.add(child.pid);
+    child.stdout.once('data', (d) => {
+      const port = Number(/listening (\d+)/.exec(String(d))?.[1]);
+      child.stdout.resume(); // nothing more is printed; keep the pipe drained anyway
+      resolve({ name: 'bare node', pid: child.pid, via: { host: '127.0.0.1', port }, stop: async () => { child.kill('SIGKILL'); } });
+    });
+    child.once('exit', (code) => reject(new Error(`bare proxy exited (${code})`)));
+  });
+}
+
 function isAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -190,7 +235,7 @@ function isAlive(pid) {
 // 5. RSS per idle tunnel, each proxy freshly started.
 const rss = {};
 if (!SKIP.has('rss')) {
-  for (const name of ['kaizen-proxy', 'squid']) {
+  for (const name of COLUMNS.slice(1)) {
     if (status[name] && status[name] !== 'crashed') continue;
     let proxy;
     try {
@@ -242,7 +287,7 @@ if (!SKIP.has('control-plane') && (!status['kaizen-proxy'] || status['kaizen-pro
 
 // ---------------------------------------------------------------------------------------------
 
-const col = (key, pick) => Object.fromEntries(['direct', 'kaizen-proxy', 'squid'].map((name) => [name, median((results[key]?.[name] ?? []).map(pick))]));
+const col = (key, pick) => Object.fromEntries(COLUMNS.map((name) => [name, median((results[key]?.[name] ?? []).map(pick))]));
 const perOp = (key, ops, scale) => col(key, (r) => (r.proxyCpuSeconds === undefined ? null : (r.proxyCpuSeconds / ops(r)) * scale));
 const util = (key) => col(key, (r) => (r.proxyCpuSeconds === undefined ? null : r.proxyCpuSeconds / r.seconds));
 const p50 = (key) => col(key, (r) => r.p50Us);
@@ -255,7 +300,7 @@ const rows = [
   { label: 'connections/s, 50 concurrent, 5,000', unit: 'conn/s', values: col('connrate', (r) => r.perSec), target: { kind: 'vs-squid', min: 1.0 } },
   { label: 'HTTP keep-alive requests/s, 50 connections, 50,000', unit: 'req/s', values: col('http', (r) => r.perSec), target: { kind: 'vs-squid', min: 1.0 } },
   { label: `RSS per idle tunnel, ${idleCount.toLocaleString('en-US')} open`, unit: 'KB', decimals: 1, only: ['kaizen-proxy', 'squid'],
-    values: { direct: null, 'kaizen-proxy': rss['kaizen-proxy']?.perTunnelKb ?? null, squid: rss.squid?.perTunnelKb ?? null }, target: { kind: 'max', max: 32 } },
+    values: Object.fromEntries(COLUMNS.map((c) => [c, rss[c]?.perTunnelKb ?? null])), target: { kind: 'max', max: 32 } },
   { label: `control-plane calls, ${CP_CONCURRENT.toLocaleString('en-US')} concurrent first connections`, unit: 'calls', only: ['kaizen-proxy'],
     values: { direct: null, 'kaizen-proxy': cpResult?.calls ?? null, squid: null }, target: { kind: 'exact', value: 1 } },
 ];
@@ -264,12 +309,14 @@ const diagnostics = [
   { label: 'proxy CPU per GiB tunnelled down', unit: 'ms', values: perOp('down', (r) => r.bytes / GiB, 1e3) },
   { label: 'proxy CPU per new tunnel (connections/s run)', unit: 'µs', values: perOp('connrate', (r) => r.total, 1e6) },
   { label: 'proxy CPU per HTTP request', unit: 'µs', values: perOp('http', (r) => r.total, 1e6) },
+  { label: 'origin connections opened per 1,000 HTTP requests', unit: 'conns', decimals: 1, only: COLUMNS,
+    values: col('http', (r) => (r.serverAccepts ? (r.serverAccepts.origin / r.total) * 1000 : null)) },
   { label: 'proxy CPU utilisation, connections/s run', unit: 'cores', decimals: 2, values: util('connrate') },
   { label: 'proxy CPU utilisation, HTTP run', unit: 'cores', decimals: 2, values: util('http') },
   { label: 'proxy RSS before idle tunnels', unit: 'MB', decimals: 1, only: ['kaizen-proxy', 'squid'],
-    values: { direct: null, 'kaizen-proxy': rss['kaizen-proxy'] ? rss['kaizen-proxy'].baseline / 2 ** 20 : null, squid: rss.squid ? rss.squid.baseline / 2 ** 20 : null } },
+    values: Object.fromEntries(COLUMNS.map((c) => [c, rss[c] ? rss[c].baseline / 2 ** 20 : null])) },
 ];
-for (const d of diagnostics) d.only ??= ['kaizen-proxy', 'squid'];
+for (const d of diagnostics) d.only ??= COLUMNS.slice(1);
 
 const reconnects = Object.entries(results.http ?? {}).map(([n, rs]) => [n, rs.reduce((a, r) => a + (r.reconnects ?? 0), 0)]).filter(([, c]) => c > 0);
 if (reconnects.length > 0) notes.push(`HTTP keep-alive: connections closed by the proxy and reopened: ${reconnects.map(([n, c]) => `${n} ${c}`).join(', ')}.`);
@@ -293,7 +340,7 @@ const meta = {
   rounds: roundsRun,
   notes,
 };
-const report = { meta, status, rows, diagnostics };
+const report = { meta, columns: COLUMNS, status, rows, diagnostics };
 const { markdown, failures } = renderTable(report);
 writeFileSync(join(OUT, 'latest.md'), markdown);
 writeFileSync(join(OUT, 'latest.json'), JSON.stringify({ ...report, raw: { results, rss, cpResult } }, null, 2));

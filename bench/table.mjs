@@ -1,7 +1,7 @@
 // Markdown rendering of a bench report: the results table with ratios and pass/fail against the
 // targets of issue 2, then the proxies' own CPU cost per operation (where the time goes).
 
-const COLUMNS = ['direct', 'kaizen-proxy', 'squid'];
+const DEFAULT_COLUMNS = ['direct', 'kaizen-proxy', 'squid'];
 
 function fmt(value, decimals) {
   if (value === null || value === undefined || Number.isNaN(value)) return null;
@@ -43,14 +43,15 @@ function cell(row, column, status) {
 
 export function renderTable(report) {
   const { meta, status, rows, diagnostics } = report;
+  const COLUMNS = report.columns ?? DEFAULT_COLUMNS;
   const out = [];
   out.push(`## kaizen-proxy bench — ${meta.date}`);
   out.push('');
   out.push(`${meta.cpus} × ${meta.cpuModel}, ${meta.os}; node ${meta.node}; squid ${meta.squid}; commit ${meta.commit}; ` +
     `median of ${meta.rounds} interleaved rounds (RSS and control-plane rows: one run on a fresh process); decision logging on.`);
   out.push('');
-  out.push('| metric | direct | kaizen-proxy | squid | kaizen/squid | kaizen/direct | target | result |');
-  out.push('|---|--:|--:|--:|--:|--:|---|---|');
+  out.push(`| metric | ${COLUMNS.join(' | ')} | kaizen/squid | kaizen/direct | target | result |`);
+  out.push(`|---|${COLUMNS.map(() => '--:|').join('')}--:|--:|---|---|`);
   let failures = 0;
   let unjudged = 0;
   for (const row of rows) {
@@ -66,8 +67,8 @@ export function renderTable(report) {
   if (diagnostics && diagnostics.length > 0) {
     out.push('Where the time goes (proxy process CPU during the measured section only; utilisation 1.00 = one core busy):');
     out.push('');
-    out.push('| diagnostic | direct | kaizen-proxy | squid | kaizen/squid |');
-    out.push('|---|--:|--:|--:|--:|');
+    out.push(`| diagnostic | ${COLUMNS.join(' | ')} | kaizen/squid |`);
+    out.push(`|---|${COLUMNS.map(() => '--:|').join('')}--:|`);
     for (const row of diagnostics) {
       const rs = fmt(ratio(row.values['kaizen-proxy'], row.values.squid), 2);
       out.push(`| ${row.label} (${row.unit}) | ${COLUMNS.map((c) => cell(row, c, status)).join(' | ')} | ${rs ? `${rs}x` : '—'} |`);

@@ -4,18 +4,21 @@
 // polled for the "listening" line to learn the bound address.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { sleep } from './wait.mjs';
+import { freePort, sleep, waitForPort } from './wait.mjs';
 
 export function kaizenCli(root) {
   const cli = `${root}/dist/cli.js`;
   return existsSync(cli) ? cli : null;
 }
 
-export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], timeoutMs = 15_000 }) {
+export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], logLevel = 'info', timeoutMs = 15_000 }) {
+  // Above info the "listening" line is not logged (profile.mjs compares log levels): then pick
+  // the port here and poll it instead.
+  const quietPort = ['info', 'debug', 'trace'].includes(logLevel) ? null : await freePort();
   const fd = openSync(logFile, 'w');
   const child = spawn(
     process.execPath,
-    [...nodeArgs, cli, 'serve', '--listen', '127.0.0.1:0', '--allow-private', '127.0.0.0/8', '--log-level', 'info'],
+    [...nodeArgs, cli, 'serve', '--listen', `127.0.0.1:${quietPort ?? 0}`, '--allow-private', '127.0.0.0/8', '--log-level', logLevel],
     {
       stdio: ['ignore', fd, 'pipe'],
       env: { ...process.env, KAIZEN_API_KEY: 'bench-key', KAIZEN_API_URL: controlPlaneUrl, NODE_ENV: 'production' },
@@ -32,6 +35,10 @@ export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = []
   const deadline = Date.now() + timeoutMs;
   let via = null;
   let noAccount = false;
+  if (quietPort !== null) {
+    await waitForPort('127.0.0.1', quietPort, { timeoutMs, isDead: () => exited });
+    via = { host: '127.0.0.1', port: quietPort };
+  }
   while (!via) {
     if (exited) throw new Error(`${exited}\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
     if (Date.now() > deadline) {

@@ -87,19 +87,29 @@ function origin(socket) {
   socket.on('end', () => socket.end());
 }
 
-function listen(handler) {
+// Connections accepted per server: how often a proxy opens a new upstream connection tells
+// whether it pools keep-alive sockets (asked for over IPC by the driver).
+const accepted = { sink: 0, source: 0, echo: 0, origin: 0 };
+
+function listen(name, handler) {
   return new Promise((resolve, reject) => {
-    const server = net.createServer({ noDelay: true }, handler);
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      accepted[name]++;
+      handler(socket);
+    });
     server.once('error', reject);
     server.listen({ host: HOST, port: 0, backlog: 4096 }, () => resolve(server.address().port));
   });
 }
 
 const ports = {
-  sink: await listen(sink),
-  source: await listen(source),
-  echo: await listen(echo),
-  origin: await listen(origin),
+  sink: await listen('sink', sink),
+  source: await listen('source', source),
+  echo: await listen('echo', echo),
+  origin: await listen('origin', origin),
 };
 process.send({ type: 'ready', host: HOST, ports });
+process.on('message', (msg) => {
+  if (msg?.type === 'stats') process.send({ type: 'stats', id: msg.id, accepted: { ...accepted } });
+});
 process.on('disconnect', () => process.exit(0));

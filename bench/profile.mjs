@@ -1,0 +1,137 @@
+// Where does kaizen-proxy spend its time?
+//   node bench/profile.mjs <measurement> [--proxy kaizen|squid|bare] [--strace | --plain] [--top N] [--log-level warn]
+//   [--cli path/to/cli.js] (an experimental build, e.g. a patched copy of dist/ under bench/out/)
+// starts the proxy (kaizen-proxy under `node --cpu-prof`), runs one measurement against it (same
+// client, servers and fake control plane as run.mjs), stops it with SIGTERM so the profile is
+// written, and prints the hottest functions by self time plus self time per source file.
+// --strace attaches `strace -c -f` to the proxy for the run and prints the syscall counts (for
+// comparing kaizen-proxy with Squid or the bare node proxy, which have no JS profile).
+// measurements: up | down | latency | connrate | http.  Output lands in bench/out/prof/.
+import { fork, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runChild } from './lib/child.mjs';
+import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
+import { kaizenCli, startKaizen } from './lib/kaizen.mjs';
+import { raiseFdLimit, treeCpuSeconds } from './lib/proc.mjs';
+import { findSquid, startSquid } from './lib/squid.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH);
+const PROF = join(BENCH, 'out', 'prof');
+const which = process.argv[2] ?? 'http';
+const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const topN = Number(arg('--top')) || 25;
+const which_proxy = arg('--proxy') ?? 'kaizen';
+const withStrace = process.argv.includes('--strace');
+const plain = process.argv.includes('--plain'); // no profiler, no strace: just the number and the CPU
+const profArgs = withStrace || plain ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--cpu-prof-interval=200'];
+
+raiseFdLimit(65_536);
+rmSync(PROF, { recursive: true, force: true });
+mkdirSync(PROF, { recursive: true });
+
+const servers = await new Promise((resolve, reject) => {
+  const child = fork(join(BENCH, 'lib', 'servers.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.once('message', (msg) => resolve({ ...msg, stop: () => child.disconnect() }));
+  child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
+});
+const cp = await startFakeControlPlane();
+const S = servers.host;
+const GiB = 1024 ** 3;
+const plans = {
+  up: ['tunnel-throughput.mjs', { host: S, port: servers.ports.sink, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'up' }],
+  down: ['tunnel-throughput.mjs', { host: S, port: servers.ports.source, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'down' }],
+  latency: ['tunnel-latency.mjs', { host: S, port: servers.ports.echo, count: 1_000, warmup: 100 }],
+  connrate: ['connect-rate.mjs', { host: S, port: servers.ports.echo, total: 5_000, concurrency: 50, warmup: 500 }],
+  http: ['http-keepalive.mjs', { host: S, port: servers.ports.origin, total: 50_000, connections: 50, warmup: 5_000 }],
+};
+if (!plans[which]) throw new Error(`unknown measurement ${which}; one of ${Object.keys(plans).join(', ')}`);
+
+let proxy;
+if (which_proxy === 'kaizen') {
+  proxy = await startKaizen(arg('--cli') ?? kaizenCli(ROOT), {
+    controlPlaneUrl: cp.url,
+    logFile: join(PROF, 'kaizen.log'),
+    logLevel: arg('--log-level') ?? 'info',
+    nodeArgs: profArgs,
+  });
+} else if (which_proxy === 'squid') {
+  proxy = await startSquid(findSquid(), { maxFds: raiseFdLimit(65_536) });
+} else {
+  proxy = await new Promise((resolve) => {
+    const child = spawn(process.execPath, [...profArgs, join(BENCH, 'lib', 'bare-proxy.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.once('data', (d) => resolve({ pid: child.pid, via: { host: '127.0.0.1', port: Number(/\d+/.exec(String(d))[0]) }, stop: async () => { child.kill('SIGINT'); await new Promise((r) => child.once('exit', r)); } }));
+  });
+}
+let strace = null;
+if (withStrace) {
+  strace = spawn('strace', ['-c', '-f', '-o', join(PROF, 'strace.txt'), '-p', String(proxy.pid)], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500));
+}
+const cpu = {};
+const [file, opts] = plans[which];
+const result = await runChild(join(BENCH, file), { ...opts, via: proxy.via }, {
+  timeoutMs: 300_000,
+  onCheckpoint: (name) => { cpu[name] = treeCpuSeconds(proxy.pid); },
+});
+if (strace) {
+  strace.kill('SIGINT');
+  await new Promise((r) => strace.once('exit', r));
+}
+await proxy.stop();
+await cp.close();
+servers.stop();
+const measured = cpu.end - cpu.start;
+console.log(`${which_proxy} ${which}: ${JSON.stringify(result)}`);
+console.log(`proxy CPU in the measured section: ${measured.toFixed(2)} s`);
+if (strace) {
+  console.log(readFileSync(join(PROF, 'strace.txt'), 'utf8').split('\n').slice(0, topN + 4).join('\n'));
+  process.exit(0);
+}
+if (which_proxy === 'squid' || plain) process.exit(0);
+
+const profFile = readdirSync(PROF).find((f) => f.endsWith('.cpuprofile'));
+if (!profFile) throw new Error('no .cpuprofile written (did the proxy exit on SIGTERM?)');
+const profile = JSON.parse(readFileSync(join(PROF, profFile), 'utf8'));
+
+// Self time per node from samples and timeDeltas.
+const selfUs = new Map();
+for (let i = 0; i < profile.samples.length; i++) {
+  const id = profile.samples[i];
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+}
+const short = (url) => {
+  if (!url) return '(native)';
+  const p = url.startsWith('file://') ? fileURLToPath(url) : url;
+  return p.startsWith(ROOT) ? relative(ROOT, p) : p.replace(/^node:/, 'node:');
+};
+const byFn = new Map();
+const byFile = new Map();
+let total = 0;
+for (const node of profile.nodes) {
+  const us = selfUs.get(node.id) ?? 0;
+  if (us === 0) continue;
+  total += us;
+  const f = node.callFrame;
+  const name = f.functionName || '(anonymous)';
+  if (name === '(idle)' || name === '(program)' || name === '(garbage collector)') {
+    byFn.set(name, (byFn.get(name) ?? 0) + us);
+    byFile.set(name, (byFile.get(name) ?? 0) + us);
+    continue;
+  }
+  const key = `${name}  ${short(f.url)}:${f.lineNumber + 1}`;
+  byFn.set(key, (byFn.get(key) ?? 0) + us);
+  byFile.set(short(f.url), (byFile.get(short(f.url)) ?? 0) + us);
+}
+const busy = total - (byFn.get('(idle)') ?? 0);
+const print = (title, map, n) => {
+  console.log(`\n${title} (share of non-idle samples)`);
+  for (const [k, us] of [...map].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, n)) {
+    console.log(`${((us / busy) * 100).toFixed(1).padStart(5)}%  ${(us / 1e3).toFixed(0).padStart(6)} ms  ${k}`);
+  }
+};
+console.log(`profile ${profFile}, non-idle ${(busy / 1e6).toFixed(2)} s (whole run)`);
+print('self time by function', byFn, topN);
+print('self time by file', byFile, 20);
