@@ -1,19 +1,25 @@
 import type { ProxyConfig } from '../config/types.js';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
 import { createAddressGuard } from '../net/address-guard.js';
+import type { ProxyObserver } from '../contract/observer.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createProxyServer } from '../proxy/proxy-server.js';
 import { createDecider } from '../verdict/create-decider.js';
 import { isLoopbackHost } from './loopback.js';
+import { createObservability } from './observability.js';
 
 export interface CreateProxyOptions {
   /** A logger to use instead of one built from config.log (tests capture lines this way). */
   readonly logger?: Logger;
+  /** Receives every decision and every finished exchange (wrap-mode summary, metrics, records). */
+  readonly observer?: ProxyObserver;
 }
 
 export interface KaizenProxy {
   /** The bound proxy address (the port is real even when 0 was asked for). */
   readonly address: HostPort;
+  /** The bound admin address (/healthz, /readyz, /metrics), or null when config.admin is off. */
+  readonly admin: HostPort | null;
   readonly logger: Logger;
   /** Graceful stop: stop accepting, drain in-flight requests up to limits.drain_timeout, close tunnels. */
   close(): Promise<void>;
@@ -26,7 +32,11 @@ export interface KaizenProxy {
 export async function createProxy(config: ProxyConfig, options: CreateProxyOptions = {}): Promise<KaizenProxy> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const guard = createAddressGuard({ allowPrivate: config.network.allowPrivate });
-  const decider = createDecider({ config, logger, guard });
+  const observability = createObservability(config, logger, {
+    activeConnections: () => server.activeConnections,
+    cacheEntries: () => decider.cacheSize,
+  });
+  const decider = createDecider({ config, logger, guard, metrics: observability.deciderMetrics });
   const server = createProxyServer({
     decider,
     logger,
@@ -36,26 +46,35 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   });
 
   let bound: { address: string; port: number };
+  let admin: HostPort | null;
   try {
     bound = await server.listen(config.listen.host, config.listen.port);
+    admin = await observability.start();
   } catch (error) {
+    await server.close();
+    await observability.close();
     await decider.close();
     throw error;
   }
-  guard.setOwnListeners([bound]);
+  guard.setOwnListeners([bound, ...(admin === null ? [] : [{ address: admin.host, port: admin.port }])]);
   const address = { host: bound.address, port: bound.port };
+  observability.readiness.markListening();
 
-  announce(logger, config, address);
+  announce(logger, config, address, admin);
 
   let closing: Promise<void> | undefined;
   return {
     address,
+    admin,
     logger,
     close() {
       closing ??= (async () => {
+        // Readiness fails first, so an orchestrator stops sending before the drain begins.
+        observability.readiness.markDraining();
         logger.info({ drain_timeout_ms: config.limits.drainTimeoutMs }, 'draining');
         await server.close();
         await decider.close();
+        await observability.close();
         logger.info('stopped');
       })();
       return closing;
@@ -63,11 +82,12 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   };
 }
 
-function announce(logger: Logger, config: ProxyConfig, address: HostPort): void {
+function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin: HostPort | null): void {
   const account = config.controlPlane.apiKey !== null;
   logger.info(
     {
       proxy: formatHostPort(address),
+      admin: admin === null ? null : formatHostPort(admin),
       agent: config.agent,
       fail: config.fail,
       control_plane: account ? config.controlPlane.url : null,
@@ -81,7 +101,10 @@ function announce(logger: Logger, config: ProxyConfig, address: HostPort): void 
   if (config.fail === 'open') {
     logger.warn('fail mode is open: when no verdict can be obtained, connections are allowed');
   }
-  if (!isLoopbackHost(address.host)) {
-    logger.warn({ proxy: formatHostPort(address) }, 'listening beyond loopback: any host that reaches this port can use the proxy');
+  const gateway = config.gateway.credentials.length > 0;
+  if (gateway) {
+    logger.info({ agents: config.gateway.credentials.length }, 'gateway mode: clients authenticate with Proxy-Authorization: Basic agent:token');
+  } else if (!isLoopbackHost(address.host)) {
+    logger.warn({ proxy: formatHostPort(address) }, 'unsafe_open_proxy: listening beyond loopback without gateway credentials; any host that reaches this port can use the proxy');
   }
 }

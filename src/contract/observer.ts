@@ -1,5 +1,6 @@
 import type { Action } from './action.js';
 import type { Decision } from './decision.js';
+import type { ErrorCode } from '../errors/codes.js';
 
 /** One action decided by the transport (one per tunnel, one per HTTP request). */
 export interface DecisionEvent {
@@ -23,6 +24,13 @@ export interface ClosedEvent {
   readonly error?: string;
 }
 
+/** A client refused before any action existed: a limit, gateway credentials, an unrecoverable redirect. */
+export interface RefusedEvent {
+  readonly code: ErrorCode;
+  /** A short constant naming why (e.g. "no_sni", "max_connections"), for metrics labels and logs. */
+  readonly reason: string;
+}
+
 /**
  * What the transport tells the rest of the product: logs, metrics, the wrap-mode summary and the
  * observed-egress record all subscribe here. Observers must be cheap and must never throw.
@@ -30,12 +38,14 @@ export interface ClosedEvent {
 export interface ProxyObserver {
   decided?(event: DecisionEvent): void;
   closed?(event: ClosedEvent): void;
+  refused?(event: RefusedEvent): void;
 }
 
 /** Fan one event stream out to several observers; an observer that throws is isolated. */
 export function combineObservers(observers: readonly ProxyObserver[]): ProxyObserver {
   const deciders = observers.filter((o) => o.decided !== undefined);
   const closers = observers.filter((o) => o.closed !== undefined);
+  const refusers = observers.filter((o) => o.refused !== undefined);
   return {
     decided(event) {
       for (const o of deciders) {
@@ -50,6 +60,15 @@ export function combineObservers(observers: readonly ProxyObserver[]): ProxyObse
       for (const o of closers) {
         try {
           o.closed?.(event);
+        } catch {
+          // an observer must never break the data plane
+        }
+      }
+    },
+    refused(event) {
+      for (const o of refusers) {
+        try {
+          o.refused?.(event);
         } catch {
           // an observer must never break the data plane
         }

@@ -1,5 +1,7 @@
+import { performance } from 'node:perf_hooks';
 import type { ProxyConfig } from '../config/types.js';
 import type { Decider, Decision, DecisionRequest, Resolution } from '../contract/decision.js';
+import type { DeciderMetrics } from '../contract/decider-metrics.js';
 import type { ErrorCode } from '../errors/codes.js';
 import type { AddressGuard } from '../net/address-guard.js';
 import type { Logger } from '../observe/logger.js';
@@ -20,6 +22,8 @@ export interface CreateDeciderOptions {
   readonly localPolicy?: LocalPolicy;
   /** Clock in ms for the verdict cache's TTLs (tests pass a fake one); performance.now by default. */
   readonly now?: () => number;
+  /** Control-plane latency and errors, cache hits and misses (the admin /metrics endpoint). */
+  readonly metrics?: DeciderMetrics;
 }
 
 export interface KaizenDecider extends Decider {
@@ -27,6 +31,8 @@ export interface KaizenDecider extends Decider {
   close(): Promise<void>;
   /** Forgets every cached verdict (hot reload). */
   clearCache(): void;
+  /** Verdicts held in the cache (0 without an account). */
+  readonly cacheSize: number;
 }
 
 const DNS_FAILED: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: 'resolution failed' };
@@ -56,7 +62,9 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
           staleIfErrorMs: config.cache.staleIfErrorMs,
           ...(options.now === undefined ? {} : { now: options.now }),
           load: async (report) => {
+            const started = performance.now();
             const result = await client.send(report);
+            options.metrics?.controlPlaneCall((performance.now() - started) / 1000, result.ok ? null : result.error.code);
             if (!result.ok) throw result.error;
             return resolveVerdict(result.answer, report.verdict);
           },
@@ -92,6 +100,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     if (cache === null) return decisionOf(local, 'local');
 
     const found = await cache.lookup(verdictCacheKey(agent, action), { agent, action, verdict: local });
+    options.metrics?.cacheLookup(found.kind === 'fresh' ? (found.fetched ? 'miss' : 'hit') : found.kind);
     switch (found.kind) {
       case 'fresh':
         return decisionOf(found.verdict, found.fetched ? found.verdict.origin : 'cache');
@@ -113,6 +122,9 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     },
     clearCache() {
       cache?.clear();
+    },
+    get cacheSize() {
+      return cache?.size ?? 0;
     },
     async close() {
       await reporter?.drain();

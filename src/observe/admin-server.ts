@@ -1,0 +1,90 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+import type { Readiness } from './readiness.js';
+
+export interface AdminServer {
+  listen(host: string, port: number): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+}
+
+export interface AdminServerOptions {
+  readonly readiness: Readiness;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}
+
+/**
+ * The admin listener, apart from the proxy port: `GET /healthz` (the process answers), `GET /readyz`
+ * (200 while listening and not draining, 503 otherwise; the body reports control plane and policy
+ * sync), `GET /metrics` (Prometheus text). Nothing else; it never proxies.
+ */
+export function createAdminServer(options: AdminServerOptions): AdminServer {
+  const server: Server = createServer({ headersTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    answer(options, req, res).catch((error: unknown) => {
+      options.logger.warn({ err: error instanceof Error ? error.name : 'unknown', path: req.url }, 'admin request failed');
+      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_error, socket) => {
+    socket.destroy();
+  });
+  return {
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          if (address === null || typeof address === 'string') {
+            reject(new Error('admin listener has no TCP address'));
+            return;
+          }
+          resolve({ address: address.address, port: address.port });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+async function answer(options: AdminServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(res, 405, 'text/plain', 'method not allowed\n');
+    return;
+  }
+  switch (path) {
+    case '/healthz':
+      send(res, 200, 'application/json', '{"status":"ok"}\n');
+      return;
+    case '/readyz': {
+      const { readiness } = options;
+      send(res, readiness.ready ? 200 : 503, 'application/json', `${JSON.stringify(readiness.report())}\n`);
+      return;
+    }
+    case '/metrics':
+      send(res, 200, options.registry.contentType, await options.registry.metrics());
+      return;
+    default:
+      send(res, 404, 'text/plain', 'not found: try /healthz, /readyz or /metrics\n');
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,117 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Live values read when /metrics is scraped (never pushed from the hot path). */
+export interface MetricSources {
+  readonly activeConnections: () => number;
+  readonly cacheEntries: () => number;
+  /** The current policy-sync status (its label reads 1, the others 0). */
+  readonly policySync: () => PolicySyncStatus;
+}
+
+export const POLICY_SYNC_STATUSES = ['none', 'pending', 'ok', 'failing'] as const;
+export type PolicySyncStatus = (typeof POLICY_SYNC_STATUSES)[number];
+
+/**
+ * Every Prometheus metric of one proxy, on a private Registry (no global singleton: two proxies in
+ * one process, or two tests, never share counters). Names are `kaizen_proxy_*`; labels are small
+ * closed sets (no targets or agents, which would grow without bound).
+ */
+export interface ProxyMetrics {
+  readonly registry: Registry;
+  readonly actions: Counter<'kind' | 'decision' | 'source'>;
+  readonly controlPlaneSeconds: Histogram<'outcome'>;
+  readonly controlPlaneErrors: Counter<'code'>;
+  readonly cacheHits: Counter;
+  readonly cacheMisses: Counter<'outcome'>;
+  readonly activeTunnels: Gauge;
+  readonly bytes: Counter<'direction'>;
+  readonly guardRefusals: Counter;
+  readonly limitRefusals: Counter<'limit'>;
+  readonly failOpen: Counter;
+  readonly authFailures: Counter;
+  readonly transparentRefusals: Counter<'reason'>;
+}
+
+export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  const metrics: ProxyMetrics = {
+    registry,
+    actions: new Counter({
+      name: 'kaizen_proxy_actions_total',
+      help: 'Actions decided, by kind (connect, http, tool_call), decision (allow, block) and source (guard, local, cache, stale, control_plane, fail_open, fail_closed).',
+      labelNames: ['kind', 'decision', 'source'] as const,
+      registers,
+    }),
+    controlPlaneSeconds: new Histogram({
+      name: 'kaizen_proxy_control_plane_duration_seconds',
+      help: 'Time for one verdict exchange with the control plane, the retry included.',
+      labelNames: ['outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5],
+      registers,
+    }),
+    controlPlaneErrors: new Counter({
+      name: 'kaizen_proxy_control_plane_errors_total',
+      help: 'Verdict exchanges that failed, by error code.',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    cacheHits: new Counter({ name: 'kaizen_proxy_verdict_cache_hits_total', help: 'Verdicts served from the cache.', registers }),
+    cacheMisses: new Counter({
+      name: 'kaizen_proxy_verdict_cache_misses_total',
+      help: 'Lookups that asked the control plane, by outcome (fetched, stale: an expired verdict served, failed).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    activeTunnels: new Gauge({ name: 'kaizen_proxy_active_tunnels', help: 'Tunnels (CONNECT, upgrades, transparent TLS) currently open.', registers }),
+    bytes: new Counter({
+      name: 'kaizen_proxy_bytes_total',
+      help: 'Bytes carried for clients: up (client to destination) and down.',
+      labelNames: ['direction'] as const,
+      registers,
+    }),
+    guardRefusals: new Counter({ name: 'kaizen_proxy_guard_refusals_total', help: 'Actions refused by the address guard.', registers }),
+    limitRefusals: new Counter({
+      name: 'kaizen_proxy_limit_refusals_total',
+      help: 'Clients refused by a limit (max_connections).',
+      labelNames: ['limit'] as const,
+      registers,
+    }),
+    failOpen: new Counter({ name: 'kaizen_proxy_fail_open_total', help: 'Actions allowed without a verdict because fail mode is open.', registers }),
+    authFailures: new Counter({ name: 'kaizen_proxy_gateway_auth_failures_total', help: 'Requests answered 407 in gateway mode.', registers }),
+    transparentRefusals: new Counter({
+      name: 'kaizen_proxy_transparent_unrecovered_total',
+      help: 'Redirected connections whose destination could not be recovered, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+  };
+  new Gauge({
+    name: 'kaizen_proxy_active_connections',
+    help: 'Client connections currently open.',
+    registers,
+    collect() {
+      this.set(sources.activeConnections());
+    },
+  });
+  new Gauge({
+    name: 'kaizen_proxy_verdict_cache_entries',
+    help: 'Verdicts held in the cache.',
+    registers,
+    collect() {
+      this.set(sources.cacheEntries());
+    },
+  });
+  new Gauge({
+    name: 'kaizen_proxy_policy_sync_status',
+    help: 'Local policy sync from the control plane: 1 for the current status (none, pending, ok, failing).',
+    labelNames: ['status'] as const,
+    registers,
+    collect() {
+      const current = sources.policySync();
+      for (const status of POLICY_SYNC_STATUSES) this.set({ status }, status === current ? 1 : 0);
+    },
+  });
+  return metrics;
+}

@@ -1,0 +1,132 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createProxy, type KaizenProxy } from '../../../src/app/create-proxy.js';
+import { loadConfig } from '../../../src/config/load.js';
+import type { FlagOverrides } from '../../../src/config/types.js';
+import { createLogger } from '../../../src/observe/logger.js';
+import { CapturedLogs } from '../../helpers/start-proxy.js';
+
+interface Answer {
+  readonly status: number;
+  readonly type: string | undefined;
+  readonly body: string;
+}
+
+function get(port: number, path: string, via?: { proxyPort: number }): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      via === undefined
+        ? { host: '127.0.0.1', port, path }
+        : { host: '127.0.0.1', port: via.proxyPort, path: `http://127.0.0.1:${port}${path}`, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function config(flags: FlagOverrides) {
+  const loaded = loadConfig({ env: {}, defaultFile: '/nonexistent/kaizen-proxy.yaml', flags: { listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...flags } });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+  return loaded.config;
+}
+
+let proxy: KaizenProxy | undefined;
+let origin: Server | undefined;
+
+afterEach(async () => {
+  await proxy?.close();
+  proxy = undefined;
+  origin?.closeAllConnections();
+  await new Promise<void>((resolve) => {
+    if (origin === undefined) resolve();
+    else origin.close(() => {
+      resolve();
+    });
+  });
+  origin = undefined;
+});
+
+describe('admin listener', () => {
+  it('answers /healthz, /readyz and /metrics on its own port, and announces it in the listening line', async () => {
+    const logs = new CapturedLogs();
+    proxy = await createProxy(config({}), { logger: createLogger({ level: 'info', destination: logs }) });
+    const admin = proxy.admin;
+    if (admin === null) throw new Error('admin listener expected');
+    expect(admin.port).not.toBe(proxy.address.port);
+    const listening = await logs.waitFor((line) => line.msg === 'listening');
+    expect(listening['admin']).toBe(`127.0.0.1:${admin.port}`);
+
+    expect(await get(admin.port, '/healthz')).toMatchObject({ status: 200, body: '{"status":"ok"}\n' });
+    const ready = await get(admin.port, '/readyz');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toEqual({
+      ready: true,
+      listening: true,
+      config_loaded: true,
+      draining: false,
+      control_plane: { status: 'none' },
+      policy_sync: { status: 'none' },
+    });
+    const metrics = await get(admin.port, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.type).toMatch(/^text\/plain; version=0\.0\.4/);
+    for (const name of [
+      'kaizen_proxy_actions_total',
+      'kaizen_proxy_control_plane_duration_seconds',
+      'kaizen_proxy_control_plane_errors_total',
+      'kaizen_proxy_verdict_cache_hits_total',
+      'kaizen_proxy_verdict_cache_misses_total',
+      'kaizen_proxy_active_tunnels',
+      'kaizen_proxy_bytes_total',
+      'kaizen_proxy_guard_refusals_total',
+      'kaizen_proxy_limit_refusals_total',
+      'kaizen_proxy_fail_open_total',
+    ]) {
+      expect(metrics.body).toContain(`# TYPE ${name} `);
+    }
+    expect(metrics.body).toContain('kaizen_proxy_verdict_cache_entries 0');
+    expect(metrics.body).toContain('kaizen_proxy_policy_sync_status{status="none"} 1');
+    expect(metrics.body).toContain('process_resident_memory_bytes');
+
+    expect((await get(admin.port, '/other')).status).toBe(404);
+    // The admin port never proxies: an absolute-form request is just an unknown path.
+    expect((await get(proxy.address.port, '/healthz')).status).toBe(400);
+  });
+
+  it('runs without an admin listener when admin is off', async () => {
+    proxy = await createProxy(config({ admin: 'off' }), { logger: createLogger({ level: 'silent' }) });
+    expect(proxy.admin).toBeNull();
+  });
+
+  it('fails readiness as soon as the drain begins, while a request is still in flight', async () => {
+    let release: () => void = () => undefined;
+    origin = createServer((_req, res) => {
+      release = () => res.end('late');
+    });
+    await new Promise<void>((resolve) => origin?.listen(0, '127.0.0.1', resolve));
+    const originPort = (origin.address() as AddressInfo).port;
+    proxy = await createProxy(config({ allowPrivate: ['127.0.0.0/8'] }), { logger: createLogger({ level: 'silent' }) });
+    const admin = proxy.admin;
+    if (admin === null) throw new Error('admin listener expected');
+
+    const slow = get(originPort, '/slow', { proxyPort: proxy.address.port });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const closing = proxy.close();
+    const draining = await get(admin.port, '/readyz');
+    expect(draining.status).toBe(503);
+    expect(JSON.parse(draining.body)).toMatchObject({ ready: false, draining: true, listening: true });
+    expect((await get(admin.port, '/healthz')).status).toBe(200);
+    release();
+    expect(await slow).toMatchObject({ status: 200, body: 'late' });
+    await closing;
+    await expect(get(admin.port, '/healthz')).rejects.toThrow();
+  });
+});
