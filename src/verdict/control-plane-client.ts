@@ -11,6 +11,7 @@ import { isLoopbackUrl } from './loopback-url.js';
 import { createRateGate } from './rate-gate.js';
 import { parseRetryAfter } from './retry-after.js';
 import { classifyTransportError } from './transport-failure.js';
+import type { PolicyClient, PolicyFetchResult } from './policy/policy-client.js';
 import type { ControlPlaneResult, VerdictClient, VerdictReport } from './verdict-client.js';
 
 export interface ControlPlaneClientOptions {
@@ -28,6 +29,11 @@ export interface ControlPlaneClientOptions {
 const MAX_CONNECTIONS = 64;
 /** A verdict answer is a few hundred bytes; anything near this is not one. */
 const MAX_ANSWER_BYTES = 256 * 1024;
+/** A policy answer can list many domains and ranges; the pool's response cap is set for it. */
+const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+
+/** One client, one pool: verdicts (the decider) and policies (the sync) share the connection and the key. */
+export type ControlPlaneClient = VerdictClient & PolicyClient;
 const AUTH_LOG_INTERVAL_MS = 60_000;
 
 type Attempt =
@@ -39,12 +45,13 @@ type Attempt =
  * 5xx, 429 (Retry-After honoured when it fits) or a reset, all inside one deadline. Never throws and
  * never lets an undici error out; never logs the API key or a body.
  */
-export function createControlPlaneClient(options: ControlPlaneClientOptions): VerdictClient {
+export function createControlPlaneClient(options: ControlPlaneClientOptions): ControlPlaneClient {
   const base = parseBaseUrl(options.url);
   const logger = options.logger.child({ component: 'control_plane' });
   const now = options.now ?? (() => performance.now());
   const authGate = createRateGate(AUTH_LOG_INTERVAL_MS, now);
-  const path = `${base.pathname.replace(/\/+$/, '')}/v1/verdicts`;
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const path = `${prefix}/v1/verdicts`;
   const headers = {
     authorization: `Bearer ${options.apiKey}`,
     'content-type': 'application/json',
@@ -58,7 +65,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Ve
     connect: { timeout: options.timeoutMs },
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
-    maxResponseSize: MAX_ANSWER_BYTES,
+    maxResponseSize: MAX_POLICY_BYTES,
   });
   let closed = false;
 
@@ -87,6 +94,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Ve
         return transportAttempt(error, 'body', deadline);
       }
       if (statusCode === 204) return { kind: 'final', result: { ok: true, answer: { kind: 'recorded', verdictId: null } } };
+      if (Buffer.byteLength(text) > MAX_ANSWER_BYTES) return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', 'answer too large for a verdict') } };
       const parsed = parseAnswer(text);
       return {
         kind: 'final',
@@ -156,7 +164,42 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Ve
     logger.warn({ ...fields, code }, message);
   }
 
+  /** The policy GET: one attempt (the next sync is the retry), same pool, key and error codes as verdicts. */
+  async function fetchPolicies(agent: string, etag: string | null, timeoutMs: number): Promise<PolicyFetchResult> {
+    if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed') };
+    const deadline = startDeadline(timeoutMs);
+    try {
+      const response = await pool.request({
+        method: 'GET',
+        path: `${prefix}/v1/policy?agent=${encodeURIComponent(agent)}`,
+        headers: { authorization: headers.authorization, accept: headers.accept, 'user-agent': headers['user-agent'], ...(etag === null ? {} : { 'if-none-match': etag }) },
+        signal: deadline.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const { statusCode, body } = response;
+      if (statusCode === 304) {
+        await body.dump();
+        return { ok: true, kind: 'not_modified' };
+      }
+      if (statusCode >= 200 && statusCode < 300) {
+        const tag = response.headers.etag;
+        return { ok: true, kind: 'modified', body: await body.text(), etag: typeof tag === 'string' && tag !== '' ? tag : null };
+      }
+      await body.dump().catch(() => undefined);
+      const code: ErrorCode = statusCode === 401 || statusCode === 403 ? 'KZP_ERR_CONTROL_PLANE_AUTH' : 'KZP_ERR_CONTROL_PLANE_HTTP';
+      return { ok: false, error: failure(code, `control plane answered ${statusCode} to the policy request`) };
+    } catch (error) {
+      if (deadline.signal.aborted) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_TIMEOUT', `control plane sent no policies within ${timeoutMs}ms`) };
+      const classified = classifyTransportError(error, 'request');
+      return { ok: false, error: failure(classified.code, `policy request failed (${classified.detail})`) };
+    } finally {
+      deadline.dispose();
+    }
+  }
+
   return {
+    fetchPolicies,
     async send(report) {
       if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed') };
       const payload = JSON.stringify({

@@ -7,6 +7,7 @@
  *   cp.respondWith(reply.slow(2000, reply.allow()));   // slow, reset, garbage, truncated, 401, 429 + Retry-After...
  *   await cp.waitForRequests(1);                       // readiness without sleeps (fire-and-forget reports)
  *   cp.requests[0]?.headers.authorization; cp.requests[0]?.body;   // everything the client sent
+ *   cp.routeWith('/v1/policy', reply.policies([...], '"v1"'), reply.notModified());  // a sequence of its own for one path
  *   await cp.close();
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -32,7 +33,9 @@ export type FakeReply =
   | { readonly kind: 'reset' }
   /** Never answers (until close). */
   | { readonly kind: 'hang' }
-  | { readonly kind: 'slow'; readonly delayMs: number; readonly then: FakeReply };
+  | { readonly kind: 'slow'; readonly delayMs: number; readonly then: FakeReply }
+  /** Status and headers, no body (304 Not Modified). */
+  | { readonly kind: 'head'; readonly status: number; readonly headers?: Readonly<Record<string, string>> };
 
 let verdictIds = 0;
 const nextId = (): string => `fake-verdict-${++verdictIds}`;
@@ -70,6 +73,9 @@ export const reply = {
   reset: (): FakeReply => ({ kind: 'reset' }),
   hang: (): FakeReply => ({ kind: 'hang' }),
   slow: (delayMs: number, then: FakeReply = reply.allow()): FakeReply => ({ kind: 'slow', delayMs, then }),
+  /** The answer to `GET /v1/policy`, with an ETag when given. */
+  policies: (policies: readonly unknown[], etag?: string): FakeReply => reply.json(200, { policies }, etag === undefined ? undefined : { etag }),
+  notModified: (): FakeReply => ({ kind: 'head', status: 304 }),
 } as const;
 
 export interface FakeControlPlane {
@@ -83,6 +89,8 @@ export interface FakeControlPlane {
   respondWith(...replies: readonly FakeReply[]): void;
   /** Resolves once at least `count` requests have arrived; rejects after `timeoutMs`. */
   waitForRequests(count: number, timeoutMs?: number): Promise<void>;
+  /** Replies for requests to `path` (query ignored), in order, the last repeating; other paths keep the main sequence. */
+  routeWith(path: string, ...replies: readonly FakeReply[]): void;
   /** Clears the recorded requests (the reply sequence is kept). */
   resetRequests(): void;
   close(): Promise<void>;
@@ -95,6 +103,7 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
   let replies: readonly FakeReply[] = [reply.allow()];
   let served = 0;
   let connections = 0;
+  const routes = new Map<string, { replies: readonly FakeReply[]; served: number }>();
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -105,6 +114,13 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
       const rawBody = Buffer.concat(chunks).toString('utf8');
       requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: parseJson(rawBody), rawBody });
       for (const wake of waiters) wake();
+      const route = routes.get((req.url ?? '').split('?')[0] ?? '');
+      if (route !== undefined) {
+        const routed = route.replies[Math.min(route.served, route.replies.length - 1)] ?? reply.allow();
+        route.served += 1;
+        answer(req, res, routed);
+        return;
+      }
       const next = replies[Math.min(served, replies.length - 1)] ?? reply.allow();
       served += 1;
       answer(req, res, next);
@@ -132,6 +148,10 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
         req.socket.resetAndDestroy();
         return;
       case 'hang':
+        return;
+      case 'head':
+        res.writeHead(next.status, { ...next.headers });
+        res.end();
         return;
       case 'slow': {
         const timer = setTimeout(() => {
@@ -180,6 +200,9 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
         };
         waiters.add(check);
       });
+    },
+    routeWith(path, ...next) {
+      routes.set(path, { replies: next.length === 0 ? [reply.allow()] : next, served: 0 });
     },
     resetRequests() {
       requests.length = 0;

@@ -1,0 +1,115 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../observe/logger.js';
+import type { PolicyClient } from './policy-client.js';
+import { parsePolicyAnswer } from './policy-answer.js';
+import type { PolicySpec } from './policy-spec.js';
+
+export interface PolicySyncOptions {
+  readonly client: PolicyClient;
+  readonly agent: string;
+  readonly intervalMs: number;
+  /** Deadline for one fetch. */
+  readonly timeoutMs: number;
+  /** Puts a valid set in force; returns true when it differs from the one in force. */
+  readonly apply: (policies: readonly PolicySpec[]) => boolean;
+  readonly logger: Logger;
+  /** Clock for the error-log rate limit (ms); performance.now by default. */
+  readonly now?: () => number;
+}
+
+/** How one sync ended. */
+export type SyncOutcome = 'updated' | 'unchanged' | 'not_modified' | 'failed';
+
+export interface PolicySync {
+  /** Fetches now (joining a fetch in flight). Never rejects. */
+  syncNow(): Promise<SyncOutcome>;
+  /** The first sync, then one every interval until stop(). */
+  start(): Promise<SyncOutcome>;
+  stop(): void;
+}
+
+/** The same failure is logged at most this often (with the count held back). */
+const ERROR_LOG_INTERVAL_MS = 10 * 60_000;
+
+/**
+ * The control plane's policies for this agent, kept in force beside the file's. Only a valid
+ * answer replaces them; a failure, a timeout or a malformed answer keeps the last good set and
+ * logs an error, so a sync can never silently turn into "allow everything". ETag/If-None-Match
+ * makes an unchanged set a 304; the ETag is kept only with the set it came with.
+ */
+export function createPolicySync(options: PolicySyncOptions): PolicySync {
+  const logger = options.logger.child({ component: 'policy_sync' });
+  const now = options.now ?? (() => performance.now());
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  let held = 0;
+  let etag: string | null = null;
+  let inForce = 0;
+  let lastFailure: string | null = null;
+  let inFlight: Promise<SyncOutcome> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+
+  /** A new kind of failure is logged at once; the same one again at most every ERROR_LOG_INTERVAL_MS. */
+  function failed(code: string, message: string): SyncOutcome {
+    const at = now();
+    if (lastFailure !== code || at - loggedAt >= ERROR_LOG_INTERVAL_MS) {
+      logger.error({ code, policies_in_force: inForce, suppressed: held }, `policy sync failed: ${message}; keeping the last good policies`);
+      loggedAt = at;
+      held = 0;
+    } else {
+      held += 1;
+    }
+    lastFailure = code;
+    return 'failed';
+  }
+
+  async function once(): Promise<SyncOutcome> {
+    const fetched = await options.client.fetchPolicies(options.agent, etag, options.timeoutMs);
+    if (!fetched.ok) return failed(fetched.error.code, fetched.error.message);
+    if (fetched.kind === 'not_modified') {
+      lastFailure = null;
+      return 'not_modified';
+    }
+    const answer = parsePolicyAnswer(fetched.body);
+    if (!answer.ok) return failed('KZP_ERR_CONTROL_PLANE_ANSWER', answer.message);
+    const changed = options.apply(answer.policies);
+    etag = fetched.etag;
+    inForce = answer.policies.length;
+    if (lastFailure !== null) logger.info({ policies: inForce }, 'policy sync recovered');
+    lastFailure = null;
+    if (changed) logger.info({ policies: inForce, etag }, 'synced policies updated');
+    return changed ? 'updated' : 'unchanged';
+  }
+
+  function syncNow(): Promise<SyncOutcome> {
+    inFlight ??= once()
+      .catch((error: unknown) => failed('KZP_ERR_DECIDER', error instanceof Error ? error.message : 'unexpected error'))
+      .finally(() => {
+        inFlight = null;
+      });
+    return inFlight;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = null;
+      void syncNow().finally(schedule);
+    }, options.intervalMs);
+    timer.unref();
+  }
+
+  return {
+    syncNow,
+    async start() {
+      const outcome = await syncNow();
+      schedule();
+      return outcome;
+    },
+    stop() {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Action } from '../../../src/contract/action.js';
+import { createControlPlaneClient, type ControlPlaneClient } from '../../../src/verdict/control-plane-client.js';
+import { parsePolicies } from '../../../src/verdict/policy/parse-policies.js';
+import { createPolicyEngine, type PolicyEngine } from '../../../src/verdict/policy/policy-engine.js';
+import { createPolicySync, type PolicySync } from '../../../src/verdict/policy/policy-sync.js';
+import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
+import { API_KEY, captureLogs, type LogCapture } from './support.js';
+
+const ORG = [{ name: 'org', mode: 'blocklist', rules: { domains: ['pastebin.com'] } }];
+const BAD = [{ name: 'typo', mode: 'blocklist', rules: { domainz: ['example.com'] } }];
+
+let cp: FakeControlPlane;
+let logs: LogCapture;
+let client: ControlPlaneClient;
+let engine: PolicyEngine;
+let sync: PolicySync;
+let applied: number;
+
+const connect = (target: string): Action => ({ kind: 'connect', target, metadata: { source: 'egress' } });
+const decisionFor = (target: string): string => engine.evaluate(connect(target), []).decision;
+
+function startSync(intervalMs = 60_000, timeoutMs = 500): PolicySync {
+  sync = createPolicySync({
+    client,
+    agent: 'billing-bot+eu',
+    intervalMs,
+    timeoutMs,
+    logger: logs.logger,
+    apply: (policies) => {
+      applied += 1;
+      return engine.setSyncedPolicies(policies);
+    },
+  });
+  return sync;
+}
+
+beforeEach(async () => {
+  cp = await startFakeControlPlane();
+  logs = captureLogs();
+  client = createControlPlaneClient({ url: cp.url, apiKey: API_KEY, timeoutMs: 1000, logger: logs.logger });
+  const file = parsePolicies([{ name: 'file', mode: 'blocklist', rules: { ips: ['203.0.113.0/24'] }, enabled: true }]);
+  if (!file.ok) throw new Error('file policies invalid');
+  engine = createPolicyEngine({ logger: logs.logger, file: file.policies });
+  applied = 0;
+});
+
+afterEach(async () => {
+  sync.stop();
+  await client.close();
+  await cp.close();
+  expect(logs.text()).not.toContain(API_KEY);
+});
+
+describe('policy sync against a fake control plane', () => {
+  it('fetches GET /v1/policy?agent=<url-encoded> with the bearer key, applies a valid set, then revalidates with If-None-Match', async () => {
+    cp.routeWith('/v1/policy', reply.policies(ORG, '"v1"'), reply.notModified());
+    expect(await startSync().syncNow()).toBe('updated');
+    expect(cp.requests[0]).toMatchObject({ method: 'GET', path: '/v1/policy?agent=billing-bot%2Beu' });
+    expect(cp.requests[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(cp.requests[0]?.headers['if-none-match']).toBeUndefined();
+    expect(decisionFor('api.pastebin.com:443')).toBe('block');
+    expect(engine.evaluate(connect('pastebin.com:443'), []).reason).toBe('blocked by local policy synced "org" (domains)');
+
+    expect(await sync.syncNow()).toBe('not_modified');
+    expect(cp.requests[1]?.headers['if-none-match']).toBe('"v1"');
+    expect(decisionFor('pastebin.com:443')).toBe('block');
+    expect(applied).toBe(1);
+  });
+
+  it.each([
+    ['an invalid policy', reply.policies(BAD), 'KZP_ERR_CONTROL_PLANE_ANSWER', /policies\.0\.rules\.domainz: policy synced "typo": unknown rule key/],
+    ['an answer that is not JSON', reply.garbage(), 'KZP_ERR_CONTROL_PLANE_ANSWER', /not JSON/],
+    ['an answer without policies', reply.json(200, { policy: [] }), 'KZP_ERR_CONTROL_PLANE_ANSWER', /malformed at policies/],
+    ['a 500', reply.status(500), 'KZP_ERR_CONTROL_PLANE_HTTP', /answered 500/],
+    ['a refused key', reply.unauthorized(), 'KZP_ERR_CONTROL_PLANE_AUTH', /answered 401/],
+    ['a slow answer', reply.slow(1500, reply.policies([])), 'KZP_ERR_CONTROL_PLANE_TIMEOUT', /within 500ms/],
+  ])('keeps the last good set after %s, logs an error, and keeps revalidating with the good ETag', async (_name, failure, code, message) => {
+    cp.routeWith('/v1/policy', reply.policies(ORG, '"v1"'), failure, reply.notModified());
+    startSync();
+    expect(await sync.syncNow()).toBe('updated');
+    expect(await sync.syncNow()).toBe('failed');
+    expect(decisionFor('pastebin.com:443')).toBe('block');
+    expect(decisionFor('203.0.113.9:443')).toBe('block');
+    const error = logs.lines().find((line) => typeof line['msg'] === 'string' && line['msg'].startsWith('policy sync failed'));
+    expect(error).toMatchObject({ level: 'error', code, policies_in_force: 1 });
+    expect(error?.['msg']).toMatch(message);
+    expect(await sync.syncNow()).toBe('not_modified');
+    expect(cp.requests.at(-1)?.headers['if-none-match']).toBe('"v1"');
+    expect(applied).toBe(1);
+  });
+
+  it('a valid empty set replaces the synced policies (the control plane removed them), the file\'s stay', async () => {
+    cp.routeWith('/v1/policy', reply.policies(ORG), reply.policies([]));
+    startSync();
+    await sync.syncNow();
+    expect(decisionFor('pastebin.com:443')).toBe('block');
+    expect(await sync.syncNow()).toBe('updated');
+    expect(decisionFor('pastebin.com:443')).toBe('allow');
+    expect(decisionFor('203.0.113.9:443')).toBe('block');
+  });
+
+  it('a failing first sync leaves the file\'s policies in force, never allow-all', async () => {
+    cp.routeWith('/v1/policy', reply.reset());
+    expect(await startSync().start()).toBe('failed');
+    expect(decisionFor('203.0.113.9:443')).toBe('block');
+  });
+
+  it('syncs at start and then every interval until stopped; concurrent calls share one request', async () => {
+    cp.routeWith('/v1/policy', reply.slow(100, reply.policies(ORG, '"v1"')), reply.notModified());
+    startSync(200);
+    const [first, second] = await Promise.all([sync.start(), sync.syncNow()]);
+    expect([first, second]).toEqual(['updated', 'updated']);
+    expect(cp.requests).toHaveLength(1);
+    await cp.waitForRequests(3, 3000);
+    sync.stop();
+    const seen = cp.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect(cp.requests.length).toBe(seen);
+  });
+});
