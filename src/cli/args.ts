@@ -1,8 +1,16 @@
 import { parseArgs } from 'node:util';
 import type { FlagOverrides } from '../config/types.js';
 
+/** Wrap mode's own flags (`kaizen-proxy [options] -- COMMAND [ARGS...]`). */
+export interface WrapFlags {
+  readonly summary: boolean;
+  readonly summaryJson: string | null;
+  readonly logFile: string | null;
+}
+
 export type Command =
   | { readonly name: 'serve'; readonly flags: FlagOverrides }
+  | { readonly name: 'wrap'; readonly flags: FlagOverrides; readonly wrap: WrapFlags; readonly argv: readonly [string, ...string[]] }
   | { readonly name: 'help' }
   | { readonly name: 'version' };
 
@@ -10,7 +18,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const SERVE_OPTIONS = {
+const OPTIONS = {
   listen: { type: 'string' },
   config: { type: 'string', short: 'c' },
   agent: { type: 'string' },
@@ -20,20 +28,32 @@ const SERVE_OPTIONS = {
   admin: { type: 'string' },
   transparent: { type: 'string' },
   'unsafe-open-proxy': { type: 'boolean' },
+  summary: { type: 'boolean' },
+  'summary-json': { type: 'string' },
+  'log-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
 
-/** argv (without node and script) → a command; unknown flags are usage errors, never ignored. */
+const WRAP_ONLY = ['summary', 'summary-json', 'log-file'] as const;
+
+/**
+ * argv (without node and script) → a command; unknown flags are usage errors, never ignored.
+ * Everything after the first `--` is the wrapped command, taken verbatim (never re-split).
+ */
 export function parseCommand(argv: readonly string[]): Command {
-  const [first, ...rest] = argv;
-  const args = first === 'serve' ? rest : [...argv];
+  const dashes = argv.indexOf('--');
+  const own = dashes < 0 ? argv : argv.slice(0, dashes);
+  const wrapped = dashes < 0 ? null : argv.slice(dashes + 1);
+  const [first, ...rest] = own;
+  if (first === 'serve' && wrapped !== null) throw new UsageError("'serve' takes no command; use 'kaizen-proxy [options] -- COMMAND' to wrap one");
+  const args = first === 'serve' ? rest : [...own];
   if (first !== undefined && first !== 'serve' && !first.startsWith('-')) {
     throw new UsageError(`unknown command ${JSON.stringify(first)}`);
   }
   let parsed;
   try {
-    parsed = parseArgs({ args, options: SERVE_OPTIONS, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
@@ -50,5 +70,21 @@ export function parseCommand(argv: readonly string[]): Command {
   if (values.admin !== undefined) flags.admin = values.admin;
   if (values.transparent !== undefined) flags.transparent = values.transparent;
   if (values['unsafe-open-proxy'] === true) flags.unsafeOpenProxy = true;
-  return { name: 'serve', flags };
+  if (wrapped === null) {
+    const misplaced = WRAP_ONLY.find((name) => values[name] !== undefined);
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} applies to wrap mode only: kaizen-proxy [options] -- COMMAND [ARGS...]`);
+    return { name: 'serve', flags };
+  }
+  const [command, ...commandArgs] = wrapped;
+  if (command === undefined || command === '') throw new UsageError('expected a command after --');
+  return {
+    name: 'wrap',
+    flags,
+    wrap: {
+      summary: values.summary === true,
+      summaryJson: values['summary-json'] ?? null,
+      logFile: values['log-file'] ?? null,
+    },
+    argv: [command, ...commandArgs],
+  };
 }

@@ -1,3 +1,5 @@
+import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND } from '../wrap/child-outcome.js';
+
 /** Process exit codes of the kaizen-proxy command. */
 export const EXIT = {
   OK: 0,
@@ -7,6 +9,8 @@ export const EXIT = {
   USAGE: 2,
   /** The proxy could not start (port in use, permission). */
   START: 3,
+  /** Wrap mode: the command exists but cannot be run (permission). */
+  NOT_EXECUTABLE: EXIT_NOT_EXECUTABLE,
   /** Wrap mode: the command was not found. */
-  NOT_FOUND: 127,
+  NOT_FOUND: EXIT_NOT_FOUND,
 } as const;

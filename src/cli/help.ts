@@ -1,12 +1,14 @@
 export const HELP = `kaizen-proxy: the egress sidecar for Kaizen (runtime security for AI agents)
 
 Usage:
-  kaizen-proxy [serve] [options]      run the proxy (the default command)
+  kaizen-proxy [serve] [options]              run the proxy (the default command)
+  kaizen-proxy [options] -- COMMAND [ARGS...] run COMMAND behind a proxy of its own (wrap mode)
 
 Options:
-  --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; port 0 picks one)
+  --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; wrap mode 127.0.0.1:0)
   -c, --config FILE         YAML configuration (default: config/kaizen-proxy.yaml when present)
-  --agent NAME              agent name reported with every action (default egress-agent)
+  --agent NAME              agent name reported with every action (default egress-agent;
+                            wrap mode: KAIZEN_AGENT, else the command's basename)
   --fail closed|open        without a verdict: refuse (closed, default) or allow (open)
   --allow-private CIDR      open a private range to the address guard (repeatable)
   --log-level LEVEL         trace|debug|info|warn|error|fatal|silent
@@ -16,6 +18,16 @@ Options:
   --unsafe-open-proxy       allow listening beyond loopback without gateway credentials
   -h, --help                this help
   -v, --version             the version
+
+Wrap mode:
+  --summary                 print the per-destination summary on exit (default: when stderr is a terminal)
+  --summary-json FILE       write the summary as JSON to FILE
+  --log-file FILE           append the proxy's JSON log to FILE (default: none; warnings and blocks
+                            go to stderr, one short line each)
+  The command runs without a shell, with HTTP_PROXY/HTTPS_PROXY/ALL_PROXY (both cases), NO_PROXY,
+  NODE_USE_ENV_PROXY=1, a Node preload in NODE_OPTIONS, JAVA_TOOL_OPTIONS and GRPC_PROXY set.
+  Programs that ignore proxy settings (raw sockets) are not covered. The wrapper exits with the
+  command's code, 128+N when a signal N killed it, 127 when it was not found.
 
 Environment:
   KAIZEN_API_KEY            control-plane key; without it the proxy runs on local policy

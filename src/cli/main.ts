@@ -3,6 +3,7 @@ import { parseCommand, UsageError, type Command } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { HELP } from './help.js';
 import { serve } from './serve.js';
+import { wrap } from './wrap.js';
 
 /** The command line: argv in, exit code out. The only caller of process.exit is src/cli.ts. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -25,5 +26,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.OK;
     case 'serve':
       return serve(command.flags);
+    case 'wrap':
+      return wrap(command.flags, command.wrap, command.argv);
   }
 }

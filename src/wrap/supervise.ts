@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import type { ChildOutcome } from './child-outcome.js';
+
+export interface SuperviseOptions {
+  /** The command and its arguments, run as given: no shell, so nothing is re-split or expanded. */
+  readonly argv: readonly [string, ...string[]];
+  readonly env: NodeJS.ProcessEnv;
+  /**
+   * True when the wrapper sits on a terminal: Ctrl-C already reaches the whole foreground process
+   * group, child included, so forwarding SIGINT would deliver it twice.
+   */
+  readonly onTerminal: boolean;
+}
+
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
+
+/**
+ * Run the command in the wrapper's own process group with inherited stdio (so prompts, TTY modes and
+ * job control work), forward SIGTERM and SIGHUP (and SIGINT when not on a terminal) while it runs,
+ * and resolve with how it ended. The wrapper itself never dies of those signals while the child
+ * lives: it waits for the child's answer to them.
+ */
+export function supervise(options: SuperviseOptions): Promise<ChildOutcome> {
+  const [command, ...args] = options.argv;
+  return new Promise<ChildOutcome>((resolve) => {
+    const child = spawn(command, args, { stdio: 'inherit', env: options.env, shell: false, detached: false });
+    const forward = (signal: NodeJS.Signals): void => {
+      if (signal === 'SIGINT' && options.onTerminal) return;
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    };
+    for (const signal of FORWARDED) process.on(signal, forward);
+    let settled = false;
+    const settle = (outcome: ChildOutcome): void => {
+      if (settled) return;
+      settled = true;
+      for (const signal of FORWARDED) process.off(signal, forward);
+      resolve(outcome);
+    };
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      // Only a failed spawn leaves the child without a pid; a kill() error on a live child is ignored.
+      if (child.pid === undefined) settle({ kind: 'not-started', errno: error.code ?? 'EUNKNOWN' });
+    });
+    child.once('exit', (code, signal) => {
+      settle(signal !== null ? { kind: 'signalled', signal } : { kind: 'exited', code: code ?? 0 });
+    });
+  });
+}
