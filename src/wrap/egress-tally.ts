@@ -1,5 +1,5 @@
 import type { ActionKind } from '../contract/action.js';
-import type { ClosedEvent, DecisionEvent, ProxyObserver } from '../contract/observer.js';
+import type { ClosedEvent, DecisionEvent, ProxyObserver, RefusedEvent } from '../contract/observer.js';
 
 /** What the child did with one destination (one kind of action on one host:port). */
 export interface DestinationRow {
@@ -20,6 +20,13 @@ export interface DestinationRow {
   readonly bytesDown: number;
 }
 
+/** Clients refused before any action existed (a limit, missing credentials...), per reason. */
+export interface RefusalRow {
+  readonly code: string;
+  readonly reason: string;
+  readonly count: number;
+}
+
 interface Entry {
   kind: ActionKind;
   target: string;
@@ -34,6 +41,7 @@ interface Entry {
 /** Counts the proxy's events per destination for the exit summary. Cheap: one Map lookup per event. */
 export class EgressTally implements ProxyObserver {
   readonly #entries = new Map<string, Entry>();
+  readonly #refusals = new Map<string, RefusalRow>();
 
   decided(event: DecisionEvent): void {
     const entry = this.#entry(event.action.kind, event.action.target);
@@ -54,6 +62,16 @@ export class EgressTally implements ProxyObserver {
     const entry = this.#entry(event.action.kind, event.action.target);
     entry.bytesUp += event.bytesUp;
     entry.bytesDown += event.bytesDown;
+  }
+
+  refused(event: RefusedEvent): void {
+    const key = `${event.code} ${event.reason}`;
+    const seen = this.#refusals.get(key);
+    this.#refusals.set(key, { code: event.code, reason: event.reason, count: (seen?.count ?? 0) + 1 });
+  }
+
+  refusals(): RefusalRow[] {
+    return [...this.#refusals.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
   }
 
   /** Blocked destinations first (only blocked, then partly), most blocks first; then by traffic, then by name. */

@@ -76,10 +76,11 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
   await proxy.close();
   await log.close();
   const rows = tally.rows();
-  if (request.summary) stderr(formatSummaryTable(config.agent, rows));
+  const refusals = tally.refusals();
+  if (request.summary) stderr(formatSummaryTable(config.agent, rows, refusals));
   if (request.summaryJson !== null) {
     try {
-      await writeSummaryJson(request.summaryJson, summaryDocument(config.agent, outcome, exitCode, rows));
+      await writeSummaryJson(request.summaryJson, summaryDocument(config.agent, outcome, exitCode, rows, refusals));
     } catch (error) {
       stderr(`kaizen-proxy: warn: cannot write the summary to ${request.summaryJson} (${errnoOf(error)})\n`);
     }

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { ChildOutcome } from './child-outcome.js';
-import type { DestinationRow } from './egress-tally.js';
+import type { DestinationRow, RefusalRow } from './egress-tally.js';
 
 /** The --summary-json document: the table's rows with exact numbers, plus how the child ended. */
 export interface SummaryDocument {
@@ -20,9 +20,17 @@ export interface SummaryDocument {
     readonly bytes_up: number;
     readonly bytes_down: number;
   }[];
+  /** Clients refused before any action existed (limits, credentials), per reason. */
+  readonly refused: readonly RefusalRow[];
 }
 
-export function summaryDocument(agent: string, outcome: ChildOutcome, exitCode: number, rows: readonly DestinationRow[]): SummaryDocument {
+export function summaryDocument(
+  agent: string,
+  outcome: ChildOutcome,
+  exitCode: number,
+  rows: readonly DestinationRow[],
+  refused: readonly RefusalRow[],
+): SummaryDocument {
   return {
     agent,
     exit_code: exitCode,
@@ -39,6 +47,7 @@ export function summaryDocument(agent: string, outcome: ChildOutcome, exitCode: 
       bytes_up: row.bytesUp,
       bytes_down: row.bytesDown,
     })),
+    refused,
   };
 }
 

@@ -1,13 +1,14 @@
 import type { ActionKind } from '../contract/action.js';
-import type { DestinationRow } from './egress-tally.js';
+import type { DestinationRow, RefusalRow } from './egress-tally.js';
 
 /**
  * The exit summary for a terminal: a heading, then one row per destination (blocked first, as
  * the tally sorts them) with kind, count, decision, bytes each way and the reason for a block.
  */
-export function formatSummaryTable(agent: string, rows: readonly DestinationRow[]): string {
+export function formatSummaryTable(agent: string, rows: readonly DestinationRow[], refusals: readonly RefusalRow[] = []): string {
+  const footer = refusals.map((r) => `kaizen-proxy: ${plural(r.count, 'client')} refused before any decision: ${r.reason} (${r.code})\n`).join('');
   if (rows.length === 0) {
-    return `kaizen-proxy: agent ${agent}: no traffic went through the proxy (programs that ignore proxy variables are not covered)\n`;
+    return `kaizen-proxy: agent ${agent}: no traffic went through the proxy (programs that ignore proxy variables are not covered)\n${footer}`;
   }
   const blocked = rows.filter((row) => row.blocked > 0).length;
   const heading = `kaizen-proxy: agent ${agent}: ${plural(rows.length, 'destination')}, ${blocked} blocked`;
@@ -29,7 +30,7 @@ export function formatSummaryTable(agent: string, rows: readonly DestinationRow[
       .join('  ')
       .trimEnd(),
   );
-  return `${heading}\n${lines.map((line) => `  ${line}`).join('\n')}\n`;
+  return `${heading}\n${lines.map((line) => `  ${line}`).join('\n')}\n${footer}`;
 }
 
 function decisionLabel(row: DestinationRow): string {

@@ -40,6 +40,16 @@ describe('exit summary', () => {
     );
   });
 
+  it('adds clients refused before any decision as footer lines', () => {
+    const tally = new EgressTally();
+    tally.refused({ code: 'KZP_ERR_LIMIT_CONNECTIONS', reason: 'max_connections' });
+    tally.refused({ code: 'KZP_ERR_LIMIT_CONNECTIONS', reason: 'max_connections' });
+    expect(formatSummaryTable('bot', tally.rows(), tally.refusals())).toBe(
+      'kaizen-proxy: agent bot: no traffic went through the proxy (programs that ignore proxy variables are not covered)\n' +
+        'kaizen-proxy: 2 clients refused before any decision: max_connections (KZP_ERR_LIMIT_CONNECTIONS)\n',
+    );
+  });
+
   it('formats bytes for a column', () => {
     expect([0, 1023, 1024, 1536, 10 * 1024, 5 * 1024 ** 3].map(formatBytes)).toEqual(['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '10 KiB', '5.0 GiB']);
   });
