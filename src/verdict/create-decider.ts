@@ -9,10 +9,12 @@ import { createBlockReporter } from './block-reporter.js';
 import { verdictCacheKey } from './cache-key.js';
 import { createControlPlaneClient } from './control-plane-client.js';
 import { decisionOf, failModeDecision } from './decision-of.js';
+import { applyMode, type ModeSettings } from './enforcement-mode.js';
 import { evaluateLocally } from './evaluate-locally.js';
 import { allowAllPolicy, type LocalPolicy, type LocalVerdict } from './local-policy.js';
 import { resolveVerdict } from './resolved-verdict.js';
 import { createVerdictCache } from './verdict-cache.js';
+import type { VerdictClient } from './verdict-client.js';
 
 export interface CreateDeciderOptions {
   readonly config: ProxyConfig;
@@ -24,6 +26,10 @@ export interface CreateDeciderOptions {
   readonly now?: () => number;
   /** Control-plane latency and errors, cache hits and misses (the admin /metrics endpoint). */
   readonly metrics?: DeciderMetrics;
+  /** The control-plane client when the caller shares its pool (policy sync); built from config otherwise. Closed by close(). */
+  readonly client?: VerdictClient;
+  /** Enforce or monitor, read per decision so a reload applies at once; config.mode and config.monitorGuard otherwise. */
+  readonly mode?: () => ModeSettings;
 }
 
 export interface KaizenDecider extends Decider {
@@ -47,10 +53,12 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
   const logger = options.logger.child({ component: 'decider' });
   const policy = options.localPolicy ?? allowAllPolicy;
   const apiKey = config.controlPlane.apiKey;
+  const modeOf = options.mode ?? ((): ModeSettings => ({ mode: config.mode, monitorGuard: config.monitorGuard }));
   const client =
-    apiKey === null
+    options.client ??
+    (apiKey === null
       ? null
-      : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger: options.logger });
+      : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger: options.logger }));
   const reporter = client === null ? null : createBlockReporter({ client, logger });
   const cache =
     client === null
@@ -113,12 +121,14 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
 
   return {
     async decide(request) {
+      let decision: Decision;
       try {
-        return await pipeline(request);
+        decision = await pipeline(request);
       } catch (error) {
         logger.error({ err: error, code: 'KZP_ERR_DECIDER', target: request.action.target }, 'decision pipeline failed');
-        return noVerdict('KZP_ERR_DECIDER', request);
+        decision = noVerdict('KZP_ERR_DECIDER', request);
       }
+      return applyMode(decision, modeOf());
     },
     clearCache() {
       cache?.clear();

@@ -1,0 +1,110 @@
+import { performance } from 'node:perf_hooks';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAddressGuard } from '../../../src/net/address-guard.js';
+import { createDecider, type CreateDeciderOptions, type KaizenDecider } from '../../../src/verdict/create-decider.js';
+import type { ModeSettings } from '../../../src/verdict/enforcement-mode.js';
+import { parsePolicies } from '../../../src/verdict/policy/parse-policies.js';
+import { createPolicyEngine } from '../../../src/verdict/policy/policy-engine.js';
+import type { PolicyWire } from '../../../src/verdict/policy/policy-wire.js';
+import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
+import { API_KEY, captureLogs, connectAction, decisionRequest, testConfig, type ConfigChanges, type LogCapture } from './support.js';
+
+/** The decider with real Kaizen policies plugged into its LocalPolicy seam, and monitor mode. */
+let cp: FakeControlPlane;
+let logs: LogCapture;
+const deciders: KaizenDecider[] = [];
+
+const POLICIES: readonly PolicyWire[] = [
+  { name: 'exfil', mode: 'blocklist', rules: { domains: ['pastebin.com'], ips: ['104.16.0.0/24'] }, enabled: true },
+];
+
+function decider(changes: ConfigChanges = {}, extra: Partial<CreateDeciderOptions> = {}): KaizenDecider {
+  const parsed = parsePolicies(POLICIES);
+  if (!parsed.ok) throw new Error('invalid test policies');
+  const created = createDecider({
+    config: testConfig({ url: cp.url, ...changes }),
+    logger: logs.logger,
+    guard: createAddressGuard({ allowPrivate: [] }),
+    localPolicy: createPolicyEngine({ logger: logs.logger, file: parsed.policies }),
+    ...extra,
+  });
+  deciders.push(created);
+  return created;
+}
+
+beforeEach(async () => {
+  cp = await startFakeControlPlane();
+  logs = captureLogs();
+});
+
+afterEach(async () => {
+  await Promise.all(deciders.splice(0).map((d) => d.close()));
+  await cp.close();
+  expect(logs.text()).not.toContain(API_KEY);
+});
+
+describe('decider with Kaizen policies', () => {
+  it('a local block is final, answered without waiting for the control plane, and reported to it in the background', async () => {
+    cp.respondWith(reply.slow(1500, reply.allow()));
+    const d = decider();
+    const started = performance.now();
+    const decision = await d.decide(decisionRequest(connectAction('api.pastebin.com:443')));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(decision).toMatchObject({ decision: 'block', enforce: 'refuse', source: 'local', reason: 'blocked by local policy "exfil" (domains)', wouldBlock: false });
+    await cp.waitForRequests(1);
+    expect(cp.requests[0]?.body).toMatchObject({
+      agent: 'test-agent',
+      action: { kind: 'connect', target: 'api.pastebin.com:443' },
+      verdict: { decision: 'block', reason: 'blocked by local policy "exfil" (domains)', evidence: [{ kind: 'domains', value: 'pastebin.com', source: 'policy "exfil"' }] },
+    });
+  });
+
+  it('a name that resolves into a blocked range is blocked like the literal', async () => {
+    const d = decider({ apiKey: null });
+    const decision = await d.decide(decisionRequest(connectAction('innocent.example:443'), ['1.1.1.1', '104.16.0.9']));
+    expect(decision).toMatchObject({ decision: 'block', source: 'local', reason: 'blocked by local policy "exfil" (ip)' });
+    expect(decision.evidence).toEqual([{ kind: 'ip', value: '104.16.0.0/24 (104.16.0.9)', source: 'policy "exfil"' }]);
+  });
+
+  it('an allowed action still goes to the control plane with the local verdict', async () => {
+    cp.respondWith(reply.block({ id: 'v-9' }));
+    const d = decider();
+    expect(await d.decide(decisionRequest(connectAction('api.stripe.com:443')))).toMatchObject({ decision: 'block', source: 'control_plane', verdictId: 'v-9' });
+    expect(cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'allow', reason: 'no local policy matched' } });
+  });
+});
+
+describe('monitor mode', () => {
+  const monitor = (monitorGuard = true): { mode: () => ModeSettings } => ({ mode: () => ({ mode: 'monitor', monitorGuard }) });
+
+  it('forwards a local block as would_block, keeps its reason, and reports it as a block', async () => {
+    const d = decider({}, monitor());
+    const decision = await d.decide(decisionRequest(connectAction('pastebin.com:443')));
+    expect(decision).toMatchObject({ decision: 'block', enforce: 'forward', wouldBlock: true, source: 'local', reason: 'blocked by local policy "exfil" (domains)' });
+    await cp.waitForRequests(1);
+    expect(cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'block' } });
+  });
+
+  it('forwards a control-plane block and a fail-closed "no verdict" as would_block', async () => {
+    cp.respondWith(reply.block());
+    const d = decider({}, monitor());
+    expect(await d.decide(decisionRequest(connectAction('api.stripe.com:443')))).toMatchObject({ enforce: 'forward', wouldBlock: true, source: 'control_plane' });
+    cp.respondWith(reply.status(500));
+    expect(await d.decide(decisionRequest(connectAction('api.openai.com:443')))).toMatchObject({ decision: 'block', enforce: 'forward', wouldBlock: true, source: 'fail_closed' });
+  });
+
+  it('keeps the address guard unless monitor_guard is false', async () => {
+    const metadata = decisionRequest(connectAction('169.254.169.254:80'), ['169.254.169.254'], 80);
+    expect(await decider({ apiKey: null }, monitor(true)).decide(metadata)).toMatchObject({ enforce: 'refuse', source: 'guard', wouldBlock: false });
+    const again = decisionRequest(connectAction('169.254.169.254:80'), ['169.254.169.254'], 80);
+    expect(await decider({ apiKey: null }, monitor(false)).decide(again)).toMatchObject({ enforce: 'forward', source: 'guard', wouldBlock: true });
+  });
+
+  it('reads the mode per decision, so a reload switches it at once', async () => {
+    let settings: ModeSettings = { mode: 'monitor', monitorGuard: true };
+    const d = decider({ apiKey: null }, { mode: () => settings });
+    expect((await d.decide(decisionRequest(connectAction('pastebin.com:443')))).enforce).toBe('forward');
+    settings = { mode: 'enforce', monitorGuard: true };
+    expect((await d.decide(decisionRequest(connectAction('pastebin.com:443')))).enforce).toBe('refuse');
+  });
+});
