@@ -1,10 +1,20 @@
 import { connect, type Socket } from 'node:net';
 
+/** Whatever the dial is for (the client socket): when it closes, the dial is abandoned. */
+export interface DialOwner {
+  readonly destroyed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
 export interface DialOptions {
   /** Per address: a SYN that is not answered within this time moves on to the next address. */
   readonly connectTimeoutMs: number;
-  /** Aborting (the client went away) destroys the attempt in progress and stops trying. */
-  readonly signal?: AbortSignal;
+  /**
+   * When the owner closes (the client went away), the attempt in progress is destroyed and no
+   * further address is tried. (A plain close listener: an AbortController per tunnel costs more.)
+   */
+  readonly owner?: DialOwner;
 }
 
 export type DialCode = 'KZP_ERR_UPSTREAM_CONNECT' | 'KZP_ERR_UPSTREAM_TIMEOUT';
@@ -21,7 +31,7 @@ export type DialResult =
 export async function dial(addresses: readonly string[], port: number, options: DialOptions): Promise<DialResult> {
   let code: DialCode = 'KZP_ERR_UPSTREAM_CONNECT';
   for (const address of addresses) {
-    if (options.signal?.aborted === true) return { ok: false, code, aborted: true };
+    if (options.owner?.destroyed === true) return { ok: false, code, aborted: true };
     const attempt = await dialOne(address, port, options);
     if (attempt.ok) return attempt;
     code = attempt.code;
@@ -33,12 +43,12 @@ export async function dial(addresses: readonly string[], port: number, options: 
 function dialOne(address: string, port: number, options: DialOptions): Promise<DialResult> {
   return new Promise((resolve) => {
     const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
-    const signal = options.signal;
+    const owner = options.owner;
     const finish = (result: DialResult): void => {
       clearTimeout(timer);
       socket.off('connect', onConnect);
       socket.off('error', onError);
-      signal?.removeEventListener('abort', onAbort);
+      owner?.off('close', onAbort);
       if (!result.ok) socket.destroy();
       resolve(result);
     };
@@ -58,7 +68,7 @@ function dialOne(address: string, port: number, options: DialOptions): Promise<D
     socket.on('error', ignoreError);
     socket.once('connect', onConnect);
     socket.once('error', onError);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    owner?.once('close', onAbort);
   });
 }
 

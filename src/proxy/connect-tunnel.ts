@@ -8,7 +8,8 @@ import { logClosed, newTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { spliceSockets } from './socket-pipe.js';
-import { openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
+import { captureEarlyBytes } from './early-bytes.js';
+import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 
@@ -47,12 +48,14 @@ async function handleConnect(proxy: ProxyContext, req: IncomingMessage, client: 
   }
   const target = parsed.value;
   tally.target = target.authority;
-  const upstream = await openTunnelUpstream(proxy, conn, client, target, connectAction(target), tally);
+  const early = captureEarlyBytes(client);
+  const upstream = await openTunnelUpstream(proxy, conn, client, target, connectAction(target), tally, early);
   if (upstream === null) return;
 
   tally.status = 200;
   client.write(ESTABLISHED);
   if (head.length > 0) upstream.write(head);
+  forwardEarlyBytes(early, upstream);
   spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
     tally.bytesUp = upstream.bytesWritten;
     tally.bytesDown = upstream.bytesRead;

@@ -5,6 +5,7 @@ import type { Target } from '../contract/target.js';
 import { dial } from '../net/dial.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
+import type { EarlyCapture } from './early-bytes.js';
 import { refuseOnSocket } from './deny-response.js';
 import { logClosed, type ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
@@ -25,43 +26,46 @@ export async function openTunnelUpstream(
   target: Target,
   action: Action,
   tally: ExchangeTally,
+  early: EarlyCapture,
 ): Promise<Socket | null> {
   const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
   if (decision.enforce === 'refuse') {
-    refuseTunnel(conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
+    refuseTunnel(conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }), early);
     return null;
   }
   const resolved = await resolution;
   if (gone(client)) return abandoned(conn, tally);
   if (!resolved.ok) {
-    refuseTunnel(conn, client, tally, errorRefusal(resolved.code, { target: target.authority }));
+    refuseTunnel(conn, client, tally, errorRefusal(resolved.code, { target: target.authority }), early);
     return null;
   }
 
-  const abort = new AbortController();
-  const onClientGone = (): void => {
-    abort.abort();
-  };
-  client.once('close', onClientGone);
-  const dialed = await dial(resolved.addresses, target.port, { connectTimeoutMs: proxy.connectTimeoutMs, signal: abort.signal });
-  client.off('close', onClientGone);
+  const dialed = await dial(resolved.addresses, target.port, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client });
   if (gone(client)) {
     if (dialed.ok) dialed.socket.destroy();
     return abandoned(conn, tally);
   }
   if (!dialed.ok) {
-    refuseTunnel(conn, client, tally, errorRefusal(dialed.code, { target: target.authority }));
+    refuseTunnel(conn, client, tally, errorRefusal(dialed.code, { target: target.authority }), early);
     return null;
   }
   return dialed.socket;
 }
 
 /** Answer a tunnel request on the raw socket and log the exchange as closed. */
-export function refuseTunnel(conn: ConnectionContext, client: Socket, tally: ExchangeTally, refusal: Refusal): void {
+export function refuseTunnel(conn: ConnectionContext, client: Socket, tally: ExchangeTally, refusal: Refusal, early?: EarlyCapture): void {
+  early?.release();
   tally.code = refusal.code;
   tally.status = refusal.status;
   refuseOnSocket(client, refusal);
   logClosed(conn.log, tally, performance.now());
+}
+
+/** Bytes the client sent while the tunnel was being set up go first, and its FIN if it sent one. */
+export function forwardEarlyBytes(early: EarlyCapture, upstream: Socket): void {
+  const { chunks, ended } = early.release();
+  for (const chunk of chunks) upstream.write(chunk);
+  if (ended) upstream.end();
 }
 
 /** Re-read after each await (a plain property check would be narrowed away by the compiler). */

@@ -13,7 +13,8 @@ import { errorRefusal } from './refusal.js';
 import { readResponseHead, withoutKaizenHeaders } from './response-head.js';
 import { hostHeader, splitRequestTarget } from './request-target.js';
 import { spliceSockets } from './socket-pipe.js';
-import { openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
+import { captureEarlyBytes } from './early-bytes.js';
+import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 
 /**
  * An absolute-form request with `Upgrade` (WebSocket): decided like any request (scheme ws/wss),
@@ -60,7 +61,8 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
   const action = httpAction(target, { method, path: split.pathOnly, scheme: upgradeScheme(req, secure) });
-  const dialed = await openTunnelUpstream(proxy, conn, client, target, action, tally);
+  const early = captureEarlyBytes(client);
+  const dialed = await openTunnelUpstream(proxy, conn, client, target, action, tally, early);
   if (dialed === null) return;
 
   let upstream: Socket = dialed;
@@ -68,7 +70,7 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
     const tls = await secureUpstream(dialed, target, proxy.pool.secureContext, proxy.connectTimeoutMs);
     if (tls === null || client.destroyed) {
       tls?.destroy();
-      if (!client.destroyed) refuseTunnel(conn, client, tally, errorRefusal('KZP_ERR_UPSTREAM_TLS', { target: target.authority }));
+      if (!client.destroyed) refuseTunnel(conn, client, tally, errorRefusal('KZP_ERR_UPSTREAM_TLS', { target: target.authority }), early);
       return;
     }
     upstream = tls;
@@ -78,10 +80,11 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
   const headBytes = Buffer.byteLength(requestHead);
   upstream.write(requestHead);
   if (head.length > 0) upstream.write(head);
+  forwardEarlyBytes(early, upstream);
   const answer = await readResponseHead(upstream, proxy.idleTimeoutMs);
   if (!answer.ok || client.destroyed) {
     upstream.destroy();
-    if (!answer.ok && !client.destroyed) refuseTunnel(conn, client, tally, errorRefusal(answer.code, { target: target.authority }));
+    if (!answer.ok && !client.destroyed) refuseTunnel(conn, client, tally, errorRefusal(answer.code, { target: target.authority }), early);
     return;
   }
   tally.status = statusOf(answer.head);

@@ -26,7 +26,7 @@ export interface UpstreamPoolOptions {
 /** Per destination (host:port); bounded so one slow destination cannot take every socket. */
 const MAX_SOCKETS_PER_DESTINATION = 256;
 const MAX_TOTAL_SOCKETS = 4096;
-const MAX_FREE_SOCKETS_PER_DESTINATION = 32;
+const MAX_FREE_SOCKETS_PER_DESTINATION = 256;
 /** Idle pooled sockets close before typical origin keep-alive timeouts (5 s) race a reuse. */
 const FREE_SOCKET_TIMEOUT_MS = 4_000;
 

@@ -133,4 +133,17 @@ describe('CONNECT tunnels', () => {
     expect(timeout).toMatch(/^HTTP\/1\.1 504 /);
     expect(timeout).toContain('X-Kaizen-Error: KZP_ERR_UPSTREAM_TIMEOUT');
   });
+
+  it('abandons the dial when the client resets while it is connecting', async () => {
+    const client = await RawClient.open(proxy.port);
+    const target = `127.0.0.1:${blackhole.port}`;
+    const start = proxy.logs.lines.length;
+    const isNew = (line: object): boolean => proxy.logs.lines.indexOf(line) >= start;
+    client.write(`CONNECT ${target} HTTP/1.1\r\n\r\n`);
+    await proxy.logs.waitFor((line) => isNew(line) && line.msg === 'decision' && line['target'] === target);
+    client.socket.resetAndDestroy();
+    const closed = await proxy.logs.waitFor((line) => isNew(line) && line.msg === 'closed' && line['target'] === target);
+    expect(closed['status']).toBe(499);
+    expect(closed['duration_ms']).toBeLessThan(300);
+  });
 });

@@ -67,7 +67,7 @@ describe('tunnel behaviour', () => {
     expect(await next.readToEnd()).toMatch(/^2 /);
   });
 
-  it('starts DNS before asking for the verdict and sends no SYN before the verdict', async () => {
+  it('starts DNS before asking for the verdict, sends no SYN before it, and forwards bytes sent meanwhile', async () => {
     const client = await RawClient.open(proxy.port);
     client.write(`CONNECT localhost:${held.port} HTTP/1.1\r\n\r\n`);
     await fake.waitForCall((request) => request.action.target === `localhost:${held.port}`);
@@ -75,9 +75,10 @@ describe('tunnel behaviour', () => {
     const resolution = await fake.calls.at(-1)?.resolution;
     expect(resolution).toMatchObject({ ok: true, addresses: expect.arrayContaining(['127.0.0.1']) as unknown });
     expect(held.connections).toBe(0);
+    // Sent before the tunnel exists: kept, and forwarded first once it does.
+    client.write('GET /after-verdict HTTP/1.1\r\nHost: x\r\n\r\n');
     release();
     expect(await client.readUntil('\r\n\r\n')).toBe('HTTP/1.1 200 Connection established\r\n\r\n');
-    client.write('GET /after-verdict HTTP/1.1\r\nHost: x\r\n\r\n');
     expect((await client.readResponse()).status).toBe(200);
     expect(held.connections).toBe(1);
     client.destroy();
