@@ -7,7 +7,7 @@ import { startBlackhole, type Blackhole } from '../../helpers/blackhole.js';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient, rawExchange } from '../../helpers/raw-client.js';
-import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import { startProxy, type LogLine, type StartedProxy } from '../../helpers/start-proxy.js';
 import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
 
 const run = promisify(execFile);
@@ -138,7 +138,7 @@ describe('CONNECT tunnels', () => {
     const client = await RawClient.open(proxy.port);
     const target = `127.0.0.1:${blackhole.port}`;
     const start = proxy.logs.lines.length;
-    const isNew = (line: object): boolean => proxy.logs.lines.indexOf(line) >= start;
+    const isNew = (line: LogLine): boolean => proxy.logs.lines.indexOf(line) >= start;
     client.write(`CONNECT ${target} HTTP/1.1\r\n\r\n`);
     await proxy.logs.waitFor((line) => isNew(line) && line.msg === 'decision' && line['target'] === target);
     client.socket.resetAndDestroy();
