@@ -1,10 +1,12 @@
-import type { ProxyConfig } from '../config/types.js';
+import type { ConfigResult, ProxyConfig } from '../config/types.js';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
 import { createAddressGuard } from '../net/address-guard.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createProxyServer } from '../proxy/proxy-server.js';
 import { createDecider } from '../verdict/create-decider.js';
+import { createReloader, type ReloadOutcome } from './config-reload.js';
+import { createLocalReflex } from './local-reflex.js';
 import { isLoopbackHost } from './loopback.js';
 import { createObservability } from './observability.js';
 
@@ -23,6 +25,11 @@ export interface KaizenProxy {
   readonly logger: Logger;
   /** Graceful stop: stop accepting, drain in-flight requests up to limits.drain_timeout, close tunnels. */
   close(): Promise<void>;
+  /**
+   * Hot reload with a freshly loaded configuration (SIGHUP, file change): an invalid one is logged
+   * and changes nothing; policies, mode and log level apply at once; open connections stay.
+   */
+  reload(loaded: ConfigResult, trigger: string): ReloadOutcome;
 }
 
 /**
@@ -32,11 +39,18 @@ export interface KaizenProxy {
 export async function createProxy(config: ProxyConfig, options: CreateProxyOptions = {}): Promise<KaizenProxy> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const guard = createAddressGuard({ allowPrivate: config.network.allowPrivate });
+  // Changed policies invalidate cached verdicts (reported with the old local verdict).
+  const reflex = createLocalReflex(config, logger, {
+    onPoliciesChanged: () => {
+      decider.clearCache();
+    },
+  });
   const observability = createObservability(config, logger, {
     activeConnections: () => server.activeConnections,
     cacheEntries: () => decider.cacheSize,
+    policySync: () => reflex.syncStatus(),
   });
-  const decider = createDecider({ config, logger, guard, metrics: observability.deciderMetrics });
+  const decider = createDecider({ config, logger, guard, metrics: observability.deciderMetrics, ...reflex.deciderOptions });
   const server = createProxyServer({
     decider,
     logger,
@@ -48,9 +62,12 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   let bound: { address: string; port: number };
   let admin: HostPort | null;
   try {
+    // Synced policies are in force from the first connection (a failed sync leaves the file's).
+    await reflex.start();
     bound = await server.listen(config.listen.host, config.listen.port);
     admin = await observability.start();
   } catch (error) {
+    reflex.stop();
     await server.close();
     await observability.close();
     await decider.close();
@@ -61,6 +78,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   observability.readiness.markListening();
 
   announce(logger, config, address, admin);
+  const reloader = createReloader(config, reflex, logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -73,12 +91,14 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         observability.readiness.markDraining();
         logger.info({ drain_timeout_ms: config.limits.drainTimeoutMs }, 'draining');
         await server.close();
+        reflex.stop();
         await decider.close();
         await observability.close();
         logger.info('stopped');
       })();
       return closing;
     },
+    reload: (loaded, trigger) => reloader.reload(loaded, trigger),
   };
 }
 
@@ -90,6 +110,7 @@ function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin:
       admin: admin === null ? null : formatHostPort(admin),
       agent: config.agent,
       fail: config.fail,
+      mode: config.mode,
       control_plane: account ? config.controlPlane.url : null,
       config_file: config.file,
     },

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { FlagOverrides } from '../config/types.js';
+import { checkCommand, isCheckCommand, type CheckCommand } from './check-args.js';
 
 /** Wrap mode's own flags (`kaizen-proxy [options] -- COMMAND [ARGS...]`). */
 export interface WrapFlags {
@@ -11,6 +12,7 @@ export interface WrapFlags {
 export type Command =
   | { readonly name: 'serve'; readonly flags: FlagOverrides }
   | { readonly name: 'wrap'; readonly flags: FlagOverrides; readonly wrap: WrapFlags; readonly argv: readonly [string, ...string[]] }
+  | CheckCommand
   | { readonly name: 'help' }
   | { readonly name: 'version' };
 
@@ -23,6 +25,8 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   agent: { type: 'string' },
   fail: { type: 'string' },
+  mode: { type: 'string' },
+  method: { type: 'string' },
   'allow-private': { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   admin: { type: 'string' },
@@ -47,13 +51,15 @@ export function parseCommand(argv: readonly string[]): Command {
   const wrapped = dashes < 0 ? null : argv.slice(dashes + 1);
   const [first, ...rest] = own;
   if (first === 'serve' && wrapped !== null) throw new UsageError("'serve' takes no command; use 'kaizen-proxy [options] -- COMMAND' to wrap one");
-  const args = first === 'serve' ? rest : [...own];
-  if (first !== undefined && first !== 'serve' && !first.startsWith('-')) {
+  const checking = isCheckCommand(first);
+  if (checking && wrapped !== null) throw new UsageError(`'${first}' takes no command after --`);
+  const args = first === 'serve' || checking ? rest : [...own];
+  if (first !== undefined && first !== 'serve' && !checking && !first.startsWith('-')) {
     throw new UsageError(`unknown command ${JSON.stringify(first)}`);
   }
   let parsed;
   try {
-    parsed = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: checking });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
@@ -65,11 +71,18 @@ export function parseCommand(argv: readonly string[]): Command {
   if (values.config !== undefined) flags.config = values.config;
   if (values.agent !== undefined) flags.agent = values.agent;
   if (values.fail !== undefined) flags.fail = values.fail;
+  if (values.mode !== undefined) flags.mode = values.mode;
   if (values['allow-private'] !== undefined) flags.allowPrivate = values['allow-private'];
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
   if (values.admin !== undefined) flags.admin = values.admin;
   if (values.transparent !== undefined) flags.transparent = values.transparent;
   if (values['unsafe-open-proxy'] === true) flags.unsafeOpenProxy = true;
+  if (checking) {
+    const checked = checkCommand(first, parsed.positionals, flags, values.method);
+    if (typeof checked === 'string') throw new UsageError(checked);
+    return checked;
+  }
+  if (values.method !== undefined) throw new UsageError('--method applies to kaizen-proxy check only');
   if (wrapped === null) {
     const misplaced = WRAP_ONLY.find((name) => values[name] !== undefined);
     if (misplaced !== undefined) throw new UsageError(`--${misplaced} applies to wrap mode only: kaizen-proxy [options] -- COMMAND [ARGS...]`);

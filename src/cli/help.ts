@@ -3,6 +3,9 @@ export const HELP = `kaizen-proxy: the egress sidecar for Kaizen (runtime securi
 Usage:
   kaizen-proxy [serve] [options]              run the proxy (the default command)
   kaizen-proxy [options] -- COMMAND [ARGS...] run COMMAND behind a proxy of its own (wrap mode)
+  kaizen-proxy check-config FILE              validate FILE, print the effective configuration (key redacted)
+  kaizen-proxy check TARGET [--method M]      print the verdict for host:port or a URL as JSON
+                                              (exit 0 allow, 1 block, 2 error)
 
 Options:
   --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; wrap mode 127.0.0.1:0)
@@ -10,6 +13,7 @@ Options:
   --agent NAME              agent name reported with every action (default egress-agent;
                             wrap mode: KAIZEN_AGENT, else the command's basename)
   --fail closed|open        without a verdict: refuse (closed, default) or allow (open)
+  --mode enforce|monitor    monitor forwards what would be blocked and logs would_block (default enforce)
   --allow-private CIDR      open a private range to the address guard (repeatable)
   --log-level LEVEL         trace|debug|info|warn|error|fatal|silent
   --admin HOST:PORT|off     admin listener: /healthz, /readyz, /metrics (default 127.0.0.1:9901;
@@ -33,6 +37,9 @@ Environment:
   KAIZEN_API_KEY            control-plane key; without it the proxy runs on local policy
   KAIZEN_API_URL            control-plane base URL (default https://api.getkaizen.io)
   KAIZEN_AGENT, KAIZEN_PROXY_LISTEN, PORT, KAIZEN_PROXY_FAIL, LOG_LEVEL, KAIZEN_PROXY_CONFIG
+  KAIZEN_PROXY_MODE         enforce or monitor
+
+Reload: SIGHUP, or a change of the config file, re-reads it; an invalid file keeps the running one.
 
 Precedence: flags > environment > file > defaults. Exit codes: 0 ok, 1 configuration, 2 usage, 3 start.
 `;

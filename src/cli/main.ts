@@ -1,6 +1,8 @@
 import { VERSION } from '../version.js';
 import { parseCommand, UsageError, type Command } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { check } from './check.js';
+import { checkConfig } from './check-config.js';
 import { HELP } from './help.js';
 import { serve } from './serve.js';
 import { wrap } from './wrap.js';
@@ -28,5 +30,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return serve(command.flags);
     case 'wrap':
       return wrap(command.flags, command.wrap, command.argv);
+    case 'check':
+      return check(command.flags, command.target, command.method);
+    case 'check-config':
+      return checkConfig(command.flags);
   }
 }

@@ -1,10 +1,14 @@
 import { createProxy } from '../app/create-proxy.js';
 import { formatIssues, loadConfig } from '../config/load.js';
 import type { FlagOverrides } from '../config/types.js';
+import { watchConfigFile } from '../config/watch-config-file.js';
 import { EXIT } from './exit-codes.js';
-import { onShutdownSignals } from './signals.js';
+import { onReloadSignal, onShutdownSignals } from './signals.js';
 
-/** `kaizen-proxy serve`: load, validate, listen, run until SIGTERM/SIGINT, drain, exit. */
+/**
+ * `kaizen-proxy serve`: load, validate, listen, run until SIGTERM/SIGINT, drain, exit. SIGHUP and
+ * a change of the config file reload it (same flags and environment as at start).
+ */
 export async function serve(flags: FlagOverrides): Promise<number> {
   const loaded = loadConfig({ flags });
   if (!loaded.ok) {
@@ -20,8 +24,19 @@ export async function serve(flags: FlagOverrides): Promise<number> {
     return EXIT.START;
   }
   const running = proxy;
+  const reload = (trigger: string): void => {
+    running.reload(loadConfig({ flags }), trigger);
+  };
+  const stopSignal = onReloadSignal(() => {
+    reload('SIGHUP');
+  });
+  const watcher = loaded.config.file === null ? null : watchConfigFile(loaded.config.file, () => {
+    reload('file change');
+  });
   return new Promise<number>((resolve) => {
     onShutdownSignals((signal) => {
+      stopSignal();
+      watcher?.close();
       running.logger.info({ signal }, 'shutdown requested');
       running.close().then(
         () => {

@@ -14,3 +14,14 @@ export function onShutdownSignals(onFirst: (signal: NodeJS.Signals) => void): vo
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
 }
+
+/** Calls `onReload` on every SIGHUP (configuration reload); returns a function that stops listening. */
+export function onReloadSignal(onReload: () => void): () => void {
+  const handler = (): void => {
+    onReload();
+  };
+  process.on('SIGHUP', handler);
+  return () => {
+    process.off('SIGHUP', handler);
+  };
+}

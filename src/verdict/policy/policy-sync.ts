@@ -26,6 +26,8 @@ export interface PolicySync {
   /** The first sync, then one every interval until stop(). */
   start(): Promise<SyncOutcome>;
   stop(): void;
+  /** pending until the first sync ends; then ok, or failing while the last sync failed (last good set in force). */
+  readonly status: 'pending' | 'ok' | 'failing';
 }
 
 /** The same failure is logged at most this often (with the count held back). */
@@ -48,6 +50,7 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
   let inFlight: Promise<SyncOutcome> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
+  let status: PolicySync['status'] = 'pending';
 
   /** A new kind of failure is logged at once; the same one again at most every ERROR_LOG_INTERVAL_MS. */
   function failed(code: string, message: string): SyncOutcome {
@@ -84,6 +87,10 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
   function syncNow(): Promise<SyncOutcome> {
     inFlight ??= once()
       .catch((error: unknown) => failed('KZP_ERR_DECIDER', error instanceof Error ? error.message : 'unexpected error'))
+      .then((outcome) => {
+        status = outcome === 'failed' ? 'failing' : 'ok';
+        return outcome;
+      })
       .finally(() => {
         inFlight = null;
       });
@@ -110,6 +117,9 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
       stopped = true;
       if (timer !== null) clearTimeout(timer);
       timer = null;
+    },
+    get status() {
+      return status;
     },
   };
 }

@@ -1,0 +1,83 @@
+import { connectAction, httpAction } from '../action/build-action.js';
+import { parseAuthority, targetFromParts } from '../action/target-parse.js';
+import type { ProxyConfig } from '../config/types.js';
+import type { Action } from '../contract/action.js';
+import type { Target } from '../contract/target.js';
+import { createAddressGuard } from '../net/address-guard.js';
+import { resolveTarget } from '../net/resolve.js';
+import type { Logger } from '../observe/logger.js';
+import { createDecider } from '../verdict/create-decider.js';
+import { createLocalReflex } from './local-reflex.js';
+
+export type CheckOutcome =
+  | { readonly kind: 'decided'; readonly verdict: 'allow' | 'block' | 'unreachable'; readonly report: Record<string, unknown> }
+  | { readonly kind: 'invalid'; readonly message: string };
+
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'ws:': 80, 'https:': 443, 'wss:': 443 };
+
+/**
+ * What the running configuration would answer for one target, through the real pipeline: the
+ * action built by src/action, the name resolved once, the address guard, the local policies (and
+ * the synced ones), then the control plane when a key is set (which records the action). A URL
+ * with https:// or wss:// is a CONNECT to its host, as a client behind the proxy would send it.
+ */
+export async function checkTarget(config: ProxyConfig, text: string, method: string | null, logger: Logger): Promise<CheckOutcome> {
+  const parsed = parseTarget(text, method ?? 'GET');
+  if ('message' in parsed) return { kind: 'invalid', message: parsed.message };
+  const { target, action } = parsed;
+
+  const guard = createAddressGuard({ allowPrivate: config.network.allowPrivate });
+  guard.setOwnListeners([{ address: config.listen.host, port: config.listen.port }]);
+  const reflex = createLocalReflex(config, logger);
+  const decider = createDecider({ config, logger, guard, ...reflex.deciderOptions });
+  try {
+    await reflex.start();
+    reflex.stop();
+    const resolution = resolveTarget(target);
+    const decision = await decider.decide({ action, agent: config.agent, resolution, port: target.port });
+    const resolved = await resolution;
+    const report: Record<string, unknown> = {
+      agent: config.agent,
+      mode: config.mode,
+      kind: action.kind,
+      target: action.target,
+      method: action.metadata.method ?? (action.kind === 'connect' ? 'CONNECT' : null),
+      addresses: resolved.ok ? resolved.addresses : null,
+      dns_error: resolved.ok ? null : resolved.message,
+      decision: decision.decision,
+      enforce: decision.enforce,
+      would_block: decision.wouldBlock,
+      source: decision.source,
+      reason: decision.reason,
+      evidence: decision.evidence,
+      verdict_id: decision.verdictId,
+    };
+    if (method !== null && action.kind === 'connect') report['note'] = 'a TLS URL is a CONNECT tunnel: the method is not visible to the proxy';
+    const verdict = decision.decision === 'block' ? 'block' : resolved.ok ? 'allow' : 'unreachable';
+    return { kind: 'decided', verdict, report };
+  } finally {
+    reflex.stop();
+    await decider.close();
+  }
+}
+
+function parseTarget(text: string, method: string): { readonly target: Target; readonly action: Action } | { readonly message: string } {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    const parsed = parseAuthority(text);
+    return parsed.ok ? { target: parsed.value, action: connectAction(parsed.value) } : { message: `invalid target: ${parsed.message} (expected host:port or a URL)` };
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { message: 'invalid URL' };
+  }
+  const defaultPort = DEFAULT_PORTS[url.protocol];
+  if (defaultPort === undefined) return { message: `unsupported scheme ${url.protocol} (http, https, ws or wss)` };
+  const parsed = targetFromParts(url.hostname, url.port === '' ? defaultPort : Number(url.port));
+  if (!parsed.ok) return { message: `invalid target: ${parsed.message}` };
+  const target = parsed.value;
+  if (url.protocol === 'https:' || url.protocol === 'wss:') return { target, action: connectAction(target) };
+  const scheme = url.protocol === 'ws:' ? 'ws' : 'http';
+  return { target, action: httpAction(target, { method, path: url.pathname, scheme }) };
+}

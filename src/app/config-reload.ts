@@ -1,0 +1,54 @@
+import { formatIssues } from '../config/load.js';
+import type { ConfigIssue, ConfigResult, ProxyConfig } from '../config/types.js';
+import type { Logger } from '../observe/logger.js';
+import type { LocalReflex } from './local-reflex.js';
+
+export type ReloadOutcome =
+  | { readonly ok: true; readonly applied: readonly string[]; readonly restartRequired: readonly string[] }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+export interface Reloader {
+  /** Applies a freshly loaded configuration; a failed load keeps everything as it is. Never throws. */
+  reload(loaded: ConfigResult, trigger: string): ReloadOutcome;
+}
+
+/** Settings a running proxy takes without a restart; every other change waits for one (and is logged as such). */
+const RELOADABLE = new Set<keyof ProxyConfig>(['policies', 'mode', 'monitorGuard', 'log']);
+
+/**
+ * Hot reload (SIGHUP, or the file changed): the new configuration was validated by loadConfig
+ * before it gets here, so a bad file changes nothing. The file's policies, the mode and the log
+ * level apply at once; open connections are never touched. Keys are compared as values, so
+ * reloading an unchanged file is a no-op.
+ */
+export function createReloader(initial: ProxyConfig, reflex: LocalReflex, logger: Logger): Reloader {
+  const log = logger.child({ component: 'reload' });
+  let running = initial;
+
+  return {
+    reload(loaded, trigger) {
+      if (!loaded.ok) {
+        log.error({ trigger, code: 'KZP_ERR_CONFIG_INVALID', issues: formatIssues(loaded.issues) }, 'configuration reload refused: keeping the running configuration');
+        return { ok: false, issues: loaded.issues };
+      }
+      const next = loaded.config;
+      const changed = (Object.keys(next) as (keyof ProxyConfig)[]).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(running[key]));
+      const applied = changed.filter((key) => RELOADABLE.has(key));
+      const restartRequired = changed.filter((key) => !RELOADABLE.has(key));
+      if (applied.includes('policies')) reflex.setFilePolicies(next.policies);
+      if (applied.includes('mode') || applied.includes('monitorGuard')) reflex.setMode({ mode: next.mode, monitorGuard: next.monitorGuard });
+      if (applied.includes('log')) logger.level = next.log.level;
+      running = { ...running, policies: next.policies, mode: next.mode, monitorGuard: next.monitorGuard, log: next.log };
+
+      const names = { applied: applied.map(fileKey), restart_required: restartRequired.map(fileKey) };
+      if (restartRequired.length > 0) log.warn({ trigger, ...names }, 'configuration reloaded; some changed settings take effect only after a restart');
+      else log.info({ trigger, ...names, policies: next.policies.length }, applied.length > 0 ? 'configuration reloaded' : 'configuration reloaded: no change');
+      return { ok: true, applied: names.applied, restartRequired: names.restart_required };
+    },
+  };
+}
+
+/** The key as the YAML file spells it (monitorGuard → monitor_guard). */
+function fileKey(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}

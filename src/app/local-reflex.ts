@@ -1,0 +1,91 @@
+import type { EnforcementMode, ProxyConfig } from '../config/types.js';
+import type { Logger } from '../observe/logger.js';
+import { createControlPlaneClient } from '../verdict/control-plane-client.js';
+import type { ModeSettings } from '../verdict/enforcement-mode.js';
+import type { LocalPolicy } from '../verdict/local-policy.js';
+import { createPolicyEngine, type PolicyEngine } from '../verdict/policy/policy-engine.js';
+import { createPolicySync, type PolicySync } from '../verdict/policy/policy-sync.js';
+import type { PolicySpec } from '../verdict/policy/policy-spec.js';
+import type { VerdictClient } from '../verdict/verdict-client.js';
+
+/** Reported on /readyz and in metrics: `none` without an account. */
+export type SyncStatus = 'none' | PolicySync['status'];
+
+export interface LocalReflex {
+  /** Spread into createDecider's options: the policy engine, the shared client, the live mode. */
+  readonly deciderOptions: { readonly localPolicy: LocalPolicy; readonly mode: () => ModeSettings; readonly client?: VerdictClient };
+  readonly engine: PolicyEngine;
+  syncStatus(): SyncStatus;
+  /** With an API key: the first policy sync (bounded by its deadline), then one every policy_sync.interval. */
+  start(): Promise<void>;
+  /** Hot reload: the file's policies (true when they changed) and the mode. */
+  setFilePolicies(policies: readonly PolicySpec[]): boolean;
+  setMode(settings: ModeSettings): void;
+  stop(): void;
+}
+
+/** Fetching policies may take longer than one verdict: at least this long. */
+const MIN_SYNC_TIMEOUT_MS = 5_000;
+
+/**
+ * The local half of the decision, assembled once: Kaizen policies from the file, those synced from
+ * the control plane (sharing the verdict client's pool and key), and the enforcement mode.
+ * `onPoliciesChanged` runs when either source changes, so cached verdicts can be dropped.
+ */
+export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { readonly onPoliciesChanged?: () => void } = {}): LocalReflex {
+  const engine = createPolicyEngine({ logger, file: config.policies });
+  let mode: ModeSettings = { mode: config.mode, monitorGuard: config.monitorGuard };
+  const apiKey = config.controlPlane.apiKey;
+  const client =
+    apiKey === null ? null : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger });
+  const sync =
+    client === null
+      ? null
+      : createPolicySync({
+          client,
+          agent: config.agent,
+          intervalMs: config.policySync.intervalMs,
+          timeoutMs: Math.max(config.controlPlane.timeoutMs, MIN_SYNC_TIMEOUT_MS),
+          logger,
+          apply: (policies) => {
+            const changed = engine.setSyncedPolicies(policies);
+            if (changed) hooks.onPoliciesChanged?.();
+            return changed;
+          },
+        });
+  announce(logger, config.policies, config.mode);
+
+  return {
+    deciderOptions: { localPolicy: engine, mode: () => mode, ...(client === null ? {} : { client }) },
+    engine,
+    syncStatus: () => sync?.status ?? 'none',
+    async start() {
+      await sync?.start();
+    },
+    setFilePolicies(policies) {
+      const changed = engine.setFilePolicies(policies);
+      if (changed) hooks.onPoliciesChanged?.();
+      return changed;
+    },
+    setMode(settings) {
+      if (settings.mode !== mode.mode || settings.monitorGuard !== mode.monitorGuard) announce(logger, [], settings.mode);
+      mode = settings;
+    },
+    stop() {
+      sync?.stop();
+    },
+  };
+}
+
+function announce(logger: Logger, policies: readonly PolicySpec[], mode: EnforcementMode): void {
+  const evaluated = policies.filter((policy) => policy.enabled && policy.mode !== 'correlation');
+  if (policies.length > 0) logger.info({ policies: policies.length, evaluated: evaluated.length }, 'local policies loaded');
+  const needsFields = evaluated.filter((policy) => policy.mode === 'allowlist' && (policy.rules.tools !== undefined || policy.rules.publishers !== undefined));
+  if (needsFields.length > 0) {
+    logger.warn(
+      { policies: needsFields.map((policy) => policy.label) },
+      'allowlist lists tools or publishers: egress actions carry them only for mapped routes, so every other action is refused',
+    );
+  }
+  if (mode === 'monitor') logger.warn('monitor mode: blocked actions are forwarded and logged with would_block, not refused');
+}

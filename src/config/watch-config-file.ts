@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+
+export interface ConfigWatcher {
+  close(): void;
+}
+
+/**
+ * Calls `onChange` when the configuration file's content changes. Watches the file and its
+ * directory: Kubernetes updates a mounted ConfigMap by swapping a `..data` symlink, which only the
+ * directory sees, and editors replace files by rename, which leaves a file watch on the old inode.
+ * Events are debounced, and only a change of content (SHA-256) counts, so a touch or an unrelated
+ * file in the directory does nothing. Watchers never keep the process alive.
+ */
+export function watchConfigFile(file: string, onChange: () => void, debounceMs = 200): ConfigWatcher {
+  let last = digest(file);
+  let timer: NodeJS.Timeout | null = null;
+  let fileWatcher: FSWatcher | null = null;
+  let closed = false;
+
+  const check = (): void => {
+    timer = null;
+    if (closed) return;
+    watchFile(); // re-arm: the file may be a new inode now
+    const now = digest(file);
+    if (now === null || now === last) return; // gone for a moment (mid-swap) or unchanged
+    last = now;
+    onChange();
+  };
+  const poke = (): void => {
+    if (closed) return;
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(check, debounceMs);
+    timer.unref();
+  };
+  function watchFile(): void {
+    fileWatcher?.close();
+    fileWatcher = tryWatch(file, poke);
+  }
+
+  const name = basename(file);
+  const directoryWatcher = tryWatch(dirname(file), (changed) => {
+    // A changed name is ours, a `..data`-style swap, or unknown (null on some platforms).
+    if (changed === null || changed === name || changed.startsWith('..')) poke();
+  });
+  watchFile();
+
+  return {
+    close() {
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      fileWatcher?.close();
+      directoryWatcher?.close();
+    },
+  };
+}
+
+function tryWatch(path: string, listener: (name: string | null) => void): FSWatcher | null {
+  try {
+    const watcher = watch(path, { persistent: false }, (_event, changed) => {
+      listener(changed);
+    });
+    watcher.on('error', () => undefined);
+    return watcher;
+  } catch {
+    return null;
+  }
+}
+
+function digest(file: string): string | null {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return null;
+  }
+}
