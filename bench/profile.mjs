@@ -65,6 +65,9 @@ if (which_proxy === 'kaizen') {
     child.stdout.once('data', (d) => resolve({ pid: child.pid, via: { host: '127.0.0.1', port: Number(/\d+/.exec(String(d))[0]) }, stop: async () => { child.kill('SIGINT'); await new Promise((r) => child.once('exit', r)); } }));
   });
 }
+process.on('exit', () => {
+  try { process.kill(proxy.pid, 'SIGKILL'); } catch { /* already gone */ }
+});
 let strace = null;
 if (withStrace) {
   strace = spawn('strace', ['-c', '-f', '-o', join(PROF, 'strace.txt'), '-p', String(proxy.pid)], { stdio: 'ignore' });
@@ -134,4 +137,24 @@ const print = (title, map, n) => {
 };
 console.log(`profile ${profFile}, non-idle ${(busy / 1e6).toFixed(2)} s (whole run)`);
 print('self time by function', byFn, topN);
+
+// Inclusive time of project and dependency functions (dist/, node_modules/): what a call costs
+// together with the node internals it drives. Recursion is counted once per sample.
+const parent = new Map();
+for (const node of profile.nodes) for (const c of node.children ?? []) parent.set(c, node.id);
+const nodeById = new Map(profile.nodes.map((n) => [n.id, n]));
+const inclusive = new Map();
+for (const [id, us] of selfUs) {
+  const seen = new Set();
+  for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+    const f = nodeById.get(cur).callFrame;
+    const file = short(f.url);
+    if (!file.startsWith('dist/') && !file.startsWith('node_modules/')) continue;
+    const key = `${f.functionName || '(anonymous)'}  ${file}:${f.lineNumber + 1}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+  }
+}
+print('inclusive time of project/dependency functions', inclusive, topN);
 print('self time by file', byFile, 20);

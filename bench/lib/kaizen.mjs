@@ -2,13 +2,27 @@
 // plane, 127.0.0.0/8 opened for the local targets, decision logging ON. Its stdout goes straight
 // to a file (no pipe for the bench to drain and no back-pressure on the proxy); the file is
 // polled for the "listening" line to learn the bound address.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { freePort, sleep, waitForPort } from './wait.mjs';
 
 export function kaizenCli(root) {
   const cli = `${root}/dist/cli.js`;
   return existsSync(cli) ? cli : null;
+}
+
+/**
+ * The admin listener (/metrics) defaults to the fixed port 127.0.0.1:9901, which any other
+ * kaizen-proxy on this machine (a test run, an `npm start`) may hold: keep it on, as shipped,
+ * but on a free port.
+ */
+function adminArgs(cli) {
+  try {
+    const help = execFileSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return help.includes('--admin') ? ['--admin', '127.0.0.1:0'] : [];
+  } catch {
+    return [];
+  }
 }
 
 export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], logLevel = 'info', timeoutMs = 15_000 }) {
@@ -18,7 +32,7 @@ export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = []
   const fd = openSync(logFile, 'w');
   const child = spawn(
     process.execPath,
-    [...nodeArgs, cli, 'serve', '--listen', `127.0.0.1:${quietPort ?? 0}`, '--allow-private', '127.0.0.0/8', '--log-level', logLevel],
+    [...nodeArgs, cli, 'serve', '--listen', `127.0.0.1:${quietPort ?? 0}`, '--allow-private', '127.0.0.0/8', '--log-level', logLevel, ...adminArgs(cli)],
     {
       stdio: ['ignore', fd, 'pipe'],
       env: { ...process.env, KAIZEN_API_KEY: 'bench-key', KAIZEN_API_URL: controlPlaneUrl, NODE_ENV: 'production' },
