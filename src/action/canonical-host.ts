@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type { HostType } from '../contract/target.js';
 import { formatIpv4, formatIpv6, parseIpv6 } from '../net/ip-address.js';
 import { endsInNumber, parseNumericIpv4 } from './ipv4-numeric.js';
@@ -58,6 +58,19 @@ function checkDnsName(name: string): ParseResult<CanonicalHost> {
 }
 
 /**
+ * An `xn--` label that is not valid punycode. Node 20's UTS 46 refuses those; Node 24's passes
+ * them through unchanged, so each is checked here: it must decode to something else and encode back.
+ */
+function hasUndecodableLabel(ascii: string): boolean {
+  for (const label of ascii.split('.')) {
+    if (!label.startsWith('xn--')) continue;
+    const unicode = domainToUnicode(label);
+    if (unicode === '' || unicode === label || domainToASCII(unicode) !== label) return true;
+  }
+  return false;
+}
+
+/**
  * A host as a client wrote it (bare IPv6, no brackets) → canonical host and its type.
  * `2130706433` → 127.0.0.1 (ipv4); `Bücher.Example.` → xn--bcher-kva.example (dns);
  * `::FFFF:127.0.0.1` → ::ffff:127.0.0.1 (ipv6: the address guard judges the embedded IPv4).
@@ -72,7 +85,7 @@ export function canonicalHost(host: string): ParseResult<CanonicalHost> {
   if (name.length === 0) return badRequest('empty host');
   if (endsInNumber(name)) return canonicalIpv4(name);
   const ascii = domainToASCII(name);
-  if (ascii === '') return badRequest('invalid international host name');
+  if (ascii === '' || hasUndecodableLabel(ascii)) return badRequest('invalid international host name');
   // UTS 46 can map other Unicode digits to ASCII ones: judge the result again, never pass it raw.
   if (endsInNumber(ascii)) return canonicalIpv4(ascii);
   return checkDnsName(ascii);
