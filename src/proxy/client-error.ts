@@ -1,8 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { Socket } from 'node:net';
+import type { ProxyObserver } from '../contract/observer.js';
 import type { ErrorCode } from '../errors/codes.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { refuseOnSocket } from './deny-response.js';
+import { reportRefused } from './exchange-events.js';
 import { errorRefusal } from './refusal.js';
 
 /**
@@ -10,7 +12,7 @@ import { errorRefusal } from './refusal.js';
  * headers not complete in time → 408, anything malformed → 400, each written as a complete
  * response (then drain and close). Resets and sockets that are mid-response are just destroyed.
  */
-export function createClientErrorHandler(registry: ConnectionRegistry): (error: Error, socket: Duplex) => void {
+export function createClientErrorHandler(registry: ConnectionRegistry, observer: ProxyObserver | null = null): (error: Error, socket: Duplex) => void {
   return (error, socket) => {
     if (!(socket instanceof Socket)) {
       socket.destroy();
@@ -29,6 +31,7 @@ export function createClientErrorHandler(registry: ConnectionRegistry): (error: 
     const refusal = errorRefusal(code);
     conn.log.info({ status: refusal.status, code }, 'refused');
     refuseOnSocket(socket, refusal);
+    reportRefused(observer, code);
   };
 }
 

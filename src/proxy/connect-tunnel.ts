@@ -4,7 +4,8 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { connectAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
-import { logClosed, newTally } from './exchange-log.js';
+import { reportClosed } from './exchange-events.js';
+import { newTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { spliceSockets } from './socket-pipe.js';
@@ -43,13 +44,15 @@ async function handleConnect(proxy: ProxyContext, req: IncomingMessage, client: 
   const tally = newTally('connect', performance.now());
   const parsed = parseAuthority(req.url ?? '');
   if (!parsed.ok) {
-    refuseTunnel(conn, client, tally, errorRefusal(parsed.code, { message: parsed.message }));
+    refuseTunnel(proxy, conn, client, tally, errorRefusal(parsed.code, { message: parsed.message }));
     return;
   }
   const target = parsed.value;
   tally.target = target.authority;
+  const action = connectAction(target);
+  tally.action = action;
   const early = captureEarlyBytes(client);
-  const upstream = await openTunnelUpstream(proxy, conn, client, target, connectAction(target), tally, early);
+  const upstream = await openTunnelUpstream(proxy, conn, client, target, action, tally, early);
   if (upstream === null) return;
 
   tally.status = 200;
@@ -59,6 +62,6 @@ async function handleConnect(proxy: ProxyContext, req: IncomingMessage, client: 
   spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
     tally.bytesUp = upstream.bytesWritten;
     tally.bytesDown = upstream.bytesRead;
-    logClosed(conn.log, tally, performance.now());
+    reportClosed(proxy, conn.log, tally);
   });
 }

@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
+import type { ProxyObserver } from '../contract/observer.js';
 import type { Socket } from 'node:net';
 import type { Logger } from '../observe/logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { refuseOnSocket } from './deny-response.js';
+import { reportRefused } from './exchange-events.js';
 import { errorRefusal } from './refusal.js';
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
@@ -13,7 +15,13 @@ type ConnectionListener = (this: Server, socket: Socket) => void;
  * admitted connections keep working. The http.Server's own connection listener is moved behind
  * the gate so its parser, header timeout and connection tracking stay exactly as Node sets them.
  */
-export function installConnectionGate(server: Server, registry: ConnectionRegistry, maxConnections: number, logger: Logger): void {
+export function installConnectionGate(
+  server: Server,
+  registry: ConnectionRegistry,
+  maxConnections: number,
+  logger: Logger,
+  observer: ProxyObserver | null = null,
+): void {
   const listeners = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   const overflow = errorRefusal('KZP_ERR_LIMIT_CONNECTIONS');
@@ -22,6 +30,7 @@ export function installConnectionGate(server: Server, registry: ConnectionRegist
     if (registry.size >= maxConnections) {
       logger.warn({ status: overflow.status, code: overflow.code, max_connections: maxConnections }, 'refused');
       refuseOnSocket(socket, overflow);
+      reportRefused(observer, overflow.code);
       return;
     }
     registry.admit(socket);

@@ -3,7 +3,7 @@ import type { Action } from '../contract/action.js';
 import type { Decision, Resolution } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
 import type { Logger } from '../observe/logger.js';
-import { logDecision } from './exchange-log.js';
+import { reportDecided } from './exchange-events.js';
 import type { ProxyContext } from './proxy-context.js';
 
 export interface Decided {
@@ -26,7 +26,7 @@ const DECIDER_FAILED: Decision = {
 
 /**
  * Resolve and decide one action: DNS starts first and overlaps the verdict; nothing is dialled
- * here. Logs the one decision line. Never rejects.
+ * here. Reports the decision (the one decision line, the observer). Never rejects.
  */
 export async function decideAction(proxy: ProxyContext, log: Logger, action: Action, target: Target): Promise<Decided> {
   const started = performance.now();
@@ -38,6 +38,6 @@ export async function decideAction(proxy: ProxyContext, log: Logger, action: Act
     log.error({ code: 'KZP_ERR_DECIDER', target: action.target }, 'decider failed');
     decision = DECIDER_FAILED;
   }
-  logDecision(log, proxy.agent, action, decision, performance.now() - started);
+  reportDecided(proxy, log, action, decision, performance.now() - started);
   return { decision, resolution };
 }

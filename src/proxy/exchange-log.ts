@@ -29,6 +29,8 @@ export function logDecision(log: Logger, agent: string, action: Action, decision
 export interface ExchangeTally {
   kind: 'connect' | 'http' | 'upgrade';
   target: string | null;
+  /** The action once built (null for a request refused before it had one, e.g. a malformed target). */
+  action: Action | null;
   status: number;
   bytesUp: number;
   bytesDown: number;
@@ -37,7 +39,7 @@ export interface ExchangeTally {
 }
 
 export function newTally(kind: ExchangeTally['kind'], startedAt: number): ExchangeTally {
-  return { kind, target: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, startedAt };
+  return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, startedAt };
 }
 
 export function logClosed(log: Logger, tally: ExchangeTally, now: number): void {

@@ -7,7 +7,8 @@ import type { Target } from '../contract/target.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
 import { refuseOnResponse } from './deny-response.js';
-import { logClosed, newTally, type ExchangeTally } from './exchange-log.js';
+import { reportClosed } from './exchange-events.js';
+import { newTally, type ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
 import { splitRequestTarget, type SplitTarget } from './request-target.js';
@@ -36,8 +37,9 @@ function handleRequest(proxy: ProxyContext, req: IncomingMessage, res: ServerRes
   res.on('error', ignore);
   res.once('close', () => {
     conn.busy--;
-    if (tally.status === 0) tally.status = res.headersSent ? res.statusCode : CLIENT_CLOSED;
-    logClosed(conn.log, tally, performance.now());
+    // Nothing was answered (the client went away first): status stays 0.
+    if (tally.status === 0 && res.headersSent) tally.status = res.statusCode;
+    reportClosed(proxy, conn.log, tally);
     proxy.lifecycle.end();
   });
 
@@ -54,14 +56,12 @@ function handleRequest(proxy: ProxyContext, req: IncomingMessage, res: ServerRes
   const target = parsed.value;
   tally.target = target.authority;
   const action = httpAction(target, { method: req.method ?? 'GET', path: split.pathOnly, scheme: split.scheme });
+  tally.action = action;
   decideThenForward(proxy, conn, req, res, target, split, action, tally).catch((error: unknown) => {
     conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'exchange failed');
     res.destroy();
   });
 }
-
-/** Status logged for an exchange the client abandoned before any response (nginx's convention). */
-const CLIENT_CLOSED = 499;
 
 async function decideThenForward(
   proxy: ProxyContext,

@@ -1,4 +1,5 @@
 import type { Decider, Resolution } from '../contract/decision.js';
+import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
@@ -15,6 +16,8 @@ export interface ProxyContext {
   readonly registry: ConnectionRegistry;
   readonly pool: UpstreamPool;
   readonly lifecycle: Lifecycle;
+  /** Metrics, the wrap summary and records subscribe here; null when nobody listens. */
+  readonly observer: ProxyObserver | null;
 }
 
 /** In-flight accounting for graceful close: requests and tunnels still being set up. */

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Decider, Resolution } from '../contract/decision.js';
+import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
 import { resolveTarget } from '../net/resolve.js';
 import type { Logger } from '../observe/logger.js';
@@ -28,6 +29,8 @@ export interface ProxyServerOptions {
   readonly resolve?: (target: Target) => Promise<Resolution>;
   /** PEM CAs trusted besides Node's bundled roots when the proxy itself originates TLS (https:// and wss:// absolute-form). */
   readonly upstreamCa?: readonly string[];
+  /** Told of every decision, finished exchange and early refusal (metrics, wrap summary, records). */
+  readonly observer?: ProxyObserver;
 }
 
 export interface ProxyServer {
@@ -55,6 +58,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     registry,
     pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [] }),
     lifecycle: new Lifecycle(),
+    observer: options.observer ?? null,
   };
 
   const server: Server = createServer({
@@ -75,8 +79,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   server.on('checkContinue', onRequest);
   server.on('connect', createConnectHandler(proxy));
   server.on('upgrade', createUpgradeHandler(proxy));
-  server.on('clientError', createClientErrorHandler(registry));
-  installConnectionGate(server, registry, limits.maxConnections, options.logger);
+  server.on('clientError', createClientErrorHandler(registry, proxy.observer));
+  installConnectionGate(server, registry, limits.maxConnections, options.logger, proxy.observer);
 
   let closing: Promise<void> | null = null;
   return {

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
 import { dial } from '../net/dial.js';
@@ -7,12 +6,10 @@ import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
 import type { EarlyCapture } from './early-bytes.js';
 import { refuseOnSocket } from './deny-response.js';
-import { logClosed, type ExchangeTally } from './exchange-log.js';
+import { reportClosed } from './exchange-events.js';
+import type { ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
-
-/** Status logged for a tunnel the client abandoned before it was set up. */
-const CLIENT_CLOSED = 499;
 
 /**
  * The shared front half of a tunnel (CONNECT or Upgrade): decide, and only on allow dial exactly
@@ -30,35 +27,42 @@ export async function openTunnelUpstream(
 ): Promise<Socket | null> {
   const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
   if (decision.enforce === 'refuse') {
-    refuseTunnel(conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }), early);
+    refuseTunnel(proxy, conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }), early);
     return null;
   }
   const resolved = await resolution;
-  if (gone(client)) return abandoned(conn, tally);
+  if (gone(client)) return abandoned(proxy, conn, tally);
   if (!resolved.ok) {
-    refuseTunnel(conn, client, tally, errorRefusal(resolved.code, { target: target.authority }), early);
+    refuseTunnel(proxy, conn, client, tally, errorRefusal(resolved.code, { target: target.authority }), early);
     return null;
   }
 
   const dialed = await dial(resolved.addresses, target.port, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client });
   if (gone(client)) {
     if (dialed.ok) dialed.socket.destroy();
-    return abandoned(conn, tally);
+    return abandoned(proxy, conn, tally);
   }
   if (!dialed.ok) {
-    refuseTunnel(conn, client, tally, errorRefusal(dialed.code, { target: target.authority }), early);
+    refuseTunnel(proxy, conn, client, tally, errorRefusal(dialed.code, { target: target.authority }), early);
     return null;
   }
   return dialed.socket;
 }
 
-/** Answer a tunnel request on the raw socket and log the exchange as closed. */
-export function refuseTunnel(conn: ConnectionContext, client: Socket, tally: ExchangeTally, refusal: Refusal, early?: EarlyCapture): void {
+/** Answer a tunnel request on the raw socket and report the exchange as closed. */
+export function refuseTunnel(
+  proxy: ProxyContext,
+  conn: ConnectionContext,
+  client: Socket,
+  tally: ExchangeTally,
+  refusal: Refusal,
+  early?: EarlyCapture,
+): void {
   early?.release();
   tally.code = refusal.code;
   tally.status = refusal.status;
   refuseOnSocket(client, refusal);
-  logClosed(conn.log, tally, performance.now());
+  reportClosed(proxy, conn.log, tally);
 }
 
 /** Bytes the client sent while the tunnel was being set up go first, and its FIN if it sent one. */
@@ -73,8 +77,9 @@ function gone(client: Socket): boolean {
   return client.destroyed;
 }
 
-function abandoned(conn: ConnectionContext, tally: ExchangeTally): null {
-  tally.status = CLIENT_CLOSED;
-  logClosed(conn.log, tally, performance.now());
+/** The client went away before the tunnel existed: nothing answered, status 0. */
+function abandoned(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): null {
+  tally.status = 0;
+  reportClosed(proxy, conn.log, tally);
   return null;
 }

@@ -6,7 +6,8 @@ import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import { httpAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Target } from '../contract/target.js';
-import { logClosed, newTally } from './exchange-log.js';
+import { reportClosed } from './exchange-events.js';
+import { newTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
@@ -48,12 +49,12 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
   const tally = newTally('upgrade', performance.now());
   const split = splitRequestTarget(req.url ?? '');
   if (!split.ok) {
-    refuseTunnel(conn, client, tally, errorRefusal(split.code));
+    refuseTunnel(proxy, conn, client, tally, errorRefusal(split.code));
     return;
   }
   const parsed = parseAuthority(split.authority);
   if (!parsed.ok) {
-    refuseTunnel(conn, client, tally, errorRefusal(parsed.code, { message: parsed.message }));
+    refuseTunnel(proxy, conn, client, tally, errorRefusal(parsed.code, { message: parsed.message }));
     return;
   }
   const target = parsed.value;
@@ -61,6 +62,7 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
   const action = httpAction(target, { method, path: split.pathOnly, scheme: upgradeScheme(req, secure) });
+  tally.action = action;
   const early = captureEarlyBytes(client);
   const dialed = await openTunnelUpstream(proxy, conn, client, target, action, tally, early);
   if (dialed === null) return;
@@ -70,7 +72,7 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
     const tls = await secureUpstream(dialed, target, proxy.pool.secureContext, proxy.connectTimeoutMs);
     if (tls === null || client.destroyed) {
       tls?.destroy();
-      if (!client.destroyed) refuseTunnel(conn, client, tally, errorRefusal('KZP_ERR_UPSTREAM_TLS', { target: target.authority }), early);
+      if (!client.destroyed) refuseTunnel(proxy, conn, client, tally, errorRefusal('KZP_ERR_UPSTREAM_TLS', { target: target.authority }), early);
       return;
     }
     upstream = tls;
@@ -84,7 +86,7 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
   const answer = await readResponseHead(upstream, proxy.idleTimeoutMs);
   if (!answer.ok || client.destroyed) {
     upstream.destroy();
-    if (!answer.ok && !client.destroyed) refuseTunnel(conn, client, tally, errorRefusal(answer.code, { target: target.authority }), early);
+    if (!answer.ok && !client.destroyed) refuseTunnel(proxy, conn, client, tally, errorRefusal(answer.code, { target: target.authority }), early);
     return;
   }
   tally.status = statusOf(answer.head);
@@ -93,7 +95,7 @@ async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: 
   spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
     tally.bytesDown = upstream.bytesRead;
-    logClosed(conn.log, tally, performance.now());
+    reportClosed(proxy, conn.log, tally);
   });
 }
 

@@ -65,6 +65,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Start
     network: { connectTimeoutMs: 2_000, idleTimeoutMs: 10_000, ...options.network },
     ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
     ...(options.upstreamCa === undefined ? {} : { upstreamCa: options.upstreamCa }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
   });
   const bound = await server.listen('127.0.0.1', 0);
   return { port: bound.port, url: `http://127.0.0.1:${bound.port}`, server, logs, close: () => server.close() };

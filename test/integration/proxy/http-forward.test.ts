@@ -228,7 +228,7 @@ print(opener.open(sys.argv[2]).read().decode())`;
     client.write(`POST ${a.url}/sha256 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'x'.repeat(10_000)}`);
     await proxy.logs.waitFor((line) => line.msg === 'decision' && line['method'] === 'POST' && line['target'] === `127.0.0.1:${a.port}`);
     client.socket.resetAndDestroy();
-    await proxy.logs.waitFor((line) => line.msg === 'closed' && line['status'] === 499);
+    await proxy.logs.waitFor((line) => line.msg === 'closed' && line['status'] === 0 && line['bytes_up'] === 10_000);
     const next = await RawClient.open(proxy.port);
     next.write(get(proxy, `${a.url}/after-reset`));
     expect((await next.readResponse()).status).toBe(200);

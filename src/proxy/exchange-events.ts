@@ -1,0 +1,72 @@
+import { performance } from 'node:perf_hooks';
+import type { Action } from '../contract/action.js';
+import type { Decision } from '../contract/decision.js';
+import type { ProxyObserver } from '../contract/observer.js';
+import type { ErrorCode } from '../errors/codes.js';
+import type { Logger } from '../observe/logger.js';
+import { logClosed, logDecision, type ExchangeTally } from './exchange-log.js';
+import type { ProxyContext } from './proxy-context.js';
+
+/**
+ * The transport's events, each written once: the canonical log line, then the observer (metrics,
+ * the wrap summary, records). An observer that throws is contained: it never breaks the data plane.
+ */
+export function reportDecided(proxy: ProxyContext, log: Logger, action: Action, decision: Decision, ms: number): void {
+  logDecision(log, proxy.agent, action, decision, ms);
+  const observer = proxy.observer;
+  if (observer?.decided === undefined) return;
+  contain(() => {
+    observer.decided?.({ agent: proxy.agent, action, decision, ms });
+  });
+}
+
+/**
+ * A finished tunnel or request: the `closed` line, and a closed event when an action existed
+ * (a refused event when the request was refused before it had one).
+ */
+export function reportClosed(proxy: ProxyContext, log: Logger, tally: ExchangeTally): void {
+  const now = performance.now();
+  logClosed(log, tally, now);
+  const observer = proxy.observer;
+  const action = tally.action;
+  if (action === null) {
+    if (tally.code !== null) reportRefused(observer, tally.code);
+    return;
+  }
+  if (observer?.closed === undefined) return;
+  contain(() => {
+    observer.closed?.({
+      agent: proxy.agent,
+      action,
+      status: tally.status,
+      bytesUp: tally.bytesUp,
+      bytesDown: tally.bytesDown,
+      durationMs: now - tally.startedAt,
+      ...(tally.code === null ? {} : { error: tally.code }),
+    });
+  });
+}
+
+const REFUSED_REASONS: Partial<Record<ErrorCode, string>> = {
+  KZP_ERR_BAD_REQUEST: 'bad_request',
+  KZP_ERR_ORIGIN_FORM: 'origin_form',
+  KZP_ERR_HEADERS_TOO_LARGE: 'headers_too_large',
+  KZP_ERR_HEADER_TIMEOUT: 'header_timeout',
+  KZP_ERR_LIMIT_CONNECTIONS: 'max_connections',
+};
+
+/** A client refused before any action existed (limits, malformed requests). */
+export function reportRefused(observer: ProxyObserver | null, code: ErrorCode, reason: string = REFUSED_REASONS[code] ?? 'refused'): void {
+  if (observer?.refused === undefined) return;
+  contain(() => {
+    observer.refused?.({ code, reason });
+  });
+}
+
+function contain(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // Observers must not throw; if one does, the exchange goes on regardless.
+  }
+}
