@@ -1,7 +1,7 @@
 import type { ConfigResult, ProxyConfig } from '../config/types.js';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
 import { createAddressGuard } from '../net/address-guard.js';
-import type { ProxyObserver } from '../contract/observer.js';
+import { combineObservers, type ProxyObserver } from '../contract/observer.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createProxyServer } from '../proxy/proxy-server.js';
 import { createDecider } from '../verdict/create-decider.js';
@@ -54,6 +54,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const server = createProxyServer({
     decider,
     logger,
+    observer: options.observer === undefined ? observability.observer : combineObservers([observability.observer, options.observer]),
     agent: config.agent,
     limits: config.limits,
     network: config.network,
