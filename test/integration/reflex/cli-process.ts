@@ -1,0 +1,96 @@
+/** Runs the built CLI (dist/cli.js) as a real process, outside the repository so no default config is picked up. */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const CLI = resolve('dist/cli.js');
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Only what the CLI needs: no KAIZEN_* variable leaks in from the test runner. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir(), ...extra };
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'kzp-reflex-'));
+}
+
+export function writeFile(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv(), cwd = tmpdir()): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env, cwd, timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A running `kaizen-proxy serve`, its JSON log lines parsed as they come. */
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly lines: Record<string, unknown>[];
+  waitFor(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(): Promise<number | null>;
+}
+
+export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    try {
+      lines.push(JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      return;
+    }
+    for (const wake of waiters) wake();
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => { resolveExit(code); }));
+
+  function waitFor(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+    const found = lines.find(predicate);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolveLine, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no matching log line within ${timeoutMs}ms; stderr: ${stderr}; last lines: ${JSON.stringify(lines.slice(-5))}`));
+      }, timeoutMs);
+      const check = (): void => {
+        const hit = lines.find(predicate);
+        if (hit === undefined) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolveLine(hit);
+      };
+      waiters.add(check);
+    });
+  }
+
+  const listening = await waitFor((line) => line['msg'] === 'listening');
+  const port = Number(String(listening['proxy']).split(':').pop());
+  return {
+    child,
+    port,
+    lines,
+    waitFor,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
