@@ -4,7 +4,10 @@
  * NODE_OPTIONS="--require <absolute path>". It must never throw: a throwing preload kills the child.
  *
  * - fetch: undici's EnvHttpProxyAgent as the global dispatcher (Node's built-in fetch reads it from
- *   globalThis[Symbol.for('undici.globalDispatcher.1')], which setGlobalDispatcher writes). Loading
+ *   globalThis[Symbol.for('undici.globalDispatcher.1')], which setGlobalDispatcher writes), with
+ *   proxyTunnel: false so that http:// URLs go as absolute-form requests rather than CONNECT host:80:
+ *   the proxy then decides each request (method, path), and a refusal reaches the program as the
+ *   proxy's 403 with its X-Kaizen-* headers instead of undici's "Request was cancelled". Loading
  *   undici costs about 60-90 ms and 16 MB per process, so it is loaded on the first read of that
  *   slot (the first fetch, or the child's own undici starting), not at startup: the many Node
  *   processes that never fetch (npm scripts, compilers, linters) pay nothing.
@@ -59,7 +62,7 @@ function routeFetchLazily() {
 function installProxyDispatcher() {
   try {
     const { EnvHttpProxyAgent, setGlobalDispatcher } = require('undici');
-    setGlobalDispatcher(new EnvHttpProxyAgent());
+    setGlobalDispatcher(new EnvHttpProxyAgent({ proxyTunnel: false }));
   } catch (error) {
     warn('fetch', error);
   }
