@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI (npm test builds first; run `npm run build` before vitest by hand). */
+export const CLI = fileURLToPath(new URL('../../../dist/cli.js', import.meta.url));
+
+/** Opens the test origins (127.0.0.2) to the address guard; everything else keeps its default. */
+export const OPEN_LOOPBACK = ['--allow-private', '127.0.0.0/8'] as const;
+
+export interface WrapperRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface WrapperOptions {
+  /** Added to (or, with undefined values, removed from) the test's environment. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+}
+
+/** A wrapper process with its output collected; `output` resolves when it exits. */
+export interface RunningWrapper {
+  readonly process: ChildProcess;
+  readonly output: Promise<WrapperRun>;
+  /** Resolves once stdout contains `text`. */
+  waitForStdout(text: string): Promise<void>;
+}
+
+export function startWrapper(args: readonly string[], options: WrapperOptions = {}): RunningWrapper {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // The test runner's own settings must not leak into the wrapper or the child.
+  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'NODE_OPTIONS', 'KAIZEN_AGENT', 'KAIZEN_API_KEY', 'LOG_LEVEL']) {
+    env[name] = undefined;
+  }
+  for (const [name, value] of Object.entries(options.env ?? {})) env[name] = value;
+  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    for (const waiter of waiters.filter((w) => stdout.includes(w.text))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const output = new Promise<WrapperRun>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return {
+    process: child,
+    output,
+    waitForStdout: (text) =>
+      stdout.includes(text)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            waiters.push({ text, resolve });
+            output.then(() => {
+              reject(new Error(`wrapper exited before printing ${JSON.stringify(text)}; stdout: ${stdout}; stderr: ${stderr}`));
+            }, reject);
+          }),
+  };
+}
+
+export function runWrapper(args: readonly string[], options: WrapperOptions = {}): Promise<WrapperRun> {
+  return startWrapper(args, options).output;
+}
+
+/** The --summary-json document, as the tests read it. */
+export interface SummaryJson {
+  readonly agent: string;
+  readonly exit_code: number;
+  readonly signal: string | null;
+  readonly destinations: readonly {
+    readonly kind: string;
+    readonly target: string;
+    readonly decision: string;
+    readonly count: number;
+    readonly allowed: number;
+    readonly blocked: number;
+    readonly reason: string | null;
+    readonly bytes_up: number;
+    readonly bytes_down: number;
+  }[];
+}
+
+export async function readSummary(file: string): Promise<SummaryJson> {
+  return JSON.parse(await readFile(file, 'utf8')) as SummaryJson;
+}

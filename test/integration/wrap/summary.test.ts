@@ -1,0 +1,103 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPEN_LOOPBACK, readSummary, runWrapper } from './run-wrapper.js';
+import { startWrapOrigin, type WrapOrigin } from './wrap-origin.js';
+
+/** What the operator gets back: a table, a JSON file, a log file, and a clean stdout. */
+describe('wrap mode summary and logs', () => {
+  let origin: WrapOrigin;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-summary-'));
+    origin = await startWrapOrigin();
+  });
+
+  afterAll(async () => {
+    await origin.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** One allowed request to the origin (plain http.get: absolute-form), two refused ones. */
+  function agentScript(): string {
+    return [
+      `const http = require('node:http');`,
+      `const get = (url) => new Promise((resolve) => http.get(url, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); }).on('error', () => resolve(0)));`,
+      `(async () => {`,
+      `  const codes = [await get('${origin.url}/hello'), await get('http://169.254.169.254/a'), await get('http://169.254.169.254/b')];`,
+      `  process.stdout.write(codes.join(',') + '\\n');`,
+      `})();`,
+    ].join('\n');
+  }
+
+  it('prints a table on stderr with --summary, blocked destinations first', async () => {
+    const run = await runWrapper([...OPEN_LOOPBACK, '--summary', '--', 'node', '-e', agentScript()]);
+    expect(run).toMatchObject({ code: 0, stdout: '200,403,403\n' });
+    const lines = run.stderr.trimEnd().split('\n');
+    const table = lines.slice(lines.findIndex((line) => line.startsWith('kaizen-proxy: agent node:')));
+    expect(table[0]).toBe('kaizen-proxy: agent node: 2 destinations, 1 blocked');
+    expect(table[1]).toMatch(/^ {2}DECISION\s+KIND\s+DESTINATION\s+COUNT\s+SENT\s+RECEIVED\s+REASON$/);
+    expect(table[2]).toMatch(/^ {2}block\s+http\s+169\.254\.169\.254:80\s+2 requests\s+\S+ B\s+\S+ B\s+destination 169\.254\.169\.254 is a cloud metadata address$/);
+    expect(table[3]).toMatch(new RegExp(`^ {2}allow\\s+http\\s+${origin.target.replaceAll('.', '\\.')}\\s+1 request\\s+\\d+ B\\s+\\d+ B$`));
+    expect(table).toHaveLength(4);
+  });
+
+  it('writes the same rows as JSON with --summary-json, and no table without --summary', async () => {
+    const file = join(dir, 'summary.json');
+    const run = await runWrapper([...OPEN_LOOPBACK, '--summary-json', file, '--agent', 'billing-bot', '--', 'node', '-e', agentScript()]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).not.toContain('DESTINATION');
+    const document = await readSummary(file);
+    expect(document).toMatchObject({ agent: 'billing-bot', exit_code: 0, signal: null });
+    expect(document.destinations).toHaveLength(2);
+    expect(document.destinations[0]).toMatchObject({
+      kind: 'http',
+      target: '169.254.169.254:80',
+      decision: 'block',
+      count: 2,
+      allowed: 0,
+      blocked: 2,
+      reason: 'destination 169.254.169.254 is a cloud metadata address',
+    });
+    const allowed = document.destinations[1];
+    expect(allowed).toMatchObject({ kind: 'http', target: origin.target, decision: 'allow', count: 1, allowed: 1, blocked: 0, reason: null });
+    expect(allowed?.bytes_down).toBeGreaterThanOrEqual('hello from origin\n'.length);
+  });
+
+  it('keeps stdout for the child: proxy logs go to --log-file, blocks to stderr as one short line each', async () => {
+    const log = join(dir, 'proxy.log');
+    const run = await runWrapper([...OPEN_LOOPBACK, '--log-file', log, '--', 'node', '-e', agentScript()]);
+    expect(run.stdout).toBe('200,403,403\n');
+    expect(run.stderr.trimEnd().split('\n')).toEqual([
+      'kaizen-proxy: blocked http 169.254.169.254:80: destination 169.254.169.254 is a cloud metadata address',
+      'kaizen-proxy: blocked http 169.254.169.254:80: destination 169.254.169.254 is a cloud metadata address',
+    ]);
+    const lines = (await readFile(log, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => line['msg'] === 'listening')).toBeDefined();
+    const decisions = lines.filter((line) => line['msg'] === 'decision');
+    expect(decisions.map((line) => [line['agent'], line['target'], line['decision']])).toEqual([
+      ['node', origin.target, 'allow'],
+      ['node', '169.254.169.254:80', 'block'],
+      ['node', '169.254.169.254:80', 'block'],
+    ]);
+    expect(lines.at(-1)?.['msg']).toBe('stopped');
+  });
+
+  it('names the agent after KAIZEN_AGENT when set, else the command', async () => {
+    const file = join(dir, 'agent.json');
+    await runWrapper(['--summary-json', file, '--', 'node', '-e', '0'], { env: { KAIZEN_AGENT: 'from-env' } });
+    expect((await readSummary(file)).agent).toBe('from-env');
+    await runWrapper(['--summary-json', file, '--', process.execPath, '-e', '0']);
+    expect((await readSummary(file)).agent).toBe('node');
+  });
+
+  it('says so when nothing went through the proxy', async () => {
+    const run = await runWrapper(['--summary', '--', 'node', '-e', '0']);
+    expect(run.stderr).toBe('kaizen-proxy: agent node: no traffic went through the proxy (programs that ignore proxy variables are not covered)\n');
+  });
+});
