@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,8 +79,21 @@ describe('configuration of the local reflex (policies, mode, sync, SNI)', () => 
     expect(result.issues.map((issue) => issue.key).sort()).toEqual(['policy_sync.interval', 'tls.sni_mismatch']);
   });
 
-  it('the shipped config/kaizen-proxy.yaml loads as is', () => {
+  it('the shipped config/kaizen-proxy.yaml loads as is, with no policy in force', () => {
     const result = loadConfig({ env: {}, flags: { config: 'config/kaizen-proxy.yaml' } });
-    expect(result.ok ? 'ok' : formatIssues(result.issues)).toBe('ok');
+    expect(result.ok ? result.config.policies : formatIssues(result.issues)).toEqual([]);
+  });
+
+  it('its commented example policies are valid once uncommented', () => {
+    const lines = readFileSync('config/kaizen-proxy.yaml', 'utf8').split('\n');
+    const at = lines.indexOf('policies: []');
+    const example = [];
+    for (let i = at + 1; lines[i]?.startsWith('#  ') === true; i += 1) example.push((lines[i] ?? '').slice(1));
+    const path = file('example.yaml', ['policies:', ...example].join('\n'));
+    const result = loadConfig({ env: {}, flags: { config: path } });
+    expect(result.ok ? result.config.policies.map((p) => [p.name, p.mode, p.enabled]) : formatIssues(result.issues)).toEqual([
+      ['no-paste-sites', 'blocklist', true],
+      ['openai-only', 'allowlist', false],
+    ]);
   });
 });
