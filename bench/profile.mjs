@@ -1,6 +1,7 @@
 // Where does kaizen-proxy spend its time?
 //   node bench/profile.mjs <measurement> [--proxy kaizen|squid|bare] [--strace | --plain] [--top N] [--log-level warn]
 //   [--cli path/to/cli.js] (an experimental build, e.g. a patched copy of dist/ under bench/out/)
+//   [--node-arg FLAG]... (node flags for the proxy, e.g. --node-arg --trace-gc; kaizen's go to its log)
 // starts the proxy (kaizen-proxy under `node --cpu-prof`), runs one measurement against it (same
 // client, servers and fake control plane as run.mjs), stops it with SIGTERM so the profile is
 // written, and prints the hottest functions by self time plus self time per source file.
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { runChild } from './lib/child.mjs';
 import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
 import { kaizenCli, startKaizen } from './lib/kaizen.mjs';
-import { raiseFdLimit, treeCpuSeconds } from './lib/proc.mjs';
+import { raiseFdLimit, treeCpuSeconds, treeMinorFaults } from './lib/proc.mjs';
 import { findSquid, startSquid } from './lib/squid.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -27,6 +28,7 @@ const which_proxy = arg('--proxy') ?? 'kaizen';
 const withStrace = process.argv.includes('--strace');
 const plain = process.argv.includes('--plain'); // no profiler, no strace: just the number and the CPU
 const profArgs = withStrace || plain ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--cpu-prof-interval=200'];
+const nodeFlags = process.argv.filter((a, i) => process.argv[i - 1] === '--node-arg'); // e.g. --node-arg --trace-gc
 
 raiseFdLimit(65_536);
 rmSync(PROF, { recursive: true, force: true });
@@ -55,13 +57,13 @@ if (which_proxy === 'kaizen') {
     controlPlaneUrl: cp.url,
     logFile: join(PROF, 'kaizen.log'),
     logLevel: arg('--log-level') ?? 'info',
-    nodeArgs: profArgs,
+    nodeArgs: [...profArgs, ...nodeFlags],
   });
 } else if (which_proxy === 'squid') {
   proxy = await startSquid(findSquid(), { maxFds: raiseFdLimit(65_536) });
 } else {
   proxy = await new Promise((resolve) => {
-    const child = spawn(process.execPath, [...profArgs, join(BENCH, 'lib', 'bare-proxy.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...profArgs, ...nodeFlags, join(BENCH, 'lib', 'bare-proxy.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.once('data', (d) => resolve({ pid: child.pid, via: { host: '127.0.0.1', port: Number(/\d+/.exec(String(d))[0]) }, stop: async () => { child.kill('SIGINT'); await new Promise((r) => child.once('exit', r)); } }));
   });
 }
@@ -74,10 +76,14 @@ if (withStrace) {
   await new Promise((r) => setTimeout(r, 500));
 }
 const cpu = {};
+const faults = {};
 const [file, opts] = plans[which];
 const result = await runChild(join(BENCH, file), { ...opts, via: proxy.via }, {
   timeoutMs: 300_000,
-  onCheckpoint: (name) => { cpu[name] = treeCpuSeconds(proxy.pid); },
+  onCheckpoint: (name) => {
+    cpu[name] = treeCpuSeconds(proxy.pid);
+    faults[name] = treeMinorFaults(proxy.pid);
+  },
 });
 if (strace) {
   strace.kill('SIGINT');
@@ -88,7 +94,7 @@ await cp.close();
 servers.stop();
 const measured = cpu.end - cpu.start;
 console.log(`${which_proxy} ${which}: ${JSON.stringify(result)}`);
-console.log(`proxy CPU in the measured section: ${measured.toFixed(2)} s`);
+console.log(`proxy CPU in the measured section: ${measured.toFixed(2)} s, minor page faults: ${faults.end - faults.start}`);
 if (strace) {
   console.log(readFileSync(join(PROF, 'strace.txt'), 'utf8').split('\n').slice(0, topN + 4).join('\n'));
   process.exit(0);

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { runChild } from './lib/child.mjs';
 import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
 import { kaizenCli, startKaizen } from './lib/kaizen.mjs';
-import { raiseFdLimit, treeCpuSeconds, treeRss } from './lib/proc.mjs';
+import { raiseFdLimit, treeCpuSeconds, treeMinorFaults, treeRss } from './lib/proc.mjs';
 import { findSquid, squidVersion, startSquid } from './lib/squid.mjs';
 import { sleep } from './lib/wait.mjs';
 import { renderTable } from './table.mjs';
@@ -96,15 +96,22 @@ function startServers() {
 /** Run one measurement child against one path; sample the proxy's CPU around the measured part. */
 async function runOn(path, file, opts, timeoutMs) {
   const cpu = {};
+  const faults = {};
   const accepted = {};
   const result = await runChild(join(BENCH, file), { ...opts, via: path.via }, {
     timeoutMs,
     onCheckpoint: async (name) => {
-      if (path.pid) cpu[name] = treeCpuSeconds(path.pid);
+      if (path.pid) {
+        cpu[name] = treeCpuSeconds(path.pid);
+        faults[name] = treeMinorFaults(path.pid);
+      }
       accepted[name] = await servers.stats();
     },
   });
-  if (path.pid && cpu.start !== undefined && cpu.end !== undefined) result.proxyCpuSeconds = cpu.end - cpu.start;
+  if (path.pid && cpu.start !== undefined && cpu.end !== undefined) {
+    result.proxyCpuSeconds = cpu.end - cpu.start;
+    result.proxyMinorFaults = faults.end - faults.start;
+  }
   if (accepted.start && accepted.end) {
     result.serverAccepts = Object.fromEntries(Object.keys(accepted.end).map((k) => [k, accepted.end[k] - accepted.start[k]]));
   }
@@ -307,6 +314,7 @@ const rows = [
 const diagnostics = [
   { label: 'proxy CPU per GiB tunnelled up', unit: 'ms', values: perOp('up', (r) => r.bytes / GiB, 1e3) },
   { label: 'proxy CPU per GiB tunnelled down', unit: 'ms', values: perOp('down', (r) => r.bytes / GiB, 1e3) },
+  { label: 'proxy minor page faults per GiB tunnelled up (allocator churn)', unit: 'faults', values: col('up', (r) => (r.proxyMinorFaults === undefined ? null : r.proxyMinorFaults / (r.bytes / GiB))) },
   { label: 'proxy CPU per new tunnel (connections/s run)', unit: 'µs', values: perOp('connrate', (r) => r.total, 1e6) },
   { label: 'proxy CPU per HTTP request', unit: 'µs', values: perOp('http', (r) => r.total, 1e6) },
   { label: 'origin connections opened per 1,000 HTTP requests', unit: 'conns', decimals: 1, only: COLUMNS,

@@ -58,6 +58,20 @@ export function treeCpuSeconds(pid) {
   return ticks / CLK_TCK;
 }
 
+/** Minor page faults of a process tree (fresh pages touched: allocator churn shows up here). */
+export function treeMinorFaults(pid) {
+  let faults = 0;
+  for (const p of treeOf(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      faults += Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]); // minflt (field 10)
+    } catch {
+      // gone
+    }
+  }
+  return faults;
+}
+
 function nofile(pid) {
   const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
   const n = (s) => (s === 'unlimited' ? Infinity : Number(s));
