@@ -9,6 +9,7 @@ import { createReloader, type ReloadOutcome } from './config-reload.js';
 import { createLocalReflex } from './local-reflex.js';
 import { isLoopbackHost } from './loopback.js';
 import { createObservability } from './observability.js';
+import { listenTransparent } from './transparent-listeners.js';
 
 export interface CreateProxyOptions {
   /** A logger to use instead of one built from config.log (tests capture lines this way). */
@@ -22,6 +23,8 @@ export interface KaizenProxy {
   readonly address: HostPort;
   /** The bound admin address (/healthz, /readyz, /metrics), or null when config.admin is off. */
   readonly admin: HostPort | null;
+  /** The bound transparent-mode address (redirected connections), or null when config.transparent is off. */
+  readonly transparent: HostPort | null;
   readonly logger: Logger;
   /** Graceful stop: stop accepting, drain in-flight requests up to limits.drain_timeout, close tunnels. */
   close(): Promise<void>;
@@ -62,10 +65,12 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
 
   let bound: { address: string; port: number };
   let admin: HostPort | null;
+  let transparent: HostPort[] = [];
   try {
     // Synced policies are in force from the first connection (a failed sync leaves the file's).
     await reflex.start();
     bound = await server.listen(config.listen.host, config.listen.port);
+    if (config.transparent !== null) transparent = await listenTransparent(server, config.transparent);
     admin = await observability.start();
   } catch (error) {
     reflex.stop();
@@ -74,17 +79,19 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     await decider.close();
     throw error;
   }
-  guard.setOwnListeners([bound, ...(admin === null ? [] : [{ address: admin.host, port: admin.port }])]);
+  const own = [...transparent, ...(admin === null ? [] : [admin])].map((listener) => ({ address: listener.host, port: listener.port }));
+  guard.setOwnListeners([bound, ...own]);
   const address = { host: bound.address, port: bound.port };
   observability.readiness.markListening();
 
-  announce(logger, config, address, admin);
+  announce(logger, config, address, admin, transparent[0] ?? null);
   const reloader = createReloader(config, reflex, logger);
 
   let closing: Promise<void> | undefined;
   return {
     address,
     admin,
+    transparent: transparent[0] ?? null,
     logger,
     close() {
       closing ??= (async () => {
@@ -103,12 +110,13 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   };
 }
 
-function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin: HostPort | null): void {
+function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin: HostPort | null, transparent: HostPort | null): void {
   const account = config.controlPlane.apiKey !== null;
   logger.info(
     {
       proxy: formatHostPort(address),
       admin: admin === null ? null : formatHostPort(admin),
+      transparent: transparent === null ? null : formatHostPort(transparent),
       agent: config.agent,
       fail: config.fail,
       mode: config.mode,

@@ -10,7 +10,9 @@ import { ConnectionRegistry } from './connection-registry.js';
 import { createConnectHandler } from './connect-tunnel.js';
 import { closeGracefully } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
+import { listenOn, stopAccepting } from './listen-on.js';
 import { Lifecycle, type ProxyContext } from './proxy-context.js';
+import { createTransparentServer } from './transparent-server.js';
 import { createUpgradeHandler } from './upgrade-tunnel.js';
 import { createUpstreamPool } from './upstream-pool.js';
 
@@ -37,6 +39,11 @@ export interface ProxyServer {
   listen(host: string, port: number): Promise<{ address: string; port: number }>;
   /** Graceful: stop accepting, let in-flight requests finish up to drainTimeoutMs, then destroy tunnels. */
   close(): Promise<void>;
+  /**
+   * Also accept connections redirected by iptables on host:port (transparent mode): same decider,
+   * limits, registry and graceful close. May be called several times (e.g. 127.0.0.1 and ::1).
+   */
+  listenTransparent(host: string, port: number): Promise<{ address: string; port: number }>;
   readonly activeConnections: number;
 }
 
@@ -78,28 +85,32 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   // Answered like any request, but the 100 Continue comes from the destination, relayed.
   server.on('checkContinue', onRequest);
   server.on('connect', createConnectHandler(proxy));
-  server.on('upgrade', createUpgradeHandler(proxy));
+  const onUpgrade = createUpgradeHandler(proxy);
+  server.on('upgrade', onUpgrade);
   server.on('clientError', createClientErrorHandler(registry, proxy.observer));
   installConnectionGate(server, registry, limits.maxConnections, options.logger, proxy.observer);
+
+  const redirected: Server[] = [];
 
   let closing: Promise<void> | null = null;
   return {
     listen(host, port) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          if (address === null || typeof address === 'string') {
-            reject(new Error('proxy listener has no TCP address'));
-            return;
-          }
-          resolve({ address: address.address, port: address.port });
-        });
+      return listenOn(server, host, port);
+    },
+    listenTransparent(host, port) {
+      const listener = createTransparentServer(proxy, {
+        maxConnections: limits.maxConnections,
+        maxHeaderBytes: limits.maxHeaderBytes,
+        headerTimeoutMs: limits.headerTimeoutMs,
+        idleTimeoutMs: network.idleTimeoutMs,
+        onRequest,
+        onUpgrade,
       });
+      redirected.push(listener);
+      return listenOn(listener, host, port);
     },
     close() {
-      closing ??= closeGracefully(server, proxy, limits.drainTimeoutMs);
+      closing ??= Promise.all([...redirected.map(stopAccepting), closeGracefully(server, proxy, limits.drainTimeoutMs)]).then(() => undefined);
       return closing;
     },
     get activeConnections() {

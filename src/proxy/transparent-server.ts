@@ -1,0 +1,115 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createClientErrorHandler } from './client-error.js';
+import { installConnectionGate } from './connection-limits.js';
+import { refuseOnResponse, refuseOnSocket } from './deny-response.js';
+import type { ProxyContext } from './proxy-context.js';
+import { reportRefused } from './exchange-events.js';
+import { errorRefusal } from './refusal.js';
+import { refuseRedirect } from './transparent-refusal.js';
+import { sniffFirstFlight } from './transparent-sniff.js';
+import { tunnelRedirectedTls } from './transparent-tls.js';
+
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface TransparentOptions {
+  readonly maxConnections: number;
+  readonly maxHeaderBytes: number;
+  readonly headerTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** The proxy's own plain-HTTP and upgrade handlers: a redirected request takes the same path. */
+  readonly onRequest: RequestHandler;
+  readonly onUpgrade: UpgradeHandler;
+}
+
+const NO_HOST = errorRefusal('KZP_ERR_TRANSPARENT_DESTINATION', { message: 'a redirected HTTP request without a Host header' });
+
+/**
+ * The listener for connections redirected by iptables. Each connection's first flight is sniffed:
+ * a TLS ClientHello becomes a tunnel to its SNI (src/proxy/transparent-tls.ts); an HTTP request is
+ * handed back to this http.Server, whose requests are turned into absolute form from their Host
+ * header and forwarded like any proxied request (decided per request, DNS by the proxy). Anything
+ * else is refused and logged with the reason. Same limits and registry as the proxy port.
+ */
+export function createTransparentServer(proxy: ProxyContext, options: TransparentOptions): Server {
+  const server = createServer({
+    maxHeaderSize: options.maxHeaderBytes,
+    headersTimeout: options.headerTimeoutMs,
+    requestTimeout: 0,
+    keepAliveTimeout: options.idleTimeoutMs,
+    requireHostHeader: false,
+    noDelay: true,
+  });
+  server.timeout = options.idleTimeoutMs;
+  const onRequest: RequestHandler = (req, res) => {
+    if (!toAbsoluteForm(req)) {
+      proxy.registry.get(req.socket).log.warn({ code: NO_HOST.code, reason: 'no_host' }, 'refused');
+      reportRefused(proxy.observer, NO_HOST.code, 'no_host');
+      refuseOnResponse(req, res, NO_HOST, true);
+      return;
+    }
+    options.onRequest(req, res);
+  };
+  server.on('request', onRequest);
+  server.on('checkContinue', onRequest);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (toAbsoluteForm(req)) options.onUpgrade(req, socket, head);
+    else if (socket instanceof Socket) refuseOnSocket(socket, NO_HOST);
+    else socket.destroy();
+  });
+  // CONNECT is a request to a proxy; nothing redirected here ever needs it.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    if (socket instanceof Socket) refuseOnSocket(socket, errorRefusal('KZP_ERR_BAD_REQUEST', { message: 'CONNECT is not accepted on the transparent port' }));
+    else socket.destroy();
+  });
+  server.on('clientError', createClientErrorHandler(proxy.registry, proxy.observer));
+  installSniffer(server, proxy, options.headerTimeoutMs);
+  installConnectionGate(server, proxy.registry, options.maxConnections, proxy.logger, proxy.observer);
+  return server;
+}
+
+/** Origin-form `/path` + `Host: name[:port]` → `http://name[:port]/path`; false without a Host. */
+function toAbsoluteForm(req: IncomingMessage): boolean {
+  const url = req.url ?? '';
+  if (!url.startsWith('/')) return /^https?:\/\//i.test(url);
+  const host = req.headers.host;
+  if (host === undefined || host === '') return false;
+  req.url = `http://${host}${url}`;
+  return true;
+}
+
+type ConnectionListener = (this: Server, socket: Socket) => void;
+
+/** Puts the first-flight sniff in front of the http.Server's own connection listener. */
+function installSniffer(server: Server, proxy: ProxyContext, timeoutMs: number): void {
+  const http = server.listeners('connection') as ConnectionListener[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    const conn = proxy.registry.get(socket);
+    void sniffFirstFlight(socket, timeoutMs).then((sniffed) => {
+      switch (sniffed.kind) {
+        case 'http':
+          socket.unshift(sniffed.bytes);
+          for (const listener of http) listener.call(server, socket);
+          return;
+        case 'tls':
+          proxy.lifecycle.begin();
+          tunnelRedirectedTls(proxy, conn, socket, sniffed.bytes, sniffed.sni).then(
+            () => {
+              proxy.lifecycle.end();
+            },
+            (error: unknown) => {
+              conn.log.error({ err: error instanceof Error ? error.name : 'unknown' }, 'redirected tunnel failed');
+              socket.destroy();
+              proxy.lifecycle.end();
+            },
+          );
+          return;
+        case 'unknown':
+          refuseRedirect(proxy, conn, socket, sniffed.reason, sniffed.detail);
+      }
+    });
+  });
+}

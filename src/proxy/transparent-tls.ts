@@ -1,0 +1,98 @@
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { connectAction } from '../action/build-action.js';
+import { targetFromParts } from '../action/target-parse.js';
+import { dial } from '../net/dial.js';
+import type { ConnectionContext } from './connection-registry.js';
+import { decideAction } from './decide-action.js';
+import { captureEarlyBytes, type EarlyCapture } from './early-bytes.js';
+import { reportClosed } from './exchange-events.js';
+import { newTally, type ExchangeTally } from './exchange-log.js';
+import type { ProxyContext } from './proxy-context.js';
+import { sendTlsAlert, TLS_ALERT, type TlsAlert } from './tls-alert.js';
+import { forwardEarlyBytes } from './tunnel-open.js';
+import { spliceSockets } from './socket-pipe.js';
+import { refuseRedirect } from './transparent-refusal.js';
+
+/**
+ * Without SO_ORIGINAL_DST (Node cannot read it) the port a redirected TLS client dialled is lost:
+ * TLS is taken to be HTTPS on 443, the destination is the SNI, resolved and dialled by the proxy.
+ */
+export const TRANSPARENT_TLS_PORT = 443;
+
+/**
+ * A redirected TLS connection: the ClientHello's SNI names the destination, decided as a `connect`
+ * action on port 443; on allow the ClientHello (already read) goes first, then a splice. Refusals
+ * are TLS alerts, the only answer a TLS client reads; no SNI (HTTPS to a bare IP) is refused.
+ */
+export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionContext, client: Socket, hello: Buffer, sni: string | undefined): Promise<void> {
+  if (sni === undefined) {
+    refuseRedirect(proxy, conn, client, 'no_sni', 'a TLS connection without SNI (HTTPS to a bare IP address?)');
+    return;
+  }
+  const parsed = targetFromParts(sni, TRANSPARENT_TLS_PORT);
+  if (!parsed.ok) {
+    refuseRedirect(proxy, conn, client, 'bad_sni', `the SNI is not a host name (${parsed.message})`);
+    return;
+  }
+  const target = parsed.value;
+  const tally = newTally('connect', performance.now());
+  tally.target = target.authority;
+  const action = connectAction(target, { sni });
+  tally.action = action;
+  const early = captureEarlyBytes(client);
+  client.resume();
+  const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
+  if (decision.enforce === 'refuse') {
+    tally.code = decision.source === 'fail_closed' ? 'KZP_ERR_NO_VERDICT' : decision.source === 'guard' ? 'KZP_ERR_GUARD' : 'KZP_ERR_BLOCKED';
+    refuse(proxy, conn, client, tally, early, TLS_ALERT.accessDenied, tally.code === 'KZP_ERR_NO_VERDICT' ? 503 : 403);
+    return;
+  }
+  const resolved = await resolution;
+  if (gone(client)) {
+    abandoned(proxy, conn, tally);
+    return;
+  }
+  if (!resolved.ok) {
+    tally.code = resolved.code;
+    refuse(proxy, conn, client, tally, early, TLS_ALERT.internalError, 502);
+    return;
+  }
+  const dialed = await dial(resolved.addresses, target.port, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client });
+  if (gone(client)) {
+    if (dialed.ok) dialed.socket.destroy();
+    abandoned(proxy, conn, tally);
+    return;
+  }
+  if (!dialed.ok) {
+    tally.code = dialed.code;
+    refuse(proxy, conn, client, tally, early, TLS_ALERT.internalError, dialed.code === 'KZP_ERR_UPSTREAM_TIMEOUT' ? 504 : 502);
+    return;
+  }
+  const upstream = dialed.socket;
+  tally.status = 200;
+  upstream.write(hello);
+  forwardEarlyBytes(early, upstream);
+  spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
+    tally.bytesUp = upstream.bytesWritten;
+    tally.bytesDown = upstream.bytesRead;
+    reportClosed(proxy, conn.log, tally);
+  });
+}
+
+function refuse(proxy: ProxyContext, conn: ConnectionContext, client: Socket, tally: ExchangeTally, early: EarlyCapture, alert: TlsAlert, status: number): void {
+  early.release();
+  tally.status = status;
+  sendTlsAlert(client, alert);
+  reportClosed(proxy, conn.log, tally);
+}
+
+function abandoned(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): void {
+  tally.status = 499;
+  reportClosed(proxy, conn.log, tally);
+}
+
+/** Re-read after each await (a plain property check would be narrowed away by the compiler). */
+function gone(client: Socket): boolean {
+  return client.destroyed;
+}
