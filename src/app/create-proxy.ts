@@ -8,6 +8,7 @@ import { createDecider } from '../verdict/create-decider.js';
 import { createReloader, type ReloadOutcome } from './config-reload.js';
 import { createLocalReflex } from './local-reflex.js';
 import { isLoopbackHost } from './loopback.js';
+import { createAuthenticator } from '../gateway/authenticate.js';
 import { createObservability } from './observability.js';
 import { listenTransparent } from './transparent-listeners.js';
 
@@ -59,6 +60,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     logger,
     observer: options.observer === undefined ? observability.observer : combineObservers([observability.observer, options.observer]),
     agent: config.agent,
+    ...(config.gateway.credentials.length > 0 ? { authenticate: createAuthenticator(config.gateway.credentials) } : {}),
     limits: config.limits,
     network: config.network,
   });

@@ -1,12 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Authenticate } from '../contract/client-identity.js';
 import type { GatewayCredential } from './credentials-file.js';
-
-export type Authentication =
-  | { readonly ok: true; readonly agent: string }
-  | { readonly ok: false; readonly reason: 'missing' | 'malformed' | 'rejected' };
-
-/** Checks one `Proxy-Authorization` header value; never throws. */
-export type Authenticator = (header: string | undefined) => Authentication;
 
 /** Base64 of a `agent:token` pair is far below this; longer headers are refused unparsed. */
 const MAX_HEADER_LENGTH = 4096;
@@ -17,7 +11,7 @@ const BASIC = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
  * with the listed digest by crypto.timingSafeEqual. An unknown agent is compared against a dummy
  * digest, so the time taken does not tell which agents exist.
  */
-export function createAuthenticator(credentials: readonly GatewayCredential[]): Authenticator {
+export function createAuthenticator(credentials: readonly GatewayCredential[]): Authenticate {
   const digests = new Map(credentials.map((entry) => [entry.agent, Buffer.from(entry.sha256, 'hex')]));
   const dummy = Buffer.alloc(32);
   return (header) => {

@@ -6,6 +6,7 @@ import { connectAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally } from './exchange-log.js';
+import { authenticateClient } from './client-auth.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { spliceSockets } from './socket-pipe.js';
@@ -39,9 +40,15 @@ export function createConnectHandler(proxy: ProxyContext): (req: IncomingMessage
   };
 }
 
-async function handleConnect(proxy: ProxyContext, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+async function handleConnect(base: ProxyContext, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+  const auth = authenticateClient(base, req.headers['proxy-authorization']);
+  const proxy = auth.proxy;
   const conn = proxy.registry.get(client);
   const tally = newTally('connect', performance.now());
+  if (!auth.ok) {
+    refuseTunnel(proxy, conn, client, tally, auth.refusal);
+    return;
+  }
   const parsed = parseAuthority(req.url ?? '');
   if (!parsed.ok) {
     refuseTunnel(proxy, conn, client, tally, errorRefusal(parsed.code, { message: parsed.message }));

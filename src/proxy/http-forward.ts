@@ -4,6 +4,7 @@ import { httpAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
+import { authenticateClient } from './client-auth.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
 import { refuseOnResponse } from './deny-response.js';
@@ -27,7 +28,9 @@ export function createRequestHandler(proxy: ProxyContext): (req: IncomingMessage
   };
 }
 
-function handleRequest(proxy: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  const auth = authenticateClient(base, req.headers['proxy-authorization']);
+  const proxy = auth.proxy;
   const conn = proxy.registry.get(req.socket);
   const tally = newTally('http', performance.now());
   conn.busy++;
@@ -43,6 +46,10 @@ function handleRequest(proxy: ProxyContext, req: IncomingMessage, res: ServerRes
     proxy.lifecycle.end();
   });
 
+  if (!auth.ok) {
+    refuse(proxy, req, res, tally, auth.refusal);
+    return;
+  }
   const split = splitRequestTarget(req.url ?? '');
   if (!split.ok) {
     refuse(proxy, req, res, tally, errorRefusal(split.code));

@@ -1,3 +1,4 @@
+import type { Authenticate } from '../contract/client-identity.js';
 import type { Decider, Resolution } from '../contract/decision.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
@@ -18,6 +19,8 @@ export interface ProxyContext {
   readonly lifecycle: Lifecycle;
   /** Metrics, the wrap summary and records subscribe here; null when nobody listens. */
   readonly observer: ProxyObserver | null;
+  /** Gateway mode: names the agent of each request from Proxy-Authorization; null = no gateway. */
+  readonly authenticate: Authenticate | null;
 }
 
 /** In-flight accounting for graceful close: requests and tunnels still being set up. */

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Decider, Resolution } from '../contract/decision.js';
+import type { Authenticate } from '../contract/client-identity.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
 import { resolveTarget } from '../net/resolve.js';
@@ -33,6 +34,8 @@ export interface ProxyServerOptions {
   readonly upstreamCa?: readonly string[];
   /** Told of every decision, finished exchange and early refusal (metrics, wrap summary, records). */
   readonly observer?: ProxyObserver;
+  /** Gateway mode: every request must name its agent in Proxy-Authorization (407 otherwise). */
+  readonly authenticate?: Authenticate;
 }
 
 export interface ProxyServer {
@@ -66,6 +69,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [] }),
     lifecycle: new Lifecycle(),
     observer: options.observer ?? null,
+    authenticate: options.authenticate ?? null,
   };
 
   const server: Server = createServer({
@@ -98,13 +102,15 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       return listenOn(server, host, port);
     },
     listenTransparent(host, port) {
-      const listener = createTransparentServer(proxy, {
+      // Redirected connections carry no credentials: they are the configured agent's.
+      const redirectedProxy: ProxyContext = { ...proxy, authenticate: null };
+      const listener = createTransparentServer(redirectedProxy, {
         maxConnections: limits.maxConnections,
         maxHeaderBytes: limits.maxHeaderBytes,
         headerTimeoutMs: limits.headerTimeoutMs,
         idleTimeoutMs: network.idleTimeoutMs,
-        onRequest,
-        onUpgrade,
+        onRequest: createRequestHandler(redirectedProxy),
+        onUpgrade: createUpgradeHandler(redirectedProxy),
       });
       redirected.push(listener);
       return listenOn(listener, host, port);

@@ -36,6 +36,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   KZP_ERR_UPSTREAM_TIMEOUT: 504,
   KZP_ERR_UPSTREAM_TLS: 502,
   KZP_ERR_UPSTREAM_PROTOCOL: 502,
+  KZP_ERR_PROXY_AUTH: 407,
+  KZP_ERR_TRANSPARENT_DESTINATION: 400,
 };
 
 export function statusForCode(code: ErrorCode): number {
@@ -82,6 +84,7 @@ export function errorRefusal(code: ErrorCode, detail: ErrorDetail = {}): Refusal
   const status = statusForCode(code);
   const headers = ['X-Kaizen-Error', code];
   if (code === 'KZP_ERR_LIMIT_CONNECTIONS') headers.push('Retry-After', RETRY_AFTER_LIMIT);
+  if (code === 'KZP_ERR_PROXY_AUTH') headers.push('Proxy-Authenticate', 'Basic realm="kaizen-proxy"');
   const body = JSON.stringify({ error: code, message: detail.message ?? ERROR_CODES[code], target: detail.target });
   return { status, code, headers, body };
 }

@@ -9,6 +9,7 @@ import type { Target } from '../contract/target.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
+import { authenticateClient } from './client-auth.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { readResponseHead, withoutKaizenHeaders } from './response-head.js';
@@ -44,9 +45,15 @@ export function createUpgradeHandler(proxy: ProxyContext): (req: IncomingMessage
   };
 }
 
-async function handleUpgrade(proxy: ProxyContext, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+  const auth = authenticateClient(base, req.headers['proxy-authorization']);
+  const proxy = auth.proxy;
   const conn = proxy.registry.get(client);
   const tally = newTally('upgrade', performance.now());
+  if (!auth.ok) {
+    refuseTunnel(proxy, conn, client, tally, auth.refusal);
+    return;
+  }
   const split = splitRequestTarget(req.url ?? '');
   if (!split.ok) {
     refuseTunnel(proxy, conn, client, tally, errorRefusal(split.code));
