@@ -315,6 +315,7 @@ const diagnostics = [
   { label: 'proxy CPU per GiB tunnelled up', unit: 'ms', values: perOp('up', (r) => r.bytes / GiB, 1e3) },
   { label: 'proxy CPU per GiB tunnelled down', unit: 'ms', values: perOp('down', (r) => r.bytes / GiB, 1e3) },
   { label: 'proxy minor page faults per GiB tunnelled up (allocator churn)', unit: 'faults', values: col('up', (r) => (r.proxyMinorFaults === undefined ? null : r.proxyMinorFaults / (r.bytes / GiB))) },
+  { label: 'proxy minor page faults per GiB tunnelled down', unit: 'faults', values: col('down', (r) => (r.proxyMinorFaults === undefined ? null : r.proxyMinorFaults / (r.bytes / GiB))) },
   { label: 'proxy CPU per new tunnel (connections/s run)', unit: 'µs', values: perOp('connrate', (r) => r.total, 1e6) },
   { label: 'proxy CPU per HTTP request', unit: 'µs', values: perOp('http', (r) => r.total, 1e6) },
   { label: 'origin connections opened per 1,000 HTTP requests', unit: 'conns', decimals: 1, only: COLUMNS,

@@ -70,8 +70,9 @@ export function renderTable(report) {
     out.push(`| diagnostic | ${COLUMNS.join(' | ')} | kaizen/squid |`);
     out.push(`|---|${COLUMNS.map(() => '--:|').join('')}--:|`);
     for (const row of diagnostics) {
-      const rs = fmt(ratio(row.values['kaizen-proxy'], row.values.squid), 2);
-      out.push(`| ${row.label} (${row.unit}) | ${COLUMNS.map((c) => cell(row, c, status)).join(' | ')} | ${rs ? `${rs}x` : '—'} |`);
+      const r = ratio(row.values['kaizen-proxy'], row.values.squid);
+      const rs = r === null ? '—' : r > 100 ? '> 100x' : `${fmt(r, 2)}x`;
+      out.push(`| ${row.label} (${row.unit}) | ${COLUMNS.map((c) => cell(row, c, status)).join(' | ')} | ${rs} |`);
     }
     out.push('');
   }
