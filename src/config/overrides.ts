@@ -21,6 +21,7 @@ export function envOverrides(env: NodeJS.ProcessEnv): Override[] {
   take('KAIZEN_PROXY_FAIL', ['fail']);
   take('KAIZEN_PROXY_MODE', ['mode']);
   take('LOG_LEVEL', ['log', 'level']);
+  take('KAIZEN_PROXY_DATA_DIR', ['data_dir']);
   const listen = env['KAIZEN_PROXY_LISTEN'];
   const port = env['PORT'];
   if (listen !== undefined && listen !== '') {

@@ -1,5 +1,5 @@
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProxy, type KaizenProxy } from '../../../src/app/create-proxy.js';
 import { loadConfig } from '../../../src/config/load.js';
@@ -13,12 +13,12 @@ interface Answer {
   readonly body: string;
 }
 
-function get(port: number, path: string, via?: { proxyPort: number }): Promise<Answer> {
+function get(port: number, path: string, via?: { proxyPort: number; host?: string }): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       via === undefined
         ? { host: '127.0.0.1', port, path }
-        : { host: '127.0.0.1', port: via.proxyPort, path: `http://127.0.0.1:${port}${path}`, agent: false },
+        : { host: '127.0.0.1', port: via.proxyPort, path: `http://${via.host ?? '127.0.0.1'}:${port}${path}`, agent: false },
       (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
@@ -128,5 +128,41 @@ describe('admin listener', () => {
     expect(await slow).toMatchObject({ status: 200, body: 'late' });
     await closing;
     await expect(get(admin.port, '/healthz')).rejects.toThrow();
+  });
+
+  it('counts the transport\'s events: actions by kind, decision and source, guard refusals, bytes, open tunnels', async () => {
+    origin = createServer((_req, res) => {
+      res.end('0123456789');
+    });
+    await new Promise<void>((resolve) => origin?.listen(0, '127.0.0.1', resolve));
+    const originPort = (origin.address() as AddressInfo).port;
+    proxy = await createProxy(config({ allowPrivate: ['127.0.0.0/8'] }), { logger: createLogger({ level: 'silent' }) });
+    const admin = proxy.admin;
+    if (admin === null) throw new Error('admin listener expected');
+    const via = { proxyPort: proxy.address.port };
+
+    expect((await get(80, '/latest/', { proxyPort: via.proxyPort, host: '169.254.169.254' })).status).toBe(403);
+    expect(await get(originPort, '/', via)).toMatchObject({ status: 200, body: '0123456789' });
+    const tunnel = connect(proxy.address.port, '127.0.0.1');
+    tunnel.write(`CONNECT 127.0.0.1:${originPort} HTTP/1.1\r\nHost: 127.0.0.1:${originPort}\r\n\r\n`);
+    await new Promise((resolve) => tunnel.once('data', resolve));
+
+    const open = (await get(admin.port, '/metrics')).body;
+    expect(open).toContain('kaizen_proxy_actions_total{kind="http",decision="block",source="guard"} 1');
+    expect(open).toContain('kaizen_proxy_actions_total{kind="http",decision="allow",source="local"} 1');
+    expect(open).toContain('kaizen_proxy_actions_total{kind="connect",decision="allow",source="local"} 1');
+    expect(open).toContain('kaizen_proxy_guard_refusals_total 1');
+    expect(open).toContain('kaizen_proxy_active_tunnels 1');
+    expect(open).toMatch(/kaizen_proxy_bytes_total\{direction="down"\} \d+/);
+    tunnel.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await get(admin.port, '/metrics')).body).toContain('kaizen_proxy_active_tunnels 0');
+  });
+
+  it('warns at start when listening beyond loopback without gateway credentials (unsafe_open_proxy)', async () => {
+    const logs = new CapturedLogs();
+    proxy = await createProxy(config({ listen: '0.0.0.0:0', unsafeOpenProxy: true, admin: 'off' }), { logger: createLogger({ level: 'info', destination: logs }) });
+    const warning = await logs.waitFor((line) => line['level'] === 'warn');
+    expect(String(warning.msg)).toMatch(/^unsafe_open_proxy: listening beyond loopback/);
   });
 });
