@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseCidr } from '../net/cidr.js';
 import { parsePolicies } from '../verdict/policy/parse-policies.js';
 import { filePoliciesWire } from '../verdict/policy/policy-wire.js';
+import { byteSize } from './byte-size.js';
 import { duration } from './duration.js';
 import { hostPort } from './host-port.js';
 import { hostPortOrOff } from './listener-or-off.js';
@@ -102,6 +103,20 @@ export const tlsSchema = z.strictObject({
     .default('block'),
 });
 
+/** The durable spool of actions the control plane did not receive when they happened (issue 7). */
+export const spoolSchema = z.strictObject({
+  max_bytes: byteSize('Bound of the spool on disk; past it the oldest entries are dropped (counted and logged).', 32 * 1024, 16 * 1024 ** 3).prefault('64MiB'),
+  replay_rate: z
+    .number()
+    .positive()
+    .max(10_000)
+    .describe('Spooled actions replayed per second at most once the control plane answers again, so replay never starves live verdicts.')
+    .default(50),
+  fsync_interval: duration('Appends are written and fsynced in batches at least this often.', 10_000)
+    .refine((ms) => ms >= 1, 'expected at least 1ms')
+    .prefault('100ms'),
+});
+
 export const fileSchema = z.strictObject({
   listen: leaf.listen.prefault('127.0.0.1:8080'),
   agent: leaf.agent.default('egress-agent'),
@@ -119,6 +134,12 @@ export const fileSchema = z.strictObject({
   admin: hostPortOrOff('Admin listener (/healthz, /readyz, /metrics), or off.').prefault('127.0.0.1:9901'),
   transparent: hostPortOrOff('Listener for connections redirected by iptables (TLS SNI or HTTP Host recovers the destination), or off.').prefault('off'),
   gateway: gatewaySchema.prefault({}),
+  data_dir: z
+    .string()
+    .min(1)
+    .describe('Directory for state that must survive a restart (the report spool); an emptyDir in Kubernetes.')
+    .default('.kaizen-proxy/'),
+  spool: spoolSchema.prefault({}),
   unsafe_open_proxy: z
     .boolean()
     .default(false)

@@ -55,6 +55,13 @@ export interface ProxyConfig {
     /** Read from credentialsFile at load; empty when there is none (no authentication). */
     readonly credentials: readonly GatewayCredential[];
   };
+  /** Directory for state that survives a restart (the report spool), as configured (relative to cwd). */
+  readonly dataDir: string;
+  readonly spool: {
+    readonly maxBytes: number;
+    readonly replayRatePerSecond: number;
+    readonly fsyncIntervalMs: number;
+  };
   /** Listening beyond loopback without gateway credentials was asked for explicitly. */
   readonly unsafeOpenProxy: boolean;
   /** The file the configuration came from, or null for the embedded defaults. */
