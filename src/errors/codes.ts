@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   KZP_ERR_CONTROL_PLANE_AUTH: 'The control plane refused the API key (401/403).',
   KZP_ERR_CONTROL_PLANE_ANSWER: 'The control plane answered with a body that is not a valid verdict answer.',
   KZP_ERR_CONTROL_PLANE_NETWORK: 'The control plane could not be reached (refused, reset, DNS).',
+  KZP_ERR_SPOOL: 'The report spool in data_dir could not be opened or written, or dropped actions (spool.max_bytes reached); see the log line for which.',
   KZP_ERR_DECIDER: 'The decision pipeline failed internally; treated as no verdict.',
   KZP_ERR_PROXY_AUTH: 'Gateway mode: Proxy-Authorization missing, malformed or not matching gateway.credentials_file (407).',
   KZP_ERR_TRANSPARENT_DESTINATION: 'Transparent mode: the destination of a redirected connection could not be recovered (no TLS SNI, no HTTP Host, or another protocol).',
