@@ -11,6 +11,7 @@ import { isLoopbackHost } from './loopback.js';
 import { createAuthenticator } from '../gateway/authenticate.js';
 import { createObservability } from './observability.js';
 import { listenTransparent } from './transparent-listeners.js';
+import { setUpInterception } from './interception-setup.js';
 
 export interface CreateProxyOptions {
   /** A logger to use instead of one built from config.log (tests capture lines this way). */
@@ -42,6 +43,8 @@ export interface KaizenProxy {
  */
 export async function createProxy(config: ProxyConfig, options: CreateProxyOptions = {}): Promise<KaizenProxy> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
+  // First: a CA that cannot be used stops the start before anything listens or connects.
+  const interception = await setUpInterception(config, logger);
   const guard = createAddressGuard({ allowPrivate: config.network.allowPrivate });
   // Changed policies invalidate cached verdicts (reported with the old local verdict).
   const reflex = createLocalReflex(config, logger, {
@@ -63,6 +66,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     ...(config.gateway.credentials.length > 0 ? { authenticate: createAuthenticator(config.gateway.credentials) } : {}),
     limits: config.limits,
     network: config.network,
+    ...interception,
   });
 
   let bound: { address: string; port: number };
@@ -139,4 +143,6 @@ function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin:
   } else if (!isLoopbackHost(address.host)) {
     logger.warn({ proxy: formatHostPort(address) }, 'unsafe_open_proxy: listening beyond loopback without gateway credentials; any host that reaches this port can use the proxy');
   }
+  // Scripts and orchestrators wait on the listening line: never leave it in the write buffer.
+  logger.flush();
 }

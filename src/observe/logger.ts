@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/types.js';
+import { createStdoutDestination } from './stdout-destination.js';
 
 export type { Logger } from 'pino';
 
@@ -34,6 +35,6 @@ export function createLogger(options: LoggerOptions): Logger {
       serializers: CREDENTIAL_SERIALIZERS,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
+    options.destination ?? createStdoutDestination(),
   );
 }
