@@ -28,6 +28,14 @@ const UNICODE_DOTS = /[\u3002\uFF0E\uFF61]/g;
 /** ASCII allowed in a name before IDN processing; anything else (%, @, /, space, *) is refused. */
 const ASCII_REFUSED = /[^\x80-\uFFFFa-zA-Z0-9._-]/;
 const LABEL = /^[a-z0-9_-]+$/;
+/**
+ * Text that every step below would return unchanged: lower-case ASCII labels, no punycode, a last
+ * label that cannot be a number; or a dotted quad without leading zeros. Most targets look like
+ * this, and skipping NFKC and UTS 46 for them saves most of the parse (bench/: about 25 µs a tunnel).
+ */
+const CANONICAL_NAME = /^(?:[a-z0-9_-]{1,63}\.)*[a-z_-][a-z0-9_-]{0,62}$/;
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const CANONICAL_IPV4 = new RegExp(`^(?:${OCTET}\\.){3}${OCTET}$`);
 
 /** Kaizen's normalisation: NFKC, zero-width characters dropped, trimmed. */
 export function normaliseHostText(text: string): string {
@@ -77,6 +85,10 @@ function hasUndecodableLabel(ascii: string): boolean {
  */
 export function canonicalHost(host: string): ParseResult<CanonicalHost> {
   if (host.length > MAX_INPUT_LENGTH) return badRequest('host too long');
+  if (host.length <= MAX_NAME_LENGTH && CANONICAL_NAME.test(host) && !host.includes('xn--')) {
+    return parsed({ host, hostType: 'dns' });
+  }
+  if (CANONICAL_IPV4.test(host)) return parsed({ host, hostType: 'ipv4' });
   const text = normaliseHostText(host).replace(UNICODE_DOTS, '.');
   if (text.length === 0) return badRequest('empty host');
   if (text.includes(':')) return canonicalIpv6(text);
