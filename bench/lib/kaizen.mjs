@@ -25,6 +25,8 @@ function adminArgs(cli) {
   }
 }
 
+export const SHIPPED_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864';
+
 export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], logLevel = 'info', timeoutMs = 15_000 }) {
   // Above info the "listening" line is not logged (profile.mjs compares log levels): then pick
   // the port here and poll it instead.
@@ -35,7 +37,9 @@ export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = []
     [...nodeArgs, cli, 'serve', '--listen', `127.0.0.1:${quietPort ?? 0}`, '--allow-private', '127.0.0.0/8', '--log-level', logLevel, ...adminArgs(cli)],
     {
       stdio: ['ignore', fd, 'pipe'],
-      env: { ...process.env, KAIZEN_API_KEY: 'bench-key', KAIZEN_API_URL: controlPlaneUrl, NODE_ENV: 'production' },
+      // The same malloc tunables the image and `npm start` ship with (see the Dockerfile): without
+      // them glibc trims and regrows its heap around every 64 KiB socket read (~190k page faults a GiB).
+      env: { ...process.env, GLIBC_TUNABLES: SHIPPED_GLIBC_TUNABLES, KAIZEN_API_KEY: 'bench-key', KAIZEN_API_URL: controlPlaneUrl, NODE_ENV: 'production' },
     },
   );
   closeSync(fd);
