@@ -25,7 +25,6 @@ export const leaf = {
     .regex(/^[^\s/\\]+$/, 'expected an agent name without spaces or slashes')
     .describe('Agent name reported with every action.'),
   url: z
-    .string()
     .url('expected an http:// or https:// URL')
     .refine((text) => /^https?:\/\//i.test(text), 'expected an http:// or https:// URL')
     .transform((text) => text.replace(/\/+$/, ''))
