@@ -5,6 +5,8 @@ import { combineObservers, type ProxyObserver } from '../contract/observer.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createProxyServer } from '../proxy/proxy-server.js';
 import { createDecider } from '../verdict/create-decider.js';
+import { openSpool } from '../verdict/spool/open-spool.js';
+import { createSpoolMetrics } from '../observe/spool-metrics.js';
 import { createReloader, type ReloadOutcome } from './config-reload.js';
 import { createLocalReflex } from './local-reflex.js';
 import { isLoopbackHost } from './loopback.js';
@@ -57,7 +59,21 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     cacheEntries: () => decider.cacheSize,
     policySync: () => reflex.syncStatus(),
   });
-  const decider = createDecider({ config, logger, guard, metrics: observability.deciderMetrics, ...reflex.deciderOptions });
+  const spoolMetrics = createSpoolMetrics(observability.metrics.registry, () => spool);
+  // With an account, actions the control plane does not get are spooled under data_dir and replayed.
+  const spool =
+    config.controlPlane.apiKey === null
+      ? null
+      : await openSpool({
+          dataDir: config.dataDir,
+          controlPlaneUrl: config.controlPlane.url,
+          apiKey: config.controlPlane.apiKey,
+          maxBytes: config.spool.maxBytes,
+          flushIntervalMs: config.spool.fsyncIntervalMs,
+          logger,
+          metrics: spoolMetrics,
+        });
+  const decider = createDecider({ config, logger, guard, metrics: observability.deciderMetrics, ...reflex.deciderOptions, spool, spoolMetrics });
   const server = createProxyServer({
     decider,
     logger,

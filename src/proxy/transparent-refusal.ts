@@ -13,7 +13,10 @@ export type RedirectFailure = 'no_sni' | 'bad_sni' | 'malformed_tls' | 'unknown_
  * client speaks TLS.
  */
 export function refuseRedirect(proxy: ProxyContext, conn: ConnectionContext, client: Socket, reason: RedirectFailure, detail: string): void {
-  conn.log.warn({ code: 'KZP_ERR_TRANSPARENT_DESTINATION', reason, detail }, 'refused');
+  // A client that connects and leaves (a port probe) is worth a line, not a warning.
+  const fields = { code: 'KZP_ERR_TRANSPARENT_DESTINATION', reason, detail };
+  if (reason === 'closed') conn.log.info(fields, 'refused');
+  else conn.log.warn(fields, 'refused');
   reportRefused(proxy.observer, 'KZP_ERR_TRANSPARENT_DESTINATION', reason);
   if (reason === 'no_sni' || reason === 'bad_sni' || reason === 'malformed_tls') {
     sendTlsAlert(client, TLS_ALERT.unrecognizedName);

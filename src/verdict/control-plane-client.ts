@@ -109,7 +109,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     if (statusCode === 429 || statusCode >= 500) {
       return { kind: 'retry', afterMs: parseRetryAfter(response.headers['retry-after'], Date.now()) ?? 0, error };
     }
-    return { kind: 'final', result: { ok: false, error } };
+    return { kind: 'final', result: { ok: false, error, rejected: statusCode >= 400 && statusCode < 500 && statusCode !== 408 } };
   }
 
   function transportAttempt(error: unknown, phase: 'request' | 'body', deadline: Deadline): Attempt {

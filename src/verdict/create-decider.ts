@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { ProxyConfig } from '../config/types.js';
+import type { Action } from '../contract/action.js';
 import type { Decider, Decision, DecisionRequest, Resolution } from '../contract/decision.js';
 import type { DeciderMetrics } from '../contract/decider-metrics.js';
+import { noSpoolMetrics, type SpoolMetrics } from '../contract/spool-metrics.js';
 import type { ErrorCode } from '../errors/codes.js';
 import type { AddressGuard } from '../net/address-guard.js';
 import type { Logger } from '../observe/logger.js';
-import { createBlockReporter } from './block-reporter.js';
 import { verdictCacheKey } from './cache-key.js';
 import { createControlPlaneClient } from './control-plane-client.js';
 import { decisionOf, failModeDecision } from './decision-of.js';
@@ -13,6 +14,9 @@ import { applyMode, type ModeSettings } from './enforcement-mode.js';
 import { evaluateLocally } from './evaluate-locally.js';
 import { allowAllPolicy, type LocalPolicy, type LocalVerdict } from './local-policy.js';
 import { resolveVerdict } from './resolved-verdict.js';
+import type { ReportSpool } from './spool/report-spool.js';
+import { createReportOutbox } from './spool/report-outbox.js';
+import { stampAction } from './stamp-action.js';
 import { createVerdictCache } from './verdict-cache.js';
 import type { VerdictClient } from './verdict-client.js';
 
@@ -30,10 +34,19 @@ export interface CreateDeciderOptions {
   readonly client?: VerdictClient;
   /** Enforce or monitor, read per decision so a reload applies at once; config.mode and config.monitorGuard otherwise. */
   readonly mode?: () => ModeSettings;
+  /**
+   * Where actions the control plane did not get go (opened by the caller under data_dir; closed by
+   * close()). Without it they are counted as dropped and logged.
+   */
+  readonly spool?: ReportSpool | null;
+  /** Spooled, replayed and dropped actions (the admin /metrics endpoint). */
+  readonly spoolMetrics?: SpoolMetrics;
+  /** Wait between replay probes while the control plane fails (tests shorten it); 1s doubling to 30s. */
+  readonly replayBackoff?: { readonly minMs: number; readonly maxMs: number };
 }
 
 export interface KaizenDecider extends Decider {
-  /** Waits for block reports in flight, then closes the control-plane connection pool. */
+  /** Waits for block reports in flight (failures spooled), stops replay, closes the spool and the control-plane pool. */
   close(): Promise<void>;
   /** Forgets every cached verdict (hot reload). */
   clearCache(): void;
@@ -59,7 +72,17 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     (apiKey === null
       ? null
       : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger: options.logger }));
-  const reporter = client === null ? null : createBlockReporter({ client, logger });
+  const outbox =
+    client === null
+      ? null
+      : createReportOutbox({
+          client,
+          spool: options.spool ?? null,
+          ratePerSecond: config.spool.replayRatePerSecond,
+          logger: options.logger.child({ component: 'spool' }),
+          metrics: options.spoolMetrics ?? noSpoolMetrics,
+          ...(options.replayBackoff === undefined ? {} : { backoff: options.replayBackoff }),
+        });
   const cache =
     client === null
       ? null
@@ -74,6 +97,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
             const result = await client.send(report);
             options.metrics?.controlPlaneCall((performance.now() - started) / 1000, result.ok ? null : result.error.code);
             if (!result.ok) throw result.error;
+            outbox?.answered();
             return resolveVerdict(result.answer, report.verdict);
           },
         });
@@ -85,12 +109,18 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     return failModeDecision(config.fail, code);
   }
 
-  function blockLocally(request: DecisionRequest, verdict: LocalVerdict, source: 'guard' | 'local'): Decision {
-    reporter?.report({ agent: request.agent, action: request.action, verdict });
+  function blockLocally(request: DecisionRequest, reported: Action, verdict: LocalVerdict, source: 'guard' | 'local'): Decision {
+    outbox?.report({ agent: request.agent, action: reported, verdict });
     return decisionOf(verdict, source);
   }
 
-  async function pipeline(request: DecisionRequest): Promise<Decision> {
+  /** The control plane did not get this action (its call failed): spooled with the verdict enforced. */
+  function undelivered(request: DecisionRequest, reported: Action, decision: Decision): Decision {
+    outbox?.undelivered({ agent: request.agent, action: reported, verdict: { decision: decision.decision, reason: decision.reason, evidence: decision.evidence } });
+    return decision;
+  }
+
+  async function pipeline(request: DecisionRequest, reported: Action): Promise<Decision> {
     const { action, agent } = request;
     // A rejected resolution is a transport bug; like a DNS failure it leaves nothing to dial.
     const resolution = await request.resolution.catch(() => DNS_FAILED);
@@ -99,34 +129,35 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
       const guarded = guard.checkAll(addresses, request.port);
       if (!guarded.ok) {
         const evidence = [{ kind: 'address', value: guarded.address, source: 'guard' }];
-        return blockLocally(request, { decision: 'block', reason: guarded.reason, evidence }, 'guard');
+        return blockLocally(request, reported, { decision: 'block', reason: guarded.reason, evidence }, 'guard');
       }
     }
 
     const local = evaluateLocally(policy, action, addresses, logger);
-    if (local.decision === 'block') return blockLocally(request, local, 'local');
+    if (local.decision === 'block') return blockLocally(request, reported, local, 'local');
     if (cache === null) return decisionOf(local, 'local');
 
-    const found = await cache.lookup(verdictCacheKey(agent, action), { agent, action, verdict: local });
+    const found = await cache.lookup(verdictCacheKey(agent, action), { agent, action: reported, verdict: local });
     options.metrics?.cacheLookup(found.kind === 'fresh' ? (found.fetched ? 'miss' : 'hit') : found.kind);
     switch (found.kind) {
       case 'fresh':
         return decisionOf(found.verdict, found.fetched ? found.verdict.origin : 'cache');
       case 'stale':
-        return decisionOf(found.verdict, 'stale');
+        return undelivered(request, reported, decisionOf(found.verdict, 'stale'));
       case 'failed':
-        return noVerdict(found.error.code, request);
+        return undelivered(request, reported, noVerdict(found.error.code, request));
     }
   }
 
   return {
     async decide(request) {
+      const reported = stampAction(request.action, new Date());
       let decision: Decision;
       try {
-        decision = await pipeline(request);
+        decision = await pipeline(request, reported);
       } catch (error) {
         logger.error({ err: error, code: 'KZP_ERR_DECIDER', target: request.action.target }, 'decision pipeline failed');
-        decision = noVerdict('KZP_ERR_DECIDER', request);
+        decision = undelivered(request, reported, noVerdict('KZP_ERR_DECIDER', request));
       }
       return applyMode(decision, modeOf());
     },
@@ -137,7 +168,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
       return cache?.size ?? 0;
     },
     async close() {
-      await reporter?.drain();
+      await outbox?.close();
       await client?.close();
     },
   };

@@ -34,7 +34,12 @@ export type ControlPlaneAnswer =
 /** A failure is a value with a stable code, never a thrown transport error. */
 export type ControlPlaneResult =
   | { readonly ok: true; readonly answer: ControlPlaneAnswer }
-  | { readonly ok: false; readonly error: KaizenProxyError };
+  | {
+      readonly ok: false;
+      readonly error: KaizenProxyError;
+      /** The control plane refused this report for good (a 4xx other than 401, 403, 408, 429): sending it again cannot help. */
+      readonly rejected?: boolean;
+    };
 
 /** What the decider needs from the control plane; the undici client implements it. */
 export interface VerdictClient {

@@ -1,0 +1,23 @@
+/**
+ * Why spooled actions were dropped: `overflow` the spool reached spool.max_bytes (oldest first),
+ * `rejected` the control plane refused the entry for good (a 4xx other than 401/403/408/429),
+ * `unreadable` an entry on disk that no longer decodes, `too_large` one report larger than a
+ * segment, `unavailable` no spool could be opened (data_dir not writable) or it was closed.
+ */
+export const SPOOL_DROP_REASONS = ['overflow', 'rejected', 'unreadable', 'too_large', 'unavailable'] as const;
+export type SpoolDropReason = (typeof SPOOL_DROP_REASONS)[number];
+
+/** What the report spool tells metrics. Must be cheap and never throw. */
+export interface SpoolMetrics {
+  /** One action written to the spool because the control plane did not get it when it happened. */
+  spooled(): void;
+  /** One spooled action acknowledged by the control plane on replay. */
+  replayed(): void;
+  dropped(reason: SpoolDropReason, count: number): void;
+}
+
+export const noSpoolMetrics: SpoolMetrics = Object.freeze({
+  spooled: () => undefined,
+  replayed: () => undefined,
+  dropped: () => undefined,
+});

@@ -1,0 +1,106 @@
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { noSpoolMetrics, type SpoolMetrics } from '../../contract/spool-metrics.js';
+import type { Logger } from '../../observe/logger.js';
+import { openReportSpool, type ReportSpool, type SpoolPosition } from './report-spool.js';
+import { acquireSlot, claimAbandoned, partitionDir, type SlotLock } from './spool-slot.js';
+
+export interface OpenSpoolOptions {
+  readonly dataDir: string;
+  readonly controlPlaneUrl: string;
+  readonly apiKey: string;
+  readonly maxBytes: number;
+  readonly flushIntervalMs: number;
+  readonly logger: Logger;
+  readonly metrics: SpoolMetrics;
+}
+
+/** Entries moved per read when adopting an abandoned slot. */
+const ADOPT_BATCH = 512;
+
+/**
+ * Opens this proxy's spool under data_dir: its partition (control plane + API key), a slot of its
+ * own, what a previous run left there, and the entries of slots whose owner is gone (moved into
+ * ours, then their directory removed). Never rejects: when data_dir cannot hold a spool the
+ * reason is logged with KZP_ERR_SPOOL and the result is null (undelivered actions are then
+ * counted as dropped). Closing the spool releases the slot.
+ */
+export async function openSpool(options: OpenSpoolOptions): Promise<ReportSpool | null> {
+  const logger = options.logger.child({ component: 'spool' });
+  const dataDir = resolve(options.dataDir);
+  try {
+    const partition = partitionDir(dataDir, options.controlPlaneUrl, options.apiKey);
+    const lock = await acquireSlot(partition);
+    let spool: ReportSpool;
+    try {
+      spool = await openReportSpool({ dir: lock.dir, maxBytes: options.maxBytes, flushIntervalMs: options.flushIntervalMs, logger, metrics: options.metrics });
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+    await adoptAbandoned(partition, lock.dir, spool, logger);
+    logger.info({ dir: lock.dir, pending: spool.pending, max_bytes: options.maxBytes }, 'report spool open');
+    return releasingOnClose(spool, lock);
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : error instanceof Error ? error.message : 'unknown';
+    logger.error(
+      { code: 'KZP_ERR_SPOOL', data_dir: dataDir, reason },
+      'report spool unavailable: actions the control plane does not get are dropped (counted) until data_dir is writable and the proxy restarts',
+    );
+    return null;
+  }
+}
+
+async function adoptAbandoned(partition: string, own: string, spool: ReportSpool, logger: Logger): Promise<void> {
+  for (const lock of await claimAbandoned(partition, own)) {
+    try {
+      const orphan = await openReportSpool({ dir: lock.dir, maxBytes: Number.MAX_SAFE_INTEGER, flushIntervalMs: 1000, logger, metrics: noSpoolMetrics });
+      let moved = 0;
+      let after: SpoolPosition | null = null;
+      for (;;) {
+        const batch = await orphan.readAfter(after, ADOPT_BATCH);
+        if (batch.length === 0) break;
+        for (const entry of batch) {
+          after = entry.position;
+          if (entry.report === null) continue;
+          spool.append(entry.report);
+          moved += 1;
+        }
+      }
+      await orphan.close();
+      // Written in ours before theirs is removed: a crash in between replays them twice, never zero times.
+      await spool.flush();
+      await rm(lock.dir, { recursive: true, force: true });
+      if (moved > 0) logger.info({ adopted: moved, from: lock.dir }, 'adopted the spool of a proxy that is gone');
+    } catch (error) {
+      logger.warn({ code: 'KZP_ERR_SPOOL', err: error, from: lock.dir }, 'could not adopt an abandoned spool; left in place');
+    } finally {
+      await lock.release();
+    }
+  }
+}
+
+function releasingOnClose(spool: ReportSpool, lock: SlotLock): ReportSpool {
+  return {
+    append: (report) => {
+      spool.append(report);
+    },
+    readAfter: (after, max) => spool.readAfter(after, max),
+    isPending: (position) => spool.isPending(position),
+    ackThrough: (position) => {
+      spool.ackThrough(position);
+    },
+    get pending() {
+      return spool.pending;
+    },
+    get bytes() {
+      return spool.bytes;
+    },
+    flush: () => spool.flush(),
+    onWritten: (listener) => spool.onWritten(listener),
+    async close() {
+      await spool.close();
+      await lock.release();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { performance } from 'node:perf_hooks';
+import type { SpoolMetrics } from '../../contract/spool-metrics.js';
+import type { Logger } from '../../observe/logger.js';
+import { createBlockReporter } from '../block-reporter.js';
+import { createRateGate } from '../rate-gate.js';
+import type { VerdictClient, VerdictReport } from '../verdict-client.js';
+import type { ReportSpool } from './report-spool.js';
+import { startSpoolReplayer } from './spool-replayer.js';
+
+/**
+ * Everything the decider reports beside its live verdict calls: locally decided blocks (sent in
+ * the background), and actions the control plane did not get when they happened (its call failed:
+ * fail mode, stale verdicts). Whatever cannot be delivered goes to the spool, which is replayed
+ * once the control plane answers again. Without a spool (data_dir unusable) such actions are
+ * counted as dropped and logged, never lost silently.
+ */
+export interface ReportOutbox {
+  /** A local block (or a would-block in monitor mode): sent now, spooled if that fails. */
+  report(report: VerdictReport): void;
+  /** An action whose verdict call failed: straight to the spool. */
+  undelivered(report: VerdictReport): void;
+  /** A live verdict call succeeded: replay can start at once. */
+  answered(): void;
+  /** Background reports finish (failures spooled), replay stops, the spool is written and closed. */
+  close(): Promise<void>;
+}
+
+export interface ReportOutboxOptions {
+  readonly client: VerdictClient;
+  readonly spool: ReportSpool | null;
+  readonly ratePerSecond: number;
+  readonly logger: Logger;
+  readonly metrics: SpoolMetrics;
+  /** Replay probing backoff (tests shorten it). */
+  readonly backoff?: { readonly minMs: number; readonly maxMs: number };
+}
+
+const UNAVAILABLE_LOG_INTERVAL_MS = 60_000;
+
+export function createReportOutbox(options: ReportOutboxOptions): ReportOutbox {
+  const { client, spool, logger, metrics } = options;
+  const unavailableGate = createRateGate(UNAVAILABLE_LOG_INTERVAL_MS, () => performance.now());
+  const replayer =
+    spool === null
+      ? null
+      : startSpoolReplayer({
+          spool,
+          client,
+          ratePerSecond: options.ratePerSecond,
+          logger,
+          metrics,
+          ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+        });
+
+  function undelivered(report: VerdictReport): void {
+    if (spool !== null) {
+      spool.append(report);
+      return;
+    }
+    metrics.dropped('unavailable', 1);
+    const gate = unavailableGate.pass();
+    if (gate.open) {
+      logger.warn({ code: 'KZP_ERR_SPOOL', target: report.action.target, suppressed: gate.suppressed }, 'no spool: an action the control plane did not get is dropped');
+    }
+  }
+
+  const reporter = createBlockReporter({
+    client,
+    logger,
+    overflow: undelivered,
+    settled(report, result) {
+      if (result.ok) {
+        replayer?.kick();
+        return;
+      }
+      if (result.rejected === true) {
+        metrics.dropped('rejected', 1);
+        logger.warn({ code: 'KZP_ERR_SPOOL', error: result.error.code, target: report.action.target }, 'control plane refused a block report for good: dropped');
+        return;
+      }
+      undelivered(report);
+    },
+  });
+
+  return {
+    report(report) {
+      // Behind a backlog, a new report waits its turn in the spool: order holds, and a control
+      // plane that is still failing is not asked again.
+      if (spool !== null && spool.pending > 0) spool.append(report);
+      else reporter.report(report);
+    },
+    undelivered,
+    answered() {
+      replayer?.kick();
+    },
+    async close() {
+      await reporter.drain();
+      await replayer?.stop();
+      await spool?.close();
+    },
+  };
+}

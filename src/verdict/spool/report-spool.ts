@@ -1,0 +1,237 @@
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import type { SpoolMetrics } from '../../contract/spool-metrics.js';
+import type { Logger } from '../../observe/logger.js';
+import type { VerdictReport } from '../verdict-client.js';
+import { writeAckCursor } from './ack-cursor.js';
+import { encodeRecord } from './record-frame.js';
+import { SEGMENT_MAGIC, segmentPath } from './segment-file.js';
+import { readSegment, type SpooledReport } from './segment-reader.js';
+import { encodeEntry } from './spool-entry.js';
+import { recoverSpool } from './spool-recovery.js';
+import { HEADER_BYTES, type SegmentState, type SpoolPosition } from './segment-table.js';
+import { createWriteErrorLog } from './write-error-log.js';
+
+export type { SpoolPosition } from './segment-table.js';
+export type { SpooledReport } from './segment-reader.js';
+
+export interface ReportSpoolOptions {
+  /** The slot directory, locked by the caller. */
+  readonly dir: string;
+  readonly maxBytes: number;
+  /** Queued appends are written and fsynced at least this often. */
+  readonly flushIntervalMs: number;
+  readonly logger: Logger;
+  readonly metrics: SpoolMetrics;
+}
+
+export interface ReportSpool {
+  /** Queues a report for the next batched write. Never throws, never waits. */
+  append(report: VerdictReport): void;
+  /** Written, unacknowledged entries after `after` (from the ack cursor when null), oldest first. */
+  readAfter(after: SpoolPosition | null, max: number): Promise<SpooledReport[]>;
+  /** False once the entry was acknowledged or dropped for the size bound. */
+  isPending(position: SpoolPosition): boolean;
+  /** The control plane has everything up to and including this entry. */
+  ackThrough(position: SpoolPosition): void;
+  /** Entries not acknowledged yet (written or queued). */
+  readonly pending: number;
+  readonly bytes: number;
+  /** Resolves once everything appended before the call is written and synced. */
+  flush(): Promise<void>;
+  /** `listener` runs after each write that added entries; returns the unsubscribe. */
+  onWritten(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/** A batch this large is written at once instead of waiting for the interval. */
+const WRITE_NOW_BYTES = 1024 * 1024;
+
+/** Segments: an eighth of the bound (so dropping the oldest frees little), between 4 KiB and 8 MiB. */
+export function segmentBytesFor(maxBytes: number): number {
+  return Math.max(4096, Math.min(8 * 1024 * 1024, Math.floor(maxBytes / 8)));
+}
+
+/**
+ * The durable report spool of one slot directory: append-only segment files of framed records,
+ * written and fsynced in batches, bounded by max_bytes (the oldest segment is dropped, counted and
+ * logged), acknowledged through a cursor file, compacted by deleting segments once acknowledged.
+ * Opening it recovers what is on disk: a torn last record is cut off, everything before it kept.
+ */
+export async function openReportSpool(options: ReportSpoolOptions): Promise<ReportSpool> {
+  const { dir, logger, metrics } = options;
+  await mkdir(dir, { recursive: true });
+  const table = await recoverSpool(dir, logger);
+  const segmentBytes = segmentBytesFor(options.maxBytes);
+  const handles = new Map<number, FileHandle>();
+  const doomed: number[] = [];
+  const mustTruncate = new Set<number>();
+  const listeners = new Set<() => void>();
+  const writeErrors = createWriteErrorLog(logger);
+  let cursorDirty = false;
+  let chain: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | null = null;
+  let queuedBytes = 0;
+  let closed = false;
+
+  if (table.pending > 0) logger.info({ pending: table.pending, bytes: table.bytes }, 'spool recovered: spooled actions wait for the control plane');
+
+  const flush = (): Promise<void> => {
+    chain = chain.then(writeBatch);
+    return chain;
+  };
+
+  function schedule(): void {
+    if (closed) return;
+    if (queuedBytes >= WRITE_NOW_BYTES) {
+      void flush();
+      return;
+    }
+    if (timer !== null) return;
+    timer = setTimeout(() => {
+      timer = null;
+      void flush();
+    }, options.flushIntervalMs);
+    timer.unref();
+  }
+
+  async function handleFor(segment: SegmentState): Promise<FileHandle> {
+    const open_ = handles.get(segment.id);
+    if (open_ !== undefined) return open_;
+    const handle = await open(segmentPath(dir, segment.id), 'a');
+    handles.set(segment.id, handle);
+    return handle;
+  }
+
+  async function writeBatch(): Promise<void> {
+    let entries = 0;
+    const synced: FileHandle[] = [];
+    for (const segment of [...table.segments]) {
+      if (segment.queued.length === 0) continue;
+      const frames = segment.queued.splice(0);
+      const bytes = frames.reduce((sum, frame) => sum + frame.length, 0);
+      queuedBytes -= bytes;
+      try {
+        const handle = await handleFor(segment);
+        if (mustTruncate.has(segment.id)) await handle.truncate(segment.written);
+        mustTruncate.delete(segment.id);
+        await handle.writev(segment.written === 0 ? [SEGMENT_MAGIC, ...frames] : frames);
+        segment.written = segment.size - segment.queued.reduce((sum, frame) => sum + frame.length, 0);
+        entries += frames.length;
+        synced.push(handle);
+      } catch (error) {
+        // Kept for the next batch (the partial write is cut off first); later segments wait, so order holds.
+        segment.queued.unshift(...frames);
+        queuedBytes += bytes;
+        mustTruncate.add(segment.id);
+        writeErrors.failed(error, 'write');
+        schedule();
+        break;
+      }
+    }
+    for (const handle of synced) await handle.datasync().catch((error: unknown) => {
+      writeErrors.failed(error, 'fsync');
+    });
+    const last = table.segments[table.segments.length - 1];
+    for (const [id, handle] of handles) {
+      if (id === last?.id && !doomed.includes(id)) continue;
+      handles.delete(id);
+      await handle.close().catch(() => undefined);
+    }
+    if (cursorDirty) {
+      cursorDirty = false;
+      await writeAckCursor(dir, table.cursor).catch((error: unknown) => {
+        cursorDirty = true;
+        writeErrors.failed(error, 'ack cursor');
+      });
+    }
+    for (const id of doomed.splice(0)) await unlink(segmentPath(dir, id)).catch(() => undefined);
+    if (entries > 0) {
+      writeErrors.recovered();
+      for (const listener of listeners) listener();
+    }
+  }
+
+  function retire(segments: readonly SegmentState[]): void {
+    for (const segment of segments) {
+      queuedBytes -= segment.queued.reduce((sum, frame) => sum + frame.length, 0);
+      segment.queued.length = 0;
+      doomed.push(segment.id);
+    }
+    if (segments.length > 0) schedule();
+  }
+
+  function enforceBound(): void {
+    while (table.bytes > options.maxBytes) {
+      const dropped = table.dropOldest();
+      if (dropped === null) return;
+      cursorDirty = true;
+      retire([dropped.segment]);
+      metrics.dropped('overflow', dropped.entries);
+      logger.warn(
+        { code: 'KZP_ERR_SPOOL', dropped: dropped.entries, max_bytes: options.maxBytes, pending: table.pending },
+        'spool full: dropped the oldest spooled actions',
+      );
+    }
+  }
+
+  return {
+    append(report) {
+      if (closed) {
+        metrics.dropped('unavailable', 1);
+        logger.warn({ code: 'KZP_ERR_SPOOL', target: report.action.target }, 'spool closed: action not spooled');
+        return;
+      }
+      const frame = encodeRecord(encodeEntry(report));
+      if (frame.length > segmentBytes - HEADER_BYTES) {
+        metrics.dropped('too_large', 1);
+        logger.warn({ code: 'KZP_ERR_SPOOL', bytes: frame.length, target: report.action.target }, 'action too large for the spool: dropped');
+        return;
+      }
+      table.append(frame, segmentBytes);
+      queuedBytes += frame.length;
+      metrics.spooled();
+      enforceBound();
+      schedule();
+    },
+    async readAfter(after, max) {
+      const out: SpooledReport[] = [];
+      const cursor = table.cursor;
+      const from = after !== null && table.isPending(after) ? after : null;
+      for (const segment of table.segments) {
+        if (out.length >= max) break;
+        if (segment.id < (from?.segment ?? cursor.segment)) continue;
+        const offset = from !== null && segment.id === from.segment ? from.end : segment.id === cursor.segment ? cursor.offset : HEADER_BYTES;
+        out.push(...(await readSegment(dir, segment, offset, max - out.length)));
+      }
+      return out;
+    },
+    isPending: (position) => table.isPending(position),
+    ackThrough(position) {
+      const { acked, retired } = table.ackThrough(position);
+      if (acked === 0 && retired.length === 0) return;
+      cursorDirty = true;
+      retire(retired);
+      schedule();
+    },
+    get pending() {
+      return table.pending;
+    },
+    get bytes() {
+      return table.bytes;
+    },
+    flush,
+    onWritten(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      await flush();
+      for (const handle of handles.values()) await handle.close().catch(() => undefined);
+      handles.clear();
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { open } from 'node:fs/promises';
+import type { VerdictReport } from '../verdict-client.js';
+import { scanRecords } from './record-frame.js';
+import { segmentPath } from './segment-file.js';
+import type { SegmentState, SpoolPosition } from './segment-table.js';
+import { decodeEntry } from './spool-entry.js';
+
+/** An entry read back for replay; `report` is null when its bytes no longer decode. */
+export interface SpooledReport {
+  readonly position: SpoolPosition;
+  readonly report: VerdictReport | null;
+}
+
+/** Up to `max` written records of `segment` that end after `offset`, decoded. */
+export async function readSegment(dir: string, segment: SegmentState, offset: number, max: number): Promise<SpooledReport[]> {
+  const ends = segment.ends.filter((end) => end > offset && end <= segment.written).slice(0, max);
+  const last = ends[ends.length - 1];
+  if (last === undefined) return [];
+  const buffer = Buffer.alloc(last - offset);
+  let handle;
+  try {
+    handle = await open(segmentPath(dir, segment.id), 'r');
+  } catch {
+    // Deleted meanwhile (acknowledged, or dropped for the size bound): nothing left to replay there.
+    return [];
+  }
+  try {
+    await handle.read(buffer, 0, buffer.length, offset);
+  } finally {
+    await handle.close();
+  }
+  const intact = new Map(scanRecords(buffer, 0, offset).records.map((record) => [record.start, record.payload]));
+  let start = offset;
+  return ends.map((end) => {
+    const payload = intact.get(start);
+    const entry: SpooledReport = { position: { segment: segment.id, start, end }, report: payload === undefined ? null : (decodeEntry(payload) ?? null) };
+    start = end;
+    return entry;
+  });
+}
+
