@@ -54,7 +54,7 @@ function blocklistFindings(policy: string, m: Matchers, subject: PolicySubject):
   const add = (kind: RuleKind, value: string): void => {
     found.push({ policy, kind, value });
   };
-  const domain = m.domains?.match(subject.host);
+  const domain = m.domains?.match(subject);
   if (domain !== undefined) add('domains', domain);
   const ip = m.ip?.match(subject.candidates);
   if (ip !== undefined) add('ip', ip.entry === `${ip.address}/32` || ip.entry === `${ip.address}/128` ? ip.address : `${ip.entry} (${ip.address})`);
@@ -74,7 +74,7 @@ function blocklistFindings(policy: string, m: Matchers, subject: PolicySubject):
 /** Every listed dimension must match (AND); an action lacking a listed field (no tool, no publisher) does not. */
 function allowlistFindings(policy: string, m: Matchers, subject: PolicySubject): readonly Finding[] {
   const missing: string[] = [];
-  if (m.domains !== null && m.domains.match(subject.host) === undefined) missing.push(`domains (${subject.host})`);
+  if (m.domains !== null && m.domains.match(subject) === undefined) missing.push(`domains (${subject.host})`);
   if (m.publishers !== null && (subject.publisher === null || !m.publishers.has(subject.publisher))) missing.push(`publishers (${subject.publisher ?? 'none'})`);
   if (m.tools !== null && (subject.tool === null || !m.tools.has(subject.tool))) missing.push(`tools (${subject.tool ?? 'none'})`);
   return missing.length === 0 ? NONE : [{ policy, kind: 'allowlist', value: `not listed in ${missing.join(', ')}` }];

@@ -1,14 +1,16 @@
 import { isIP } from 'node:net';
 
+import type { PolicySubject } from './policy-subject.js';
+
 /**
  * `domains` entries compiled for lookup: a name matches itself and every subdomain (label
- * boundaries only: `example.com` never matches `notexample.com`), found by walking the host's
- * suffixes through a Set, so the cost grows with the host's labels, not with the list. An IP
+ * boundaries only: `example.com` never matches `notexample.com`), found by looking the host's
+ * suffixes up in a Set, so the cost grows with the host's labels, not with the list. An IP
  * literal in the list matches only that IP target: a domain rule never matches an IP by text suffix.
  */
 export interface DomainSet {
-  /** The entry that matched the canonical host, or undefined. */
-  match(host: string): string | undefined;
+  /** The entry that matched the subject's canonical host, or undefined. */
+  match(subject: Pick<PolicySubject, 'host' | 'hostIsIp' | 'suffixes'>): string | undefined;
 }
 
 export function createDomainSet(entries: readonly string[]): DomainSet {
@@ -16,14 +18,9 @@ export function createDomainSet(entries: readonly string[]): DomainSet {
   const addresses = new Set<string>();
   for (const entry of entries) (isIP(entry) === 0 ? names : addresses).add(entry);
   return {
-    match(host) {
-      if (isIP(host) !== 0) return addresses.has(host) ? host : undefined;
-      if (names.has(host)) return host;
-      for (let dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) {
-        const suffix = host.slice(dot + 1);
-        if (names.has(suffix)) return suffix;
-      }
-      return undefined;
+    match({ host, hostIsIp, suffixes }) {
+      if (hostIsIp) return addresses.has(host) ? host : undefined;
+      return suffixes.find((suffix) => names.has(suffix));
     },
   };
 }

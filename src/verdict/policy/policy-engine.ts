@@ -4,7 +4,7 @@ import type { Logger } from '../../observe/logger.js';
 import type { LocalPolicy, LocalVerdict } from '../local-policy.js';
 import { compilePolicy, type CompiledPolicy, type Finding } from './compile-policy.js';
 import type { PolicySpec } from './policy-spec.js';
-import { policySubject } from './policy-subject.js';
+import { createSubjectBuilder } from './policy-subject.js';
 
 /**
  * The local reflex with Kaizen's semantics: every enabled policy, from the file and from the
@@ -33,6 +33,7 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
   let synced = EMPTY;
   let active: readonly CompiledPolicy[] = [];
   let noted = false;
+  const subjectOf = createSubjectBuilder();
 
   function replace(current: Source, next: readonly PolicySpec[]): Source | null {
     const key = JSON.stringify(next);
@@ -54,7 +55,7 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
     evaluate(action: Action, addresses: readonly string[]): LocalVerdict {
       const policies = active;
       if (policies.length === 0) return NO_MATCH;
-      const subject = policySubject(action, addresses);
+      const subject = subjectOf(action, addresses);
       const findings: Finding[] = [];
       for (const policy of policies) {
         const found = policy.findings(subject);
