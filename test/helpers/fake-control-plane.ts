@@ -4,7 +4,7 @@
  *
  *   const cp = await startFakeControlPlane();          // answers `allow` until told otherwise
  *   cp.respondWith(reply.status(500), reply.allow());  // a sequence: request n takes reply n, the last repeats
- *   cp.respondWith(reply.slow(2000, reply.allow()));   // slow, reset, garbage, truncated, 401, 429 + Retry-After...
+ *   cp.respondWith(reply.slow(2000, reply.allow()));   // slow, reset, resetMidBody, garbage, truncated, 401, 429 + Retry-After...
  *   await cp.waitForRequests(1);                       // readiness without sleeps (fire-and-forget reports)
  *   cp.requests[0]?.headers.authorization; cp.requests[0]?.body;   // everything the client sent
  *   cp.routeWith('/v1/policy', reply.policies([...], '"v1"'), reply.notModified());  // a sequence of its own for one path
@@ -22,6 +22,8 @@ export interface RecordedRequest {
   /** The body parsed as JSON, or undefined when it is not JSON. */
   readonly body: unknown;
   readonly rawBody: string;
+  /** The reply this request was given (a slow reply's eventual answer is in its `then`). */
+  readonly reply: FakeReply;
 }
 
 export type FakeReply =
@@ -31,6 +33,8 @@ export type FakeReply =
   | { readonly kind: 'truncated' }
   /** The socket is reset (RST) without any answer. */
   | { readonly kind: 'reset' }
+  /** Status, headers and part of the body, then a reset (RST). */
+  | { readonly kind: 'resetMidBody' }
   /** Never answers (until close). */
   | { readonly kind: 'hang' }
   | { readonly kind: 'slow'; readonly delayMs: number; readonly then: FakeReply }
@@ -71,6 +75,7 @@ export const reply = {
   garbage: (): FakeReply => ({ kind: 'text', status: 200, body: '<html>not a verdict', headers: { 'content-type': 'application/json' } }),
   truncated: (): FakeReply => ({ kind: 'truncated' }),
   reset: (): FakeReply => ({ kind: 'reset' }),
+  resetMidBody: (): FakeReply => ({ kind: 'resetMidBody' }),
   hang: (): FakeReply => ({ kind: 'hang' }),
   slow: (delayMs: number, then: FakeReply = reply.allow()): FakeReply => ({ kind: 'slow', delayMs, then }),
   /** The answer to `GET /v1/policy`, with an ETag when given. */
@@ -112,17 +117,17 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
     res.on('error', () => undefined);
     req.on('end', () => {
       const rawBody = Buffer.concat(chunks).toString('utf8');
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: parseJson(rawBody), rawBody });
-      for (const wake of waiters) wake();
       const route = routes.get((req.url ?? '').split('?')[0] ?? '');
+      let next: FakeReply;
       if (route !== undefined) {
-        const routed = route.replies[Math.min(route.served, route.replies.length - 1)] ?? reply.allow();
+        next = route.replies[Math.min(route.served, route.replies.length - 1)] ?? reply.allow();
         route.served += 1;
-        answer(req, res, routed);
-        return;
+      } else {
+        next = replies[Math.min(served, replies.length - 1)] ?? reply.allow();
+        served += 1;
       }
-      const next = replies[Math.min(served, replies.length - 1)] ?? reply.allow();
-      served += 1;
+      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: parseJson(rawBody), rawBody, reply: next });
+      for (const wake of waiters) wake();
       answer(req, res, next);
     });
   });
@@ -146,6 +151,10 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
         return;
       case 'reset':
         req.socket.resetAndDestroy();
+        return;
+      case 'resetMidBody':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': 200 });
+        res.write('{"decision":"allow","reason":', () => req.socket.resetAndDestroy());
         return;
       case 'hang':
         return;

@@ -18,7 +18,7 @@ export interface ReportSpoolOptions {
   /** The slot directory, locked by the caller. */
   readonly dir: string;
   readonly maxBytes: number;
-  /** Queued appends are written and fsynced at least this often. */
+  /** Appends are written at once (one write per event-loop turn) and fsynced at least this often. */
   readonly flushIntervalMs: number;
   readonly logger: Logger;
   readonly metrics: SpoolMetrics;
@@ -43,9 +43,6 @@ export interface ReportSpool {
   close(): Promise<void>;
 }
 
-/** A batch this large is written at once instead of waiting for the interval. */
-const WRITE_NOW_BYTES = 1024 * 1024;
-
 /** Segments: an eighth of the bound (so dropping the oldest frees little), between 4 KiB and 8 MiB. */
 export function segmentBytesFor(maxBytes: number): number {
   return Math.max(4096, Math.min(8 * 1024 * 1024, Math.floor(maxBytes / 8)));
@@ -67,31 +64,44 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
   const mustTruncate = new Set<number>();
   const listeners = new Set<() => void>();
   const writeErrors = createWriteErrorLog(logger);
+  const dirty = new Set<FileHandle>();
   let cursorDirty = false;
   let chain: Promise<void> = Promise.resolve();
-  let timer: NodeJS.Timeout | null = null;
-  let queuedBytes = 0;
+  let writeQueued = false;
+  let syncTimer: NodeJS.Timeout | null = null;
   let closed = false;
 
   if (table.pending > 0) logger.info({ pending: table.pending, bytes: table.bytes }, 'spool recovered: spooled actions wait for the control plane');
 
-  const flush = (): Promise<void> => {
-    chain = chain.then(writeBatch);
+  const serial = (step: () => Promise<void>): Promise<void> => {
+    chain = chain.then(step);
     return chain;
   };
+  const flush = (): Promise<void> => serial(async () => {
+    await writeQueuedFrames();
+    await syncAndCompact();
+  });
 
+  /**
+   * Appends of one event-loop turn are written together at once (so a killed proxy loses none it
+   * accepted); fsync, the cursor and deletions follow every flushIntervalMs (a crashed machine
+   * loses at most that much).
+   */
   function schedule(): void {
     if (closed) return;
-    if (queuedBytes >= WRITE_NOW_BYTES) {
-      void flush();
-      return;
+    if (!writeQueued) {
+      writeQueued = true;
+      setImmediate(() => {
+        writeQueued = false;
+        void serial(writeQueuedFrames);
+      });
     }
-    if (timer !== null) return;
-    timer = setTimeout(() => {
-      timer = null;
-      void flush();
+    if (syncTimer !== null) return;
+    syncTimer = setTimeout(() => {
+      syncTimer = null;
+      void serial(syncAndCompact);
     }, options.flushIntervalMs);
-    timer.unref();
+    syncTimer.unref();
   }
 
   async function handleFor(segment: SegmentState): Promise<FileHandle> {
@@ -102,14 +112,11 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
     return handle;
   }
 
-  async function writeBatch(): Promise<void> {
+  async function writeQueuedFrames(): Promise<void> {
     let entries = 0;
-    const synced: FileHandle[] = [];
     for (const segment of [...table.segments]) {
       if (segment.queued.length === 0) continue;
       const frames = segment.queued.splice(0);
-      const bytes = frames.reduce((sum, frame) => sum + frame.length, 0);
-      queuedBytes -= bytes;
       try {
         const handle = await handleFor(segment);
         if (mustTruncate.has(segment.id)) await handle.truncate(segment.written);
@@ -117,20 +124,29 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
         await handle.writev(segment.written === 0 ? [SEGMENT_MAGIC, ...frames] : frames);
         segment.written = segment.size - segment.queued.reduce((sum, frame) => sum + frame.length, 0);
         entries += frames.length;
-        synced.push(handle);
+        dirty.add(handle);
       } catch (error) {
-        // Kept for the next batch (the partial write is cut off first); later segments wait, so order holds.
+        // Kept for the next write (a partial one is cut off first); later segments wait, so order holds.
         segment.queued.unshift(...frames);
-        queuedBytes += bytes;
         mustTruncate.add(segment.id);
         writeErrors.failed(error, 'write');
         schedule();
         break;
       }
     }
-    for (const handle of synced) await handle.datasync().catch((error: unknown) => {
-      writeErrors.failed(error, 'fsync');
-    });
+    if (entries > 0) {
+      writeErrors.recovered();
+      for (const listener of listeners) listener();
+    }
+  }
+
+  async function syncAndCompact(): Promise<void> {
+    for (const handle of dirty) {
+      await handle.datasync().catch((error: unknown) => {
+        writeErrors.failed(error, 'fsync');
+      });
+    }
+    dirty.clear();
     const last = table.segments[table.segments.length - 1];
     for (const [id, handle] of handles) {
       if (id === last?.id && !doomed.includes(id)) continue;
@@ -145,15 +161,10 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
       });
     }
     for (const id of doomed.splice(0)) await unlink(segmentPath(dir, id)).catch(() => undefined);
-    if (entries > 0) {
-      writeErrors.recovered();
-      for (const listener of listeners) listener();
-    }
   }
 
   function retire(segments: readonly SegmentState[]): void {
     for (const segment of segments) {
-      queuedBytes -= segment.queued.reduce((sum, frame) => sum + frame.length, 0);
       segment.queued.length = 0;
       doomed.push(segment.id);
     }
@@ -188,7 +199,6 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
         return;
       }
       table.append(frame, segmentBytes);
-      queuedBytes += frame.length;
       metrics.spooled();
       enforceBound();
       schedule();
@@ -227,7 +237,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
     async close() {
       if (closed) return;
       closed = true;
-      if (timer !== null) clearTimeout(timer);
+      if (syncTimer !== null) clearTimeout(syncTimer);
       await flush();
       for (const handle of handles.values()) await handle.close().catch(() => undefined);
       handles.clear();
