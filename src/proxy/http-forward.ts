@@ -35,6 +35,10 @@ function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResp
   const tally = newTally('http', performance.now());
   conn.busy++;
   proxy.lifecycle.begin();
+  // While the request waits on its destination, the destination's timeouts answer it (504); the
+  // client socket's idle timer would race them and cut the client off without an answer. Node
+  // arms the keep-alive timer again once the response is written.
+  req.socket.setTimeout(0);
   // A client that resets mid-body surfaces through 'close'; the error itself needs no handling.
   req.on('error', ignore);
   res.on('error', ignore);

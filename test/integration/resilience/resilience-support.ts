@@ -19,6 +19,9 @@ export interface ResilienceConfig {
   readonly timeoutMs?: number;
   readonly cache?: Partial<ProxyConfig['cache']>;
   readonly spool?: Partial<ProxyConfig['spool']>;
+  readonly network?: Partial<ProxyConfig['network']>;
+  /** false: no API key (local policy and the address guard only). */
+  readonly account?: boolean;
 }
 
 export const tempDataDir = (): string => mkdtempSync(join(tmpdir(), 'kzp-data-'));
@@ -33,10 +36,10 @@ export function resilienceConfig(changes: ResilienceConfig): ProxyConfig {
     listen: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
     fail: changes.fail ?? 'closed',
-    controlPlane: { ...base.controlPlane, url: changes.url, apiKey: API_KEY, timeoutMs: changes.timeoutMs ?? 500 },
+    controlPlane: { ...base.controlPlane, url: changes.url, apiKey: changes.account === false ? null : API_KEY, timeoutMs: changes.timeoutMs ?? 500 },
     // Every request asks the control plane unless a test wants the cache.
     cache: { ...base.cache, allowTtlMs: 1, blockTtlMs: 1, staleIfErrorMs: 0, ...changes.cache },
-    network: { ...base.network, allowPrivate: ['127.0.0.0/8'] },
+    network: { ...base.network, allowPrivate: ['127.0.0.0/8'], ...changes.network },
     dataDir: changes.dataDir ?? tempDataDir(),
     spool: { ...base.spool, fsyncIntervalMs: 20, replayRatePerSecond: 500, ...changes.spool },
     policySync: { intervalMs: 3_600_000 },
