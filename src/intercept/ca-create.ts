@@ -1,0 +1,77 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KaizenProxyError } from '../errors/kaizen-error.js';
+import { caPaths, CA_DIR_GITIGNORE } from './ca-files.js';
+import { loadCa, type CertificateAuthority } from './ca-load.js';
+import { buildCertificate, caExtensions, distinguishedName, keyIdentifier } from './certificate-builder.js';
+
+export interface CaInitOptions {
+  /** The CA's common name, as clients show it in trust stores. */
+  readonly name: string;
+  readonly days: number;
+  /** Replace a CA that already exists (clients that trusted the old one stop trusting the proxy). */
+  readonly force: boolean;
+  readonly now?: Date;
+}
+
+export const DEFAULT_CA_NAME = 'kaizen-proxy interception CA';
+export const DEFAULT_CA_DAYS = 365;
+export const MAX_CA_DAYS = 3650;
+/** X.520 upper bound for a common name. */
+export const MAX_CA_NAME = 64;
+/** Valid from a little earlier than now, for clients whose clocks run behind. */
+const BACKDATE_MS = 60 * 60 * 1000;
+
+/** A new self-signed ECDSA P-256 CA, in PEM (certificate and PKCS#8 key). */
+export function createCaPem(name: string, days: number, now: Date): { readonly certPem: string; readonly keyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const subject = distinguishedName(name, 'kaizen-proxy');
+  const der = buildCertificate({
+    subject,
+    issuer: subject,
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter: new Date(now.getTime() + days * 86_400_000),
+    spki,
+    extensions: caExtensions(keyIdentifier(spki)),
+    signingKey: privateKey,
+  });
+  return { certPem: toPem('CERTIFICATE', der), keyPem: String(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
+}
+
+/**
+ * `kaizen-proxy ca init`: create the directory (0700), write the certificate and the key (0600),
+ * add a `.gitignore` when the directory has none, then load what was written as the proxy would.
+ * An existing CA is kept unless `force`: replacing it breaks every client that trusts it.
+ */
+export async function initCa(dir: string, options: CaInitOptions): Promise<CertificateAuthority> {
+  const paths = caPaths(dir);
+  if (!options.force && ((await exists(paths.cert)) || (await exists(paths.key)))) {
+    throw new KaizenProxyError('KZP_ERR_CA_EXISTS', `a CA already exists in ${dir}; keep it, or replace it with --force (clients that trust it must then trust the new one)`);
+  }
+  const now = options.now ?? new Date();
+  const { certPem, keyPem } = createCaPem(options.name, options.days, now);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const ignore = join(dir, '.gitignore');
+  if (!(await exists(ignore))) await writeFile(ignore, CA_DIR_GITIGNORE);
+  await writeFile(paths.key, keyPem, { mode: 0o600 });
+  // A replaced key file keeps its old mode: set it explicitly.
+  await chmod(paths.key, 0o600);
+  await writeFile(paths.cert, certPem, { mode: 0o644 });
+  return loadCa(dir, now);
+}
+
+export function toPem(label: string, der: Buffer): string {
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
