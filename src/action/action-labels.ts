@@ -1,0 +1,43 @@
+import type { Target } from '../contract/target.js';
+import type { ActionExtra } from './build-action.js';
+import { publisherOf } from './publisher.js';
+import { matchToolRoute, type ToolRoute } from './tool-routes.js';
+
+/**
+ * The tool and publisher every egress action carries: a matching route (`tools:`, first match
+ * wins) names the tool and may name the publisher; otherwise the publisher is derived from the
+ * registrable domain, unless `publishers: false`. A route's own publisher is kept even then.
+ */
+export interface ActionLabels {
+  /** For a tunnel (CONNECT, or an opaque redirected connection): the publisher only. */
+  tunnel(target: Target): ActionExtra;
+  /** For one HTTP request (plain, intercepted or an upgrade): tool and publisher. */
+  request(target: Target, method: string, path: string): ActionExtra;
+}
+
+export interface ActionLabelOptions {
+  readonly routes: readonly ToolRoute[];
+  readonly publishers: boolean;
+}
+
+const NONE: ActionExtra = Object.freeze({});
+
+/** No tool, no publisher: the transport's default when nothing is configured. */
+export const NO_LABELS: ActionLabels = { tunnel: () => NONE, request: () => NONE };
+
+export function createActionLabels(options: ActionLabelOptions): ActionLabels {
+  const derived = (target: Target): ActionExtra => {
+    if (!options.publishers) return NONE;
+    const publisher = publisherOf(target);
+    return publisher === undefined ? NONE : { publisher };
+  };
+  return {
+    tunnel: derived,
+    request(target, method, path) {
+      const route = matchToolRoute(options.routes, target, method, path);
+      if (route === undefined) return derived(target);
+      const publisher = route.spec.publisher ?? derived(target).publisher;
+      return publisher === undefined ? { tool: route.spec.tool } : { tool: route.spec.tool, publisher };
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * A request path as route matching compares it, so that a spelling the destination treats as the
+ * same resource cannot step around a tool route: percent-encoded unreserved characters decoded
+ * (`%73` → `s`), repeated slashes collapsed, `.` and `..` segments removed, a trailing slash
+ * dropped. Only the matching sees this form; the request goes upstream as sent.
+ */
+export function routePath(path: string): string {
+  const decoded = path.replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(char) ? char : escape.toUpperCase();
+  });
+  const segments: string[] = [];
+  for (const segment of decoded.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}`;
+}
+
+/**
+ * A path glob → an anchored, case-insensitive regular expression: `*` is one segment or part of
+ * one (never a `/`), `**` any number of segments. Everything else is literal.
+ */
+export function pathGlob(glob: string): RegExp {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob.charAt(i);
+    if (char === '*' && glob.charAt(i + 1) === '*') {
+      // "/**" also matches the bare parent ("/v1/**" matches "/v1").
+      if (source.endsWith('/')) source = `${source.slice(0, -1)}(?:/.*)?`;
+      else source += '.*';
+      i++;
+    } else if (char === '*') {
+      source += '[^/]*';
+    } else {
+      source += char.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^${source}$`, 'i');
+}
