@@ -83,8 +83,9 @@ afterAll(async () => {
 async function wellBehaved(until: Promise<unknown>): Promise<number[]> {
   let done = false;
   void until.finally(() => (done = true));
+  const finished = (): boolean => done;
   const statuses: number[] = [];
-  while (!done) {
+  while (!finished()) {
     const answer = await viaProxy(running.port, `${good.url}/steady/${statuses.length}`);
     statuses.push(answer.status);
     expect(answer.ms).toBeLessThan(5_000);
