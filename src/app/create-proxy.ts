@@ -13,6 +13,7 @@ import { isLoopbackHost } from './loopback.js';
 import { createAuthenticator } from '../gateway/authenticate.js';
 import { createObservability } from './observability.js';
 import { listenTransparent } from './transparent-listeners.js';
+import { createUpstreamConnector } from './upstream-setup.js';
 import { setUpInterception } from './interception-setup.js';
 
 export interface CreateProxyOptions {
@@ -78,6 +79,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     decider,
     logger,
     observer: options.observer === undefined ? observability.observer : combineObservers([observability.observer, options.observer]),
+    connector: createUpstreamConnector(config, logger),
     agent: config.agent,
     ...(config.gateway.credentials.length > 0 ? { authenticate: createAuthenticator(config.gateway.credentials) } : {}),
     limits: config.limits,

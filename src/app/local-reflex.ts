@@ -37,7 +37,7 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { 
   let mode: ModeSettings = { mode: config.mode, monitorGuard: config.monitorGuard };
   const apiKey = config.controlPlane.apiKey;
   const client =
-    apiKey === null ? null : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger });
+    apiKey === null ? null : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger, upstreamProxy: config.upstreamProxy });
   const sync =
     client === null
       ? null

@@ -6,6 +6,7 @@ import { exposureIssues } from './exposure.js';
 import { readGatewayCredentials } from './gateway-load.js';
 import { envOverrides, flagOverrides, type Override } from './overrides.js';
 import { fileSchema, type FileConfig } from './schema.js';
+import { resolveUpstreamProxy } from './upstream-load.js';
 import type { GatewayCredential } from '../gateway/credentials-file.js';
 import type { ConfigIssue, ConfigResult, FlagOverrides, ProxyConfig } from './types.js';
 
@@ -53,7 +54,10 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
     const where = gateway.where ?? whereIs(['gateway', 'credentials_file'], source, overrides);
     return { ok: false, issues: [{ where, key: 'gateway.credentials_file', message: gateway.message }] };
   }
-  return { ok: true, config: deepFreeze(toDomain(parsed.data, apiKey, source.file, gateway.credentials)) };
+  const listeners = [parsed.data.listen, parsed.data.transparent, parsed.data.admin].filter((listener) => listener !== null);
+  const upstream = resolveUpstreamProxy(parsed.data.upstream_proxy, parsed.data.upstream_no_proxy, env, listeners);
+  if (!upstream.ok) return { ok: false, issues: [{ where: upstream.where ?? whereIs(['upstream_proxy'], source, overrides), key: 'upstream_proxy', message: upstream.message }] };
+  return { ok: true, config: deepFreeze({ ...toDomain(parsed.data, apiKey, source.file, gateway.credentials), upstreamProxy: upstream.settings }) };
 }
 
 function readSource(named: string | undefined, defaultFile: string): Source | { issues: ConfigIssue[] } {
@@ -143,7 +147,7 @@ function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, configFile: string
   }
 }
 
-function toDomain(file: FileConfig, apiKey: string | null, source: string | null, credentials: readonly GatewayCredential[]): ProxyConfig {
+function toDomain(file: FileConfig, apiKey: string | null, source: string | null, credentials: readonly GatewayCredential[]): Omit<ProxyConfig, 'upstreamProxy'> {
   return {
     listen: file.listen,
     agent: file.agent,

@@ -6,6 +6,7 @@ import { byteSize } from './byte-size.js';
 import { duration } from './duration.js';
 import { hostPort } from './host-port.js';
 import { hostPortOrOff } from './listener-or-off.js';
+import { upstreamNoProxySchema, upstreamProxySchema } from './upstream-schema.js';
 
 /**
  * The YAML file's schema: the single source of truth for keys, types, defaults and descriptions.
@@ -139,6 +140,8 @@ export const fileSchema = z.strictObject({
     .describe('Directory for state that must survive a restart (the report spool); an emptyDir in Kubernetes.')
     .default('.kaizen-proxy/'),
   spool: spoolSchema.prefault({}),
+  upstream_proxy: upstreamProxySchema,
+  upstream_no_proxy: upstreamNoProxySchema,
   unsafe_open_proxy: z
     .boolean()
     .default(false)

@@ -1,4 +1,5 @@
 import type { GatewayCredential } from '../gateway/credentials-file.js';
+import type { UpstreamProxySettings } from '../net/upstream-proxy.js';
 import type { PolicySpec } from '../verdict/policy/policy-spec.js';
 import type { HostPort } from './host-port.js';
 import type { ENFORCEMENT_MODES, FAIL_MODES, LOG_LEVELS, SNI_MISMATCH_MODES } from './schema.js';
@@ -62,6 +63,8 @@ export interface ProxyConfig {
     readonly replayRatePerSecond: number;
     readonly fsyncIntervalMs: number;
   };
+  /** The upstream proxy allowed traffic leaves through (upstream_proxy, resolved with env); null = direct. */
+  readonly upstreamProxy: UpstreamProxySettings | null;
   /** Listening beyond loopback without gateway credentials was asked for explicitly. */
   readonly unsafeOpenProxy: boolean;
   /** The file the configuration came from, or null for the embedded defaults. */

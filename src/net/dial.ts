@@ -17,7 +17,8 @@ export interface DialOptions {
   readonly owner?: DialOwner;
 }
 
-export type DialCode = 'KZP_ERR_UPSTREAM_CONNECT' | 'KZP_ERR_UPSTREAM_TIMEOUT';
+/** KZP_ERR_UPSTREAM_PROXY only from src/net/connector.ts, when the path went through an upstream proxy. */
+export type DialCode = 'KZP_ERR_UPSTREAM_CONNECT' | 'KZP_ERR_UPSTREAM_TIMEOUT' | 'KZP_ERR_UPSTREAM_PROXY';
 
 export type DialResult =
   | { readonly ok: true; readonly socket: Socket; readonly address: string }

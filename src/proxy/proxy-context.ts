@@ -2,6 +2,7 @@ import type { Authenticate } from '../contract/client-identity.js';
 import type { Decider, Resolution } from '../contract/decision.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
+import type { Connector } from '../net/connector.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -16,6 +17,8 @@ export interface ProxyContext {
   readonly idleTimeoutMs: number;
   readonly registry: ConnectionRegistry;
   readonly pool: UpstreamPool;
+  /** How a TCP path to a destination is opened: direct, or through the upstream proxy (upstream_proxy). */
+  readonly connector: Connector;
   readonly lifecycle: Lifecycle;
   /** Metrics, the wrap summary and records subscribe here; null when nobody listens. */
   readonly observer: ProxyObserver | null;

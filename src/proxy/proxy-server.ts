@@ -3,6 +3,7 @@ import type { Decider, Resolution } from '../contract/decision.js';
 import type { Authenticate } from '../contract/client-identity.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
+import { directConnector, type Connector } from '../net/connector.js';
 import { resolveTarget } from '../net/resolve.js';
 import type { Logger } from '../observe/logger.js';
 import { createClientErrorHandler } from './client-error.js';
@@ -34,6 +35,8 @@ export interface ProxyServerOptions {
   readonly upstreamCa?: readonly string[];
   /** Told of every decision, finished exchange and early refusal (metrics, wrap summary, records). */
   readonly observer?: ProxyObserver;
+  /** Opens the paths to destinations: directConnector unless an upstream proxy is configured. */
+  readonly connector?: Connector;
   /** Gateway mode: every request must name its agent in Proxy-Authorization (407 otherwise). */
   readonly authenticate?: Authenticate;
 }
@@ -66,9 +69,10 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     connectTimeoutMs: network.connectTimeoutMs,
     idleTimeoutMs: network.idleTimeoutMs,
     registry,
-    pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [] }),
+    pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [], connectTimeoutMs: network.connectTimeoutMs }),
     lifecycle: new Lifecycle(),
     observer: options.observer ?? null,
+    connector: options.connector ?? directConnector,
     authenticate: options.authenticate ?? null,
   };
 

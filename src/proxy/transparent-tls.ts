@@ -2,7 +2,6 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connectAction } from '../action/build-action.js';
 import { targetFromParts } from '../action/target-parse.js';
-import { dial } from '../net/dial.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
 import { captureEarlyBytes, type EarlyCapture } from './early-bytes.js';
@@ -58,7 +57,7 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
     refuse(proxy, conn, client, tally, early, TLS_ALERT.internalError, 502);
     return;
   }
-  const dialed = await dial(resolved.addresses, target.port, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client });
+  const dialed = await proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client });
   if (gone(client)) {
     if (dialed.ok) dialed.socket.destroy();
     abandoned(proxy, conn, tally);

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
-import { dial } from '../net/dial.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
 import type { EarlyCapture } from './early-bytes.js';
@@ -37,7 +36,7 @@ export async function openTunnelUpstream(
     return null;
   }
 
-  const dialed = await dial(resolved.addresses, target.port, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client });
+  const dialed = await proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client });
   if (gone(client)) {
     if (dialed.ok) dialed.socket.destroy();
     return abandoned(proxy, conn, tally);

@@ -3,7 +3,7 @@ import { isKaizenProxyError } from '../errors/kaizen-error.js';
 
 type UpstreamCode = Extract<
   ErrorCode,
-  'KZP_ERR_UPSTREAM_CONNECT' | 'KZP_ERR_UPSTREAM_TIMEOUT' | 'KZP_ERR_UPSTREAM_TLS' | 'KZP_ERR_UPSTREAM_PROTOCOL'
+  'KZP_ERR_UPSTREAM_CONNECT' | 'KZP_ERR_UPSTREAM_TIMEOUT' | 'KZP_ERR_UPSTREAM_TLS' | 'KZP_ERR_UPSTREAM_PROTOCOL' | 'KZP_ERR_UPSTREAM_PROXY'
 >;
 
 const TIMEOUTS: ReadonlySet<string> = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
@@ -12,7 +12,7 @@ const TIMEOUTS: ReadonlySet<string> = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 export function upstreamErrorCode(error: unknown): UpstreamCode {
   if (isKaizenProxyError(error)) {
     const code = error.code;
-    if (code === 'KZP_ERR_UPSTREAM_TIMEOUT' || code === 'KZP_ERR_UPSTREAM_TLS' || code === 'KZP_ERR_UPSTREAM_PROTOCOL') return code;
+    if (code === 'KZP_ERR_UPSTREAM_TIMEOUT' || code === 'KZP_ERR_UPSTREAM_TLS' || code === 'KZP_ERR_UPSTREAM_PROTOCOL' || code === 'KZP_ERR_UPSTREAM_PROXY') return code;
     return 'KZP_ERR_UPSTREAM_CONNECT';
   }
   const code = errorCodeOf(error);

@@ -2,6 +2,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import type { UpstreamProxy } from '../net/upstream-proxy.js';
+import { TunnellingHttpsAgent } from './tunnelling-agent.js';
 
 /**
  * Pooled keep-alive connections to destinations for plain-HTTP forwarding. Requests name the
@@ -14,6 +16,11 @@ export interface UpstreamPool {
   readonly https: HttpsAgent;
   /** Roots plus the configured extra CAs, when there are any (also used for wss:// upgrades). */
   readonly secureContext: SecureContext | undefined;
+  /**
+   * Keep-alive agents through an upstream proxy (made on first use, one pair per proxy): `http`
+   * pools sockets to the proxy itself (absolute-form requests), `https` tunnels with CONNECT.
+   */
+  viaProxy(proxy: UpstreamProxy): { readonly http: HttpAgent; readonly https: HttpsAgent };
   destroy(): void;
 }
 
@@ -21,6 +28,8 @@ export interface UpstreamPoolOptions {
   readonly idleTimeoutMs: number;
   /** PEM certificates trusted in addition to Node's bundled roots when the proxy originates TLS. */
   readonly extraCa?: readonly string[];
+  /** Deadline for a CONNECT through an upstream proxy (connection and answer). */
+  readonly connectTimeoutMs?: number;
 }
 
 /** Per destination (host:port); bounded so one slow destination cannot take every socket. */
@@ -29,6 +38,7 @@ const MAX_TOTAL_SOCKETS = 4096;
 const MAX_FREE_SOCKETS_PER_DESTINATION = 256;
 /** Idle pooled sockets close before typical origin keep-alive timeouts (5 s) race a reuse. */
 const FREE_SOCKET_TIMEOUT_MS = 4_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const common = {
@@ -44,13 +54,27 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   // A shared SecureContext (not a `ca` option) keeps the pool key short and the roots parsed once.
   const secureContext = extraCa.length === 0 ? undefined : createSecureContext({ ca: [...rootCertificates, ...extraCa] });
   const https = secureContext === undefined ? new HttpsAgent(common) : new HttpsAgent({ ...common, secureContext });
+  const proxied = new Map<string, { readonly http: HttpAgent; readonly https: HttpsAgent }>();
   return {
     http,
     https,
     secureContext,
+    viaProxy(proxy) {
+      let agents = proxied.get(proxy.url);
+      if (agents === undefined) {
+        const tunnelOptions = secureContext === undefined ? common : { ...common, secureContext };
+        agents = { http: new HttpAgent(common), https: new TunnellingHttpsAgent(proxy, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, tunnelOptions) };
+        proxied.set(proxy.url, agents);
+      }
+      return agents;
+    },
     destroy(): void {
       http.destroy();
       https.destroy();
+      for (const agents of proxied.values()) {
+        agents.http.destroy();
+        agents.https.destroy();
+      }
     },
   };
 }

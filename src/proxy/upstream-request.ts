@@ -1,4 +1,4 @@
-import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Target } from '../contract/target.js';
@@ -10,7 +10,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
 import { upstreamErrorCode } from './upstream-error.js';
-import { pinnedLookup } from './upstream-pool.js';
+import { routeRequest } from './upstream-route.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
 
@@ -29,27 +29,21 @@ export function sendUpstream(
   tally: ExchangeTally,
 ): void {
   const chunked = req.headers['transfer-encoding'] !== undefined;
-  const options: RequestOptions = {
-    agent: split.scheme === 'https' ? proxy.pool.https : proxy.pool.http,
-    host: target.host,
-    port: target.port,
+  const host = hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme);
+  const route = routeRequest(proxy, target, split, addresses, {
     method: req.method ?? 'GET',
-    path: split.path,
-    headers: forwardRequestHeaders(req.rawHeaders, {
-      host: hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme),
-      chunked,
-    }),
-    setHost: false,
-    lookup: pinnedLookup(addresses),
-  };
-  const upstream = split.scheme === 'https' ? httpsRequest({ ...options, servername: target.hostType === 'dns' ? target.host : '' }) : httpRequest(options);
+    headers: forwardRequestHeaders(req.rawHeaders, { host, chunked }),
+    host,
+  });
+  const upstream = route.secure ? httpsRequest(route.options) : httpRequest(route.options);
 
   let failed = false;
   const fail = (error: unknown): void => {
     if (failed || res.writableFinished) return;
     failed = true;
     stopPump();
-    const code = upstreamErrorCode(error);
+    // Absolute-form through the upstream: anything before its answer is the upstream's failure.
+    const code = route.forwardProxy !== null && !res.headersSent ? 'KZP_ERR_UPSTREAM_PROXY' : upstreamErrorCode(error);
     tally.code = code;
     if (res.headersSent) {
       res.destroy();
@@ -73,6 +67,13 @@ export function sendUpstream(
     });
   }
   upstream.on('response', (upstreamRes: IncomingMessage) => {
+    if (route.forwardProxy !== null && upstreamRes.statusCode === 407) {
+      // The upstream refused our credentials: never relayed (the client would answer it to us).
+      upstreamRes.resume();
+      proxy.logger.warn({ upstream_proxy: route.forwardProxy.url, status: 407, code: 'KZP_ERR_UPSTREAM_PROXY' }, 'upstream proxy refused the credentials of upstream_proxy');
+      fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', 'upstream proxy answered 407'));
+      return;
+    }
     relayResponse(req, res, upstreamRes, tally, fail, proxy.lifecycle.draining);
   });
   res.once('close', () => {

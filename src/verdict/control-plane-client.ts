@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { ErrorCode } from '../errors/codes.js';
 import type { Logger } from '../observe/logger.js';
+import type { UpstreamProxySettings } from '../net/upstream-proxy.js';
 import { VERSION } from '../version.js';
 import { parseAnswer } from './answer-schema.js';
 import { startDeadline, type Deadline } from './deadline.js';
@@ -12,6 +13,7 @@ import { createRateGate } from './rate-gate.js';
 import { parseRetryAfter } from './retry-after.js';
 import { classifyTransportError } from './transport-failure.js';
 import type { PolicyClient, PolicyFetchResult } from './policy/policy-client.js';
+import { controlPlaneUpstream, createControlPlaneDispatcher } from './control-plane-dispatcher.js';
 import type { ControlPlaneResult, VerdictClient, VerdictReport } from './verdict-client.js';
 
 export interface ControlPlaneClientOptions {
@@ -23,6 +25,8 @@ export interface ControlPlaneClientOptions {
   readonly logger: Logger;
   /** Clock for the auth-error rate limit (ms); performance.now by default. */
   readonly now?: () => number;
+  /** The upstream proxy (upstream_proxy): the control plane is reached through it unless upstream_no_proxy names it. */
+  readonly upstreamProxy?: UpstreamProxySettings | null;
 }
 
 /** Sockets kept to the control plane: enough for bursts of distinct new hosts, never one per action. */
@@ -58,15 +62,14 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     accept: 'application/json',
     'user-agent': `kaizen-proxy/${VERSION}`,
   };
-  const pool = new Pool(base.origin, {
+  const upstream = controlPlaneUpstream(base, options.upstreamProxy ?? null);
+  const pool = createControlPlaneDispatcher(base, upstream, {
     connections: MAX_CONNECTIONS,
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-    connect: { timeout: options.timeoutMs },
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
+    keepAliveTimeoutMs: 30_000,
+    timeoutMs: options.timeoutMs,
     maxResponseSize: MAX_POLICY_BYTES,
   });
+  if (upstream !== null) logger.info({ upstream_proxy: upstream.url }, 'control plane reached through the upstream proxy');
   let closed = false;
 
   if (base.protocol === 'http:' && !isLoopbackUrl(base)) {
@@ -81,7 +84,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   async function attempt(payload: string, deadline: Deadline): Promise<Attempt> {
     let response: Dispatcher.ResponseData;
     try {
-      response = await pool.request({ method: 'POST', path, headers, body: payload, signal: deadline.signal });
+      response = await pool.request({ origin: base.origin, method: 'POST', path, headers, body: payload, signal: deadline.signal });
     } catch (error) {
       return transportAttempt(error, 'request', deadline);
     }
@@ -170,6 +173,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     const deadline = startDeadline(timeoutMs);
     try {
       const response = await pool.request({
+        origin: base.origin,
         method: 'GET',
         path: `${prefix}/v1/policy?agent=${encodeURIComponent(agent)}`,
         headers: { authorization: headers.authorization, accept: headers.accept, 'user-agent': headers['user-agent'], ...(etag === null ? {} : { 'if-none-match': etag }) },

@@ -71,7 +71,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     options.client ??
     (apiKey === null
       ? null
-      : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger: options.logger }));
+      : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger: options.logger, upstreamProxy: config.upstreamProxy }));
   const outbox =
     client === null
       ? null

@@ -66,6 +66,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Start
     ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
     ...(options.upstreamCa === undefined ? {} : { upstreamCa: options.upstreamCa }),
     ...(options.observer === undefined ? {} : { observer: options.observer }),
+    ...(options.connector === undefined ? {} : { connector: options.connector }),
   });
   const bound = await server.listen('127.0.0.1', 0);
   return { port: bound.port, url: `http://127.0.0.1:${bound.port}`, server, logs, close: () => server.close() };

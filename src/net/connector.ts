@@ -1,0 +1,58 @@
+import type { Target } from '../contract/target.js';
+import { dial, type DialOptions, type DialResult } from './dial.js';
+import { compileNoProxy } from './no-proxy-rules.js';
+import { connectThroughProxy } from './upstream-connect.js';
+import type { UpstreamProxy, UpstreamProxySettings, UpstreamUse } from './upstream-proxy.js';
+
+/** Told of each failure of the upstream proxy (for one log line); never given credentials. */
+export type UpstreamFailureListener = (failure: { readonly proxy: string; readonly target: string; readonly detail: string; readonly status: number | null }) => void;
+
+/**
+ * The one place that decides how a TCP path to a destination is opened: dialled directly to the
+ * addresses the decider checked, or through the upstream proxy (upstream_proxy) with CONNECT.
+ * Tunnels, WebSocket upgrades, redirected TLS and plain/intercepted HTTP (through upstreamFor) all
+ * ask here, so upstream_no_proxy and the choice of proxy are applied the same way everywhere.
+ */
+export interface Connector {
+  /** The upstream proxy for a connection to host:port, or null to go direct (none set, or upstream_no_proxy). */
+  upstreamFor(use: UpstreamUse, host: string, port: number): UpstreamProxy | null;
+  /**
+   * A connected byte stream to the target. Direct: the checked addresses, in order. Through the
+   * upstream: CONNECT by name (the upstream resolves it); any failure there is KZP_ERR_UPSTREAM_PROXY.
+   */
+  open(target: Target, addresses: readonly string[], options: DialOptions): Promise<DialResult>;
+}
+
+export interface ConnectorOptions {
+  /** null: every path is direct. */
+  readonly upstream: UpstreamProxySettings | null;
+  readonly onUpstreamFailure?: UpstreamFailureListener;
+}
+
+export function createConnector(options: ConnectorOptions): Connector {
+  const settings = options.upstream;
+  if (settings === null || (settings.https === null && settings.http === null)) return directConnector;
+  const direct = compileNoProxy(settings.noProxy);
+  const upstreamFor = (use: UpstreamUse, host: string, port: number): UpstreamProxy | null => {
+    const proxy = use === 'tunnel' ? settings.https : settings.http;
+    if (proxy === null || direct(host, port)) return null;
+    return proxy;
+  };
+  return {
+    upstreamFor,
+    async open(target, addresses, dialOptions) {
+      const proxy = upstreamFor('tunnel', target.host, target.port);
+      if (proxy === null) return dial(addresses, target.port, dialOptions);
+      const connected = await connectThroughProxy(proxy, target.authority, dialOptions);
+      if (connected.ok) return { ok: true, socket: connected.socket, address: proxy.host };
+      if (!connected.aborted) options.onUpstreamFailure?.({ proxy: proxy.url, target: target.authority, detail: connected.detail, status: connected.status });
+      return { ok: false, code: 'KZP_ERR_UPSTREAM_PROXY', aborted: connected.aborted };
+    },
+  };
+}
+
+/** No upstream proxy: every path is dialled directly to the checked addresses. */
+export const directConnector: Connector = {
+  upstreamFor: () => null,
+  open: (target, addresses, options) => dial(addresses, target.port, options),
+};

@@ -1,0 +1,55 @@
+import { Agent as HttpsAgent, type AgentOptions, type RequestOptions } from 'node:https';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import { KaizenProxyError } from '../errors/kaizen-error.js';
+import { connectThroughProxy } from '../net/upstream-connect.js';
+import type { UpstreamProxy } from '../net/upstream-proxy.js';
+
+type OnCreate = (error: Error | null, stream?: Duplex) => void;
+
+/**
+ * Keep-alive HTTPS to destinations through an upstream proxy: each new socket is a CONNECT to the
+ * destination through the proxy, then verified TLS to the destination over it (SNI for names).
+ * Used when the proxy itself originates TLS (https:// absolute-form, intercepted hosts). A failure
+ * at the proxy is KZP_ERR_UPSTREAM_PROXY; a TLS failure stays the destination's.
+ */
+export class TunnellingHttpsAgent extends HttpsAgent {
+  readonly #proxy: UpstreamProxy;
+  readonly #connectTimeoutMs: number;
+
+  constructor(proxy: UpstreamProxy, connectTimeoutMs: number, options: AgentOptions) {
+    super(options);
+    this.#proxy = proxy;
+    this.#connectTimeoutMs = connectTimeoutMs;
+  }
+
+  override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    // Node's oncreate takes (error) alone on failure; the declared type insists on a stream.
+    const done = callback as OnCreate | undefined;
+    const host = options.host ?? 'localhost';
+    const port = Number(options.port ?? 443);
+    const authority = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+    const servername = options.servername ?? (isIP(host) === 0 ? host : undefined);
+    connectThroughProxy(this.#proxy, authority, { connectTimeoutMs: this.#connectTimeoutMs }).then(
+      (result) => {
+        if (!result.ok) {
+          done?.(new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', `upstream proxy ${this.#proxy.url}: ${result.detail}`));
+          return;
+        }
+        const tls = tlsConnect({
+          socket: result.socket,
+          host,
+          ...(servername === undefined || servername === '' ? {} : { servername }),
+          ...(this.options.secureContext === undefined ? {} : { secureContext: this.options.secureContext }),
+          ALPNProtocols: ['http/1.1'],
+        });
+        done?.(null, tls);
+      },
+      (error: unknown) => {
+        done?.(error instanceof Error ? error : new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', 'upstream proxy failed'));
+      },
+    );
+    return undefined;
+  }
+}

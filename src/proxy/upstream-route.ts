@@ -1,0 +1,73 @@
+import type { RequestOptions } from 'node:http';
+import type { Target } from '../contract/target.js';
+import { proxyAuthorization, type UpstreamProxy } from '../net/upstream-proxy.js';
+import type { ProxyContext } from './proxy-context.js';
+import type { SplitTarget } from './request-target.js';
+import { pinnedLookup } from './upstream-pool.js';
+
+type Split = Extract<SplitTarget, { ok: true }>;
+
+/** Where one allowed request goes, as request options for node:http or node:https. */
+export interface RequestRoute {
+  readonly options: RequestOptions & { readonly servername?: string };
+  /** node:https (TLS to the destination, directly or inside a CONNECT through the upstream). */
+  readonly secure: boolean;
+  /**
+   * The upstream proxy a plain http:// request is sent to in absolute-form, or null. (Through a
+   * tunnel, https:// failures at the proxy already carry KZP_ERR_UPSTREAM_PROXY.)
+   */
+  readonly forwardProxy: UpstreamProxy | null;
+}
+
+export interface RouteRequest {
+  readonly method: string;
+  /** Flat header list, Host first (hop-by-hop already removed). */
+  readonly headers: readonly string[];
+  /** The Host header value of the checked target. */
+  readonly host: string;
+}
+
+/**
+ * Direct: the pooled agent, the checked target as host, a lookup pinned to the checked addresses.
+ * Through the upstream (connector.upstreamFor): http:// goes absolute-form to the proxy with
+ * Proxy-Authorization, on sockets pooled to the proxy; https:// goes through the CONNECT agent.
+ */
+export function routeRequest(proxy: ProxyContext, target: Target, split: Split, addresses: readonly string[], request: RouteRequest): RequestRoute {
+  const secure = split.scheme === 'https';
+  const servername = target.hostType === 'dns' ? target.host : '';
+  const upstream = proxy.connector.upstreamFor(secure ? 'tunnel' : 'http', target.host, target.port);
+  const base = { method: request.method, setHost: false };
+  if (upstream === null) {
+    const options = {
+      ...base,
+      agent: secure ? proxy.pool.https : proxy.pool.http,
+      host: target.host,
+      port: target.port,
+      path: split.path,
+      headers: [...request.headers],
+      lookup: pinnedLookup(addresses),
+    };
+    return { options: secure ? { ...options, servername } : options, secure, forwardProxy: null };
+  }
+  const agents = proxy.pool.viaProxy(upstream);
+  if (secure) {
+    return {
+      options: { ...base, agent: agents.https, host: target.host, port: target.port, path: split.path, headers: [...request.headers], servername },
+      secure,
+      forwardProxy: null,
+    };
+  }
+  const auth = proxyAuthorization(upstream);
+  return {
+    options: {
+      ...base,
+      agent: agents.http,
+      host: upstream.host,
+      port: upstream.port,
+      path: `http://${request.host}${split.path}`,
+      headers: auth === null ? [...request.headers] : [...request.headers, 'Proxy-Authorization', auth],
+    },
+    secure,
+    forwardProxy: upstream,
+  };
+}
