@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { deepFreeze } from './deep-freeze.js';
 import { exposureIssues } from './exposure.js';
 import { readGatewayCredentials } from './gateway-load.js';
+import { readUpstreamCa } from './intercept-load.js';
 import { envOverrides, flagOverrides, type Override } from './overrides.js';
 import { fileSchema, type FileConfig } from './schema.js';
 import { resolveUpstreamProxy } from './upstream-load.js';
@@ -54,10 +55,12 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
     const where = gateway.where ?? whereIs(['gateway', 'credentials_file'], source, overrides);
     return { ok: false, issues: [{ where, key: 'gateway.credentials_file', message: gateway.message }] };
   }
+  const upstreamCa = readUpstreamCa(parsed.data.intercept.upstream_ca);
+  if (!upstreamCa.ok) return { ok: false, issues: [{ where: whereIs(['intercept', 'upstream_ca'], source, overrides), key: 'intercept.upstream_ca', message: upstreamCa.message }] };
   const listeners = [parsed.data.listen, parsed.data.transparent, parsed.data.admin].filter((listener) => listener !== null);
   const upstream = resolveUpstreamProxy(parsed.data.upstream_proxy, parsed.data.upstream_no_proxy, env, listeners);
   if (!upstream.ok) return { ok: false, issues: [{ where: upstream.where ?? whereIs(['upstream_proxy'], source, overrides), key: 'upstream_proxy', message: upstream.message }] };
-  return { ok: true, config: deepFreeze({ ...toDomain(parsed.data, apiKey, source.file, gateway.credentials), upstreamProxy: upstream.settings }) };
+  return { ok: true, config: deepFreeze({ ...toDomain(parsed.data, apiKey, source.file, gateway.credentials, upstreamCa.pems), upstreamProxy: upstream.settings }) };
 }
 
 function readSource(named: string | undefined, defaultFile: string): Source | { issues: ConfigIssue[] } {
@@ -147,7 +150,7 @@ function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, configFile: string
   }
 }
 
-function toDomain(file: FileConfig, apiKey: string | null, source: string | null, credentials: readonly GatewayCredential[]): Omit<ProxyConfig, 'upstreamProxy'> {
+function toDomain(file: FileConfig, apiKey: string | null, source: string | null, credentials: readonly GatewayCredential[], upstreamCa: readonly string[]): Omit<ProxyConfig, 'upstreamProxy'> {
   return {
     listen: file.listen,
     agent: file.agent,
@@ -163,6 +166,9 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
     policies: file.policies,
     policySync: { intervalMs: file.policy_sync.interval },
     tls: { sniMismatch: file.tls.sni_mismatch },
+    intercept: { caDir: file.intercept.ca_dir, hosts: file.intercept.hosts, upstreamCaFile: file.intercept.upstream_ca, upstreamCa },
+    tools: file.tools.map((route) => (route.publisher === undefined ? { match: route.match, tool: route.tool } : { match: route.match, tool: route.tool, publisher: route.publisher })),
+    publishers: file.publishers,
     cache: {
       maxEntries: file.cache.max_entries,
       allowTtlMs: file.cache.allow_ttl,

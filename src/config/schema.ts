@@ -6,6 +6,7 @@ import { byteSize } from './byte-size.js';
 import { duration } from './duration.js';
 import { hostPort } from './host-port.js';
 import { hostPortOrOff } from './listener-or-off.js';
+import { interceptSchema, publishersSchema, toolsSchema } from './intercept-schema.js';
 import { upstreamNoProxySchema, upstreamProxySchema } from './upstream-schema.js';
 
 /**
@@ -127,6 +128,9 @@ export const fileSchema = z.strictObject({
   policies: policiesSchema.default([]),
   policy_sync: policySyncSchema.prefault({}),
   tls: tlsSchema.prefault({}),
+  intercept: interceptSchema.prefault({}),
+  tools: toolsSchema.default([]),
+  publishers: publishersSchema.default(true),
   cache: cacheSchema.prefault({}),
   network: networkSchema.prefault({}),
   limits: limitsSchema.prefault({}),

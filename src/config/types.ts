@@ -1,3 +1,4 @@
+import type { ToolRouteSpec } from '../action/tool-routes.js';
 import type { GatewayCredential } from '../gateway/credentials-file.js';
 import type { UpstreamProxySettings } from '../net/upstream-proxy.js';
 import type { PolicySpec } from '../verdict/policy/policy-spec.js';
@@ -29,6 +30,19 @@ export interface ProxyConfig {
   readonly policies: readonly PolicySpec[];
   readonly policySync: { readonly intervalMs: number };
   readonly tls: { readonly sniMismatch: SniMismatchMode };
+  /** TLS interception (issue 5); off while `hosts` is empty. */
+  readonly intercept: {
+    readonly caDir: string;
+    /** Normalised domain patterns, matched like the policies' `domains`. */
+    readonly hosts: readonly string[];
+    readonly upstreamCaFile: string | null;
+    /** The PEM certificates read from upstreamCaFile at load. */
+    readonly upstreamCa: readonly string[];
+  };
+  /** Requests mapped to tools (validated; compiled by src/action). */
+  readonly tools: readonly ToolRouteSpec[];
+  /** Derive a publisher from the registrable domain for every egress action. */
+  readonly publishers: boolean;
   readonly cache: {
     readonly maxEntries: number;
     readonly allowTtlMs: number;
