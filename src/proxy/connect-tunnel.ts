@@ -12,6 +12,7 @@ import { errorRefusal } from './refusal.js';
 import { spliceSockets } from './socket-pipe.js';
 import { captureEarlyBytes } from './early-bytes.js';
 import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
+import { interceptTunnel } from './intercept-tunnel.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 
@@ -56,8 +57,13 @@ async function handleConnect(base: ProxyContext, req: IncomingMessage, client: S
   }
   const target = parsed.value;
   tally.target = target.authority;
-  const action = connectAction(target);
+  const action = connectAction(target, proxy.labels.tunnel(target));
   tally.action = action;
+  // Intercepted hosts are terminated here, not tunnelled: their requests are decided one by one.
+  if (proxy.interception?.interceptor.intercepts(target) === true) {
+    await interceptTunnel(proxy, proxy.interception, conn, client, head, target, action, tally);
+    return;
+  }
   const early = captureEarlyBytes(client);
   const upstream = await openTunnelUpstream(proxy, conn, client, target, action, tally, early);
   if (upstream === null) return;

@@ -4,7 +4,7 @@ import { httpAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
-import { authenticateClient } from './client-auth.js';
+import { authenticateRequest, requestSplit } from './pinned-target.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
 import { refuseOnResponse } from './deny-response.js';
@@ -12,7 +12,7 @@ import { reportClosed } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
-import { splitRequestTarget, type SplitTarget } from './request-target.js';
+import type { SplitTarget } from './request-target.js';
 import { sendUpstream } from './upstream-request.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
@@ -29,7 +29,7 @@ export function createRequestHandler(proxy: ProxyContext): (req: IncomingMessage
 }
 
 function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
-  const auth = authenticateClient(base, req.headers['proxy-authorization']);
+  const auth = authenticateRequest(base, req);
   const proxy = auth.proxy;
   const conn = proxy.registry.get(req.socket);
   const tally = newTally('http', performance.now());
@@ -54,7 +54,7 @@ function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResp
     refuse(proxy, req, res, tally, auth.refusal);
     return;
   }
-  const split = splitRequestTarget(req.url ?? '');
+  const split = requestSplit(proxy, req, conn.log);
   if (!split.ok) {
     refuse(proxy, req, res, tally, errorRefusal(split.code));
     return;
@@ -66,7 +66,8 @@ function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResp
   }
   const target = parsed.value;
   tally.target = target.authority;
-  const action = httpAction(target, { method: req.method ?? 'GET', path: split.pathOnly, scheme: split.scheme });
+  const method = req.method ?? 'GET';
+  const action = httpAction(target, { method, path: split.pathOnly, scheme: split.scheme }, proxy.labels.request(target, method, split.pathOnly));
   tally.action = action;
   decideThenForward(proxy, conn, req, res, target, split, action, tally).catch((error: unknown) => {
     conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'exchange failed');

@@ -1,3 +1,4 @@
+import type { ActionLabels } from '../action/action-labels.js';
 import type { Authenticate } from '../contract/client-identity.js';
 import type { Decider, Resolution } from '../contract/decision.js';
 import type { ProxyObserver } from '../contract/observer.js';
@@ -5,6 +6,7 @@ import type { Target } from '../contract/target.js';
 import type { Connector } from '../net/connector.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
+import type { Interception } from './interception.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** Everything the handlers share, built once by createProxyServer. */
@@ -24,6 +26,10 @@ export interface ProxyContext {
   readonly observer: ProxyObserver | null;
   /** Gateway mode: names the agent of each request from Proxy-Authorization; null = no gateway. */
   readonly authenticate: Authenticate | null;
+  /** Tool and publisher of each action (`tools:`, `publishers`); NO_LABELS when none are configured. */
+  readonly labels: ActionLabels;
+  /** TLS interception of the CONNECT targets the Interceptor selects; null when off. */
+  readonly interception: Interception | null;
 }
 
 /** In-flight accounting for graceful close: requests and tunnels still being set up. */

@@ -3,6 +3,8 @@ import type { Decider, Resolution } from '../contract/decision.js';
 import type { Authenticate } from '../contract/client-identity.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
+import type { Interceptor } from '../contract/interceptor.js';
+import { NO_LABELS, type ActionLabels } from '../action/action-labels.js';
 import { directConnector, type Connector } from '../net/connector.js';
 import { resolveTarget } from '../net/resolve.js';
 import type { Logger } from '../observe/logger.js';
@@ -16,6 +18,7 @@ import { listenOn, stopAccepting } from './listen-on.js';
 import { Lifecycle, type ProxyContext } from './proxy-context.js';
 import { createTransparentServer } from './transparent-server.js';
 import { createUpgradeHandler } from './upgrade-tunnel.js';
+import { createInterception } from './interception.js';
 import { createUpstreamPool } from './upstream-pool.js';
 
 export interface ProxyServerOptions {
@@ -39,6 +42,10 @@ export interface ProxyServerOptions {
   readonly connector?: Connector;
   /** Gateway mode: every request must name its agent in Proxy-Authorization (407 otherwise). */
   readonly authenticate?: Authenticate;
+  /** Tool routes and publishers for actions; none by default. */
+  readonly labels?: ActionLabels;
+  /** TLS interception (intercept.hosts); every CONNECT stays an opaque tunnel without it. */
+  readonly interceptor?: Interceptor;
 }
 
 export interface ProxyServer {
@@ -74,6 +81,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     observer: options.observer ?? null,
     connector: options.connector ?? directConnector,
     authenticate: options.authenticate ?? null,
+    labels: options.labels ?? NO_LABELS,
+    // Decrypted sockets join the server like new connections (gate, parser, timeouts, registry).
+    interception: options.interceptor === undefined ? null : createInterception(options.interceptor, limits.headerTimeoutMs, (socket) => server.emit('connection', socket)),
   };
 
   const server: Server = createServer({

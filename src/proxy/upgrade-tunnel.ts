@@ -9,11 +9,11 @@ import type { Target } from '../contract/target.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
-import { authenticateClient } from './client-auth.js';
+import { authenticateRequest, requestSplit } from './pinned-target.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { readResponseHead, withoutKaizenHeaders } from './response-head.js';
-import { hostHeader, splitRequestTarget } from './request-target.js';
+import { hostHeader } from './request-target.js';
 import { spliceSockets } from './socket-pipe.js';
 import { captureEarlyBytes } from './early-bytes.js';
 import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
@@ -46,7 +46,7 @@ export function createUpgradeHandler(proxy: ProxyContext): (req: IncomingMessage
 }
 
 async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
-  const auth = authenticateClient(base, req.headers['proxy-authorization']);
+  const auth = authenticateRequest(base, req);
   const proxy = auth.proxy;
   const conn = proxy.registry.get(client);
   const tally = newTally('upgrade', performance.now());
@@ -54,7 +54,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     refuseTunnel(proxy, conn, client, tally, auth.refusal);
     return;
   }
-  const split = splitRequestTarget(req.url ?? '');
+  const split = requestSplit(proxy, req, conn.log);
   if (!split.ok) {
     refuseTunnel(proxy, conn, client, tally, errorRefusal(split.code));
     return;
@@ -68,7 +68,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   tally.target = target.authority;
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
-  const action = httpAction(target, { method, path: split.pathOnly, scheme: upgradeScheme(req, secure) });
+  const action = httpAction(target, { method, path: split.pathOnly, scheme: upgradeScheme(req, secure) }, proxy.labels.request(target, method, split.pathOnly));
   tally.action = action;
   const early = captureEarlyBytes(client);
   const dialed = await openTunnelUpstream(proxy, conn, client, target, action, tally, early);

@@ -1,0 +1,54 @@
+import type { Socket } from 'node:net';
+import type { Interceptor } from '../contract/interceptor.js';
+import type { Target } from '../contract/target.js';
+import type { ProxyContext } from './proxy-context.js';
+
+/** A decrypted (or plaintext) connection inside an intercepted CONNECT: every request on it goes to `target`. */
+export interface PinnedTunnel {
+  readonly target: Target;
+  /** The CONNECT's context: its agent (gateway mode) names every request inside. */
+  readonly proxy: ProxyContext;
+  /** https for terminated TLS; http when the client spoke plain HTTP inside the tunnel. */
+  readonly scheme: 'https' | 'http';
+  /** Requests seen on it: a TLS client that leaves without one probably refused the certificate. */
+  requests: number;
+}
+
+/**
+ * The transport's side of interception: which sockets are pinned to which CONNECT target, the
+ * hand-over to the HTTP server, and the once-per-host warnings. Built by createProxyServer when
+ * an Interceptor is given.
+ */
+export interface Interception {
+  readonly interceptor: Interceptor;
+  /** How long a client has to finish its TLS handshake (limits.header_timeout). */
+  readonly handshakeTimeoutMs: number;
+  pinned(socket: Socket): PinnedTunnel | undefined;
+  /** Hand a socket to the HTTP server as a new connection whose requests all go to the tunnel's target. */
+  feed(socket: Socket, tunnel: PinnedTunnel): void;
+  /** True the first time a host is named (log once per host, not once per connection). */
+  firstWarning(host: string): boolean;
+}
+
+/** Hosts remembered for once-per-host warnings; past it the memory starts over (a warning may repeat). */
+const MAX_WARNED_HOSTS = 10_000;
+
+export function createInterception(interceptor: Interceptor, handshakeTimeoutMs: number, emitConnection: (socket: Socket) => void): Interception {
+  const pins = new WeakMap<Socket, PinnedTunnel>();
+  const warned = new Set<string>();
+  return {
+    interceptor,
+    handshakeTimeoutMs,
+    pinned: (socket) => pins.get(socket),
+    feed(socket, tunnel) {
+      pins.set(socket, tunnel);
+      emitConnection(socket);
+    },
+    firstWarning(host) {
+      if (warned.has(host)) return false;
+      if (warned.size >= MAX_WARNED_HOSTS) warned.clear();
+      warned.add(host);
+      return true;
+    },
+  };
+}
