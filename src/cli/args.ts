@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { FlagOverrides } from '../config/types.js';
+import { caCommand, type CaCommand } from './ca-args.js';
 import { checkCommand, isCheckCommand, type CheckCommand } from './check-args.js';
 
 /** Wrap mode's own flags (`kaizen-proxy [options] -- COMMAND [ARGS...]`). */
@@ -13,6 +14,7 @@ export type Command =
   | { readonly name: 'serve'; readonly flags: FlagOverrides }
   | { readonly name: 'wrap'; readonly flags: FlagOverrides; readonly wrap: WrapFlags; readonly argv: readonly [string, ...string[]] }
   | CheckCommand
+  | CaCommand
   | { readonly name: 'help' }
   | { readonly name: 'version' };
 
@@ -50,6 +52,11 @@ export function parseCommand(argv: readonly string[]): Command {
   const own = dashes < 0 ? argv : argv.slice(0, dashes);
   const wrapped = dashes < 0 ? null : argv.slice(dashes + 1);
   const [first, ...rest] = own;
+  if (first === 'ca') {
+    const ca = wrapped === null ? caCommand(rest) : "'ca' takes no command after --";
+    if (typeof ca === 'string') throw new UsageError(ca);
+    return ca;
+  }
   if (first === 'serve' && wrapped !== null) throw new UsageError("'serve' takes no command; use 'kaizen-proxy [options] -- COMMAND' to wrap one");
   const checking = isCheckCommand(first);
   if (checking && wrapped !== null) throw new UsageError(`'${first}' takes no command after --`);

@@ -6,6 +6,10 @@ Usage:
   kaizen-proxy check-config FILE              validate FILE, print the effective configuration (key redacted)
   kaizen-proxy check TARGET [--method M]      print the verdict for host:port or a URL as JSON
                                               (exit 0 allow, 1 block, 2 error)
+  kaizen-proxy ca init [--dir DIR] [--name NAME] [--days N] [--force]
+                                              create the TLS interception CA (ECDSA P-256, key 0600;
+                                              DIR defaults to intercept.ca_dir, certs)
+  kaizen-proxy ca show [--dir DIR]            print the CA's path and SHA-256 fingerprint
 
 Options:
   --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; wrap mode 127.0.0.1:0)

@@ -1,6 +1,7 @@
 import { VERSION } from '../version.js';
 import { parseCommand, UsageError, type Command } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { ca } from './ca.js';
 import { check } from './check.js';
 import { checkConfig } from './check-config.js';
 import { HELP } from './help.js';
@@ -32,6 +33,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return wrap(command.flags, command.wrap, command.argv);
     case 'check':
       return check(command.flags, command.target, command.method);
+    case 'ca':
+      return ca(command);
     case 'check-config':
       return checkConfig(command.flags);
   }

@@ -2,6 +2,7 @@ import { createProxy } from '../app/create-proxy.js';
 import { formatIssues, loadConfig } from '../config/load.js';
 import type { FlagOverrides } from '../config/types.js';
 import { watchConfigFile } from '../config/watch-config-file.js';
+import { isKaizenProxyError } from '../errors/kaizen-error.js';
 import { EXIT } from './exit-codes.js';
 import { onReloadSignal, onShutdownSignals } from './signals.js';
 
@@ -19,6 +20,11 @@ export async function serve(flags: FlagOverrides): Promise<number> {
   try {
     proxy = await createProxy(loaded.config);
   } catch (error) {
+    // A CA that cannot be used (interception) says which and why; anything else failed to listen.
+    if (isKaizenProxyError(error)) {
+      process.stderr.write(`kaizen-proxy: ${error.code}: ${error.message}\n`);
+      return EXIT.START;
+    }
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'unknown';
     process.stderr.write(`kaizen-proxy: cannot listen on ${loaded.config.listen.host}:${loaded.config.listen.port} (${code})\n`);
     return EXIT.START;

@@ -2,6 +2,8 @@ import { formatIssues, loadConfig } from '../config/load.js';
 import type { FlagOverrides } from '../config/types.js';
 import { agentFromCommand } from '../wrap/agent-name.js';
 import { runWrapped } from '../wrap/run-wrapped.js';
+import { caTrustFor, type CaTrust } from '../wrap/ca-trust.js';
+import { isKaizenProxyError } from '../errors/kaizen-error.js';
 import type { WrapFlags } from './args.js';
 import { EXIT } from './exit-codes.js';
 
@@ -17,8 +19,18 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
     process.stderr.write(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${formatIssues(loaded.issues)}\n`);
     return EXIT.CONFIG;
   }
+  // Interception on: the child trusts the CA (files written now, removed after the run).
+  let trust: CaTrust | null;
+  try {
+    trust = await caTrustFor(loaded.config, env);
+  } catch (error) {
+    if (!isKaizenProxyError(error)) throw error;
+    process.stderr.write(`kaizen-proxy: ${error.code}: ${error.message}\n`);
+    return EXIT.START;
+  }
   const result = await runWrapped({
     config: loaded.config,
+    ...(trust === null ? {} : { layers: [trust.layer] }),
     argv,
     summary: options.summary || process.stderr.isTTY,
     summaryJson: options.summaryJson,
@@ -29,6 +41,7 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
     },
     onTerminal: process.stdin.isTTY,
   });
+  await trust?.remove();
   if (result.kind === 'setup-failed') {
     process.stderr.write(`kaizen-proxy: ${result.message}\n`);
     return EXIT.START;

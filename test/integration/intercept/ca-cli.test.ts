@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../wrap/run-wrapper.js';
+
+const execute = promisify(execFile);
+
+async function cli(args: readonly string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execute(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** The built CLI: `ca init`, `ca show`, and a proxy that will not start on a CA it cannot use. */
+describe('kaizen-proxy ca', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kzp-ca-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('ca init creates certs/ (key 0600), ca show prints the path and the SHA-256 fingerprint, a second init is refused', async () => {
+    const init = await cli(['ca', 'init', '--name', 'Acme agents', '--days', '30'], dir);
+    expect(init).toMatchObject({ code: 0, stdout: expect.stringContaining('certificate  certs/ca.pem') as unknown });
+    expect((await stat(join(dir, 'certs', 'ca-key.pem'))).mode & 0o777).toBe(0o600);
+    const show = await cli(['ca', 'show'], dir);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^certificate {2}certs\/ca\.pem\nsha256 {7}([0-9A-F]{2}:){31}[0-9A-F]{2}\nsubject {6}Acme agents\n/);
+    const again = await cli(['ca', 'init'], dir);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('KZP_ERR_CA_EXISTS') as unknown });
+    expect(await cli(['ca', 'init', '--days', '0'], dir)).toMatchObject({ code: 2 });
+  });
+
+  it('serve with intercept.hosts and no usable CA exits 3 with the CA code, before listening', async () => {
+    const config = join(dir, 'no-ca.yaml');
+    await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: elsewhere, hosts: [api.stripe.com]}\n');
+    const serve = await cli(['serve', '-c', config], dir);
+    expect(serve.code).toBe(3);
+    expect(serve.stderr).toContain('KZP_ERR_CA_UNREADABLE: cannot read elsewhere/ca.pem (ENOENT); create a CA with kaizen-proxy ca init --dir elsewhere');
+    expect(serve.stdout).not.toContain('"listening"');
+  });
+});

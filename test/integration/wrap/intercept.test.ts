@@ -1,0 +1,73 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initCa } from '../../../src/intercept/ca-create.js';
+import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
+import { OPEN_LOOPBACK, readSummary, runWrapper } from './run-wrapper.js';
+import { ORIGIN_HOST, startWrapOrigin, type WrapOrigin } from './wrap-origin.js';
+
+/**
+ * Wrap mode with intercept.hosts: the children trust the interception CA through the variables
+ * wrap mode sets (no --cacert, no code change), and the proxy sees the requests inside HTTPS.
+ */
+describe('wrap mode with TLS interception', () => {
+  let dir: string;
+  let config: string;
+  let originCa: TestCa;
+  let origin: WrapOrigin;
+  let runs = 0;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-intercept-'));
+    await initCa(join(dir, 'certs'), { name: 'kaizen-proxy wrap test CA', days: 2, force: false });
+    originCa = await createTestCa([ORIGIN_HOST]);
+    origin = await startWrapOrigin({ tls: { cert: originCa.certPem, key: originCa.keyPem } });
+    config = join(dir, 'kaizen-proxy.yaml');
+    await writeFile(
+      config,
+      [
+        `intercept: {ca_dir: "${join(dir, 'certs')}", hosts: ["${ORIGIN_HOST}"], upstream_ca: "${originCa.caFile}"}`,
+        'tools:',
+        `  - {match: "GET ${ORIGIN_HOST}/hello", tool: say_hello, publisher: example}`,
+      ].join('\n'),
+    );
+  });
+
+  afterAll(async () => {
+    await origin.close();
+    await originCa.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function wrapped(command: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string; seen: { kind: string; target: string }[] }> {
+    const summary = join(dir, `summary-${++runs}.json`);
+    const run = await runWrapper(['-c', config, ...OPEN_LOOPBACK, '--summary-json', summary, '--', ...command]);
+    const document = await readSummary(summary);
+    return { ...run, seen: document.destinations.map(({ kind, target }) => ({ kind, target })) };
+  }
+
+  it('Node fetch (NODE_EXTRA_CA_CERTS): the request inside the tunnel is a tool_call', async () => {
+    const script = 'fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.cause ?? e); process.exit(1); })';
+    const run = await wrapped([process.execPath, '-e', script, `${origin.url}/hello`]);
+    expect(run).toMatchObject({ code: 0, stdout: 'hello from origin\n' });
+    expect(run.seen).toEqual(expect.arrayContaining([{ kind: 'connect', target: origin.target }, { kind: 'tool_call', target: origin.target }]));
+  });
+
+  it('curl and python3 without any CA option (the replacing variables point at the combined bundle)', async () => {
+    const curl = await wrapped(['curl', '-sS', '-f', `${origin.url}/hello`]);
+    expect(curl).toMatchObject({ code: 0, stdout: 'hello from origin\n' });
+    const python = await wrapped(['python3', '-c', 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())', `${origin.url}/hello`]);
+    expect(python).toMatchObject({ code: 0, stdout: 'hello from origin\n' });
+    expect(python.seen).toContainEqual({ kind: 'tool_call', target: origin.target });
+  });
+
+  it('an unusable CA stops the wrapper before the command runs, with its code', async () => {
+    const broken = join(dir, 'broken.yaml');
+    await writeFile(broken, `intercept: {ca_dir: "${join(dir, 'nowhere')}", hosts: ["${ORIGIN_HOST}"]}\n`);
+    const run = await runWrapper(['-c', broken, '--', 'node', '-e', 'process.stdout.write("ran")']);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('KZP_ERR_CA_UNREADABLE');
+  });
+});
