@@ -52,7 +52,6 @@ describe('kill -9', () => {
     const dir = tempDataDir();
     const writer = spawn(process.execPath, ['--input-type=module', '-e', WRITER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     let durable = 0;
-    if (writer.stdout === null) throw new Error('no stdout');
     createInterface({ input: writer.stdout }).on('line', (line) => {
       durable = Math.max(durable, Number(line.split(' ')[1]));
     });

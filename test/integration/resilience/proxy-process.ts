@@ -42,8 +42,7 @@ export async function spawnProxy(options: SpawnOptions): Promise<ProxyProcess> {
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  if (child.stdout === null) throw new Error('no stdout');
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   createInterface({ input: child.stdout }).on('line', (text) => {
     try {
       lines.push(JSON.parse(text) as Record<string, unknown>);
