@@ -10,6 +10,7 @@ import { decideAction } from './decide-action.js';
 import { refuseOnResponse } from './deny-response.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
+import { framingProblem } from './request-framing.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
 import type { SplitTarget } from './request-target.js';
@@ -50,6 +51,13 @@ function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResp
     proxy.lifecycle.end();
   });
 
+  // Framing Node lets through but the next hop could read differently (smuggling): refused, connection closed.
+  const framing = framingProblem(req);
+  if (framing !== null) {
+    tally.code = 'KZP_ERR_BAD_REQUEST';
+    tally.status = refuseOnResponse(req, res, errorRefusal('KZP_ERR_BAD_REQUEST', { message: framing }), true);
+    return;
+  }
   if (!auth.ok) {
     refuse(proxy, req, res, tally, auth.refusal);
     return;
