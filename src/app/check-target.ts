@@ -8,6 +8,8 @@ import { resolveTarget } from '../net/resolve.js';
 import type { Logger } from '../observe/logger.js';
 import { createDecider } from '../verdict/create-decider.js';
 import { createLocalReflex } from './local-reflex.js';
+import { actionLabelsFor, interceptedHosts } from './interception-setup.js';
+import type { ActionLabels } from '../action/action-labels.js';
 
 export type CheckOutcome =
   | { readonly kind: 'decided'; readonly verdict: 'allow' | 'block' | 'unreachable'; readonly report: Record<string, unknown> }
@@ -22,7 +24,8 @@ const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'ws:': 80
  * with https:// or wss:// is a CONNECT to its host, as a client behind the proxy would send it.
  */
 export async function checkTarget(config: ProxyConfig, text: string, method: string | null, logger: Logger): Promise<CheckOutcome> {
-  const parsed = parseTarget(text, method ?? 'GET');
+  const naming: Naming = { labels: actionLabelsFor(config), intercepted: interceptedHosts(config.intercept.hosts) };
+  const parsed = parseTarget(text, method ?? 'GET', naming);
   if ('message' in parsed) return { kind: 'invalid', message: parsed.message };
   const { target, action } = parsed;
 
@@ -41,6 +44,8 @@ export async function checkTarget(config: ProxyConfig, text: string, method: str
       mode: config.mode,
       kind: action.kind,
       target: action.target,
+      tool: action.tool ?? null,
+      publisher: action.publisher ?? null,
       method: action.metadata.method ?? (action.kind === 'connect' ? 'CONNECT' : null),
       addresses: resolved.ok ? resolved.addresses : null,
       dns_error: resolved.ok ? null : resolved.message,
@@ -61,10 +66,16 @@ export async function checkTarget(config: ProxyConfig, text: string, method: str
   }
 }
 
-function parseTarget(text: string, method: string): { readonly target: Target; readonly action: Action } | { readonly message: string } {
+/** How the running proxy would name the action: its labels, and which TLS hosts it intercepts. */
+interface Naming {
+  readonly labels: ActionLabels;
+  readonly intercepted: (target: Target) => boolean;
+}
+
+function parseTarget(text: string, method: string, naming: Naming): { readonly target: Target; readonly action: Action } | { readonly message: string } {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     const parsed = parseAuthority(text);
-    return parsed.ok ? { target: parsed.value, action: connectAction(parsed.value) } : { message: `invalid target: ${parsed.message} (expected host:port or a URL)` };
+    return parsed.ok ? { target: parsed.value, action: connectAction(parsed.value, naming.labels.tunnel(parsed.value)) } : { message: `invalid target: ${parsed.message} (expected host:port or a URL)` };
   }
   let url: URL;
   try {
@@ -77,7 +88,9 @@ function parseTarget(text: string, method: string): { readonly target: Target; r
   const parsed = targetFromParts(url.hostname, url.port === '' ? defaultPort : Number(url.port));
   if (!parsed.ok) return { message: `invalid target: ${parsed.message}` };
   const target = parsed.value;
-  if (url.protocol === 'https:' || url.protocol === 'wss:') return { target, action: connectAction(target) };
-  const scheme = url.protocol === 'ws:' ? 'ws' : 'http';
-  return { target, action: httpAction(target, { method, path: url.pathname, scheme }) };
+  const secure = url.protocol === 'https:' || url.protocol === 'wss:';
+  // An intercepted TLS host shows its requests; any other TLS URL is a tunnel the proxy cannot see into.
+  if (secure && !naming.intercepted(target)) return { target, action: connectAction(target, naming.labels.tunnel(target)) };
+  const scheme = url.protocol === 'wss:' ? 'wss' : url.protocol === 'ws:' ? 'ws' : secure ? 'https' : 'http';
+  return { target, action: httpAction(target, { method, path: url.pathname, scheme }, naming.labels.request(target, method, url.pathname)) };
 }

@@ -24,7 +24,7 @@ const EXPIRY_WARNING_MS = 30 * 86_400_000;
  * hosts matched exactly like the policies' `domains`.
  */
 export async function setUpInterception(config: ProxyConfig, logger: Logger, now: Date = new Date()): Promise<InterceptionSetup> {
-  const labels = createActionLabels({ routes: compileRoutes(config), publishers: config.publishers });
+  const labels = actionLabelsFor(config);
   const base = { labels, upstreamCa: config.intercept.upstreamCa };
   if (config.intercept.hosts.length === 0) {
     if (config.tools.length > 0) logger.info({ routes: config.tools.length }, 'tool routes apply to plain http:// requests only: intercept.hosts is empty');
@@ -36,6 +36,11 @@ export async function setUpInterception(config: ProxyConfig, logger: Logger, now
   logger.info(fields, 'TLS interception on: clients must trust the CA');
   if (ca.notAfter.getTime() - now.getTime() < EXPIRY_WARNING_MS) logger.warn(fields, 'the interception CA expires within 30 days; create a new one (kaizen-proxy ca init --force) and trust it');
   return { ...base, interceptor };
+}
+
+/** The tool routes and publisher derivation of the configuration. */
+export function actionLabelsFor(config: ProxyConfig): ActionLabels {
+  return createActionLabels({ routes: compileRoutes(config), publishers: config.publishers });
 }
 
 /** intercept.hosts as a predicate: the policies' `domains` matcher, so both read a pattern alike. */

@@ -41,6 +41,15 @@ describe('kaizen-proxy ca', () => {
     expect(await cli(['ca', 'init', '--days', '0'], dir)).toMatchObject({ code: 2 });
   });
 
+  it('check names an intercepted URL as the proxy would: its request, mapped to its tool (no CA needed)', async () => {
+    const config = join(dir, 'check.yaml');
+    await writeFile(config, 'admin: off\nintercept: {hosts: [localhost]}\ntools: [{match: "POST localhost/v1/refunds", tool: issue_refund, publisher: stripe}]\n');
+    const check = await cli(['check', 'https://localhost:8443/v1/refunds?key=x', '--method', 'POST', '-c', config], dir);
+    expect(JSON.parse(check.stdout)).toMatchObject({ kind: 'tool_call', tool: 'issue_refund', publisher: 'stripe', target: 'localhost:8443', method: 'POST' });
+    const opaque = await cli(['check', 'https://example.com/v1/refunds', '-c', config], dir);
+    expect(JSON.parse(opaque.stdout)).toMatchObject({ kind: 'connect', publisher: 'example', tool: null });
+  });
+
   it('serve with intercept.hosts and no usable CA exits 3 with the CA code, before listening', async () => {
     const config = join(dir, 'no-ca.yaml');
     await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: elsewhere, hosts: [api.stripe.com]}\n');
