@@ -13,6 +13,7 @@ import { isLoopbackHost } from './loopback.js';
 import { createAuthenticator } from '../gateway/authenticate.js';
 import { createObservability } from './observability.js';
 import { listenTransparent } from './transparent-listeners.js';
+import { createObservedRecord } from './observed-setup.js';
 import { createUpstreamConnector } from './upstream-setup.js';
 import { setUpInterception } from './interception-setup.js';
 
@@ -21,6 +22,8 @@ export interface CreateProxyOptions {
   readonly logger?: Logger;
   /** Receives every decision and every finished exchange (wrap-mode summary, metrics, records). */
   readonly observer?: ProxyObserver;
+  /** Keep the observed-egress record under data_dir (when observed.enabled); wrap mode says false. */
+  readonly recordObserved?: boolean;
 }
 
 export interface KaizenProxy {
@@ -75,10 +78,11 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
           metrics: spoolMetrics,
         });
   const decider = createDecider({ config, logger, guard, metrics: observability.deciderMetrics, ...reflex.deciderOptions, spool, spoolMetrics });
+  const recorder = createObservedRecord(config, logger, options.recordObserved ?? true);
   const server = createProxyServer({
     decider,
     logger,
-    observer: options.observer === undefined ? observability.observer : combineObservers([observability.observer, options.observer]),
+    observer: combineObservers([observability.observer, ...(recorder === null ? [] : [recorder]), ...(options.observer === undefined ? [] : [options.observer])]),
     connector: createUpstreamConnector(config, logger),
     agent: config.agent,
     ...(config.gateway.credentials.length > 0 ? { authenticate: createAuthenticator(config.gateway.credentials) } : {}),
@@ -125,6 +129,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         await server.close();
         reflex.stop();
         await decider.close();
+        await recorder?.close();
         await observability.close();
         logger.info('stopped');
       })();

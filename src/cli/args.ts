@@ -1,20 +1,29 @@
 import { parseArgs } from 'node:util';
 import type { FlagOverrides } from '../config/types.js';
+import type { Collapse } from '../learn/manifest-of.js';
 import { caCommand, type CaCommand } from './ca-args.js';
 import { checkCommand, isCheckCommand, type CheckCommand } from './check-args.js';
+import { MANIFEST_ONLY, manifestCommand, parseCollapse, type ManifestCommand } from './manifest-args.js';
 
 /** Wrap mode's own flags (`kaizen-proxy [options] -- COMMAND [ARGS...]`). */
 export interface WrapFlags {
   readonly summary: boolean;
   readonly summaryJson: string | null;
   readonly logFile: string | null;
+  /** --learn: the manifest of what the command did goes to this file at exit (monitor mode); null without --learn. */
+  readonly manifestOut: string | null;
+  readonly collapse: Collapse;
 }
+
+/** Where `--learn` writes the manifest when --manifest-out does not say. */
+export const DEFAULT_MANIFEST_OUT = 'kaizen-manifest.json';
 
 export type Command =
   | { readonly name: 'serve'; readonly flags: FlagOverrides }
   | { readonly name: 'wrap'; readonly flags: FlagOverrides; readonly wrap: WrapFlags; readonly argv: readonly [string, ...string[]] }
   | CheckCommand
   | CaCommand
+  | ManifestCommand
   | { readonly name: 'help' }
   | { readonly name: 'version' };
 
@@ -37,11 +46,16 @@ const OPTIONS = {
   summary: { type: 'boolean' },
   'summary-json': { type: 'string' },
   'log-file': { type: 'string' },
+  learn: { type: 'boolean' },
+  'manifest-out': { type: 'string' },
+  collapse: { type: 'string' },
+  push: { type: 'boolean' },
+  policy: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
 
-const WRAP_ONLY = ['summary', 'summary-json', 'log-file'] as const;
+const WRAP_ONLY = ['summary', 'summary-json', 'log-file', 'learn', 'manifest-out'] as const;
 
 /**
  * argv (without node and script) → a command; unknown flags are usage errors, never ignored.
@@ -59,14 +73,15 @@ export function parseCommand(argv: readonly string[]): Command {
   }
   if (first === 'serve' && wrapped !== null) throw new UsageError("'serve' takes no command; use 'kaizen-proxy [options] -- COMMAND' to wrap one");
   const checking = isCheckCommand(first);
-  if (checking && wrapped !== null) throw new UsageError(`'${first}' takes no command after --`);
-  const args = first === 'serve' || checking ? rest : [...own];
-  if (first !== undefined && first !== 'serve' && !checking && !first.startsWith('-')) {
+  const manifesting = first === 'manifest';
+  if ((checking || manifesting) && wrapped !== null) throw new UsageError(`'${first}' takes no command after --`);
+  const args = first === 'serve' || checking || manifesting ? rest : [...own];
+  if (first !== undefined && first !== 'serve' && !checking && !manifesting && !first.startsWith('-')) {
     throw new UsageError(`unknown command ${JSON.stringify(first)}`);
   }
   let parsed;
   try {
-    parsed = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: checking });
+    parsed = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: checking || manifesting });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
@@ -89,7 +104,15 @@ export function parseCommand(argv: readonly string[]): Command {
     if (typeof checked === 'string') throw new UsageError(checked);
     return checked;
   }
+  if (manifesting) {
+    const manifest = manifestCommand(flags, parsed.positionals, values);
+    if (typeof manifest === 'string') throw new UsageError(manifest);
+    return manifest;
+  }
   if (values.method !== undefined) throw new UsageError('--method applies to kaizen-proxy check only');
+  const notHere = MANIFEST_ONLY.find((name) => values[name] !== undefined);
+  if (notHere !== undefined) throw new UsageError(`--${notHere} applies to kaizen-proxy manifest only`);
+  if (values.collapse !== undefined && values.learn !== true) throw new UsageError('--collapse applies to kaizen-proxy manifest and to wrap mode with --learn');
   if (wrapped === null) {
     const misplaced = WRAP_ONLY.find((name) => values[name] !== undefined);
     if (misplaced !== undefined) throw new UsageError(`--${misplaced} applies to wrap mode only: kaizen-proxy [options] -- COMMAND [ARGS...]`);
@@ -97,13 +120,20 @@ export function parseCommand(argv: readonly string[]): Command {
   }
   const [command, ...commandArgs] = wrapped;
   if (command === undefined || command === '') throw new UsageError('expected a command after --');
+  const learn = values.learn === true;
+  if (!learn && values['manifest-out'] !== undefined) throw new UsageError('--manifest-out applies with --learn only');
+  if (learn && flags.mode !== undefined && flags.mode !== 'monitor') throw new UsageError('--learn runs in monitor mode: drop --mode');
+  const collapse = parseCollapse(values.collapse);
+  if (typeof collapse !== 'string') throw new UsageError(collapse.error);
   return {
     name: 'wrap',
-    flags,
+    flags: learn ? { ...flags, mode: 'monitor' } : flags,
     wrap: {
       summary: values.summary === true,
       summaryJson: values['summary-json'] ?? null,
       logFile: values['log-file'] ?? null,
+      manifestOut: learn ? (values['manifest-out'] ?? DEFAULT_MANIFEST_OUT) : null,
+      collapse,
     },
     argv: [command, ...commandArgs],
   };

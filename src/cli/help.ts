@@ -10,6 +10,11 @@ Usage:
                                               create the TLS interception CA (ECDSA P-256, key 0600;
                                               DIR defaults to intercept.ca_dir, certs)
   kaizen-proxy ca show [--dir DIR]            print the CA's path and SHA-256 fingerprint
+  kaizen-proxy manifest [--agent NAME] [--collapse registrable] [--push | --policy]
+                                              Kaizen's manifest of what the agent did (data_dir/observed/);
+                                              --push sends it to the control plane, --policy prints an
+                                              allowlist policy (exit 0 ok, 1 configuration, 4 nothing
+                                              observed, 5 push refused or failed)
 
 Options:
   --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; wrap mode 127.0.0.1:0)
@@ -32,6 +37,9 @@ Wrap mode:
   --summary-json FILE       write the summary as JSON to FILE
   --log-file FILE           append the proxy's JSON log to FILE (default: none; warnings and blocks
                             go to stderr, one short line each)
+  --learn                   monitor mode; at exit write Kaizen's manifest of what the command did
+  --manifest-out FILE       where --learn writes it (default kaizen-manifest.json)
+  --collapse registrable    (--learn, manifest) destinations as registrable domains
   The command runs without a shell, with HTTP_PROXY/HTTPS_PROXY/ALL_PROXY (both cases), NO_PROXY,
   NODE_USE_ENV_PROXY=1, a Node preload in NODE_OPTIONS, JAVA_TOOL_OPTIONS and GRPC_PROXY set.
   Programs that ignore proxy settings (raw sockets) are not covered. The wrapper exits with the

@@ -5,6 +5,7 @@ import { ca } from './ca.js';
 import { check } from './check.js';
 import { checkConfig } from './check-config.js';
 import { HELP } from './help.js';
+import { manifest } from './manifest.js';
 import { serve } from './serve.js';
 import { wrap } from './wrap.js';
 
@@ -37,5 +38,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return ca(command);
     case 'check-config':
       return checkConfig(command.flags);
+    case 'manifest':
+      return manifest(command);
   }
 }

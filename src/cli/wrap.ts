@@ -1,11 +1,14 @@
 import { formatIssues, loadConfig } from '../config/load.js';
 import type { FlagOverrides } from '../config/types.js';
 import { agentFromCommand } from '../wrap/agent-name.js';
+import type { Collapse } from '../learn/manifest-of.js';
+import { createLearner, writeManifestFile, type Learner } from '../wrap/learn-manifest.js';
 import { runWrapped } from '../wrap/run-wrapped.js';
 import { caTrustFor, type CaTrust } from '../wrap/ca-trust.js';
 import { isKaizenProxyError } from '../errors/kaizen-error.js';
 import type { WrapFlags } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { learnedNotes } from './manifest.js';
 
 /**
  * `kaizen-proxy [options] -- COMMAND [ARGS...]`: the proxy on an ephemeral loopback port (unless
@@ -19,6 +22,7 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
     process.stderr.write(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${formatIssues(loaded.issues)}\n`);
     return EXIT.CONFIG;
   }
+  const learner = options.manifestOut === null ? null : createLearner(loaded.config.agent);
   // Interception on: the child trusts the CA (files written now, removed after the run).
   let trust: CaTrust | null;
   try {
@@ -31,6 +35,7 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
   const result = await runWrapped({
     config: loaded.config,
     ...(trust === null ? {} : { layers: [trust.layer] }),
+    ...(learner === null ? {} : { observers: [learner.observer] }),
     argv,
     summary: options.summary || process.stderr.isTTY,
     summaryJson: options.summaryJson,
@@ -46,6 +51,9 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
     process.stderr.write(`kaizen-proxy: ${result.message}\n`);
     return EXIT.START;
   }
+  if (learner !== null && options.manifestOut !== null && result.outcome.kind !== 'not-started') {
+    await writeLearned(learner, options.manifestOut, options.collapse, loaded.config.agent);
+  }
   return result.exitCode;
 }
 
@@ -60,6 +68,21 @@ function wrapDefaults(flags: FlagOverrides, env: NodeJS.ProcessEnv, command: str
   // No admin listener unless asked for: two wrapped commands must not compete for 127.0.0.1:9901.
   const admin = flags.admin ?? 'off';
   return { ...flags, admin, ...(listen === undefined ? {} : { listen }), ...(agent === undefined ? {} : { agent }) };
+}
+
+/** `--learn`: the manifest file beside the summary, and what the operator should know about it. */
+async function writeLearned(learner: Learner, file: string, collapse: Collapse, agent: string): Promise<void> {
+  const learned = learner.manifest(collapse);
+  try {
+    await writeManifestFile(file, learned);
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'unwritable';
+    process.stderr.write(`kaizen-proxy: warn: cannot write the manifest to ${file} (${code})\n`);
+    return;
+  }
+  const { destinations, tools } = learned.manifest;
+  process.stderr.write(`kaizen-proxy: manifest of ${JSON.stringify(agent)} (${destinations.length} destinations, ${tools.length} tools) written to ${file}\n`);
+  for (const note of learnedNotes(learned)) process.stderr.write(`kaizen-proxy: note: ${note}\n`);
 }
 
 function isSet(value: string | undefined): boolean {

@@ -191,6 +191,7 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
     transparent: file.transparent,
     gateway: { credentialsFile: file.gateway.credentials_file, credentials },
     unsafeOpenProxy: file.unsafe_open_proxy,
+    observed: { enabled: file.observed.enabled, maxDestinations: file.observed.max_destinations, flushIntervalMs: file.observed.flush_interval },
     dataDir: file.data_dir,
     spool: { maxBytes: file.spool.max_bytes, replayRatePerSecond: file.spool.replay_rate, fsyncIntervalMs: file.spool.fsync_interval },
     file: source,

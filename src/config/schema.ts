@@ -6,8 +6,9 @@ import { byteSize } from './byte-size.js';
 import { duration } from './duration.js';
 import { hostPort } from './host-port.js';
 import { hostPortOrOff } from './listener-or-off.js';
-import { interceptSchema, publishersSchema, toolsSchema } from './intercept-schema.js';
+import { observedSchema } from './observed-schema.js';
 import { upstreamNoProxySchema, upstreamProxySchema } from './upstream-schema.js';
+import { interceptSchema, publishersSchema, toolsSchema } from './intercept-schema.js';
 
 /**
  * The YAML file's schema: the single source of truth for keys, types, defaults and descriptions.
@@ -146,6 +147,7 @@ export const fileSchema = z.strictObject({
   spool: spoolSchema.prefault({}),
   upstream_proxy: upstreamProxySchema,
   upstream_no_proxy: upstreamNoProxySchema,
+  observed: observedSchema.prefault({}),
   unsafe_open_proxy: z
     .boolean()
     .default(false)

@@ -79,6 +79,12 @@ export interface ProxyConfig {
   };
   /** The upstream proxy allowed traffic leaves through (upstream_proxy, resolved with env); null = direct. */
   readonly upstreamProxy: UpstreamProxySettings | null;
+  /** The observed-egress record under dataDir/observed/ (kaizen-proxy manifest reads it). */
+  readonly observed: {
+    readonly enabled: boolean;
+    readonly maxDestinations: number;
+    readonly flushIntervalMs: number;
+  };
   /** Listening beyond loopback without gateway credentials was asked for explicitly. */
   readonly unsafeOpenProxy: boolean;
   /** The file the configuration came from, or null for the embedded defaults. */

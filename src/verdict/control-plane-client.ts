@@ -14,6 +14,7 @@ import { parseRetryAfter } from './retry-after.js';
 import { classifyTransportError } from './transport-failure.js';
 import type { PolicyClient, PolicyFetchResult } from './policy/policy-client.js';
 import { controlPlaneUpstream, createControlPlaneDispatcher } from './control-plane-dispatcher.js';
+import { pushManifest, type ManifestClient } from './manifest-push.js';
 import type { ControlPlaneResult, VerdictClient, VerdictReport } from './verdict-client.js';
 
 export interface ControlPlaneClientOptions {
@@ -37,7 +38,7 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
 /** One client, one pool: verdicts (the decider) and policies (the sync) share the connection and the key. */
-export type ControlPlaneClient = VerdictClient & PolicyClient;
+export type ControlPlaneClient = VerdictClient & PolicyClient & ManifestClient;
 const AUTH_LOG_INTERVAL_MS = 60_000;
 
 type Attempt =
@@ -204,6 +205,10 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
 
   return {
     fetchPolicies,
+    async pushManifest(agent, manifest, timeoutMs) {
+      if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed'), status: null, body: '' };
+      return pushManifest({ dispatcher: pool, origin: base.origin, prefix, headers }, agent, manifest, timeoutMs);
+    },
     async send(report) {
       if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed') };
       const payload = JSON.stringify({

@@ -56,7 +56,8 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
   const observer = combineObservers([tally, blockNotices(stderr), ...(request.observers ?? [])]);
   let proxy: KaizenProxy;
   try {
-    proxy = await createProxy(config, { logger: log.logger, observer });
+    // No record under data_dir for a one-off command: --learn collects its own, for this run only.
+    proxy = await createProxy(config, { logger: log.logger, observer, recordObserved: false });
   } catch (error) {
     await log.close();
     const where = `${config.listen.host}:${config.listen.port}`;

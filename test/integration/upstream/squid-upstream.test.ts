@@ -13,6 +13,8 @@ import { startSquid, type Squid } from '../../helpers/squid.js';
 import { CapturedLogs, startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
 import { tempDir, writeFile } from '../reflex/cli-process.js';
+import { OPEN_LOOPBACK, runWrapper } from '../wrap/run-wrapper.js';
+import { startWrapOrigin } from '../wrap/wrap-origin.js';
 
 /**
  * kaizen-proxy chained to a real Squid with Basic auth: allowed tunnels, plain requests, https://
@@ -177,6 +179,24 @@ describe('the transport through Squid (createProxyServer with a connector)', () 
     expect(plain.status).toBe(502);
     expect(plain.headers['x-kaizen-error']).toBe('KZP_ERR_UPSTREAM_PROXY');
     expect(await rawConnect(through.port, `127.0.0.1:${origin.port}`)).toMatch(/X-Kaizen-Error: KZP_ERR_UPSTREAM_PROXY/);
+  });
+});
+
+describe('wrap mode with upstream_proxy: env', () => {
+  it("chains to the wrapper's own HTTPS_PROXY, never to the proxy it hands the child (no loop)", async () => {
+    const target = await startWrapOrigin();
+    try {
+      const config = writeFile(tempDir(), 'env.yaml', 'upstream_proxy: env\n');
+      const run = await runWrapper(['--config', config, ...OPEN_LOOPBACK, '--', 'curl', '-sS', '-p', '-o', '/dev/null', '-w', '%{http_code}', `${target.url}/hello`], {
+        env: { HTTPS_PROXY: squid.url, HTTP_PROXY: squid.url },
+      });
+      expect(run.stdout).toBe('200');
+      expect(run.code).toBe(0);
+      const line = await squid.waitForLog((l) => l.method === 'CONNECT' && l.url === target.target);
+      expect(line.user).toBe(squid.user);
+    } finally {
+      await target.close();
+    }
   });
 });
 

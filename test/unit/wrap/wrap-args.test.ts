@@ -6,7 +6,7 @@ describe('wrap-mode command line', () => {
     expect(parseCommand(['--agent', 'bot', '--summary', '--log-file', 'p.log', '--', 'node', '--', '-e', 'x y'])).toEqual({
       name: 'wrap',
       flags: { agent: 'bot' },
-      wrap: { summary: true, summaryJson: null, logFile: 'p.log' },
+      wrap: { summary: true, summaryJson: null, logFile: 'p.log', manifestOut: null, collapse: 'none' },
       argv: ['node', '--', '-e', 'x y'],
     });
   });

@@ -1,0 +1,14 @@
+import type { ProxyConfig } from '../config/types.js';
+import { createObservedRecorder, type ObservedRecorder } from '../learn/observed-recorder.js';
+import type { Logger } from '../observe/logger.js';
+
+/** The observed-egress record under data_dir/observed/, or null when observed.enabled is false or the caller opts out. */
+export function createObservedRecord(config: ProxyConfig, logger: Logger, wanted: boolean): ObservedRecorder | null {
+  if (!wanted || !config.observed.enabled) return null;
+  return createObservedRecorder({
+    dataDir: config.dataDir,
+    maxDestinations: config.observed.maxDestinations,
+    flushIntervalMs: config.observed.flushIntervalMs,
+    logger,
+  });
+}

@@ -1,0 +1,53 @@
+import { getDomain } from 'tldts';
+import { parseAuthority } from '../action/target-parse.js';
+import type { Manifest } from '../contract/manifest.js';
+import type { ObservedRecord } from './observed-record.js';
+
+export const COLLAPSE_MODES = ['none', 'registrable'] as const;
+export type Collapse = (typeof COLLAPSE_MODES)[number];
+
+export interface LearnedManifest {
+  readonly manifest: Manifest;
+  /** Targets left out: every action on them was refused (a declaration must not legitimise them). */
+  readonly refusedOnly: readonly string[];
+  /** Forwarded only because of monitor mode: kept in the manifest, listed for the operator. */
+  readonly wouldBlock: readonly string[];
+}
+
+/**
+ * Kaizen's manifest from an observed record: every destination the agent reached (at least one
+ * action forwarded, monitor-mode would-blocks included) and every tool its actions carried.
+ * `registrable` collapses names to their registrable domain with the port kept
+ * (`api.openai.com:443` → `openai.com:443`), using the public suffix list with its private section
+ * (so one tenant of `github.io` does not stand for all of them); IP literals and names without a
+ * registrable domain (`localhost`) stay as they are.
+ */
+export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedManifest {
+  const destinations = new Set<string>();
+  const tools = new Set<string>();
+  const refusedOnly: string[] = [];
+  const wouldBlock = new Set<string>();
+  for (const stats of record.destinations.values()) {
+    if (stats.allowed + stats.wouldBlock === 0) {
+      refusedOnly.push(stats.target);
+      continue;
+    }
+    const destination = collapse === 'registrable' ? collapsed(stats.target) : stats.target;
+    destinations.add(destination);
+    if (stats.wouldBlock > 0) wouldBlock.add(destination);
+    for (const tool of stats.tools) tools.add(tool);
+  }
+  return {
+    manifest: { tools: [...tools].sort(), destinations: [...destinations].sort() },
+    refusedOnly: refusedOnly.sort(),
+    wouldBlock: [...wouldBlock].sort(),
+  };
+}
+
+/** "api.openai.com:443" → "openai.com:443"; IP literals and unparsable targets unchanged. */
+export function collapsed(target: string): string {
+  const parsed = parseAuthority(target);
+  if (!parsed.ok || parsed.value.hostType !== 'dns') return target;
+  const domain = getDomain(parsed.value.host, { allowPrivateDomains: true, extractHostname: false });
+  return domain === null || domain === '' ? target : `${domain}:${parsed.value.port}`;
+}

@@ -1,0 +1,140 @@
+import type { ActionKind } from '../contract/action.js';
+import type { DecisionEvent } from '../contract/observer.js';
+
+/** What one agent did with one destination (canonical "host:port"), over all of its actions. */
+export interface DestinationStats {
+  readonly target: string;
+  /** Actions per kind (connect, http, tool_call). */
+  readonly kinds: Partial<Record<ActionKind, number>>;
+  /** Tool names the actions carried (mapped routes), sorted; at most MAX_TOOLS_PER_DESTINATION. */
+  readonly tools: readonly string[];
+  /** Forwarded without objection. */
+  readonly allowed: number;
+  /** Refused by the proxy (blocks, guard, no verdict). */
+  readonly blocked: number;
+  /** Forwarded in monitor mode although it would have been refused. */
+  readonly wouldBlock: number;
+  /** Epoch milliseconds. */
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+}
+
+/** The observed-egress record of one agent: the domain model behind data_dir/observed/<agent>.json. */
+export interface ObservedRecord {
+  readonly agent: string;
+  /** By target. */
+  readonly destinations: ReadonlyMap<string, DestinationStats>;
+  /** Actions on destinations that arrived once the record was full (counted, not kept). */
+  readonly droppedActions: number;
+  /** Tool names not kept because their destination already listed the maximum. */
+  readonly droppedTools: number;
+}
+
+export const MAX_TOOLS_PER_DESTINATION = 64;
+/** Longer tool names are not kept (a mapped route's name is short; this bounds the file). */
+export const MAX_TOOL_NAME = 200;
+
+export function emptyRecord(agent: string): ObservedRecord {
+  return { agent, destinations: new Map(), droppedActions: 0, droppedTools: 0 };
+}
+
+/** The total number of actions decided for a destination. */
+export function actionCount(stats: DestinationStats): number {
+  return stats.allowed + stats.blocked + stats.wouldBlock;
+}
+
+/**
+ * A mutable record fed by decision events. `admit` says whether a destination not yet recorded may
+ * be added (the caller bounds the record across what it holds on disk and in memory).
+ */
+export class RecordBuilder {
+  readonly #agent: string;
+  readonly #destinations = new Map<string, DestinationStats>();
+  #droppedActions = 0;
+  #droppedTools = 0;
+
+  constructor(agent: string) {
+    this.#agent = agent;
+  }
+
+  get size(): number {
+    return this.#destinations.size;
+  }
+
+  has(target: string): boolean {
+    return this.#destinations.has(target);
+  }
+
+  /** Record one decided action; returns false when it was only counted as dropped. */
+  observe(event: DecisionEvent, now: number, admit: (target: string) => boolean): boolean {
+    const { action, decision } = event;
+    const seen = this.#destinations.get(action.target);
+    if (seen === undefined && !admit(action.target)) {
+      this.#droppedActions++;
+      return false;
+    }
+    const base: DestinationStats = seen ?? { target: action.target, kinds: {}, tools: [], allowed: 0, blocked: 0, wouldBlock: 0, firstSeen: now, lastSeen: now };
+    const refused = decision.enforce === 'refuse';
+    this.#destinations.set(action.target, {
+      ...base,
+      kinds: { ...base.kinds, [action.kind]: (base.kinds[action.kind] ?? 0) + 1 },
+      tools: this.#withTool(base.tools, action.tool),
+      allowed: base.allowed + (!refused && !decision.wouldBlock ? 1 : 0),
+      blocked: base.blocked + (refused ? 1 : 0),
+      wouldBlock: base.wouldBlock + (!refused && decision.wouldBlock ? 1 : 0),
+      lastSeen: Math.max(base.lastSeen, now),
+    });
+    return true;
+  }
+
+  snapshot(): ObservedRecord {
+    return { agent: this.#agent, destinations: new Map(this.#destinations), droppedActions: this.#droppedActions, droppedTools: this.#droppedTools };
+  }
+
+  #withTool(tools: readonly string[], tool: string | undefined): readonly string[] {
+    if (tool === undefined || tool === '' || tools.includes(tool)) return tools;
+    if (tool.length > MAX_TOOL_NAME || tools.length >= MAX_TOOLS_PER_DESTINATION) {
+      this.#droppedTools++;
+      return tools;
+    }
+    return [...tools, tool].sort();
+  }
+}
+
+/**
+ * Two records of one agent added together (the file's and this process's): counts add up, first
+ * and last seen widen, tools unite. At most `maxDestinations` are kept: those of `older` first,
+ * then the newer ones most used first; the actions of those left out are counted as dropped.
+ */
+export function mergeRecords(older: ObservedRecord, newer: ObservedRecord, maxDestinations: number): ObservedRecord {
+  const merged = new Map(older.destinations);
+  let droppedActions = older.droppedActions + newer.droppedActions;
+  let droppedTools = older.droppedTools + newer.droppedTools;
+  const fresh = [...newer.destinations.values()].sort((a, b) => actionCount(b) - actionCount(a) || a.target.localeCompare(b.target));
+  for (const stats of fresh) {
+    const known = merged.get(stats.target);
+    if (known === undefined) {
+      if (merged.size >= maxDestinations) {
+        droppedActions += actionCount(stats);
+        continue;
+      }
+      merged.set(stats.target, stats);
+      continue;
+    }
+    const tools = [...new Set([...known.tools, ...stats.tools])].sort();
+    droppedTools += Math.max(0, tools.length - MAX_TOOLS_PER_DESTINATION);
+    const kinds: Partial<Record<ActionKind, number>> = { ...known.kinds };
+    for (const [kind, count] of Object.entries(stats.kinds) as [ActionKind, number][]) kinds[kind] = (kinds[kind] ?? 0) + count;
+    merged.set(stats.target, {
+      target: stats.target,
+      kinds,
+      tools: tools.slice(0, MAX_TOOLS_PER_DESTINATION),
+      allowed: known.allowed + stats.allowed,
+      blocked: known.blocked + stats.blocked,
+      wouldBlock: known.wouldBlock + stats.wouldBlock,
+      firstSeen: Math.min(known.firstSeen, stats.firstSeen),
+      lastSeen: Math.max(known.lastSeen, stats.lastSeen),
+    });
+  }
+  return { agent: older.agent, destinations: merged, droppedActions, droppedTools };
+}

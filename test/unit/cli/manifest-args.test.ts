@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommand, UsageError } from '../../../src/cli/args.js';
+
+describe('manifest and --learn on the command line', () => {
+  it('manifest takes --agent, --collapse registrable, and one of --push / --policy', () => {
+    expect(parseCommand(['manifest', '--agent', 'bot', '--collapse', 'registrable', '--push'])).toEqual({
+      name: 'manifest',
+      flags: { agent: 'bot' },
+      collapse: 'registrable',
+      push: true,
+      policy: false,
+    });
+    expect(() => parseCommand(['manifest', '--push', '--policy'])).toThrow(UsageError);
+    expect(() => parseCommand(['manifest', '--collapse', 'tld'])).toThrow(/--collapse expects none or registrable/);
+    expect(() => parseCommand(['manifest', 'extra'])).toThrow(UsageError);
+    expect(() => parseCommand(['manifest', '--', 'node'])).toThrow(UsageError);
+  });
+
+  it('--learn forces monitor mode and defaults the manifest file; its flags are refused elsewhere', () => {
+    const command = parseCommand(['--learn', '--', 'node', 'agent.js']);
+    expect(command).toMatchObject({ name: 'wrap', flags: { mode: 'monitor' }, wrap: { manifestOut: 'kaizen-manifest.json', collapse: 'none' } });
+    expect(parseCommand(['--learn', '--manifest-out', 'm.json', '--collapse', 'registrable', '--', 'x'])).toMatchObject({ wrap: { manifestOut: 'm.json', collapse: 'registrable' } });
+    expect(parseCommand(['--', 'x'])).toMatchObject({ wrap: { manifestOut: null } });
+    expect(() => parseCommand(['--learn', '--mode', 'enforce', '--', 'x'])).toThrow(/monitor/);
+    expect(() => parseCommand(['--manifest-out', 'm.json', '--', 'x'])).toThrow(/--learn/);
+    expect(() => parseCommand(['--collapse', 'registrable', '--', 'x'])).toThrow(UsageError);
+    expect(() => parseCommand(['--push', '--', 'x'])).toThrow(/manifest only/);
+    expect(() => parseCommand(['serve', '--learn'])).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { Action } from '../../../src/contract/action.js';
+import type { Decision } from '../../../src/contract/decision.js';
+import type { DecisionEvent } from '../../../src/contract/observer.js';
+import { MAX_TOOLS_PER_DESTINATION, mergeRecords, RecordBuilder } from '../../../src/learn/observed-record.js';
+import { agentFileName } from '../../../src/learn/record-file.js';
+import { parseRecord, recordToWire } from '../../../src/learn/record-wire.js';
+
+const allow: Decision = { decision: 'allow', enforce: 'forward', reason: 'ok', evidence: [], source: 'local', verdictId: null, flagged: false, wouldBlock: false };
+const block: Decision = { ...allow, decision: 'block', enforce: 'refuse', reason: 'no' };
+const wouldBlock: Decision = { ...block, enforce: 'forward', wouldBlock: true };
+
+function event(target: string, decision: Decision = allow, extra: Partial<Action> = {}): DecisionEvent {
+  return { agent: 'a', action: { kind: 'connect', target, metadata: { source: 'egress' }, ...extra }, decision, ms: 1 };
+}
+
+describe('the observed record', () => {
+  it('counts kinds, decisions, tools and first/last seen per destination', () => {
+    const builder = new RecordBuilder('a');
+    builder.observe(event('api.example.com:443'), 1000, () => true);
+    builder.observe(event('api.example.com:443', wouldBlock, { kind: 'tool_call', tool: 'refund' }), 3000, () => true);
+    builder.observe(event('api.example.com:443', block, { kind: 'http' }), 2000, () => true);
+    const stats = builder.snapshot().destinations.get('api.example.com:443');
+    expect(stats).toEqual({
+      target: 'api.example.com:443',
+      kinds: { connect: 1, tool_call: 1, http: 1 },
+      tools: ['refund'],
+      allowed: 1,
+      blocked: 1,
+      wouldBlock: 1,
+      firstSeen: 1000,
+      lastSeen: 3000,
+    });
+  });
+
+  it('is bounded: destinations past the admission check and tools past the cap are only counted', () => {
+    const builder = new RecordBuilder('a');
+    builder.observe(event('one:443'), 1, () => true);
+    builder.observe(event('two:443'), 1, () => false);
+    for (let i = 0; i < MAX_TOOLS_PER_DESTINATION + 5; i++) builder.observe(event('one:443', allow, { tool: `t${i}` }), 1, () => true);
+    builder.observe(event('one:443', allow, { tool: 'x'.repeat(500) }), 1, () => true);
+    const record = builder.snapshot();
+    expect([...record.destinations.keys()]).toEqual(['one:443']);
+    expect(record.droppedActions).toBe(1);
+    expect(record.destinations.get('one:443')?.tools).toHaveLength(MAX_TOOLS_PER_DESTINATION);
+    expect(record.droppedTools).toBe(6);
+  });
+
+  it('merges the file with this process: counts add, times widen, the bound keeps the older ones', () => {
+    const older = new RecordBuilder('a');
+    older.observe(event('one:443'), 100, () => true);
+    older.observe(event('two:443'), 100, () => true);
+    const newer = new RecordBuilder('a');
+    newer.observe(event('one:443', block), 50, () => true);
+    newer.observe(event('three:443'), 200, () => true);
+    const merged = mergeRecords(older.snapshot(), newer.snapshot(), 2);
+    expect([...merged.destinations.keys()].sort()).toEqual(['one:443', 'two:443']);
+    expect(merged.destinations.get('one:443')).toMatchObject({ allowed: 1, blocked: 1, firstSeen: 50, lastSeen: 100 });
+    expect(merged.droppedActions).toBe(1);
+  });
+
+  it('round-trips through its file format, sorted, times as ISO 8601', () => {
+    const builder = new RecordBuilder('agent/x');
+    builder.observe(event('b.example:443', allow, { tool: 't' }), Date.UTC(2024, 0, 1), () => true);
+    builder.observe(event('[2001:db8::1]:443'), Date.UTC(2024, 0, 2), () => true);
+    const wire = recordToWire(builder.snapshot(), Date.UTC(2024, 0, 3));
+    expect(wire.destinations.map((d) => d.target)).toEqual(['[2001:db8::1]:443', 'b.example:443']);
+    expect(wire.destinations[1]).toMatchObject({ count: 1, decisions: { allow: 1, block: 0, would_block: 0 }, first_seen: '2024-01-01T00:00:00.000Z' });
+    const parsed = parseRecord(JSON.stringify(wire));
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.record).toEqual(builder.snapshot());
+    expect(parseRecord('{"version": 2}')).toMatchObject({ ok: false });
+    expect(parseRecord('nope')).toEqual({ ok: false, message: 'not JSON' });
+  });
+
+  it('agent names become safe, distinct file names', () => {
+    expect(agentFileName('billing-bot')).toBe('billing-bot.json');
+    expect(agentFileName('../etc/passwd')).toBe('%2E.%2Fetc%2Fpasswd.json');
+    expect(agentFileName('..')).toBe('%2E..json');
+    expect(agentFileName('a%2Fb')).not.toBe(agentFileName('a/b'));
+    expect(agentFileName('ünï*')).toBe('%C3%BCn%C3%AF%2A.json');
+    const long = agentFileName('é'.repeat(200));
+    expect(long.length).toBeLessThanOrEqual(205);
+    expect(long).not.toBe(agentFileName(`${'é'.repeat(199)}e`));
+  });
+});
