@@ -1,15 +1,21 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProxy, type KaizenProxy } from '../../../src/app/create-proxy.js';
+import { interceptedHosts } from '../../../src/app/interception-setup.js';
 import { loadConfig } from '../../../src/config/load.js';
+import { initCa } from '../../../src/intercept/ca-create.js';
+import { createInterceptor } from '../../../src/intercept/interceptor.js';
 import { createConnector } from '../../../src/net/connector.js';
 import { parseUpstreamProxyUrl, type UpstreamProxy, type UpstreamProxySettings } from '../../../src/net/upstream-proxy.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { startSquid, type Squid } from '../../helpers/squid.js';
+import { startSquid, type Squid, type SquidLogLine } from '../../helpers/squid.js';
 import { CapturedLogs, startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
 import { tempDir, writeFile } from '../reflex/cli-process.js';
@@ -155,6 +161,30 @@ describe('the transport through Squid (createProxyServer with a connector)', () 
     started = undefined;
     const line = await squid.waitForLog((l) => l.method === 'CONNECT' && l.url === `localhost:${tlsOrigin.port}`);
     expect(line.user).toBe(squid.user);
+  });
+
+  it('an intercepted host: each decrypted request leaves through Squid as CONNECT, then TLS to the CONNECT target', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kzp-upstream-intercept-'));
+    try {
+      const interceptCa = await initCa(join(dir, 'certs'), { name: 'kaizen-proxy test interception CA', days: 2, force: false });
+      await started?.close();
+      started = await startProxy({
+        connector: createConnector({ upstream: settings(upstream(squid.url)) }),
+        upstreamCa: [ca.caPem],
+        interceptor: createInterceptor({ ca: interceptCa, intercepts: interceptedHosts(['localhost']) }),
+      });
+      const tunnels = (): SquidLogLine[] => squid.log().filter((l) => l.method === 'CONNECT' && l.url === `localhost:${tlsOrigin.port}`);
+      const before = tunnels().length;
+      const { stdout } = await run('curl', ['-sS', '--fail', '--noproxy', '', '--cacert', interceptCa.certFile, '-x', started.url, `https://localhost:${tlsOrigin.port}/intercepted`]);
+      expect(JSON.parse(stdout)).toMatchObject({ method: 'GET', url: '/intercepted' });
+      // The client's CONNECT was terminated here; what reached Squid is the proxy's own CONNECT for the request.
+      await started.close();
+      started = undefined;
+      await squid.waitForLog(() => tunnels().length > before);
+      expect(tunnels().slice(before).every((l) => l.user === squid.user && l.result === 'TCP_TUNNEL/200')).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('wrong credentials: 502 KZP_ERR_UPSTREAM_PROXY for tunnels and plain requests, never a block', async () => {
