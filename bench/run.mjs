@@ -356,6 +356,20 @@ writeFileSync(join(OUT, 'latest.json'), JSON.stringify({ ...report, raw: { resul
 process.stdout.write(`\n${markdown}`);
 log(`wrote ${join('bench', 'out', 'latest.md')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
+// TLS interception (issue 5): its own proxy and origin, figures appended under the main table.
+let interceptFailures = 0;
+if (!SKIP.has('intercept') && cli) {
+  try {
+    const { runInterceptBench } = await import('./intercept.mjs');
+    const intercept = await runInterceptBench();
+    interceptFailures = intercept.failures;
+    writeFileSync(join(OUT, 'latest.md'), `${markdown}\n${intercept.markdown}`);
+    process.stdout.write(`\n${intercept.markdown}`);
+  } catch (err) {
+    log(`interception bench failed: ${String(err.message).split('\n')[0]}`);
+  }
+}
+
 for (const c of cleanups) await c();
 for (const p of paths) if (p.dir) rmSync(p.dir, { recursive: true, force: true });
-process.exitCode = failures > 0 && process.env.BENCH_STRICT === '1' ? 1 : 0;
+process.exitCode = failures + interceptFailures > 0 && process.env.BENCH_STRICT === '1' ? 1 : 0;
