@@ -85,6 +85,7 @@ async function startProxy(dir, originCaFile) {
       'listen: 127.0.0.1:0',
       'admin: 127.0.0.1:0',
       'network: {allow_private: [127.0.0.0/8]}',
+      `data_dir: "${join(dir, 'data')}"`,
       `intercept: {ca_dir: "${join(dir, 'certs')}", hosts: [${hosts.map((h) => `"${h}"`).join(', ')}], upstream_ca: "${originCaFile}"}`,
     ].join('\n'),
   );
