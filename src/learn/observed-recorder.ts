@@ -30,6 +30,8 @@ interface AgentState {
   readonly file: string;
   /** Targets on disk or in memory: what the bound counts. */
   readonly known: Set<string>;
+  /** Whether a destination new to this process may be added (the bound, across file and memory). */
+  readonly admit: (target: string) => boolean;
   base: ObservedRecord | null;
   loaded: Promise<void>;
   dirty: boolean;
@@ -51,14 +53,20 @@ export function createObservedRecorder(options: ObservedRecorderOptions): Observ
   let closed = false;
 
   function stateOf(agent: string): AgentState | undefined {
-    const known = agents.get(agent);
-    if (known !== undefined || agents.size >= MAX_AGENTS) return known;
+    const existing = agents.get(agent);
+    if (existing !== undefined || agents.size >= MAX_AGENTS) return existing;
     const file = recordPath(options.dataDir, agent);
+    const known = new Set<string>();
     const state: AgentState = {
       agent,
       builder: new RecordBuilder(agent),
       file,
-      known: new Set(),
+      known,
+      admit: (target) => {
+        if (!known.has(target) && known.size >= options.maxDestinations) return false;
+        known.add(target);
+        return true;
+      },
       base: null,
       loaded: Promise.resolve(),
       dirty: false,
@@ -121,14 +129,11 @@ export function createObservedRecorder(options: ObservedRecorderOptions): Observ
       if (closed) return;
       const state = stateOf(event.agent);
       if (state === undefined) return;
-      const admit = (target: string): boolean => {
-        if (!state.known.has(target) && state.known.size >= options.maxDestinations) return false;
-        state.known.add(target);
-        return true;
-      };
-      state.builder.observe(event, now(), admit);
-      state.dirty = true;
-      schedule();
+      state.builder.observe(event, now(), state.admit);
+      if (!state.dirty) {
+        state.dirty = true;
+        schedule();
+      }
     },
     flush,
     async close() {

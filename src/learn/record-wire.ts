@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ActionKind } from '../contract/action.js';
-import { MAX_TOOLS_PER_DESTINATION, type DestinationStats, type ObservedRecord } from './observed-record.js';
+import { byText, MAX_TOOLS_PER_DESTINATION, type DestinationStats, type ObservedRecord } from './observed-record.js';
 
 /**
  * data_dir/observed/<agent>.json on disk: version 1, times as ISO 8601, destinations sorted by
@@ -30,7 +30,7 @@ export const recordWire = z.looseObject({
 export type RecordWire = z.output<typeof recordWire>;
 
 export function recordToWire(record: ObservedRecord, updatedAt: number): RecordWire {
-  const destinations = [...record.destinations.values()].sort((a, b) => a.target.localeCompare(b.target));
+  const destinations = [...record.destinations.values()].sort((a, b) => byText(a.target, b.target));
   return {
     version: 1,
     agent: record.agent,
