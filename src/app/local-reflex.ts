@@ -84,7 +84,7 @@ function announce(logger: Logger, policies: readonly PolicySpec[], mode: Enforce
   if (needsFields.length > 0) {
     logger.warn(
       { policies: needsFields.map((policy) => policy.label) },
-      'allowlist lists tools or publishers: egress actions carry them only for mapped routes, so every other action is refused',
+      'allowlist lists tools or publishers: egress actions carry a tool only when a route (tools:) maps them, and a publisher only for names under a public suffix (none with publishers: false), so every other action is refused',
     );
   }
   if (mode === 'monitor') logger.warn('monitor mode: blocked actions are forwarded and logged with would_block, not refused');
