@@ -4,14 +4,13 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { connectAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
-import { reportClosed } from './exchange-events.js';
 import { newTally } from './exchange-log.js';
 import { authenticateClient } from './client-auth.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
-import { spliceSockets } from './socket-pipe.js';
 import { captureEarlyBytes } from './early-bytes.js';
-import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
+import { runEstablishedTunnel } from './established-tunnel.js';
+import { openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 import { interceptTunnel } from './intercept-tunnel.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
@@ -70,11 +69,7 @@ async function handleConnect(base: ProxyContext, req: IncomingMessage, client: S
 
   tally.status = 200;
   client.write(ESTABLISHED);
-  if (head.length > 0) upstream.write(head);
-  forwardEarlyBytes(early, upstream);
-  spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
-    tally.bytesUp = upstream.bytesWritten;
-    tally.bytesDown = upstream.bytesRead;
-    reportClosed(proxy, conn.log, tally);
-  });
+  const released = early.release();
+  // Nothing from the client crosses until its first bytes are judged: a ClientHello's SNI must name the CONNECT host.
+  runEstablishedTunnel(proxy, conn, { client, upstream }, target, { chunks: [head, ...released.chunks], ended: released.ended }, tally);
 }

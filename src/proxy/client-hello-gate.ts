@@ -1,0 +1,91 @@
+import type { Socket } from 'node:net';
+import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../net/client-hello.js';
+
+/** How a tunnel's first client bytes begin, judged before any of them is forwarded. */
+export type FirstFlight =
+  /** A complete ClientHello; `sni` undefined when it names no server. */
+  | { readonly kind: 'tls'; readonly sni: string | undefined; readonly chunks: readonly Buffer[]; readonly ended: boolean }
+  /** Not TLS from the client (another protocol, or the server spoke first): nothing to check. */
+  | { readonly kind: 'other'; readonly chunks: readonly Buffer[]; readonly ended: boolean }
+  /** Starts like TLS but no ClientHello could be read (malformed, too large, cut short, too slow). */
+  | { readonly kind: 'unreadable'; readonly reason: string }
+  /** Either side went away first. */
+  | { readonly kind: 'gone' };
+
+const TLS_HANDSHAKE = 0x16;
+/** Raw bytes held at most: the ClientHello cap plus room for record headers. */
+const MAX_HELD_BYTES = 2 * MAX_CLIENT_HELLO_BYTES;
+/** A ClientHello comes in one to a few segments; a trickle of tiny ones is refused, not re-parsed forever. */
+const MAX_HELD_CHUNKS = 256;
+
+/**
+ * Holds the client → upstream direction of a fresh tunnel until its first bytes are judged: a TLS
+ * ClientHello is read whole (across as many TCP segments as it takes, bounded) so its SNI can be
+ * decided before a single byte reaches the destination. A server that speaks first (SSH, SMTP)
+ * ends the wait: such a tunnel does not start with the client's TLS. `initial` holds bytes that
+ * arrived with or after the CONNECT. Never rejects; leaves both sockets paused.
+ */
+export function readFirstFlight(client: Socket, upstream: Socket, initial: { readonly chunks: readonly Buffer[]; readonly ended: boolean }, timeoutMs: number): Promise<FirstFlight> {
+  const chunks = initial.chunks.filter((chunk) => chunk.length > 0);
+  let held = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  let ended = initial.ended;
+
+  const judge = (): FirstFlight | null => {
+    if (held === 0) return ended ? { kind: 'other', chunks, ended } : null;
+    if (chunks[0]?.[0] !== TLS_HANDSHAKE) return { kind: 'other', chunks, ended };
+    const hello = parseClientHello(Buffer.concat(chunks, held));
+    if (hello.complete) return hello.ok ? { kind: 'tls', sni: hello.sni, chunks, ended } : { kind: 'unreadable', reason: hello.reason };
+    if (ended) return { kind: 'unreadable', reason: 'ClientHello cut short' };
+    if (held > MAX_HELD_BYTES || chunks.length > MAX_HELD_CHUNKS) return { kind: 'unreadable', reason: 'ClientHello too large or too fragmented' };
+    return null;
+  };
+
+  const now = judge();
+  if (now !== null) return Promise.resolve(now);
+  if (client.destroyed || upstream.destroyed) return Promise.resolve({ kind: 'gone' });
+
+  return new Promise((resolve) => {
+    const finish = (flight: FirstFlight): void => {
+      clearTimeout(timer);
+      client.off('data', onClientData);
+      client.off('end', onClientEnd);
+      client.off('close', onGone);
+      upstream.off('data', onUpstreamData);
+      upstream.off('close', onGone);
+      client.pause();
+      upstream.pause();
+      resolve(flight);
+    };
+    const onClientData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      held += chunk.length;
+      const flight = judge();
+      if (flight !== null) finish(flight);
+    };
+    const onClientEnd = (): void => {
+      ended = true;
+      finish(judge() ?? { kind: 'other', chunks, ended });
+    };
+    const onUpstreamData = (chunk: Buffer): void => {
+      // The server spoke first: hand its bytes back for the splice, and stop judging.
+      upstream.pause();
+      upstream.unshift(chunk);
+      if (held > 0) finish(judge() ?? { kind: 'unreadable', reason: 'ClientHello interleaved with server data' });
+      else finish({ kind: 'other', chunks, ended });
+    };
+    const onGone = (): void => {
+      finish({ kind: 'gone' });
+    };
+    const timer = setTimeout(() => {
+      finish(held === 0 ? { kind: 'gone' } : { kind: 'unreadable', reason: 'ClientHello too slow' });
+    }, timeoutMs);
+    timer.unref();
+    client.on('data', onClientData);
+    client.once('end', onClientEnd);
+    client.once('close', onGone);
+    upstream.on('data', onUpstreamData);
+    upstream.once('close', onGone);
+    client.resume();
+    upstream.resume();
+  });
+}

@@ -1,0 +1,44 @@
+import type { Socket } from 'node:net';
+import type { Target } from '../contract/target.js';
+import { readFirstFlight } from './client-hello-gate.js';
+import type { ConnectionContext } from './connection-registry.js';
+import { reportClosed } from './exchange-events.js';
+import type { ExchangeTally } from './exchange-log.js';
+import type { ProxyContext } from './proxy-context.js';
+import { admitFirstFlight } from './sni-check.js';
+import { spliceSockets } from './socket-pipe.js';
+
+/**
+ * A CONNECT tunnel after its 200: the client's first bytes are held until judged (a ClientHello's
+ * SNI must name the CONNECT host, see sni-check.ts), then they go first and the sockets are
+ * spliced. This is the tunnel's life, not its setup: it runs detached, so a graceful close does not
+ * wait on a client that has not spoken yet (its sockets are destroyed with the other tunnels).
+ * `initial` holds the bytes that came with and after the CONNECT. Never throws.
+ */
+export function runEstablishedTunnel(
+  proxy: ProxyContext,
+  conn: ConnectionContext,
+  sockets: { readonly client: Socket; readonly upstream: Socket },
+  target: Target,
+  initial: { readonly chunks: readonly Buffer[]; readonly ended: boolean },
+  tally: ExchangeTally,
+): void {
+  const { client, upstream } = sockets;
+  const run = async (): Promise<void> => {
+    const flight = await readFirstFlight(client, upstream, initial, proxy.idleTimeoutMs);
+    const admitted = await admitFirstFlight(proxy, conn, sockets, target, flight, tally);
+    if (admitted === null) return;
+    for (const chunk of admitted.chunks) upstream.write(chunk);
+    if (admitted.ended) upstream.end();
+    spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
+      tally.bytesUp = upstream.bytesWritten;
+      tally.bytesDown = upstream.bytesRead;
+      reportClosed(proxy, conn.log, tally);
+    });
+  };
+  run().catch((error: unknown) => {
+    conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'tunnel failed');
+    client.destroy();
+    upstream.destroy();
+  });
+}

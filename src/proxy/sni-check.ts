@@ -1,0 +1,104 @@
+import type { Socket } from 'node:net';
+import { connectAction } from '../action/build-action.js';
+import { targetFromParts } from '../action/target-parse.js';
+import type { Decision } from '../contract/decision.js';
+import type { Target } from '../contract/target.js';
+import type { ErrorCode } from '../errors/codes.js';
+import type { FirstFlight } from './client-hello-gate.js';
+import type { ConnectionContext } from './connection-registry.js';
+import { decideAction } from './decide-action.js';
+import { reportClosed, reportDecided } from './exchange-events.js';
+import type { ExchangeTally } from './exchange-log.js';
+import type { ProxyContext } from './proxy-context.js';
+import { decisionRefusal } from './refusal.js';
+import { sendTlsAlert, TLS_ALERT } from './tls-alert.js';
+
+/** What the transport does with a ClientHello whose SNI is not the CONNECT host: a plain option, no policy. */
+export type SniMismatchMode = 'block' | 'allow';
+
+export type Admitted = Extract<FirstFlight, { readonly kind: 'tls' | 'other' }>;
+
+/** The longest SNI kept in an action or a log line (a DNS name is at most 253 octets). */
+const MAX_SNI_SHOWN = 253;
+
+/**
+ * The SNI check of a CONNECT tunnel, after its 200 and before any client byte goes upstream. An
+ * SNI naming the CONNECT host (or none, or no TLS at all) passes. Another name is domain fronting:
+ * with `block` the tunnel is closed with reason `sni_mismatch`; with `allow` the SNI's host is
+ * decided as a `connect` action of its own (metadata.sni, metadata.connect_host) and the tunnel goes
+ * on only if that is allowed. A refusal is a TLS `access_denied` alert (the client already has its
+ * 200), logged as a decision and a closed line and reported to observers. Returns the flight to
+ * forward, or null when the tunnel was closed here.
+ */
+export async function admitFirstFlight(
+  proxy: ProxyContext,
+  conn: ConnectionContext,
+  sockets: { readonly client: Socket; readonly upstream: Socket },
+  target: Target,
+  flight: FirstFlight,
+  tally: ExchangeTally,
+): Promise<Admitted | null> {
+  switch (flight.kind) {
+    case 'other':
+      return flight;
+    case 'gone':
+      return close(proxy, conn, sockets, tally, null);
+    case 'unreadable':
+      conn.log.warn({ target: target.authority, reason: flight.reason }, 'tunnel closed: it starts like TLS but its ClientHello cannot be read');
+      return close(proxy, conn, sockets, tally, 'KZP_ERR_BAD_REQUEST');
+    case 'tls':
+      break;
+  }
+  const sni = flight.sni;
+  if (sni === undefined) return flight;
+  const named = targetFromParts(sni, target.port);
+  if (named.ok && named.value.host === target.host) return flight;
+
+  const shown = sni.slice(0, MAX_SNI_SHOWN);
+  const action = connectAction(named.ok ? named.value : target, { sni: shown, connectHost: target.host });
+  if (proxy.sniMismatch === 'block' || !named.ok) {
+    reportDecided(proxy, conn.log, action, mismatch(shown, target.host), 0);
+    return close(proxy, conn, sockets, tally, 'KZP_ERR_SNI_MISMATCH');
+  }
+  const { decision } = await decideAction(proxy, conn.log, action, named.value);
+  if (sockets.client.destroyed) return close(proxy, conn, sockets, tally, null);
+  if (decision.enforce === 'refuse') {
+    return close(proxy, conn, sockets, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }).code);
+  }
+  return flight;
+}
+
+/** The transport's own refusal: a protocol check like the address guard, not a verdict. */
+function mismatch(sni: string, connectHost: string): Decision {
+  return {
+    decision: 'block',
+    enforce: 'refuse',
+    reason: 'sni_mismatch',
+    evidence: [
+      { kind: 'sni', value: sni, source: 'kaizen-proxy' },
+      { kind: 'connect_host', value: connectHost, source: 'kaizen-proxy' },
+    ],
+    source: 'guard',
+    verdictId: null,
+    flagged: false,
+    wouldBlock: false,
+  };
+}
+
+/** Ends the tunnel before any client byte went upstream: an alert for a refusal, a plain close when a side left. */
+function close(
+  proxy: ProxyContext,
+  conn: ConnectionContext,
+  sockets: { readonly client: Socket; readonly upstream: Socket },
+  tally: ExchangeTally,
+  code: ErrorCode | null,
+): null {
+  sockets.upstream.destroy();
+  if (code === null) sockets.client.destroy();
+  else sendTlsAlert(sockets.client, TLS_ALERT.accessDenied);
+  tally.code = code;
+  tally.bytesDown = sockets.upstream.bytesRead;
+  reportClosed(proxy, conn.log, tally);
+  return null;
+}
+
