@@ -1,8 +1,9 @@
-import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { rm, rmdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { noSpoolMetrics, type SpoolMetrics } from '../../contract/spool-metrics.js';
 import type { Logger } from '../../observe/logger.js';
 import { openReportSpool, type ReportSpool, type SpoolPosition } from './report-spool.js';
+import { listSegmentIds } from './segment-file.js';
 import { acquireSlot, claimAbandoned, partitionDir, type SlotLock } from './spool-slot.js';
 
 export interface OpenSpoolOptions {
@@ -100,7 +101,15 @@ function releasingOnClose(spool: ReportSpool, lock: SlotLock): ReportSpool {
     onWritten: (listener) => spool.onWritten(listener),
     async close() {
       await spool.close();
+      // No entry waits and no segment is left (an acknowledged one not yet deleted still needs the cursor).
+      const empty = spool.pending === 0 && (await listSegmentIds(lock.dir).catch(() => [0])).length === 0;
+      if (empty) await rm(join(lock.dir, 'ack'), { force: true });
       await lock.release();
+      // Nothing left to replay: leave no directory behind (a slot or partition still in use is not empty).
+      if (empty) {
+        await rmdir(lock.dir).catch(() => undefined);
+        await rmdir(dirname(lock.dir)).catch(() => undefined);
+      }
     },
   };
 }

@@ -50,6 +50,17 @@ export async function claimAbandoned(partition: string, own: string): Promise<Sl
 }
 
 async function tryLock(dir: string): Promise<SlotLock | null> {
+  // A proxy closing with an empty spool removes its slot directory: if that happens under us, again.
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await tryLockOnce(dir);
+    } catch (error) {
+      if (!isCode(error, 'ENOENT') || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function tryLockOnce(dir: string): Promise<SlotLock | null> {
   await mkdir(dir, { recursive: true });
   const token = randomUUID();
   const lockPath = join(dir, LOCK);
