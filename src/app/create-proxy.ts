@@ -88,7 +88,6 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     ...(config.gateway.credentials.length > 0 ? { authenticate: createAuthenticator(config.gateway.credentials) } : {}),
     limits: config.limits,
     network: config.network,
-    sniMismatch: config.tls.sniMismatch,
     ...interception,
   });
 

@@ -6,6 +6,7 @@ import type { LocalPolicy } from '../verdict/local-policy.js';
 import { createPolicyEngine, type PolicyEngine } from '../verdict/policy/policy-engine.js';
 import { createPolicySync, type PolicySync } from '../verdict/policy/policy-sync.js';
 import type { PolicySpec } from '../verdict/policy/policy-spec.js';
+import { withSniMismatchRule } from '../verdict/policy/sni-mismatch-rule.js';
 import type { VerdictClient } from '../verdict/verdict-client.js';
 
 /** Reported on /readyz and in metrics: `none` without an account. */
@@ -56,7 +57,7 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { 
   announce(logger, config.policies, config.mode);
 
   return {
-    deciderOptions: { localPolicy: engine, mode: () => mode, ...(client === null ? {} : { client }) },
+    deciderOptions: { localPolicy: withSniMismatchRule(engine, () => config.tls.sniMismatch), mode: () => mode, ...(client === null ? {} : { client }) },
     engine,
     syncStatus: () => sync?.status ?? 'none',
     async start() {

@@ -30,8 +30,6 @@ export interface ProxyContext {
   readonly labels: ActionLabels;
   /** TLS interception of the CONNECT targets the Interceptor selects; null when off. */
   readonly interception: Interception | null;
-  /** A tunnel whose ClientHello names another host than its CONNECT: refuse it, or decide the SNI's host on its own. */
-  readonly sniMismatch: 'block' | 'allow';
 }
 
 /** In-flight accounting for graceful close: requests and tunnels still being set up. */

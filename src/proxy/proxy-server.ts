@@ -46,8 +46,6 @@ export interface ProxyServerOptions {
   readonly labels?: ActionLabels;
   /** TLS interception (intercept.hosts); every CONNECT stays an opaque tunnel without it. */
   readonly interceptor?: Interceptor;
-  /** A CONNECT whose TLS SNI names another host (domain fronting): block (default) or decide the SNI as its own action. */
-  readonly sniMismatch?: 'block' | 'allow';
 }
 
 export interface ProxyServer {
@@ -84,7 +82,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     connector: options.connector ?? directConnector,
     authenticate: options.authenticate ?? null,
     labels: options.labels ?? NO_LABELS,
-    sniMismatch: options.sniMismatch ?? 'block',
     // Decrypted sockets join the server like new connections (gate, parser, timeouts, registry).
     interception: options.interceptor === undefined ? null : createInterception(options.interceptor, limits.headerTimeoutMs, (socket) => server.emit('connection', socket)),
   };

@@ -13,9 +13,6 @@ import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal } from './refusal.js';
 import { sendTlsAlert, TLS_ALERT } from './tls-alert.js';
 
-/** What the transport does with a ClientHello whose SNI is not the CONNECT host: a plain option, no policy. */
-export type SniMismatchMode = 'block' | 'allow';
-
 export type Admitted = Extract<FirstFlight, { readonly kind: 'tls' | 'other' }>;
 
 /** The longest SNI kept in an action or a log line (a DNS name is at most 253 octets). */
@@ -23,10 +20,10 @@ const MAX_SNI_SHOWN = 253;
 
 /**
  * The SNI check of a CONNECT tunnel, after its 200 and before any client byte goes upstream. An
- * SNI naming the CONNECT host (or none, or no TLS at all) passes. Another name is domain fronting:
- * with `block` the tunnel is closed with reason `sni_mismatch`; with `allow` the SNI's host is
- * decided as a `connect` action of its own (metadata.sni, metadata.connect_host) and the tunnel goes
- * on only if that is allowed. A refusal is a TLS `access_denied` alert (the client already has its
+ * SNI naming the CONNECT host (or none, or no TLS at all) passes. Another name is decided as a
+ * `connect` action of its own (metadata.sni, metadata.connect_host), and the tunnel goes on only if
+ * that is allowed: whether a mismatch is refused outright (tls.sni_mismatch) is policy, the
+ * Decider's to say, so the refusal is reported to the control plane like any other. A refusal is a TLS `access_denied` alert (the client already has its
  * 200), logged as a decision and a closed line and reported to observers. Returns the flight to
  * forward, or null when the tunnel was closed here.
  */
@@ -56,20 +53,23 @@ export async function admitFirstFlight(
 
   const shown = sni.slice(0, MAX_SNI_SHOWN);
   const action = connectAction(named.ok ? named.value : target, { sni: shown, connectHost: target.host });
-  if (proxy.sniMismatch === 'block' || !named.ok) {
-    reportDecided(proxy, conn.log, action, mismatch(shown, target.host), 0);
+  if (!named.ok) {
+    // Not a host name at all: a malformed ClientHello, refused here like a malformed request.
+    reportDecided(proxy, conn.log, action, unreadableSni(shown, target.host), 0);
     return close(proxy, conn, sockets, tally, 'KZP_ERR_SNI_MISMATCH');
   }
   const { decision } = await decideAction(proxy, conn.log, action, named.value);
   if (sockets.client.destroyed) return close(proxy, conn, sockets, tally, null);
   if (decision.enforce === 'refuse') {
-    return close(proxy, conn, sockets, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }).code);
+    // `sni_mismatch` is the reason tls.sni_mismatch: block gives; other refusals keep their own code.
+    const code = decision.reason === 'sni_mismatch' ? 'KZP_ERR_SNI_MISMATCH' : decisionRefusal(decision, { agent: proxy.agent, target: action.target }).code;
+    return close(proxy, conn, sockets, tally, code);
   }
   return flight;
 }
 
-/** The transport's own refusal: a protocol check like the address guard, not a verdict. */
-function mismatch(sni: string, connectHost: string): Decision {
+/** The transport's own refusal of an SNI that is no host name: a protocol check, not a verdict. */
+function unreadableSni(sni: string, connectHost: string): Decision {
   return {
     decision: 'block',
     enforce: 'refuse',

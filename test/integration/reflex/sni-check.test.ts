@@ -162,7 +162,7 @@ describe('SNI check, tls.sni_mismatch: block (the default)', () => {
     const socket = await tunnel(port, `localhost:${origin.port}`);
     await expect(httpsGet(socket, 'other.example')).rejects.toThrow(/alert access denied|socket hang up|ECONNRESET|closed/);
     const decision = await logs.waitFor((line) => line.msg === 'decision' && line['target'] === `other.example:${origin.port}`);
-    expect(decision).toMatchObject({ kind: 'connect', decision: 'block', reason: 'sni_mismatch', source: 'guard' });
+    expect(decision).toMatchObject({ kind: 'connect', decision: 'block', reason: 'sni_mismatch', source: 'local' });
     expect(await closedLine(`localhost:${origin.port}`)).toMatchObject({ status: 200, code: 'KZP_ERR_SNI_MISMATCH', bytes_up: 0 });
     expect(origin.requests.length).toBe(before);
   });
