@@ -16,7 +16,7 @@ import { allowAllPolicy, type LocalPolicy, type LocalVerdict } from './local-pol
 import { resolveVerdict } from './resolved-verdict.js';
 import type { ReportSpool } from './spool/report-spool.js';
 import { createReportOutbox } from './spool/report-outbox.js';
-import { stampAction } from './stamp-action.js';
+import { lazyStamp } from './stamp-action.js';
 import { createVerdictCache } from './verdict-cache.js';
 import type { VerdictClient } from './verdict-client.js';
 
@@ -109,18 +109,18 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     return failModeDecision(config.fail, code);
   }
 
-  function blockLocally(request: DecisionRequest, reported: Action, verdict: LocalVerdict, source: 'guard' | 'local'): Decision {
-    outbox?.report({ agent: request.agent, action: reported, verdict });
+  function blockLocally(request: DecisionRequest, reported: () => Action, verdict: LocalVerdict, source: 'guard' | 'local'): Decision {
+    outbox?.report({ agent: request.agent, action: reported(), verdict });
     return decisionOf(verdict, source);
   }
 
   /** The control plane did not get this action (its call failed): spooled with the verdict enforced. */
-  function undelivered(request: DecisionRequest, reported: Action, decision: Decision): Decision {
-    outbox?.undelivered({ agent: request.agent, action: reported, verdict: { decision: decision.decision, reason: decision.reason, evidence: decision.evidence } });
+  function undelivered(request: DecisionRequest, reported: () => Action, decision: Decision): Decision {
+    outbox?.undelivered({ agent: request.agent, action: reported(), verdict: { decision: decision.decision, reason: decision.reason, evidence: decision.evidence } });
     return decision;
   }
 
-  async function pipeline(request: DecisionRequest, reported: Action): Promise<Decision> {
+  async function pipeline(request: DecisionRequest, reported: () => Action): Promise<Decision> {
     const { action, agent } = request;
     // A rejected resolution is a transport bug; like a DNS failure it leaves nothing to dial.
     const resolution = await request.resolution.catch(() => DNS_FAILED);
@@ -137,7 +137,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     if (local.decision === 'block') return blockLocally(request, reported, local, 'local');
     if (cache === null) return decisionOf(local, 'local');
 
-    const found = await cache.lookup(verdictCacheKey(agent, action), { agent, action: reported, verdict: local });
+    const found = await cache.lookup(verdictCacheKey(agent, action), () => ({ agent, action: reported(), verdict: local }));
     options.metrics?.cacheLookup(found.kind === 'fresh' ? (found.fetched ? 'miss' : 'hit') : found.kind);
     switch (found.kind) {
       case 'fresh':
@@ -151,7 +151,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
 
   return {
     async decide(request) {
-      const reported = stampAction(request.action, new Date());
+      const reported = lazyStamp(request.action);
       let decision: Decision;
       try {
         decision = await pipeline(request, reported);

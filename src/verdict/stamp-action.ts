@@ -11,3 +11,14 @@ export function stampAction(action: Action, observedAt: Date): Action {
   if (action.metadata.event_id !== undefined) return action;
   return { ...action, metadata: { ...action.metadata, event_id: randomUUID(), observed_at: observedAt.toISOString() } };
 }
+
+/**
+ * The stamped action, built on first use: a verdict served from the cache reports nothing, so it
+ * needs no UUID (bench/profile.mjs put the eager stamp at about 2.5% of the proxy's CPU per request).
+ * The observation time is taken now, whenever the stamp is built.
+ */
+export function lazyStamp(action: Action): () => Action {
+  const observedAt = Date.now();
+  let stamped: Action | undefined;
+  return () => (stamped ??= stampAction(action, new Date(observedAt)));
+}

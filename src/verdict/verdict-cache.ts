@@ -24,8 +24,11 @@ export type VerdictLookup =
   | { readonly kind: 'failed'; readonly error: KaizenProxyError };
 
 export interface VerdictCache {
-  /** Never rejects. Concurrent lookups of one key that miss share one `load`. */
-  lookup(key: string, report: VerdictReport): Promise<VerdictLookup>;
+  /**
+   * Never rejects. Concurrent lookups of one key that miss share one `load`. `report` is called only
+   * when the control plane must be asked: a fresh hit builds nothing.
+   */
+  lookup(key: string, report: () => VerdictReport): Promise<VerdictLookup>;
   /** Forget every verdict (hot reload). A call in flight still answers its waiters but is not stored. */
   clear(): void;
   readonly size: number;
@@ -74,11 +77,13 @@ export function createVerdictCache(options: VerdictCacheOptions): VerdictCache {
 
   return {
     async lookup(key, report) {
-      const current = lru.peek(key);
-      const forceRefresh = current !== undefined && current.expiresAt <= now();
+      // get, not peek: a hit counts as use for the LRU order.
+      const current = lru.get(key);
+      if (current !== undefined && current.expiresAt > now()) return { kind: 'fresh', verdict: current.verdict, fetched: false };
+      const forceRefresh = current !== undefined;
       const status: LRUCache.Status<string, Entry, VerdictReport> = {};
       try {
-        const entry = await lru.fetch(key, { context: report, forceRefresh, status });
+        const entry = await lru.fetch(key, { context: report(), forceRefresh, status });
         if (entry === undefined) throw new KaizenProxyError('KZP_ERR_DECIDER', 'verdict cache fetch returned nothing');
         return { kind: 'fresh', verdict: entry.verdict, fetched: status.fetch !== 'hit' };
       } catch (error) {

@@ -43,7 +43,7 @@ function harness(script: (ResolvedVerdict | Error)[], changes: Partial<VerdictCa
   });
   return {
     cache,
-    lookup: () => cache.lookup('key', REPORT),
+    lookup: () => cache.lookup('key', () => REPORT),
     advance: (ms: number) => {
       clock += ms;
     },
