@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenOn } from '../net/listen-on.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import type { Readiness } from './readiness.js';
@@ -32,18 +33,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
   });
   return {
     listen(host, port) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          if (address === null || typeof address === 'string') {
-            reject(new Error('admin listener has no TCP address'));
-            return;
-          }
-          resolve({ address: address.address, port: address.port });
-        });
-      });
+      return listenOn(server, host, port);
     },
     close() {
       return new Promise((resolve) => {

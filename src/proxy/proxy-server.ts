@@ -14,7 +14,7 @@ import { ConnectionRegistry } from './connection-registry.js';
 import { createConnectHandler } from './connect-tunnel.js';
 import { closeGracefully } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
-import { listenOn, stopAccepting } from './listen-on.js';
+import { listenOn, stopAccepting } from '../net/listen-on.js';
 import { Lifecycle, type ProxyContext } from './proxy-context.js';
 import { createTransparentServer } from './transparent-server.js';
 import { createUpgradeHandler } from './upgrade-tunnel.js';
