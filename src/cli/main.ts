@@ -1,15 +1,13 @@
 import { VERSION } from '../version.js';
 import { parseCommand, UsageError, type Command } from './args.js';
 import { EXIT } from './exit-codes.js';
-import { ca } from './ca.js';
-import { check } from './check.js';
-import { checkConfig } from './check-config.js';
 import { HELP } from './help.js';
-import { manifest } from './manifest.js';
-import { serve } from './serve.js';
-import { wrap } from './wrap.js';
 
-/** The command line: argv in, exit code out. The only caller of process.exit is src/cli.ts. */
+/**
+ * The command line: argv in, exit code out. The only caller of process.exit is src/cli.ts.
+ * Each command's modules load only when it runs: --help and --version stay instant, and a wrapped
+ * agent does not pay for the manifest or CA code.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   let command: Command;
   try {
@@ -29,16 +27,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return EXIT.OK;
     case 'serve':
-      return serve(command.flags);
+      return (await import('./serve.js')).serve(command.flags);
     case 'wrap':
-      return wrap(command.flags, command.wrap, command.argv);
+      return (await import('./wrap.js')).wrap(command.flags, command.wrap, command.argv);
     case 'check':
-      return check(command.flags, command.target, command.method);
+      return (await import('./check.js')).check(command.flags, command.target, command.method);
     case 'ca':
-      return ca(command);
+      return (await import('./ca.js')).ca(command);
     case 'check-config':
-      return checkConfig(command.flags);
+      return (await import('./check-config.js')).checkConfig(command.flags);
     case 'manifest':
-      return manifest(command);
+      return (await import('./manifest.js')).manifest(command);
   }
 }
