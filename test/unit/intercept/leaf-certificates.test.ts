@@ -47,7 +47,8 @@ describe('leaf certificates', () => {
     const one = new X509Certificate(issuer.issue('one.example').certPem);
     const two = new X509Certificate(issuer.issue(long).certPem);
     expect(one.publicKey.export({ type: 'spki', format: 'der' })).toEqual(two.publicKey.export({ type: 'spki', format: 'der' }));
-    expect(two.subject as string | undefined).toBeUndefined();
+    // An empty subject: Node 20 reports undefined, Node 24 ''. Either way, no common name.
+    expect((two.subject as string | undefined) ?? '').not.toMatch(/CN=/);
     expect(two.checkHost(long)).toBe(long);
     expect(new Date(one.validTo).getTime()).toBeLessThanOrEqual(ca.notAfter.getTime());
     const later = createLeafIssuer(ca, () => ca.notAfter.getTime() - LEAF_VALIDITY_MS / 2);
