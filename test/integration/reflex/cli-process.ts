@@ -3,7 +3,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { followChildLogLines } from '../../helpers/child-log-lines.js';
 
 export const CLI = resolve('dist/cli.js');
 
@@ -48,38 +48,7 @@ export interface ServeProcess {
 
 export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', ...args], { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    try {
-      lines.push(JSON.parse(text) as Record<string, unknown>);
-    } catch {
-      return;
-    }
-    for (const wake of waiters) wake();
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => { resolveExit(code); }));
-
-  function waitFor(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    const found = lines.find(predicate);
-    if (found !== undefined) return Promise.resolve(found);
-    return new Promise((resolveLine, reject) => {
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no matching log line within ${timeoutMs}ms; stderr: ${stderr}; last lines: ${JSON.stringify(lines.slice(-5))}`));
-      }, timeoutMs);
-      const check = (): void => {
-        const hit = lines.find(predicate);
-        if (hit === undefined) return;
-        clearTimeout(timer);
-        waiters.delete(check);
-        resolveLine(hit);
-      };
-      waiters.add(check);
-    });
-  }
+  const { lines, waitFor, exited } = followChildLogLines(child, 10_000);
 
   const listening = await waitFor((line) => line['msg'] === 'listening');
   const port = Number(String(listening['proxy']).split(':').pop());

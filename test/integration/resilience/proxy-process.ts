@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { followChildLogLines } from '../../helpers/child-log-lines.js';
 
 export const CLI = resolve('dist/cli.js');
 
@@ -39,46 +39,7 @@ export async function spawnProxy(options: SpawnOptions): Promise<ProxyProcess> {
     options.nofile === undefined
       ? spawn(process.execPath, args, { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn('prlimit', [`--nofile=${options.nofile}:${options.nofile}`, '--', process.execPath, ...args], { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  const waiters = new Set<() => void>();
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    try {
-      lines.push(JSON.parse(text) as Record<string, unknown>);
-    } catch {
-      return;
-    }
-    for (const wake of waiters) wake();
-  });
-  const exited = new Promise<void>((done) => child.once('exit', () => {
-    done();
-  }));
-
-  function waitFor(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-    const found = lines.find(predicate);
-    if (found !== undefined) return Promise.resolve(found);
-    return new Promise((done, fail) => {
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        fail(new Error(`no matching log line within ${timeoutMs}ms; stderr: ${stderr.slice(0, 500)}`));
-      }, timeoutMs);
-      const check = (): void => {
-        const line = lines.find(predicate);
-        if (line === undefined) return;
-        clearTimeout(timer);
-        waiters.delete(check);
-        done(line);
-      };
-      waiters.add(check);
-      void exited.then(() => {
-        if (!waiters.has(check)) return;
-        clearTimeout(timer);
-        waiters.delete(check);
-        fail(new Error(`proxy exited (${child.exitCode ?? child.signalCode ?? '?'}); stderr: ${stderr.slice(0, 500)}`));
-      });
-    });
-  }
+  const { lines, waitFor, exited } = followChildLogLines(child, 20_000);
 
   const listening = await waitFor((line) => line['msg'] === 'listening');
   const port = Number(String(listening['proxy']).split(':').pop());
