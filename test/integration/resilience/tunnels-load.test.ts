@@ -16,11 +16,33 @@ let proxy: ProxyProcess;
 let echo: Server;
 let echoPort: number;
 const originSockets = new Set<Socket>();
+let originWaiter: (() => void) | null = null;
+
+/**
+ * The client reads its 200 once the proxy's dial has connected; the origin's own accept event in
+ * this process may come a moment later. Wait for that event (bounded), not a sleep.
+ */
+function originsReach(count: number, timeoutMs = 10_000): Promise<void> {
+  if (originSockets.size >= count) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      originWaiter = null;
+      reject(new Error(`origin saw ${originSockets.size} of ${count} connections`));
+    }, timeoutMs);
+    originWaiter = () => {
+      if (originSockets.size < count) return;
+      clearTimeout(timer);
+      originWaiter = null;
+      resolve();
+    };
+  });
+}
 const tunnels: Socket[] = [];
 
 beforeAll(async () => {
   echo = createServer((socket) => {
     originSockets.add(socket);
+    originWaiter?.();
     socket.on('close', () => originSockets.delete(socket));
     socket.on('error', () => undefined);
     socket.pipe(socket);
@@ -86,6 +108,7 @@ describe('load', () => {
       const batch = await Promise.all(Array.from({ length: Math.min(BATCH, TUNNELS - tunnels.length) }, () => openTunnel()));
       tunnels.push(...batch);
     }
+    await originsReach(TUNNELS);
     expect(originSockets.size).toBe(TUNNELS);
     const held = proxy.rss();
 
