@@ -59,7 +59,8 @@ export async function startSquid(options: { readonly user?: string } = {}): Prom
   chmodSync(dir, 0o777); // written by the effective user once Squid drops root
   const user = options.user ?? 'kaizen';
   const password = randomBytes(9).toString('base64url');
-  const hash = execFileSync('openssl', ['passwd', '-apr1', password], { encoding: 'utf8' }).trim();
+  // On stdin, not argv: a random password may start with '-' (base64url), which openssl reads as an option.
+  const hash = execFileSync('openssl', ['passwd', '-apr1', '-stdin'], { input: `${password}\n`, encoding: 'utf8' }).trim();
   writeFileSync(join(dir, 'passwd'), `${user}:${hash}\n`, { mode: 0o644 });
   const port = await freePort();
   const runAs = effectiveUser();
