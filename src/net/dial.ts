@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { relayableReads } from './relay-reads.js';
 
 /** Whatever the dial is for (the client socket): when it closes, the dial is abandoned. */
 export interface DialOwner {
@@ -15,6 +16,11 @@ export interface DialOptions {
    * further address is tried. (A plain close listener: an AbortController per tunnel costs more.)
    */
   readonly owner?: DialOwner;
+  /**
+   * The socket will be spliced raw to a client (not wrapped in TLS): dial it with relayable
+   * reads (relay-reads.ts), so the splice can relay its reads without a copy per read.
+   */
+  readonly relayable?: boolean;
 }
 
 /** KZP_ERR_UPSTREAM_PROXY only from src/net/connector.ts, when the path went through an upstream proxy. */
@@ -43,7 +49,9 @@ export async function dial(addresses: readonly string[], port: number, options: 
 
 function dialOne(address: string, port: number, options: DialOptions): Promise<DialResult> {
   return new Promise((resolve) => {
-    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+    const reads = options.relayable === true ? relayableReads() : null;
+    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, ...(reads === null ? {} : { onread: reads.onread }) });
+    reads?.bind(socket);
     const owner = options.owner;
     const finish = (result: DialResult): void => {
       clearTimeout(timer);

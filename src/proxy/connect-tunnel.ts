@@ -64,7 +64,7 @@ async function handleConnect(base: ProxyContext, req: IncomingMessage, client: S
     return;
   }
   const early = captureEarlyBytes(client);
-  const upstream = await openTunnelUpstream(proxy, conn, client, target, action, tally, early);
+  const upstream = await openTunnelUpstream(proxy, conn, client, target, action, tally, early, true);
   if (upstream === null) return;
 
   tally.status = 200;

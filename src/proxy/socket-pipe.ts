@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { relayReads } from '../net/relay-reads.js';
 
 /**
  * Join two connected sockets into a tunnel: bytes both ways with backpressure (stream pipe),
@@ -20,7 +21,8 @@ export function spliceSockets(client: Socket, upstream: Socket, idleTimeoutMs: n
   client.setTimeout(idleTimeoutMs);
   upstream.setTimeout(idleTimeoutMs);
   client.pipe(upstream);
-  upstream.pipe(client);
+  // The download direction, straight from the read buffer when the upstream was dialled relayable.
+  if (!relayReads(upstream, client)) upstream.pipe(client);
 }
 
 function wireSide(self: Socket, other: Socket, closedOne: () => void, destroyBoth: () => void): void {

@@ -57,7 +57,7 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
     refuse(proxy, conn, client, tally, early, TLS_ALERT.internalError, 502);
     return;
   }
-  const dialed = await proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client });
+  const dialed = await proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client, relayable: true });
   if (gone(client)) {
     if (dialed.ok) dialed.socket.destroy();
     abandoned(proxy, conn, tally);

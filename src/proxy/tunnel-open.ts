@@ -23,6 +23,8 @@ export async function openTunnelUpstream(
   action: Action,
   tally: ExchangeTally,
   early: EarlyCapture,
+  /** The destination socket will be spliced raw (not wrapped in TLS here): see relay-reads.ts. */
+  relayable: boolean,
 ): Promise<Socket | null> {
   const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
   if (decision.enforce === 'refuse') {
@@ -36,7 +38,7 @@ export async function openTunnelUpstream(
     return null;
   }
 
-  const dialed = await proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client });
+  const dialed = await proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client, relayable });
   if (gone(client)) {
     if (dialed.ok) dialed.socket.destroy();
     return abandoned(proxy, conn, tally);

@@ -1,0 +1,120 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, createServer, type NetConnectOpts, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { dial } from '../../../src/net/dial.js';
+import { relayReads } from '../../../src/net/relay-reads.js';
+
+// Relayable reads (src/net/relay-reads.ts) on real loopback sockets: the dialled socket is an
+// ordinary Readable until relayed; once relayed, every byte reaches the sink in order, even when
+// the sink is slow and holds the read buffer's memory across many reads.
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+async function listen(onSocket: (socket: Socket) => void): Promise<number> {
+  const server = createServer({ allowHalfOpen: true }, onSocket);
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+async function dialRelayable(port: number): Promise<Socket> {
+  const dialed = await dial(['127.0.0.1'], port, { connectTimeoutMs: 2_000, relayable: true });
+  if (!dialed.ok) throw new Error(dialed.code);
+  return dialed.socket;
+}
+
+/** A receiver that reads slowly (paused between chunks) and hashes what it got. */
+async function slowSink(): Promise<{ port: number; received: Promise<{ bytes: number; sha: string }> }> {
+  let settle: (value: { bytes: number; sha: string }) => void = () => undefined;
+  const received = new Promise<{ bytes: number; sha: string }>((resolve) => {
+    settle = resolve;
+  });
+  const port = await listen((socket) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    socket.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+      socket.pause();
+      setImmediate(() => socket.resume());
+    });
+    socket.on('end', () => {
+      settle({ bytes, sha: hash.digest('hex') });
+      socket.end();
+    });
+  });
+  return { port, received };
+}
+
+describe('relayable reads', () => {
+  it('behave as an ordinary stream until relayed: data events, pause and unshift', async () => {
+    const port = await listen((socket) => {
+      socket.end('banner-1\r\nrest');
+    });
+    const socket = await dialRelayable(port);
+    const [first] = (await once(socket, 'data')) as [Buffer];
+    expect(first.toString()).toBe('banner-1\r\nrest');
+    socket.pause();
+    socket.unshift(first.subarray(10));
+    expect((socket.read() as Buffer).toString()).toBe('rest');
+    socket.destroy();
+  });
+
+  it('relay 8 MiB byte for byte to a slow sink, bytes buffered before the relay first, then the FIN', async () => {
+    const payload = randomBytes(8 * 1024 * 1024);
+    const port = await listen((socket) => {
+      socket.end(Buffer.concat([Buffer.from('HEAD'), payload]));
+    });
+    const sink = await slowSink();
+    const source = await dialRelayable(port);
+    const [first] = (await once(source, 'data')) as [Buffer];
+    source.pause();
+    source.unshift(first);
+    // A sink that accepts writes far beyond what the kernel takes at once: reads go on while
+    // earlier writes still point into the read buffer, so a reused buffer would corrupt them.
+    // (Node takes the Duplex option; @types/node does not list it for connect.)
+    const options: NetConnectOpts & { writableHighWaterMark: number } = { host: '127.0.0.1', port: sink.port, writableHighWaterMark: 16 * 1024 * 1024 };
+    const out = connect(options);
+    await once(out, 'connect');
+    expect(relayReads(source, out)).toBe(true);
+    const got = await sink.received;
+    const expected = createHash('sha256').update('HEAD').update(payload).digest('hex');
+    expect(got.bytes).toBe(payload.length + 4);
+    expect(got.sha).toBe(expected);
+    expect(source.bytesRead).toBe(payload.length + 4);
+    out.destroy();
+    source.destroy();
+  });
+
+  it('relay nothing for a socket dialled without relayable reads (the caller pipes)', async () => {
+    const port = await listen((socket) => {
+      socket.end();
+    });
+    const dialed = await dial(['127.0.0.1'], port, { connectTimeoutMs: 2_000 });
+    if (!dialed.ok) throw new Error(dialed.code);
+    expect(relayReads(dialed.socket, dialed.socket)).toBe(false);
+    dialed.socket.destroy();
+  });
+
+  it('carry the FIN of a source that ended before the relay began', async () => {
+    const port = await listen((socket) => {
+      socket.end('bye');
+    });
+    const sink = await slowSink();
+    const source = await dialRelayable(port);
+    source.on('data', () => undefined);
+    await once(source, 'end');
+    source.pause();
+    const out = (await dial(['127.0.0.1'], sink.port, { connectTimeoutMs: 2_000 })) as { ok: true; socket: Socket };
+    expect(relayReads(source, out.socket)).toBe(true);
+    const got = await sink.received;
+    expect(got.bytes).toBe(0);
+    out.socket.destroy();
+    source.destroy();
+  });
+});
