@@ -6,7 +6,6 @@
 // BENCH_SKIP=rss,control-plane,... , BENCH_STRICT=1 (exit 1 when a target is missed),
 // BENCH_BARE=1 (add a bare node:http/net proxy as a reference column),
 // BENCH_MEASURE=up,down,latency,connrate,http (a subset of the throughput/latency/rate rows).
-import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +17,9 @@ import { raiseFdLimit, treeCpuSeconds, treeMinorFaults, treeRss } from './lib/pr
 import { findSquid, squidVersion, startSquid } from './lib/squid.mjs';
 import { sleep } from './lib/wait.mjs';
 import { renderTable } from './table.mjs';
+import { buildRows, median } from './rows.mjs';
+import { startBare } from './lib/bare.mjs';
+import { gitCommit, startServers } from './lib/servers-client.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -47,51 +49,6 @@ process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130); });
 
 const log = (msg) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
-
-function median(xs) {
-  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-function gitCommit() {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${sha}+dirty-src` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function startServers() {
-  return new Promise((resolve, reject) => {
-    const child = fork(join(BENCH, 'lib', 'servers.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    pids.add(child.pid);
-    const waiting = new Map();
-    let nextId = 0;
-    child.on('message', (msg) => {
-      if (msg.type === 'ready') {
-        resolve({
-          pid: child.pid,
-          host: msg.host,
-          ports: msg.ports,
-          stop: () => child.disconnect(),
-          stats: () => new Promise((done) => {
-            const id = ++nextId;
-            waiting.set(id, done);
-            child.send({ type: 'stats', id });
-          }),
-        });
-      } else if (msg.type === 'stats') {
-        waiting.get(msg.id)?.(msg.accepted);
-        waiting.delete(msg.id);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
-  });
-}
 
 /** Run one measurement child against one path; sample the proxy's CPU around the measured part. */
 async function runOn(path, file, opts, timeoutMs) {
@@ -125,7 +82,7 @@ const fdLimit = raiseFdLimit(65_536);
 const idleCount = Math.max(100, Math.min(IDLE_TUNNELS, Math.floor((fdLimit - 500) / 2)));
 if (idleCount < IDLE_TUNNELS) notes.push(`open-file limit ${fdLimit}: idle-tunnel RSS measured with ${idleCount} tunnels instead of ${IDLE_TUNNELS} (raise the hard limit: ulimit -Hn).`);
 
-const servers = await startServers();
+const servers = await startServers(join(BENCH, 'lib', 'servers.mjs'), (pid) => pids.add(pid));
 const cp = await startFakeControlPlane();
 cleanups.push(() => cp.close(), () => servers.stop());
 mkdirSync(OUT, { recursive: true });
@@ -139,7 +96,11 @@ const status = { direct: null, 'kaizen-proxy': null, squid: null, ...(BARE ? { '
 const want = (name) => !ONLY || ONLY.includes(name);
 
 async function launch(name, tag) {
-  if (name === 'bare node') return startBare();
+  if (name === 'bare node') {
+    const p = await startBare(join(BENCH, 'lib', 'bare-proxy.mjs'));
+    pids.add(p.pid);
+    return p;
+  }
   if (name === 'squid') {
     const p = await startSquid(squidBin, { maxFds: fdLimit });
     pids.add(p.pid);
@@ -217,19 +178,6 @@ for (let round = 0; round < ROUNDS; round++) {
 const mainCpCalls = cp.state.calls;
 for (const p of paths) if (p.stop) await p.stop();
 
-function startBare() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(BENCH, 'lib', 'bare-proxy.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    pids.add(child.pid);
-    child.stdout.once('data', (d) => {
-      const port = Number(/listening (\d+)/.exec(String(d))?.[1]);
-      child.stdout.resume(); // nothing more is printed; keep the pipe drained anyway
-      resolve({ name: 'bare node', pid: child.pid, via: { host: '127.0.0.1', port }, stop: async () => { child.kill('SIGKILL'); } });
-    });
-    child.once('exit', (code) => reject(new Error(`bare proxy exited (${code})`)));
-  });
-}
-
 function isAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -294,38 +242,7 @@ if (!SKIP.has('control-plane') && (!status['kaizen-proxy'] || status['kaizen-pro
 
 // ---------------------------------------------------------------------------------------------
 
-const col = (key, pick) => Object.fromEntries(COLUMNS.map((name) => [name, median((results[key]?.[name] ?? []).map(pick))]));
-const perOp = (key, ops, scale) => col(key, (r) => (r.proxyCpuSeconds === undefined ? null : (r.proxyCpuSeconds / ops(r)) * scale));
-const util = (key) => col(key, (r) => (r.proxyCpuSeconds === undefined ? null : r.proxyCpuSeconds / r.seconds));
-const p50 = (key) => col(key, (r) => r.p50Us);
-
-const rows = [
-  { label: 'CONNECT tunnel throughput up, 1 GiB', unit: 'MB/s', values: col('up', (r) => r.mbPerSec), target: { kind: 'vs-squid', min: 0.9 } },
-  { label: 'CONNECT tunnel throughput down, 1 GiB', unit: 'MB/s', values: col('down', (r) => r.mbPerSec), target: { kind: 'vs-squid', min: 0.9 } },
-  { label: 'new tunnel + 1-byte echo p50, 1,000 sequential', unit: 'µs', values: p50('latency'), target: { kind: 'vs-squid', max: 1.1 } },
-  { label: 'new tunnel + 1-byte echo p99, 1,000 sequential', unit: 'µs', values: col('latency', (r) => r.p99Us) },
-  { label: 'connections/s, 50 concurrent, 5,000', unit: 'conn/s', values: col('connrate', (r) => r.perSec), target: { kind: 'vs-squid', min: 1.0 } },
-  { label: 'HTTP keep-alive requests/s, 50 connections, 50,000', unit: 'req/s', values: col('http', (r) => r.perSec), target: { kind: 'vs-squid', min: 1.0 } },
-  { label: `RSS per idle tunnel, ${idleCount.toLocaleString('en-US')} open`, unit: 'KB', decimals: 1, only: ['kaizen-proxy', 'squid'],
-    values: Object.fromEntries(COLUMNS.map((c) => [c, rss[c]?.perTunnelKb ?? null])), target: { kind: 'max', max: 32 } },
-  { label: `control-plane calls, ${CP_CONCURRENT.toLocaleString('en-US')} concurrent first connections`, unit: 'calls', only: ['kaizen-proxy'],
-    values: { direct: null, 'kaizen-proxy': cpResult?.calls ?? null, squid: null }, target: { kind: 'exact', value: 1 } },
-];
-const diagnostics = [
-  { label: 'proxy CPU per GiB tunnelled up', unit: 'ms', values: perOp('up', (r) => r.bytes / GiB, 1e3) },
-  { label: 'proxy CPU per GiB tunnelled down', unit: 'ms', values: perOp('down', (r) => r.bytes / GiB, 1e3) },
-  { label: 'proxy minor page faults per GiB tunnelled up (allocator churn)', unit: 'faults', values: col('up', (r) => (r.proxyMinorFaults === undefined ? null : r.proxyMinorFaults / (r.bytes / GiB))) },
-  { label: 'proxy minor page faults per GiB tunnelled down', unit: 'faults', values: col('down', (r) => (r.proxyMinorFaults === undefined ? null : r.proxyMinorFaults / (r.bytes / GiB))) },
-  { label: 'proxy CPU per new tunnel (connections/s run)', unit: 'µs', values: perOp('connrate', (r) => r.total, 1e6) },
-  { label: 'proxy CPU per HTTP request', unit: 'µs', values: perOp('http', (r) => r.total, 1e6) },
-  { label: 'origin connections opened per 1,000 HTTP requests', unit: 'conns', decimals: 1, only: COLUMNS,
-    values: col('http', (r) => (r.serverAccepts ? (r.serverAccepts.origin / r.total) * 1000 : null)) },
-  { label: 'proxy CPU utilisation, connections/s run', unit: 'cores', decimals: 2, values: util('connrate') },
-  { label: 'proxy CPU utilisation, HTTP run', unit: 'cores', decimals: 2, values: util('http') },
-  { label: 'proxy RSS before idle tunnels', unit: 'MB', decimals: 1, only: ['kaizen-proxy', 'squid'],
-    values: Object.fromEntries(COLUMNS.map((c) => [c, rss[c] ? rss[c].baseline / 2 ** 20 : null])) },
-];
-for (const d of diagnostics) d.only ??= COLUMNS.slice(1);
+const { rows, diagnostics } = buildRows({ results, rss, cpResult, columns: COLUMNS, idleCount, cpConcurrent: CP_CONCURRENT });
 
 const reconnects = Object.entries(results.http ?? {}).map(([n, rs]) => [n, rs.reduce((a, r) => a + (r.reconnects ?? 0), 0)]).filter(([, c]) => c > 0);
 if (reconnects.length > 0) notes.push(`HTTP keep-alive: connections closed by the proxy and reopened: ${reconnects.map(([n, c]) => `${n} ${c}`).join(', ')}.`);
@@ -345,7 +262,7 @@ const meta = {
   os: `${os.type()} ${os.release()}`,
   node: process.version,
   squid: squidBin ? squidVersion(squidBin) : 'not installed',
-  commit: gitCommit(),
+  commit: gitCommit(ROOT),
   rounds: roundsRun,
   notes,
 };
