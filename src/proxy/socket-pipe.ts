@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { batchedPipe } from '../net/batched-pipe.js';
 import { relayReads } from '../net/relay-reads.js';
 
 /**
@@ -20,7 +21,8 @@ export function spliceSockets(client: Socket, upstream: Socket, idleTimeoutMs: n
   wireSide(upstream, client, closedOne, destroyBoth);
   client.setTimeout(idleTimeoutMs);
   upstream.setTimeout(idleTimeoutMs);
-  client.pipe(upstream);
+  // The upload direction, bulk reads batched into fewer writes (the client socket is node:http's).
+  batchedPipe(client, upstream);
   // The download direction, straight from the read buffer when the upstream was dialled relayable.
   if (!relayReads(upstream, client)) upstream.pipe(client);
 }

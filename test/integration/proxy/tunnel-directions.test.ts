@@ -4,13 +4,19 @@ import { connect, createServer, type NetConnectOpts, type AddressInfo, type Serv
 import { afterEach, describe, expect, it } from 'vitest';
 import { dial } from '../../../src/net/dial.js';
 import { relayReads } from '../../../src/net/relay-reads.js';
+import { batchedPipe, BULK_CHUNK, MAX_PENDING } from '../../../src/net/batched-pipe.js';
 
-// Relayable reads (src/net/relay-reads.ts) on real loopback sockets: the dialled socket is an
-// ordinary Readable until relayed; once relayed, every byte reaches the sink in order, even when
-// the sink is slow and holds the read buffer's memory across many reads.
+// The two directions of a tunnel on real loopback sockets. Download: relayable reads
+// (src/net/relay-reads.ts): the dialled socket is an ordinary Readable until relayed; once relayed,
+// every byte reaches the sink in order, even when the sink is slow and holds the read buffer's
+// memory across many reads. Upload: the batched pipe (src/net/batched-pipe.ts) from an accepted
+// socket, byte for byte through a slow sink, with the FIN carried and interactive bytes not held.
 
 const servers: Server[] = [];
+/** Destroyed before the servers close, so a failed assertion cannot leave a server waiting on them. */
+const opened: Socket[] = [];
 afterEach(async () => {
+  for (const socket of opened.splice(0)) socket.destroy();
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
@@ -116,5 +122,70 @@ describe('relayable reads', () => {
     expect(got.bytes).toBe(0);
     out.socket.destroy();
     source.destroy();
+  });
+});
+
+describe('batched upload pipe', () => {
+  /** An accepted socket (as node:http hands the proxy its clients) piped with batchedPipe to `sinkPort`. */
+  async function acceptedPipe(sinkPort: number): Promise<{ client: Socket; source: Socket; out: Socket; peak: () => number }> {
+    let onAccepted: (socket: Socket) => void = () => undefined;
+    const accepted = new Promise<Socket>((resolve) => {
+      onAccepted = resolve;
+    });
+    const port = await listen((socket) => {
+      onAccepted(socket);
+    });
+    const client = connect({ host: '127.0.0.1', port });
+    const [source] = await Promise.all([accepted, once(client, 'connect')]);
+    const out = connect({ host: '127.0.0.1', port: sinkPort });
+    opened.push(client, source, out);
+    await once(out, 'connect');
+    let peak = 0;
+    const write = out.write.bind(out);
+    out.write = ((chunk: Buffer) => {
+      const taken = write(chunk);
+      peak = Math.max(peak, out.writableLength);
+      return taken;
+    });
+    batchedPipe(source, out);
+    return { client, source, out, peak: () => peak };
+  }
+
+  it('carry 8 MiB byte for byte to a slow sink, holding at most a bounded backlog, then the FIN', async () => {
+    const payload = randomBytes(8 * 1024 * 1024);
+    const sink = await slowSink();
+    const { client, source, out, peak } = await acceptedPipe(sink.port);
+    client.end(payload);
+    const got = await sink.received;
+    expect(got.bytes).toBe(payload.length);
+    expect(got.sha).toBe(createHash('sha256').update(payload).digest('hex'));
+    // One loop turn's reads (at most 32 x 64 KiB) may land on top of the limit before the pause.
+    expect(peak()).toBeLessThanOrEqual(MAX_PENDING + 32 * 64 * 1024);
+    for (const socket of [client, source, out]) socket.destroy();
+  });
+
+  it('write interactive bytes at once and hold only bulk reads for the loop turn', async () => {
+    const echoPort = await listen((socket) => {
+      socket.pipe(socket);
+    });
+    const { client, source, out } = await acceptedPipe(echoPort);
+    // Seen after the pipe's own listener: whether it left the sink corked for this read.
+    const corkedAfter: { bytes: number; corked: number }[] = [];
+    source.on('data', (chunk: Buffer) => corkedAfter.push({ bytes: chunk.length, corked: out.writableCorked }));
+    for (const byte of ['a', 'b', 'c']) {
+      client.write(byte);
+      const [echoed] = (await once(out, 'data')) as [Buffer];
+      expect(echoed.toString()).toBe(byte);
+    }
+    expect(corkedAfter).toEqual([1, 1, 1].map((bytes) => ({ bytes, corked: 0 })));
+    const bulk = randomBytes(256 * 1024);
+    client.write(bulk);
+    let echoedBytes = 0;
+    while (echoedBytes < bulk.length) echoedBytes += ((await once(out, 'data')) as [Buffer])[0].length;
+    const bulkReads = corkedAfter.slice(3).filter((read) => read.bytes >= BULK_CHUNK);
+    expect(bulkReads.length).toBeGreaterThan(0);
+    expect(bulkReads.every((read) => read.corked === 1)).toBe(true);
+    expect(out.writableCorked).toBe(0);
+    for (const socket of [client, source, out]) socket.destroy();
   });
 });
