@@ -3,7 +3,9 @@ import { batchedPipe } from '../net/batched-pipe.js';
 import { relayReads } from '../net/relay-reads.js';
 
 /**
- * Join two connected sockets into a tunnel: bytes both ways with backpressure (stream pipe),
+ * Join two connected sockets into a tunnel: bytes both ways with backpressure (upload through
+ * batched-pipe.ts, download relayed from the read buffer by relay-reads.ts when the destination was
+ * dialled relayable, else a stream pipe),
  * half-close carried across (a FIN on one side ends the other's writing, the opposite direction
  * keeps flowing), an idle timeout on both sides, and any error or abrupt close destroying both.
  * `onClosed` runs once, after both sockets have closed.
