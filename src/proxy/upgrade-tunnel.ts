@@ -2,10 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import { httpAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
-import type { Target } from '../contract/target.js';
+import { secureUpstream } from '../net/secure-upstream.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
@@ -76,9 +75,9 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
 
   let upstream: Socket = dialed;
   if (secure) {
-    const tls = await secureUpstream(dialed, target, proxy.pool.secureContext, proxy.connectTimeoutMs);
-    if (tls === null || client.destroyed) {
-      tls?.destroy();
+    const tls = await secureUpstream(dialed, { host: target.host, hostIsName: target.hostType === 'dns', secureContext: proxy.pool.secureContext, timeoutMs: proxy.connectTimeoutMs });
+    if (tls instanceof Error || client.destroyed) {
+      if (!(tls instanceof Error)) tls.destroy();
       if (!client.destroyed) refuseTunnel(proxy, conn, client, tally, errorRefusal('KZP_ERR_UPSTREAM_TLS', { target: target.authority }), early);
       return;
     }
@@ -116,40 +115,4 @@ function upgradeScheme(req: IncomingMessage, secure: boolean): 'http' | 'https' 
 function statusOf(head: string): number {
   const status = Number(head.slice(9, 12));
   return Number.isInteger(status) ? status : 0;
-}
-
-/** Verified TLS over the dialled socket (SNI for names, identity checked); null when it fails. */
-function secureUpstream(socket: Socket, target: Target, secureContext: SecureContext | undefined, timeoutMs: number): Promise<Socket | null> {
-  return new Promise((resolve) => {
-    const tls = tlsConnect({
-      socket,
-      host: target.host,
-      ...(target.hostType === 'dns' ? { servername: target.host } : {}),
-      ...(secureContext === undefined ? {} : { secureContext }),
-      ALPNProtocols: ['http/1.1'],
-    });
-    const timer = setTimeout(() => {
-      tls.destroy();
-    }, timeoutMs);
-    const settle = (result: Socket | null): void => {
-      clearTimeout(timer);
-      tls.off('secureConnect', onSecure);
-      tls.off('close', onClose);
-      if (result === null) tls.destroy();
-      resolve(result);
-    };
-    const onSecure = (): void => {
-      settle(tls);
-    };
-    const onClose = (): void => {
-      settle(null);
-    };
-    tls.on('error', ignore);
-    tls.once('secureConnect', onSecure);
-    tls.once('close', onClose);
-  });
-}
-
-function ignore(): void {
-  // TLS failures surface as a close before secureConnect, answered as KZP_ERR_UPSTREAM_TLS.
 }

@@ -1,0 +1,63 @@
+import type { Socket } from 'node:net';
+import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
+import { KaizenProxyError } from '../errors/kaizen-error.js';
+
+export interface SecureUpstreamOptions {
+  /** The checked target's host: the SNI when it is a name, and the identity the certificate must carry. */
+  readonly host: string;
+  readonly hostIsName: boolean;
+  /** Roots plus configured extra CAs; Node's bundled roots when undefined. */
+  readonly secureContext: SecureContext | undefined;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Verified TLS (HTTP/1.1 by ALPN) over a socket already dialled to a checked address. Resolves the
+ * TLS socket, or the error that ended the handshake (a timeout is KZP_ERR_UPSTREAM_TIMEOUT, a close
+ * without a reason KZP_ERR_UPSTREAM_TLS). The dialled socket is destroyed on failure.
+ */
+export function secureUpstream(socket: Socket, options: SecureUpstreamOptions): Promise<TLSSocket | Error> {
+  return new Promise((resolve) => {
+    const tls = tlsConnect({
+      socket,
+      host: options.host,
+      ...(options.hostIsName ? { servername: options.host } : {}),
+      ...(options.secureContext === undefined ? {} : { secureContext: options.secureContext }),
+      ALPNProtocols: ['http/1.1'],
+    });
+    let failure: Error | null = null;
+    const timer = setTimeout(() => {
+      failure = new KaizenProxyError('KZP_ERR_UPSTREAM_TIMEOUT', 'TLS handshake with the destination timed out');
+      tls.destroy();
+    }, options.timeoutMs);
+    const settle = (result: TLSSocket | Error): void => {
+      clearTimeout(timer);
+      tls.off('secureConnect', onSecure);
+      tls.off('close', onClose);
+      tls.off('error', onError);
+      // A late error from a socket we are done with must not be thrown.
+      tls.on('error', ignore);
+      if (result instanceof Error) {
+        tls.destroy();
+        socket.destroy();
+      }
+      resolve(result);
+    };
+    const onSecure = (): void => {
+      settle(tls);
+    };
+    const onError = (error: Error): void => {
+      failure ??= error;
+    };
+    const onClose = (): void => {
+      settle(failure ?? new KaizenProxyError('KZP_ERR_UPSTREAM_TLS', 'TLS with the destination failed'));
+    };
+    tls.on('error', onError);
+    tls.once('secureConnect', onSecure);
+    tls.once('close', onClose);
+  });
+}
+
+function ignore(): void {
+  // See settle: the owner of the TLS socket handles its errors from here on.
+}
