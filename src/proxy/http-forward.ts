@@ -14,6 +14,7 @@ import { framingProblem } from './request-framing.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
 import type { SplitTarget } from './request-target.js';
+import { canDispatch, dispatchUpstream } from './upstream-dispatch.js';
 import { sendUpstream } from './upstream-request.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
@@ -104,7 +105,8 @@ async function decideThenForward(
     refuse(proxy, req, res, tally, errorRefusal(resolved.code, { target: target.authority }));
     return;
   }
-  sendUpstream(proxy, req, res, target, split, resolved.addresses, tally);
+  if (canDispatch(proxy, req, target, split)) dispatchUpstream(proxy, req, res, target, split, resolved.addresses, tally);
+  else sendUpstream(proxy, req, res, target, split, resolved.addresses, tally);
 }
 
 function refuse(proxy: ProxyContext, req: IncomingMessage, res: ServerResponse, tally: ExchangeTally, refusal: Refusal): void {

@@ -3,6 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
+import { createOriginPools, type OriginPools } from './origin-pools.js';
 import { TunnellingHttpsAgent } from './tunnelling-agent.js';
 
 /**
@@ -21,6 +22,8 @@ export interface UpstreamPool {
    * pools sockets to the proxy itself (absolute-form requests), `https` tunnels with CONNECT.
    */
   viaProxy(proxy: UpstreamProxy): { readonly http: HttpAgent; readonly https: HttpsAgent };
+  /** undici pools for direct requests without `Expect` or a chunked body (see upstream-dispatch.ts). */
+  readonly origins: OriginPools;
   destroy(): void;
 }
 
@@ -55,10 +58,12 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const secureContext = extraCa.length === 0 ? undefined : createSecureContext({ ca: [...rootCertificates, ...extraCa] });
   const https = secureContext === undefined ? new HttpsAgent(common) : new HttpsAgent({ ...common, secureContext });
   const proxied = new Map<string, { readonly http: HttpAgent; readonly https: HttpsAgent }>();
+  const origins = createOriginPools({ connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, idleTimeoutMs: options.idleTimeoutMs, secureContext });
   return {
     http,
     https,
     secureContext,
+    origins,
     viaProxy(proxy) {
       let agents = proxied.get(proxy.url);
       if (agents === undefined) {
@@ -71,6 +76,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     destroy(): void {
       http.destroy();
       https.destroy();
+      origins.destroy();
       for (const agents of proxied.values()) {
         agents.http.destroy();
         agents.https.destroy();

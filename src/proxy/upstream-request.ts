@@ -10,6 +10,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
 import { upstreamErrorCode } from './upstream-error.js';
+import { keepsChunkedFraming } from './response-framing.js';
 import { routeRequest } from './upstream-route.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
@@ -115,7 +116,7 @@ function relayResponse(
   draining: boolean,
 ): void {
   const status = upstreamRes.statusCode ?? 502;
-  const chunked = keepsChunkedFraming(req, upstreamRes, status);
+  const chunked = keepsChunkedFraming(req, status, upstreamRes.headers['transfer-encoding'] !== undefined, upstreamRes.headers['content-length'] !== undefined);
   const headers = forwardResponseHeaders(upstreamRes.rawHeaders, chunked);
   // A closing proxy finishes this exchange but takes no further request on the connection.
   if (draining) headers.push('Connection', 'close');
@@ -144,14 +145,4 @@ function relayResponse(
     // Cut short by the destination: the client must see a truncated response, not a complete one.
     if (!upstreamRes.complete) res.destroy();
   });
-}
-
-/**
- * A chunked upstream response is relayed chunked (so its trailers can follow) when the client
- * can take it: HTTP/1.1, a response that has a body.
- */
-function keepsChunkedFraming(req: IncomingMessage, upstreamRes: IncomingMessage, status: number): boolean {
-  if (upstreamRes.headers['transfer-encoding'] === undefined || upstreamRes.headers['content-length'] !== undefined) return false;
-  if (req.method === 'HEAD' || status === 204 || status === 304 || status < 200) return false;
-  return req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
 }

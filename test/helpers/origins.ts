@@ -102,6 +102,10 @@ function respond(seen: SeenRequest, res: ServerResponse): void {
     json(res, { forged: true });
     return;
   }
+  if (path === '/stream') {
+    streamPattern(res, Number(new URL(seen.url, 'http://origin').searchParams.get('bytes') ?? '0'));
+    return;
+  }
   if (path === '/trailers') {
     res.writeHead(200, { 'Content-Type': 'text/plain', Trailer: 'X-Checksum' });
     res.write(`request-trailer=${seen.trailers['x-request-checksum'] ?? 'none'};`);
@@ -110,6 +114,32 @@ function respond(seen: SeenRequest, res: ServerResponse): void {
     return;
   }
   json(res, { method: seen.method, url: seen.url, headers: seen.headers });
+}
+
+/** The bytes /stream?bytes=N sends: a repeating 251-byte pattern (a prime, so chunk edges move). */
+export function streamedBytes(length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) out[i] = i % 251;
+  return out;
+}
+
+/** Chunked (no Content-Length), written in 64 KiB pieces with backpressure. */
+function streamPattern(res: ServerResponse, length: number): void {
+  const body = streamedBytes(length);
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+  let offset = 0;
+  const pump = (): void => {
+    while (offset < body.length) {
+      const piece = body.subarray(offset, offset + 64 * 1024);
+      offset += piece.length;
+      if (!res.write(piece)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  pump();
 }
 
 function json(res: ServerResponse, value: unknown): void {

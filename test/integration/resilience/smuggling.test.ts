@@ -63,7 +63,10 @@ describe('request smuggling', () => {
       `POST ${origin.url}/one HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET ${origin.url}/two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
     );
     expect(answer.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
-    expect(origin.requests.slice(-2).map((seen) => [seen.method, seen.url, seen.bodyBytes])).toEqual([
+    // Each pipelined request is its own action, forwarded as soon as it is decided: the origin may
+    // see them in either order (the client still gets the answers in order).
+    const seen = origin.requests.slice(-2).map((request) => [request.method, request.url, request.bodyBytes] as const);
+    expect([...seen].sort((a, b) => a[1].localeCompare(b[1]))).toEqual([
       ['POST', '/one', 3],
       ['GET', '/two', 0],
     ]);
