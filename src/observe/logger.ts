@@ -25,13 +25,29 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+let lastMs = -1;
+let lastTime = '';
+
+/**
+ * pino's isoTime, formatted once per millisecond: under load several lines share a millisecond,
+ * and formatting an ISO date was about 3% of the proxy's CPU per forwarded request.
+ */
+export function isoTimeCached(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 /** The one root logger; everything else is a child of it with constant field names. */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
       base: { name: 'kaizen-proxy' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeCached,
       serializers: CREDENTIAL_SERIALIZERS,
       formatters: { level: (label) => ({ level: label }) },
     },
