@@ -102,6 +102,12 @@ function respond(seen: SeenRequest, res: ServerResponse): void {
     json(res, { forged: true });
     return;
   }
+  if (path === '/status') {
+    // A bodiless status (204, 304) or any other, with an ETag to show headers still cross.
+    res.writeHead(Number(new URL(seen.url, 'http://origin').searchParams.get('code') ?? '200'), { ETag: '"v1"' });
+    res.end();
+    return;
+  }
   if (path === '/stream') {
     streamPattern(res, Number(new URL(seen.url, 'http://origin').searchParams.get('bytes') ?? '0'));
     return;

@@ -4,6 +4,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin, streamedBytes, type Origin } from '../../helpers/origins.js';
+import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
 // Plain HTTP through the pooled undici client (src/proxy/upstream-dispatch.ts, used for direct
@@ -69,6 +70,30 @@ describe('plain HTTP through the pooled client', () => {
     const answer = JSON.parse((await readAll(res)).toString()) as unknown;
     expect(answer).toEqual({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
     await proxy.logs.waitFor((line) => line.msg === 'closed' && line['bytes_up'] === body.length);
+  });
+
+  it('keeps the framing of bodiless answers (HEAD, 204, 304) on one keep-alive connection', async () => {
+    const client = await RawClient.open(proxy.port);
+    const host = new URL(origin.url).host;
+    const ask = (method: string, path: string): void => {
+      client.write(`${method} ${origin.url}${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    };
+    ask('HEAD', '/head');
+    const head = await client.readResponse({ bodiless: true });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
+    for (const code of [204, 304]) {
+      ask('GET', `/status?code=${code}`);
+      const answer = await client.readResponse();
+      expect(answer.status).toBe(code);
+      expect(answer.headers['etag']).toBe('"v1"');
+      expect(answer.headers['transfer-encoding']).toBeUndefined();
+    }
+    // Nothing stray was left on the connection: the next answer parses as the next request's.
+    ask('GET', '/after-bodiless');
+    const after = await client.readResponse();
+    expect(JSON.parse(after.body)).toMatchObject({ method: 'GET', url: '/after-bodiless' });
+    client.destroy();
   });
 
   it('keeps the destination connection: 20 requests in a row open one origin connection', async () => {
