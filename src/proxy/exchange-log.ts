@@ -1,6 +1,7 @@
 import type { Action } from '../contract/action.js';
 import type { Decision } from '../contract/decision.js';
 import type { ErrorCode } from '../errors/codes.js';
+import { field, writeInfoLine } from '../observe/info-line.js';
 import type { Logger } from '../observe/logger.js';
 
 /**
@@ -9,20 +10,19 @@ import type { Logger } from '../observe/logger.js';
  * Targets are "host:port" and paths never appear, so query strings cannot leak.
  */
 export function logDecision(log: Logger, agent: string, action: Action, decision: Decision, ms: number): void {
-  const line: Record<string, unknown> = {
-    agent,
-    kind: action.kind,
-    target: action.target,
-    method: action.metadata.method ?? (action.kind === 'connect' ? 'CONNECT' : null),
-    decision: decision.decision,
-    reason: decision.reason,
-    source: decision.source,
-    verdict_id: decision.verdictId,
-    ms: round(ms),
-  };
-  if (decision.wouldBlock) line['would_block'] = true;
-  if (decision.flagged) line['flagged'] = true;
-  log.info(line, 'decision');
+  let fields =
+    field('agent', agent) +
+    field('kind', action.kind) +
+    field('target', action.target) +
+    field('method', action.metadata.method ?? (action.kind === 'connect' ? 'CONNECT' : null)) +
+    field('decision', decision.decision) +
+    field('reason', decision.reason) +
+    field('source', decision.source) +
+    field('verdict_id', decision.verdictId) +
+    field('ms', round(ms));
+  if (decision.wouldBlock) fields += field('would_block', true);
+  if (decision.flagged) fields += field('flagged', true);
+  writeInfoLine(log, fields, 'decision');
 }
 
 /** Mutable tally of one exchange, filled as it goes and logged once when it closes. */
@@ -43,16 +43,15 @@ export function newTally(kind: ExchangeTally['kind'], startedAt: number): Exchan
 }
 
 export function logClosed(log: Logger, tally: ExchangeTally, now: number): void {
-  const line: Record<string, unknown> = {
-    kind: tally.kind,
-    target: tally.target,
-    status: tally.status,
-    bytes_up: tally.bytesUp,
-    bytes_down: tally.bytesDown,
-    duration_ms: round(now - tally.startedAt),
-  };
-  if (tally.code !== null) line['code'] = tally.code;
-  log.info(line, 'closed');
+  let fields =
+    field('kind', tally.kind) +
+    field('target', tally.target) +
+    field('status', tally.status) +
+    field('bytes_up', tally.bytesUp) +
+    field('bytes_down', tally.bytesDown) +
+    field('duration_ms', round(now - tally.startedAt));
+  if (tally.code !== null) fields += field('code', tally.code);
+  writeInfoLine(log, fields, 'closed');
 }
 
 function round(ms: number): number {

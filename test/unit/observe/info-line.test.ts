@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { connectAction, httpAction } from '../../../src/action/build-action.js';
+import { parseAuthority } from '../../../src/action/target-parse.js';
+import type { Decision } from '../../../src/contract/decision.js';
+import type { Target } from '../../../src/contract/target.js';
+import { createLogger } from '../../../src/observe/logger.js';
+import { field, writeInfoLine } from '../../../src/observe/info-line.js';
+import { logClosed, logDecision, newTally } from '../../../src/proxy/exchange-log.js';
+
+// The hand-written hot lines must be what pino itself writes for the same object: the same bytes
+// (the time field aside, which may cross a millisecond between the two writes).
+
+function capture(level: 'info' | 'warn' = 'info'): { lines: string[]; log: ReturnType<typeof createLogger> } {
+  const lines: string[] = [];
+  const root = createLogger({ level, destination: { write: (line: string) => lines.push(line) } });
+  return { lines, log: root.child({ conn: 7 }) };
+}
+
+const withoutTime = (line: string | undefined): string => (line ?? '').replace(/,"time":"[^"]+"/, ',"time":"T"');
+
+function target(text: string): Target {
+  const parsed = parseAuthority(text);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.value;
+}
+
+const decision = (overrides: Partial<Decision> = {}): Decision => ({
+  decision: 'allow',
+  enforce: 'forward',
+  reason: 'cached "allow" \u2014 tab\there, newline\nthere, \u0001',
+  evidence: [],
+  source: 'cache',
+  verdictId: null,
+  flagged: false,
+  wouldBlock: false,
+  ...overrides,
+});
+
+describe('hand-written info lines', () => {
+  it('match pino byte for byte for strings that need escaping, numbers, booleans and null', () => {
+    const { lines, log } = capture();
+    const object = { s: 'a "quoted" \\ \u00e9 \u2028 \u0000 string', n: 12.34, z: 0, inf: Number.POSITIVE_INFINITY, t: true, nul: null };
+    log.info(object, 'sample');
+    writeInfoLine(log, field('s', object.s) + field('n', object.n) + field('z', object.z) + field('inf', object.inf) + field('t', object.t) + field('nul', object.nul), 'sample');
+    expect(lines).toHaveLength(2);
+    expect(withoutTime(lines[1])).toBe(withoutTime(lines[0]));
+    expect(JSON.parse(lines[1] ?? '')).toMatchObject({ level: 'info', name: 'kaizen-proxy', conn: 7, inf: null, nul: null, msg: 'sample' });
+  });
+
+  it('write the decision and closed lines as pino would from the same fields', () => {
+    const { lines, log } = capture();
+    const tunnel = connectAction(target('example.com:443'));
+    const request = httpAction(target('127.0.0.1:8080'), { method: 'post', path: '/x', scheme: 'http' });
+    const cases: [typeof tunnel, Decision][] = [
+      [tunnel, decision()],
+      [request, decision({ decision: 'block', enforce: 'refuse', source: 'local', verdictId: 'v-1', wouldBlock: true, flagged: true })],
+    ];
+    for (const [action, decided] of cases) {
+      logDecision(log, 'agent "one"', action, decided, 1.23456);
+      log.info(
+        {
+          agent: 'agent "one"',
+          kind: action.kind,
+          target: action.target,
+          method: action.metadata.method ?? (action.kind === 'connect' ? 'CONNECT' : null),
+          decision: decided.decision,
+          reason: decided.reason,
+          source: decided.source,
+          verdict_id: decided.verdictId,
+          ms: 1.23,
+          ...(decided.wouldBlock ? { would_block: true } : {}),
+          ...(decided.flagged ? { flagged: true } : {}),
+        },
+        'decision',
+      );
+    }
+    const tally = newTally('http', 100);
+    Object.assign(tally, { target: null, status: 502, bytesUp: 10, bytesDown: 0, code: 'KZP_ERR_UPSTREAM_CONNECT' });
+    logClosed(log, tally, 112.345);
+    log.info({ kind: 'http', target: null, status: 502, bytes_up: 10, bytes_down: 0, duration_ms: 12.35, code: 'KZP_ERR_UPSTREAM_CONNECT' }, 'closed');
+    expect(lines).toHaveLength(6);
+    for (let i = 0; i < lines.length; i += 2) expect(withoutTime(lines[i])).toBe(withoutTime(lines[i + 1]));
+  });
+
+  it('write nothing when info is not enabled', () => {
+    const { lines, log } = capture('warn');
+    writeInfoLine(log, field('a', 1), 'quiet');
+    expect(lines).toEqual([]);
+  });
+});
