@@ -27,7 +27,8 @@ export function installConnectionGate(
   const overflow = errorRefusal('KZP_ERR_LIMIT_CONNECTIONS');
   server.on('connection', (socket: Socket) => {
     socket.on('error', ignoreSocketError);
-    if (registry.size >= maxConnections) {
+    // A decrypted (intercepted) socket belongs to a client already admitted: never refused here.
+    if (registry.size >= maxConnections && !registry.isDecrypted(socket)) {
       logger.warn({ status: overflow.status, code: overflow.code, max_connections: maxConnections }, 'refused');
       refuseOnSocket(socket, overflow);
       reportRefused(observer, overflow.code);

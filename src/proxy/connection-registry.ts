@@ -16,21 +16,38 @@ export interface ConnectionContext {
 export class ConnectionRegistry {
   readonly #logger: Logger;
   readonly #sockets = new Map<Socket, ConnectionContext>();
+  /** TLS sockets decrypted from an admitted tunnel: the same client, so never counted again. */
+  readonly #decrypted = new WeakSet<Socket>();
+  #counted = 0;
   #nextId = 0;
 
   constructor(logger: Logger) {
     this.#logger = logger;
   }
 
+  /** Client connections held (what max_connections limits): decrypted sockets are not counted. */
   get size(): number {
-    return this.#sockets.size;
+    return this.#counted;
+  }
+
+  /** An intercepted tunnel's decrypted socket, about to join the server as a connection of its own. */
+  markDecrypted(socket: Socket): void {
+    this.#decrypted.add(socket);
+  }
+
+  isDecrypted(socket: Socket): boolean {
+    return this.#decrypted.has(socket);
   }
 
   admit(socket: Socket): ConnectionContext {
     const id = ++this.#nextId;
     const context: ConnectionContext = { id, log: this.#logger.child({ conn: id }), busy: 0, refused: false };
+    const counted = !this.#decrypted.has(socket);
     this.#sockets.set(socket, context);
-    socket.once('close', () => this.#sockets.delete(socket));
+    if (counted) this.#counted++;
+    socket.once('close', () => {
+      if (this.#sockets.delete(socket) && counted) this.#counted--;
+    });
     return context;
   }
 

@@ -83,7 +83,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     authenticate: options.authenticate ?? null,
     labels: options.labels ?? NO_LABELS,
     // Decrypted sockets join the server like new connections (gate, parser, timeouts, registry).
-    interception: options.interceptor === undefined ? null : createInterception(options.interceptor, limits.headerTimeoutMs, (socket) => server.emit('connection', socket)),
+    interception:
+      options.interceptor === undefined
+        ? null
+        : createInterception(options.interceptor, limits.headerTimeoutMs, (socket) => {
+            registry.markDecrypted(socket);
+            server.emit('connection', socket);
+          }),
   };
 
   const server: Server = createServer({
