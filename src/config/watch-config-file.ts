@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 export interface ConfigWatcher {
@@ -17,12 +17,13 @@ export function watchConfigFile(file: string, onChange: () => void, debounceMs =
   let last = digest(file);
   let timer: NodeJS.Timeout | null = null;
   let fileWatcher: FSWatcher | null = null;
+  let watchedInode: number | null = null;
   let closed = false;
 
   const check = (): void => {
     timer = null;
     if (closed) return;
-    watchFile(); // re-arm: the file may be a new inode now
+    if (inodeOf(file) !== watchedInode) watchFile(); // re-arm on a new inode (rename, symlink swap) only
     const now = digest(file);
     if (now === null || now === last) return; // gone for a moment (mid-swap) or unchanged
     last = now;
@@ -34,8 +35,11 @@ export function watchConfigFile(file: string, onChange: () => void, debounceMs =
     timer = setTimeout(check, debounceMs);
     timer.unref();
   };
+  // Closing and re-adding a watch on the same inode can lose the new watch to the old one's late
+  // IN_IGNORED in libuv, so the file is watched again only when it is another inode.
   function watchFile(): void {
     fileWatcher?.close();
+    watchedInode = inodeOf(file);
     fileWatcher = tryWatch(file, poke);
   }
 
@@ -63,6 +67,14 @@ function tryWatch(path: string, listener: (name: string | null) => void): FSWatc
     });
     watcher.on('error', () => undefined);
     return watcher;
+  } catch {
+    return null;
+  }
+}
+
+function inodeOf(file: string): number | null {
+  try {
+    return statSync(file).ino;
   } catch {
     return null;
   }

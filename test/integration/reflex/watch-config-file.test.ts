@@ -20,7 +20,8 @@ function changes(file: string): { count: () => number; next: () => Promise<void>
     count: () => count,
     next: () =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { reject(new Error('no change seen')); }, 3000);
+        // A bound for the event, not a wait: generous, as CI runs every suite at once on two cores.
+        const timer = setTimeout(() => { reject(new Error('no change seen')); }, 15_000);
         wake = () => {
           clearTimeout(timer);
           resolve();
