@@ -8,6 +8,11 @@
 // --strace attaches `strace -c -f` to the proxy for the run and prints the syscall counts (for
 // comparing kaizen-proxy with Squid or the bare node proxy, which have no JS profile).
 // measurements: up | down | latency | connrate | http.  Output lands in bench/out/prof/.
+// Environment: WARMUP=N tunnels before the latency slice (default 100); BARE_SCRIPT=path runs
+// another bare proxy script under --proxy bare; ATTACH="perf record -e cpu-clock -g" (or
+// "perf stat ...", "strace -f -tt -T") attaches `$ATTACH -o bench/out/prof/attached.out -p PID`
+// to the proxy for the run. Run this file with another node binary to profile the proxy on that
+// runtime (kaizen-proxy and the bare proxy are spawned with the node that runs this file).
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -45,7 +50,7 @@ const GiB = 1024 ** 3;
 const plans = {
   up: ['tunnel-throughput.mjs', { host: S, port: servers.ports.sink, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'up' }],
   down: ['tunnel-throughput.mjs', { host: S, port: servers.ports.source, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'down' }],
-  latency: ['tunnel-latency.mjs', { host: S, port: servers.ports.echo, count: 1_000, warmup: 100 }],
+  latency: ['tunnel-latency.mjs', { host: S, port: servers.ports.echo, count: 1_000, warmup: Number(process.env.WARMUP ?? 100) }],
   connrate: ['connect-rate.mjs', { host: S, port: servers.ports.echo, total: 5_000, concurrency: 50, warmup: 500 }],
   http: ['http-keepalive.mjs', { host: S, port: servers.ports.origin, total: 50_000, connections: 50, warmup: 5_000 }],
 };
@@ -63,7 +68,7 @@ if (which_proxy === 'kaizen') {
   proxy = await startSquid(findSquid(), { maxFds: raiseFdLimit(65_536) });
 } else {
   proxy = await new Promise((resolve) => {
-    const child = spawn(process.execPath, [...profArgs, ...nodeFlags, join(BENCH, 'lib', 'bare-proxy.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...profArgs, ...nodeFlags, (process.env.BARE_SCRIPT ?? join(BENCH, 'lib', 'bare-proxy.mjs'))], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.once('data', (d) => resolve({ pid: child.pid, via: { host: '127.0.0.1', port: Number(/\d+/.exec(String(d))[0]) }, stop: async () => { child.kill('SIGINT'); await new Promise((r) => child.once('exit', r)); } }));
   });
 }
@@ -71,7 +76,11 @@ process.on('exit', () => {
   try { process.kill(proxy.pid, 'SIGKILL'); } catch { /* already gone */ }
 });
 let strace = null;
-if (withStrace) {
+if (process.env.ATTACH) {
+  const [tool, ...args] = process.env.ATTACH.split(' ');
+  strace = spawn(tool, [...args, '-o', join(PROF, 'attached.out'), '-p', String(proxy.pid)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await new Promise((r) => setTimeout(r, 500));
+} else if (withStrace) {
   strace = spawn('strace', ['-c', '-f', '-o', join(PROF, 'strace.txt'), '-p', String(proxy.pid)], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
 }
@@ -95,7 +104,7 @@ servers.stop();
 const measured = cpu.end - cpu.start;
 console.log(`${which_proxy} ${which}: ${JSON.stringify(result)}`);
 console.log(`proxy CPU in the measured section: ${measured.toFixed(2)} s, minor page faults: ${faults.end - faults.start}`);
-if (strace) {
+if (strace && !process.env.ATTACH) {
   console.log(readFileSync(join(PROF, 'strace.txt'), 'utf8').split('\n').slice(0, topN + 4).join('\n'));
   process.exit(0);
 }

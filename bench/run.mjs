@@ -6,6 +6,7 @@
 // BENCH_SKIP=rss,control-plane,... , BENCH_STRICT=1 (exit 1 when a target is missed),
 // BENCH_BARE=1 (add a bare node:http/net proxy as a reference column),
 // BENCH_MEASURE=up,down,latency,connrate,http (a subset of the throughput/latency/rate rows).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,7 +33,11 @@ const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const BUDGET_MS = 240_000; // stop adding rounds past this: the whole bench stays under 5 minutes
 const IDLE_TUNNELS = 5_000;
 const CP_CONCURRENT = 1_000;
-const CP_DELAY_MS = 300; // the first verdict stays pending while all 1,000 connections arrive
+const CP_DELAY_MS = 300;
+/** Tunnels between the latency run's first slice and its steady-state slice (see tunnel-latency.mjs). */
+const LATENCY_STEADY_AFTER = 2_000;
+/** The node that runs kaizen-proxy and the bare reference (the clients and servers keep this one): see image-node.mjs. */
+const PROXY_NODE = process.env.BENCH_PROXY_NODE || process.execPath; // the first verdict stays pending while all 1,000 connections arrive
 
 const started = Date.now();
 const loadAtStart = os.loadavg()[0];
@@ -97,7 +102,7 @@ const want = (name) => !ONLY || ONLY.includes(name);
 
 async function launch(name, tag) {
   if (name === 'bare node') {
-    const p = await startBare(join(BENCH, 'lib', 'bare-proxy.mjs'));
+    const p = await startBare(join(BENCH, 'lib', 'bare-proxy.mjs'), PROXY_NODE);
     pids.add(p.pid);
     return p;
   }
@@ -106,7 +111,7 @@ async function launch(name, tag) {
     pids.add(p.pid);
     return p;
   }
-  const p = await startKaizen(cli, { controlPlaneUrl: cp.url, logFile: join(OUT, `kaizen-${tag}.log`) });
+  const p = await startKaizen(cli, { controlPlaneUrl: cp.url, logFile: join(OUT, `kaizen-${tag}.log`), node: PROXY_NODE });
   pids.add(p.pid);
   if (p.noAccount) notes.push('kaizen-proxy logged that it runs without an account: the control plane was not used.');
   return p;
@@ -139,7 +144,7 @@ log(`paths: ${paths.map((p) => `${p.name}${p.via ? ` @${p.via.port}` : ''}`).joi
 const MEASUREMENTS = [
   { key: 'up', file: 'tunnel-throughput.mjs', opts: { host: S, port: servers.ports.sink, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'up' }, timeoutMs: 120_000 },
   { key: 'down', file: 'tunnel-throughput.mjs', opts: { host: S, port: servers.ports.source, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'down' }, timeoutMs: 120_000 },
-  { key: 'latency', file: 'tunnel-latency.mjs', opts: { host: S, port: servers.ports.echo, count: 1_000, warmup: 100 }, timeoutMs: 60_000 },
+  { key: 'latency', file: 'tunnel-latency.mjs', opts: { host: S, port: servers.ports.echo, count: 1_000, warmup: 100, steadyAfter: LATENCY_STEADY_AFTER }, timeoutMs: 90_000 },
   { key: 'connrate', file: 'connect-rate.mjs', opts: { host: S, port: servers.ports.echo, total: 5_000, concurrency: 50, warmup: 500 }, timeoutMs: 60_000 },
   { key: 'http', file: 'http-keepalive.mjs', opts: { host: S, port: servers.ports.origin, total: 50_000, connections: 50, warmup: 5_000 }, timeoutMs: 120_000 },
 ];
@@ -242,7 +247,7 @@ if (!SKIP.has('control-plane') && (!status['kaizen-proxy'] || status['kaizen-pro
 
 // ---------------------------------------------------------------------------------------------
 
-const { rows, diagnostics } = buildRows({ results, rss, cpResult, columns: COLUMNS, idleCount, cpConcurrent: CP_CONCURRENT });
+const { rows, diagnostics } = buildRows({ results, rss, cpResult, columns: COLUMNS, idleCount, cpConcurrent: CP_CONCURRENT, steadyAfter: LATENCY_STEADY_AFTER });
 
 const reconnects = Object.entries(results.http ?? {}).map(([n, rs]) => [n, rs.reduce((a, r) => a + (r.reconnects ?? 0), 0)]).filter(([, c]) => c > 0);
 if (reconnects.length > 0) notes.push(`HTTP keep-alive: connections closed by the proxy and reopened: ${reconnects.map(([n, c]) => `${n} ${c}`).join(', ')}.`);
@@ -261,6 +266,7 @@ const meta = {
   cpuModel: (cpus[0]?.model ?? '?').replace(/\s+/g, ' ').trim(),
   os: `${os.type()} ${os.release()}`,
   node: process.version,
+  proxyNode: PROXY_NODE === process.execPath ? process.version : execFileSync(PROXY_NODE, ['--version'], { encoding: 'utf8' }).trim(),
   squid: squidBin ? squidVersion(squidBin) : 'not installed',
   commit: gitCommit(ROOT),
   rounds: roundsRun,

@@ -47,7 +47,7 @@ export function renderTable(report) {
   const out = [];
   out.push(`## kaizen-proxy bench — ${meta.date}`);
   out.push('');
-  out.push(`${meta.cpus} × ${meta.cpuModel}, ${meta.os}; node ${meta.node}; squid ${meta.squid}; commit ${meta.commit}; ` +
+  out.push(`${meta.cpus} × ${meta.cpuModel}, ${meta.os}; node ${meta.node}${meta.proxyNode && meta.proxyNode !== meta.node ? ` (kaizen-proxy and bare node on ${meta.proxyNode})` : ''}; squid ${meta.squid}; commit ${meta.commit}; ` +
     `median of ${meta.rounds} interleaved rounds (RSS and control-plane rows: one run on a fresh process); decision logging on.`);
   out.push('');
   out.push(`| metric | ${COLUMNS.join(' | ')} | kaizen/squid | kaizen/direct | target | result |`);

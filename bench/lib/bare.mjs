@@ -1,9 +1,9 @@
 // Starts bench/lib/bare-proxy.mjs (the BENCH_BARE=1 reference column) and learns its port.
 import { spawn } from 'node:child_process';
 
-export function startBare(script) {
+export function startBare(script, node = process.execPath) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(node, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.once('data', (d) => {
       const port = Number(/listening (\d+)/.exec(String(d))?.[1]);
       child.stdout.resume(); // nothing more is printed; keep the pipe drained anyway

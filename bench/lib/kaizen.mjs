@@ -27,13 +27,13 @@ function adminArgs(cli) {
 
 export const SHIPPED_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864';
 
-export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], logLevel = 'info', timeoutMs = 15_000 }) {
+export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], logLevel = 'info', timeoutMs = 15_000, node = process.execPath }) {
   // Above info the "listening" line is not logged (profile.mjs compares log levels): then pick
   // the port here and poll it instead.
   const quietPort = ['info', 'debug', 'trace'].includes(logLevel) ? null : await freePort();
   const fd = openSync(logFile, 'w');
   const child = spawn(
-    process.execPath,
+    node,
     [...nodeArgs, cli, 'serve', '--listen', `127.0.0.1:${quietPort ?? 0}`, '--allow-private', '127.0.0.0/8', '--log-level', logLevel, ...adminArgs(cli)],
     {
       stdio: ['ignore', fd, 'pipe'],
