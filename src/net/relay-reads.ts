@@ -11,13 +11,21 @@ import type { OnReadOpts, Socket } from 'node:net';
  *   could not take it all at once, the sink still points into that memory, so the buffer is
  *   handed over and a new one taken for the next read; otherwise it is reused.
  *
- * The buffer starts small (an idle tunnel costs little) and doubles, up to MAX_READ, each time a
- * read fills it; a read that uses less than an eighth of a large buffer shrinks it again.
- * Measured with bench/profile.mjs down (1 GiB through a bare node:net tunnel): 64 KiB stream
- * reads 1.86 s CPU, reused 64 KiB 1.38 s, 256 KiB 1.15 s, 1 MiB 0.70 s (Squid 1.15 s).
+ * The buffer starts small and doubles, up to MAX_READ, each time a read fills it; a read that uses
+ * less than an eighth of a large buffer shrinks it again. Measured with bench/profile.mjs down
+ * (1 GiB through a bare node:net tunnel): 64 KiB stream reads 1.86 s CPU, reused 64 KiB 1.38 s,
+ * 256 KiB 1.15 s, 1 MiB 0.70 s (Squid 1.15 s).
+ *
+ * The first buffer is a MIN_READ slice of a shared slab (see firstBuffer): each buffer of its own
+ * is memory outside V8's heap that V8 counts toward its next full collection, and a 16 KiB one per
+ * tunnel cost 3 extra full collections per 5,500 new tunnels (bench/profile.mjs connrate, counted
+ * with a `gc` PerformanceObserver). Slices never overlap, so a slice lent to a sink is as safe as a
+ * buffer of its own.
  */
-export const MIN_READ = 16 * 1024;
+export const MIN_READ = 2 * 1024;
 export const MAX_READ = 1024 * 1024;
+/** Tunnels' first read buffers are carved from slabs this large (32 slices each). */
+const SLAB_BYTES = 64 * 1024;
 
 interface ReadState {
   socket: Socket | null;
@@ -32,7 +40,7 @@ const states = new WeakMap<Socket, ReadState>();
 
 /** The `onread` option for net.connect, and a bind to call with the socket it returned. */
 export function relayableReads(): { readonly onread: OnReadOpts; bind(socket: Socket): void } {
-  const state: ReadState = { socket: null, sink: null, buffer: Buffer.allocUnsafe(MIN_READ), lent: false, resumeOnDrain: noop };
+  const state: ReadState = { socket: null, sink: null, buffer: firstBuffer(), lent: false, resumeOnDrain: noop };
   const onread: OnReadOpts = {
     buffer: () => nextBuffer(state),
     callback: (nread: number, buffer: Uint8Array) => onRead(state, nread, buffer),
@@ -93,17 +101,35 @@ function grow(state: ReadState, nread: number): void {
     state.buffer = Buffer.allocUnsafe(size * 2);
     state.lent = false;
   } else if (size > MIN_READ && nread < size / 8) {
-    state.buffer = Buffer.allocUnsafe(MIN_READ);
+    state.buffer = firstBuffer();
     state.lent = false;
   }
 }
 
 function nextBuffer(state: ReadState): Buffer {
   if (state.lent) {
-    state.buffer = Buffer.allocUnsafe(state.buffer.length);
+    const size = state.buffer.length;
+    state.buffer = size === MIN_READ ? firstBuffer() : Buffer.allocUnsafe(size);
     state.lent = false;
   }
   return state.buffer;
+}
+
+let slab = Buffer.allocUnsafe(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * A MIN_READ buffer no other tunnel will ever be handed: the next unused slice of the current slab,
+ * a new slab once it is used up (the old one lives on while any of its slices does).
+ */
+function firstBuffer(): Buffer {
+  if (slabUsed + MIN_READ > SLAB_BYTES) {
+    slab = Buffer.allocUnsafe(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const slice = slab.subarray(slabUsed, slabUsed + MIN_READ);
+  slabUsed += MIN_READ;
+  return slice;
 }
 
 function noop(): void {

@@ -97,6 +97,46 @@ describe('relayable reads', () => {
     source.destroy();
   });
 
+  it('keep 16 tunnels apart while their small first buffers are lent to their sinks', async () => {
+    // Every tunnel's first read buffer is a slice of a shared slab: a slice a sink still holds must
+    // never be handed to another tunnel. The sources write 200 bytes a turn (reads stay inside the
+    // first buffer) and the sinks are corked until their source ends (relayReads then ends them,
+    // which flushes), so every read is lent.
+    const PAYLOAD = 128 * 1024;
+    const relays = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const payload = randomBytes(PAYLOAD);
+        const port = await listen((socket) => {
+          let at = 0;
+          const next = (): void => {
+            if (at >= payload.length) {
+              socket.end();
+              return;
+            }
+            socket.write(payload.subarray(at, at + 200));
+            at += 200;
+            setImmediate(next);
+          };
+          next();
+        });
+        const source = await dialRelayable(port);
+        const sink = await slowSink();
+        // A high-water mark above the payload: corked writes never ask the relay to wait for 'drain'.
+        const options: NetConnectOpts & { writableHighWaterMark: number } = { host: '127.0.0.1', port: sink.port, writableHighWaterMark: 4 * PAYLOAD };
+        const out = connect(options);
+        opened.push(source, out);
+        await once(out, 'connect');
+        out.cork();
+        expect(relayReads(source, out)).toBe(true);
+        return { sink, expected: createHash('sha256').update(payload).digest('hex') };
+      }),
+    );
+    for (const { sink, expected } of relays) {
+      const got = await sink.received;
+      expect(got).toEqual({ bytes: PAYLOAD, sha: expected });
+    }
+  });
+
   it('relay nothing for a socket dialled without relayable reads (the caller pipes)', async () => {
     const port = await listen((socket) => {
       socket.end();
