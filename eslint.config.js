@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'certs/', '.kaizen-proxy/', 'bench/**/*.mjs', 'src/wrap/preload/*.cjs'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'certs/', '.kaizen-proxy/', 'bench/**/*.mjs', 'bench/out/', 'src/wrap/preload/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

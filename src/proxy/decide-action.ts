@@ -29,6 +29,17 @@ const DECIDER_FAILED: Decision = {
  * here. Reports the decision (the one decision line, the observer). Never rejects.
  */
 export async function decideAction(proxy: ProxyContext, log: Logger, action: Action, target: Target): Promise<Decided> {
+  const { decision, resolution, report } = await decideUnreported(proxy, log, action, target);
+  report();
+  return { decision, resolution };
+}
+
+/**
+ * decideAction with the report left to the caller, who must call `report` exactly once: a tunnel
+ * reports after its dial is under way, so the decision line and the observers are off the path
+ * between the CONNECT and the destination's SYN (about 30 µs of a new tunnel's latency here).
+ */
+export async function decideUnreported(proxy: ProxyContext, log: Logger, action: Action, target: Target): Promise<Decided & { readonly report: () => void }> {
   const started = performance.now();
   const resolution = proxy.resolve(target);
   let decision: Decision;
@@ -38,6 +49,12 @@ export async function decideAction(proxy: ProxyContext, log: Logger, action: Act
     log.error({ code: 'KZP_ERR_DECIDER', target: action.target }, 'decider failed');
     decision = DECIDER_FAILED;
   }
-  reportDecided(proxy, log, action, decision, performance.now() - started);
-  return { decision, resolution };
+  const ms = performance.now() - started;
+  return {
+    decision,
+    resolution,
+    report: () => {
+      reportDecided(proxy, log, action, decision, ms);
+    },
+  };
 }

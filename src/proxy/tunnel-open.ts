@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
 import type { ConnectionContext } from './connection-registry.js';
-import { decideAction } from './decide-action.js';
+import { decideUnreported } from './decide-action.js';
 import type { EarlyCapture } from './early-bytes.js';
 import { refuseOnSocket } from './deny-response.js';
 import { reportClosed } from './exchange-events.js';
@@ -26,19 +26,27 @@ export async function openTunnelUpstream(
   /** The destination socket will be spliced raw (not wrapped in TLS here): see relay-reads.ts. */
   relayable: boolean,
 ): Promise<Socket | null> {
-  const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
+  const { decision, resolution, report } = await decideUnreported(proxy, conn.log, action, target);
   if (decision.enforce === 'refuse') {
+    report();
     refuseTunnel(proxy, conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }), early);
     return null;
   }
   const resolved = await resolution;
-  if (gone(client)) return abandoned(proxy, conn, tally);
+  if (gone(client)) {
+    report();
+    return abandoned(proxy, conn, tally);
+  }
   if (!resolved.ok) {
+    report();
     refuseTunnel(proxy, conn, client, tally, errorRefusal(resolved.code, { target: target.authority }), early);
     return null;
   }
 
-  const dialed = await proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client, relayable });
+  // The SYN goes out inside open(); the decision is reported while the handshake is under way.
+  const opening = proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client, relayable });
+  report();
+  const dialed = await opening;
   if (gone(client)) {
     if (dialed.ok) dialed.socket.destroy();
     return abandoned(proxy, conn, tally);
