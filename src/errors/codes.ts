@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   KZP_ERR_INTERCEPT_TLS: 'TLS with an intercepted client failed: usually a client that does not trust the interception CA.',
   KZP_ERR_UPSTREAM_PROXY: 'An upstream proxy (upstream_proxy) could not be reached, refused our credentials or the CONNECT, or failed; answered 502, never as a block.',
   KZP_ERR_SNI_MISMATCH: 'The TLS SNI of a tunnel named another host than its CONNECT (domain fronting) and tls.sni_mismatch is block; the tunnel was closed.',
+  KZP_ERR_LOG_DROPPED: 'Log lines were dropped because standard output was not being read (32 MiB held); the line says how many.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
