@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Action } from '../contract/action.js';
 import type { Decision, Resolution } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
-import type { Logger } from '../observe/logger.js';
+import type { ConnectionContext } from './connection-registry.js';
 import { reportDecided } from './exchange-events.js';
 import type { ProxyContext } from './proxy-context.js';
 
@@ -28,8 +28,8 @@ const DECIDER_FAILED: Decision = {
  * Resolve and decide one action: DNS starts first and overlaps the verdict; nothing is dialled
  * here. Reports the decision (the one decision line, the observer). Never rejects.
  */
-export async function decideAction(proxy: ProxyContext, log: Logger, action: Action, target: Target): Promise<Decided> {
-  const { decision, resolution, report } = await decideUnreported(proxy, log, action, target);
+export async function decideAction(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Promise<Decided> {
+  const { decision, resolution, report } = await decideUnreported(proxy, conn, action, target);
   report();
   return { decision, resolution };
 }
@@ -39,14 +39,14 @@ export async function decideAction(proxy: ProxyContext, log: Logger, action: Act
  * reports after its dial is under way, so the decision line and the observers are off the path
  * between the CONNECT and the destination's SYN (about 30 µs of a new tunnel's latency here).
  */
-export async function decideUnreported(proxy: ProxyContext, log: Logger, action: Action, target: Target): Promise<Decided & { readonly report: () => void }> {
+export async function decideUnreported(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Promise<Decided & { readonly report: () => void }> {
   const started = performance.now();
   const resolution = proxy.resolve(target);
   let decision: Decision;
   try {
     decision = await proxy.decider.decide({ action, agent: proxy.agent, resolution, port: target.port });
   } catch {
-    log.error({ code: 'KZP_ERR_DECIDER', target: action.target }, 'decider failed');
+    conn.log.error({ code: 'KZP_ERR_DECIDER', target: action.target }, 'decider failed');
     decision = DECIDER_FAILED;
   }
   const ms = performance.now() - started;
@@ -54,7 +54,7 @@ export async function decideUnreported(proxy: ProxyContext, log: Logger, action:
     decision,
     resolution,
     report: () => {
-      reportDecided(proxy, log, action, decision, ms);
+      reportDecided(proxy, conn, action, decision, ms);
     },
   };
 }

@@ -33,7 +33,7 @@ export function runEstablishedTunnel(
     spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
       tally.bytesUp = upstream.bytesWritten;
       tally.bytesDown = upstream.bytesRead;
-      reportClosed(proxy, conn.log, tally);
+      reportClosed(proxy, conn, tally);
     });
   };
   run().catch((error: unknown) => {

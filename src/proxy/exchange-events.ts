@@ -3,7 +3,7 @@ import type { Action } from '../contract/action.js';
 import type { Decision } from '../contract/decision.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { ErrorCode } from '../errors/codes.js';
-import type { Logger } from '../observe/logger.js';
+import type { ConnectionContext } from './connection-registry.js';
 import { logClosed, logDecision, type ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
 
@@ -11,8 +11,8 @@ import type { ProxyContext } from './proxy-context.js';
  * The transport's events, each written once: the canonical log line, then the observer (metrics,
  * the wrap summary, records). An observer that throws is contained: it never breaks the data plane.
  */
-export function reportDecided(proxy: ProxyContext, log: Logger, action: Action, decision: Decision, ms: number): void {
-  logDecision(log, proxy.agent, action, decision, ms);
+export function reportDecided(proxy: ProxyContext, conn: ConnectionContext, action: Action, decision: Decision, ms: number): void {
+  logDecision(conn.lineLogger, conn.id, proxy.agent, action, decision, ms);
   const observer = proxy.observer;
   if (observer?.decided === undefined) return;
   contain(() => {
@@ -24,9 +24,9 @@ export function reportDecided(proxy: ProxyContext, log: Logger, action: Action, 
  * A finished tunnel or request: the `closed` line, and a closed event when an action existed
  * (a refused event when the request was refused before it had one).
  */
-export function reportClosed(proxy: ProxyContext, log: Logger, tally: ExchangeTally): void {
+export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): void {
   const now = performance.now();
-  logClosed(log, tally, now);
+  logClosed(conn.lineLogger, conn.id, tally, now);
   const observer = proxy.observer;
   const action = tally.action;
   if (action === null) {

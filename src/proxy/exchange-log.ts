@@ -7,10 +7,13 @@ import type { Logger } from '../observe/logger.js';
 /**
  * The two canonical log lines of the data plane, with constant field names:
  * `decision` once per action, `closed` once per finished tunnel or request.
- * Targets are "host:port" and paths never appear, so query strings cannot leak.
+ * Targets are "host:port" and paths never appear, so query strings cannot leak. `log` is the root
+ * logger and `conn` the connection's id: the bytes are those of a `conn` child logger's line, without
+ * a pino child per connection (which cost about 25 µs of CPU per new tunnel, bench/profile.mjs connrate).
  */
-export function logDecision(log: Logger, agent: string, action: Action, decision: Decision, ms: number): void {
+export function logDecision(log: Logger, conn: number, agent: string, action: Action, decision: Decision, ms: number): void {
   let fields =
+    field('conn', conn) +
     field('agent', agent) +
     field('kind', action.kind) +
     field('target', action.target) +
@@ -42,8 +45,9 @@ export function newTally(kind: ExchangeTally['kind'], startedAt: number): Exchan
   return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, startedAt };
 }
 
-export function logClosed(log: Logger, tally: ExchangeTally, now: number): void {
+export function logClosed(log: Logger, conn: number, tally: ExchangeTally, now: number): void {
   let fields =
+    field('conn', conn) +
     field('kind', tally.kind) +
     field('target', tally.target) +
     field('status', tally.status) +

@@ -48,7 +48,7 @@ function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResp
     conn.busy--;
     // Nothing was answered (the client went away first): status stays 0.
     if (tally.status === 0 && res.headersSent) tally.status = res.statusCode;
-    reportClosed(proxy, conn.log, tally);
+    reportClosed(proxy, conn, tally);
     proxy.lifecycle.end();
   });
 
@@ -63,7 +63,7 @@ function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResp
     refuse(proxy, req, res, tally, auth.refusal);
     return;
   }
-  const split = requestSplit(proxy, req, conn.log);
+  const split = requestSplit(proxy, req, conn);
   if (!split.ok) {
     refuse(proxy, req, res, tally, errorRefusal(split.code));
     return;
@@ -94,7 +94,7 @@ async function decideThenForward(
   action: Action,
   tally: ExchangeTally,
 ): Promise<void> {
-  const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
+  const { decision, resolution } = await decideAction(proxy, conn, action, target);
   if (decision.enforce === 'refuse') {
     refuse(proxy, req, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
     return;

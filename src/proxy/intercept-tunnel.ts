@@ -35,7 +35,7 @@ export async function interceptTunnel(
   tally: ExchangeTally,
 ): Promise<void> {
   const early = captureEarlyBytes(client);
-  const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
+  const { decision, resolution } = await decideAction(proxy, conn, action, target);
   if (decision.enforce === 'refuse') {
     refuseTunnel(proxy, conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }), early);
     return;
@@ -56,7 +56,7 @@ export async function interceptTunnel(
   }
   if (client.destroyed) {
     early.release();
-    reportClosed(proxy, conn.log, tally);
+    reportClosed(proxy, conn, tally);
     return;
   }
 
@@ -69,7 +69,7 @@ export async function interceptTunnel(
   const onClosed = (): void => {
     tally.bytesUp = client.bytesRead - readBase;
     tally.bytesDown = client.bytesWritten - writtenBase;
-    reportClosed(proxy, conn.log, tally);
+    reportClosed(proxy, conn, tally);
   };
   const first = waiting.length > 0 ? waiting : ended ? null : await firstChunk(client, interception.handshakeTimeoutMs);
   if (first === null) {

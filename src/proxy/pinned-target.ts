@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Logger } from '../observe/logger.js';
+import type { ConnectionContext } from './connection-registry.js';
 import type { ProxyContext } from './proxy-context.js';
 import { splitRequestTarget, type ProxyScheme, type SplitTarget } from './request-target.js';
 import type { PinnedTunnel } from './interception.js';
@@ -28,7 +29,7 @@ export function authenticateRequest(base: ProxyContext, req: IncomingMessage): C
  * joined to that target, whatever the request says. A `Host` header (or an absolute URI) naming
  * another host is refused (421) and logged: the destination is never taken from the request.
  */
-export function requestSplit(proxy: ProxyContext, req: IncomingMessage, log: Logger): RequestSplit {
+export function requestSplit(proxy: ProxyContext, req: IncomingMessage, conn: ConnectionContext): RequestSplit {
   const tunnel = proxy.interception?.pinned(req.socket);
   if (tunnel === undefined) return splitRequestTarget(req.url ?? '');
   tunnel.requests++;
@@ -37,11 +38,11 @@ export function requestSplit(proxy: ProxyContext, req: IncomingMessage, log: Log
   if (!url.startsWith('/')) {
     const absolute = splitRequestTarget(url);
     if (!absolute.ok) return BAD;
-    if (!sameTarget(absolute.authority, tunnel, absolute.scheme)) return misdirected(log, tunnel, url.slice(0, MAX_LOGGED_HOST), 'request target');
+    if (!sameTarget(absolute.authority, tunnel, absolute.scheme)) return misdirected(conn.log, tunnel, url.slice(0, MAX_LOGGED_HOST), 'request target');
     path = absolute.path;
   }
   const host = req.headers.host;
-  if (host !== undefined && !sameTarget(host, tunnel, tunnel.scheme)) return misdirected(log, tunnel, host.slice(0, MAX_LOGGED_HOST), 'Host header');
+  if (host !== undefined && !sameTarget(host, tunnel, tunnel.scheme)) return misdirected(conn.log, tunnel, host.slice(0, MAX_LOGGED_HOST), 'Host header');
   const hash = path.indexOf('#');
   if (hash >= 0) path = path.slice(0, hash);
   const query = path.indexOf('?');

@@ -55,10 +55,10 @@ export async function admitFirstFlight(
   const action = connectAction(named.ok ? named.value : target, { sni: shown, connectHost: target.host });
   if (!named.ok) {
     // Not a host name at all: a malformed ClientHello, refused here like a malformed request.
-    reportDecided(proxy, conn.log, action, unreadableSni(shown, target.host), 0);
+    reportDecided(proxy, conn, action, unreadableSni(shown, target.host), 0);
     return close(proxy, conn, sockets, tally, 'KZP_ERR_SNI_MISMATCH');
   }
-  const { decision } = await decideAction(proxy, conn.log, action, named.value);
+  const { decision } = await decideAction(proxy, conn, action, named.value);
   if (sockets.client.destroyed) return close(proxy, conn, sockets, tally, null);
   if (decision.enforce === 'refuse') {
     // `sni_mismatch` is the reason tls.sni_mismatch: block gives; other refusals keep their own code.
@@ -98,7 +98,7 @@ function close(
   else sendTlsAlert(sockets.client, TLS_ALERT.accessDenied);
   tally.code = code;
   tally.bytesDown = sockets.upstream.bytesRead;
-  reportClosed(proxy, conn.log, tally);
+  reportClosed(proxy, conn, tally);
   return null;
 }
 

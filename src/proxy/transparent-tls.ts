@@ -41,7 +41,7 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
   tally.action = action;
   const early = captureEarlyBytes(client);
   client.resume();
-  const { decision, resolution } = await decideAction(proxy, conn.log, action, target);
+  const { decision, resolution } = await decideAction(proxy, conn, action, target);
   if (decision.enforce === 'refuse') {
     tally.code = decision.source === 'fail_closed' ? 'KZP_ERR_NO_VERDICT' : decision.source === 'guard' ? 'KZP_ERR_GUARD' : 'KZP_ERR_BLOCKED';
     refuse(proxy, conn, client, tally, early, TLS_ALERT.accessDenied, tally.code === 'KZP_ERR_NO_VERDICT' ? 503 : 403);
@@ -75,7 +75,7 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
   spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
     tally.bytesUp = upstream.bytesWritten;
     tally.bytesDown = upstream.bytesRead;
-    reportClosed(proxy, conn.log, tally);
+    reportClosed(proxy, conn, tally);
   });
 }
 
@@ -83,12 +83,12 @@ function refuse(proxy: ProxyContext, conn: ConnectionContext, client: Socket, ta
   early.release();
   tally.status = status;
   sendTlsAlert(client, alert);
-  reportClosed(proxy, conn.log, tally);
+  reportClosed(proxy, conn, tally);
 }
 
 function abandoned(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): void {
   tally.status = 499;
-  reportClosed(proxy, conn.log, tally);
+  reportClosed(proxy, conn, tally);
 }
 
 /** Re-read after each await (a plain property check would be narrowed away by the compiler). */

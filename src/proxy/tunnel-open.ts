@@ -26,7 +26,7 @@ export async function openTunnelUpstream(
   /** The destination socket will be spliced raw (not wrapped in TLS here): see relay-reads.ts. */
   relayable: boolean,
 ): Promise<Socket | null> {
-  const { decision, resolution, report } = await decideUnreported(proxy, conn.log, action, target);
+  const { decision, resolution, report } = await decideUnreported(proxy, conn, action, target);
   if (decision.enforce === 'refuse') {
     report();
     refuseTunnel(proxy, conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }), early);
@@ -71,7 +71,7 @@ export function refuseTunnel(
   tally.code = refusal.code;
   tally.status = refusal.status;
   refuseOnSocket(client, refusal);
-  reportClosed(proxy, conn.log, tally);
+  reportClosed(proxy, conn, tally);
 }
 
 /** Bytes the client sent while the tunnel was being set up go first, and its FIN if it sent one. */
@@ -89,6 +89,6 @@ function gone(client: Socket): boolean {
 /** The client went away before the tunnel existed: nothing answered, status 0. */
 function abandoned(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): null {
   tally.status = 0;
-  reportClosed(proxy, conn.log, tally);
+  reportClosed(proxy, conn, tally);
   return null;
 }

@@ -53,7 +53,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     refuseTunnel(proxy, conn, client, tally, auth.refusal);
     return;
   }
-  const split = requestSplit(proxy, req, conn.log);
+  const split = requestSplit(proxy, req, conn);
   if (!split.ok) {
     refuseTunnel(proxy, conn, client, tally, errorRefusal(split.code));
     return;
@@ -101,7 +101,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
     tally.bytesDown = upstream.bytesRead;
-    reportClosed(proxy, conn.log, tally);
+    reportClosed(proxy, conn, tally);
   });
 }
 

@@ -10,10 +10,10 @@ import { logClosed, logDecision, newTally } from '../../../src/proxy/exchange-lo
 // The hand-written hot lines must be what pino itself writes for the same object: the same bytes
 // (the time field aside, which may cross a millisecond between the two writes).
 
-function capture(level: 'info' | 'warn' = 'info'): { lines: string[]; log: ReturnType<typeof createLogger> } {
+function capture(level: 'info' | 'warn' = 'info'): { lines: string[]; root: ReturnType<typeof createLogger>; log: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
   const root = createLogger({ level, destination: { write: (line: string) => lines.push(line) } });
-  return { lines, log: root.child({ conn: 7 }) };
+  return { lines, root, log: root.child({ conn: 7 }) };
 }
 
 const withoutTime = (line: string | undefined): string => (line ?? '').replace(/,"time":"[^"]+"/, ',"time":"T"');
@@ -47,8 +47,8 @@ describe('hand-written info lines', () => {
     expect(JSON.parse(lines[1] ?? '')).toMatchObject({ level: 'info', name: 'kaizen-proxy', conn: 7, inf: null, nul: null, msg: 'sample' });
   });
 
-  it('write the decision and closed lines as pino would from the same fields', () => {
-    const { lines, log } = capture();
+  it('write the decision and closed lines through the root logger as a conn child would from the same fields', () => {
+    const { lines, root, log } = capture();
     const tunnel = connectAction(target('example.com:443'));
     const request = httpAction(target('127.0.0.1:8080'), { method: 'post', path: '/x', scheme: 'http' });
     const cases: [typeof tunnel, Decision][] = [
@@ -56,7 +56,7 @@ describe('hand-written info lines', () => {
       [request, decision({ decision: 'block', enforce: 'refuse', source: 'local', verdictId: 'v-1', wouldBlock: true, flagged: true })],
     ];
     for (const [action, decided] of cases) {
-      logDecision(log, 'agent "one"', action, decided, 1.23456);
+      logDecision(root, 7, 'agent "one"', action, decided, 1.23456);
       log.info(
         {
           agent: 'agent "one"',
@@ -76,7 +76,7 @@ describe('hand-written info lines', () => {
     }
     const tally = newTally('http', 100);
     Object.assign(tally, { target: null, status: 502, bytesUp: 10, bytesDown: 0, code: 'KZP_ERR_UPSTREAM_CONNECT' });
-    logClosed(log, tally, 112.345);
+    logClosed(root, 7, tally, 112.345);
     log.info({ kind: 'http', target: null, status: 502, bytes_up: 10, bytes_down: 0, duration_ms: 12.35, code: 'KZP_ERR_UPSTREAM_CONNECT' }, 'closed');
     expect(lines).toHaveLength(6);
     for (let i = 0; i < lines.length; i += 2) expect(withoutTime(lines[i])).toBe(withoutTime(lines[i + 1]));
