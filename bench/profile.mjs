@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { runChild } from './lib/child.mjs';
 import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
 import { kaizenCli, startKaizen } from './lib/kaizen.mjs';
-import { raiseFdLimit, treeCpuSeconds, treeMinorFaults } from './lib/proc.mjs';
+import { raiseFdLimit, treeCpuSplit, treeMinorFaults } from './lib/proc.mjs';
 import { findSquid, startSquid } from './lib/squid.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -90,7 +90,7 @@ const [file, opts] = plans[which];
 const result = await runChild(join(BENCH, file), { ...opts, via: proxy.via }, {
   timeoutMs: 300_000,
   onCheckpoint: (name) => {
-    cpu[name] = treeCpuSeconds(proxy.pid);
+    cpu[name] = treeCpuSplit(proxy.pid);
     faults[name] = treeMinorFaults(proxy.pid);
   },
 });
@@ -101,9 +101,11 @@ if (strace) {
 await proxy.stop();
 await cp.close();
 servers.stop();
-const measured = cpu.end - cpu.start;
+const user = cpu.end.user - cpu.start.user;
+const system = cpu.end.system - cpu.start.system;
+const measured = user + system;
 console.log(`${which_proxy} ${which}: ${JSON.stringify(result)}`);
-console.log(`proxy CPU in the measured section: ${measured.toFixed(2)} s, minor page faults: ${faults.end - faults.start}`);
+console.log(`proxy CPU in the measured section: ${measured.toFixed(2)} s (user ${user.toFixed(2)}, system ${system.toFixed(2)}), minor page faults: ${faults.end - faults.start}`);
 if (strace && !process.env.ATTACH) {
   console.log(readFileSync(join(PROF, 'strace.txt'), 'utf8').split('\n').slice(0, topN + 4).join('\n'));
   process.exit(0);

@@ -45,17 +45,25 @@ export function treeRss(pid) {
 
 /** user+system CPU seconds of a process tree (children that already exited are not counted). */
 export function treeCpuSeconds(pid) {
-  let ticks = 0;
+  const { user, system } = treeCpuSplit(pid);
+  return user + system;
+}
+
+/** User and system (kernel: syscalls, loopback TCP) CPU seconds of a process tree, apart. */
+export function treeCpuSplit(pid) {
+  let utime = 0;
+  let stime = 0;
   for (const p of treeOf(pid)) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+      utime += Number(f[11]); // utime (field 14)
+      stime += Number(f[12]); // stime (field 15)
     } catch {
       // gone
     }
   }
-  return ticks / CLK_TCK;
+  return { user: utime / CLK_TCK, system: stime / CLK_TCK };
 }
 
 /** Minor page faults of a process tree (fresh pages touched: allocator churn shows up here). */
