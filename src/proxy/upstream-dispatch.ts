@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
+import type { ResponseHead } from '../net/http1-response-parser.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
 import { forwardRequestHeaders, forwardResponseHeaders, trailerPairs } from './hop-by-hop.js';
+import type { OriginConnection, OriginExchange, OriginRequest } from './origin-connection.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
@@ -14,21 +15,26 @@ import { upstreamErrorCode } from './upstream-error.js';
 type Split = Extract<SplitTarget, { ok: true }>;
 
 /**
- * Whether a request can go through the undici pools (upstream-dispatch) rather than node:http:
- * direct to the destination (no upstream proxy for it), no `Expect: 100-continue` (undici does not
- * send it) and no chunked body (whose trailers undici would not relay). Bodies with a
- * Content-Length, and none, qualify: nearly every request an agent makes.
+ * Whether a request can go through our pooled HTTP/1.1 client (origin-pools.ts) rather than
+ * node:http: direct to the destination (no upstream proxy for it), no `Expect: 100-continue` (the
+ * pooled client does not relay interim answers) and no chunked body (whose trailers it does not
+ * send). Bodies with a Content-Length, and none, qualify: nearly every request an agent makes.
  */
 export function canDispatch(proxy: ProxyContext, req: IncomingMessage, target: Target, split: Split): boolean {
   if (req.headers.expect !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
   return proxy.connector.upstreamFor(split.scheme === 'https' ? 'tunnel' : 'http', target.host, target.port) === null;
 }
 
+/** Methods sent again after a reused connection closed unanswered (RFC 9110 §9.2.2), when they carry no body. */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
 /**
- * Send one allowed request to its destination through the undici pool for exactly the checked
+ * Send one allowed request to its destination on a pooled connection for exactly the checked
  * addresses, and stream the response back: the same relay as upstream-request.ts (hop-by-hop and
  * X-Kaizen-* removed, chunked framing and trailers kept where the client can take them,
- * backpressure both ways, the upstream request aborted when the client goes away).
+ * backpressure both ways, the upstream request abandoned when the client goes away). A request
+ * without a body whose reused connection the destination had just closed goes once more, on a
+ * fresh connection.
  */
 export function dispatchUpstream(
   proxy: ProxyContext,
@@ -40,16 +46,24 @@ export function dispatchUpstream(
   tally: ExchangeTally,
 ): void {
   const secure = split.scheme === 'https';
-  const host = hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme);
+  const method = req.method ?? 'GET';
   const length = req.headers['content-length'];
   const hasBody = length !== undefined && length !== '0';
-  let controller: Dispatcher.DispatchController | null = null;
-  let chunked = false;
+  const request: OriginRequest = {
+    method,
+    head: requestHead(method, split.path, forwardRequestHeaders(req.rawHeaders, { host: hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme), chunked: false })),
+    body: hasBody ? req : null,
+    onBodyChunk: (bytes) => {
+      tally.bytesUp += bytes;
+    },
+  };
+  let connection: OriginConnection | null = null;
+  let mayRetry = IDEMPOTENT.has(method) && !hasBody;
   let failed = false;
-  let counting = false;
+  let chunked = false;
 
-  const fail = (error: unknown): void => {
-    if (failed || res.writableFinished) return;
+  const fail = (error: KaizenProxyError): void => {
+    if (failed || res.writableFinished || res.destroyed) return;
     failed = true;
     if (res.headersSent) {
       res.destroy();
@@ -61,70 +75,79 @@ export function dispatchUpstream(
   };
 
   res.once('close', () => {
-    if (!res.writableFinished) controller?.abort(CLIENT_GONE);
+    if (!res.writableFinished) connection?.abort();
   });
   res.on('drain', () => {
-    controller?.resume();
+    connection?.resume();
   });
 
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(started) {
-      controller = started;
-      if (res.destroyed) {
-        started.abort(CLIENT_GONE);
-        return;
-      }
-      // Counted from here: undici attaches its own reader in the same turn, before any chunk flows
-      // (a listener attached earlier would start the body flowing with no one to send it).
-      if (hasBody && !counting) {
-        counting = true;
-        req.on('data', (chunk: Buffer) => {
-          tally.bytesUp += chunk.length;
-        });
-      }
-    },
-    onResponseStart(started, status, headers, statusMessage) {
-      chunked = keepsChunkedFraming(req, status, headers['transfer-encoding'] !== undefined, headers['content-length'] !== undefined);
-      const relayed = forwardResponseHeaders(rawStrings(started.rawHeaders), chunked);
+  const exchange: OriginExchange = {
+    onHead(head: ResponseHead) {
+      chunked = keepsChunkedFraming(req, head.status, head.chunked || hasHeader(head.rawHeaders, 'transfer-encoding'), head.contentLength !== null);
+      const relayed = forwardResponseHeaders(head.rawHeaders, chunked);
       // A closing proxy finishes this exchange but takes no further request on the connection.
       if (proxy.lifecycle.draining) relayed.push('Connection', 'close');
       try {
         res.sendDate = false;
-        res.writeHead(status, statusMessage, relayed);
+        res.writeHead(head.status, head.statusMessage, relayed);
       } catch {
-        started.abort(new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'response head not relayable'));
+        connection?.abort();
+        fail(protocolError());
         return;
       }
-      tally.status = status;
+      tally.status = head.status;
     },
-    onResponseData(started, chunk) {
+    onBody(chunk) {
       tally.bytesDown += chunk.length;
-      if (!res.write(chunk)) started.pause();
+      return res.write(chunk);
     },
-    onResponseEnd(ended) {
-      const trailers = rawStrings(ended.rawTrailers);
+    onComplete(trailers) {
+      connection = null;
       if (chunked && trailers.length > 0) res.addTrailers(trailerPairs(trailers));
       res.end();
     },
-    onResponseError(_failed, error) {
+    onError(error, unanswered) {
+      connection = null;
+      if (unanswered && mayRetry && !res.destroyed) {
+        mayRetry = false;
+        send(true);
+        return;
+      }
       fail(error);
     },
   };
 
-  try {
-    proxy.pool.origins.dispatcher(target, secure, addresses).dispatch(
-      { method: req.method ?? 'GET', path: split.path, headers: forwardRequestHeaders(req.rawHeaders, { host, chunked: false }), body: hasBody ? req : null },
-      handler,
-    );
-  } catch (error) {
-    fail(error);
-  }
+  const send = (fresh: boolean): void => {
+    proxy.pool.origins.acquire(target, secure, addresses, fresh, (acquired) => {
+      if (!acquired.ok) {
+        fail(acquired.error);
+        return;
+      }
+      if (res.destroyed) {
+        acquired.connection.release();
+        return;
+      }
+      connection = acquired.connection;
+      connection.send(request, exchange);
+    });
+  };
+  send(false);
 }
 
-const CLIENT_GONE = new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'the client went away');
+function requestHead(method: string, path: string, headers: readonly string[]): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i] ?? ''}: ${headers[i + 1] ?? ''}\r\n`;
+  return `${head}\r\n`;
+}
 
-/** undici hands raw heads over as Buffers (latin1, as on the wire). */
-function rawStrings(raw: Dispatcher.DispatchController['rawHeaders']): string[] {
-  if (!Array.isArray(raw)) return [];
-  return raw.map((item: Buffer | string) => (typeof item === 'string' ? item : item.toString('latin1')));
+function hasHeader(rawHeaders: readonly string[], lowerName: string): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return true;
+  }
+  return false;
+}
+
+function protocolError(): KaizenProxyError {
+  return new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'response head not relayable');
 }

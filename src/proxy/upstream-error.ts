@@ -6,9 +6,7 @@ type UpstreamCode = Extract<
   'KZP_ERR_UPSTREAM_CONNECT' | 'KZP_ERR_UPSTREAM_TIMEOUT' | 'KZP_ERR_UPSTREAM_TLS' | 'KZP_ERR_UPSTREAM_PROTOCOL' | 'KZP_ERR_UPSTREAM_PROXY'
 >;
 
-const TIMEOUTS: ReadonlySet<string> = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-/** undici's names for a destination that broke HTTP (its parser's own errors are HPE_*). */
-const PROTOCOL: ReadonlySet<string> = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_RES_EXCEEDED_MAX_SIZE', 'UND_ERR_HEADERS_OVERFLOW']);
+const TIMEOUTS: ReadonlySet<string> = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
 /** The stable code for a failure talking to a destination (502 unless it is a timeout: 504). */
 export function upstreamErrorCode(error: unknown): UpstreamCode {
@@ -19,7 +17,8 @@ export function upstreamErrorCode(error: unknown): UpstreamCode {
   }
   const code = errorCodeOf(error);
   if (TIMEOUTS.has(code)) return 'KZP_ERR_UPSTREAM_TIMEOUT';
-  if (code.startsWith('HPE_') || PROTOCOL.has(code)) return 'KZP_ERR_UPSTREAM_PROTOCOL';
+  // node:http's parser (the path with Expect or a chunked body) names its errors HPE_*.
+  if (code.startsWith('HPE_')) return 'KZP_ERR_UPSTREAM_PROTOCOL';
   if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.includes('CERT') || code.includes('SIGNATURE')) {
     return 'KZP_ERR_UPSTREAM_TLS';
   }

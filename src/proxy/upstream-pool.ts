@@ -22,7 +22,7 @@ export interface UpstreamPool {
    * pools sockets to the proxy itself (absolute-form requests), `https` tunnels with CONNECT.
    */
   viaProxy(proxy: UpstreamProxy): { readonly http: HttpAgent; readonly https: HttpsAgent };
-  /** undici pools for direct requests without `Expect` or a chunked body (see upstream-dispatch.ts). */
+  /** Our HTTP/1.1 client's pools for direct requests without `Expect` or a chunked body (see upstream-dispatch.ts). */
   readonly origins: OriginPools;
   destroy(): void;
 }

@@ -7,8 +7,9 @@ import { startOrigin, streamedBytes, type Origin } from '../../helpers/origins.j
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
-// Plain HTTP through the pooled undici client (src/proxy/upstream-dispatch.ts, used for direct
-// requests without Expect or a chunked body), with Node's own http client as the agent.
+// Plain HTTP through the proxy's pooled HTTP/1.1 client (src/proxy/upstream-dispatch.ts on
+// origin-pools.ts and origin-connection.ts, used for direct requests without Expect or a chunked
+// body), with Node's own http client as the agent.
 
 function viaProxy(proxy: StartedProxy, url: string, options: { method?: string; body?: Buffer } = {}): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,242 @@
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { KaizenProxyError } from '../errors/kaizen-error.js';
+import { ResponseParser, type ResponseHead } from '../net/http1-response-parser.js';
+
+/** What one request on an origin connection tells its owner (upstream-dispatch.ts). */
+export interface OriginExchange {
+  onHead(head: ResponseHead): void;
+  /** Returns false to stop reading the destination until resume() (the client is slow). */
+  onBody(chunk: Buffer): boolean;
+  onComplete(trailers: readonly string[]): void;
+  /**
+   * The exchange failed; nothing more comes. `unanswered`: the connection was a reused one and it
+   * closed before a byte of the answer arrived (the destination dropped an idle connection as the
+   * request went out), so a request without a body may be sent again on a fresh connection.
+   */
+  onError(error: KaizenProxyError, unanswered: boolean): void;
+}
+
+export interface OriginRequest {
+  readonly method: string;
+  /** Request line, headers and the empty line, as written to the wire (latin1). */
+  readonly head: string;
+  /** A Content-Length body to stream after the head, with backpressure; null without one. */
+  readonly body: Readable | null;
+  /** Told of each body chunk as it is written (bytes_up). */
+  readonly onBodyChunk?: (length: number) => void;
+}
+
+export interface OriginConnectionOptions {
+  /** Largest response head (and trailer section) taken; beyond, KZP_ERR_UPSTREAM_PROTOCOL. */
+  readonly maxHeadBytes: number;
+  /** Silence allowed while a request is outstanding (no answer, stalled body): KZP_ERR_UPSTREAM_TIMEOUT. */
+  readonly exchangeTimeoutMs: number;
+  /** Silence allowed while the connection waits in the pool for its next request. */
+  readonly idleTimeoutMs: number;
+  /** The exchange finished and the connection can take another request (otherwise it is closed). */
+  readonly release: (connection: OriginConnection) => void;
+  /** The connection closed (the pool's count); called once, whatever closed it. */
+  readonly closed: (connection: OriginConnection) => void;
+}
+
+/**
+ * One keep-alive HTTP/1.1 connection to an allowed destination, carrying one request at a time:
+ * the request head and body written with backpressure, the answer read by our own parser
+ * (http1-response-parser.ts) and handed to the exchange as it arrives. A connection is reused
+ * only when the answer was complete, framed, not `Connection: close`, and the request body was
+ * sent whole; anything the destination sends while no request is outstanding closes it.
+ */
+export class OriginConnection {
+  readonly #socket: Socket;
+  readonly #options: OriginConnectionOptions;
+  readonly #parser: ResponseParser;
+  #exchange: OriginExchange | null = null;
+  #body: Readable | null = null;
+  #bodySent = true;
+  #completed: { readonly trailers: readonly string[]; readonly reusable: boolean } | null = null;
+  #served = 0;
+  #timeoutMs = 0;
+  #closed = false;
+
+  constructor(socket: Socket, options: OriginConnectionOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#parser = new ResponseParser(
+      {
+        onHead: (head) => this.#exchange?.onHead(head),
+        onBody: (chunk) => {
+          if (this.#exchange?.onBody(chunk) === false) socket.pause();
+        },
+        onComplete: (trailers, reusable) => {
+          this.#completed = { trailers, reusable };
+        },
+      },
+      { maxHeadBytes: options.maxHeadBytes },
+    );
+    socket.on('data', (chunk: Buffer) => {
+      this.#onData(chunk);
+    });
+    socket.on('end', () => {
+      this.#onEnd();
+    });
+    socket.on('timeout', () => {
+      if (this.#exchange === null) socket.destroy();
+      else this.#fail(new KaizenProxyError('KZP_ERR_UPSTREAM_TIMEOUT', 'destination timed out'), false);
+    });
+    socket.on('error', ignore);
+    socket.once('close', () => {
+      this.#closed = true;
+      if (this.#exchange !== null) this.#fail(new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'destination closed the connection'), this.#served > 0 && !this.#parser.started);
+      options.closed(this);
+    });
+    this.#setTimeout(options.idleTimeoutMs);
+  }
+
+  /** Requests this connection carried to completion before the current one. */
+  get served(): number {
+    return this.#served;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Send one request; the exchange hears of its answer. The connection must be idle. */
+  send(request: OriginRequest, exchange: OriginExchange): void {
+    this.#exchange = exchange;
+    this.#completed = null;
+    this.#parser.expect(request.method);
+    this.#setTimeout(this.#options.exchangeTimeoutMs);
+    const socket = this.#socket;
+    socket.resume();
+    if (request.body === null) {
+      this.#bodySent = true;
+      socket.write(request.head, 'latin1');
+      return;
+    }
+    this.#bodySent = false;
+    this.#body = request.body;
+    socket.write(request.head, 'latin1');
+    pumpBody(this, request.body, socket, request.onBodyChunk);
+  }
+
+  /** Not used after all (the client went away before the request was sent): back to the pool. */
+  release(): void {
+    if (this.#exchange === null && !this.#closed) this.#options.release(this);
+  }
+
+  /** The client caught up: read the destination again. */
+  resume(): void {
+    if (this.#exchange !== null) this.#socket.resume();
+  }
+
+  /** The client went away mid-exchange: the connection cannot be reused, and the exchange hears nothing more. */
+  abort(): void {
+    if (this.#exchange === null) return;
+    this.#exchange = null;
+    this.#unhookBody();
+    this.#socket.destroy();
+  }
+
+  /** Close now (the pool is destroyed); an exchange in progress fails. */
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  /** pumpBody's end: the whole request body went out. */
+  bodyDone(): void {
+    this.#bodySent = true;
+    this.#body = null;
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#exchange === null) {
+      // Bytes with no request outstanding: the next answer could not be told from them.
+      this.#socket.destroy();
+      return;
+    }
+    const error = this.#parser.execute(chunk);
+    if (this.#completed !== null) this.#complete(error === null);
+    else if (error !== null) this.#fail(new KaizenProxyError(error.code, error.reason), false);
+  }
+
+  #onEnd(): void {
+    const error = this.#exchange === null ? null : this.#parser.finish();
+    if (this.#completed !== null) this.#complete(false);
+    else if (error !== null) {
+      // Closed before a byte of the answer is a refused request, not a broken answer.
+      if (this.#parser.started) this.#fail(new KaizenProxyError(error.code, error.reason), false);
+      else this.#fail(new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'destination closed the connection'), this.#served > 0);
+    }
+    this.#socket.destroy();
+  }
+
+  #complete(clean: boolean): void {
+    const exchange = this.#exchange;
+    const completed = this.#completed;
+    this.#exchange = null;
+    this.#completed = null;
+    if (exchange === null || completed === null) return;
+    this.#served++;
+    const reusable = clean && completed.reusable && this.#bodySent && !this.#closed;
+    this.#unhookBody();
+    this.#setTimeout(this.#options.idleTimeoutMs);
+    exchange.onComplete(completed.trailers);
+    if (reusable) this.#options.release(this);
+    else this.#socket.destroy();
+  }
+
+  #fail(error: KaizenProxyError, unanswered: boolean): void {
+    const exchange = this.#exchange;
+    this.#exchange = null;
+    this.#unhookBody();
+    this.#socket.destroy();
+    exchange?.onError(error, unanswered);
+  }
+
+  #unhookBody(): void {
+    const body = this.#body;
+    if (body === null) return;
+    this.#body = null;
+    body.emit(UNHOOK);
+  }
+
+  #setTimeout(ms: number): void {
+    if (ms === this.#timeoutMs) return;
+    this.#timeoutMs = ms;
+    this.#socket.setTimeout(ms);
+  }
+}
+
+/** Private event: the connection is done with a body stream (its listeners come off). */
+const UNHOOK = Symbol('kaizen.unhook-body');
+
+function pumpBody(connection: OriginConnection, body: Readable, socket: Socket, onChunk: ((length: number) => void) | undefined): void {
+  const onData = (chunk: Buffer): void => {
+    onChunk?.(chunk.length);
+    if (!socket.write(chunk)) body.pause();
+  };
+  const onDrain = (): void => {
+    body.resume();
+  };
+  const onEnd = (): void => {
+    unhook();
+    connection.bodyDone();
+  };
+  const unhook = (): void => {
+    body.off('data', onData);
+    body.off('end', onEnd);
+    body.off(UNHOOK, unhook);
+    socket.off('drain', onDrain);
+  };
+  body.on('data', onData);
+  body.once('end', onEnd);
+  body.once(UNHOOK, unhook);
+  socket.on('drain', onDrain);
+  body.resume();
+}
+
+function ignore(): void {
+  // Errors surface as 'close' (with the exchange failed there); the event itself needs no handling.
+}
