@@ -1,0 +1,149 @@
+import { once } from 'node:events';
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeDecider } from '../../helpers/fake-decider.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+
+// The pool behind the proxy's own HTTP/1.1 client (src/proxy/origin-pools.ts): at most 256
+// connections to one destination with the rest queued, a client that leaves takes its destination
+// connection with it, and an answer given before the request body was read ends that connection.
+
+/** A raw origin calling `onHead` with each request head as soon as it is in (bodies are not waited for). */
+async function headOrigin(onHead: (socket: Socket, head: string) => void): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buffered = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1');
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const head = buffered.slice(0, end);
+      buffered = '';
+      onHead(socket, head);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, server, sockets };
+}
+
+async function closeServer(origin: { server: Server; sockets: Set<Socket> }): Promise<void> {
+  for (const socket of origin.sockets) socket.destroy();
+  await new Promise<void>((resolve) => origin.server.close(() => {
+    resolve();
+  }));
+}
+
+function viaProxy(proxy: StartedProxy, url: string, agent: Agent): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: proxy.port, path: url, agent, headers: { Host: new URL(url).host } });
+    req.once('response', resolve);
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+let proxy: StartedProxy;
+
+beforeAll(async () => {
+  proxy = await startProxy({ decider: createFakeDecider(), limits: { maxConnections: 2_000 } });
+});
+
+afterAll(async () => {
+  await proxy.close();
+});
+
+describe('the destination pool', () => {
+  it('opens at most 256 connections to one destination and queues the rest: 300 concurrent requests all answered', async () => {
+    let open = 0;
+    let most = 0;
+    // Holds every request until 256 are in at once (the pool's limit), then answers everything.
+    let released = false;
+    const held: Socket[] = [];
+    const answer = (socket: Socket): void => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    };
+    const origin = await headOrigin((socket) => {
+      if (released) {
+        answer(socket);
+        return;
+      }
+      held.push(socket);
+      if (held.length < 256) return;
+      released = true;
+      held.splice(0).forEach(answer);
+    });
+    origin.server.on('connection', (socket: Socket) => {
+      most = Math.max(most, ++open);
+      socket.once('close', () => open--);
+    });
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    try {
+      const url = `http://127.0.0.1:${String(origin.port)}/queued`;
+      const answers = await Promise.all(Array.from({ length: 300 }, () => viaProxy(proxy, url, agent)));
+      const bodies = await Promise.all(
+        answers.map(async (res) => {
+          let body = '';
+          res.setEncoding('latin1');
+          res.on('data', (chunk: string) => (body += chunk));
+          await once(res, 'end');
+          return `${String(res.statusCode)} ${body}`;
+        }),
+      );
+      expect(new Set(bodies)).toEqual(new Set(['200 ok']));
+      expect(bodies).toHaveLength(300);
+      expect(most).toBe(256);
+    } finally {
+      agent.destroy();
+      await closeServer(origin);
+    }
+  });
+
+  it('closes the destination connection when the client leaves mid-answer', async () => {
+    const origin = await headOrigin((socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n${'x'.repeat(1000)}`);
+    });
+    try {
+      const client = await RawClient.open(proxy.port);
+      client.write(`GET http://127.0.0.1:${String(origin.port)}/long HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await client.readUntil('xxxx');
+      const [held] = [...origin.sockets];
+      expect(held).toBeDefined();
+      const closed = once(held as Socket, 'close');
+      client.destroy();
+      await closed;
+      expect(origin.sockets.size).toBe(0);
+    } finally {
+      await closeServer(origin);
+    }
+  });
+
+  it('relays an answer given before the request body was read, and never reuses that connection', async () => {
+    const connections: Socket[] = [];
+    const origin = await headOrigin((socket, head) => {
+      if (!connections.includes(socket)) connections.push(socket);
+      if (head.startsWith('POST')) socket.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nbig!');
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    try {
+      const client = await RawClient.open(proxy.port);
+      const url = `http://127.0.0.1:${String(origin.port)}/upload`;
+      client.write(`POST ${url} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'y'.repeat(1000)}`);
+      const answer = await client.readResponse();
+      expect(answer.status).toBe(413);
+      expect(answer.body).toBe('big!');
+      client.destroy();
+      const next = await RawClient.open(proxy.port);
+      next.write(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect((await next.readResponse()).body).toBe('ok');
+      expect(connections).toHaveLength(2);
+      next.destroy();
+    } finally {
+      await closeServer(origin);
+    }
+  });
+});
