@@ -93,15 +93,6 @@ export class OriginConnection {
     this.#setTimeout(options.idleTimeoutMs);
   }
 
-  /** Requests this connection carried to completion before the current one. */
-  get served(): number {
-    return this.#served;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** Send one request; the exchange hears of its answer. The connection must be idle. */
   send(request: OriginRequest, exchange: OriginExchange): void {
     this.#exchange = exchange;
@@ -183,8 +174,11 @@ export class OriginConnection {
     this.#unhookBody();
     this.#setTimeout(this.#options.idleTimeoutMs);
     exchange.onComplete(completed.trailers);
-    if (reusable) this.#options.release(this);
-    else this.#socket.destroy();
+    if (reusable) {
+      // Paused for a slow client whose answer is now complete: idle, it must notice a close.
+      this.#socket.resume();
+      this.#options.release(this);
+    } else this.#socket.destroy();
   }
 
   #fail(error: KaizenProxyError, unanswered: boolean): void {
