@@ -99,6 +99,18 @@ afterAll(async () => {
   await origin.close();
 });
 
+/** The data of a chunked body up to (not including) its last chunk, which `raw` ends with. */
+function decodeChunks(raw: string): string {
+  let data = '';
+  for (let at = 0; ; ) {
+    const eol = raw.indexOf('\r\n', at);
+    const size = Number.parseInt(raw.slice(at, eol), 16);
+    if (size === 0) return data;
+    data += raw.slice(eol + 2, eol + 2 + size);
+    at = eol + 2 + size + 2;
+  }
+}
+
 async function get(client: RawClient, path: string, method = 'GET', body = ''): Promise<Awaited<ReturnType<RawClient['readResponse']>>> {
   const length = body === '' ? '' : `Content-Length: ${String(body.length)}\r\n`;
   client.write(`${method} ${base}${path} HTTP/1.1\r\nHost: x\r\n${length}\r\n${body}`);
@@ -187,8 +199,13 @@ describe("the proxy's HTTP/1.1 client", () => {
     client.write(`GET ${base}/trailers HTTP/1.1\r\nHost: x\r\n\r\n`);
     const head = await client.readUntil('\r\n\r\n');
     expect(head).toMatch(/transfer-encoding: chunked/i);
-    const body = await client.readUntil('\r\n\r\n');
-    expect(body.replace(/\r\n/g, '|')).toBe('3|abc|2|de|0|X-Sum: 5||');
+    // Chunk boundaries are node:http's to choose when it re-frames the body; the payload, the
+    // trailer and the absence of the destination's chunk extension are what must hold.
+    const body = await client.readUntil('\r\n0\r\n');
+    const trailer = await client.readUntil('\r\n\r\n');
+    expect(body).not.toContain(';');
+    expect(decodeChunks(body)).toBe('abcde');
+    expect(trailer).toBe('X-Sum: 5\r\n\r\n');
     client.destroy();
   });
 
