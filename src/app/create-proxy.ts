@@ -62,6 +62,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     activeConnections: () => server.activeConnections,
     cacheEntries: () => decider.cacheSize,
     policySync: () => reflex.syncStatus(),
+    originPool: () => server.originPool,
   });
   const spoolMetrics = createSpoolMetrics(observability.metrics.registry, () => spool);
   // With an account, actions the control plane does not get are spooled under data_dir and replayed.

@@ -1,6 +1,7 @@
 import type { HostPort } from '../config/host-port.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { DeciderMetrics } from '../contract/decider-metrics.js';
+import type { OriginPoolStats } from '../contract/origin-pool-stats.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import { createAdminServer } from '../observe/admin-server.js';
 import { createControlPlaneState } from '../observe/control-plane-state.js';
@@ -14,6 +15,8 @@ export interface ObservabilitySources {
   readonly cacheEntries: () => number;
   /** Local-policy sync from the control plane; 'none' until one is configured. */
   readonly policySync?: () => PolicySyncStatus;
+  /** The plain-HTTP destination pools. */
+  readonly originPool?: () => OriginPoolStats;
 }
 
 export interface Observability {
@@ -35,7 +38,12 @@ export interface Observability {
  */
 export function createObservability(config: ProxyConfig, logger: Logger, sources: ObservabilitySources): Observability {
   const policySync = sources.policySync ?? ((): PolicySyncStatus => 'none');
-  const metrics = createProxyMetrics({ activeConnections: sources.activeConnections, cacheEntries: sources.cacheEntries, policySync });
+  const metrics = createProxyMetrics({
+    activeConnections: sources.activeConnections,
+    cacheEntries: sources.cacheEntries,
+    policySync,
+    ...(sources.originPool === undefined ? {} : { originPool: sources.originPool }),
+  });
   const controlPlane = createControlPlaneState(metrics, config.controlPlane.apiKey !== null);
   const readiness = new Readiness(() => controlPlane.current, policySync);
   const admin = config.admin === null ? null : createAdminServer({ readiness, registry: metrics.registry, logger: logger.child({ component: 'admin' }) });

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { NO_ORIGIN_POOL_STATS, type OriginPoolStats } from '../contract/origin-pool-stats.js';
 
 /** Live values read when /metrics is scraped (never pushed from the hot path). */
 export interface MetricSources {
@@ -6,6 +7,8 @@ export interface MetricSources {
   readonly cacheEntries: () => number;
   /** The current policy-sync status (its label reads 1, the others 0). */
   readonly policySync: () => PolicySyncStatus;
+  /** The plain-HTTP destination pools; none when absent. */
+  readonly originPool?: () => OriginPoolStats;
 }
 
 export const POLICY_SYNC_STATUSES = ['none', 'pending', 'ok', 'failing'] as const;
@@ -111,6 +114,37 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
     collect() {
       const current = sources.policySync();
       for (const status of POLICY_SYNC_STATUSES) this.set({ status }, status === current ? 1 : 0);
+    },
+  });
+  const originPool = sources.originPool ?? ((): OriginPoolStats => NO_ORIGIN_POOL_STATS);
+  new Gauge({
+    name: 'kaizen_proxy_origin_connections',
+    help: 'Connections to destinations held for plain HTTP: active (carrying a request, or being opened) and idle (pooled).',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const stats = originPool();
+      this.set({ state: 'active' }, stats.active);
+      this.set({ state: 'idle' }, stats.idle);
+    },
+  });
+  new Gauge({
+    name: 'kaizen_proxy_origin_requests_queued',
+    help: 'Plain-HTTP requests waiting for a connection to a destination at its limit (256).',
+    registers,
+    collect() {
+      this.set(originPool().queued);
+    },
+  });
+  let retriesSeen = 0;
+  new Counter({
+    name: 'kaizen_proxy_origin_retries_total',
+    help: 'Requests without a body sent again on a fresh connection because the reused one turned out closed.',
+    registers,
+    collect() {
+      const retries = originPool().retries;
+      if (retries > retriesSeen) this.inc(retries - retriesSeen);
+      retriesSeen = retries;
     },
   });
   return metrics;

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { LRUCache } from 'lru-cache';
+import type { OriginPoolStats } from '../contract/origin-pool-stats.js';
 import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import { dial } from '../net/dial.js';
@@ -21,6 +22,8 @@ import { upstreamErrorCode } from './upstream-error.js';
 export interface OriginPools {
   /** A connection to one allowed destination: an idle pooled one unless `fresh`, else a new one, else the next released. */
   acquire(target: Target, secure: boolean, addresses: readonly string[], fresh: boolean, callback: Acquired): void;
+  /** Summed over the kept pools, for /metrics (walks them: not for the hot path; a pool dropped from the LRU finishes its exchanges uncounted). */
+  stats(): OriginPoolStats;
   destroy(): void;
 }
 
@@ -50,8 +53,11 @@ export function createOriginPools(options: OriginPoolOptions): OriginPools {
       pool.retire();
     },
   });
+  // A fresh connection is asked for only to send a request again (upstream-dispatch.ts).
+  let retries = 0;
   return {
     acquire(target, secure, addresses, fresh, callback) {
+      if (fresh) retries++;
       const key = `${secure ? 's' : 'p'} ${target.authority} ${addresses.join(' ')}`;
       let pool = pools.get(key);
       if (pool === undefined) {
@@ -59,6 +65,18 @@ export function createOriginPools(options: OriginPoolOptions): OriginPools {
         pools.set(key, pool);
       }
       pool.acquire(fresh, callback);
+    },
+    stats() {
+      let active = 0;
+      let idle = 0;
+      let queued = 0;
+      for (const pool of pools.values()) {
+        const counts = pool.counts();
+        active += counts.active;
+        idle += counts.idle;
+        queued += counts.queued;
+      }
+      return { active, idle, queued, retries };
     },
     destroy() {
       for (const pool of pools.values()) pool.destroyAll();
@@ -97,6 +115,11 @@ class OriginPool {
     }
     if (this.#count < CONNECTIONS_PER_DESTINATION) this.#open(callback);
     else this.#waiting.push(callback);
+  }
+
+  /** Open connections apart from the idle ones (dials in progress count as active), and waiting requests. */
+  counts(): { readonly active: number; readonly idle: number; readonly queued: number } {
+    return { active: this.#count - this.#idle.length, idle: this.#idle.length, queued: this.#waiting.length };
   }
 
   /** Dropped from the LRU: idle connections close now, busy ones when their exchange ends. */

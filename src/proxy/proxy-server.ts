@@ -4,6 +4,7 @@ import type { Authenticate } from '../contract/client-identity.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
 import type { Interceptor } from '../contract/interceptor.js';
+import type { OriginPoolStats } from '../contract/origin-pool-stats.js';
 import { NO_LABELS, type ActionLabels } from '../action/action-labels.js';
 import { directConnector, type Connector } from '../net/connector.js';
 import { resolveTarget } from '../net/resolve.js';
@@ -58,6 +59,8 @@ export interface ProxyServer {
    */
   listenTransparent(host: string, port: number): Promise<{ address: string; port: number }>;
   readonly activeConnections: number;
+  /** The plain-HTTP destination pools now (read at /metrics scrapes). */
+  readonly originPool: OriginPoolStats;
 }
 
 /** Parser checks run this often, so a header timeout fires within a quarter of its length. */
@@ -141,6 +144,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     },
     get activeConnections() {
       return registry.size;
+    },
+    get originPool() {
+      return proxy.pool.origins.stats();
     },
   };
 }

@@ -154,9 +154,16 @@ describe('admin listener', () => {
     expect(open).toContain('kaizen_proxy_guard_refusals_total 1');
     expect(open).toContain('kaizen_proxy_active_tunnels 1');
     expect(open).toMatch(/kaizen_proxy_bytes_total\{direction="down"\} \d+/);
+    // The plain GET's destination connection went back to the pool once its answer was complete.
+    expect(open).toContain('kaizen_proxy_origin_connections{state="idle"} 1');
+    expect(open).toContain('kaizen_proxy_origin_connections{state="active"} 0');
+    expect(open).toContain('kaizen_proxy_origin_requests_queued 0');
+    expect(open).toContain('kaizen_proxy_origin_retries_total 0');
     tunnel.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await get(admin.port, '/metrics')).body).toContain('kaizen_proxy_active_tunnels 0');
+    // The proxy sees the close a few event-loop turns later: ask until it says so (bounded).
+    let closed = '';
+    for (let attempt = 0; attempt < 500 && !closed.includes('kaizen_proxy_active_tunnels 0'); attempt++) closed = (await get(admin.port, '/metrics')).body;
+    expect(closed).toContain('kaizen_proxy_active_tunnels 0');
   });
 
   it('warns at start when listening beyond loopback without gateway credentials (unsafe_open_proxy)', async () => {

@@ -145,6 +145,7 @@ describe("the proxy's HTTP/1.1 client", () => {
     expect(tries).toHaveLength(3);
     expect(second.body).toBe(`drop-${String(tries[2]?.connection)}`);
     expect(tries[2]?.connection).not.toBe(tries[1]?.connection);
+    expect(proxy.server.originPool.retries).toBe(1);
     client.destroy();
   });
 
