@@ -108,8 +108,11 @@ describe('admin listener', () => {
 
   it('fails readiness as soon as the drain begins, while a request is still in flight', async () => {
     let release: () => void = () => undefined;
+    let arrived: () => void = () => undefined;
+    const inFlight = new Promise<void>((resolve) => (arrived = resolve));
     origin = createServer((_req, res) => {
       release = () => res.end('late');
+      arrived();
     });
     await new Promise<void>((resolve) => origin?.listen(0, '127.0.0.1', resolve));
     const originPort = (origin.address() as AddressInfo).port;
@@ -118,7 +121,7 @@ describe('admin listener', () => {
     if (admin === null) throw new Error('admin listener expected');
 
     const slow = get(originPort, '/slow', { proxyPort: proxy.address.port });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await inFlight;
     const closing = proxy.close();
     const draining = await get(admin.port, '/readyz');
     expect(draining.status).toBe(503);
