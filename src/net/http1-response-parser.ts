@@ -21,8 +21,10 @@ export interface ResponseHead {
 }
 
 export interface ResponseEvents {
-  /** A final (status >= 200) head. Interim 1xx heads are consumed silently; 101 is an error (the proxy never asks for an upgrade on this path). */
+  /** A final (status >= 200) head. Interim 1xx heads go to onInterim; 101 is an error (the proxy never asks for an upgrade on this path). */
   onHead(head: ResponseHead): void;
+  /** An interim head (100 Continue, 102, 103...): the final head follows. Optional. */
+  onInterim?(status: number): void;
   /** Decoded body bytes, never empty; may be a subarray of the chunk given to execute(). */
   onBody(chunk: Buffer): void;
   /** The response is complete. `trailers` raw like rawHeaders ([] without). `reusable`: the connection may carry another request. */
@@ -146,7 +148,9 @@ export class ResponseParser {
     if (typeof head === 'string') return this.#stop(head);
     if (head.status >= 200) return this.#finalHead(head, chunk, end);
     // Interim (100, 102, 103, ...): the final head follows. 101 would switch protocols, never asked for here.
-    return head.status === 101 ? this.#stop('unexpected 101 Switching Protocols') : end;
+    if (head.status === 101) return this.#stop('unexpected 101 Switching Protocols');
+    this.#events.onInterim?.(head.status);
+    return end;
   }
 
   /**

@@ -14,7 +14,7 @@ import { framingProblem } from './request-framing.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
 import type { SplitTarget } from './request-target.js';
-import { canDispatch, dispatchUpstream } from './upstream-dispatch.js';
+import { dispatchUpstream } from './upstream-dispatch.js';
 import { sendUpstream } from './upstream-request.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
@@ -105,8 +105,10 @@ async function decideThenForward(
     refuse(proxy, req, res, tally, errorRefusal(resolved.code, { target: target.authority }));
     return;
   }
-  if (canDispatch(proxy, req, target, split)) dispatchUpstream(proxy, req, res, target, split, resolved.addresses, tally);
-  else sendUpstream(proxy, req, res, target, split, resolved.addresses, tally);
+  // Straight to the checked addresses on our own client, or through the configured upstream proxy.
+  const via = proxy.connector.upstreamFor(split.scheme === 'https' ? 'tunnel' : 'http', target.host, target.port);
+  if (via === null) dispatchUpstream(proxy, req, res, target, split, resolved.addresses, tally);
+  else sendUpstream(proxy, req, res, target, split, via, tally);
 }
 
 function refuse(proxy: ProxyContext, req: IncomingMessage, res: ServerResponse, tally: ExchangeTally, refusal: Refusal): void {

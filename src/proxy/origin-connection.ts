@@ -6,6 +6,8 @@ import { ResponseParser, type ResponseHead } from '../net/http1-response-parser.
 /** What one request on an origin connection tells its owner (upstream-dispatch.ts). */
 export interface OriginExchange {
   onHead(head: ResponseHead): void;
+  /** An interim answer (100 Continue to a request that sent `Expect`). */
+  onInterim?(status: number): void;
   /** Returns false to stop reading the destination until resume() (the client is slow). */
   onBody(chunk: Buffer): boolean;
   onComplete(trailers: readonly string[]): void;
@@ -21,8 +23,13 @@ export interface OriginRequest {
   readonly method: string;
   /** Request line, headers and the empty line, as written to the wire (latin1). */
   readonly head: string;
-  /** A Content-Length body to stream after the head, with backpressure; null without one. */
+  /** A body to stream after the head, with backpressure; null without one. */
   readonly body: Readable | null;
+  /**
+   * The head says `Transfer-Encoding: chunked`: each body chunk is framed here, and `trailers`
+   * (raw name/value pairs, read once the body ended) follow the last chunk.
+   */
+  readonly chunked?: { readonly trailers: () => readonly string[] };
   /** Told of each body chunk as it is written (bytes_up). */
   readonly onBodyChunk?: (length: number) => void;
 }
@@ -65,6 +72,7 @@ export class OriginConnection {
     this.#parser = new ResponseParser(
       {
         onHead: (head) => this.#exchange?.onHead(head),
+        onInterim: (status) => this.#exchange?.onInterim?.(status),
         onBody: (chunk) => {
           if (this.#exchange?.onBody(chunk) === false) socket.pause();
         },
@@ -109,7 +117,7 @@ export class OriginConnection {
     this.#bodySent = false;
     this.#body = request.body;
     socket.write(request.head, 'latin1');
-    pumpBody(this, request.body, socket, request.onBodyChunk);
+    pumpBody(this, request, request.body, socket);
   }
 
   /** Not used after all (the client went away before the request was sent): back to the pool. */
@@ -206,16 +214,28 @@ export class OriginConnection {
 /** Private event: the connection is done with a body stream (its listeners come off). */
 const UNHOOK = Symbol('kaizen.unhook-body');
 
-function pumpBody(connection: OriginConnection, body: Readable, socket: Socket, onChunk: ((length: number) => void) | undefined): void {
+function pumpBody(connection: OriginConnection, request: OriginRequest, body: Readable, socket: Socket): void {
+  const chunked = request.chunked;
   const onData = (chunk: Buffer): void => {
-    onChunk?.(chunk.length);
-    if (!socket.write(chunk)) body.pause();
+    if (chunk.length === 0) return;
+    request.onBodyChunk?.(chunk.length);
+    let flowing: boolean;
+    if (chunked === undefined) flowing = socket.write(chunk);
+    else {
+      socket.cork();
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      flowing = socket.write('\r\n', 'latin1');
+      socket.uncork();
+    }
+    if (!flowing) body.pause();
   };
   const onDrain = (): void => {
     body.resume();
   };
   const onEnd = (): void => {
     unhook();
+    if (chunked !== undefined) socket.write(lastChunk(chunked.trailers()), 'latin1');
     connection.bodyDone();
   };
   const unhook = (): void => {
@@ -229,6 +249,13 @@ function pumpBody(connection: OriginConnection, body: Readable, socket: Socket, 
   body.once(UNHOOK, unhook);
   socket.on('drain', onDrain);
   body.resume();
+}
+
+/** The last chunk of a chunked body with its trailer section (names and values as node:http parsed them). */
+function lastChunk(trailers: readonly string[]): string {
+  let text = '0\r\n';
+  for (let i = 0; i + 1 < trailers.length; i += 2) text += `${trailers[i] ?? ''}: ${trailers[i + 1] ?? ''}\r\n`;
+  return `${text}\r\n`;
 }
 
 function ignore(): void {

@@ -14,17 +14,6 @@ import { upstreamErrorCode } from './upstream-error.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
 
-/**
- * Whether a request can go through our pooled HTTP/1.1 client (origin-pools.ts) rather than
- * node:http: direct to the destination (no upstream proxy for it), no `Expect: 100-continue` (the
- * pooled client does not relay interim answers) and no chunked body (whose trailers it does not
- * send). Bodies with a Content-Length, and none, qualify: nearly every request an agent makes.
- */
-export function canDispatch(proxy: ProxyContext, req: IncomingMessage, target: Target, split: Split): boolean {
-  if (req.headers.expect !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
-  return proxy.connector.upstreamFor(split.scheme === 'https' ? 'tunnel' : 'http', target.host, target.port) === null;
-}
-
 /** Methods sent again after a reused connection closed unanswered (RFC 9110 §9.2.2), when they carry no body. */
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -48,15 +37,20 @@ export function dispatchUpstream(
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
   const length = req.headers['content-length'];
-  const hasBody = length !== undefined && length !== '0';
+  // node:http took the request's framing (request-framing.ts refused the ambiguous kinds): a chunked body stays chunked.
+  const chunkedBody = req.headers['transfer-encoding'] !== undefined;
+  const hasBody = chunkedBody || (length !== undefined && length !== '0');
+  const host = hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme);
   const request: OriginRequest = {
     method,
-    head: requestHead(method, split.path, forwardRequestHeaders(req.rawHeaders, { host: hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme), chunked: false })),
+    head: requestHead(method, split.path, forwardRequestHeaders(req.rawHeaders, { host, chunked: chunkedBody })),
     body: hasBody ? req : null,
     onBodyChunk: (bytes) => {
       tally.bytesUp += bytes;
     },
+    ...(chunkedBody ? { chunked: { trailers: () => req.rawTrailers } } : {}),
   };
+  const expectsContinue = req.headers.expect !== undefined;
   let connection: OriginConnection | null = null;
   let mayRetry = IDEMPOTENT.has(method) && !hasBody;
   let failed = false;
@@ -96,6 +90,10 @@ export function dispatchUpstream(
         return;
       }
       tally.status = head.status;
+    },
+    onInterim(status) {
+      // The client asked to hear it before sending its body; other interim answers are not relayed.
+      if (status === 100 && expectsContinue && !res.headersSent) res.writeContinue();
     },
     onBody(chunk) {
       tally.bytesDown += chunk.length;

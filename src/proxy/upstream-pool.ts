@@ -1,20 +1,16 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
 import { createOriginPools, type OriginPools } from './origin-pools.js';
 import { TunnellingHttpsAgent } from './tunnelling-agent.js';
 
 /**
- * Pooled keep-alive connections to destinations for plain-HTTP forwarding. Requests name the
- * checked target as `host` (so sockets are pooled per destination) and carry a pinned `lookup`
- * that answers with exactly the addresses resolved before the verdict: the pool can only ever
- * dial checked addresses, and never asks DNS again.
+ * The proxy's pooled connections for plain HTTP: straight to destinations on our own client
+ * (`origins`, which dials only the addresses checked before the verdict and never asks DNS again),
+ * and node:http keep-alive agents through an upstream proxy (`viaProxy`).
  */
 export interface UpstreamPool {
-  readonly http: HttpAgent;
-  readonly https: HttpsAgent;
   /** Roots plus the configured extra CAs, when there are any (also used for wss:// upgrades). */
   readonly secureContext: SecureContext | undefined;
   /**
@@ -22,7 +18,7 @@ export interface UpstreamPool {
    * pools sockets to the proxy itself (absolute-form requests), `https` tunnels with CONNECT.
    */
   viaProxy(proxy: UpstreamProxy): { readonly http: HttpAgent; readonly https: HttpsAgent };
-  /** Our HTTP/1.1 client's pools for direct requests without `Expect` or a chunked body (see upstream-dispatch.ts). */
+  /** Our HTTP/1.1 client's pools for every request sent straight to its destination (see upstream-dispatch.ts). */
   readonly origins: OriginPools;
   destroy(): void;
 }
@@ -52,16 +48,12 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     timeout: Math.min(FREE_SOCKET_TIMEOUT_MS, options.idleTimeoutMs),
     scheduling: 'lifo' as const,
   };
-  const http = new HttpAgent(common);
   const extraCa = options.extraCa ?? [];
   // A shared SecureContext (not a `ca` option) keeps the pool key short and the roots parsed once.
   const secureContext = extraCa.length === 0 ? undefined : createSecureContext({ ca: [...rootCertificates, ...extraCa] });
-  const https = secureContext === undefined ? new HttpsAgent(common) : new HttpsAgent({ ...common, secureContext });
   const proxied = new Map<string, { readonly http: HttpAgent; readonly https: HttpsAgent }>();
   const origins = createOriginPools({ connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, idleTimeoutMs: options.idleTimeoutMs, secureContext });
   return {
-    http,
-    https,
     secureContext,
     origins,
     viaProxy(proxy) {
@@ -74,25 +66,11 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       return agents;
     },
     destroy(): void {
-      http.destroy();
-      https.destroy();
       origins.destroy();
       for (const agents of proxied.values()) {
         agents.http.destroy();
         agents.https.destroy();
       }
     },
-  };
-}
-
-/** A `lookup` that answers with the pinned addresses only (all of them when asked for all). */
-export function pinnedLookup(addresses: readonly string[]): LookupFunction {
-  return (_hostname, options, callback) => {
-    if (options.all === true) {
-      callback(null, addresses.map((address) => ({ address, family: isIP(address) })));
-      return;
-    }
-    const first = addresses[0] ?? '';
-    callback(null, first, isIP(first));
   };
 }

@@ -12,12 +12,13 @@ import { hostHeader, type SplitTarget } from './request-target.js';
 import { upstreamErrorCode } from './upstream-error.js';
 import { keepsChunkedFraming } from './response-framing.js';
 import { routeRequest } from './upstream-route.js';
+import type { UpstreamProxy } from '../net/upstream-proxy.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
 
 /**
- * Send one allowed request to its destination (through the pool, to the pinned addresses only)
- * and stream the response back. Bodies flow with backpressure both ways; trailers and
+ * Send one allowed request through the configured upstream proxy (upstream_proxy) on node:http's
+ * agents, and stream the response back. Bodies flow with backpressure both ways; trailers and
  * `100 Continue` are relayed; the upstream request is aborted when the client goes away.
  */
 export function sendUpstream(
@@ -26,12 +27,12 @@ export function sendUpstream(
   res: ServerResponse,
   target: Target,
   split: Split,
-  addresses: readonly string[],
+  via: UpstreamProxy,
   tally: ExchangeTally,
 ): void {
   const chunked = req.headers['transfer-encoding'] !== undefined;
   const host = hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme);
-  const route = routeRequest(proxy, target, split, addresses, {
+  const route = routeRequest(proxy, target, split, via, {
     method: req.method ?? 'GET',
     headers: forwardRequestHeaders(req.rawHeaders, { host, chunked }),
     host,

@@ -3,7 +3,6 @@ import type { Target } from '../contract/target.js';
 import { proxyAuthorization, type UpstreamProxy } from '../net/upstream-proxy.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { SplitTarget } from './request-target.js';
-import { pinnedLookup } from './upstream-pool.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
 
@@ -28,27 +27,14 @@ export interface RouteRequest {
 }
 
 /**
- * Direct: the pooled agent, the checked target as host, a lookup pinned to the checked addresses.
- * Through the upstream (connector.upstreamFor): http:// goes absolute-form to the proxy with
- * Proxy-Authorization, on sockets pooled to the proxy; https:// goes through the CONNECT agent.
+ * Through the upstream proxy (connector.upstreamFor said which): http:// goes absolute-form to the
+ * proxy with Proxy-Authorization, on sockets pooled to the proxy; https:// goes through the CONNECT
+ * agent. (Requests straight to a destination take our own client: upstream-dispatch.ts.)
  */
-export function routeRequest(proxy: ProxyContext, target: Target, split: Split, addresses: readonly string[], request: RouteRequest): RequestRoute {
+export function routeRequest(proxy: ProxyContext, target: Target, split: Split, upstream: UpstreamProxy, request: RouteRequest): RequestRoute {
   const secure = split.scheme === 'https';
   const servername = target.hostType === 'dns' ? target.host : '';
-  const upstream = proxy.connector.upstreamFor(secure ? 'tunnel' : 'http', target.host, target.port);
   const base = { method: request.method, setHost: false };
-  if (upstream === null) {
-    const options = {
-      ...base,
-      agent: secure ? proxy.pool.https : proxy.pool.http,
-      host: target.host,
-      port: target.port,
-      path: split.path,
-      headers: [...request.headers],
-      lookup: pinnedLookup(addresses),
-    };
-    return { options: secure ? { ...options, servername } : options, secure, forwardProxy: null };
-  }
   const agents = proxy.pool.viaProxy(upstream);
   if (secure) {
     return {

@@ -122,6 +122,32 @@ describe('the destination pool', () => {
     }
   });
 
+  it('relays a final answer to `Expect: 100-continue` that came without the 100, and never reuses that connection', async () => {
+    const connections: Socket[] = [];
+    const origin = await headOrigin((socket, head) => {
+      if (!connections.includes(socket)) connections.push(socket);
+      if (head.includes('Expect: 100-continue')) socket.write('HTTP/1.1 417 Expectation Failed\r\nContent-Length: 4\r\n\r\nnope');
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    try {
+      const url = `http://127.0.0.1:${String(origin.port)}/expect`;
+      const client = await RawClient.open(proxy.port);
+      // The body is never sent: the client waits for a 100 that does not come.
+      client.write(`PUT ${url} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n`);
+      const answer = await client.readResponse();
+      expect(answer.status).toBe(417);
+      expect(answer.body).toBe('nope');
+      client.destroy();
+      const next = await RawClient.open(proxy.port);
+      next.write(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect((await next.readResponse()).body).toBe('ok');
+      expect(connections).toHaveLength(2);
+      next.destroy();
+    } finally {
+      await closeServer(origin);
+    }
+  });
+
   it('relays an answer given before the request body was read, and never reuses that connection', async () => {
     const connections: Socket[] = [];
     const origin = await headOrigin((socket, head) => {

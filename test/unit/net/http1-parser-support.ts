@@ -6,14 +6,17 @@ export interface Recording {
   readonly heads: ResponseHead[];
   readonly bodies: Buffer[];
   readonly completes: { readonly trailers: readonly string[]; readonly reusable: boolean }[];
+  /** Interim statuses in the order they came. */
+  readonly interims: number[];
 }
 
 /** A parser whose events are written down, with a way to read the body back. */
 export function recorder(maxHeadBytes = 8192): { parser: ResponseParser; seen: Recording; body: () => string } {
-  const seen: Recording = { heads: [], bodies: [], completes: [] };
+  const seen: Recording = { heads: [], bodies: [], completes: [], interims: [] };
   const parser = new ResponseParser(
     {
       onHead: (head) => seen.heads.push(head),
+      onInterim: (status) => seen.interims.push(status),
       onBody: (chunk) => seen.bodies.push(chunk),
       onComplete: (trailers, reusable) => seen.completes.push({ trailers, reusable }),
     },

@@ -89,6 +89,14 @@ describe('ResponseParser: framing', () => {
     expect(seen.completes).toHaveLength(1);
   });
 
+  it('tells of each interim status in order (100 Continue is relayed to a client that sent Expect)', () => {
+    const { seen, body, error } = feed('POST', ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n', 'HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok']);
+    expect(error).toBeNull();
+    expect(seen.interims).toEqual([100, 103]);
+    expect(seen.heads.map((head) => head.status)).toEqual([201]);
+    expect(body()).toBe('ok');
+  });
+
   it('refuses a 101 (no upgrade was asked for)', () => {
     const { seen, error } = feed('GET', ['HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n']);
     expect(error).toEqual(refusal('unexpected 101 Switching Protocols'));
