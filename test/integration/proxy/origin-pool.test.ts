@@ -49,6 +49,34 @@ function viaProxy(proxy: StartedProxy, url: string, agent: Agent): Promise<Incom
 
 let proxy: StartedProxy;
 
+/**
+ * A cut-short exchange and then a GET to the same origin: the origin answers `early` to a head
+ * `isEarly` picks (before any body) and `ok` to the rest. Returns the early answer as the client saw
+ * it and how many connections the origin saw for the two (2: the first was not reused).
+ */
+async function earlyAnswerThenGet(isEarly: (head: string) => boolean, early: string, request: (url: string) => string): Promise<{ status: number; body: string; connections: number }> {
+  const connections: Socket[] = [];
+  const origin = await headOrigin((socket, head) => {
+    if (!connections.includes(socket)) connections.push(socket);
+    socket.write(isEarly(head) ? early : 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  });
+  try {
+    const url = `http://127.0.0.1:${String(origin.port)}/early`;
+    const client = await RawClient.open(proxy.port);
+    client.write(request(url));
+    const answer = await client.readResponse();
+    client.destroy();
+    const next = await RawClient.open(proxy.port);
+    next.write(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect((await next.readResponse()).body).toBe('ok');
+    next.destroy();
+    return { status: answer.status, body: answer.body, connections: connections.length };
+  } finally {
+    await closeServer(origin);
+  }
+}
+
+
 beforeAll(async () => {
   proxy = await startProxy({ decider: createFakeDecider(), limits: { maxConnections: 2_000 } });
 });
@@ -123,53 +151,21 @@ describe('the destination pool', () => {
   });
 
   it('relays a final answer to `Expect: 100-continue` that came without the 100, and never reuses that connection', async () => {
-    const connections: Socket[] = [];
-    const origin = await headOrigin((socket, head) => {
-      if (!connections.includes(socket)) connections.push(socket);
-      if (head.includes('Expect: 100-continue')) socket.write('HTTP/1.1 417 Expectation Failed\r\nContent-Length: 4\r\n\r\nnope');
-      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-    });
-    try {
-      const url = `http://127.0.0.1:${String(origin.port)}/expect`;
-      const client = await RawClient.open(proxy.port);
-      // The body is never sent: the client waits for a 100 that does not come.
-      client.write(`PUT ${url} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n`);
-      const answer = await client.readResponse();
-      expect(answer.status).toBe(417);
-      expect(answer.body).toBe('nope');
-      client.destroy();
-      const next = await RawClient.open(proxy.port);
-      next.write(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`);
-      expect((await next.readResponse()).body).toBe('ok');
-      expect(connections).toHaveLength(2);
-      next.destroy();
-    } finally {
-      await closeServer(origin);
-    }
+    // The body is never sent: the client waits for a 100 that does not come.
+    const seen = await earlyAnswerThenGet(
+      (head) => head.includes('Expect: 100-continue'),
+      'HTTP/1.1 417 Expectation Failed\r\nContent-Length: 4\r\n\r\nnope',
+      (url) => `PUT ${url} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n`,
+    );
+    expect(seen).toEqual({ status: 417, body: 'nope', connections: 2 });
   });
 
   it('relays an answer given before the request body was read, and never reuses that connection', async () => {
-    const connections: Socket[] = [];
-    const origin = await headOrigin((socket, head) => {
-      if (!connections.includes(socket)) connections.push(socket);
-      if (head.startsWith('POST')) socket.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nbig!');
-      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-    });
-    try {
-      const client = await RawClient.open(proxy.port);
-      const url = `http://127.0.0.1:${String(origin.port)}/upload`;
-      client.write(`POST ${url} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'y'.repeat(1000)}`);
-      const answer = await client.readResponse();
-      expect(answer.status).toBe(413);
-      expect(answer.body).toBe('big!');
-      client.destroy();
-      const next = await RawClient.open(proxy.port);
-      next.write(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`);
-      expect((await next.readResponse()).body).toBe('ok');
-      expect(connections).toHaveLength(2);
-      next.destroy();
-    } finally {
-      await closeServer(origin);
-    }
+    const seen = await earlyAnswerThenGet(
+      (head) => head.startsWith('POST'),
+      'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nbig!',
+      (url) => `POST ${url} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'y'.repeat(1000)}`,
+    );
+    expect(seen).toEqual({ status: 413, body: 'big!', connections: 2 });
   });
 });
