@@ -59,7 +59,8 @@ export class OriginConnection {
   readonly #options: OriginConnectionOptions;
   readonly #parser: ResponseParser;
   #exchange: OriginExchange | null = null;
-  #body: Readable | null = null;
+  /** Takes pumpBody's listeners off the request body (null when no body is being sent). */
+  #stopBody: (() => void) | null = null;
   #bodySent = true;
   #completed: { readonly trailers: readonly string[]; readonly reusable: boolean } | null = null;
   #served = 0;
@@ -115,9 +116,8 @@ export class OriginConnection {
       return;
     }
     this.#bodySent = false;
-    this.#body = request.body;
     socket.write(request.head, 'latin1');
-    pumpBody(this, request, request.body, socket);
+    this.#stopBody = pumpBody(this, request, request.body, socket);
   }
 
   /** Not used after all (the client went away before the request was sent): back to the pool. */
@@ -146,7 +146,7 @@ export class OriginConnection {
   /** pumpBody's end: the whole request body went out. */
   bodyDone(): void {
     this.#bodySent = true;
-    this.#body = null;
+    this.#stopBody = null;
   }
 
   #onData(chunk: Buffer): void {
@@ -198,10 +198,9 @@ export class OriginConnection {
   }
 
   #unhookBody(): void {
-    const body = this.#body;
-    if (body === null) return;
-    this.#body = null;
-    body.emit(UNHOOK);
+    const stop = this.#stopBody;
+    this.#stopBody = null;
+    stop?.();
   }
 
   #setTimeout(ms: number): void {
@@ -211,10 +210,8 @@ export class OriginConnection {
   }
 }
 
-/** Private event: the connection is done with a body stream (its listeners come off). */
-const UNHOOK = Symbol('kaizen.unhook-body');
-
-function pumpBody(connection: OriginConnection, request: OriginRequest, body: Readable, socket: Socket): void {
+/** Streams the request body to the destination with backpressure; returns what takes its listeners off. */
+function pumpBody(connection: OriginConnection, request: OriginRequest, body: Readable, socket: Socket): () => void {
   const chunked = request.chunked;
   const onData = (chunk: Buffer): void => {
     if (chunk.length === 0) return;
@@ -241,14 +238,13 @@ function pumpBody(connection: OriginConnection, request: OriginRequest, body: Re
   const unhook = (): void => {
     body.off('data', onData);
     body.off('end', onEnd);
-    body.off(UNHOOK, unhook);
     socket.off('drain', onDrain);
   };
   body.on('data', onData);
   body.once('end', onEnd);
-  body.once(UNHOOK, unhook);
   socket.on('drain', onDrain);
   body.resume();
+  return unhook;
 }
 
 /** The last chunk of a chunked body with its trailer section (names and values as node:http parsed them). */
