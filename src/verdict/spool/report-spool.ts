@@ -69,6 +69,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
   let chain: Promise<void> = Promise.resolve();
   let writeQueued = false;
   let syncTimer: NodeJS.Timeout | null = null;
+  let syncQueued = false;
   let closed = false;
 
   if (table.pending > 0) logger.info({ pending: table.pending, bytes: table.bytes }, 'spool recovered: spooled actions wait for the control plane');
@@ -91,15 +92,28 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
     if (closed) return;
     if (!writeQueued) {
       writeQueued = true;
+      // One write waits in the chain at a time: appends made meanwhile join it, so a flush queued
+      // behind a busy disk waits for two writes, not for one per event-loop turn.
       setImmediate(() => {
-        writeQueued = false;
-        void serial(writeQueuedFrames);
+        void serial(() => {
+          writeQueued = false;
+          return writeQueuedFrames();
+        });
       });
     }
-    if (syncTimer !== null) return;
+    scheduleSync();
+  }
+
+  /** Arms the sync timer unless a sync is armed or already waiting in the chain (that one covers this). */
+  function scheduleSync(): void {
+    if (closed || syncTimer !== null || syncQueued) return;
     syncTimer = setTimeout(() => {
       syncTimer = null;
-      void serial(syncAndCompact);
+      syncQueued = true;
+      void serial(() => {
+        syncQueued = false;
+        return syncAndCompact();
+      });
     }, options.flushIntervalMs);
     syncTimer.unref();
   }
@@ -135,6 +149,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
       }
     }
     if (entries > 0) {
+      scheduleSync(); // a sync that ran while this write waited in the chain did not cover it
       writeErrors.recovered();
       for (const listener of listeners) listener();
     }
