@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +67,7 @@ describe('kill -9', () => {
     await exited;
 
     const entries = await readAll(dir);
+    rmSync(dir, { recursive: true, force: true });
     expect(entries.length).toBeGreaterThanOrEqual(durable);
     const ids = entries.map((entry) => entry.report?.action.metadata.event_id);
     // The first out-of-order entry, not a diff of two arrays of tens of thousands.
