@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { runChild } from './lib/child.mjs';
 import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
 import { kaizenCli, startKaizen } from './lib/kaizen.mjs';
-import { raiseFdLimit, treeCpuSplit, treeMinorFaults } from './lib/proc.mjs';
+import { raiseFdLimit, treeCpuSplit, treeMinorFaults, treePeakRss } from './lib/proc.mjs';
 import { findSquid, startSquid } from './lib/squid.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -94,6 +94,7 @@ const result = await runChild(join(BENCH, file), { ...opts, via: proxy.via }, {
     faults[name] = treeMinorFaults(proxy.pid);
   },
 });
+const peakMiB = treePeakRss(proxy.pid) / 1024 ** 2;
 if (strace) {
   strace.kill('SIGINT');
   await new Promise((r) => strace.once('exit', r));
@@ -105,7 +106,7 @@ const user = cpu.end.user - cpu.start.user;
 const system = cpu.end.system - cpu.start.system;
 const measured = user + system;
 console.log(`${which_proxy} ${which}: ${JSON.stringify(result)}`);
-console.log(`proxy CPU in the measured section: ${measured.toFixed(2)} s (user ${user.toFixed(2)}, system ${system.toFixed(2)}), minor page faults: ${faults.end - faults.start}`);
+console.log(`proxy CPU in the measured section: ${measured.toFixed(2)} s (user ${user.toFixed(2)}, system ${system.toFixed(2)}), minor page faults: ${faults.end - faults.start}, peak RSS since start: ${peakMiB.toFixed(0)} MiB`);
 if (strace && !process.env.ATTACH) {
   console.log(readFileSync(join(PROF, 'strace.txt'), 'utf8').split('\n').slice(0, topN + 4).join('\n'));
   process.exit(0);

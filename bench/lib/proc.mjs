@@ -7,8 +7,17 @@ const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on every Linux we run on
 
 /** VmRSS of one process in bytes (0 if it is gone). */
 export function rssOf(pid) {
+  return statusBytes(pid, 'VmRSS');
+}
+
+/** VmHWM of one process in bytes: the most it was ever resident since it started. */
+export function peakRssOf(pid) {
+  return statusBytes(pid, 'VmHWM');
+}
+
+function statusBytes(pid, field) {
   try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
@@ -41,6 +50,11 @@ export function treeOf(pid) {
 
 export function treeRss(pid) {
   return treeOf(pid).reduce((sum, p) => sum + rssOf(p), 0);
+}
+
+/** Sum of each process's own peak RSS (an upper bound of the tree's peak). */
+export function treePeakRss(pid) {
+  return treeOf(pid).reduce((sum, p) => sum + peakRssOf(p), 0);
 }
 
 /** user+system CPU seconds of a process tree (children that already exited are not counted). */
