@@ -22,7 +22,7 @@ import { upstreamErrorCode } from './upstream-error.js';
 export interface OriginPools {
   /** A connection to one allowed destination: an idle pooled one unless `fresh`, else a new one, else the next released. */
   acquire(target: Target, secure: boolean, addresses: readonly string[], fresh: boolean, callback: Acquired): void;
-  /** Summed over the kept pools, for /metrics (walks them: not for the hot path; a pool dropped from the LRU finishes its exchanges uncounted). */
+  /** Summed over every pool with a connection or a waiting request, for /metrics (walks them: not for the hot path). */
   stats(): OriginPoolStats;
   destroy(): void;
 }
@@ -35,6 +35,8 @@ export interface OriginPoolOptions {
   readonly idleTimeoutMs: number;
   /** Roots plus configured extra CAs; Node's bundled roots when undefined. */
   readonly secureContext: SecureContext | undefined;
+  /** Destinations whose pools are kept (default 1,024); tests lower it to reach the eviction. */
+  readonly maxPools?: number;
 }
 
 /** Per destination, so one slow destination cannot take every socket; beyond, requests queue. */
@@ -47,12 +49,22 @@ const MAX_POOLS = 1_024;
 const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
 export function createOriginPools(options: OriginPoolOptions): OriginPools {
+  /**
+   * Pools dropped from the LRU while exchanges or waiting requests remain, until they end: still
+   * counted in stats(), closed by destroy(), and taken back if their destination returns first,
+   * so one destination never has two pools (and twice the connection limit).
+   */
+  const draining = new Map<string, OriginPool>();
   const pools = new LRUCache<string, OriginPool>({
-    max: MAX_POOLS,
-    dispose: (pool) => {
-      pool.retire();
+    max: options.maxPools ?? MAX_POOLS,
+    dispose: (pool, key, reason) => {
+      if (reason === 'delete') return; // taken back from draining, or the whole set destroyed
+      if (pool.retire()) draining.set(key, pool);
     },
   });
+  const drained = (key: string, pool: OriginPool): void => {
+    if (draining.get(key) === pool) draining.delete(key);
+  };
   // A fresh connection is asked for only to send a request again (upstream-dispatch.ts).
   let retries = 0;
   return {
@@ -61,7 +73,10 @@ export function createOriginPools(options: OriginPoolOptions): OriginPools {
       const key = `${secure ? 's' : 'p'} ${target.authority} ${addresses.join(' ')}`;
       let pool = pools.get(key);
       if (pool === undefined) {
-        pool = new OriginPool(target, secure, addresses, options);
+        pool = draining.get(key);
+        draining.delete(key);
+        if (pool === undefined) pool = new OriginPool(target, secure, addresses, options, (done) => { drained(key, done); });
+        else pool.revive();
         pools.set(key, pool);
       }
       pool.acquire(fresh, callback);
@@ -70,7 +85,7 @@ export function createOriginPools(options: OriginPoolOptions): OriginPools {
       let active = 0;
       let idle = 0;
       let queued = 0;
-      for (const pool of pools.values()) {
+      for (const pool of [...pools.values(), ...draining.values()]) {
         const counts = pool.counts();
         active += counts.active;
         idle += counts.idle;
@@ -79,8 +94,9 @@ export function createOriginPools(options: OriginPoolOptions): OriginPools {
       return { active, idle, queued, retries };
     },
     destroy() {
-      for (const pool of pools.values()) pool.destroyAll();
+      for (const pool of [...pools.values(), ...draining.values()]) pool.destroyAll();
       pools.clear();
+      draining.clear();
     },
   };
 }
@@ -94,15 +110,18 @@ class OriginPool {
   readonly #idle: OriginConnection[] = [];
   readonly #all = new Set<OriginConnection>();
   readonly #waiting: Acquired[] = [];
+  /** Called once a retired pool has no connection and no waiting request left. */
+  readonly #onDrained: (pool: OriginPool) => void;
   /** Open connections plus dials in progress. */
   #count = 0;
   #retired = false;
 
-  constructor(target: Target, secure: boolean, addresses: readonly string[], options: OriginPoolOptions) {
+  constructor(target: Target, secure: boolean, addresses: readonly string[], options: OriginPoolOptions, onDrained: (pool: OriginPool) => void) {
     this.#target = target;
     this.#secure = secure;
     this.#addresses = addresses;
     this.#options = options;
+    this.#onDrained = onDrained;
   }
 
   acquire(fresh: boolean, callback: Acquired): void {
@@ -122,10 +141,16 @@ class OriginPool {
     return { active: this.#count - this.#idle.length, idle: this.#idle.length, queued: this.#waiting.length };
   }
 
-  /** Dropped from the LRU: idle connections close now, busy ones when their exchange ends. */
-  retire(): void {
+  /** Dropped from the LRU: idle connections close now, busy ones when their exchange ends. True while any remain. */
+  retire(): boolean {
     this.#retired = true;
     for (const connection of this.#idle.splice(0)) connection.destroy();
+    return this.#count > 0 || this.#waiting.length > 0;
+  }
+
+  /** Its destination came back before the last exchange ended: pooled again. */
+  revive(): void {
+    this.#retired = false;
   }
 
   destroyAll(): void {
@@ -156,6 +181,7 @@ class OriginPool {
         this.#count--;
         callback({ ok: false, error: asProxyError(error) });
         this.#serveWaiting();
+        this.#drainedYet();
       },
     );
   }
@@ -191,6 +217,11 @@ class OriginPool {
     const at = this.#idle.lastIndexOf(connection);
     if (at !== -1) this.#idle.splice(at, 1);
     this.#serveWaiting();
+    this.#drainedYet();
+  }
+
+  #drainedYet(): void {
+    if (this.#retired && this.#count === 0 && this.#waiting.length === 0) this.#onDrained(this);
   }
 
   #serveWaiting(): void {
