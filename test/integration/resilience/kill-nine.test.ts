@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { noSpoolMetrics } from '../../../src/contract/spool-metrics.js';
+import { scanRecords } from '../../../src/verdict/spool/record-frame.js';
 import { openReportSpool, type SpooledReport } from '../../../src/verdict/spool/report-spool.js';
+import { SEGMENT_MAGIC } from '../../../src/verdict/spool/segment-file.js';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { captureLogs } from '../verdict/support.js';
@@ -39,6 +42,17 @@ async function readAll(dir: string): Promise<SpooledReport[]> {
   for (let batch = await spool.readAfter(null, 1000); batch.length > 0; batch = await spool.readAfter(batch[batch.length - 1]?.position ?? null, 1000)) out.push(...batch);
   await spool.close();
   return out;
+}
+
+/** Intact records in every segment under `dataDir`, read without opening (or repairing) the spool. */
+async function recordsOnDisk(dataDir: string): Promise<number> {
+  let count = 0;
+  for (const entry of await readdir(dataDir, { recursive: true })) {
+    if (!entry.endsWith('.kzs')) continue;
+    const buffer = await readFile(join(dataDir, entry)).catch(() => Buffer.alloc(0));
+    if (buffer.length > SEGMENT_MAGIC.length) count += scanRecords(buffer, SEGMENT_MAGIC.length).records.length;
+  }
+  return count;
 }
 
 let cp: FakeControlPlane | null = null;
@@ -95,7 +109,7 @@ describe('kill -9', () => {
     children.push(first);
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => viaProxy(first.port, `${origin?.url ?? ''}/k/${i}`)));
     expect(answers.every((answer) => answer.status === 503)).toBe(true);
-    await new Promise((done) => setTimeout(done, 200));
+    await eventually(async () => (await recordsOnDisk(dataDir)) >= 20, 10_000, 'twenty spooled records on disk');
     await first.kill9();
 
     await front.up();

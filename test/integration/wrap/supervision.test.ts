@@ -53,16 +53,16 @@ describe('wrap mode supervision', () => {
   it('forwards SIGHUP, and SIGINT when not on a terminal', async () => {
     const script = [
       'let seen = [];',
-      'for (const s of ["SIGHUP", "SIGINT"]) process.on(s, () => { seen.push(s); if (seen.length === 2) { process.stdout.write(seen.join(",") + "\\n"); process.exit(0); } });',
+      'for (const s of ["SIGHUP", "SIGINT"]) process.on(s, () => { seen.push(s); process.stdout.write(seen.join(",") + "\\n"); if (seen.length === 2) process.exit(0); });',
       'process.stdout.write("ready\\n"); setInterval(() => {}, 1000);',
     ].join(' ');
     const child = startWrapper(['--', 'node', '-e', script]);
     await child.waitForStdout('ready\n');
     child.process.kill('SIGHUP');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await child.waitForStdout('SIGHUP\n'); // heard before the next is sent, so the two cannot merge
     child.process.kill('SIGINT');
     const run = await child.output;
-    expect(run).toMatchObject({ code: 0, stdout: 'ready\nSIGHUP,SIGINT\n' });
+    expect(run).toMatchObject({ code: 0, stdout: 'ready\nSIGHUP\nSIGHUP,SIGINT\n' });
   });
 
   it('refuses -- without a command, and wrap flags without --', async () => {

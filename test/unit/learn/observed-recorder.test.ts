@@ -37,7 +37,6 @@ describe('the observed recorder', () => {
     await first.recorder.close();
     const again = createObservedRecorder({ dataDir: first.dir, maxDestinations: 2, flushIntervalMs: 1000, logger: createLogger({ level: 'silent' }) });
     again.decided?.(event('a', 'one:443'));
-    await new Promise((r) => setTimeout(r, 20));
     again.decided?.(event('a', 'three:443'));
     await again.close();
     const file = join(first.dir, 'observed', 'a.json');
