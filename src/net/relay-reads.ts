@@ -1,4 +1,4 @@
-import type { OnReadOpts, Socket } from 'node:net';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 
 /**
  * Reads for a socket we dial (net.connect's `onread`), so a tunnel's download direction can be
@@ -55,6 +55,58 @@ export function relayableReads(): { readonly onread: OnReadOpts; bind(socket: So
       states.set(socket, state);
     },
   };
+}
+
+/**
+ * The same reads for a socket we did not dial (the client of a CONNECT, accepted by node:http),
+ * which cannot be given `onread`: its handle is switched to a read buffer of ours with the calls
+ * net.Socket makes for `onread` itself (`useUserBuffer`, and the three symbol-keyed fields its
+ * read callback consults, found by name on a socket made with `onread`). Without it every 64 KiB
+ * read of a tunnel's upload is a fresh Buffer outside V8's heap, and once a proxy has served a
+ * while (always on Node 24) V8 frees them with full collections: `bench/profile.mjs up --first
+ * http` spent 1.0-1.9 s of user CPU per GiB against 0.3-0.4 s on a fresh process, 18-31 full
+ * collections against 2. Returns false, changing nothing, where the runtime lacks any of these
+ * (the caller pipes instead) or the socket is not plain TCP. Call relayReads next, in the same turn.
+ */
+export function adoptReads(socket: Socket): boolean {
+  const keys = onreadKeys();
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } | null })._handle;
+  if (keys === null || socket.constructor !== Socket || states.has(socket) || socket.destroyed) return false;
+  if (handle === undefined || handle === null || typeof handle.useUserBuffer !== 'function') return false;
+  const state: ReadState = { socket, sink: null, buffer: firstBuffer(), lent: false, resumeOnDrain: noop };
+  state.resumeOnDrain = () => {
+    socket.resume();
+  };
+  const fields = socket as unknown as Record<symbol, unknown>;
+  fields[keys.buffer] = state.buffer;
+  fields[keys.generator] = () => nextBuffer(state);
+  fields[keys.callback] = (nread: number, buffer: Uint8Array) => onRead(state, nread, buffer);
+  (handle.useUserBuffer as (buffer: Uint8Array) => void).call(handle, state.buffer);
+  states.set(socket, state);
+  return true;
+}
+
+interface OnreadKeys {
+  readonly buffer: symbol;
+  readonly callback: symbol;
+  readonly generator: symbol;
+}
+
+let onreadKeysFound: OnreadKeys | null | undefined;
+
+/** net.Socket's kBuffer, kBufferCb and kBufferGen, read off a handle-less socket made with `onread`. */
+function onreadKeys(): OnreadKeys | null {
+  if (onreadKeysFound !== undefined) return onreadKeysFound;
+  // net.Socket's constructor takes `onread` as net.connect does (@types/node lists it for connect only).
+  const options: SocketConstructorOpts & { readonly onread: OnReadOpts } = { onread: { buffer: () => Buffer.alloc(1), callback: () => true } };
+  const probe = new Socket(options);
+  const named = new Map(Object.getOwnPropertySymbols(probe).map((key) => [key.description, key]));
+  probe.destroy();
+  const buffer = named.get('kBuffer');
+  const callback = named.get('kBufferCb');
+  const generator = named.get('kBufferGen');
+  onreadKeysFound = buffer === undefined || callback === undefined || generator === undefined ? null : { buffer, callback, generator };
+  return onreadKeysFound;
 }
 
 /**

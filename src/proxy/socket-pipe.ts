@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
 import { batchedPipe } from '../net/batched-pipe.js';
-import { relayReads } from '../net/relay-reads.js';
+import { adoptReads, relayReads } from '../net/relay-reads.js';
 
 /**
- * Join two connected sockets into a tunnel: bytes both ways with backpressure (upload through
- * batched-pipe.ts, download relayed from the read buffer by relay-reads.ts when the destination was
- * dialled relayable, else a stream pipe),
+ * Join two connected sockets into a tunnel: bytes both ways with backpressure, each direction
+ * relayed from a read buffer by relay-reads.ts where it can be (else batched-pipe.ts up, a stream
+ * pipe down),
  * half-close carried across (a FIN on one side ends the other's writing, the opposite direction
  * keeps flowing), an idle timeout on both sides, and any error or abrupt close destroying both.
  * `onClosed` runs once, after both sockets have closed.
@@ -23,8 +23,9 @@ export function spliceSockets(client: Socket, upstream: Socket, idleTimeoutMs: n
   wireSide(upstream, client, closedOne, destroyBoth);
   client.setTimeout(idleTimeoutMs);
   upstream.setTimeout(idleTimeoutMs);
-  // The upload direction, bulk reads batched into fewer writes (the client socket is node:http's).
-  batchedPipe(client, upstream);
+  // The upload direction, relayed from a read buffer of ours where the runtime allows (the client
+  // socket is node:http's), else bulk reads batched into fewer writes.
+  if (!(adoptReads(client) && relayReads(client, upstream))) batchedPipe(client, upstream);
   // The download direction, straight from the read buffer when the upstream was dialled relayable.
   if (!relayReads(upstream, client)) upstream.pipe(client);
 }
