@@ -2,6 +2,7 @@
 //   node bench/profile.mjs <measurement> [--proxy kaizen|squid|bare] [--strace | --plain] [--top N] [--log-level warn]
 //   [--cli path/to/cli.js] (an experimental build, e.g. a patched copy of dist/ under bench/out/)
 //   [--node-arg FLAG]... (node flags for the proxy, e.g. --node-arg --trace-gc; kaizen's go to its log)
+//   [--first MEASUREMENT] (run that one first on the same proxy, unmeasured)
 // starts the proxy (kaizen-proxy under `node --cpu-prof`), runs one measurement against it (same
 // client, servers and fake control plane as run.mjs), stops it with SIGTERM so the profile is
 // written, and prints the hottest functions by self time plus self time per source file.
@@ -83,6 +84,13 @@ if (process.env.ATTACH) {
 } else if (withStrace) {
   strace = spawn('strace', ['-c', '-f', '-o', join(PROF, 'strace.txt'), '-p', String(proxy.pid)], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
+}
+// --first <measurement>: run it on the same proxy, unmeasured, before the measured one (the bench's
+// later rounds measure a proxy that has already served the other measurements).
+const first = arg('--first');
+if (first !== undefined) {
+  if (!plans[first]) throw new Error(`unknown measurement ${first}; one of ${Object.keys(plans).join(', ')}`);
+  await runChild(join(BENCH, plans[first][0]), { ...plans[first][1], via: proxy.via }, { timeoutMs: 300_000 });
 }
 const cpu = {};
 const faults = {};
