@@ -6,7 +6,8 @@ export const BULK_CHUNK = 32 * 1024;
 export const MAX_PENDING = 1024 * 1024;
 
 /**
- * `source.pipe(sink)` for a tunnel's upload direction, with bulk writes batched: a socket accepted
+ * The upload direction's fallback where relay-reads.ts cannot adopt the client socket (a runtime
+ * without the internals it uses): `source.pipe(sink)` with bulk writes batched. A socket accepted
  * by node:http reads at most 64 KiB at a time, and libuv reads up to 32 of those in one loop turn.
  * Each large read corks the sink until setImmediate, so that turn's reads leave in one writev
  * instead of one write each. Small reads (interactive traffic) are written at once. The source

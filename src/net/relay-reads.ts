@@ -1,8 +1,9 @@
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 
 /**
- * Reads for a socket we dial (net.connect's `onread`), so a tunnel's download direction can be
- * relayed without a fresh 64 KiB Buffer per read and with reads larger than libuv's 64 KiB:
+ * Reads for a socket we dial (net.connect's `onread`), and for a tunnel's client socket once
+ * adopted (adoptReads below), so both directions of a tunnel are relayed without a fresh 64 KiB
+ * Buffer per read and with reads larger than libuv's 64 KiB:
  *
  * - Stream mode (until `relayReads`): every read is copied out and pushed, so the socket is an
  *   ordinary Readable for whoever reads it first (an upstream proxy's CONNECT answer, a
