@@ -6,6 +6,7 @@ import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls
 import { afterEach, describe, expect, it } from 'vitest';
 import { adoptReads, relayReads } from '../../../src/net/relay-reads.js';
 import { createTestCa } from '../../helpers/test-ca.js';
+import { receiveSlowly, type Received } from './slow-receiver.js';
 
 // The upload direction of a tunnel read into our own buffer (src/net/relay-reads.ts adoptReads):
 // the client socket node:http accepted is switched to relayed reads on this runtime (CI runs it
@@ -28,30 +29,16 @@ async function listening(server: Server | HttpServer): Promise<number> {
 }
 
 /** A destination that reads slowly and hashes what it got, or (paused) reads nothing at all. */
-async function destination(paused = false): Promise<{ port: number; received: Promise<{ bytes: number; sha: string }> }> {
-  let settle: (value: { bytes: number; sha: string }) => void = () => undefined;
-  const received = new Promise<{ bytes: number; sha: string }>((resolve) => {
+async function destination(paused = false): Promise<{ port: number; received: Promise<Received> }> {
+  let settle: (value: Received) => void = () => undefined;
+  const received = new Promise<Received>((resolve) => {
     settle = resolve;
   });
   const port = await listening(
     createServer({ allowHalfOpen: true }, (socket) => {
       opened.push(socket);
-      if (paused) {
-        socket.pause();
-        return;
-      }
-      const hash = createHash('sha256');
-      let bytes = 0;
-      socket.on('data', (chunk: Buffer) => {
-        hash.update(chunk);
-        bytes += chunk.length;
-        socket.pause();
-        setImmediate(() => socket.resume());
-      });
-      socket.on('end', () => {
-        settle({ bytes, sha: hash.digest('hex') });
-        socket.end();
-      });
+      if (paused) socket.pause();
+      else void receiveSlowly(socket).then(settle);
     }),
   );
   return { port, received };

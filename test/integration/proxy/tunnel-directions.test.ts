@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dial } from '../../../src/net/dial.js';
 import { relayReads } from '../../../src/net/relay-reads.js';
 import { batchedPipe, BULK_CHUNK, MAX_PENDING } from '../../../src/net/batched-pipe.js';
+import { receiveSlowly, type Received } from './slow-receiver.js';
 
 // The two directions of a tunnel on real loopback sockets. Download: relayable reads
 // (src/net/relay-reads.ts): the dialled socket is an ordinary Readable until relayed; once relayed,
@@ -35,24 +36,13 @@ async function dialRelayable(port: number): Promise<Socket> {
 }
 
 /** A receiver that reads slowly (paused between chunks) and hashes what it got. */
-async function slowSink(): Promise<{ port: number; received: Promise<{ bytes: number; sha: string }> }> {
-  let settle: (value: { bytes: number; sha: string }) => void = () => undefined;
-  const received = new Promise<{ bytes: number; sha: string }>((resolve) => {
+async function slowSink(): Promise<{ port: number; received: Promise<Received> }> {
+  let settle: (value: Received) => void = () => undefined;
+  const received = new Promise<Received>((resolve) => {
     settle = resolve;
   });
   const port = await listen((socket) => {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    socket.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      bytes += chunk.length;
-      socket.pause();
-      setImmediate(() => socket.resume());
-    });
-    socket.on('end', () => {
-      settle({ bytes, sha: hash.digest('hex') });
-      socket.end();
-    });
+    void receiveSlowly(socket).then(settle);
   });
   return { port, received };
 }
