@@ -58,7 +58,7 @@ export function createOriginPools(options: OriginPoolOptions): OriginPools {
   const pools = new LRUCache<string, OriginPool>({
     max: options.maxPools ?? MAX_POOLS,
     dispose: (pool, key, reason) => {
-      if (reason === 'delete') return; // taken back from draining, or the whole set destroyed
+      if (reason === 'delete') return; // clear(): destroy() has closed every pool already
       if (pool.retire()) draining.set(key, pool);
     },
   });
