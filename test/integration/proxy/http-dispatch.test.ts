@@ -6,6 +6,7 @@ import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin, streamedBytes, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import { readSlowly } from './slow-receiver.js';
 
 // Plain HTTP through the proxy's pooled HTTP/1.1 client (src/proxy/upstream-dispatch.ts on
 // origin-pools.ts and origin-connection.ts, used for direct requests without Expect or a chunked
@@ -27,20 +28,6 @@ function viaProxy(proxy: StartedProxy, url: string, options: { method?: string; 
   });
 }
 
-/** Reads slowly (paused between chunks) and hashes the body. */
-async function slowHash(res: IncomingMessage): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  res.on('data', (chunk: Buffer) => {
-    hash.update(chunk);
-    bytes += chunk.length;
-    res.pause();
-    setImmediate(() => res.resume());
-  });
-  await once(res, 'end');
-  return { bytes, sha256: hash.digest('hex') };
-}
-
 describe('plain HTTP through the pooled client', () => {
   let origin: Origin;
   let proxy: StartedProxy;
@@ -59,8 +46,8 @@ describe('plain HTTP through the pooled client', () => {
     const res = await viaProxy(proxy, `${origin.url}/stream?bytes=${length}`);
     expect(res.statusCode).toBe(200);
     expect(res.headers['transfer-encoding']).toBe('chunked');
-    const got = await slowHash(res);
-    expect(got).toEqual({ bytes: length, sha256: createHash('sha256').update(streamedBytes(length)).digest('hex') });
+    const got = await readSlowly(res);
+    expect(got).toEqual({ bytes: length, sha: createHash('sha256').update(streamedBytes(length)).digest('hex') });
     const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['bytes_down'] === length);
     expect(closed).toMatchObject({ kind: 'http', status: 200 });
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 
 export interface Received {
   readonly bytes: number;
@@ -7,22 +8,28 @@ export interface Received {
 }
 
 /**
- * Reads `socket` slowly (paused for a turn after every chunk, so a relay in front of it meets
- * backpressure) and hashes what it got; resolves at the FIN, after ending its own side.
+ * Reads `stream` slowly (paused for a turn after every chunk, so a relay in front of it meets
+ * backpressure) and hashes what it got; resolves at its end.
  */
-export function receiveSlowly(socket: Socket): Promise<Received> {
+export function readSlowly(stream: Readable): Promise<Received> {
   return new Promise((resolve) => {
     const hash = createHash('sha256');
     let bytes = 0;
-    socket.on('data', (chunk: Buffer) => {
+    stream.on('data', (chunk: Buffer) => {
       hash.update(chunk);
       bytes += chunk.length;
-      socket.pause();
-      setImmediate(() => socket.resume());
+      stream.pause();
+      setImmediate(() => stream.resume());
     });
-    socket.on('end', () => {
+    stream.once('end', () => {
       resolve({ bytes, sha: hash.digest('hex') });
-      socket.end();
     });
   });
+}
+
+/** readSlowly for a socket that ends its own side once the peer's FIN is in. */
+export async function receiveSlowly(socket: Socket): Promise<Received> {
+  const received = await readSlowly(socket);
+  socket.end();
+  return received;
 }
