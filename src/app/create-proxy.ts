@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../observe/logger.js';
 import { createProxyServer } from '../proxy/proxy-server.js';
 import { createDecider } from '../verdict/create-decider.js';
 import { openSpool } from '../verdict/spool/open-spool.js';
+import { createDnsMetrics } from '../observe/dns-metrics.js';
 import { createSpoolMetrics } from '../observe/spool-metrics.js';
 import { createReloader, type ReloadOutcome } from './config-reload.js';
 import { createLocalReflex } from './local-reflex.js';
@@ -65,6 +66,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     originPool: () => server.originPool,
   });
   const spoolMetrics = createSpoolMetrics(observability.metrics.registry, () => spool);
+  createDnsMetrics(observability.metrics.registry, () => server.dnsCache);
   // With an account, actions the control plane does not get are spooled under data_dir and replayed.
   const spool =
     config.controlPlane.apiKey === null

@@ -179,6 +179,8 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
       allowPrivate: file.network.allow_private,
       connectTimeoutMs: file.network.connect_timeout,
       idleTimeoutMs: file.network.idle_timeout,
+      dnsTtlMs: file.network.dns_ttl,
+      dnsNegativeTtlMs: file.network.dns_negative_ttl,
     },
     limits: {
       maxConnections: file.limits.max_connections,

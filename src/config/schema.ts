@@ -60,6 +60,8 @@ export const networkSchema = z.strictObject({
   allow_private: z.array(leaf.cidr).default([]),
   connect_timeout: duration('Deadline for connecting to a destination.', 600_000).prefault('10s'),
   idle_timeout: duration('Idle tunnels and keep-alive sockets are closed after this.').prefault('5m'),
+  dns_ttl: duration('How long a name lookup is reused (0s looks up every time).').prefault('30s'),
+  dns_negative_ttl: duration('How long a failed name lookup is reused.', 3_600_000).prefault('5s'),
 });
 
 export const limitsSchema = z.strictObject({

@@ -53,6 +53,9 @@ export interface ProxyConfig {
     readonly allowPrivate: readonly string[];
     readonly connectTimeoutMs: number;
     readonly idleTimeoutMs: number;
+    /** Name lookups reused this long (0: not cached); failures for dnsNegativeTtlMs. */
+    readonly dnsTtlMs: number;
+    readonly dnsNegativeTtlMs: number;
   };
   readonly limits: {
     readonly maxConnections: number;

@@ -12,7 +12,8 @@ export function resolveTarget(target: Target): Promise<Resolution> {
   return lookupAll(target.host);
 }
 
-async function lookupAll(host: string): Promise<Resolution> {
+/** `dns.lookup` of one name, every address in the order the system gives. Never rejects. */
+export async function lookupAll(host: string): Promise<Resolution> {
   try {
     const found = await lookup(host, { all: true, verbatim: true });
     if (found.length === 0) return { ok: false, code: 'KZP_ERR_DNS', message: 'no addresses' };

@@ -5,9 +5,10 @@ import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
 import type { Interceptor } from '../contract/interceptor.js';
 import type { OriginPoolStats } from '../contract/origin-pool-stats.js';
+import type { DnsCacheStats } from '../contract/dns-cache-stats.js';
 import { NO_LABELS, type ActionLabels } from '../action/action-labels.js';
 import { directConnector, type Connector } from '../net/connector.js';
-import { resolveTarget } from '../net/resolve.js';
+import { createDnsCache } from '../net/dns-cache.js';
 import type { Logger } from '../observe/logger.js';
 import { createClientErrorHandler } from './client-error.js';
 import { installConnectionGate } from './connection-limits.js';
@@ -32,8 +33,14 @@ export interface ProxyServerOptions {
     readonly headerTimeoutMs: number;
     readonly drainTimeoutMs: number;
   };
-  readonly network: { readonly connectTimeoutMs: number; readonly idleTimeoutMs: number };
-  /** Defaults to src/net/resolve.ts (`dns.lookup`, all addresses, verbatim order). */
+  readonly network: {
+    readonly connectTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    /** The name-lookup cache in front of the system resolver (src/net/dns-cache.ts); not used with `resolve`. */
+    readonly dnsTtlMs: number;
+    readonly dnsNegativeTtlMs: number;
+  };
+  /** Replaces the cached system resolver (`dns.lookup`, all addresses, verbatim order): a test's own name table. */
   readonly resolve?: (target: Target) => Promise<Resolution>;
   /** PEM CAs trusted besides Node's bundled roots when the proxy itself originates TLS (https:// and wss:// absolute-form). */
   readonly upstreamCa?: readonly string[];
@@ -61,7 +68,12 @@ export interface ProxyServer {
   readonly activeConnections: number;
   /** The plain-HTTP destination pools now (read at /metrics scrapes). */
   readonly originPool: OriginPoolStats;
+  /** The name-lookup cache now (read at /metrics scrapes). */
+  readonly dnsCache: DnsCacheStats;
 }
+
+/** Names whose lookups are kept (a sidecar's agent talks to tens of hosts; a shared proxy to thousands). */
+const DNS_CACHE_ENTRIES = 10_000;
 
 /** Parser checks run this often, so a header timeout fires within a quarter of its length. */
 function checkingInterval(headerTimeoutMs: number): number {
@@ -71,11 +83,12 @@ function checkingInterval(headerTimeoutMs: number): number {
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const { limits, network } = options;
   const registry = new ConnectionRegistry(options.logger);
+  const dns = createDnsCache({ ttlMs: network.dnsTtlMs, negativeTtlMs: network.dnsNegativeTtlMs, maxEntries: DNS_CACHE_ENTRIES });
   const proxy: ProxyContext = {
     decider: options.decider,
     agent: options.agent,
     logger: options.logger,
-    resolve: options.resolve === undefined ? resolveTarget : neverRejecting(options.resolve),
+    resolve: options.resolve === undefined ? (target) => dns.resolve(target) : neverRejecting(options.resolve),
     connectTimeoutMs: network.connectTimeoutMs,
     idleTimeoutMs: network.idleTimeoutMs,
     registry,
@@ -147,6 +160,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     },
     get originPool() {
       return proxy.pool.origins.stats();
+    },
+    get dnsCache() {
+      return { entries: dns.size, ...dns.counts };
     },
   };
 }

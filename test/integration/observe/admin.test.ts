@@ -169,6 +169,25 @@ describe('admin listener', () => {
     expect(closed).toContain('kaizen_proxy_active_tunnels 0');
   });
 
+  it('counts name lookups: two requests to one name make one getaddrinfo and one cache hit', async () => {
+    origin = createServer((_req, res) => {
+      res.end('named');
+    });
+    await new Promise<void>((resolve) => origin?.listen(0, '127.0.0.1', resolve));
+    const originPort = (origin.address() as AddressInfo).port;
+    proxy = await createProxy(config({ allowPrivate: ['127.0.0.0/8', '::1/128'] }), { logger: createLogger({ level: 'silent' }) });
+    const admin = proxy.admin;
+    if (admin === null) throw new Error('admin listener expected');
+    const via = { proxyPort: proxy.address.port, host: 'localhost' };
+
+    expect(await get(originPort, '/a', via)).toMatchObject({ status: 200, body: 'named' });
+    expect(await get(originPort, '/b', via)).toMatchObject({ status: 200, body: 'named' });
+    const metrics = (await get(admin.port, '/metrics')).body;
+    expect(metrics).toContain('kaizen_proxy_dns_lookups_total 1');
+    expect(metrics).toContain('kaizen_proxy_dns_cache_hits_total 1');
+    expect(metrics).toContain('kaizen_proxy_dns_cache_entries 1');
+  });
+
   it('warns at start when listening beyond loopback without gateway credentials (unsafe_open_proxy)', async () => {
     const logs = new CapturedLogs();
     proxy = await createProxy(config({ listen: '0.0.0.0:0', unsafeOpenProxy: true, admin: 'off' }), { logger: createLogger({ level: 'info', destination: logs }) });

@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     expect(config.controlPlane).toEqual({ url: 'https://api.getkaizen.io', apiKey: null, apiKeyFile: null, timeoutMs: 1500 });
     expect(config.fail).toBe('closed');
     expect(config.cache).toEqual({ maxEntries: 10_000, allowTtlMs: 300_000, blockTtlMs: 30_000, staleIfErrorMs: 3_600_000 });
-    expect(config.network).toEqual({ allowPrivate: [], connectTimeoutMs: 10_000, idleTimeoutMs: 300_000 });
+    expect(config.network).toEqual({ allowPrivate: [], connectTimeoutMs: 10_000, idleTimeoutMs: 300_000, dnsTtlMs: 30_000, dnsNegativeTtlMs: 5_000 });
     expect(config.limits.maxHeaderBytes).toBe(16_384);
     expect(config.file).toBeNull();
     expect(Object.isFrozen(config.network.allowPrivate)).toBe(true);
@@ -43,7 +43,7 @@ describe('loadConfig', () => {
         'control_plane: { url: "https://cp.example/", timeout: 2s }',
         'fail: open',
         'cache: { max_entries: 5, allow_ttl: 1m, block_ttl: 1500ms, stale_if_error: 2h }',
-        'network: { allow_private: [10.0.0.0/8, "fd00::/8"], connect_timeout: 3s, idle_timeout: 1m }',
+        'network: { allow_private: [10.0.0.0/8, "fd00::/8"], connect_timeout: 3s, idle_timeout: 1m, dns_ttl: 2m, dns_negative_ttl: 0s }',
         'limits: { max_connections: 7, max_header_bytes: 8192, header_timeout: 5s }',
         'log: { level: debug }',
       ].join('\n'),
@@ -56,6 +56,8 @@ describe('loadConfig', () => {
     expect(result.config.cache.blockTtlMs).toBe(1500);
     expect(result.config.cache.staleIfErrorMs).toBe(7_200_000);
     expect(result.config.network.allowPrivate).toEqual(['10.0.0.0/8', 'fd00::/8']);
+    expect(result.config.network.dnsTtlMs).toBe(120_000);
+    expect(result.config.network.dnsNegativeTtlMs).toBe(0);
     expect(result.config.limits.maxConnections).toBe(7);
     expect(result.config.fail).toBe('open');
     expect(result.config.file).toBe(file);

@@ -1,0 +1,84 @@
+import { LRUCache } from 'lru-cache';
+import type { Resolution } from '../contract/decision.js';
+import type { Target } from '../contract/target.js';
+import { lookupAll } from './resolve.js';
+
+export interface DnsCacheOptions {
+  /** How long an answer with addresses is reused; 0 turns the cache off (lookups still coalesce). */
+  readonly ttlMs: number;
+  /** How long a failed lookup (no such name, no answer) is reused before the resolver is asked again. */
+  readonly negativeTtlMs: number;
+  /** Names kept at most; the least recently used goes first. */
+  readonly maxEntries: number;
+  /** The system resolver by default (`dns.lookup`, all addresses, verbatim order); must never reject. */
+  readonly lookup?: (host: string) => Promise<Resolution>;
+  /** Clock in ms for the TTLs (tests pass a fake one); performance.now by default. */
+  readonly now?: () => number;
+}
+
+export interface DnsCache {
+  /** The addresses of a target: an IP literal as it is, a name from the cache or from one lookup shared by all who ask meanwhile. Never rejects. */
+  resolve(target: Target): Promise<Resolution>;
+  /** Names held now (answers and lookups in flight). */
+  readonly size: number;
+  /** Lookups that went to the resolver, and resolutions answered from the cache or a shared lookup. */
+  readonly counts: { readonly lookups: number; readonly hits: number };
+}
+
+/**
+ * A bounded cache of name lookups in front of `dns.lookup` (getaddrinfo on libuv's four worker
+ * threads, shared with file I/O): without it every tunnel and request to a name costs a lookup,
+ * and 1,000 clients connecting to one new name queue 1,000 of them. Concurrent lookups of one name
+ * share one call; an answer is reused for `ttlMs` (getaddrinfo gives no record TTL, so one fixed
+ * lifetime, as Java's resolver cache keeps), a failure for `negativeTtlMs`.
+ * Every use still goes through the address guard, on the addresses that will be dialled, so a
+ * reused answer is checked like a fresh one; between refreshes a name cannot be rebound.
+ */
+export function createDnsCache(options: DnsCacheOptions): DnsCache {
+  const lookup = options.lookup ?? lookupAll;
+  const now = options.now ?? (() => performance.now());
+  const entries = new LRUCache<string, Promise<Resolution>>({ max: Math.max(1, options.maxEntries), ttlResolution: 0, perf: { now } });
+  let lookups = 0;
+  let hits = 0;
+
+  const settle = (host: string, pending: Promise<Resolution>, resolution: Resolution): void => {
+    // Evicted or cleared meanwhile: the answer still goes to its waiters but is not kept.
+    if (entries.peek(host) !== pending) return;
+    const ttl = resolution.ok ? options.ttlMs : options.negativeTtlMs;
+    if (ttl > 0) entries.set(host, pending, { ttl: Math.max(1, Math.ceil(ttl)) });
+    else entries.delete(host);
+  };
+
+  return {
+    resolve(target) {
+      if (target.hostType !== 'dns') return Promise.resolve({ ok: true, addresses: [target.host] });
+      const host = target.host;
+      const held = entries.get(host);
+      if (held !== undefined) {
+        hits += 1;
+        return held;
+      }
+      lookups += 1;
+      const pending = lookup(host).then(
+        (resolution) => {
+          settle(host, pending, resolution);
+          return resolution;
+        },
+        (error: unknown) => {
+          const failed: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: `lookup failed: ${error instanceof Error ? error.name : 'unknown'}` };
+          settle(host, pending, failed);
+          return failed;
+        },
+      );
+      // In flight it has no lifetime: every caller until it settles shares it.
+      entries.set(host, pending, { ttl: 0 });
+      return pending;
+    },
+    get size() {
+      return entries.size;
+    },
+    get counts() {
+      return { lookups, hits };
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DnsCacheStats } from '../contract/dns-cache-stats.js';
+
+/** The name-lookup cache's metrics on the proxy's registry, read from `source` at each scrape. */
+export function createDnsMetrics(registry: Registry, source: () => DnsCacheStats): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'kaizen_proxy_dns_cache_entries',
+    help: 'Names held by the lookup cache (answers, failures and lookups in flight).',
+    registers,
+    collect() {
+      this.set(source().entries);
+    },
+  });
+  runningCount(registers, 'kaizen_proxy_dns_lookups_total', 'Name lookups sent to the system resolver (getaddrinfo).', () => source().lookups);
+  runningCount(registers, 'kaizen_proxy_dns_cache_hits_total', 'Name resolutions answered by the lookup cache or by a lookup already in flight.', () => source().hits);
+}
+
+/** A counter that follows a running count kept elsewhere. */
+function runningCount(registers: Registry[], name: string, help: string, read: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
+}

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import type { Resolution } from '../../../src/contract/decision.js';
+import { targetFromParts } from '../../../src/action/target-parse.js';
+import type { Target } from '../../../src/contract/target.js';
+import { createDnsCache, type DnsCacheOptions } from '../../../src/net/dns-cache.js';
+
+function target(host: string): Target {
+  const parsed = targetFromParts(host, 443);
+  if (!parsed.ok) throw new Error(`bad test host ${host}`);
+  return parsed.value;
+}
+
+const FOUND: Resolution = { ok: true, addresses: ['203.0.113.7'] };
+const NOT_FOUND: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: 'lookup failed: ENOTFOUND' };
+
+/**
+ * A cache on a fake clock whose resolver answers from a script, one answer per call, each only
+ * when the test releases it (so lookups in flight can be observed).
+ */
+function harness(script: Resolution[], changes: Partial<DnsCacheOptions> = {}) {
+  let clock = 1_000;
+  const asked: string[] = [];
+  const waiting: (() => void)[] = [];
+  const cache = createDnsCache({
+    ttlMs: 100,
+    negativeTtlMs: 10,
+    maxEntries: 100,
+    now: () => clock,
+    lookup: (host) => {
+      asked.push(host);
+      const answer = script.length > 1 ? script.shift() : script[0];
+      if (answer === undefined) return Promise.reject(new Error('script exhausted'));
+      return new Promise((resolve) => {
+        waiting.push(() => {
+          resolve(answer);
+        });
+      });
+    },
+    ...changes,
+  });
+  return {
+    cache,
+    asked,
+    advance: (ms: number) => (clock += ms),
+    /** Answer every lookup in flight, then let their continuations run. */
+    answer: async () => {
+      for (const release of waiting.splice(0)) release();
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
+describe('dns cache', () => {
+  it('shares one lookup among everyone who asks while it is in flight', async () => {
+    const h = harness([FOUND]);
+    const all = Promise.all(Array.from({ length: 1_000 }, () => h.cache.resolve(target('api.example.com'))));
+    expect(h.cache.size).toBe(1);
+    await h.answer();
+    const answers = await all;
+    expect(h.asked).toEqual(['api.example.com']);
+    expect(answers.every((answer) => answer === FOUND)).toBe(true);
+    expect(h.cache.counts).toEqual({ lookups: 1, hits: 999 });
+  });
+
+  it('reuses an answer for ttl, then looks the name up again', async () => {
+    const h = harness([FOUND, { ok: true, addresses: ['203.0.113.8'] }]);
+    const first = h.cache.resolve(target('api.example.com'));
+    await h.answer();
+    expect(await first).toEqual(FOUND);
+    h.advance(99);
+    expect(await h.cache.resolve(target('api.example.com'))).toEqual(FOUND);
+    expect(h.asked).toHaveLength(1);
+    h.advance(2);
+    const again = h.cache.resolve(target('api.example.com'));
+    await h.answer();
+    expect(await again).toEqual({ ok: true, addresses: ['203.0.113.8'] });
+    expect(h.asked).toHaveLength(2);
+  });
+
+  it('reuses a failure for negative_ttl only', async () => {
+    const h = harness([NOT_FOUND, FOUND]);
+    const first = h.cache.resolve(target('gone.example.com'));
+    await h.answer();
+    expect(await first).toEqual(NOT_FOUND);
+    h.advance(9);
+    expect(await h.cache.resolve(target('gone.example.com'))).toEqual(NOT_FOUND);
+    expect(h.asked).toHaveLength(1);
+    h.advance(2);
+    const again = h.cache.resolve(target('gone.example.com'));
+    await h.answer();
+    expect(await again).toEqual(FOUND);
+    expect(h.asked).toHaveLength(2);
+  });
+
+  it('with a ttl of 0 keeps nothing once answered, but still shares a lookup in flight', async () => {
+    const h = harness([FOUND], { ttlMs: 0, negativeTtlMs: 0 });
+    const both = Promise.all([h.cache.resolve(target('a.example')), h.cache.resolve(target('a.example'))]);
+    await h.answer();
+    expect(await both).toEqual([FOUND, FOUND]);
+    expect(h.cache.size).toBe(0);
+    const later = h.cache.resolve(target('a.example'));
+    await h.answer();
+    await later;
+    expect(h.asked).toEqual(['a.example', 'a.example']);
+  });
+
+  it('never looks up an IP literal', async () => {
+    const h = harness([FOUND]);
+    expect(await h.cache.resolve(target('192.0.2.1'))).toEqual({ ok: true, addresses: ['192.0.2.1'] });
+    expect(await h.cache.resolve(target('[2001:db8::1]'))).toEqual({ ok: true, addresses: ['2001:db8::1'] });
+    expect(h.asked).toEqual([]);
+    expect(h.cache.size).toBe(0);
+  });
+
+  it('keeps at most max_entries names, dropping the least recently used', async () => {
+    const h = harness([FOUND], { maxEntries: 2 });
+    for (const host of ['a.example', 'b.example']) {
+      const pending = h.cache.resolve(target(host));
+      await h.answer();
+      await pending;
+    }
+    await h.cache.resolve(target('a.example')); // a is now the more recent
+    const c = h.cache.resolve(target('c.example'));
+    await h.answer();
+    await c;
+    expect(h.cache.size).toBe(2);
+    await h.cache.resolve(target('a.example'));
+    const b = h.cache.resolve(target('b.example'));
+    await h.answer();
+    await b;
+    expect(h.asked).toEqual(['a.example', 'b.example', 'c.example', 'b.example']);
+  });
+
+  it('answers the waiters of a lookup evicted while in flight, without keeping it', async () => {
+    const h = harness([FOUND], { maxEntries: 1 });
+    const first = h.cache.resolve(target('a.example'));
+    const second = h.cache.resolve(target('b.example')); // evicts a while in flight
+    await h.answer();
+    expect(await first).toEqual(FOUND);
+    expect(await second).toEqual(FOUND);
+    const again = h.cache.resolve(target('a.example'));
+    await h.answer();
+    await again;
+    expect(h.asked).toEqual(['a.example', 'b.example', 'a.example']);
+  });
+
+  it('turns a resolver that rejects into a KZP_ERR_DNS resolution', async () => {
+    const h = harness([], { lookup: () => Promise.reject(new TypeError('broken')) });
+    expect(await h.cache.resolve(target('a.example'))).toEqual({ ok: false, code: 'KZP_ERR_DNS', message: 'lookup failed: TypeError' });
+  });
+
+  it('caches what the system resolver says about localhost', async () => {
+    const cache = createDnsCache({ ttlMs: 60_000, negativeTtlMs: 5_000, maxEntries: 10 });
+    const first = await cache.resolve(target('localhost'));
+    const second = await cache.resolve(target('localhost'));
+    expect(first.ok).toBe(true);
+    expect(first.ok && first.addresses.length > 0).toBe(true);
+    expect(second).toBe(first);
+    expect(cache.counts).toEqual({ lookups: 1, hits: 1 });
+  });
+});
