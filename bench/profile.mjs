@@ -3,6 +3,7 @@
 //   [--cli path/to/cli.js] (an experimental build, e.g. a patched copy of dist/ under bench/out/)
 //   [--node-arg FLAG]... (node flags for the proxy, e.g. --node-arg --trace-gc; kaizen's go to its log)
 //   [--first MEASUREMENT] (run that one first on the same proxy, unmeasured)
+//   [--host NAME] (address the servers by this name, e.g. localhost: the proxy resolves it)
 // starts the proxy (kaizen-proxy under `node --cpu-prof`), runs one measurement against it (same
 // client, servers and fake control plane as run.mjs), stops it with SIGTERM so the profile is
 // written, and prints the hottest functions by self time plus self time per source file.
@@ -46,7 +47,9 @@ const servers = await new Promise((resolve, reject) => {
   child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
 });
 const cp = await startFakeControlPlane();
-const S = servers.host;
+// --host NAME: reach the servers by a name (e.g. localhost) instead of their address, so each
+// tunnel or request includes the proxy's name resolution.
+const S = arg('--host') ?? servers.host;
 const GiB = 1024 ** 3;
 const plans = {
   up: ['tunnel-throughput.mjs', { host: S, port: servers.ports.sink, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'up' }],
