@@ -58,7 +58,7 @@ export const cacheSchema = z.strictObject({
 
 export const networkSchema = z.strictObject({
   allow_private: z.array(leaf.cidr).default([]),
-  connect_timeout: duration('Deadline for connecting to a destination.', 600_000).prefault('10s'),
+  connect_timeout: duration('Deadline for each connection attempt to a destination (with several addresses, the next starts after 250 ms).', 600_000).prefault('10s'),
   idle_timeout: duration('Idle tunnels and keep-alive sockets are closed after this.').prefault('5m'),
   dns_ttl: duration('How long a name lookup is reused (0s looks up every time).').prefault('30s'),
   dns_negative_ttl: duration('How long a failed name lookup is reused.', 3_600_000).prefault('5s'),

@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIPv6, type Socket } from 'node:net';
 import { relayableReads } from './relay-reads.js';
 
 /** Whatever the dial is for (the client socket): when it closes, the dial is abandoned. */
@@ -9,10 +9,10 @@ export interface DialOwner {
 }
 
 export interface DialOptions {
-  /** Per address: a SYN that is not answered within this time moves on to the next address. */
+  /** Per address: an attempt whose SYN is not answered within this time has failed (the next starts after ATTEMPT_DELAY_MS anyway). */
   readonly connectTimeoutMs: number;
   /**
-   * When the owner closes (the client went away), the attempt in progress is destroyed and no
+   * When the owner closes (the client went away), the attempts in progress are destroyed and no
    * further address is tried. (A plain close listener: an AbortController per tunnel costs more.)
    */
   readonly owner?: DialOwner;
@@ -21,6 +21,8 @@ export interface DialOptions {
    * reads (relay-reads.ts), so the splice can relay its reads without a copy per read.
    */
   readonly relayable?: boolean;
+  /** How long an attempt may go unanswered before the next address is tried too; ATTEMPT_DELAY_MS by default. */
+  readonly attemptDelayMs?: number;
 }
 
 /** KZP_ERR_UPSTREAM_PROXY only from src/net/connector.ts, when the path went through an upstream proxy. */
@@ -30,55 +32,129 @@ export type DialResult =
   | { readonly ok: true; readonly socket: Socket; readonly address: string }
   | { readonly ok: false; readonly code: DialCode; readonly aborted: boolean };
 
-/**
- * Open a TCP connection to exactly the given (already checked) addresses, in order, never
- * resolving anything: each address is an IP literal, so `net.connect` does no lookup.
- * The socket is returned connected, half-open allowed, Nagle off.
- */
-export async function dial(addresses: readonly string[], port: number, options: DialOptions): Promise<DialResult> {
-  let code: DialCode = 'KZP_ERR_UPSTREAM_CONNECT';
-  for (const address of addresses) {
-    if (options.owner?.destroyed === true) return { ok: false, code, aborted: true };
-    const attempt = await dialOne(address, port, options);
-    if (attempt.ok) return attempt;
-    code = attempt.code;
-    if (attempt.aborted) return attempt;
-  }
-  return { ok: false, code, aborted: false };
-}
+/** RFC 8305's Connection Attempt Delay: the next address is tried when the last has not connected within this. */
+export const ATTEMPT_DELAY_MS = 250;
 
-function dialOne(address: string, port: number, options: DialOptions): Promise<DialResult> {
+/**
+ * Open a TCP connection to exactly the given (already checked) addresses, never resolving
+ * anything: each address is an IP literal, so `net.connect` does no lookup. With several, the
+ * attempts are staggered as in Happy Eyeballs (RFC 8305): families alternate, the next address
+ * starts when the last has not connected within ATTEMPT_DELAY_MS or as soon as it fails, the first to
+ * connect wins and the others are destroyed. An address whose SYNs vanish (a dual-stack name
+ * without an IPv6 route) then costs 250 ms, not the whole connect timeout. The socket is returned
+ * connected, half-open allowed, Nagle off.
+ */
+export function dial(addresses: readonly string[], port: number, options: DialOptions): Promise<DialResult> {
+  const order = alternateFamilies(addresses);
+  const owner = options.owner;
   return new Promise((resolve) => {
-    const reads = options.relayable === true ? relayableReads() : null;
-    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, ...(reads === null ? {} : { onread: reads.onread }) });
-    reads?.bind(socket);
-    const owner = options.owner;
+    if (owner?.destroyed === true || order.length === 0) {
+      resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: owner?.destroyed === true });
+      return;
+    }
+    const pending = new Set<Attempt>();
+    let next = 0;
+    let lastCode: DialCode = 'KZP_ERR_UPSTREAM_CONNECT';
+    let settled = false;
+    let stagger: NodeJS.Timeout | undefined;
+
     const finish = (result: DialResult): void => {
-      clearTimeout(timer);
-      socket.off('connect', onConnect);
-      socket.off('error', onError);
+      settled = true;
+      clearTimeout(stagger);
       owner?.off('close', onAbort);
-      if (!result.ok) socket.destroy();
+      for (const attempt of pending) attempt.cancel();
+      pending.clear();
       resolve(result);
     };
-    const onConnect = (): void => {
-      finish({ ok: true, socket, address });
-    };
-    const onError = (): void => {
-      finish({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: false });
-    };
     const onAbort = (): void => {
-      finish({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
+      finish({ ok: false, code: lastCode, aborted: true });
     };
-    const timer = setTimeout(() => {
-      finish({ ok: false, code: 'KZP_ERR_UPSTREAM_TIMEOUT', aborted: false });
-    }, options.connectTimeoutMs);
-    // A late error from a socket we gave up on (or one the caller has not yet wired) must not crash.
-    socket.on('error', ignoreError);
-    socket.once('connect', onConnect);
-    socket.once('error', onError);
+    const startNext = (): void => {
+      clearTimeout(stagger);
+      const address = order[next];
+      if (settled || address === undefined) return;
+      next += 1;
+      const attempt = attemptOne(address, port, options, (outcome) => {
+        pending.delete(attempt);
+        if (settled) return;
+        if (outcome.ok) {
+          finish({ ok: true, socket: outcome.socket, address });
+          return;
+        }
+        lastCode = outcome.code;
+        // A failed attempt starts the next at once; the last one to fail settles the dial.
+        if (next < order.length) startNext();
+        else if (pending.size === 0) finish({ ok: false, code: lastCode, aborted: false });
+      });
+      pending.add(attempt);
+      if (next < order.length) stagger = setTimeout(startNext, options.attemptDelayMs ?? ATTEMPT_DELAY_MS);
+    };
     owner?.once('close', onAbort);
+    startNext();
   });
+}
+
+/**
+ * The order attempts are made in: the resolver's order (RFC 6724 preferences), families
+ * alternating from the first address's (RFC 8305 §4), so a broken family costs one delay.
+ */
+export function alternateFamilies(addresses: readonly string[]): readonly string[] {
+  const first = addresses[0];
+  if (first === undefined || addresses.length < 2) return addresses;
+  const family = isIPv6(first);
+  const leading = addresses.filter((address) => isIPv6(address) === family);
+  const other = addresses.filter((address) => isIPv6(address) !== family);
+  if (other.length === 0) return addresses;
+  const order: string[] = [];
+  for (let i = 0; i < Math.max(leading.length, other.length); i++) {
+    const mine = leading[i];
+    const theirs = other[i];
+    if (mine !== undefined) order.push(mine);
+    if (theirs !== undefined) order.push(theirs);
+  }
+  return order;
+}
+
+type AttemptOutcome = { readonly ok: true; readonly socket: Socket } | { readonly ok: false; readonly code: DialCode };
+
+interface Attempt {
+  /** Destroys the socket of an attempt that has not reported (another won, or the owner left). */
+  cancel(): void;
+}
+
+/** One connection attempt with its own connect timeout; reports exactly once unless cancelled first. */
+function attemptOne(address: string, port: number, options: DialOptions, report: (outcome: AttemptOutcome) => void): Attempt {
+  const reads = options.relayable === true ? relayableReads() : null;
+  const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, ...(reads === null ? {} : { onread: reads.onread }) });
+  reads?.bind(socket);
+  let done = false;
+  const end = (outcome: AttemptOutcome | null): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.off('connect', onConnect);
+    socket.off('error', onError);
+    if (outcome === null || !outcome.ok) socket.destroy();
+    if (outcome !== null) report(outcome);
+  };
+  const onConnect = (): void => {
+    end({ ok: true, socket });
+  };
+  const onError = (): void => {
+    end({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT' });
+  };
+  const timer = setTimeout(() => {
+    end({ ok: false, code: 'KZP_ERR_UPSTREAM_TIMEOUT' });
+  }, options.connectTimeoutMs);
+  // A late error from a socket we gave up on (or one the caller has not yet wired) must not crash.
+  socket.on('error', ignoreError);
+  socket.once('connect', onConnect);
+  socket.once('error', onError);
+  return {
+    cancel: () => {
+      end(null);
+    },
+  };
 }
 
 function ignoreError(): void {
