@@ -184,6 +184,9 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
     },
     limits: {
       maxConnections: file.limits.max_connections,
+      maxConnectionsPerClient: file.limits.max_connections_per_client,
+      clientRatePerSecond: file.limits.client_rate,
+      clientBurst: file.limits.client_burst,
       maxHeaderBytes: file.limits.max_header_bytes,
       headerTimeoutMs: file.limits.header_timeout,
       drainTimeoutMs: file.limits.drain_timeout,

@@ -66,6 +66,20 @@ export const networkSchema = z.strictObject({
 
 export const limitsSchema = z.strictObject({
   max_connections: positiveInt('Client connections open at once; beyond it new clients get 503.', 1_000_000).default(10_000),
+  max_connections_per_client: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .describe('Connections one client address may hold at once; beyond it that client gets 429 (0: no per-client limit).')
+    .default(0),
+  client_rate: z
+    .number()
+    .min(0)
+    .max(1_000_000)
+    .describe('Actions (tunnels and requests) one client may start per second, on average; beyond it 429 with Retry-After (0: no rate limit). A client is its gateway agent, else its address.')
+    .default(0),
+  client_burst: z.number().int().min(0).max(1_000_000).describe('Actions a client may start at once beyond client_rate (0: as many as client_rate, at least 1).').default(0),
   max_header_bytes: z.number().int().min(1024).max(1_048_576).describe('Largest request head accepted; beyond it 431.').default(16_384),
   header_timeout: duration('Deadline for a complete request head (slowloris).', 600_000).prefault('30s'),
   drain_timeout: duration('On SIGTERM, how long in-flight requests may finish before tunnels are closed.', 600_000).prefault('10s'),

@@ -59,6 +59,12 @@ export interface ProxyConfig {
   };
   readonly limits: {
     readonly maxConnections: number;
+    /** 0: no per-client connection limit. */
+    readonly maxConnectionsPerClient: number;
+    /** Actions per second per client; 0: no rate limit. */
+    readonly clientRatePerSecond: number;
+    /** Bucket size; 0 means clientRatePerSecond (at least 1). */
+    readonly clientBurst: number;
     readonly maxHeaderBytes: number;
     readonly headerTimeoutMs: number;
     readonly drainTimeoutMs: number;

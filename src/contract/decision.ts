@@ -8,7 +8,9 @@ export type DecisionSource =
   | 'control_plane'
   | 'local'
   | 'fail_open'
-  | 'fail_closed';
+  | 'fail_closed'
+  /** The transport's own per-client rate limit (limits.client_rate): no verdict was asked for. */
+  | 'limit';
 
 export interface Evidence {
   readonly kind: string;

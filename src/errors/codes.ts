@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   KZP_ERR_HEADERS_TOO_LARGE: 'Request headers larger than limits.max_header_bytes.',
   KZP_ERR_HEADER_TIMEOUT: 'Request headers not complete within limits.header_timeout.',
   KZP_ERR_LIMIT_CONNECTIONS: 'limits.max_connections reached; the client should retry later.',
+  KZP_ERR_LIMIT_CLIENT_CONNECTIONS: 'limits.max_connections_per_client reached for this client address (429); it should retry later.',
+  KZP_ERR_LIMIT_RATE: 'The client started actions faster than limits.client_rate allows (429, with Retry-After); no verdict was asked for.',
   KZP_ERR_BLOCKED: 'The verdict for the action was block.',
   KZP_ERR_GUARD: 'The destination resolved to an address the guard refuses (private, loopback, metadata, the proxy itself).',
   KZP_ERR_NO_VERDICT: 'No verdict could be obtained and the proxy fails closed.',

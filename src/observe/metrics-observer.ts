@@ -19,6 +19,7 @@ export function metricsObserver(metrics: ProxyMetrics): ProxyObserver {
       metrics.actions.inc({ kind: action.kind, decision: decision.decision, source: decision.source });
       if (decision.source === 'guard' && decision.enforce === 'refuse') metrics.guardRefusals.inc();
       if (decision.source === 'fail_open') metrics.failOpen.inc();
+      if (decision.source === 'limit') metrics.limitRefusals.inc({ limit: 'client_rate' });
       if (decision.enforce === 'forward' && isTunnel(action) && !openTunnels.has(action)) {
         openTunnels.add(action);
         metrics.activeTunnels.inc();
@@ -30,7 +31,7 @@ export function metricsObserver(metrics: ProxyMetrics): ProxyObserver {
       if (openTunnels.delete(action)) metrics.activeTunnels.dec();
     },
     refused({ code, reason }) {
-      if (code === 'KZP_ERR_LIMIT_CONNECTIONS') metrics.limitRefusals.inc({ limit: reason });
+      if (code === 'KZP_ERR_LIMIT_CONNECTIONS' || code === 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS') metrics.limitRefusals.inc({ limit: reason });
       else if (code === 'KZP_ERR_PROXY_AUTH') metrics.authFailures.inc();
       else if (code === 'KZP_ERR_TRANSPARENT_DESTINATION') metrics.transparentRefusals.inc({ reason });
     },

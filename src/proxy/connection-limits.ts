@@ -11,28 +11,40 @@ type ConnectionListener = (this: Server, socket: Socket) => void;
 
 /**
  * Admission at the socket level, before any byte is parsed: past `maxConnections` the new client
- * reads a 503 with Retry-After (instead of the silent drop of `server.maxConnections`), while
- * admitted connections keep working. The http.Server's own connection listener is moved behind
+ * reads a 503 with Retry-After (instead of the silent drop of `server.maxConnections`), and a
+ * client address already holding `maxConnectionsPerClient` reads a 429, while admitted
+ * connections keep working. The http.Server's own connection listener is moved behind
  * the gate so its parser, header timeout and connection tracking stay exactly as Node sets them.
  */
-export function installConnectionGate(
-  server: Server,
-  registry: ConnectionRegistry,
-  maxConnections: number,
-  logger: Logger,
-  observer: ProxyObserver | null = null,
-): void {
+export interface ConnectionLimits {
+  readonly maxConnections: number;
+  /** Connections one client address may hold at once; 0 for no such limit. */
+  readonly maxConnectionsPerClient: number;
+}
+
+export function installConnectionGate(server: Server, registry: ConnectionRegistry, limits: ConnectionLimits, logger: Logger, observer: ProxyObserver | null = null): void {
   const listeners = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   const overflow = errorRefusal('KZP_ERR_LIMIT_CONNECTIONS');
+  const clientOverflow = errorRefusal('KZP_ERR_LIMIT_CLIENT_CONNECTIONS');
+  const { maxConnections, maxConnectionsPerClient } = limits;
   server.on('connection', (socket: Socket) => {
     socket.on('error', ignoreSocketError);
     // A decrypted (intercepted) socket belongs to a client already admitted: never refused here.
-    if (registry.size >= maxConnections && !registry.isDecrypted(socket)) {
-      logger.warn({ status: overflow.status, code: overflow.code, max_connections: maxConnections }, 'refused');
-      refuseOnSocket(socket, overflow);
-      reportRefused(observer, overflow.code);
-      return;
+    if (!registry.isDecrypted(socket)) {
+      if (registry.size >= maxConnections) {
+        logger.warn({ status: overflow.status, code: overflow.code, max_connections: maxConnections }, 'refused');
+        refuseOnSocket(socket, overflow);
+        reportRefused(observer, overflow.code);
+        return;
+      }
+      // One client holding its share gets 429; the others keep being admitted.
+      if (maxConnectionsPerClient > 0 && registry.countFor(socket.remoteAddress ?? '') >= maxConnectionsPerClient) {
+        logger.warn({ status: clientOverflow.status, code: clientOverflow.code, max_connections_per_client: maxConnectionsPerClient }, 'refused');
+        refuseOnSocket(socket, clientOverflow);
+        reportRefused(observer, clientOverflow.code);
+        return;
+      }
     }
     registry.admit(socket);
     for (const listener of listeners) listener.call(server, socket);

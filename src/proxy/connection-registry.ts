@@ -11,6 +11,8 @@ export interface ConnectionContext {
    * connection cost about 25 µs of CPU per new tunnel (bench/profile.mjs connrate, 4 runs each).
    */
   readonly lineLogger: Logger;
+  /** The client's address (what per-client limits count by, without a gateway identity); '' when unknown. */
+  readonly client: string;
   /** Requests on this connection whose response is not finished (pipelining keeps several). */
   busy: number;
   /** The proxy already answered this connection on its own (a client error); ignore repeats. */
@@ -24,6 +26,8 @@ export class ConnectionRegistry {
   /** TLS sockets decrypted from an admitted tunnel: the same client, so never counted again. */
   readonly #decrypted = new WeakSet<Socket>();
   #counted = 0;
+  /** Counted connections per client address (limits.max_connections_per_client). */
+  readonly #perClient = new Map<string, number>();
   #nextId = 0;
 
   constructor(logger: Logger) {
@@ -33,6 +37,11 @@ export class ConnectionRegistry {
   /** Client connections held (what max_connections limits): decrypted sockets are not counted. */
   get size(): number {
     return this.#counted;
+  }
+
+  /** Counted connections from one client address now. */
+  countFor(client: string): number {
+    return this.#perClient.get(client) ?? 0;
   }
 
   /** An intercepted tunnel's decrypted socket, about to join the server as a connection of its own. */
@@ -55,14 +64,22 @@ export class ConnectionRegistry {
         return child;
       },
       lineLogger: root,
+      client: socket.remoteAddress ?? '',
       busy: 0,
       refused: false,
     };
     const counted = !this.#decrypted.has(socket);
     this.#sockets.set(socket, context);
-    if (counted) this.#counted++;
+    if (counted) {
+      this.#counted++;
+      this.#perClient.set(context.client, (this.#perClient.get(context.client) ?? 0) + 1);
+    }
     socket.once('close', () => {
-      if (this.#sockets.delete(socket) && counted) this.#counted--;
+      if (!this.#sockets.delete(socket) || !counted) return;
+      this.#counted--;
+      const left = (this.#perClient.get(context.client) ?? 1) - 1;
+      if (left > 0) this.#perClient.set(context.client, left);
+      else this.#perClient.delete(context.client);
     });
     return context;
   }

@@ -24,6 +24,22 @@ const DECIDER_FAILED: Decision = {
   wouldBlock: false,
 };
 
+/** What a rate-limited action carries instead of addresses: nothing was looked up, nothing may be dialled. */
+const NOT_RESOLVED: Promise<Resolution> = Promise.resolve({ ok: false, code: 'KZP_ERR_DNS', message: 'not resolved: the client is over limits.client_rate' });
+
+function rateLimited(retryAfterSeconds: number): Decision {
+  return {
+    decision: 'block',
+    enforce: 'refuse',
+    reason: 'client_rate',
+    evidence: [{ kind: 'retry_after', value: String(retryAfterSeconds), source: 'kaizen-proxy' }],
+    source: 'limit',
+    verdictId: null,
+    flagged: false,
+    wouldBlock: false,
+  };
+}
+
 /**
  * Resolve and decide one action: DNS starts first and overlaps the verdict; nothing is dialled
  * here. Reports the decision (the one decision line, the observer). Never rejects.
@@ -41,6 +57,18 @@ export async function decideAction(proxy: ProxyContext, conn: ConnectionContext,
  */
 export async function decideUnreported(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Promise<Decided & { readonly report: () => void }> {
   const started = performance.now();
+  // Over its rate, the client is answered 429 before anything is resolved or asked for.
+  const wait = proxy.clientRate?.take(proxy.authenticate === null ? conn.client : `agent ${proxy.agent}`) ?? null;
+  if (wait !== null) {
+    const limited = rateLimited(wait);
+    return {
+      decision: limited,
+      resolution: NOT_RESOLVED,
+      report: () => {
+        reportDecided(proxy, conn, action, limited, 0);
+      },
+    };
+  }
   const resolution = proxy.resolve(target);
   let decision: Decision;
   try {

@@ -53,6 +53,7 @@ const REFUSED_REASONS: Partial<Record<ErrorCode, string>> = {
   KZP_ERR_HEADERS_TOO_LARGE: 'headers_too_large',
   KZP_ERR_HEADER_TIMEOUT: 'header_timeout',
   KZP_ERR_LIMIT_CONNECTIONS: 'max_connections',
+  KZP_ERR_LIMIT_CLIENT_CONNECTIONS: 'max_connections_per_client',
 };
 
 /** A client refused before any action existed (limits, malformed requests). */

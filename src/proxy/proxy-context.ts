@@ -5,6 +5,7 @@ import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
 import type { Connector } from '../net/connector.js';
 import type { Logger } from '../observe/logger.js';
+import type { ClientRate } from './client-rate.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { Interception } from './interception.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -30,6 +31,8 @@ export interface ProxyContext {
   readonly labels: ActionLabels;
   /** TLS interception of the CONNECT targets the Interceptor selects; null when off. */
   readonly interception: Interception | null;
+  /** limits.client_rate: each action takes a token from its client's bucket first; null when off. */
+  readonly clientRate: ClientRate | null;
 }
 
 /** In-flight accounting for graceful close: requests and tunnels still being set up. */

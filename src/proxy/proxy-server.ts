@@ -11,6 +11,7 @@ import { directConnector, type Connector } from '../net/connector.js';
 import { createDnsCache } from '../net/dns-cache.js';
 import type { Logger } from '../observe/logger.js';
 import { createClientErrorHandler } from './client-error.js';
+import { ClientRate } from './client-rate.js';
 import { installConnectionGate } from './connection-limits.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { createConnectHandler } from './connect-tunnel.js';
@@ -29,6 +30,11 @@ export interface ProxyServerOptions {
   readonly agent: string;
   readonly limits: {
     readonly maxConnections: number;
+    /** limits.max_connections_per_client (0: none); absent: none. */
+    readonly maxConnectionsPerClient?: number;
+    /** limits.client_rate and client_burst (0: none); absent: none. */
+    readonly clientRatePerSecond?: number;
+    readonly clientBurst?: number;
     readonly maxHeaderBytes: number;
     readonly headerTimeoutMs: number;
     readonly drainTimeoutMs: number;
@@ -74,6 +80,8 @@ export interface ProxyServer {
 
 /** Names whose lookups are kept (a sidecar's agent talks to tens of hosts; a shared proxy to thousands). */
 const DNS_CACHE_ENTRIES = 10_000;
+/** Clients whose rate buckets are kept (limits.client_rate); a forgotten one starts with a full bucket. */
+const RATE_CLIENTS = 10_000;
 
 /** Parser checks run this often, so a header timeout fires within a quarter of its length. */
 function checkingInterval(headerTimeoutMs: number): number {
@@ -99,6 +107,10 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     authenticate: options.authenticate ?? null,
     labels: options.labels ?? NO_LABELS,
     // Decrypted sockets join the server like new connections (gate, parser, timeouts, registry).
+    clientRate:
+      (limits.clientRatePerSecond ?? 0) > 0
+        ? new ClientRate({ perSecond: limits.clientRatePerSecond ?? 0, burst: limits.clientBurst || Math.ceil(limits.clientRatePerSecond ?? 1), maxClients: RATE_CLIENTS })
+        : null,
     interception:
       options.interceptor === undefined
         ? null
@@ -128,7 +140,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const onUpgrade = createUpgradeHandler(proxy);
   server.on('upgrade', onUpgrade);
   server.on('clientError', createClientErrorHandler(registry, proxy.observer));
-  installConnectionGate(server, registry, limits.maxConnections, options.logger, proxy.observer);
+  const connectionLimits = { maxConnections: limits.maxConnections, maxConnectionsPerClient: limits.maxConnectionsPerClient ?? 0 };
+  installConnectionGate(server, registry, connectionLimits, options.logger, proxy.observer);
 
   const redirected: Server[] = [];
 
@@ -141,7 +154,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       // Redirected connections carry no credentials: they are the configured agent's.
       const redirectedProxy: ProxyContext = { ...proxy, authenticate: null };
       const listener = createTransparentServer(redirectedProxy, {
-        maxConnections: limits.maxConnections,
+        connectionLimits,
         maxHeaderBytes: limits.maxHeaderBytes,
         headerTimeoutMs: limits.headerTimeoutMs,
         idleTimeoutMs: network.idleTimeoutMs,

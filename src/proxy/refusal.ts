@@ -28,6 +28,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   KZP_ERR_HEADER_TIMEOUT: 408,
   KZP_ERR_HEADERS_TOO_LARGE: 431,
   KZP_ERR_LIMIT_CONNECTIONS: 503,
+  KZP_ERR_LIMIT_CLIENT_CONNECTIONS: 429,
+  KZP_ERR_LIMIT_RATE: 429,
   KZP_ERR_BLOCKED: 403,
   KZP_ERR_GUARD: 403,
   KZP_ERR_NO_VERDICT: 503,
@@ -50,8 +52,9 @@ export interface RefusalSubject {
   readonly target: string;
 }
 
-/** The answer to a refused action: 403 for a block (guard or verdict), 503 when no verdict. */
+/** The answer to a refused action: 403 for a block (guard or verdict), 503 when no verdict, 429 over the client's rate. */
 export function decisionRefusal(decision: Decision, subject: RefusalSubject): Refusal {
+  if (decision.source === 'limit') return rateRefusal(decision, subject);
   const code = decisionCode(decision);
   const status = code === 'KZP_ERR_NO_VERDICT' ? 503 : 403;
   const headers = ['X-Kaizen-Decision', 'block', 'X-Kaizen-Reason', headerSafe(decision.reason)];
@@ -66,6 +69,14 @@ export function decisionRefusal(decision: Decision, subject: RefusalSubject): Re
     verdict_id: decision.verdictId,
   });
   return { status, code, headers, body };
+}
+
+/** A limit, not a verdict: `X-Kaizen-Error` (never `X-Kaizen-Decision`) and the wait the limiter named. */
+function rateRefusal(decision: Decision, subject: RefusalSubject): Refusal {
+  const code = 'KZP_ERR_LIMIT_RATE';
+  const wait = decision.evidence.find((item) => item.kind === 'retry_after')?.value ?? RETRY_AFTER_LIMIT;
+  const body = JSON.stringify({ error: code, message: ERROR_CODES[code], agent: subject.agent, target: subject.target, retry_after: Number(wait) });
+  return { status: 429, code, headers: ['X-Kaizen-Error', code, 'Retry-After', wait], body };
 }
 
 function decisionCode(decision: Decision): ErrorCode {
@@ -84,7 +95,7 @@ export interface ErrorDetail {
 export function errorRefusal(code: ErrorCode, detail: ErrorDetail = {}): Refusal {
   const status = statusForCode(code);
   const headers = ['X-Kaizen-Error', code];
-  if (code === 'KZP_ERR_LIMIT_CONNECTIONS') headers.push('Retry-After', RETRY_AFTER_LIMIT);
+  if (code === 'KZP_ERR_LIMIT_CONNECTIONS' || code === 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS') headers.push('Retry-After', RETRY_AFTER_LIMIT);
   if (code === 'KZP_ERR_PROXY_AUTH') headers.push('Proxy-Authenticate', 'Basic realm="kaizen-proxy"');
   const body = JSON.stringify({ error: code, message: detail.message ?? ERROR_CODES[code], target: detail.target });
   return { status, code, headers, body };

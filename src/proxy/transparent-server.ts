@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createClientErrorHandler } from './client-error.js';
-import { installConnectionGate } from './connection-limits.js';
+import { installConnectionGate, type ConnectionLimits } from './connection-limits.js';
 import { refuseOnResponse, refuseOnSocket } from './deny-response.js';
 import type { ProxyContext } from './proxy-context.js';
 import { reportRefused } from './exchange-events.js';
@@ -15,7 +15,7 @@ type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface TransparentOptions {
-  readonly maxConnections: number;
+  readonly connectionLimits: ConnectionLimits;
   readonly maxHeaderBytes: number;
   readonly headerTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -66,7 +66,7 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   });
   server.on('clientError', createClientErrorHandler(proxy.registry, proxy.observer));
   installSniffer(server, proxy, options.headerTimeoutMs);
-  installConnectionGate(server, proxy.registry, options.maxConnections, proxy.logger, proxy.observer);
+  installConnectionGate(server, proxy.registry, options.connectionLimits, proxy.logger, proxy.observer);
   return server;
 }
 

@@ -8,6 +8,7 @@ import { captureEarlyBytes, type EarlyCapture } from './early-bytes.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
+import { decisionRefusal } from './refusal.js';
 import { sendTlsAlert, TLS_ALERT, type TlsAlert } from './tls-alert.js';
 import { forwardEarlyBytes } from './tunnel-open.js';
 import { spliceSockets } from './socket-pipe.js';
@@ -43,8 +44,9 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
   client.resume();
   const { decision, resolution } = await decideAction(proxy, conn, action, target);
   if (decision.enforce === 'refuse') {
-    tally.code = decision.source === 'fail_closed' ? 'KZP_ERR_NO_VERDICT' : decision.source === 'guard' ? 'KZP_ERR_GUARD' : 'KZP_ERR_BLOCKED';
-    refuse(proxy, conn, client, tally, early, TLS_ALERT.accessDenied, tally.code === 'KZP_ERR_NO_VERDICT' ? 503 : 403);
+    const refusal = decisionRefusal(decision, { agent: proxy.agent, target: action.target });
+    tally.code = refusal.code;
+    refuse(proxy, conn, client, tally, early, TLS_ALERT.accessDenied, refusal.status);
     return;
   }
   const resolved = await resolution;

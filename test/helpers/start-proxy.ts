@@ -69,6 +69,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Start
     ...(options.connector === undefined ? {} : { connector: options.connector }),
     ...(options.interceptor === undefined ? {} : { interceptor: options.interceptor }),
     ...(options.labels === undefined ? {} : { labels: options.labels }),
+    ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
   });
   const bound = await server.listen('127.0.0.1', 0);
   return { port: bound.port, url: `http://127.0.0.1:${bound.port}`, server, logs, close: () => server.close() };

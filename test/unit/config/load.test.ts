@@ -44,7 +44,7 @@ describe('loadConfig', () => {
         'fail: open',
         'cache: { max_entries: 5, allow_ttl: 1m, block_ttl: 1500ms, stale_if_error: 2h }',
         'network: { allow_private: [10.0.0.0/8, "fd00::/8"], connect_timeout: 3s, idle_timeout: 1m, dns_ttl: 2m, dns_negative_ttl: 0s }',
-        'limits: { max_connections: 7, max_header_bytes: 8192, header_timeout: 5s }',
+        'limits: { max_connections: 7, max_header_bytes: 8192, header_timeout: 5s, max_connections_per_client: 3, client_rate: 0.5, client_burst: 4 }',
         'log: { level: debug }',
       ].join('\n'),
     );
@@ -59,6 +59,7 @@ describe('loadConfig', () => {
     expect(result.config.network.dnsTtlMs).toBe(120_000);
     expect(result.config.network.dnsNegativeTtlMs).toBe(0);
     expect(result.config.limits.maxConnections).toBe(7);
+    expect(result.config.limits).toMatchObject({ maxConnectionsPerClient: 3, clientRatePerSecond: 0.5, clientBurst: 4 });
     expect(result.config.fail).toBe('open');
     expect(result.config.file).toBe(file);
   });
@@ -133,6 +134,20 @@ describe('loadConfig', () => {
     expect(failed.ok).toBe(false);
     if (failed.ok) return;
     expect(failed.issues[0]?.key).toBe('control_plane.api_key_file');
+  });
+
+  it('names the limit key of a negative or fractional per-client limit', () => {
+    for (const [text, key] of [
+      ['limits: { client_rate: -1 }', 'limits.client_rate'],
+      ['limits: { max_connections_per_client: 1.5 }', 'limits.max_connections_per_client'],
+      ['limits: { client_burst: -2 }', 'limits.client_burst'],
+    ] as const) {
+      const file = writeConfig('limits.yaml', `${text}\n`);
+      const result = load({ flags: { config: file } });
+      expect(result.ok, text).toBe(false);
+      if (result.ok) continue;
+      expect(result.issues[0]).toMatchObject({ where: `${file}:1`, key });
+    }
   });
 
   it('refuses dangerous or malformed values', () => {
