@@ -8,7 +8,9 @@ export function blockNotices(write: (line: string) => void): ProxyObserver {
   return {
     decided(event: DecisionEvent) {
       const { decision, action } = event;
-      if (decision.enforce === 'refuse') {
+      if (decision.source === 'limit') {
+        write(`kaizen-proxy: refused ${action.kind} ${action.target}: over limits.client_rate (429)\n`);
+      } else if (decision.enforce === 'refuse') {
         write(`kaizen-proxy: blocked ${action.kind} ${action.target}: ${oneLine(decision.reason)}\n`);
       } else if (decision.wouldBlock) {
         write(`kaizen-proxy: would block ${action.kind} ${action.target} (monitor mode): ${oneLine(decision.reason)}\n`);
