@@ -181,6 +181,7 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
       idleTimeoutMs: file.network.idle_timeout,
       dnsTtlMs: file.network.dns_ttl,
       dnsNegativeTtlMs: file.network.dns_negative_ttl,
+      dnsStaleIfErrorMs: file.network.dns_stale_if_error,
     },
     limits: {
       maxConnections: file.limits.max_connections,

@@ -8,6 +8,11 @@ export interface DnsCacheOptions {
   readonly ttlMs: number;
   /** How long a failed lookup (no such name, no answer) is reused before the resolver is asked again. */
   readonly negativeTtlMs: number;
+  /**
+   * How long past `ttlMs` a name's last answer may still serve when a new lookup fails (the
+   * resolver is down or slow to answer: RFC 8767's serve-stale); 0 never serves a stale answer.
+   */
+  readonly staleIfErrorMs?: number;
   /** Names kept at most; the least recently used goes first. */
   readonly maxEntries: number;
   /** The system resolver by default (`dns.lookup`, all addresses, verbatim order); must never reject. */
@@ -21,8 +26,8 @@ export interface DnsCache {
   resolve(target: Target): Promise<Resolution>;
   /** Names held now (answers and lookups in flight). */
   readonly size: number;
-  /** Lookups that went to the resolver, and resolutions answered from the cache or a shared lookup. */
-  readonly counts: { readonly lookups: number; readonly hits: number };
+  /** Lookups that went to the resolver, resolutions answered from the cache or a shared lookup, and failed lookups answered with a stale answer. */
+  readonly counts: { readonly lookups: number; readonly hits: number; readonly stale: number };
 }
 
 /**
@@ -31,6 +36,8 @@ export interface DnsCache {
  * and 1,000 clients connecting to one new name queue 1,000 of them. Concurrent lookups of one name
  * share one call; an answer is reused for `ttlMs` (getaddrinfo gives no record TTL, so one fixed
  * lifetime, as Java's resolver cache keeps), a failure for `negativeTtlMs`.
+ * When a refresh fails, the name's last answer serves for up to `staleIfErrorMs` past its expiry
+ * (asked again after `negativeTtlMs`), so a resolver outage does not turn into 502s at once.
  * Every use still goes through the address guard, on the addresses that will be dialled, so a
  * reused answer is checked like a fresh one; between refreshes a name cannot be rebound.
  */
@@ -38,13 +45,30 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
   const lookup = options.lookup ?? lookupAll;
   const now = options.now ?? (() => performance.now());
   const entries = new LRUCache<string, Promise<Resolution>>({ max: Math.max(1, options.maxEntries), ttlResolution: 0, perf: { now } });
+  const staleMs = Math.max(0, options.staleIfErrorMs ?? 0);
+  // The last answer with addresses per name, kept ttl + staleIfError, for a refresh that fails.
+  const lastGood = new LRUCache<string, Resolution>({ max: Math.max(1, options.maxEntries), ttlResolution: 0, perf: { now } });
   let lookups = 0;
   let hits = 0;
+  let stale = 0;
 
-  const settle = (host: string, pending: Promise<Resolution>, resolution: Resolution): void => {
+  /** What a finished lookup answers: its own result, or the name's last good answer when it failed and one is kept. */
+  const answerOf = (host: string, resolution: Resolution): Resolution => {
+    if (resolution.ok) {
+      if (staleMs > 0) lastGood.set(host, resolution, { ttl: Math.max(1, Math.ceil(options.ttlMs + staleMs)) });
+      return resolution;
+    }
+    const kept = staleMs > 0 ? lastGood.get(host) : undefined;
+    if (kept === undefined) return resolution;
+    stale += 1;
+    return kept;
+  };
+
+  const settle = (host: string, pending: Promise<Resolution>, resolution: Resolution, servedStale: boolean): void => {
     // Evicted or cleared meanwhile: the answer still goes to its waiters but is not kept.
     if (entries.peek(host) !== pending) return;
-    const ttl = resolution.ok ? options.ttlMs : options.negativeTtlMs;
+    // A stale answer stands in for a failure: the resolver is asked again after negative_ttl.
+    const ttl = resolution.ok && !servedStale ? options.ttlMs : options.negativeTtlMs;
     if (ttl > 0) entries.set(host, pending, { ttl: Math.max(1, Math.ceil(ttl)) });
     else entries.delete(host);
   };
@@ -59,16 +83,13 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
         return held;
       }
       lookups += 1;
-      const pending = lookup(host).then(
-        (resolution) => {
-          settle(host, pending, resolution);
-          return resolution;
-        },
-        (error: unknown) => {
-          const failed: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: `lookup failed: ${error instanceof Error ? error.name : 'unknown'}` };
-          settle(host, pending, failed);
-          return failed;
-        },
+      const finish = (resolution: Resolution): Resolution => {
+        const answer = answerOf(host, resolution);
+        settle(host, pending, answer, answer !== resolution);
+        return answer;
+      };
+      const pending = lookup(host).then(finish, (error: unknown) =>
+        finish({ ok: false, code: 'KZP_ERR_DNS', message: `lookup failed: ${error instanceof Error ? error.name : 'unknown'}` }),
       );
       // In flight it has no lifetime: every caller until it settles shares it.
       entries.set(host, pending, { ttl: 0 });
@@ -78,7 +99,7 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
       return entries.size;
     },
     get counts() {
-      return { lookups, hits };
+      return { lookups, hits, stale };
     },
   };
 }

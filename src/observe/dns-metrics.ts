@@ -14,6 +14,7 @@ export function createDnsMetrics(registry: Registry, source: () => DnsCacheStats
   });
   runningCount(registers, 'kaizen_proxy_dns_lookups_total', 'Name lookups sent to the system resolver (getaddrinfo).', () => source().lookups);
   runningCount(registers, 'kaizen_proxy_dns_cache_hits_total', 'Name resolutions answered by the lookup cache or by a lookup already in flight.', () => source().hits);
+  runningCount(registers, 'kaizen_proxy_dns_stale_answers_total', 'Failed name lookups answered with the name\'s last answer (network.dns_stale_if_error).', () => source().stale);
 }
 
 /** A counter that follows a running count kept elsewhere. */

@@ -45,6 +45,8 @@ export interface ProxyServerOptions {
     /** The name-lookup cache in front of the system resolver (src/net/dns-cache.ts); not used with `resolve`. */
     readonly dnsTtlMs: number;
     readonly dnsNegativeTtlMs: number;
+    /** Absent: a failed lookup never serves a stale answer. */
+    readonly dnsStaleIfErrorMs?: number;
   };
   /** Replaces the cached system resolver (`dns.lookup`, all addresses, verbatim order): a test's own name table. */
   readonly resolve?: (target: Target) => Promise<Resolution>;
@@ -91,7 +93,12 @@ function checkingInterval(headerTimeoutMs: number): number {
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const { limits, network } = options;
   const registry = new ConnectionRegistry(options.logger);
-  const dns = createDnsCache({ ttlMs: network.dnsTtlMs, negativeTtlMs: network.dnsNegativeTtlMs, maxEntries: DNS_CACHE_ENTRIES });
+  const dns = createDnsCache({
+    ttlMs: network.dnsTtlMs,
+    negativeTtlMs: network.dnsNegativeTtlMs,
+    staleIfErrorMs: network.dnsStaleIfErrorMs ?? 0,
+    maxEntries: DNS_CACHE_ENTRIES,
+  });
   const proxy: ProxyContext = {
     decider: options.decider,
     agent: options.agent,

@@ -59,7 +59,7 @@ describe('dns cache', () => {
     const answers = await all;
     expect(h.asked).toEqual(['api.example.com']);
     expect(answers.every((answer) => answer === FOUND)).toBe(true);
-    expect(h.cache.counts).toEqual({ lookups: 1, hits: 999 });
+    expect(h.cache.counts).toEqual({ lookups: 1, hits: 999, stale: 0 });
   });
 
   it('reuses an answer for ttl, then looks the name up again', async () => {
@@ -90,6 +90,39 @@ describe('dns cache', () => {
     await h.answer();
     expect(await again).toEqual(FOUND);
     expect(h.asked).toHaveLength(2);
+  });
+
+  it('while lookups fail, serves the last answer for stale_if_error past its ttl, asking again after negative_ttl', async () => {
+    const h = harness([FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND], { staleIfErrorMs: 1_000 });
+    const resolveNow = async (): Promise<Resolution> => {
+      const pending = h.cache.resolve(target('api.example.com'));
+      await h.answer();
+      return pending;
+    };
+    expect(await resolveNow()).toEqual(FOUND);
+    h.advance(101); // past ttl: the refresh fails, the last answer stands in
+    expect(await resolveNow()).toEqual(FOUND);
+    expect(h.cache.counts).toMatchObject({ lookups: 2, stale: 1 });
+    h.advance(5); // inside negative_ttl: not asked again
+    expect(await resolveNow()).toEqual(FOUND);
+    expect(h.asked).toHaveLength(2);
+    h.advance(6); // past negative_ttl: asked again, still failing, still stale
+    expect(await resolveNow()).toEqual(FOUND);
+    expect(h.asked).toHaveLength(3);
+    h.advance(1_000); // past ttl + stale_if_error: the failure shows
+    expect(await resolveNow()).toEqual(NOT_FOUND);
+    expect(h.cache.counts).toMatchObject({ lookups: 4, stale: 2 });
+  });
+
+  it('without stale_if_error a failed refresh is a failure', async () => {
+    const h = harness([FOUND, NOT_FOUND]);
+    const first = h.cache.resolve(target('api.example.com'));
+    await h.answer();
+    expect(await first).toEqual(FOUND);
+    h.advance(101);
+    const again = h.cache.resolve(target('api.example.com'));
+    await h.answer();
+    expect(await again).toEqual(NOT_FOUND);
   });
 
   it('with a ttl of 0 keeps nothing once answered, but still shares a lookup in flight', async () => {
@@ -156,6 +189,6 @@ describe('dns cache', () => {
     expect(first.ok).toBe(true);
     expect(first.ok && first.addresses.length > 0).toBe(true);
     expect(second).toBe(first);
-    expect(cache.counts).toEqual({ lookups: 1, hits: 1 });
+    expect(cache.counts).toEqual({ lookups: 1, hits: 1, stale: 0 });
   });
 });
