@@ -16,14 +16,15 @@ export interface Blackhole {
 const SCRIPT = [
   'import socket, sys',
   'host, port = sys.argv[1], int(sys.argv[2])',
-  's = socket.socket(); s.bind((host, port)); s.listen(0)',
+  'family = socket.AF_INET6 if ":" in host else socket.AF_INET',
+  's = socket.socket(family); s.bind((host, port)); s.listen(0)',
   'port = s.getsockname()[1]',
   'fill = socket.create_connection((host, port))',
   'print(port, flush=True)',
   'sys.stdin.read()',
 ].join('\n');
 
-/** `host`: the loopback address to sit on (any of 127.0.0.0/8 on Linux); `port` 0 for any free one. */
+/** `host`: the loopback address to sit on (any of 127.0.0.0/8 on Linux, or ::1); `port` 0 for any free one. */
 export async function startBlackhole(host = '127.0.0.1', port = 0): Promise<Blackhole> {
   const child: ChildProcess = spawn('python3', ['-c', SCRIPT, host, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
   if (child.stdout === null) throw new Error('no stdout');
