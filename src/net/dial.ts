@@ -4,7 +4,7 @@ import { relayableReads } from './relay-reads.js';
 /** Whatever the dial is for (the client socket): when it closes, the dial is abandoned. */
 export interface DialOwner {
   readonly destroyed: boolean;
-  once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
 }
 
@@ -89,7 +89,7 @@ export function dial(addresses: readonly string[], port: number, options: DialOp
       pending.add(attempt);
       if (next < order.length) stagger = setTimeout(startNext, options.attemptDelayMs ?? ATTEMPT_DELAY_MS);
     };
-    owner?.once('close', onAbort);
+    owner?.on('close', onAbort);
     startNext();
   });
 }
@@ -148,8 +148,8 @@ function attemptOne(address: string, port: number, options: DialOptions, report:
   }, options.connectTimeoutMs);
   // A late error from a socket we gave up on (or one the caller has not yet wired) must not crash.
   socket.on('error', ignoreError);
-  socket.once('connect', onConnect);
-  socket.once('error', onError);
+  socket.on('connect', onConnect);
+  socket.on('error', onError);
   return {
     cancel: () => {
       end(null);

@@ -88,7 +88,7 @@ function readAnswer(socket: Socket, timeoutMs: number, options: DialOptions): Pr
     }, timeoutMs);
     socket.on('data', onData);
     socket.once('close', onClose);
-    owner?.once('close', onAbort);
+    owner?.on('close', onAbort);
   });
 }
 

@@ -81,10 +81,10 @@ export function readFirstFlight(client: Socket, upstream: Socket, initial: { rea
     }, timeoutMs);
     timer.unref();
     client.on('data', onClientData);
-    client.once('end', onClientEnd);
-    client.once('close', onGone);
+    client.on('end', onClientEnd);
+    client.on('close', onGone);
     upstream.on('data', onUpstreamData);
-    upstream.once('close', onGone);
+    upstream.on('close', onGone);
     client.resume();
     upstream.resume();
   });

@@ -74,7 +74,7 @@ export class ConnectionRegistry {
       this.#counted++;
       this.#perClient.set(context.client, (this.#perClient.get(context.client) ?? 0) + 1);
     }
-    socket.once('close', () => {
+    socket.on('close', () => {
       if (!this.#sockets.delete(socket) || !counted) return;
       this.#counted--;
       const left = (this.#perClient.get(context.client) ?? 1) - 1;

@@ -26,7 +26,7 @@ export function captureEarlyBytes(client: Socket): EarlyCapture {
     ended = true;
   };
   client.on('data', onData);
-  client.once('end', onEnd);
+  client.on('end', onEnd);
   return {
     release() {
       client.off('data', onData);

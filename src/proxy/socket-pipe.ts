@@ -39,7 +39,7 @@ function wireSide(self: Socket, other: Socket, closedOne: () => void, destroyBot
     closedOne();
     return;
   }
-  self.once('close', (hadError: boolean) => {
+  self.on('close', (hadError: boolean) => {
     // A side that went away without ending its stream (reset, destroy, timeout) takes the other
     // with it; a side that closed after a clean FIN exchange leaves the other to finish.
     if (hadError || !other.writableEnded) other.destroy();
