@@ -182,6 +182,7 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
       dnsTtlMs: file.network.dns_ttl,
       dnsNegativeTtlMs: file.network.dns_negative_ttl,
       dnsStaleIfErrorMs: file.network.dns_stale_if_error,
+      dnsTimeoutMs: file.network.dns_timeout,
     },
     limits: {
       maxConnections: file.limits.max_connections,

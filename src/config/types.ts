@@ -56,6 +56,8 @@ export interface ProxyConfig {
     /** Name lookups reused this long (0: not cached); failures for dnsNegativeTtlMs. */
     readonly dnsTtlMs: number;
     readonly dnsNegativeTtlMs: number;
+    /** Deadline for one lookup (0: none). */
+    readonly dnsTimeoutMs: number;
     /** A name's last answer serves this long past dnsTtlMs while lookups fail. */
     readonly dnsStaleIfErrorMs: number;
   };

@@ -13,6 +13,12 @@ export interface DnsCacheOptions {
    * resolver is down or slow to answer: RFC 8767's serve-stale); 0 never serves a stale answer.
    */
   readonly staleIfErrorMs?: number;
+  /**
+   * A lookup not answered within this fails (`lookup timed out`, then stale or negative like any
+   * failure): getaddrinfo has no deadline of its own, and with a resolver that times out and
+   * Kubernetes' search list it can take tens of seconds. 0: no deadline.
+   */
+  readonly timeoutMs?: number;
   /** Names kept at most; the least recently used goes first. */
   readonly maxEntries: number;
   /** The system resolver by default (`dns.lookup`, all addresses, verbatim order); must never reject. */
@@ -88,7 +94,7 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
         settle(host, pending, answer, answer !== resolution);
         return answer;
       };
-      const pending = lookup(host).then(finish, (error: unknown) =>
+      const pending = withDeadline(lookup(host), options.timeoutMs ?? 0).then(finish, (error: unknown) =>
         finish({ ok: false, code: 'KZP_ERR_DNS', message: `lookup failed: ${error instanceof Error ? error.name : 'unknown'}` }),
       );
       // In flight it has no lifetime: every caller until it settles shares it.
@@ -102,4 +108,27 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
       return { lookups, hits, stale };
     },
   };
+}
+
+const TIMED_OUT: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: 'lookup timed out' };
+
+/** The lookup's answer, or TIMED_OUT when it takes longer than `timeoutMs` (the lookup itself runs on; its late answer is dropped). */
+function withDeadline(lookup: Promise<Resolution>, timeoutMs: number): Promise<Resolution> {
+  if (timeoutMs <= 0) return lookup;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      resolve(TIMED_OUT);
+    }, timeoutMs);
+    timer.unref();
+    lookup.then(
+      (resolution) => {
+        clearTimeout(timer);
+        resolve(resolution);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error('lookup failed'));
+      },
+    );
+  });
 }

@@ -45,6 +45,8 @@ export interface ProxyServerOptions {
     /** The name-lookup cache in front of the system resolver (src/net/dns-cache.ts); not used with `resolve`. */
     readonly dnsTtlMs: number;
     readonly dnsNegativeTtlMs: number;
+    /** Absent: no deadline for a lookup. */
+    readonly dnsTimeoutMs?: number;
     /** Absent: a failed lookup never serves a stale answer. */
     readonly dnsStaleIfErrorMs?: number;
   };
@@ -97,6 +99,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     ttlMs: network.dnsTtlMs,
     negativeTtlMs: network.dnsNegativeTtlMs,
     staleIfErrorMs: network.dnsStaleIfErrorMs ?? 0,
+    timeoutMs: network.dnsTimeoutMs ?? 0,
     maxEntries: DNS_CACHE_ENTRIES,
   });
   const proxy: ProxyContext = {

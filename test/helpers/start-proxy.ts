@@ -62,7 +62,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Start
     agent: options.agent ?? 'test-agent',
     logger,
     limits: { maxConnections: 100, maxHeaderBytes: 16_384, headerTimeoutMs: 5_000, drainTimeoutMs: 2_000, ...options.limits },
-    network: { connectTimeoutMs: 2_000, idleTimeoutMs: 10_000, dnsTtlMs: 30_000, dnsNegativeTtlMs: 5_000, dnsStaleIfErrorMs: 300_000, ...options.network },
+    network: { connectTimeoutMs: 2_000, idleTimeoutMs: 10_000, dnsTtlMs: 30_000, dnsNegativeTtlMs: 5_000, dnsStaleIfErrorMs: 300_000, dnsTimeoutMs: 5_000, ...options.network },
     ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
     ...(options.upstreamCa === undefined ? {} : { upstreamCa: options.upstreamCa }),
     ...(options.observer === undefined ? {} : { observer: options.observer }),

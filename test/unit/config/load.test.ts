@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     expect(config.controlPlane).toEqual({ url: 'https://api.getkaizen.io', apiKey: null, apiKeyFile: null, timeoutMs: 1500 });
     expect(config.fail).toBe('closed');
     expect(config.cache).toEqual({ maxEntries: 10_000, allowTtlMs: 300_000, blockTtlMs: 30_000, staleIfErrorMs: 3_600_000 });
-    expect(config.network).toEqual({ allowPrivate: [], connectTimeoutMs: 10_000, idleTimeoutMs: 300_000, dnsTtlMs: 30_000, dnsNegativeTtlMs: 5_000, dnsStaleIfErrorMs: 300_000 });
+    expect(config.network).toEqual({ allowPrivate: [], connectTimeoutMs: 10_000, idleTimeoutMs: 300_000, dnsTtlMs: 30_000, dnsNegativeTtlMs: 5_000, dnsStaleIfErrorMs: 300_000, dnsTimeoutMs: 5_000 });
     expect(config.limits.maxHeaderBytes).toBe(16_384);
     expect(config.file).toBeNull();
     expect(Object.isFrozen(config.network.allowPrivate)).toBe(true);

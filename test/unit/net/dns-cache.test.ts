@@ -114,6 +114,24 @@ describe('dns cache', () => {
     expect(h.cache.counts).toMatchObject({ lookups: 4, stale: 2 });
   });
 
+  it('fails a lookup that outlasts dns_timeout; its late answer is not kept', async () => {
+    const h = harness([FOUND], { timeoutMs: 20 });
+    expect(await h.cache.resolve(target('slow.example.com'))).toEqual({ ok: false, code: 'KZP_ERR_DNS', message: 'lookup timed out' });
+    await h.answer(); // the resolver answers at last
+    expect(await h.cache.resolve(target('slow.example.com'))).toMatchObject({ ok: false, message: 'lookup timed out' });
+    expect(h.asked).toHaveLength(1);
+  });
+
+  it('a refresh that outlasts dns_timeout serves the stale answer', async () => {
+    const h = harness([FOUND], { timeoutMs: 20, staleIfErrorMs: 1_000 });
+    const first = h.cache.resolve(target('api.example.com'));
+    await h.answer();
+    expect(await first).toEqual(FOUND);
+    h.advance(101);
+    expect(await h.cache.resolve(target('api.example.com'))).toEqual(FOUND);
+    expect(h.cache.counts).toMatchObject({ lookups: 2, stale: 1 });
+  });
+
   it('without stale_if_error a failed refresh is a failure', async () => {
     const h = harness([FOUND, NOT_FOUND]);
     const first = h.cache.resolve(target('api.example.com'));
