@@ -26,7 +26,7 @@ export function reportDecided(proxy: ProxyContext, conn: ConnectionContext, acti
  */
 export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): void {
   const now = performance.now();
-  logClosed(conn.lineLogger, conn.id, tally, now);
+  logClosed(conn.lineLogger, conn.id, conn.client, tally, now);
   const observer = proxy.observer;
   const action = tally.action;
   if (action === null) {

@@ -45,9 +45,11 @@ export function newTally(kind: ExchangeTally['kind'], startedAt: number): Exchan
   return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, startedAt };
 }
 
-export function logClosed(log: Logger, conn: number, tally: ExchangeTally, now: number): void {
+/** `client`: the client's address, as Squid's and Envoy's access logs carry it ('' when unknown). */
+export function logClosed(log: Logger, conn: number, client: string, tally: ExchangeTally, now: number): void {
   let fields =
     field('conn', conn) +
+    field('client', client) +
     field('kind', tally.kind) +
     field('target', tally.target) +
     field('status', tally.status) +

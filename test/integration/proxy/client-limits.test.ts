@@ -54,6 +54,8 @@ describe('per-client limits', () => {
     expect(decider.calls).toHaveLength(3);
     const line = await proxy.logs.waitFor((entry) => entry.msg === 'decision' && entry['source'] === 'limit');
     expect(line).toMatchObject({ decision: 'block', reason: 'client_rate', kind: 'http' });
+    // The closed line names each client by its address.
+    expect(await proxy.logs.waitFor((entry) => entry.msg === 'closed' && entry['client'] === OTHER)).toMatchObject({ status: 200 });
     client.destroy();
     tunnel.destroy();
     other.destroy();

@@ -76,8 +76,8 @@ describe('hand-written info lines', () => {
     }
     const tally = newTally('http', 100);
     Object.assign(tally, { target: null, status: 502, bytesUp: 10, bytesDown: 0, code: 'KZP_ERR_UPSTREAM_CONNECT' });
-    logClosed(root, 7, tally, 112.345);
-    log.info({ kind: 'http', target: null, status: 502, bytes_up: 10, bytes_down: 0, duration_ms: 12.35, code: 'KZP_ERR_UPSTREAM_CONNECT' }, 'closed');
+    logClosed(root, 7, '127.0.0.1', tally, 112.345);
+    log.info({ client: '127.0.0.1', kind: 'http', target: null, status: 502, bytes_up: 10, bytes_down: 0, duration_ms: 12.35, code: 'KZP_ERR_UPSTREAM_CONNECT' }, 'closed');
     expect(lines).toHaveLength(6);
     for (let i = 0; i < lines.length; i += 2) expect(withoutTime(lines[i])).toBe(withoutTime(lines[i + 1]));
   });
