@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 export interface ClientRateOptions {
   /** Actions a client may start per second, on average. */
   readonly perSecond: number;
-  /** Actions a client may start at once after a quiet spell (the bucket's size); at least 1. */
+  /** Actions a client may start at once after a quiet spell (the bucket's size); 0 for `perSecond` rounded up. At least 1. */
   readonly burst: number;
   /** Clients tracked at most; the least recently seen is forgotten first (it starts again with a full bucket). */
   readonly maxClients: number;
@@ -30,7 +30,7 @@ export class ClientRate {
 
   constructor(options: ClientRateOptions) {
     this.#perMs = options.perSecond / 1000;
-    this.#burst = Math.max(1, options.burst);
+    this.#burst = Math.max(1, options.burst > 0 ? options.burst : Math.ceil(options.perSecond));
     this.#now = options.now ?? (() => performance.now());
     this.#buckets = new LRUCache({ max: Math.max(1, options.maxClients) });
   }

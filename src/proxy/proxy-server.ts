@@ -116,11 +116,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     connector: options.connector ?? directConnector,
     authenticate: options.authenticate ?? null,
     labels: options.labels ?? NO_LABELS,
+    clientRate: (limits.clientRatePerSecond ?? 0) > 0 ? new ClientRate({ perSecond: limits.clientRatePerSecond ?? 0, burst: limits.clientBurst ?? 0, maxClients: RATE_CLIENTS }) : null,
     // Decrypted sockets join the server like new connections (gate, parser, timeouts, registry).
-    clientRate:
-      (limits.clientRatePerSecond ?? 0) > 0
-        ? new ClientRate({ perSecond: limits.clientRatePerSecond ?? 0, burst: limits.clientBurst || Math.ceil(limits.clientRatePerSecond ?? 1), maxClients: RATE_CLIENTS })
-        : null,
     interception:
       options.interceptor === undefined
         ? null

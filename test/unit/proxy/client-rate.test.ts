@@ -40,6 +40,13 @@ describe('client rate', () => {
     expect(h.rate.take('a')).toBe(1);
   });
 
+  it('without a burst, holds as many tokens as the rate, rounded up, and at least one', () => {
+    const h = harness(2.5, 0);
+    expect([h.rate.take('a'), h.rate.take('a'), h.rate.take('a'), h.rate.take('a')]).toEqual([null, null, null, 1]);
+    const slow = harness(0.1, 0);
+    expect([slow.rate.take('a'), slow.rate.take('a')]).toEqual([null, 10]);
+  });
+
   it('keeps every client to its own bucket', () => {
     const h = harness(1, 1);
     expect(h.rate.take('a')).toBeNull();
