@@ -21,6 +21,10 @@ function harness(script: Resolution[], changes: Partial<DnsCacheOptions> = {}) {
   let clock = 1_000;
   const asked: string[] = [];
   const waiting: (() => void)[] = [];
+  const answerAll = async (): Promise<void> => {
+    for (const release of waiting.splice(0)) release();
+    await new Promise((resolve) => setImmediate(resolve));
+  };
   const cache = createDnsCache({
     ttlMs: 100,
     negativeTtlMs: 10,
@@ -43,9 +47,12 @@ function harness(script: Resolution[], changes: Partial<DnsCacheOptions> = {}) {
     asked,
     advance: (ms: number) => (clock += ms),
     /** Answer every lookup in flight, then let their continuations run. */
-    answer: async () => {
-      for (const release of waiting.splice(0)) release();
-      await new Promise((resolve) => setImmediate(resolve));
+    answer: answerAll,
+    /** Resolve `host`, answering the lookup it starts (if any). */
+    resolveNow: async (host: string): Promise<Resolution> => {
+      const pending = cache.resolve(target(host));
+      await answerAll();
+      return pending;
     },
   };
 }
@@ -64,41 +71,29 @@ describe('dns cache', () => {
 
   it('reuses an answer for ttl, then looks the name up again', async () => {
     const h = harness([FOUND, { ok: true, addresses: ['203.0.113.8'] }]);
-    const first = h.cache.resolve(target('api.example.com'));
-    await h.answer();
-    expect(await first).toEqual(FOUND);
+    expect(await h.resolveNow('api.example.com')).toEqual(FOUND);
     h.advance(99);
     expect(await h.cache.resolve(target('api.example.com'))).toEqual(FOUND);
     expect(h.asked).toHaveLength(1);
     h.advance(2);
-    const again = h.cache.resolve(target('api.example.com'));
-    await h.answer();
-    expect(await again).toEqual({ ok: true, addresses: ['203.0.113.8'] });
+    expect(await h.resolveNow('api.example.com')).toEqual({ ok: true, addresses: ['203.0.113.8'] });
     expect(h.asked).toHaveLength(2);
   });
 
   it('reuses a failure for negative_ttl only', async () => {
     const h = harness([NOT_FOUND, FOUND]);
-    const first = h.cache.resolve(target('gone.example.com'));
-    await h.answer();
-    expect(await first).toEqual(NOT_FOUND);
+    expect(await h.resolveNow('gone.example.com')).toEqual(NOT_FOUND);
     h.advance(9);
     expect(await h.cache.resolve(target('gone.example.com'))).toEqual(NOT_FOUND);
     expect(h.asked).toHaveLength(1);
     h.advance(2);
-    const again = h.cache.resolve(target('gone.example.com'));
-    await h.answer();
-    expect(await again).toEqual(FOUND);
+    expect(await h.resolveNow('gone.example.com')).toEqual(FOUND);
     expect(h.asked).toHaveLength(2);
   });
 
   it('while lookups fail, serves the last answer for stale_if_error past its ttl, asking again after negative_ttl', async () => {
     const h = harness([FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND], { staleIfErrorMs: 1_000 });
-    const resolveNow = async (): Promise<Resolution> => {
-      const pending = h.cache.resolve(target('api.example.com'));
-      await h.answer();
-      return pending;
-    };
+    const resolveNow = (): Promise<Resolution> => h.resolveNow('api.example.com');
     expect(await resolveNow()).toEqual(FOUND);
     h.advance(101); // past ttl: the refresh fails, the last answer stands in
     expect(await resolveNow()).toEqual(FOUND);
@@ -124,9 +119,7 @@ describe('dns cache', () => {
 
   it('a refresh that outlasts dns_timeout serves the stale answer', async () => {
     const h = harness([FOUND], { timeoutMs: 20, staleIfErrorMs: 1_000 });
-    const first = h.cache.resolve(target('api.example.com'));
-    await h.answer();
-    expect(await first).toEqual(FOUND);
+    expect(await h.resolveNow('api.example.com')).toEqual(FOUND);
     h.advance(101);
     expect(await h.cache.resolve(target('api.example.com'))).toEqual(FOUND);
     expect(h.cache.counts).toMatchObject({ lookups: 2, stale: 1 });
@@ -134,13 +127,9 @@ describe('dns cache', () => {
 
   it('without stale_if_error a failed refresh is a failure', async () => {
     const h = harness([FOUND, NOT_FOUND]);
-    const first = h.cache.resolve(target('api.example.com'));
-    await h.answer();
-    expect(await first).toEqual(FOUND);
+    expect(await h.resolveNow('api.example.com')).toEqual(FOUND);
     h.advance(101);
-    const again = h.cache.resolve(target('api.example.com'));
-    await h.answer();
-    expect(await again).toEqual(NOT_FOUND);
+    expect(await h.resolveNow('api.example.com')).toEqual(NOT_FOUND);
   });
 
   it('with a ttl of 0 keeps nothing once answered, but still shares a lookup in flight', async () => {
@@ -165,20 +154,12 @@ describe('dns cache', () => {
 
   it('keeps at most max_entries names, dropping the least recently used', async () => {
     const h = harness([FOUND], { maxEntries: 2 });
-    for (const host of ['a.example', 'b.example']) {
-      const pending = h.cache.resolve(target(host));
-      await h.answer();
-      await pending;
-    }
+    for (const host of ['a.example', 'b.example']) await h.resolveNow(host);
     await h.cache.resolve(target('a.example')); // a is now the more recent
-    const c = h.cache.resolve(target('c.example'));
-    await h.answer();
-    await c;
+    await h.resolveNow('c.example');
     expect(h.cache.size).toBe(2);
     await h.cache.resolve(target('a.example'));
-    const b = h.cache.resolve(target('b.example'));
-    await h.answer();
-    await b;
+    await h.resolveNow('b.example');
     expect(h.asked).toEqual(['a.example', 'b.example', 'c.example', 'b.example']);
   });
 
@@ -189,9 +170,7 @@ describe('dns cache', () => {
     await h.answer();
     expect(await first).toEqual(FOUND);
     expect(await second).toEqual(FOUND);
-    const again = h.cache.resolve(target('a.example'));
-    await h.answer();
-    await again;
+    await h.resolveNow('a.example');
     expect(h.asked).toEqual(['a.example', 'b.example', 'a.example']);
   });
 
