@@ -1,5 +1,6 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { DnsCacheStats } from '../contract/dns-cache-stats.js';
+import { runningCounter } from './running-counter.js';
 
 /** The name-lookup cache's metrics on the proxy's registry, read from `source` at each scrape. */
 export function createDnsMetrics(registry: Registry, source: () => DnsCacheStats): void {
@@ -12,22 +13,7 @@ export function createDnsMetrics(registry: Registry, source: () => DnsCacheStats
       this.set(source().entries);
     },
   });
-  runningCount(registers, 'kaizen_proxy_dns_lookups_total', 'Name lookups sent to the system resolver (getaddrinfo).', () => source().lookups);
-  runningCount(registers, 'kaizen_proxy_dns_cache_hits_total', 'Name resolutions answered by the lookup cache or by a lookup already in flight.', () => source().hits);
-  runningCount(registers, 'kaizen_proxy_dns_stale_answers_total', 'Failed name lookups answered with the name\'s last answer (network.dns_stale_if_error).', () => source().stale);
-}
-
-/** A counter that follows a running count kept elsewhere. */
-function runningCount(registers: Registry[], name: string, help: string, read: () => number): void {
-  let seen = 0;
-  new Counter({
-    name,
-    help,
-    registers,
-    collect() {
-      const now = read();
-      if (now > seen) this.inc(now - seen);
-      seen = now;
-    },
-  });
+  runningCounter(registers, 'kaizen_proxy_dns_lookups_total', 'Name lookups sent to the system resolver (getaddrinfo).', () => source().lookups);
+  runningCounter(registers, 'kaizen_proxy_dns_cache_hits_total', 'Name resolutions answered by the lookup cache or by a lookup already in flight.', () => source().hits);
+  runningCounter(registers, 'kaizen_proxy_dns_stale_answers_total', 'Failed name lookups answered with the name\'s last answer (network.dns_stale_if_error).', () => source().stale);
 }

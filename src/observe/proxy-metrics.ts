@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { NO_ORIGIN_POOL_STATS, type OriginPoolStats } from '../contract/origin-pool-stats.js';
+import { runningCounter } from './running-counter.js';
 
 /** Live values read when /metrics is scraped (never pushed from the hot path). */
 export interface MetricSources {
@@ -136,16 +137,11 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       this.set(originPool().queued);
     },
   });
-  let retriesSeen = 0;
-  new Counter({
-    name: 'kaizen_proxy_origin_retries_total',
-    help: 'Requests without a body sent again on a fresh connection because the reused one turned out closed.',
+  runningCounter(
     registers,
-    collect() {
-      const retries = originPool().retries;
-      if (retries > retriesSeen) this.inc(retries - retriesSeen);
-      retriesSeen = retries;
-    },
-  });
+    'kaizen_proxy_origin_retries_total',
+    'Requests without a body sent again on a fresh connection because the reused one turned out closed.',
+    () => originPool().retries,
+  );
   return metrics;
 }
