@@ -90,6 +90,11 @@ export function parseHead(text: string): ParsedHead | string {
   return { ...statusLine, fields };
 }
 
+/** A CTL other than HTAB, CR and LF anywhere in `text`. */
+export function hasControl(text: string): boolean {
+  return CONTROL.test(text);
+}
+
 /** A whole trailer section (field lines, empty line) as latin1 text, checked like parseHead(). */
 export function parseTrailers(text: string): string[] | string {
   const fields: string[] = [];
@@ -98,7 +103,12 @@ export function parseTrailers(text: string): string[] | string {
   return CONTROL.test(text) ? 'invalid character in header value' : fields;
 }
 
-function parseFieldLines(text: string, from: number, fields: string[]): string | null {
+/**
+ * The field lines of a head from `from` through its empty line, appended to `fields` as name (as
+ * sent) and value (OWS trimmed); returns why they are refused, or null. CTLs are the caller's check
+ * (hasControl), over the whole head at once.
+ */
+export function parseFieldLines(text: string, from: number, fields: string[]): string | null {
   for (let at = from; ; ) {
     const eol = lineEnd(text, at);
     if (eol < 0) return BARE_CR;

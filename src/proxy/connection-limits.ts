@@ -22,12 +22,25 @@ export interface ConnectionLimits {
   readonly maxConnectionsPerClient: number;
 }
 
-export function installConnectionGate(server: Server, registry: ConnectionRegistry, limits: ConnectionLimits, logger: Logger, observer: ProxyObserver | null = null): void {
+/** Takes an admitted connection first (the fast lane), handing it to `toNode` (node:http's listener) when it will not serve it. */
+export type ConnectionFront = (socket: Socket, toNode: (socket: Socket) => void) => void;
+
+export function installConnectionGate(
+  server: Server,
+  registry: ConnectionRegistry,
+  limits: ConnectionLimits,
+  logger: Logger,
+  observer: ProxyObserver | null = null,
+  front: ConnectionFront | null = null,
+): void {
   const listeners = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   const overflow = errorRefusal('KZP_ERR_LIMIT_CONNECTIONS');
   const clientOverflow = errorRefusal('KZP_ERR_LIMIT_CLIENT_CONNECTIONS');
   const { maxConnections, maxConnectionsPerClient } = limits;
+  const toNode = (socket: Socket): void => {
+    for (const listener of listeners) listener.call(server, socket);
+  };
   server.on('connection', (socket: Socket) => {
     socket.on('error', ignoreSocketError);
     // A decrypted (intercepted) socket belongs to a client already admitted: never refused here.
@@ -47,7 +60,9 @@ export function installConnectionGate(server: Server, registry: ConnectionRegist
       }
     }
     registry.admit(socket);
-    for (const listener of listeners) listener.call(server, socket);
+    // Decrypted sockets carry requests pinned to their CONNECT target: node:http's, always.
+    if (front !== null && !registry.isDecrypted(socket)) front(socket, toNode);
+    else toNode(socket);
   });
 }
 

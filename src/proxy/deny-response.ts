@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { discardRequestBody, endAndDrain } from './drain-then-destroy.js';
+import type { ResponseView } from './exchange-views.js';
 import { serializeRefusal, type Refusal } from './refusal.js';
 
 /**
@@ -14,9 +15,10 @@ export function refuseOnSocket(socket: Socket, refusal: Refusal): void {
 
 /**
  * Returns the status actually sent, or 0 when the response could no longer be written.
- * `closeConnection` (a closing proxy) ends the keep-alive connection after this response.
+ * `closeConnection` (a closing proxy) ends the keep-alive connection after this response. `body`
+ * is the request's unread body, if it may have one (fast-lane requests never do).
  */
-export function refuseOnResponse(req: IncomingMessage, res: ServerResponse, refusal: Refusal, closeConnection = false): number {
+export function refuseOnResponse(body: IncomingMessage | null, res: ResponseView, refusal: Refusal, closeConnection = false): number {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return 0;
@@ -26,6 +28,6 @@ export function refuseOnResponse(req: IncomingMessage, res: ServerResponse, refu
   if (closeConnection) headers.push('Connection', 'close');
   res.writeHead(refusal.status, headers);
   res.end(refusal.body);
-  discardRequestBody(req);
+  if (body !== null) discardRequestBody(body);
   return refusal.status;
 }

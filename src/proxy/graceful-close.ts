@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { FastLane } from './fast-lane.js';
 import type { ProxyContext } from './proxy-context.js';
 
 /**
@@ -6,7 +7,7 @@ import type { ProxyContext } from './proxy-context.js';
  * being set up) in flight finish within `drainTimeoutMs` (new responses say `Connection: close`),
  * then destroy whatever is left, established tunnels included, and the upstream pool.
  */
-export async function closeGracefully(server: Server, proxy: ProxyContext, drainTimeoutMs: number): Promise<void> {
+export async function closeGracefully(server: Server, proxy: ProxyContext, drainTimeoutMs: number, lane: FastLane | null = null): Promise<void> {
   const closed = new Promise<void>((resolve) => {
     if (!server.listening) {
       resolve();
@@ -17,6 +18,7 @@ export async function closeGracefully(server: Server, proxy: ProxyContext, drain
     });
   });
   server.closeIdleConnections();
+  lane?.closeIdle();
   await proxy.lifecycle.drain(drainTimeoutMs);
   proxy.registry.destroyAll();
   proxy.pool.destroy();

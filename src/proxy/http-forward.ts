@@ -10,6 +10,7 @@ import { decideAction } from './decide-action.js';
 import { refuseOnResponse } from './deny-response.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
+import type { RequestView, ResponseView } from './exchange-views.js';
 import { framingProblem } from './request-framing.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
@@ -22,28 +23,30 @@ type Split = Extract<SplitTarget, { ok: true }>;
 /**
  * Plain HTTP through the proxy (absolute-form `http://` and `https://`): every request is its own
  * action, decided on its own and routed to its own destination, even on a keep-alive connection
- * that alternates hosts.
+ * that alternates hosts. This is node:http's entry; the fast lane (fast-lane.ts) enters at
+ * handleExchange with a head it parsed itself.
  */
 export function createRequestHandler(proxy: ProxyContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    handleRequest(proxy, req, res);
+    // While the request waits on its destination, the destination's timeouts answer it (504); the
+    // client socket's idle timer would race them and cut the client off without an answer. Node
+    // arms the keep-alive timer again once the response is written.
+    req.socket.setTimeout(0);
+    // A client that resets mid-body surfaces through 'close'; the error itself needs no handling.
+    req.on('error', ignore);
+    res.on('error', ignore);
+    handleExchange(proxy, req, req, res);
   };
 }
 
-function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+/** One request: `body` is its unread body stream (node:http's request), null when it has none. */
+export function handleExchange(base: ProxyContext, req: RequestView, body: IncomingMessage | null, res: ResponseView): void {
   const auth = authenticateRequest(base, req);
   const proxy = auth.proxy;
   const conn = proxy.registry.get(req.socket);
   const tally = newTally('http', performance.now());
   conn.busy++;
   proxy.lifecycle.begin();
-  // While the request waits on its destination, the destination's timeouts answer it (504); the
-  // client socket's idle timer would race them and cut the client off without an answer. Node
-  // arms the keep-alive timer again once the response is written.
-  req.socket.setTimeout(0);
-  // A client that resets mid-body surfaces through 'close'; the error itself needs no handling.
-  req.on('error', ignore);
-  res.on('error', ignore);
   res.once('close', () => {
     conn.busy--;
     // Nothing was answered (the client went away first): status stays 0.
@@ -56,21 +59,21 @@ function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResp
   const framing = framingProblem(req);
   if (framing !== null) {
     tally.code = 'KZP_ERR_BAD_REQUEST';
-    tally.status = refuseOnResponse(req, res, errorRefusal('KZP_ERR_BAD_REQUEST', { message: framing }), true);
+    tally.status = refuseOnResponse(body, res, errorRefusal('KZP_ERR_BAD_REQUEST', { message: framing }), true);
     return;
   }
   if (!auth.ok) {
-    refuse(proxy, req, res, tally, auth.refusal);
+    refuse(proxy, body, res, tally, auth.refusal);
     return;
   }
   const split = requestSplit(proxy, req, conn);
   if (!split.ok) {
-    refuse(proxy, req, res, tally, errorRefusal(split.code));
+    refuse(proxy, body, res, tally, errorRefusal(split.code));
     return;
   }
   const parsed = parseAuthority(split.authority);
   if (!parsed.ok) {
-    refuse(proxy, req, res, tally, errorRefusal(parsed.code, { message: parsed.message }));
+    refuse(proxy, body, res, tally, errorRefusal(parsed.code, { message: parsed.message }));
     return;
   }
   const target = parsed.value;
@@ -78,7 +81,7 @@ function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResp
   const method = req.method ?? 'GET';
   const action = httpAction(target, { method, path: split.pathOnly, scheme: split.scheme }, proxy.labels.request(target, method, split.pathOnly));
   tally.action = action;
-  decideThenForward(proxy, conn, req, res, target, split, action, tally).catch((error: unknown) => {
+  decideThenForward(proxy, conn, req, body, res, target, split, action, tally).catch((error: unknown) => {
     conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'exchange failed');
     res.destroy();
   });
@@ -87,8 +90,9 @@ function handleRequest(base: ProxyContext, req: IncomingMessage, res: ServerResp
 async function decideThenForward(
   proxy: ProxyContext,
   conn: ConnectionContext,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: RequestView,
+  body: IncomingMessage | null,
+  res: ResponseView,
   target: Target,
   split: Split,
   action: Action,
@@ -96,24 +100,24 @@ async function decideThenForward(
 ): Promise<void> {
   const { decision, resolution } = await decideAction(proxy, conn, action, target);
   if (decision.enforce === 'refuse') {
-    refuse(proxy, req, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
+    refuse(proxy, body, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
     return;
   }
   const resolved = await resolution;
   if (res.destroyed) return;
   if (!resolved.ok) {
-    refuse(proxy, req, res, tally, errorRefusal(resolved.code, { target: target.authority }));
+    refuse(proxy, body, res, tally, errorRefusal(resolved.code, { target: target.authority }));
     return;
   }
   // Straight to the checked addresses on our own client, or through the configured upstream proxy.
   const via = proxy.connector.upstreamFor(split.scheme === 'https' ? 'tunnel' : 'http', target.host, target.port);
-  if (via === null) dispatchUpstream(proxy, req, res, target, split, resolved.addresses, tally);
-  else sendUpstream(proxy, req, res, target, split, via, tally);
+  if (via === null) dispatchUpstream(proxy, req, body, res, target, split, resolved.addresses, tally);
+  else sendUpstream(proxy, req, body, res, target, split, via, tally);
 }
 
-function refuse(proxy: ProxyContext, req: IncomingMessage, res: ServerResponse, tally: ExchangeTally, refusal: Refusal): void {
+function refuse(proxy: ProxyContext, body: IncomingMessage | null, res: ResponseView, tally: ExchangeTally, refusal: Refusal): void {
   tally.code = refusal.code;
-  tally.status = refuseOnResponse(req, res, refusal, proxy.lifecycle.draining);
+  tally.status = refuseOnResponse(body, res, refusal, proxy.lifecycle.draining);
 }
 
 function ignore(): void {

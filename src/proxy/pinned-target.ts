@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConnectionContext } from './connection-registry.js';
@@ -6,6 +5,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { splitRequestTarget, type ProxyScheme, type SplitTarget } from './request-target.js';
 import type { PinnedTunnel } from './interception.js';
 import { authenticateClient, type ClientAuth } from './client-auth.js';
+import type { RequestView } from './exchange-views.js';
 
 export type RequestSplit = SplitTarget | { readonly ok: false; readonly code: 'KZP_ERR_MISDIRECTED' };
 
@@ -18,7 +18,7 @@ const MAX_LOGGED_HOST = 300;
  * Gateway credentials come with the CONNECT, not with the requests inside an intercepted tunnel:
  * those carry the CONNECT's authenticated context. Everything else authenticates itself.
  */
-export function authenticateRequest(base: ProxyContext, req: IncomingMessage): ClientAuth {
+export function authenticateRequest(base: ProxyContext, req: RequestView): ClientAuth {
   const tunnel = base.interception?.pinned(req.socket);
   return tunnel === undefined ? authenticateClient(base, req.headers['proxy-authorization']) : { ok: true, proxy: tunnel.proxy };
 }
@@ -29,7 +29,7 @@ export function authenticateRequest(base: ProxyContext, req: IncomingMessage): C
  * joined to that target, whatever the request says. A `Host` header (or an absolute URI) naming
  * another host is refused (421) and logged: the destination is never taken from the request.
  */
-export function requestSplit(proxy: ProxyContext, req: IncomingMessage, conn: ConnectionContext): RequestSplit {
+export function requestSplit(proxy: ProxyContext, req: RequestView, conn: ConnectionContext): RequestSplit {
   const tunnel = proxy.interception?.pinned(req.socket);
   if (tunnel === undefined) return splitRequestTarget(req.url ?? '');
   tunnel.requests++;

@@ -17,6 +17,7 @@ import { ConnectionRegistry } from './connection-registry.js';
 import { createConnectHandler } from './connect-tunnel.js';
 import { closeGracefully } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
+import { FastLane } from './fast-lane.js';
 import { listenOn, stopAccepting } from '../net/listen-on.js';
 import { Lifecycle, type ProxyContext } from './proxy-context.js';
 import { createTransparentServer } from './transparent-server.js';
@@ -146,9 +147,19 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   server.on('connect', createConnectHandler(proxy));
   const onUpgrade = createUpgradeHandler(proxy);
   server.on('upgrade', onUpgrade);
-  server.on('clientError', createClientErrorHandler(registry, proxy.observer));
+  const clientError = createClientErrorHandler(registry, proxy.observer);
+  server.on('clientError', clientError);
   const connectionLimits = { maxConnections: limits.maxConnections, maxConnectionsPerClient: limits.maxConnectionsPerClient ?? 0 };
-  installConnectionGate(server, registry, connectionLimits, options.logger, proxy.observer);
+  const lane = new FastLane(proxy, {
+    maxHeaderBytes: limits.maxHeaderBytes,
+    headerTimeoutMs: limits.headerTimeoutMs,
+    checkingIntervalMs: checkingInterval(limits.headerTimeoutMs),
+    idleTimeoutMs: network.idleTimeoutMs,
+    clientError,
+  });
+  installConnectionGate(server, registry, connectionLimits, options.logger, proxy.observer, (socket, toNode) => {
+    lane.accept(socket, toNode);
+  });
 
   const redirected: Server[] = [];
 
@@ -172,7 +183,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       return listenOn(listener, host, port);
     },
     close() {
-      closing ??= Promise.all([...redirected.map(stopAccepting), closeGracefully(server, proxy, limits.drainTimeoutMs)]).then(() => undefined);
+      closing ??= Promise.all([...redirected.map(stopAccepting), closeGracefully(server, proxy, limits.drainTimeoutMs, lane)]).then(() => undefined);
       return closing;
     },
     get activeConnections() {

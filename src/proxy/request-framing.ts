@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
  * is not chunked (failing only later, mid-body), codings stacked on chunked, Transfer-Encoding in
  * HTTP/1.0, and versions other than 1.0 and 1.1. Returns why the request is refused, or null.
  */
-export function framingProblem(req: IncomingMessage): string | null {
+export function framingProblem(req: Pick<IncomingMessage, 'httpVersion' | 'rawHeaders'>): string | null {
   if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') return 'HTTP version not supported';
   const encodings: string[] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {

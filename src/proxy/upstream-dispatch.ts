@@ -1,9 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { ResponseHead } from '../net/http1-response-parser.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
+import type { RequestView, ResponseView } from './exchange-views.js';
 import { forwardRequestHeaders, forwardResponseHeaders, trailerPairs } from './hop-by-hop.js';
 import type { OriginConnection, OriginExchange, OriginRequest } from './origin-connection.js';
 import type { ProxyContext } from './proxy-context.js';
@@ -27,8 +28,9 @@ const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRAC
  */
 export function dispatchUpstream(
   proxy: ProxyContext,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: RequestView,
+  body: IncomingMessage | null,
+  res: ResponseView,
   target: Target,
   split: Split,
   addresses: readonly string[],
@@ -44,7 +46,7 @@ export function dispatchUpstream(
   const request: OriginRequest = {
     method,
     head: requestHead(method, split.path, forwardRequestHeaders(req.rawHeaders, { host, chunked: chunkedBody })),
-    body: hasBody ? req : null,
+    body: hasBody ? body : null,
     onBodyChunk: (bytes) => {
       tally.bytesUp += bytes;
     },
@@ -65,7 +67,7 @@ export function dispatchUpstream(
     }
     const code = upstreamErrorCode(error);
     tally.code = code;
-    tally.status = refuseOnResponse(req, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining);
+    tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining);
   };
 
   res.once('close', () => {

@@ -1,4 +1,4 @@
-import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Target } from '../contract/target.js';
@@ -11,6 +11,7 @@ import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
 import { upstreamErrorCode } from './upstream-error.js';
 import { keepsChunkedFraming } from './response-framing.js';
+import type { RequestView, ResponseView } from './exchange-views.js';
 import { routeRequest } from './upstream-route.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
 
@@ -23,8 +24,9 @@ type Split = Extract<SplitTarget, { ok: true }>;
  */
 export function sendUpstream(
   proxy: ProxyContext,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: RequestView,
+  body: IncomingMessage | null,
+  res: ResponseView,
   target: Target,
   split: Split,
   via: UpstreamProxy,
@@ -51,7 +53,7 @@ export function sendUpstream(
       res.destroy();
       return;
     }
-    tally.status = refuseOnResponse(req, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining);
+    tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining);
   };
 
   upstream.on('error', fail);
@@ -81,11 +83,15 @@ export function sendUpstream(
   res.once('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
-  const stopPump = pumpBody(req, upstream, tally);
+  const stopPump = pumpBody(body, upstream, tally);
 }
 
 /** Request body to the destination with backpressure; returns a stop that hands the body back. */
-function pumpBody(req: IncomingMessage, upstream: ClientRequest, tally: ExchangeTally): () => void {
+function pumpBody(req: IncomingMessage | null, upstream: ClientRequest, tally: ExchangeTally): () => void {
+  if (req === null) {
+    upstream.end();
+    return noop;
+  }
   const onData = (chunk: Buffer): void => {
     tally.bytesUp += chunk.length;
     if (!upstream.write(chunk)) req.pause();
@@ -109,8 +115,8 @@ function pumpBody(req: IncomingMessage, upstream: ClientRequest, tally: Exchange
 }
 
 function relayResponse(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: RequestView,
+  res: ResponseView,
   upstreamRes: IncomingMessage,
   tally: ExchangeTally,
   fail: (error: unknown) => void,
@@ -123,7 +129,7 @@ function relayResponse(
   if (draining) headers.push('Connection', 'close');
   try {
     res.sendDate = false;
-    res.writeHead(status, upstreamRes.statusMessage, headers);
+    res.writeHead(status, upstreamRes.statusMessage ?? '', headers);
   } catch {
     upstreamRes.destroy();
     fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'response head not relayable'));
@@ -146,4 +152,8 @@ function relayResponse(
     // Cut short by the destination: the client must see a truncated response, not a complete one.
     if (!upstreamRes.complete) res.destroy();
   });
+}
+
+function noop(): void {
+  // No body: nothing to hand back.
 }

@@ -1,0 +1,91 @@
+/**
+ * Request heads the proxy's fast lane takes on its own (src/proxy/fast-lane.ts): an absolute-form
+ * `http://` or `https://` request in HTTP/1.1 that carries no body and asks for no protocol change.
+ * The head is checked as strictly as the response heads we relay (http1-head.ts). Anything else,
+ * malformed or merely unusual, gets null: the caller then hands the connection to node:http, whose
+ * parser (llhttp) answers it. So this accepts a subset of what llhttp accepts, never more, and every
+ * error answer stays node:http's.
+ */
+import { hasControl, parseFieldLines } from './http1-head.js';
+
+export interface LeanRequestHead {
+  readonly method: string;
+  /** The request-target as sent (absolute-form). */
+  readonly url: string;
+  /** Name/value pairs as sent, values OWS-trimmed. */
+  readonly rawHeaders: string[];
+  readonly host: string | undefined;
+  readonly proxyAuthorization: string | undefined;
+  /** `Connection: close`: the connection ends after this exchange. */
+  readonly close: boolean;
+}
+
+const SP = 0x20;
+/** A bare LF, which a head whose end was found by CRLF CRLF may still hide inside a line. */
+const BARE_LF = /(?:^|[^\r])\n/;
+/** Longest method taken (the registered ones are at most 17 letters, UPDATEREDIRECTREF). */
+const MAX_METHOD = 20;
+
+/** Headers that bring a body, a protocol change or an interim answer: node:http's to handle. */
+function disqualifies(lower: string): boolean {
+  switch (lower) {
+    case 'content-length':
+    case 'transfer-encoding':
+    case 'upgrade':
+    case 'expect':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Whether text[start, end) is an upper-case method other than CONNECT. */
+function isLeanMethod(text: string, end: number): boolean {
+  if (end < 1 || end > MAX_METHOD) return false;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x41 || c > 0x5a) return false;
+  }
+  return end !== 7 || !text.startsWith('CONNECT');
+}
+
+/** An absolute-form http(s) target of visible ASCII only. */
+function isLeanTarget(text: string, start: number, end: number): boolean {
+  if (!text.startsWith('http://', start) && !text.startsWith('https://', start)) return false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= SP || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+/** `head` is latin1 text from the request line through the empty line (CRLF CRLF). */
+export function parseLeanRequestHead(head: string): LeanRequestHead | null {
+  const lineEnd = head.indexOf('\r\n');
+  const methodEnd = head.indexOf(' ');
+  if (methodEnd < 0 || !isLeanMethod(head, methodEnd)) return null;
+  const targetEnd = head.indexOf(' ', methodEnd + 1);
+  if (targetEnd < 0 || targetEnd + 9 !== lineEnd || !head.startsWith('HTTP/1.1', targetEnd + 1)) return null;
+  if (!isLeanTarget(head, methodEnd + 1, targetEnd)) return null;
+  if (hasControl(head) || BARE_LF.test(head)) return null;
+  const rawHeaders: string[] = [];
+  if (parseFieldLines(head, lineEnd + 2, rawHeaders) !== null) return null;
+  let host: string | undefined;
+  let proxyAuthorization: string | undefined;
+  let close = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const lower = (rawHeaders[i] ?? '').toLowerCase();
+    const value = rawHeaders[i + 1] ?? '';
+    if (disqualifies(lower)) return null;
+    if (lower === 'host') {
+      if (host !== undefined) return null;
+      host = value;
+    } else if (lower === 'proxy-authorization') {
+      if (proxyAuthorization !== undefined) return null;
+      proxyAuthorization = value;
+    } else if (lower === 'connection') {
+      for (const token of value.split(',')) if (token.trim().toLowerCase() === 'close') close = true;
+    }
+  }
+  return { method: head.slice(0, methodEnd), url: head.slice(methodEnd + 1, targetEnd), rawHeaders, host, proxyAuthorization, close };
+}

@@ -1,0 +1,287 @@
+import type { Socket } from 'node:net';
+import { parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
+import type { RequestView } from './exchange-views.js';
+import { handleExchange } from './http-forward.js';
+import { LeanResponse } from './lean-response.js';
+import type { ProxyContext } from './proxy-context.js';
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+/** Longest method the lean parser takes, plus the space and `https://`. */
+const DECIDABLE = 30;
+const SPACE = 0x20;
+
+export interface FastLaneOptions {
+  readonly maxHeaderBytes: number;
+  readonly headerTimeoutMs: number;
+  /** Also how often waiting heads are checked against headerTimeoutMs. */
+  readonly checkingIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  /** What node:http does with a client error (client-error.ts): 408 for a head not finished in time, 400 for one cut off. */
+  readonly clientError: (error: Error, socket: Socket) => void;
+}
+
+/**
+ * The fast lane for plain HTTP. node:http spends more CPU per request than the proxy's whole
+ * decision (bench/profile.mjs http); the common request, an absolute-form GET without a body,
+ * needs none of what it provides. So each admitted connection starts here: a request whose head
+ * parseLeanRequestHead() takes is decided and relayed by the same code as node:http's requests
+ * (http-forward.ts), answered by a LeanResponse that keeps node:http's wire rules. The first
+ * request it does not take (CONNECT, a body, an Upgrade, anything malformed or unusual) hands the
+ * connection, with every byte read so far, to node:http for good, at a request boundary: node:http
+ * then answers it, errors included. Requests are served one at a time; pipelined ones wait, read
+ * ahead by one head at most.
+ */
+export class FastLane {
+  readonly #proxy: ProxyContext;
+  readonly #options: FastLaneOptions;
+  /** Connections with no request in flight and nothing buffered: what a graceful close closes at once. */
+  readonly #idle = new Set<LaneConnection>();
+  /** Connections waiting for the rest of a head, and since when (performance.now()). */
+  readonly #waiting = new Map<LaneConnection, number>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(proxy: ProxyContext, options: FastLaneOptions) {
+    this.#proxy = proxy;
+    this.#options = options;
+    this.#sweep = setInterval(() => {
+      this.#expireHeads();
+    }, options.checkingIntervalMs);
+    this.#sweep.unref();
+  }
+
+  /** `handOver` is node:http's connection listener: from then on the connection is node:http's, bytes read so far included. */
+  accept(socket: Socket, handOver: (socket: Socket) => void): void {
+    const connection = new LaneConnection(this.#proxy, this.#options, socket, handOver, this.#idle, this.#waiting);
+    connection.start();
+  }
+
+  /** Graceful close: idle connections end now; the others after their response. */
+  closeIdle(): void {
+    clearInterval(this.#sweep);
+    for (const connection of this.#idle) connection.destroy();
+  }
+
+  #expireHeads(): void {
+    const deadline = performance.now() - this.#options.headerTimeoutMs;
+    for (const [connection, since] of this.#waiting) {
+      if (since <= deadline) connection.headTimedOut();
+    }
+  }
+}
+
+class LaneConnection {
+  readonly #proxy: ProxyContext;
+  readonly #options: FastLaneOptions;
+  readonly #socket: Socket;
+  readonly #handOverTo: (socket: Socket) => void;
+  readonly #idle: Set<LaneConnection>;
+  readonly #waiting: Map<LaneConnection, number>;
+  #buffer: Buffer | null = null;
+  #response: LeanResponse | null = null;
+  /** The client sent its FIN. */
+  #ended = false;
+
+  constructor(
+    proxy: ProxyContext,
+    options: FastLaneOptions,
+    socket: Socket,
+    handOver: (socket: Socket) => void,
+    idle: Set<LaneConnection>,
+    waiting: Map<LaneConnection, number>,
+  ) {
+    this.#proxy = proxy;
+    this.#options = options;
+    this.#socket = socket;
+    this.#handOverTo = handOver;
+    this.#idle = idle;
+    this.#waiting = waiting;
+  }
+
+  start(): void {
+    const socket = this.#socket;
+    socket.setTimeout(this.#options.idleTimeoutMs);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onClose);
+    socket.on('drain', this.#onDrain);
+    socket.on('timeout', this.#onTimeout);
+    // The first head is timed from the connection's start, as node:http times it.
+    this.#waiting.set(this, performance.now());
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  headTimedOut(): void {
+    this.#waiting.delete(this);
+    this.#detach();
+    this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), this.#socket);
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    const buffer = this.#buffer === null ? chunk : Buffer.concat([this.#buffer, chunk]);
+    this.#buffer = buffer;
+    if (this.#response !== null) {
+      // A pipelined request waits for the current response; read no further than one head ahead.
+      if (buffer.length > this.#options.maxHeaderBytes) this.#socket.pause();
+      return;
+    }
+    this.#next();
+  };
+
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    if (this.#response !== null) {
+      // As node:http does: a client that stops sending has given up on the answer; the socket
+      // closes once our side ends too, and the response's 'close' abandons the destination.
+      this.#socket.end();
+      return;
+    }
+    this.#waiting.delete(this);
+    this.#detach();
+    // A head cut off by the FIN is a bad request, as node:http answers it; otherwise the client is done.
+    if (this.#buffer !== null) this.#options.clientError(clientError('HPE_INVALID_EOF_STATE', 'request head cut off'), this.#socket);
+    else this.#socket.end();
+  };
+
+  readonly #onClose = (): void => {
+    this.#waiting.delete(this);
+    this.#idle.delete(this);
+    this.#response?.socketClosed();
+    this.#response = null;
+  };
+
+  readonly #onDrain = (): void => {
+    this.#response?.drained();
+  };
+
+  readonly #onTimeout = (): void => {
+    // In flight, the destination's own timeouts answer (504); idle, the keep-alive time is up.
+    if (this.#response === null) this.#socket.destroy();
+  };
+
+  /** Serve the next buffered head, wait for more of it, or hand the connection over. */
+  #next(): void {
+    const buffer = this.#buffer;
+    if (buffer === null) return;
+    if (!mayBeLean(buffer)) {
+      this.#handOver();
+      return;
+    }
+    const end = buffer.indexOf(HEAD_END);
+    if (end < 0) {
+      // Too long for a head: node:http gives the 431.
+      if (buffer.length > this.#options.maxHeaderBytes) this.#handOver();
+      else {
+        this.#idle.delete(this);
+        if (!this.#waiting.has(this)) this.#waiting.set(this, performance.now());
+      }
+      return;
+    }
+    const headLength = end + HEAD_END.length;
+    const head = headLength > this.#options.maxHeaderBytes ? null : parseLeanRequestHead(buffer.toString('latin1', 0, headLength));
+    if (head === null) {
+      this.#handOver();
+      return;
+    }
+    this.#buffer = headLength < buffer.length ? buffer.subarray(headLength) : null;
+    this.#waiting.delete(this);
+    this.#idle.delete(this);
+    this.#serve(head);
+  }
+
+  #serve(head: LeanRequestHead): void {
+    const proxy = this.#proxy;
+    const response = new LeanResponse(this.#socket, {
+      method: head.method,
+      closeAfter: head.close || proxy.lifecycle.draining,
+      keepAliveTimeoutMs: this.#options.idleTimeoutMs,
+      finished: (reusable) => {
+        this.#finished(reusable);
+      },
+    });
+    this.#response = response;
+    const headers: RequestView['headers'] = {};
+    if (head.host !== undefined) headers.host = head.host;
+    if (head.proxyAuthorization !== undefined) headers['proxy-authorization'] = head.proxyAuthorization;
+    const request: RequestView = {
+      method: head.method,
+      url: head.url,
+      headers,
+      rawHeaders: head.rawHeaders,
+      rawTrailers: [],
+      httpVersion: '1.1',
+      httpVersionMajor: 1,
+      httpVersionMinor: 1,
+      socket: this.#socket,
+    };
+    handleExchange(proxy, request, null, response);
+  }
+
+  #finished(reusable: boolean): void {
+    this.#response = null;
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    if (!reusable || this.#ended || this.#proxy.lifecycle.draining) {
+      this.#detach();
+      socket.end();
+      return;
+    }
+    socket.resume();
+    if (this.#buffer === null) this.#idle.add(this);
+    else {
+      this.#waiting.set(this, performance.now());
+      this.#next();
+    }
+  }
+
+  /** From here on the connection is node:http's: the bytes read so far go back to the socket first. */
+  #handOver(): void {
+    const socket = this.#socket;
+    this.#waiting.delete(this);
+    this.#idle.delete(this);
+    this.#detach();
+    socket.pause();
+    if (this.#buffer !== null) socket.unshift(this.#buffer);
+    this.#buffer = null;
+    this.#handOverTo(socket);
+    socket.resume();
+  }
+
+  #detach(): void {
+    const socket = this.#socket;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onClose);
+    socket.off('drain', this.#onDrain);
+    socket.off('timeout', this.#onTimeout);
+  }
+}
+
+/**
+ * Whether the bytes so far can still be a head the lane takes: an upper-case method, one space and
+ * an `http://` or `https://` target. Decided on the first bytes, so CONNECT and bodied methods'
+ * connections go to node:http at once instead of after their whole head.
+ */
+function mayBeLean(buffer: Buffer): boolean {
+  const limit = Math.min(buffer.length, DECIDABLE);
+  let space = -1;
+  for (let i = 0; i < limit; i++) {
+    const byte = buffer[i] ?? 0;
+    if (byte === SPACE) {
+      space = i;
+      break;
+    }
+    if (byte < 0x41 || byte > 0x5a) return false;
+  }
+  if (space < 0) return limit < DECIDABLE;
+  // CONNECT's authority-form target fails here, on its first byte.
+  const scheme = buffer.toString('latin1', space + 1, Math.min(buffer.length, space + 9));
+  if (scheme.length < 8) return 'http://'.startsWith(scheme) || 'https://'.startsWith(scheme);
+  return scheme.startsWith('http://') || scheme === 'https://';
+}
+
+function clientError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
