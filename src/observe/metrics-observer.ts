@@ -16,7 +16,7 @@ export function metricsObserver(metrics: ProxyMetrics): ProxyObserver {
   const openTunnels = new WeakSet<Action>();
   return {
     decided({ action, decision }) {
-      metrics.actions.inc({ kind: action.kind, decision: decision.decision, source: decision.source });
+      metrics.countAction(action.kind, decision.decision, decision.source);
       if (decision.source === 'guard' && decision.enforce === 'refuse') metrics.guardRefusals.inc();
       if (decision.source === 'fail_open') metrics.failOpen.inc();
       if (decision.source === 'limit') metrics.limitRefusals.inc({ limit: 'client_rate' });
@@ -26,8 +26,7 @@ export function metricsObserver(metrics: ProxyMetrics): ProxyObserver {
       }
     },
     closed({ action, bytesUp, bytesDown }) {
-      if (bytesUp > 0) metrics.bytes.inc({ direction: 'up' }, bytesUp);
-      if (bytesDown > 0) metrics.bytes.inc({ direction: 'down' }, bytesDown);
+      metrics.countBytes(bytesUp, bytesDown);
       if (openTunnels.delete(action)) metrics.activeTunnels.dec();
     },
     refused({ code, reason }) {

@@ -34,12 +34,21 @@ export interface ProxyMetrics {
   readonly failOpen: Counter;
   readonly authFailures: Counter;
   readonly transparentRefusals: Counter<'reason'>;
+  /** One decided action, counted in plain JS and added to `actions` at each scrape (prom-client hashes labels on every inc). */
+  readonly countAction: (kind: string, decision: string, source: string) => void;
+  /** Bytes of one finished exchange, added to `bytes` at each scrape. */
+  readonly countBytes: (up: number, down: number) => void;
 }
+
+type ActionLabels = Record<'kind' | 'decision' | 'source', string>;
 
 export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
+  const pendingActions = new Map<string, { readonly labels: ActionLabels; count: number }>();
+  let pendingUp = 0;
+  let pendingDown = 0;
   const metrics: ProxyMetrics = {
     registry,
     actions: new Counter({
@@ -47,6 +56,13 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       help: 'Actions decided, by kind (connect, http, tool_call), decision (allow, block) and source (guard, local, cache, stale, control_plane, fail_open, fail_closed).',
       labelNames: ['kind', 'decision', 'source'] as const,
       registers,
+      collect() {
+        for (const entry of pendingActions.values()) {
+          if (entry.count === 0) continue;
+          this.inc(entry.labels, entry.count);
+          entry.count = 0;
+        }
+      },
     }),
     controlPlaneSeconds: new Histogram({
       name: 'kaizen_proxy_control_plane_duration_seconds',
@@ -74,6 +90,12 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       help: 'Bytes carried for clients: up (client to destination) and down.',
       labelNames: ['direction'] as const,
       registers,
+      collect() {
+        if (pendingUp > 0) this.inc({ direction: 'up' }, pendingUp);
+        if (pendingDown > 0) this.inc({ direction: 'down' }, pendingDown);
+        pendingUp = 0;
+        pendingDown = 0;
+      },
     }),
     guardRefusals: new Counter({ name: 'kaizen_proxy_guard_refusals_total', help: 'Actions refused by the address guard.', registers }),
     limitRefusals: new Counter({
@@ -90,6 +112,16 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       labelNames: ['reason'] as const,
       registers,
     }),
+    countAction(kind, decision, source) {
+      const key = `${kind}|${decision}|${source}`;
+      const entry = pendingActions.get(key);
+      if (entry === undefined) pendingActions.set(key, { labels: { kind, decision, source }, count: 1 });
+      else entry.count++;
+    },
+    countBytes(up, down) {
+      pendingUp += up;
+      pendingDown += down;
+    },
   };
   new Gauge({
     name: 'kaizen_proxy_active_connections',

@@ -31,5 +31,9 @@ describe('verdictCacheKey', () => {
 
   it('cannot be confused by separators inside a field', () => {
     expect(verdictCacheKey('a","connect', http('GET', '/'))).not.toBe(verdictCacheKey('a', http('GET', '/')));
+    // The same characters split differently between fields make different keys.
+    expect(verdictCacheKey('a|http|14:example.com:80', http('GET', '/', { tool: 'x' }))).not.toBe(verdictCacheKey('a', http('GET', '/', { tool: 'x' })));
+    expect(verdictCacheKey('a', http('GET', '/', { tool: 'x|3:GET' }))).not.toBe(verdictCacheKey('a', http('GET', '/', { tool: 'x' })));
+    expect(verdictCacheKey('a', http('-', '/'))).not.toBe(verdictCacheKey('a', { ...http('GET', '/'), metadata: { source: 'egress' } }));
   });
 });
