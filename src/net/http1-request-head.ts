@@ -1,6 +1,7 @@
 /**
  * Request heads the proxy's fast lane takes on its own (src/proxy/fast-lane.ts): an absolute-form
- * `http://` or `https://` request in HTTP/1.1 that carries no body and asks for no protocol change.
+ * `http://` or `https://` request in HTTP/1.1 that carries no body and asks for no protocol change,
+ * or a CONNECT (HTTP/1.1 or 1.0) to an authority of host characters and a port.
  * The head is checked as strictly as the response heads we relay (http1-head.ts). Anything else,
  * malformed or merely unusual, gets null: the caller then hands the connection to node:http, whose
  * parser (llhttp) answers it. So this accepts a subset of what llhttp accepts, never more, and every
@@ -9,6 +10,8 @@
 import { hasControl, parseFieldLines } from './http1-head.js';
 
 export interface LeanRequestHead {
+  /** CONNECT (`url` is its authority) or another method (`url` is absolute-form). */
+  readonly connect: boolean;
   readonly method: string;
   /** The request-target as sent (absolute-form). */
   readonly url: string;
@@ -39,15 +42,18 @@ function disqualifies(lower: string): boolean {
   }
 }
 
-/** Whether text[start, end) is an upper-case method other than CONNECT. */
+/** Whether text[0, end) is an upper-case method. */
 function isLeanMethod(text: string, end: number): boolean {
   if (end < 1 || end > MAX_METHOD) return false;
   for (let i = 0; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x41 || c > 0x5a) return false;
   }
-  return end !== 7 || !text.startsWith('CONNECT');
+  return true;
 }
+
+/** Characters of a CONNECT authority the lane passes on (host names, IP literals, IPv6 brackets, zone ids, the port). */
+const AUTHORITY_CHAR = /^[A-Za-z0-9.:\-_[\]%]+$/;
 
 /** An absolute-form http(s) target of visible ASCII only. */
 function isLeanTarget(text: string, start: number, end: number): boolean {
@@ -64,9 +70,11 @@ export function parseLeanRequestHead(head: string): LeanRequestHead | null {
   const lineEnd = head.indexOf('\r\n');
   const methodEnd = head.indexOf(' ');
   if (methodEnd < 0 || !isLeanMethod(head, methodEnd)) return null;
+  const connect = methodEnd === 7 && head.startsWith('CONNECT');
   const targetEnd = head.indexOf(' ', methodEnd + 1);
-  if (targetEnd < 0 || targetEnd + 9 !== lineEnd || !head.startsWith('HTTP/1.1', targetEnd + 1)) return null;
-  if (!isLeanTarget(head, methodEnd + 1, targetEnd)) return null;
+  if (targetEnd < 0 || targetEnd + 9 !== lineEnd) return null;
+  if (!head.startsWith('HTTP/1.1', targetEnd + 1) && !(connect && head.startsWith('HTTP/1.0', targetEnd + 1))) return null;
+  if (connect ? !AUTHORITY_CHAR.test(head.slice(methodEnd + 1, targetEnd)) : !isLeanTarget(head, methodEnd + 1, targetEnd)) return null;
   if (hasControl(head) || BARE_LF.test(head)) return null;
   const rawHeaders: string[] = [];
   if (parseFieldLines(head, lineEnd + 2, rawHeaders) !== null) return null;
@@ -87,5 +95,5 @@ export function parseLeanRequestHead(head: string): LeanRequestHead | null {
       for (const token of value.split(',')) if (token.trim().toLowerCase() === 'close') close = true;
     }
   }
-  return { method: head.slice(0, methodEnd), url: head.slice(methodEnd + 1, targetEnd), rawHeaders, host, proxyAuthorization, close };
+  return { connect, method: head.slice(0, methodEnd), url: head.slice(methodEnd + 1, targetEnd), rawHeaders, host, proxyAuthorization, close };
 }

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
@@ -12,6 +11,7 @@ import { captureEarlyBytes } from './early-bytes.js';
 import { runEstablishedTunnel } from './established-tunnel.js';
 import { openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 import { interceptTunnel } from './intercept-tunnel.js';
+import type { ConnectView } from './fast-lane.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 
@@ -20,7 +20,7 @@ const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
  * decided, and only on allow is the destination dialled; then `200 Connection established`, the
  * bytes that came with the CONNECT, and a two-way splice. Port 80 is a tunnel like any other.
  */
-export function createConnectHandler(proxy: ProxyContext): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function createConnectHandler(proxy: ProxyContext): (req: ConnectView, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     if (!(socket instanceof Socket)) {
       socket.destroy();
@@ -40,7 +40,7 @@ export function createConnectHandler(proxy: ProxyContext): (req: IncomingMessage
   };
 }
 
-async function handleConnect(base: ProxyContext, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+async function handleConnect(base: ProxyContext, req: ConnectView, client: Socket, head: Buffer): Promise<void> {
   const auth = authenticateClient(base, req.headers['proxy-authorization']);
   const proxy = auth.proxy;
   const conn = proxy.registry.get(client);

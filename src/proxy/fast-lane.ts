@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
 import type { RequestView } from './exchange-views.js';
@@ -18,7 +19,14 @@ export interface FastLaneOptions {
   readonly idleTimeoutMs: number;
   /** What node:http does with a client error (client-error.ts): 408 for a head not finished in time, 400 for one cut off. */
   readonly clientError: (error: Error, socket: Socket) => void;
+  /** What node:http's 'connect' event runs (connect-tunnel.ts): the socket is the tunnel's from then on. */
+  readonly connect: (req: ConnectView, socket: Socket, head: Buffer) => void;
 }
+
+/** What the CONNECT handler reads of the request. */
+export type ConnectView = Pick<IncomingMessage, 'url' | 'headers'>;
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The fast lane for plain HTTP. node:http spends more CPU per request than the proxy's whole
@@ -188,7 +196,20 @@ class LaneConnection {
     this.#buffer = headLength < buffer.length ? buffer.subarray(headLength) : null;
     this.#waiting.delete(this);
     this.#idle.delete(this);
-    this.#serve(head);
+    if (head.connect) this.#tunnel(head);
+    else this.#serve(head);
+  }
+
+  /** A CONNECT: the connection leaves the lane as node:http's 'connect' event leaves its parser. */
+  #tunnel(head: LeanRequestHead): void {
+    const socket = this.#socket;
+    const rest = this.#buffer ?? EMPTY;
+    this.#buffer = null;
+    this.#detach();
+    // As node:http leaves it (its setter is public, its type read-only): not flowing until the
+    // tunnel reads, so bytes that arrive meanwhile are kept, and the tunnel's first 'data' listener resumes it.
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    this.#options.connect({ url: head.url, headers: requestHeaders(head) }, socket, rest);
   }
 
   #serve(head: LeanRequestHead): void {
@@ -202,13 +223,10 @@ class LaneConnection {
       },
     });
     this.#response = response;
-    const headers: RequestView['headers'] = {};
-    if (head.host !== undefined) headers.host = head.host;
-    if (head.proxyAuthorization !== undefined) headers['proxy-authorization'] = head.proxyAuthorization;
     const request: RequestView = {
       method: head.method,
       url: head.url,
-      headers,
+      headers: requestHeaders(head),
       rawHeaders: head.rawHeaders,
       rawTrailers: [],
       httpVersion: '1.1',
@@ -216,7 +234,13 @@ class LaneConnection {
       httpVersionMinor: 1,
       socket: this.#socket,
     };
-    handleExchange(proxy, request, null, response);
+    try {
+      handleExchange(proxy, request, null, response);
+    } catch (error) {
+      // A fault of ours must cost this connection, never the process (node:http's handlers run inside its own guard).
+      proxy.logger.error({ err: error instanceof Error ? error.name : 'unknown' }, 'exchange failed');
+      this.#socket.destroy();
+    }
   }
 
   #finished(reusable: boolean): void {
@@ -259,10 +283,18 @@ class LaneConnection {
   }
 }
 
+/** The headers the shared handlers read, by their lower-case names. */
+function requestHeaders(head: LeanRequestHead): IncomingMessage['headers'] {
+  const headers: IncomingMessage['headers'] = {};
+  if (head.host !== undefined) headers.host = head.host;
+  if (head.proxyAuthorization !== undefined) headers['proxy-authorization'] = head.proxyAuthorization;
+  return headers;
+}
+
 /**
- * Whether the bytes so far can still be a head the lane takes: an upper-case method, one space and
- * an `http://` or `https://` target. Decided on the first bytes, so CONNECT and bodied methods'
- * connections go to node:http at once instead of after their whole head.
+ * Whether the bytes so far can still be a head the lane takes: CONNECT, or an upper-case method,
+ * one space and an `http://` or `https://` target. Decided on the first bytes, so the connections
+ * of other requests go to node:http at once instead of after their whole head.
  */
 function mayBeLean(buffer: Buffer): boolean {
   const limit = Math.min(buffer.length, DECIDABLE);
@@ -276,7 +308,7 @@ function mayBeLean(buffer: Buffer): boolean {
     if (byte < 0x41 || byte > 0x5a) return false;
   }
   if (space < 0) return limit < DECIDABLE;
-  // CONNECT's authority-form target fails here, on its first byte.
+  if (space === 7 && buffer.toString('latin1', 0, 7) === 'CONNECT') return true;
   const scheme = buffer.toString('latin1', space + 1, Math.min(buffer.length, space + 9));
   if (scheme.length < 8) return 'http://'.startsWith(scheme) || 'https://'.startsWith(scheme);
   return scheme.startsWith('http://') || scheme === 'https://';

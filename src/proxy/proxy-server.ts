@@ -144,7 +144,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   server.on('request', onRequest);
   // Answered like any request, but the 100 Continue comes from the destination, relayed.
   server.on('checkContinue', onRequest);
-  server.on('connect', createConnectHandler(proxy));
+  const onConnect = createConnectHandler(proxy);
+  server.on('connect', onConnect);
   const onUpgrade = createUpgradeHandler(proxy);
   server.on('upgrade', onUpgrade);
   const clientError = createClientErrorHandler(registry, proxy.observer);
@@ -156,6 +157,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     checkingIntervalMs: checkingInterval(limits.headerTimeoutMs),
     idleTimeoutMs: network.idleTimeoutMs,
     clientError,
+    connect: onConnect,
   });
   installConnectionGate(server, registry, connectionLimits, options.logger, proxy.observer, (socket, toNode) => {
     lane.accept(socket, toNode);
