@@ -7,6 +7,7 @@
  * parser (llhttp) answers it. So this accepts a subset of what llhttp accepts, never more, and every
  * error answer stays node:http's.
  */
+import { METHODS } from 'node:http';
 import { hasControl, parseFieldLines } from './http1-head.js';
 
 export interface LeanRequestHead {
@@ -26,8 +27,8 @@ export interface LeanRequestHead {
 const SP = 0x20;
 /** A bare LF, which a head whose end was found by CRLF CRLF may still hide inside a line. */
 const BARE_LF = /(?:^|[^\r])\n/;
-/** Longest method taken (the registered ones are at most 17 letters, UPDATEREDIRECTREF). */
-const MAX_METHOD = 20;
+/** The methods node:http's parser knows (it answers 400 to any other): the lane takes no more. */
+const KNOWN_METHODS: ReadonlySet<string> = new Set(METHODS);
 
 /** Headers that bring a body, a protocol change or an interim answer: node:http's to handle. */
 function disqualifies(lower: string): boolean {
@@ -42,14 +43,9 @@ function disqualifies(lower: string): boolean {
   }
 }
 
-/** Whether text[0, end) is an upper-case method. */
+/** Whether text[0, end) is a method node:http's parser knows. */
 function isLeanMethod(text: string, end: number): boolean {
-  if (end < 1 || end > MAX_METHOD) return false;
-  for (let i = 0; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x41 || c > 0x5a) return false;
-  }
-  return true;
+  return end > 0 && KNOWN_METHODS.has(text.slice(0, end));
 }
 
 /** Characters of a CONNECT authority the lane passes on (host names, IP literals, IPv6 brackets, zone ids, the port). */

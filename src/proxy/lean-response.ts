@@ -92,7 +92,10 @@ export class LeanResponse implements ResponseView {
     this.#hasBody = this.#options.method !== 'HEAD' && statusCode !== 204 && statusCode !== 304 && (statusCode < 100 || statusCode >= 200);
     if (this.sendDate && !date) head += `Date: ${utcDate()}\r\n`;
     if (!connection) {
-      head += this.#closeAfter ? 'Connection: close\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.#options.keepAliveTimeoutMs / 1000)}\r\n`;
+      const seconds = Math.floor(this.#options.keepAliveTimeoutMs / 1000);
+      // node:http announces no timeout when it keeps connections without one (idle_timeout 0s).
+      if (this.#closeAfter) head += 'Connection: close\r\n';
+      else head += this.#options.keepAliveTimeoutMs > 0 ? `Connection: keep-alive\r\nKeep-Alive: timeout=${seconds}\r\n` : 'Connection: keep-alive\r\n';
     }
     if (!this.#hasBody) this.#chunked = false;
     else if (!length && !encoded) {
