@@ -20,6 +20,9 @@ export function createClientErrorHandler(registry: ConnectionRegistry, observer:
     }
     const conn = registry.get(socket);
     if (conn.refused) return;
+    // Bytes after a `Connection: close` request: the connection ends after that request's
+    // response anyway, and answering or destroying now would cut that response off.
+    if (errorCode(error) === 'HPE_CLOSED_CONNECTION') return;
     const code = clientErrorCode(error);
     // Writing our own response over one in progress (pipelining, a bad chunk mid-body) would
     // corrupt it: those connections are closed instead.
@@ -35,8 +38,12 @@ export function createClientErrorHandler(registry: ConnectionRegistry, observer:
   };
 }
 
+function errorCode(error: Error): string {
+  return 'code' in error && typeof error.code === 'string' ? error.code : '';
+}
+
 function clientErrorCode(error: Error): ErrorCode | null {
-  const code = 'code' in error && typeof error.code === 'string' ? error.code : '';
+  const code = errorCode(error);
   if (code === 'HPE_HEADER_OVERFLOW') return 'KZP_ERR_HEADERS_TOO_LARGE';
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'KZP_ERR_HEADER_TIMEOUT';
   if (code.startsWith('HPE_')) return 'KZP_ERR_BAD_REQUEST';
