@@ -55,8 +55,9 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
     proxy.lifecycle.end();
   });
 
-  // Framing Node lets through but the next hop could read differently (smuggling): refused, connection closed.
-  const framing = framingProblem(req);
+  // Framing Node lets through but the next hop could read differently (smuggling): refused,
+  // connection closed. The fast lane takes only HTTP/1.1 heads without body framing (body null).
+  const framing = body === null ? null : framingProblem(req);
   if (framing !== null) {
     tally.code = 'KZP_ERR_BAD_REQUEST';
     tally.status = refuseOnResponse(body, res, errorRefusal('KZP_ERR_BAD_REQUEST', { message: framing }), true);
