@@ -1,6 +1,7 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
+import { headOrigin } from '../../helpers/head-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
@@ -33,36 +34,13 @@ const scripts: Readonly<Record<string, Script>> = {
 /** A raw origin answering heads (bodies are never sent to it) by script; every head it saw, in order. */
 async function scriptedOrigin(): Promise<{ port: number; heads: string[]; close: () => Promise<void> }> {
   const heads: string[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buffered = '';
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('latin1');
-      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
-        const head = buffered.slice(0, end + 4);
-        buffered = buffered.slice(end + 4);
-        heads.push(head);
-        const script = scripts[(head.split(' ')[1] ?? '').split('?')[0] ?? ''] ?? { answer: 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n' };
-        if (script.close === true) socket.end(script.answer, 'latin1');
-        else socket.write(script.answer, 'latin1');
-      }
-    });
+  const origin = await headOrigin((socket, head) => {
+    heads.push(`${head}\r\n\r\n`);
+    const script = scripts[(head.split(' ')[1] ?? '').split('?')[0] ?? ''] ?? { answer: 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n' };
+    if (script.close === true) socket.end(script.answer, 'latin1');
+    else socket.write(script.answer, 'latin1');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    heads,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
+  return { port: origin.port, heads, close: () => origin.close() };
 }
 
 interface Raw {

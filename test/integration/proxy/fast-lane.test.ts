@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../../src/gateway/authenticate.js';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
+import { headOrigin } from '../../helpers/head-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
@@ -27,34 +28,6 @@ function sha256(body: Buffer): string {
 
 function urlOf(body: string): string {
   return (JSON.parse(body) as { url: string }).url;
-}
-
-/** A raw origin calling `onHead` with each request head as soon as it is in (no bodies expected). */
-async function headOrigin(onHead: (socket: Socket, head: string) => void): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buffered = '';
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('latin1');
-      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
-        const head = buffered.slice(0, end);
-        buffered = buffered.slice(end + 4);
-        onHead(socket, head);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, server, sockets };
-}
-
-async function closeServer(origin: { server: Server; sockets: Set<Socket> }): Promise<void> {
-  for (const socket of origin.sockets) socket.destroy();
-  await new Promise<void>((resolve) => origin.server.close(() => {
-    resolve();
-  }));
 }
 
 describe('the fast lane and its hand-over to node:http', () => {
@@ -176,7 +149,7 @@ describe('the fast lane and its hand-over to node:http', () => {
       expect(decider.calls.length - before).toBe(0);
       expect(seen).toEqual([]);
     } finally {
-      await closeServer(origin);
+      await origin.close();
     }
   });
 
@@ -199,7 +172,7 @@ describe('the fast lane and its hand-over to node:http', () => {
       await client.closed;
       expect(origin.sockets.size).toBe(0);
     } finally {
-      await closeServer(origin);
+      await origin.close();
     }
   });
 });

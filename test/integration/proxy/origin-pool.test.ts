@@ -1,42 +1,15 @@
 import { once } from 'node:events';
 import { Agent, request, type IncomingMessage } from 'node:http';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
+import { headOrigin } from '../../helpers/head-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
 // The pool behind the proxy's own HTTP/1.1 client (src/proxy/origin-pools.ts): at most 256
 // connections to one destination with the rest queued, a client that leaves takes its destination
 // connection with it, and an answer given before the request body was read ends that connection.
-
-/** A raw origin calling `onHead` with each request head as soon as it is in (bodies are not waited for). */
-async function headOrigin(onHead: (socket: Socket, head: string) => void): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buffered = '';
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('latin1');
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      const head = buffered.slice(0, end);
-      buffered = '';
-      onHead(socket, head);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, server, sockets };
-}
-
-async function closeServer(origin: { server: Server; sockets: Set<Socket> }): Promise<void> {
-  for (const socket of origin.sockets) socket.destroy();
-  await new Promise<void>((resolve) => origin.server.close(() => {
-    resolve();
-  }));
-}
 
 function viaProxy(proxy: StartedProxy, url: string, agent: Agent): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -72,7 +45,7 @@ async function earlyAnswerThenGet(isEarly: (head: string) => boolean, early: str
     next.destroy();
     return { status: answer.status, body: answer.body, connections: connections.length };
   } finally {
-    await closeServer(origin);
+    await origin.close();
   }
 }
 
@@ -127,7 +100,7 @@ describe('the destination pool', () => {
       expect(most).toBe(256);
     } finally {
       agent.destroy();
-      await closeServer(origin);
+      await origin.close();
     }
   });
 
@@ -146,7 +119,7 @@ describe('the destination pool', () => {
       await closed;
       expect(origin.sockets.size).toBe(0);
     } finally {
-      await closeServer(origin);
+      await origin.close();
     }
   });
 
