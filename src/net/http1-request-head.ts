@@ -93,3 +93,29 @@ export function parseLeanRequestHead(head: string): LeanRequestHead | null {
   }
   return { connect, method: head.slice(0, methodEnd), url: head.slice(methodEnd + 1, targetEnd), rawHeaders, host, proxyAuthorization, close };
 }
+
+/** Enough bytes to tell: the longest method that can pass, the space and `https://`. */
+const DECIDABLE = 30;
+
+/**
+ * Whether the bytes so far can still be a head the lane takes: CONNECT, or an upper-case method,
+ * one space and an `http://` or `https://` target. Decided on the first bytes, so the connections
+ * of other requests go to node:http at once instead of after their whole head.
+ */
+export function mayBeLeanHead(buffer: Buffer): boolean {
+  const limit = Math.min(buffer.length, DECIDABLE);
+  let space = -1;
+  for (let i = 0; i < limit; i++) {
+    const byte = buffer[i] ?? 0;
+    if (byte === SP) {
+      space = i;
+      break;
+    }
+    if (byte < 0x41 || byte > 0x5a) return false;
+  }
+  if (space < 0) return limit < DECIDABLE;
+  if (space === 7 && buffer.toString('latin1', 0, 7) === 'CONNECT') return true;
+  const scheme = buffer.toString('latin1', space + 1, Math.min(buffer.length, space + 9));
+  if (scheme.length < 8) return 'http://'.startsWith(scheme) || 'https://'.startsWith(scheme);
+  return scheme.startsWith('http://') || scheme === 'https://';
+}

@@ -1,15 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
+import { mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
 import type { RequestView } from './exchange-views.js';
 import { handleExchange } from './http-forward.js';
 import { LeanResponse } from './lean-response.js';
 import type { ProxyContext } from './proxy-context.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n');
-/** Longest method the lean parser takes, plus the space and `https://`. */
-const DECIDABLE = 30;
-const SPACE = 0x20;
 
 export interface FastLaneOptions {
   readonly maxHeaderBytes: number;
@@ -61,6 +58,11 @@ export class FastLane {
   accept(socket: Socket, handOver: (socket: Socket) => void): void {
     const connection = new LaneConnection(this.#proxy, this.#options, socket, handOver, this.#idle, this.#waiting);
     connection.start();
+  }
+
+  /** Connections the lane holds between requests: idle, or waiting for (the rest of) a head. */
+  get held(): number {
+    return this.#idle.size + this.#waiting.size;
   }
 
   /** Graceful close: idle connections end now; the others after their response. */
@@ -122,7 +124,6 @@ class LaneConnection {
   }
 
   headTimedOut(): void {
-    this.#waiting.delete(this);
     this.#detach();
     this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), this.#socket);
   }
@@ -146,7 +147,6 @@ class LaneConnection {
       this.#socket.end();
       return;
     }
-    this.#waiting.delete(this);
     this.#detach();
     // A head cut off by the FIN is a bad request, as node:http answers it; otherwise the client is done.
     if (this.#buffer !== null) this.#options.clientError(clientError('HPE_INVALID_EOF_STATE', 'request head cut off'), this.#socket);
@@ -173,7 +173,7 @@ class LaneConnection {
   #next(): void {
     const buffer = this.#buffer;
     if (buffer === null) return;
-    if (!mayBeLean(buffer)) {
+    if (!mayBeLeanHead(buffer)) {
       this.#handOver();
       return;
     }
@@ -263,8 +263,6 @@ class LaneConnection {
   /** From here on the connection is node:http's: the bytes read so far go back to the socket first. */
   #handOver(): void {
     const socket = this.#socket;
-    this.#waiting.delete(this);
-    this.#idle.delete(this);
     this.#detach();
     socket.pause();
     if (this.#buffer !== null) socket.unshift(this.#buffer);
@@ -273,7 +271,10 @@ class LaneConnection {
     socket.resume();
   }
 
+  /** The lane lets go of the connection: no more of its events, and out of its sets. */
   #detach(): void {
+    this.#waiting.delete(this);
+    this.#idle.delete(this);
     const socket = this.#socket;
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
@@ -289,29 +290,6 @@ function requestHeaders(head: LeanRequestHead): IncomingMessage['headers'] {
   if (head.host !== undefined) headers.host = head.host;
   if (head.proxyAuthorization !== undefined) headers['proxy-authorization'] = head.proxyAuthorization;
   return headers;
-}
-
-/**
- * Whether the bytes so far can still be a head the lane takes: CONNECT, or an upper-case method,
- * one space and an `http://` or `https://` target. Decided on the first bytes, so the connections
- * of other requests go to node:http at once instead of after their whole head.
- */
-function mayBeLean(buffer: Buffer): boolean {
-  const limit = Math.min(buffer.length, DECIDABLE);
-  let space = -1;
-  for (let i = 0; i < limit; i++) {
-    const byte = buffer[i] ?? 0;
-    if (byte === SPACE) {
-      space = i;
-      break;
-    }
-    if (byte < 0x41 || byte > 0x5a) return false;
-  }
-  if (space < 0) return limit < DECIDABLE;
-  if (space === 7 && buffer.toString('latin1', 0, 7) === 'CONNECT') return true;
-  const scheme = buffer.toString('latin1', space + 1, Math.min(buffer.length, space + 9));
-  if (scheme.length < 8) return 'http://'.startsWith(scheme) || 'https://'.startsWith(scheme);
-  return scheme.startsWith('http://') || scheme === 'https://';
 }
 
 function clientError(code: string, message: string): Error {

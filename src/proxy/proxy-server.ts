@@ -81,6 +81,8 @@ export interface ProxyServer {
   readonly originPool: OriginPoolStats;
   /** The name-lookup cache now (read at /metrics scrapes). */
   readonly dnsCache: DnsCacheStats;
+  /** Client connections the fast lane holds between requests (idle, or waiting for a head). */
+  readonly laneConnections: number;
 }
 
 /** Names whose lookups are kept (a sidecar's agent talks to tens of hosts; a shared proxy to thousands). */
@@ -196,6 +198,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     },
     get dnsCache() {
       return { entries: dns.size, ...dns.counts };
+    },
+    get laneConnections() {
+      return lane.held;
     },
   };
 }

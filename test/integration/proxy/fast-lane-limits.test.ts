@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
+import { eventually } from '../resilience/resilience-support.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
 // Heads the fast lane (src/proxy/fast-lane.ts) waits for: too slow (408), cut off by the client's
@@ -149,6 +150,31 @@ describe('no idle timeout (idle_timeout: 0s)', () => {
       expect(viaNode.headers['keep-alive']).toBeUndefined();
       expect(lane.headers['connection']).toBe('keep-alive');
       expect(lane.headers['keep-alive']).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('connections the lane lets go', () => {
+  it('holds none once its clients have closed, whichever way they left', async () => {
+    const proxy = await startProxy();
+    try {
+      const clients = await Promise.all(Array.from({ length: 12 }, () => RawClient.open(proxy.port)));
+      for (const [i, client] of clients.entries()) {
+        // A third stay mid-head, the others are idle after an answer.
+        client.write(i % 3 === 0 ? `GET ${origin.url}/partial HTTP/1.1\r\n` : get(`/held-${String(i)}`));
+        if (i % 3 !== 0) expect((await client.readResponse()).status).toBe(200);
+      }
+      expect(proxy.server.laneConnections).toBe(12);
+      // Idle ones leave by FIN (the usual end of a keep-alive connection) or by reset; mid-head ones by FIN.
+      for (const [i, client] of clients.entries()) {
+        if (i % 3 === 1) client.destroy();
+        else client.socket.end();
+      }
+      await Promise.all(clients.map((client) => client.closed));
+      await eventually(() => proxy.server.activeConnections === 0, 5_000, 'every client connection closed at the proxy');
+      expect(proxy.server.laneConnections).toBe(0);
     } finally {
       await proxy.close();
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLeanRequestHead, type LeanRequestHead } from '../../../src/net/http1-request-head.js';
+import { mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../../../src/net/http1-request-head.js';
 
 // The heads the fast lane takes itself (src/proxy/fast-lane.ts); every null hands the connection to
 // node:http. Heads are latin1 text through the empty line, as the lane passes them.
@@ -173,5 +173,25 @@ describe('parseLeanRequestHead refuses (node:http gets the connection)', () => {
       expect(parseLeanRequestHead(head(GET, 'Host: h', line)), line).toBeNull();
     }
     expect(parseLeanRequestHead(head(GET, 'Host: h'))).not.toBeNull();
+  });
+});
+
+describe('mayBeLeanHead: the first bytes decide whether the lane waits for the whole head', () => {
+  const cases: [string, string, boolean][] = [
+    ['an absolute-form GET', 'GET http://h/ HTTP/1.1\r\n', true],
+    ['an https:// target', 'GET https://h/ HTTP/1.1\r\n', true],
+    ['CONNECT', 'CONNECT h:443 HTTP/1.1\r\n', true],
+    ['one letter so far', 'G', true],
+    ['a scheme not all in yet', 'GET htt', true],
+    ['https not all in yet', 'GET https:/', true],
+    ['origin-form', 'GET /x HTTP/1.1\r\n', false],
+    ['another scheme', 'GET ftp://h/ HTTP/1.1\r\n', false],
+    ['a lower-case method', 'get http://h/ HTTP/1.1\r\n', false],
+    ['a method with a hyphen (node:http takes it)', 'M-SEARCH http://h/ HTTP/1.1\r\n', false],
+    ['a TLS ClientHello', '\x16\x03\x01\x02\x00\x01', false],
+    ['30 letters without a space', 'A'.repeat(30), false],
+  ];
+  it.each(cases)('%s', (_name, text, expected) => {
+    expect(mayBeLeanHead(Buffer.from(text, 'latin1'))).toBe(expected);
   });
 });
