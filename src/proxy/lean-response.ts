@@ -140,10 +140,13 @@ export class LeanResponse implements ResponseView {
     if (this.#ended || this.destroyed) return this;
     if (!this.headersSent) this.writeHead(this.statusCode, []);
     this.#ended = true;
+    // The head (and trailers) are latin1 text, a body given here is UTF-8: one buffer, one write.
     let tail = this.#head ?? '';
     this.#head = null;
     if (body !== undefined && body !== '' && this.#hasBody) {
-      tail += this.#chunked ? `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n` : body;
+      const bytes = Buffer.from(body, 'utf8');
+      if (this.#chunked) tail += `${bytes.length.toString(16)}\r\n${bytes.toString('latin1')}\r\n`;
+      else tail += bytes.toString('latin1');
     }
     if (this.#chunked) {
       tail += '0\r\n';
@@ -154,7 +157,7 @@ export class LeanResponse implements ResponseView {
       if (error === undefined || error === null) this.#finish();
       else this.socketClosed();
     };
-    if (tail !== '') this.#socket.write(tail, body === undefined ? 'latin1' : 'utf8', done);
+    if (tail !== '') this.#socket.write(tail, 'latin1', done);
     else if (this.#socket.writableLength > 0) this.#socket.write('', 'latin1', done);
     else process.nextTick(done);
     return this;

@@ -248,3 +248,27 @@ describe('graceful close with lane connections', () => {
     }
   });
 });
+
+describe('a lane refusal whose reason is not ASCII', () => {
+  it('counts the UTF-8 bytes of its body in Content-Length and sends them intact', async () => {
+    const reason = 'blocked — the policy says «no» to ünïcode';
+    const proxy = await startProxy({
+      decider: {
+        decide: () =>
+          Promise.resolve({ decision: 'block', enforce: 'refuse', reason, evidence: [], source: 'control_plane', verdictId: 'v-utf8', flagged: false, wouldBlock: false }),
+      },
+    });
+    try {
+      const client = await RawClient.open(proxy.port);
+      client.write(get('http://127.0.0.1:9/utf8'));
+      const denied = await client.readResponse();
+      client.destroy();
+      expect(denied.status).toBe(403);
+      const bytes = Buffer.from(denied.body, 'latin1');
+      expect(bytes.length).toBe(Number(denied.headers['content-length']));
+      expect(JSON.parse(bytes.toString('utf8'))).toMatchObject({ error: 'KZP_ERR_BLOCKED', reason });
+    } finally {
+      await proxy.close();
+    }
+  });
+});
