@@ -128,7 +128,8 @@ describe('response framing through the fast lane', () => {
     expect(lane.head).toBe('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\nTransfer-Encoding: chunked\r\n\r\n');
     expect(lane.body).toBe('read until the origin closes');
     expect(lane.wire.endsWith('0\r\n\r\n')).toBe(true);
-    expect(lane).toEqual(node);
+    // Chunk boundaries follow the destination's reads, on either path.
+    expect({ ...lane, wire: '' }).toEqual({ ...node, wire: '' });
   });
 
   it('relays a chunked answer chunked, with its trailer after the last chunk', async () => {
@@ -138,7 +139,8 @@ describe('response framing through the fast lane', () => {
     expect(lane.body).toBe('hello world');
     expect(lane.trailers).toBe('X-Sum: abc\r\n');
     expect(lane.wire.endsWith('0\r\nX-Sum: abc\r\n\r\n')).toBe(true);
-    expect(lane).toEqual(node);
+    // Chunk boundaries follow the destination's reads (one chunk or two here), on either path.
+    expect({ ...lane, wire: '' }).toEqual({ ...node, wire: '' });
   });
 
   it('gives a HEAD answer no body: the next response follows its head at once', async () => {
