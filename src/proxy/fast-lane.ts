@@ -72,6 +72,8 @@ export class FastLane {
   }
 
   #expireHeads(): void {
+    // header_timeout 0s: no deadline, as node:http takes headersTimeout 0.
+    if (this.#options.headerTimeoutMs <= 0) return;
     const deadline = performance.now() - this.#options.headerTimeoutMs;
     for (const [connection, since] of this.#waiting) {
       if (since <= deadline) connection.headTimedOut();

@@ -180,3 +180,22 @@ describe('connections the lane lets go', () => {
     }
   });
 });
+
+describe('no header deadline (header_timeout: 0s)', () => {
+  it('waits for a slow head as node:http does with headersTimeout 0, instead of answering 408', async () => {
+    const proxy = await startProxy({ limits: { headerTimeoutMs: 0 } });
+    try {
+      const slow = await RawClient.open(proxy.port);
+      const whole = get('/no-deadline');
+      slow.write(whole.slice(0, 20));
+      // A negative check: several of the lane's sweeps (every 50 ms here) pass with the head unfinished.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      slow.write(whole.slice(20));
+      const answer = await slow.readResponse();
+      slow.destroy();
+      expect(answer.status).toBe(200);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
