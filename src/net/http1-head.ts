@@ -42,7 +42,8 @@ export function isOws(code: number | undefined): boolean {
   return code === SP || code === HTAB;
 }
 
-function isToken(text: string, start: number, end: number): boolean {
+/** Whether text[start, end) is a non-empty RFC 9110 token (a field name, a method). */
+export function isToken(text: string, start: number, end: number): boolean {
   if (start >= end) return false;
   for (let i = start; i < end; i++) if (TCHAR[text.charCodeAt(i)] !== 1) return false;
   return true;

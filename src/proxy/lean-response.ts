@@ -1,9 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { isToken } from '../net/http1-head.js';
 import type { ResponseView } from './exchange-views.js';
 
-/** RFC 9110 field-name token; field values without CTLs other than HTAB (node:http's own checks). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field values without CTLs other than HTAB; names are tokens (isToken): node:http's own checks. */
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 let dateSecond = -1;
@@ -77,7 +77,7 @@ export class LeanResponse implements ResponseView {
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const name = headers[i] ?? '';
       const value = headers[i + 1] ?? '';
-      if (!TOKEN.test(name) || INVALID_VALUE.test(value)) throw new Error(`invalid header ${name}`);
+      if (!isToken(name, 0, name.length) || INVALID_VALUE.test(value)) throw new Error(`invalid header ${name}`);
       const lower = name.toLowerCase();
       if (lower === 'content-length') length = true;
       else if (lower === 'transfer-encoding') {
@@ -131,7 +131,7 @@ export class LeanResponse implements ResponseView {
 
   addTrailers(trailers: [string, string][]): void {
     for (const [name, value] of trailers) {
-      if (!TOKEN.test(name) || INVALID_VALUE.test(value)) throw new Error(`invalid trailer ${name}`);
+      if (!isToken(name, 0, name.length) || INVALID_VALUE.test(value)) throw new Error(`invalid trailer ${name}`);
     }
     this.#trailers = trailers;
   }
