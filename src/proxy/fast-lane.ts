@@ -255,11 +255,9 @@ class LaneConnection {
       return;
     }
     socket.resume();
+    // A pipelined head already read is served (or waited for, timed from now) by #next.
     if (this.#buffer === null) this.#idle.add(this);
-    else {
-      this.#waiting.set(this, performance.now());
-      this.#next();
-    }
+    else this.#next();
   }
 
   /** From here on the connection is node:http's: the bytes read so far go back to the socket first. */
