@@ -44,7 +44,8 @@ export function installConnectionGate(
   server.on('connection', (socket: Socket) => {
     socket.on('error', ignoreSocketError);
     // A decrypted (intercepted) socket belongs to a client already admitted: never refused here.
-    if (!registry.isDecrypted(socket)) {
+    const decrypted = registry.isDecrypted(socket);
+    if (!decrypted) {
       if (registry.size >= maxConnections) {
         logger.warn({ status: overflow.status, code: overflow.code, max_connections: maxConnections }, 'refused');
         refuseOnSocket(socket, overflow);
@@ -59,9 +60,9 @@ export function installConnectionGate(
         return;
       }
     }
-    registry.admit(socket);
+    registry.admit(socket, decrypted);
     // Decrypted sockets carry requests pinned to their CONNECT target: node:http's, always.
-    if (front !== null && !registry.isDecrypted(socket)) front(socket, toNode);
+    if (front !== null && !decrypted) front(socket, toNode);
     else toNode(socket);
   });
 }

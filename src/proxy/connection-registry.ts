@@ -19,6 +19,30 @@ export interface ConnectionContext {
   refused: boolean;
 }
 
+/**
+ * A class, so every context shares one shape and the lazy `log` getter lives on the prototype
+ * (an object literal with a getter defines it anew on every connection).
+ */
+class AdmittedConnection implements ConnectionContext {
+  readonly id: number;
+  readonly lineLogger: Logger;
+  readonly client: string;
+  busy = 0;
+  refused = false;
+  #child: Logger | null = null;
+
+  constructor(id: number, root: Logger, client: string) {
+    this.id = id;
+    this.lineLogger = root;
+    this.client = client;
+  }
+
+  get log(): Logger {
+    this.#child ??= this.lineLogger.child({ conn: this.id });
+    return this.#child;
+  }
+}
+
 /** Every admitted client socket, for the connection limit, lookups and graceful close. */
 export class ConnectionRegistry {
   readonly #logger: Logger;
@@ -53,22 +77,10 @@ export class ConnectionRegistry {
     return this.#decrypted.has(socket);
   }
 
-  admit(socket: Socket): ConnectionContext {
-    const id = ++this.#nextId;
-    const root = this.#logger;
-    let child: Logger | null = null;
-    const context: ConnectionContext = {
-      id,
-      get log(): Logger {
-        child ??= root.child({ conn: id });
-        return child;
-      },
-      lineLogger: root,
-      client: socket.remoteAddress ?? '',
-      busy: 0,
-      refused: false,
-    };
-    const counted = !this.#decrypted.has(socket);
+  /** `decrypted`: what isDecrypted(socket) says, when the caller has asked already. */
+  admit(socket: Socket, decrypted = this.#decrypted.has(socket)): ConnectionContext {
+    const context = new AdmittedConnection(++this.#nextId, this.#logger, socket.remoteAddress ?? '');
+    const counted = !decrypted;
     this.#sockets.set(socket, context);
     if (counted) {
       this.#counted++;
