@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../net/client-hello.js';
+import type { IdleWatch } from '../net/idle-sweep.js';
 
 /** How a tunnel's first client bytes begin, judged before any of them is forwarded. */
 export type FirstFlight =
@@ -23,9 +24,10 @@ const MAX_HELD_CHUNKS = 256;
  * ClientHello is read whole (across as many TCP segments as it takes, bounded) so its SNI can be
  * decided before a single byte reaches the destination. A server that speaks first (SSH, SMTP)
  * ends the wait: such a tunnel does not start with the client's TLS. `initial` holds bytes that
- * arrived with or after the CONNECT. Never rejects; leaves both sockets paused.
+ * arrived with or after the CONNECT. `idle` watches both sockets: a wait that reads nothing for the
+ * idle timeout ends (MAX_HELD_CHUNKS bounds a trickle). Never rejects; leaves both sockets paused.
  */
-export function readFirstFlight(client: Socket, upstream: Socket, initial: { readonly chunks: readonly Buffer[]; readonly ended: boolean }, timeoutMs: number): Promise<FirstFlight> {
+export function readFirstFlight(client: Socket, upstream: Socket, initial: { readonly chunks: readonly Buffer[]; readonly ended: boolean }, idle: IdleWatch): Promise<FirstFlight> {
   const chunks = initial.chunks.filter((chunk) => chunk.length > 0);
   let held = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   let ended = initial.ended;
@@ -46,7 +48,7 @@ export function readFirstFlight(client: Socket, upstream: Socket, initial: { rea
 
   return new Promise((resolve) => {
     const finish = (flight: FirstFlight): void => {
-      clearTimeout(timer);
+      idle.onIdle = nothing;
       client.off('data', onClientData);
       client.off('end', onClientEnd);
       client.off('close', onGone);
@@ -76,10 +78,9 @@ export function readFirstFlight(client: Socket, upstream: Socket, initial: { rea
     const onGone = (): void => {
       finish({ kind: 'gone' });
     };
-    const timer = setTimeout(() => {
+    idle.onIdle = () => {
       finish(held === 0 ? { kind: 'gone' } : { kind: 'unreadable', reason: 'ClientHello too slow' });
-    }, timeoutMs);
-    timer.unref();
+    };
     client.on('data', onClientData);
     client.on('end', onClientEnd);
     client.on('close', onGone);
@@ -88,4 +89,8 @@ export function readFirstFlight(client: Socket, upstream: Socket, initial: { rea
     client.resume();
     upstream.resume();
   });
+}
+
+function nothing(): void {
+  // The wait is over; the splice sets what idle means next.
 }

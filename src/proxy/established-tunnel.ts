@@ -24,19 +24,26 @@ export function runEstablishedTunnel(
   tally: ExchangeTally,
 ): void {
   const { client, upstream } = sockets;
+  // One idle watch for the tunnel's life: the wait for the first flight, then the splice.
+  const idle = proxy.idleSweep.watch(client, upstream);
   const run = async (): Promise<void> => {
-    const flight = await readFirstFlight(client, upstream, initial, proxy.idleTimeoutMs);
+    const flight = await readFirstFlight(client, upstream, initial, idle);
     const admitted = await admitFirstFlight(proxy, conn, sockets, target, flight, tally);
-    if (admitted === null) return;
+    if (admitted === null) {
+      idle.stop();
+      return;
+    }
     for (const chunk of admitted.chunks) upstream.write(chunk);
     if (admitted.ended) upstream.end();
-    spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
+    idle.restart();
+    spliceSockets(client, upstream, idle, () => {
       tally.bytesUp = upstream.bytesWritten;
       tally.bytesDown = upstream.bytesRead;
       reportClosed(proxy, conn, tally);
     });
   };
   run().catch((error: unknown) => {
+    idle.stop();
     conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'tunnel failed');
     client.destroy();
     upstream.destroy();

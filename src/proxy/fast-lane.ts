@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
+import type { IdleWatch } from '../net/idle-sweep.js';
 import type { RequestView } from './exchange-views.js';
 import { handleExchange } from './http-forward.js';
 import { LeanResponse } from './lean-response.js';
@@ -90,6 +91,7 @@ class LaneConnection {
   readonly #waiting: Map<LaneConnection, number>;
   #buffer: Buffer | null = null;
   #response: LeanResponse | null = null;
+  #idleWatch: IdleWatch | null = null;
   /** The client sent its FIN. */
   #ended = false;
 
@@ -111,12 +113,12 @@ class LaneConnection {
 
   start(): void {
     const socket = this.#socket;
-    socket.setTimeout(this.#options.idleTimeoutMs);
+    // The keep-alive idle close, by the proxy's idle sweep rather than a timer per socket.
+    this.#idleWatch = this.#proxy.idleSweep.watch(socket, null, this.#onTimeout);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
     socket.on('drain', this.#onDrain);
-    socket.on('timeout', this.#onTimeout);
     // The first head is timed from the connection's start, as node:http times it.
     this.#waiting.set(this, performance.now());
   }
@@ -156,6 +158,7 @@ class LaneConnection {
   };
 
   readonly #onClose = (): void => {
+    this.#idleWatch?.stop();
     this.#waiting.delete(this);
     this.#idle.delete(this);
     this.#response?.socketClosed();
@@ -255,6 +258,8 @@ class LaneConnection {
       return;
     }
     socket.resume();
+    // Idle from the end of this response, as node:http times keep-alive.
+    this.#idleWatch?.restart();
     // A pipelined head already read is served (or waited for, timed from now) by #next.
     if (this.#buffer === null) this.#idle.add(this);
     else this.#next();
@@ -273,6 +278,7 @@ class LaneConnection {
 
   /** The lane lets go of the connection: no more of its events, and out of its sets. */
   #detach(): void {
+    this.#idleWatch?.stop();
     this.#waiting.delete(this);
     this.#idle.delete(this);
     const socket = this.#socket;
@@ -280,7 +286,6 @@ class LaneConnection {
     socket.off('end', this.#onEnd);
     socket.off('close', this.#onClose);
     socket.off('drain', this.#onDrain);
-    socket.off('timeout', this.#onTimeout);
   }
 }
 

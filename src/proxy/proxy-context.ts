@@ -4,6 +4,7 @@ import type { Decider, Resolution } from '../contract/decision.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
 import type { Connector } from '../net/connector.js';
+import type { IdleSweep } from '../net/idle-sweep.js';
 import type { Logger } from '../observe/logger.js';
 import type { ClientRate } from './client-rate.js';
 import type { ConnectionRegistry } from './connection-registry.js';
@@ -18,6 +19,8 @@ export interface ProxyContext {
   readonly resolve: (target: Target) => Promise<Resolution>;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** Idle timeouts (idleTimeoutMs) of tunnels and lane connections, by one sweep. */
+  readonly idleSweep: IdleSweep;
   readonly registry: ConnectionRegistry;
   readonly pool: UpstreamPool;
   /** How a TCP path to a destination is opened: direct, or through the upstream proxy (upstream_proxy). */

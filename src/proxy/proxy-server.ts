@@ -9,6 +9,7 @@ import type { DnsCacheStats } from '../contract/dns-cache-stats.js';
 import { NO_LABELS, type ActionLabels } from '../action/action-labels.js';
 import { directConnector, type Connector } from '../net/connector.js';
 import { createDnsCache } from '../net/dns-cache.js';
+import { IdleSweep } from '../net/idle-sweep.js';
 import type { Logger } from '../observe/logger.js';
 import { createClientErrorHandler } from './client-error.js';
 import { ClientRate } from './client-rate.js';
@@ -112,6 +113,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     resolve: options.resolve === undefined ? (target) => dns.resolve(target) : neverRejecting(options.resolve),
     connectTimeoutMs: network.connectTimeoutMs,
     idleTimeoutMs: network.idleTimeoutMs,
+    idleSweep: new IdleSweep(network.idleTimeoutMs),
     registry,
     pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [], connectTimeoutMs: network.connectTimeoutMs }),
     lifecycle: new Lifecycle(),

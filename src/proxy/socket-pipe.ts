@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { batchedPipe } from '../net/batched-pipe.js';
+import type { IdleWatch } from '../net/idle-sweep.js';
 import { adoptReads, relayReads } from '../net/relay-reads.js';
 
 /**
@@ -7,22 +8,23 @@ import { adoptReads, relayReads } from '../net/relay-reads.js';
  * relayed from a read buffer by relay-reads.ts where it can be (else batched-pipe.ts up, a stream
  * pipe down),
  * half-close carried across (a FIN on one side ends the other's writing, the opposite direction
- * keeps flowing), an idle timeout on both sides, and any error or abrupt close destroying both.
- * `onClosed` runs once, after both sockets have closed.
+ * keeps flowing), the idle timeout (`idle`, watching both sockets: see idle-sweep.ts) and any error
+ * or abrupt close destroying both. `onClosed` runs once, after both sockets have closed.
  */
-export function spliceSockets(client: Socket, upstream: Socket, idleTimeoutMs: number, onClosed: () => void): void {
+export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch, onClosed: () => void): void {
   let open = 2;
   const closedOne = (): void => {
-    if (--open === 0) onClosed();
+    if (--open > 0) return;
+    idle.stop();
+    onClosed();
   };
   const destroyBoth = (): void => {
     client.destroy();
     upstream.destroy();
   };
+  idle.onIdle = destroyBoth;
   wireSide(client, upstream, closedOne, destroyBoth);
   wireSide(upstream, client, closedOne, destroyBoth);
-  client.setTimeout(idleTimeoutMs);
-  upstream.setTimeout(idleTimeoutMs);
   // The upload direction, relayed from a read buffer of ours where the runtime allows (the client
   // socket is node:http's), else bulk reads batched into fewer writes.
   if (!(adoptReads(client) && relayReads(client, upstream))) batchedPipe(client, upstream);
@@ -32,7 +34,6 @@ export function spliceSockets(client: Socket, upstream: Socket, idleTimeoutMs: n
 
 function wireSide(self: Socket, other: Socket, closedOne: () => void, destroyBoth: () => void): void {
   self.on('error', destroyBoth);
-  self.on('timeout', destroyBoth);
   if (self.closed) {
     // Gone between dial and splice: no 'close' will come, settle it now.
     other.destroy();

@@ -74,7 +74,7 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
   tally.status = 200;
   upstream.write(hello);
   forwardEarlyBytes(early, upstream);
-  spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
+  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), () => {
     tally.bytesUp = upstream.bytesWritten;
     tally.bytesDown = upstream.bytesRead;
     reportClosed(proxy, conn, tally);

@@ -98,7 +98,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   tally.status = statusOf(answer.head);
   client.write(withoutKaizenHeaders(answer.head));
   if (answer.rest.length > 0) client.write(answer.rest);
-  spliceSockets(client, upstream, proxy.idleTimeoutMs, () => {
+  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), () => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
     tally.bytesDown = upstream.bytesRead;
     reportClosed(proxy, conn, tally);

@@ -84,6 +84,37 @@ describe('tunnel behaviour', () => {
     client.destroy();
   });
 
+  it('keeps a tunnel whose bytes keep flowing past the idle timeout, then closes it once quiet', async () => {
+    const idle = await startProxy({ network: { idleTimeoutMs: 150 } });
+    try {
+      const client = await RawClient.open(idle.port);
+      client.write(`CONNECT 127.0.0.1:${tcp.port} HTTP/1.1\r\n\r\n`);
+      expect(await client.readUntil('\r\n\r\n')).toContain(' 200 ');
+      // A byte every 50 ms for 500 ms: more than three idle timeouts, never one without a read.
+      const started = performance.now();
+      for (let i = 0; i < 10; i++) {
+        client.write('x');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(performance.now() - started).toBeGreaterThan(3 * 150);
+      client.end();
+      expect(await client.readToEnd()).toBe(`10 ${createHash('sha256').update('x'.repeat(10)).digest('hex')}`);
+      const closed = await idle.logs.waitFor((line) => line.msg === 'closed');
+      expect(closed).toMatchObject({ kind: 'connect', status: 200, bytes_up: 10 });
+
+      // Quiet after its first byte: closed by the idle timeout, with nothing more from either side.
+      const quiet = await RawClient.open(idle.port);
+      quiet.write(`CONNECT 127.0.0.1:${tcp.port} HTTP/1.1\r\n\r\n`);
+      expect(await quiet.readUntil('\r\n\r\n')).toContain(' 200 ');
+      quiet.write('y');
+      await quiet.closed;
+      const second = await idle.logs.waitFor((line) => line.msg === 'closed' && line.bytes_up === 1);
+      expect(second).toMatchObject({ kind: 'connect', status: 200, bytes_down: 0 });
+    } finally {
+      await idle.close();
+    }
+  });
+
   it('closes both sides of a tunnel that stays idle past the idle timeout', async () => {
     const idle = await startProxy({ network: { idleTimeoutMs: 150 } });
     try {
