@@ -1,7 +1,7 @@
 import type { Action } from '../contract/action.js';
 import type { Decision } from '../contract/decision.js';
 import type { ErrorCode } from '../errors/codes.js';
-import { field, writeInfoLine } from '../observe/info-line.js';
+import { millisField, numberField, textField, writeInfoLine } from '../observe/info-line.js';
 import type { Logger } from '../observe/logger.js';
 
 /**
@@ -13,18 +13,18 @@ import type { Logger } from '../observe/logger.js';
  */
 export function logDecision(log: Logger, conn: number, agent: string, action: Action, decision: Decision, ms: number): void {
   let fields =
-    field('conn', conn) +
-    field('agent', agent) +
-    field('kind', action.kind) +
-    field('target', action.target) +
-    field('method', action.metadata.method ?? (action.kind === 'connect' ? 'CONNECT' : null)) +
-    field('decision', decision.decision) +
-    field('reason', decision.reason) +
-    field('source', decision.source) +
-    field('verdict_id', decision.verdictId) +
-    field('ms', round(ms));
-  if (decision.wouldBlock) fields += field('would_block', true);
-  if (decision.flagged) fields += field('flagged', true);
+    numberField('conn', conn) +
+    textField('agent', agent) +
+    textField('kind', action.kind) +
+    textField('target', action.target) +
+    textField('method', action.metadata.method ?? (action.kind === 'connect' ? 'CONNECT' : null)) +
+    textField('decision', decision.decision) +
+    textField('reason', decision.reason) +
+    textField('source', decision.source) +
+    textField('verdict_id', decision.verdictId) +
+    millisField('ms', ms);
+  if (decision.wouldBlock) fields += ',"would_block":true';
+  if (decision.flagged) fields += ',"flagged":true';
   writeInfoLine(log, fields, 'decision');
 }
 
@@ -48,18 +48,14 @@ export function newTally(kind: ExchangeTally['kind'], startedAt: number): Exchan
 /** `client`: the client's address, as Squid's and Envoy's access logs carry it ('' when unknown). */
 export function logClosed(log: Logger, conn: number, client: string, tally: ExchangeTally, now: number): void {
   let fields =
-    field('conn', conn) +
-    field('client', client) +
-    field('kind', tally.kind) +
-    field('target', tally.target) +
-    field('status', tally.status) +
-    field('bytes_up', tally.bytesUp) +
-    field('bytes_down', tally.bytesDown) +
-    field('duration_ms', round(now - tally.startedAt));
-  if (tally.code !== null) fields += field('code', tally.code);
+    numberField('conn', conn) +
+    textField('client', client) +
+    textField('kind', tally.kind) +
+    textField('target', tally.target) +
+    numberField('status', tally.status) +
+    numberField('bytes_up', tally.bytesUp) +
+    numberField('bytes_down', tally.bytesDown) +
+    millisField('duration_ms', now - tally.startedAt);
+  if (tally.code !== null) fields += textField('code', tally.code);
   writeInfoLine(log, fields, 'closed');
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }

@@ -4,7 +4,7 @@ import { parseAuthority } from '../../../src/action/target-parse.js';
 import type { Decision } from '../../../src/contract/decision.js';
 import type { Target } from '../../../src/contract/target.js';
 import { createLogger } from '../../../src/observe/logger.js';
-import { field, writeInfoLine } from '../../../src/observe/info-line.js';
+import { field, millisField, numberField, quoted, writeInfoLine } from '../../../src/observe/info-line.js';
 import { logClosed, logDecision, newTally } from '../../../src/proxy/exchange-log.js';
 
 // The hand-written hot lines must be what pino itself writes for the same object: the same bytes
@@ -80,6 +80,38 @@ describe('hand-written info lines', () => {
     log.info({ client: '127.0.0.1', kind: 'http', target: null, status: 502, bytes_up: 10, bytes_down: 0, duration_ms: 12.35, code: 'KZP_ERR_UPSTREAM_CONNECT' }, 'closed');
     expect(lines).toHaveLength(6);
     for (let i = 0; i < lines.length; i += 2) expect(withoutTime(lines[i])).toBe(withoutTime(lines[i + 1]));
+  });
+
+  it('quote every character as JSON.stringify does', () => {
+    for (let code = 0; code <= 0xffff; code++) {
+      const char = String.fromCharCode(code);
+      const text = `a${char}b`;
+      if (quoted(text) !== JSON.stringify(text)) expect([code, quoted(text)]).toEqual([code, JSON.stringify(text)]);
+    }
+    expect(quoted('')).toBe('""');
+    expect(quoted('GET 127.0.0.1:8080')).toBe('"GET 127.0.0.1:8080"');
+  });
+
+  it('write milliseconds as the number Math.round(ms * 100) / 100 prints', () => {
+    const check = (ms: number): void => {
+      const expected = numberField('ms', Math.round(ms * 100) / 100);
+      if (millisField('ms', ms) !== expected) expect([ms, millisField('ms', ms)]).toEqual([ms, expected]);
+    };
+    // Every hundredth up to 2,000 ms, each hit exactly and from either side.
+    for (let hundredths = 0; hundredths <= 200_000; hundredths++) {
+      check(hundredths / 100);
+      check(hundredths / 100 + 0.004);
+      check(hundredths / 100 - 0.004);
+    }
+    // Random durations up to a day, and the edges.
+    let seed = 42;
+    for (let i = 0; i < 100_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      check((seed / 2 ** 31) * 86_400_000);
+    }
+    for (const ms of [-0, -0.001, -1.5, 1e-9, 2 ** 53, 1e300, Number.POSITIVE_INFINITY, Number.NaN]) check(ms);
+    expect(millisField('ms', 1.23456)).toBe(',"ms":1.23');
+    expect(millisField('ms', 0.1)).toBe(',"ms":0.1');
   });
 
   it('write nothing when info is not enabled', () => {
