@@ -35,11 +35,32 @@ function target(host: string, hostType: HostType, port: number): Target {
   return { host, hostType, port, authority: formatAuthority(host, hostType, port) };
 }
 
+/** Authorities remembered with what they parse to; past this many the memo starts over. */
+const MEMO_ENTRIES = 4096;
+/** Longer authorities (rare, and mostly refused) are parsed every time rather than kept. */
+const MEMO_MAX_LENGTH = 300;
+const memo = new Map<string, ParseResult<Target>>();
+
 /**
  * The authority of a CONNECT request: `host:port` or `[ipv6]:port`, split on the last colon
  * outside brackets. Everything else (no port, port 0, userinfo, a path, an unbracketed IPv6) is refused.
+ * Agents reach the same few hosts over and over, so results are remembered (frozen, so a shared
+ * one cannot be changed by its users): a repeat costs one Map lookup instead of the checks and the
+ * canonicalisation (IDN included).
  */
 export function parseAuthority(text: string): ParseResult<Target> {
+  const known = memo.get(text);
+  if (known !== undefined) return known;
+  const result = parseAuthorityText(text);
+  if (text.length <= MEMO_MAX_LENGTH) {
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    if (result.ok) Object.freeze(result.value);
+    memo.set(text, Object.freeze(result));
+  }
+  return result;
+}
+
+function parseAuthorityText(text: string): ParseResult<Target> {
   if (text.length === 0) return badRequest('empty target');
   if (text.length > MAX_AUTHORITY_LENGTH) return badRequest('target too long');
   if (hasControlOrSpace(text) || AUTHORITY_REFUSED.test(text)) return badRequest('target has an invalid character');

@@ -122,3 +122,30 @@ describe('formatAuthority', () => {
     expect(formatAuthority(host, hostType, port)).toBe(expected);
   });
 });
+
+describe('parseAuthority: remembered results', () => {
+  it('answers a repeat with the same frozen result, refusals included, across the memo starting over', () => {
+    const first = parseAuthority('Example.COM.:443');
+    expect(parseAuthority('Example.COM.:443')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    if (!first.ok) throw new Error('expected ok');
+    expect(first.value).toEqual({ host: 'example.com', hostType: 'dns', port: 443, authority: 'example.com:443' });
+    expect(Object.isFrozen(first.value)).toBe(true);
+    expect(() => {
+      (first.value as { port: number }).port = 80;
+    }).toThrow(TypeError);
+    const refused = parseAuthority('example.com:0');
+    expect(parseAuthority('example.com:0')).toBe(refused);
+    expect(refused).toMatchObject({ ok: false, message: 'port out of range 1-65535' });
+    // More distinct authorities than the memo holds: every answer is still the parse of its own text.
+    for (let i = 1; i <= 10_000; i++) {
+      const port = (i % 65_535) + 1;
+      expect(parseAuthority(`h${i}.example:${port}`)).toMatchObject({ ok: true, value: { host: `h${i}.example`, port } });
+    }
+    expect(parseAuthority('Example.COM.:443')).toEqual(first);
+    // Past the length kept, a result is parsed afresh each time (equal, not the same object).
+    const long = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.example:443`;
+    expect(parseAuthority(long)).toEqual(parseAuthority(long));
+    expect(parseAuthority(long)).not.toBe(parseAuthority(long));
+  });
+});
