@@ -43,10 +43,19 @@ export async function openTunnelUpstream(
     return null;
   }
 
-  // The SYN goes out inside open(); the decision is reported while the handshake is under way.
+  // net.connect() makes its connect() call on the next tick: the decision is reported on the tick
+  // after that, so the SYN goes first and the report overlaps the handshake. A dial settled sooner
+  // (the client already gone) reports before its closed line.
+  let reported = false;
+  const reportOnce = (): void => {
+    if (reported) return;
+    reported = true;
+    report();
+  };
   const opening = proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client, relayable });
-  report();
+  process.nextTick(reportOnce);
   const dialed = await opening;
+  reportOnce();
   if (gone(client)) {
     if (dialed.ok) dialed.socket.destroy();
     return abandoned(proxy, conn, tally);
