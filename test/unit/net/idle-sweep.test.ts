@@ -59,7 +59,15 @@ function firstIdle(made: IdleSweep, first: Socket, second: Socket | null = null)
   const watch = made.watch(first, second, () => {
     fire(performance.now());
   });
-  return { fired, stop: () => watch.stop(), restart: () => watch.restart() };
+  return {
+    fired,
+    stop: () => {
+      watch.stop();
+    },
+    restart: () => {
+      watch.restart();
+    },
+  };
 }
 
 describe('IdleSweep', () => {
@@ -85,7 +93,14 @@ describe('IdleSweep', () => {
     for (let i = 0; i < 10; i++) {
       (i % 2 === 0 ? near : other.near).write('x');
       lastWrite = performance.now();
-      const early = await Promise.race([watch.fired, new Promise<null>((resolve) => setTimeout(() => resolve(null), 40))]);
+      const early = await Promise.race([
+        watch.fired,
+        new Promise<null>((resolve) => {
+          setTimeout(() => {
+            resolve(null);
+          }, 40);
+        }),
+      ]);
       expect(early).toBeNull();
     }
     const at = await watch.fired;
