@@ -50,7 +50,21 @@ export interface DecisionRequest {
   readonly port: number;
 }
 
+/** A request whose resolution the transport already holds (an IP literal, a cached name). */
+export interface SettledDecisionRequest extends Omit<DecisionRequest, 'resolution'> {
+  readonly resolved: Resolution;
+}
+
 /** The transport's only view of policy: one method, rich result. Must never reject. */
 export interface Decider {
   decide(request: DecisionRequest): Promise<Decision>;
+}
+
+/**
+ * What a Decider may offer besides: the same decision as decide() when it needs nothing to be
+ * waited for (the local reflex, a fresh cached verdict), else undefined and the transport calls
+ * decide(). A request decided this way takes no promise and no microtask. Must never throw.
+ */
+export interface ImmediateDecider {
+  decideNow(request: SettledDecisionRequest): Decision | undefined;
 }

@@ -30,6 +30,11 @@ export interface DnsCacheOptions {
 export interface DnsCache {
   /** The addresses of a target: an IP literal as it is, a name from the cache or from one lookup shared by all who ask meanwhile. Never rejects. */
   resolve(target: Target): Promise<Resolution>;
+  /**
+   * What resolve() would answer at once, without a promise: an IP literal, or a name whose answer
+   * is held; undefined when a lookup is needed or in flight (then call resolve()).
+   */
+  resolveNow(target: Target): Resolution | undefined;
   /** Names held now (answers and lookups in flight). */
   readonly size: number;
   /** Lookups that went to the resolver, resolutions answered from the cache or a shared lookup, and failed lookups answered with a stale answer. */
@@ -54,6 +59,8 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
   const staleMs = Math.max(0, options.staleIfErrorMs ?? 0);
   // The last answer with addresses per name, kept ttl + staleIfError, for a refresh that fails.
   const lastGood = new LRUCache<string, Resolution>({ max: Math.max(1, options.maxEntries), ttlResolution: 0, perf: { now } });
+  // The answer each settled lookup gave, for resolveNow (a promise's value cannot be read).
+  const answers = new WeakMap<Promise<Resolution>, Resolution>();
   let lookups = 0;
   let hits = 0;
   let stale = 0;
@@ -91,6 +98,7 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
       lookups += 1;
       const finish = (resolution: Resolution): Resolution => {
         const answer = answerOf(host, resolution);
+        answers.set(pending, answer);
         settle(host, pending, answer, answer !== resolution);
         return answer;
       };
@@ -100,6 +108,13 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
       // In flight it has no lifetime: every caller until it settles shares it.
       entries.set(host, pending, { ttl: 0 });
       return pending;
+    },
+    resolveNow(target) {
+      if (target.hostType !== 'dns') return { ok: true, addresses: [target.host] };
+      const held = entries.get(target.host);
+      const answer = held === undefined ? undefined : answers.get(held);
+      if (answer !== undefined) hits += 1;
+      return answer;
     },
     get size() {
       return entries.size;

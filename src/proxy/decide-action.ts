@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Action } from '../contract/action.js';
-import type { Decision, Resolution } from '../contract/decision.js';
+import type { Decision, Resolution, SettledDecisionRequest } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { reportDecided } from './exchange-events.js';
@@ -53,9 +53,29 @@ export async function decideAction(proxy: ProxyContext, conn: ConnectionContext,
 /**
  * decideAction with the report left to the caller, who must call `report` exactly once: a tunnel
  * reports after its dial is under way, so the decision line and the observers are off the path
- * between the CONNECT and the destination's SYN (about 30 µs of a new tunnel's latency here).
+ * between the CONNECT and the destination's SYN.
  */
 export async function decideUnreported(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Promise<Decided & { readonly report: () => void }> {
+  const eager = decideEagerly(proxy, conn, action, target);
+  const settled = eager instanceof Promise ? await eager : eager;
+  return { decision: settled.decision, resolution: settled.resolution ?? Promise.resolve(settled.resolved), report: settled.report };
+}
+
+/** A decision not yet reported: with the resolution's value when it was known at once, else the promise of it. */
+export type Unreported = { readonly decision: Decision; readonly report: () => void } & (
+  | { readonly resolved: Resolution; readonly resolution: null }
+  | { readonly resolved: null; readonly resolution: Promise<Resolution> }
+);
+
+/**
+ * decideUnreported, answered at once (not a Promise) when the destination's addresses are already
+ * known (an IP literal, a cached name) and the Decider can decide without waiting (a local verdict,
+ * a fresh cached one: ImmediateDecider). A plain request or a new tunnel to a known destination
+ * then costs no promise and no microtask: bench/profile.mjs http with V8's sampling heap profiler
+ * counted 958 MB allocated for 55,000 requests against 1,110 MB through the async path. Otherwise
+ * a Promise. Never rejects.
+ */
+export function decideEagerly(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Unreported | Promise<Unreported> {
   const started = performance.now();
   // Over its rate, the client is answered 429 before anything is resolved or asked for.
   const wait = proxy.clientRate?.take(proxy.authenticate === null ? conn.client : `agent ${proxy.agent}`) ?? null;
@@ -63,13 +83,32 @@ export async function decideUnreported(proxy: ProxyContext, conn: ConnectionCont
     const limited = rateLimited(wait);
     return {
       decision: limited,
+      resolved: null,
       resolution: NOT_RESOLVED,
       report: () => {
         reportDecided(proxy, conn, action, limited, 0);
       },
     };
   }
-  const resolution = proxy.resolve(target);
+  const resolved = proxy.resolveNow(target);
+  if (resolved !== undefined && proxy.decider.decideNow !== undefined) {
+    const decision = decideNowSafely(proxy, conn, { action, agent: proxy.agent, resolved, port: target.port });
+    if (decision !== undefined) {
+      const ms = performance.now() - started;
+      return {
+        decision,
+        resolved,
+        resolution: null,
+        report: () => {
+          reportDecided(proxy, conn, action, decision, ms);
+        },
+      };
+    }
+  }
+  return decideLater(proxy, conn, action, target, resolved === undefined ? proxy.resolve(target) : Promise.resolve(resolved), started);
+}
+
+async function decideLater(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target, resolution: Promise<Resolution>, started: number): Promise<Unreported> {
   let decision: Decision;
   try {
     decision = await proxy.decider.decide({ action, agent: proxy.agent, resolution, port: target.port });
@@ -80,9 +119,20 @@ export async function decideUnreported(proxy: ProxyContext, conn: ConnectionCont
   const ms = performance.now() - started;
   return {
     decision,
+    resolved: null,
     resolution,
     report: () => {
       reportDecided(proxy, conn, action, decision, ms);
     },
   };
+}
+
+/** decideNow is not to throw; one that does is treated as decide() throwing: no verdict, fail closed. */
+function decideNowSafely(proxy: ProxyContext, conn: ConnectionContext, request: SettledDecisionRequest): Decision | undefined {
+  try {
+    return proxy.decider.decideNow?.(request);
+  } catch {
+    conn.log.error({ code: 'KZP_ERR_DECIDER', target: request.action.target }, 'decider failed');
+    return DECIDER_FAILED;
+  }
 }

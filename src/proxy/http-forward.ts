@@ -6,7 +6,7 @@ import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
 import { authenticateRequest, requestSplit } from './pinned-target.js';
 import type { ConnectionContext } from './connection-registry.js';
-import { decideAction } from './decide-action.js';
+import { decideEagerly } from './decide-action.js';
 import { refuseOnResponse } from './deny-response.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
@@ -99,12 +99,14 @@ async function decideThenForward(
   action: Action,
   tally: ExchangeTally,
 ): Promise<void> {
-  const { decision, resolution } = await decideAction(proxy, conn, action, target);
+  const eager = decideEagerly(proxy, conn, action, target);
+  const { decision, report, ...known } = eager instanceof Promise ? await eager : eager;
+  report();
   if (decision.enforce === 'refuse') {
     refuse(proxy, body, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
     return;
   }
-  const resolved = await resolution;
+  const resolved = known.resolved ?? (await known.resolution);
   if (res.destroyed) return;
   if (!resolved.ok) {
     refuse(proxy, body, res, tally, errorRefusal(resolved.code, { target: target.authority }));

@@ -1,6 +1,6 @@
 import type { ActionLabels } from '../action/action-labels.js';
 import type { Authenticate } from '../contract/client-identity.js';
-import type { Decider, Resolution } from '../contract/decision.js';
+import type { Decider, ImmediateDecider, Resolution } from '../contract/decision.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
 import type { Connector } from '../net/connector.js';
@@ -13,10 +13,13 @@ import type { UpstreamPool } from './upstream-pool.js';
 
 /** Everything the handlers share, built once by createProxyServer. */
 export interface ProxyContext {
-  readonly decider: Decider;
+  /** decideNow is used when the decider has it (ImmediateDecider), decide otherwise. */
+  readonly decider: Decider & Partial<ImmediateDecider>;
   readonly agent: string;
   readonly logger: Logger;
   readonly resolve: (target: Target) => Promise<Resolution>;
+  /** resolve()'s answer when it is already known (an IP literal, a cached name), else undefined. */
+  readonly resolveNow: (target: Target) => Resolution | undefined;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
   /** Idle timeouts (idleTimeoutMs) of tunnels and lane connections, by one sweep. */

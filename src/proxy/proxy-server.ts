@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Decider, Resolution } from '../contract/decision.js';
+import type { Decider, ImmediateDecider, Resolution } from '../contract/decision.js';
 import type { Authenticate } from '../contract/client-identity.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
@@ -27,7 +27,7 @@ import { createInterception } from './interception.js';
 import { createUpstreamPool } from './upstream-pool.js';
 
 export interface ProxyServerOptions {
-  readonly decider: Decider;
+  readonly decider: Decider & Partial<ImmediateDecider>;
   readonly logger: Logger;
   readonly agent: string;
   readonly limits: {
@@ -111,6 +111,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     agent: options.agent,
     logger: options.logger,
     resolve: options.resolve === undefined ? (target) => dns.resolve(target) : neverRejecting(options.resolve),
+    // A resolver of the caller's own (tests) always answers through its promise.
+    resolveNow: options.resolve === undefined ? (target) => dns.resolveNow(target) : () => undefined,
     connectTimeoutMs: network.connectTimeoutMs,
     idleTimeoutMs: network.idleTimeoutMs,
     idleSweep: new IdleSweep(network.idleTimeoutMs),

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
 import type { ConnectionContext } from './connection-registry.js';
-import { decideUnreported } from './decide-action.js';
+import { decideEagerly } from './decide-action.js';
 import type { EarlyCapture } from './early-bytes.js';
 import { refuseOnSocket } from './deny-response.js';
 import { reportClosed } from './exchange-events.js';
@@ -26,13 +26,14 @@ export async function openTunnelUpstream(
   /** The destination socket will be spliced raw (not wrapped in TLS here): see relay-reads.ts. */
   relayable: boolean,
 ): Promise<Socket | null> {
-  const { decision, resolution, report } = await decideUnreported(proxy, conn, action, target);
+  const eager = decideEagerly(proxy, conn, action, target);
+  const { decision, report, ...known } = eager instanceof Promise ? await eager : eager;
   if (decision.enforce === 'refuse') {
     report();
     refuseTunnel(proxy, conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }), early);
     return null;
   }
-  const resolved = await resolution;
+  const resolved = known.resolved ?? (await known.resolution);
   if (gone(client)) {
     report();
     return abandoned(proxy, conn, tally);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ProxyConfig } from '../config/types.js';
 import type { Action } from '../contract/action.js';
-import type { Decider, Decision, DecisionRequest, Resolution } from '../contract/decision.js';
+import type { Decider, Decision, DecisionRequest, ImmediateDecider, Resolution, SettledDecisionRequest } from '../contract/decision.js';
 import type { DeciderMetrics } from '../contract/decider-metrics.js';
 import { noSpoolMetrics, type SpoolMetrics } from '../contract/spool-metrics.js';
 import type { ErrorCode } from '../errors/codes.js';
@@ -45,7 +45,7 @@ export interface CreateDeciderOptions {
   readonly replayBackoff?: { readonly minMs: number; readonly maxMs: number };
 }
 
-export interface KaizenDecider extends Decider {
+export interface KaizenDecider extends Decider, ImmediateDecider {
   /** Waits for block reports in flight (failures spooled), stops replay, closes the spool and the control-plane pool. */
   close(): Promise<void>;
   /** Forgets every cached verdict (hot reload). */
@@ -55,6 +55,14 @@ export interface KaizenDecider extends Decider {
 }
 
 const DNS_FAILED: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: 'resolution failed' };
+
+/** What the pipeline's steps read of a request (decide's and decideNow's alike). */
+type Asking = Omit<DecisionRequest, 'resolution'>;
+
+/** decideLocally's two answers: a Decision says what to enforce; a LocalVerdict does not. */
+function isDecision(result: Decision | LocalVerdict): result is Decision {
+  return 'enforce' in result;
+}
 
 /**
  * The decision pipeline: address guard → local policy → (with an API key) verdict cache → control
@@ -102,28 +110,29 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
           },
         });
 
-  function noVerdict(code: ErrorCode, request: DecisionRequest): Decision {
+  function noVerdict(code: ErrorCode, request: Asking): Decision {
     if (config.fail === 'open') {
       logger.warn({ code, agent: request.agent, target: request.action.target }, 'no verdict: allowing because fail mode is open');
     }
     return failModeDecision(config.fail, code);
   }
 
-  function blockLocally(request: DecisionRequest, reported: () => Action, verdict: LocalVerdict, source: 'guard' | 'local'): Decision {
+  function blockLocally(request: Asking, reported: () => Action, verdict: LocalVerdict, source: 'guard' | 'local'): Decision {
     outbox?.report({ agent: request.agent, action: reported(), verdict });
     return decisionOf(verdict, source);
   }
 
   /** The control plane did not get this action (its call failed): spooled with the verdict enforced. */
-  function undelivered(request: DecisionRequest, reported: () => Action, decision: Decision): Decision {
+  function undelivered(request: Asking, reported: () => Action, decision: Decision): Decision {
     outbox?.undelivered({ agent: request.agent, action: reported(), verdict: { decision: decision.decision, reason: decision.reason, evidence: decision.evidence } });
     return decision;
   }
 
-  async function pipeline(request: DecisionRequest, reported: () => Action): Promise<Decision> {
-    const { action, agent } = request;
-    // A rejected resolution is a transport bug; like a DNS failure it leaves nothing to dial.
-    const resolution = await request.resolution.catch(() => DNS_FAILED);
+  /**
+   * Guard, then local policy, on the resolution: a final decision (a block, or the local verdict
+   * without an account), or the local verdict for the verdict cache and the control plane.
+   */
+  function decideLocally(request: Asking, reported: () => Action, resolution: Resolution): Decision | LocalVerdict {
     const addresses = resolution.ok ? resolution.addresses : [];
     if (resolution.ok) {
       const guarded = guard.checkAll(addresses, request.port);
@@ -132,10 +141,19 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
         return blockLocally(request, reported, { decision: 'block', reason: guarded.reason, evidence }, 'guard');
       }
     }
-
-    const local = evaluateLocally(policy, action, addresses, logger);
+    const local = evaluateLocally(policy, request.action, addresses, logger);
     if (local.decision === 'block') return blockLocally(request, reported, local, 'local');
     if (cache === null) return decisionOf(local, 'local');
+    return local;
+  }
+
+  async function pipeline(request: DecisionRequest, reported: () => Action): Promise<Decision> {
+    const { action, agent } = request;
+    // A rejected resolution is a transport bug; like a DNS failure it leaves nothing to dial.
+    const resolution = await request.resolution.catch(() => DNS_FAILED);
+    const local = decideLocally(request, reported, resolution);
+    if (isDecision(local)) return local;
+    if (cache === null) return decisionOf(local, 'local'); // decideLocally has decided already: no account
 
     const found = await cache.lookup(verdictCacheKey(agent, action), () => ({ agent, action: reported(), verdict: local }));
     options.metrics?.cacheLookup(found.kind === 'fresh' ? (found.fetched ? 'miss' : 'hit') : found.kind);
@@ -149,7 +167,29 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     }
   }
 
+  /** decide() when nothing needs waiting for: see ImmediateDecider. */
+  function decideNow(request: SettledDecisionRequest): Decision | undefined {
+    const reported = lazyStamp(request.action);
+    let decision: Decision;
+    try {
+      const local = decideLocally(request, reported, request.resolved);
+      if (isDecision(local)) decision = local;
+      else {
+        const verdict = cache?.fresh(verdictCacheKey(request.agent, request.action));
+        // Not held, or expired: the control plane (or stale-if-error) decides, through decide().
+        if (verdict === undefined) return undefined;
+        options.metrics?.cacheLookup('hit');
+        decision = decisionOf(verdict, 'cache');
+      }
+    } catch (error) {
+      logger.error({ err: error, code: 'KZP_ERR_DECIDER', target: request.action.target }, 'decision pipeline failed');
+      decision = undelivered(request, reported, noVerdict('KZP_ERR_DECIDER', request));
+    }
+    return applyMode(decision, modeOf());
+  }
+
   return {
+    decideNow,
     async decide(request) {
       const reported = lazyStamp(request.action);
       let decision: Decision;

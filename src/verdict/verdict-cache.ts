@@ -29,6 +29,8 @@ export interface VerdictCache {
    * when the control plane must be asked: a fresh hit builds nothing.
    */
   lookup(key: string, report: () => VerdictReport): Promise<VerdictLookup>;
+  /** The verdict for a key when it is held and fresh (what lookup() would answer at once), else undefined. */
+  fresh(key: string): ResolvedVerdict | undefined;
   /** Forget every verdict (hot reload). A call in flight still answers its waiters but is not stored. */
   clear(): void;
   readonly size: number;
@@ -76,6 +78,11 @@ export function createVerdictCache(options: VerdictCacheOptions): VerdictCache {
   });
 
   return {
+    fresh(key) {
+      // get, not peek: a hit counts as use for the LRU order.
+      const current = lru.get(key);
+      return current !== undefined && current.expiresAt > now() ? current.verdict : undefined;
+    },
     async lookup(key, report) {
       // get, not peek: a hit counts as use for the LRU order.
       const current = lru.get(key);

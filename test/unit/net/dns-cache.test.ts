@@ -58,6 +58,24 @@ function harness(script: Resolution[], changes: Partial<DnsCacheOptions> = {}) {
 }
 
 describe('dns cache', () => {
+  it('answers at once (resolveNow) for IP literals and held answers, never for a lookup not made or in flight', async () => {
+    const h = harness([FOUND]);
+    expect(h.cache.resolveNow(target('198.51.100.4'))).toEqual({ ok: true, addresses: ['198.51.100.4'] });
+    expect(h.cache.resolveNow(target('[2001:db8::1]'))).toEqual({ ok: true, addresses: ['2001:db8::1'] });
+    expect(h.cache.resolveNow(target('api.example.com'))).toBeUndefined();
+    const pending = h.cache.resolve(target('api.example.com'));
+    expect(h.cache.resolveNow(target('api.example.com'))).toBeUndefined();
+    await h.answer();
+    expect(await pending).toEqual(FOUND);
+    const before = h.cache.counts.hits;
+    expect(h.cache.resolveNow(target('api.example.com'))).toEqual(FOUND);
+    expect(h.cache.counts).toMatchObject({ lookups: 1, hits: before + 1 });
+    // Past its ttl the answer is not held any more: resolve() asks again.
+    h.advance(101);
+    expect(h.cache.resolveNow(target('api.example.com'))).toBeUndefined();
+    expect(h.asked).toEqual(['api.example.com']);
+  });
+
   it('shares one lookup among everyone who asks while it is in flight', async () => {
     const h = harness([FOUND]);
     const all = Promise.all(Array.from({ length: 1_000 }, () => h.cache.resolve(target('api.example.com'))));
