@@ -45,20 +45,10 @@ function rateLimited(retryAfterSeconds: number): Decision {
  * here. Reports the decision (the one decision line, the observer). Never rejects.
  */
 export async function decideAction(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Promise<Decided> {
-  const { decision, resolution, report } = await decideUnreported(proxy, conn, action, target);
-  report();
-  return { decision, resolution };
-}
-
-/**
- * decideAction with the report left to the caller, who must call `report` exactly once: a tunnel
- * reports after its dial is under way, so the decision line and the observers are off the path
- * between the CONNECT and the destination's SYN.
- */
-export async function decideUnreported(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Promise<Decided & { readonly report: () => void }> {
   const eager = decideEagerly(proxy, conn, action, target);
   const settled = eager instanceof Promise ? await eager : eager;
-  return { decision: settled.decision, resolution: settled.resolution ?? Promise.resolve(settled.resolved), report: settled.report };
+  settled.report();
+  return { decision: settled.decision, resolution: settled.resolution ?? Promise.resolve(settled.resolved) };
 }
 
 /** A decision not yet reported: with the resolution's value when it was known at once, else the promise of it. */
@@ -68,12 +58,13 @@ export type Unreported = { readonly decision: Decision; readonly report: () => v
 );
 
 /**
- * decideUnreported, answered at once (not a Promise) when the destination's addresses are already
- * known (an IP literal, a cached name) and the Decider can decide without waiting (a local verdict,
- * a fresh cached one: ImmediateDecider). A plain request or a new tunnel to a known destination
- * then costs no promise and no microtask: bench/profile.mjs http with V8's sampling heap profiler
- * counted 958 MB allocated for 55,000 requests against 1,110 MB through the async path. Otherwise
- * a Promise. Never rejects.
+ * decideAction with the report left to the caller, who must call `report` exactly once (a tunnel
+ * reports once its SYN is out: tunnel-open.ts). Answered at once, not as a Promise, when the
+ * destination's addresses are already known (an IP literal, a cached name) and the Decider can
+ * decide without waiting (a local verdict, a fresh cached one: ImmediateDecider): a plain request
+ * or a new tunnel to a known destination then costs no promise and no microtask (bench/profile.mjs
+ * http with V8's sampling heap profiler: 958 MB allocated for 55,000 requests against 1,110 MB
+ * through the async path). Otherwise a Promise. Never rejects.
  */
 export function decideEagerly(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Unreported | Promise<Unreported> {
   const started = performance.now();
