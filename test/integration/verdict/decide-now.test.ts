@@ -1,50 +1,27 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Action } from '../../../src/contract/action.js';
-import type { Decision, Resolution, SettledDecisionRequest } from '../../../src/contract/decision.js';
-import { createAddressGuard } from '../../../src/net/address-guard.js';
-import { createDecider, type CreateDeciderOptions, type KaizenDecider } from '../../../src/verdict/create-decider.js';
-import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
-import { API_KEY, captureLogs, connectAction, decisionRequest, httpAction, testConfig, type ConfigChanges, type LogCapture } from './support.js';
+import type { Resolution, SettledDecisionRequest } from '../../../src/contract/decision.js';
+import { reply } from '../../helpers/fake-control-plane.js';
+import { useDeciderHarness } from './decider-harness.js';
+import { connectAction, decisionRequest, httpAction } from './support.js';
 
-// ImmediateDecider.decideNow, the transport's way to decide without a promise: it must give what decide()
-// gives whenever it answers, and answer nothing (undefined) whenever decide() would have to wait.
+// ImmediateDecider.decideNow, the transport's way to decide without a promise: it must give what
+// decide() gives whenever it answers, and nothing (undefined) whenever decide() would have to wait.
 
-let cp: FakeControlPlane;
-let logs: LogCapture;
-const deciders: KaizenDecider[] = [];
-
-function decider(changes: ConfigChanges = {}, extra: Partial<CreateDeciderOptions> = {}): KaizenDecider {
-  const created = createDecider({ config: testConfig({ url: cp.url, ...changes }), logger: logs.logger, guard: createAddressGuard({ allowPrivate: [] }), ...extra });
-  deciders.push(created);
-  return created;
-}
+const harness = useDeciderHarness();
+const { decider } = harness;
 
 function settled(action: Action, addresses: readonly string[] = ['93.184.215.14'], port = 443): SettledDecisionRequest {
   const resolved: Resolution = { ok: true, addresses };
   return { action, agent: 'test-agent', port, resolved };
 }
 
-function now(d: KaizenDecider, request: SettledDecisionRequest): Decision | undefined {
-  return d.decideNow(request);
-}
-
 const stripe = connectAction('api.stripe.com:443');
-
-beforeEach(async () => {
-  cp = await startFakeControlPlane();
-  logs = captureLogs();
-});
-
-afterEach(async () => {
-  await Promise.all(deciders.splice(0).map((d) => d.close()));
-  await cp.close();
-  expect(logs.text()).not.toContain(API_KEY);
-});
 
 describe('decideNow', () => {
   it('without an account gives the local verdict at once, as decide() does', async () => {
     const d = decider({ apiKey: null });
-    const atOnce = now(d, settled(stripe));
+    const atOnce = d.decideNow(settled(stripe));
     expect(atOnce).toEqual(await d.decide(decisionRequest(stripe)));
     expect(atOnce).toMatchObject({ decision: 'allow', enforce: 'forward', source: 'local' });
   });
@@ -52,7 +29,7 @@ describe('decideNow', () => {
   it('with an account answers nothing until a verdict is held, then the cached verdict (a hit), then nothing once it expires', async () => {
     let clock = 1_000;
     const lookups: string[] = [];
-    cp.respondWith(reply.block({ id: 'v-9' }));
+    harness.cp.respondWith(reply.block({ id: 'v-9' }));
     const d = decider(
       { cache: { blockTtlMs: 100, allowTtlMs: 100, staleIfErrorMs: 0 } },
       {
@@ -65,41 +42,41 @@ describe('decideNow', () => {
         },
       },
     );
-    expect(now(d, settled(stripe))).toBeUndefined();
-    expect(cp.requests).toHaveLength(0);
+    expect(d.decideNow(settled(stripe))).toBeUndefined();
+    expect(harness.cp.requests).toHaveLength(0);
     const asked = await d.decide(decisionRequest(stripe));
     expect(asked).toMatchObject({ decision: 'block', source: 'control_plane', verdictId: 'v-9' });
-    const cached = now(d, settled(stripe));
+    const cached = d.decideNow(settled(stripe));
     expect(cached).toEqual({ ...asked, source: 'cache' });
     expect(cached).toEqual(await d.decide(decisionRequest(stripe)));
     expect(lookups).toEqual(['miss', 'hit', 'hit']);
-    expect(cp.requests).toHaveLength(1);
+    expect(harness.cp.requests).toHaveLength(1);
     // Another method or target is another key.
-    expect(now(d, settled(httpAction('api.stripe.com:443', 'POST', '/v1/charges')))).toBeUndefined();
+    expect(d.decideNow(settled(httpAction('api.stripe.com:443', 'POST', '/v1/charges')))).toBeUndefined();
     clock += 101;
-    expect(now(d, settled(stripe))).toBeUndefined();
-    expect(cp.requests).toHaveLength(1);
+    expect(d.decideNow(settled(stripe))).toBeUndefined();
+    expect(harness.cp.requests).toHaveLength(1);
   });
 
   it('refuses a guarded address at once and reports it to the control plane as decide() does', async () => {
-    cp.respondWith(reply.allow());
+    harness.cp.respondWith(reply.allow());
     const d = decider();
-    const metadata = now(d, settled(connectAction('metadata.example:80'), ['169.254.169.254'], 80));
+    const metadata = d.decideNow(settled(connectAction('metadata.example:80'), ['169.254.169.254'], 80));
     expect(metadata).toMatchObject({ decision: 'block', enforce: 'refuse', source: 'guard' });
     expect(metadata).toEqual(await d.decide(decisionRequest(connectAction('metadata.example:80'), ['169.254.169.254'], 80)));
-    await cp.waitForRequests(2);
-    for (const request of cp.requests) expect(request.body).toMatchObject({ agent: 'test-agent', verdict: { decision: 'block' } });
-    expect(cp.requests).toHaveLength(2);
+    await harness.cp.waitForRequests(2);
+    for (const request of harness.cp.requests) expect(request.body).toMatchObject({ agent: 'test-agent', verdict: { decision: 'block' } });
+    expect(harness.cp.requests).toHaveLength(2);
   });
 
   it('applies monitor mode to what it decides, the guard kept unless monitor_guard is false', async () => {
-    cp.respondWith(reply.block());
+    harness.cp.respondWith(reply.block());
     const guarded = (): SettledDecisionRequest => settled(connectAction('metadata.example:80'), ['169.254.169.254'], 80);
     const kept = decider({}, { mode: () => ({ mode: 'monitor', monitorGuard: true }) });
     await kept.decide(decisionRequest(stripe));
-    expect(now(kept, settled(stripe))).toMatchObject({ decision: 'block', enforce: 'forward', wouldBlock: true, source: 'cache' });
-    expect(now(kept, guarded())).toMatchObject({ decision: 'block', enforce: 'refuse', wouldBlock: false, source: 'guard' });
+    expect(kept.decideNow(settled(stripe))).toMatchObject({ decision: 'block', enforce: 'forward', wouldBlock: true, source: 'cache' });
+    expect(kept.decideNow(guarded())).toMatchObject({ decision: 'block', enforce: 'refuse', wouldBlock: false, source: 'guard' });
     const watched = decider({}, { mode: () => ({ mode: 'monitor', monitorGuard: false }) });
-    expect(now(watched, guarded())).toMatchObject({ decision: 'block', enforce: 'forward', wouldBlock: true, source: 'guard' });
+    expect(watched.decideNow(guarded())).toMatchObject({ decision: 'block', enforce: 'forward', wouldBlock: true, source: 'guard' });
   });
 });

@@ -1,58 +1,35 @@
 import { performance } from 'node:perf_hooks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAddressGuard } from '../../../src/net/address-guard.js';
-import { createDecider, type CreateDeciderOptions, type KaizenDecider } from '../../../src/verdict/create-decider.js';
+import { describe, expect, it } from 'vitest';
 import type { ModeSettings } from '../../../src/verdict/enforcement-mode.js';
 import { parsePolicies } from '../../../src/verdict/policy/parse-policies.js';
 import { createPolicyEngine } from '../../../src/verdict/policy/policy-engine.js';
 import type { PolicyWire } from '../../../src/verdict/policy/policy-wire.js';
-import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
-import { API_KEY, captureLogs, connectAction, decisionRequest, testConfig, type ConfigChanges, type LogCapture } from './support.js';
+import { reply } from '../../helpers/fake-control-plane.js';
+import { useDeciderHarness } from './decider-harness.js';
+import { connectAction, decisionRequest } from './support.js';
 
 /** The decider with real Kaizen policies plugged into its LocalPolicy seam, and monitor mode. */
-let cp: FakeControlPlane;
-let logs: LogCapture;
-const deciders: KaizenDecider[] = [];
-
 const POLICIES: readonly PolicyWire[] = [
   { name: 'exfil', mode: 'blocklist', rules: { domains: ['pastebin.com'], ips: ['104.16.0.0/24'] }, enabled: true },
 ];
 
-function decider(changes: ConfigChanges = {}, extra: Partial<CreateDeciderOptions> = {}): KaizenDecider {
+const harness = useDeciderHarness((logs) => {
   const parsed = parsePolicies(POLICIES);
   if (!parsed.ok) throw new Error('invalid test policies');
-  const created = createDecider({
-    config: testConfig({ url: cp.url, ...changes }),
-    logger: logs.logger,
-    guard: createAddressGuard({ allowPrivate: [] }),
-    localPolicy: createPolicyEngine({ logger: logs.logger, file: parsed.policies }),
-    ...extra,
-  });
-  deciders.push(created);
-  return created;
-}
-
-beforeEach(async () => {
-  cp = await startFakeControlPlane();
-  logs = captureLogs();
+  return { localPolicy: createPolicyEngine({ logger: logs.logger, file: parsed.policies }) };
 });
-
-afterEach(async () => {
-  await Promise.all(deciders.splice(0).map((d) => d.close()));
-  await cp.close();
-  expect(logs.text()).not.toContain(API_KEY);
-});
+const { decider } = harness;
 
 describe('decider with Kaizen policies', () => {
   it('a local block is final, answered without waiting for the control plane, and reported to it in the background', async () => {
-    cp.respondWith(reply.slow(1500, reply.allow()));
+    harness.cp.respondWith(reply.slow(1500, reply.allow()));
     const d = decider();
     const started = performance.now();
     const decision = await d.decide(decisionRequest(connectAction('api.pastebin.com:443')));
     expect(performance.now() - started).toBeLessThan(500);
     expect(decision).toMatchObject({ decision: 'block', enforce: 'refuse', source: 'local', reason: 'blocked by local policy "exfil" (domains)', wouldBlock: false });
-    await cp.waitForRequests(1);
-    expect(cp.requests[0]?.body).toMatchObject({
+    await harness.cp.waitForRequests(1);
+    expect(harness.cp.requests[0]?.body).toMatchObject({
       agent: 'test-agent',
       action: { kind: 'connect', target: 'api.pastebin.com:443' },
       verdict: { decision: 'block', reason: 'blocked by local policy "exfil" (domains)', evidence: [{ kind: 'domains', value: 'pastebin.com', source: 'policy "exfil"' }] },
@@ -67,10 +44,10 @@ describe('decider with Kaizen policies', () => {
   });
 
   it('an allowed action still goes to the control plane with the local verdict', async () => {
-    cp.respondWith(reply.block({ id: 'v-9' }));
+    harness.cp.respondWith(reply.block({ id: 'v-9' }));
     const d = decider();
     expect(await d.decide(decisionRequest(connectAction('api.stripe.com:443')))).toMatchObject({ decision: 'block', source: 'control_plane', verdictId: 'v-9' });
-    expect(cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'allow', reason: 'no local policy matched' } });
+    expect(harness.cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'allow', reason: 'no local policy matched' } });
   });
 });
 
@@ -81,15 +58,15 @@ describe('monitor mode', () => {
     const d = decider({}, monitor());
     const decision = await d.decide(decisionRequest(connectAction('pastebin.com:443')));
     expect(decision).toMatchObject({ decision: 'block', enforce: 'forward', wouldBlock: true, source: 'local', reason: 'blocked by local policy "exfil" (domains)' });
-    await cp.waitForRequests(1);
-    expect(cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'block' } });
+    await harness.cp.waitForRequests(1);
+    expect(harness.cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'block' } });
   });
 
   it('forwards a control-plane block and a fail-closed "no verdict" as would_block', async () => {
-    cp.respondWith(reply.block());
+    harness.cp.respondWith(reply.block());
     const d = decider({}, monitor());
     expect(await d.decide(decisionRequest(connectAction('api.stripe.com:443')))).toMatchObject({ enforce: 'forward', wouldBlock: true, source: 'control_plane' });
-    cp.respondWith(reply.status(500));
+    harness.cp.respondWith(reply.status(500));
     expect(await d.decide(decisionRequest(connectAction('api.openai.com:443')))).toMatchObject({ decision: 'block', enforce: 'forward', wouldBlock: true, source: 'fail_closed' });
   });
 

@@ -1,52 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../../src/contract/decision.js';
 import { createAddressGuard } from '../../../src/net/address-guard.js';
-import { createDecider, type CreateDeciderOptions, type KaizenDecider } from '../../../src/verdict/create-decider.js';
 import type { LocalPolicy } from '../../../src/verdict/local-policy.js';
-import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
-import {
-  API_KEY,
-  captureLogs,
-  connectAction,
-  decisionRequest,
-  dnsFailedRequest,
-  httpAction,
-  testConfig,
-  type ConfigChanges,
-  type LogCapture,
-} from './support.js';
+import { reply } from '../../helpers/fake-control-plane.js';
+import { useDeciderHarness } from './decider-harness.js';
+import { connectAction, decisionRequest, dnsFailedRequest, httpAction } from './support.js';
 
-let cp: FakeControlPlane;
-let logs: LogCapture;
-const deciders: KaizenDecider[] = [];
-
-function decider(changes: ConfigChanges = {}, extra: Partial<CreateDeciderOptions> = {}): KaizenDecider {
-  const created = createDecider({
-    config: testConfig({ url: cp.url, ...changes }),
-    logger: logs.logger,
-    guard: createAddressGuard({ allowPrivate: [] }),
-    ...extra,
-  });
-  deciders.push(created);
-  return created;
-}
+const harness = useDeciderHarness();
+const { decider } = harness;
 
 const stripe = connectAction('api.stripe.com:443');
 
-beforeEach(async () => {
-  cp = await startFakeControlPlane();
-  logs = captureLogs();
-});
-
-afterEach(async () => {
-  await Promise.all(deciders.splice(0).map((d) => d.close()));
-  await cp.close();
-  expect(logs.text()).not.toContain(API_KEY);
-});
-
 describe('decider: the control plane decides', () => {
   it('allow forwards with the verdict id; the next decision for the key comes from the cache', async () => {
-    cp.respondWith(reply.allow({ id: 'v-7' }));
+    harness.cp.respondWith(reply.allow({ id: 'v-7' }));
     const d = decider();
     expect(await d.decide(decisionRequest(stripe))).toEqual<Decision>({
       decision: 'allow',
@@ -59,24 +26,24 @@ describe('decider: the control plane decides', () => {
       wouldBlock: false,
     });
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ decision: 'allow', source: 'cache', verdictId: 'v-7' });
-    expect(cp.requests).toHaveLength(1);
-    expect(cp.requests[0]?.body).toMatchObject({ agent: 'test-agent', verdict: { decision: 'allow', reason: 'no local policy matched' } });
+    expect(harness.cp.requests).toHaveLength(1);
+    expect(harness.cp.requests[0]?.body).toMatchObject({ agent: 'test-agent', verdict: { decision: 'allow', reason: 'no local policy matched' } });
   });
 
   it('block refuses, with the control plane evidence', async () => {
-    cp.respondWith(reply.block());
+    harness.cp.respondWith(reply.block());
     const decision = await decider().decide(decisionRequest(stripe));
     expect(decision).toMatchObject({ decision: 'block', enforce: 'refuse', source: 'control_plane' });
     expect(decision.evidence).toEqual([{ kind: 'baseline', value: 'never seen', source: 'fake' }]);
   });
 
   it('a wrapped `{verdict}` decision wins', async () => {
-    cp.respondWith(reply.wrapped('block'));
+    harness.cp.respondWith(reply.wrapped('block'));
     expect(await decider().decide(decisionRequest(stripe))).toMatchObject({ decision: 'block', enforce: 'refuse', source: 'control_plane' });
   });
 
   it('`anomaly` forwards, flagged', async () => {
-    cp.respondWith(reply.anomaly());
+    harness.cp.respondWith(reply.anomaly());
     expect(await decider().decide(decisionRequest(stripe))).toMatchObject({ decision: 'allow', enforce: 'forward', flagged: true, source: 'control_plane' });
   });
 
@@ -84,24 +51,24 @@ describe('decider: the control plane decides', () => {
     ['{}', reply.empty(), null],
     ['{"id"}', reply.recorded('v-9'), 'v-9'],
   ])('%s: recorded, the local verdict stands (and is cached)', async (_name, answer, verdictId) => {
-    cp.respondWith(answer);
+    harness.cp.respondWith(answer);
     const d = decider();
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ decision: 'allow', reason: 'no local policy matched', source: 'local', verdictId });
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ decision: 'allow', source: 'cache' });
-    expect(cp.requests).toHaveLength(1);
+    expect(harness.cp.requests).toHaveLength(1);
   });
 
   it('retries once after a 500 and takes the answer', async () => {
-    cp.respondWith(reply.status(500), reply.block());
+    harness.cp.respondWith(reply.status(500), reply.block());
     expect(await decider().decide(decisionRequest(stripe))).toMatchObject({ decision: 'block', source: 'control_plane' });
-    expect(cp.requests).toHaveLength(2);
+    expect(harness.cp.requests).toHaveLength(2);
   });
 
   it('coalesces 1,000 concurrent first decisions for one key into exactly 1 call', async () => {
-    cp.respondWith(reply.slow(100, reply.allow({ id: 'v-once' })));
+    harness.cp.respondWith(reply.slow(100, reply.allow({ id: 'v-once' })));
     const d = decider();
     const decisions = await Promise.all(Array.from({ length: 1000 }, () => d.decide(decisionRequest(stripe))));
-    expect(cp.requests).toHaveLength(1);
+    expect(harness.cp.requests).toHaveLength(1);
     expect(new Set(decisions.map((x) => `${x.decision}/${x.verdictId ?? ''}`))).toEqual(new Set(['allow/v-once']));
   });
 
@@ -109,12 +76,12 @@ describe('decider: the control plane decides', () => {
     const d = decider();
     await d.decide(decisionRequest(httpAction('example.com:80', 'GET', '/a'), undefined, 80));
     await d.decide(decisionRequest(httpAction('example.com:80', 'GET', '/b/c'), undefined, 80));
-    expect(cp.requests).toHaveLength(1);
+    expect(harness.cp.requests).toHaveLength(1);
     await d.decide(decisionRequest(httpAction('example.com:80', 'POST', '/a'), undefined, 80));
     await d.decide(decisionRequest(httpAction('example.com:80', 'GET', '/a'), undefined, 80, 'other-agent'));
     await d.decide(decisionRequest({ ...httpAction('example.com:80', 'GET', '/a'), tool: 'search' }, undefined, 80));
     await d.decide(decisionRequest(connectAction('example.com:80'), undefined, 80));
-    expect(cp.requests).toHaveLength(5);
+    expect(harness.cp.requests).toHaveLength(5);
   });
 
   it('clearCache forgets verdicts', async () => {
@@ -122,13 +89,13 @@ describe('decider: the control plane decides', () => {
     await d.decide(decisionRequest(stripe));
     d.clearCache();
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ source: 'control_plane' });
-    expect(cp.requests).toHaveLength(2);
+    expect(harness.cp.requests).toHaveLength(2);
   });
 });
 
 describe('decider: when the control plane fails', () => {
   it('fails closed within the deadline when the control plane is slow', async () => {
-    cp.respondWith(reply.slow(10_000));
+    harness.cp.respondWith(reply.slow(10_000));
     const started = performance.now();
     const decision = await decider({ timeoutMs: 300 }).decide(decisionRequest(stripe));
     expect(performance.now() - started).toBeLessThan(5000);
@@ -143,35 +110,35 @@ describe('decider: when the control plane fails', () => {
     ['resets', reply.reset(), 'KZP_ERR_CONTROL_PLANE_NETWORK'],
     ['500 twice', reply.status(500), 'KZP_ERR_CONTROL_PLANE_HTTP'],
   ])('%s → fail closed with %s', async (_name, answer, code) => {
-    cp.respondWith(answer);
+    harness.cp.respondWith(answer);
     const decision = await decider().decide(decisionRequest(stripe));
     expect(decision).toMatchObject({ decision: 'block', enforce: 'refuse', source: 'fail_closed' });
     expect(decision.reason).toContain(code);
   });
 
   it('a failure is not cached: the next decision asks again', async () => {
-    cp.respondWith(reply.unauthorized(), reply.allow());
+    harness.cp.respondWith(reply.unauthorized(), reply.allow());
     const d = decider();
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ source: 'fail_closed' });
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ decision: 'allow', source: 'control_plane' });
   });
 
   it('fails open when told to, and says so at warn', async () => {
-    cp.respondWith(reply.status(503));
+    harness.cp.respondWith(reply.status(503));
     const decision = await decider({ fail: 'open' }).decide(decisionRequest(stripe));
     expect(decision).toMatchObject({ decision: 'allow', enforce: 'forward', source: 'fail_open' });
     expect(decision.reason).toContain('KZP_ERR_CONTROL_PLANE_HTTP');
-    expect(logs.lines()).toContainEqual(expect.objectContaining({ level: 'warn', code: 'KZP_ERR_CONTROL_PLANE_HTTP', target: 'api.stripe.com:443' }));
+    expect(harness.logs.lines()).toContainEqual(expect.objectContaining({ level: 'warn', code: 'KZP_ERR_CONTROL_PLANE_HTTP', target: 'api.stripe.com:443' }));
   });
 
   it('serves an expired verdict inside stale_if_error, and fails closed beyond it', async () => {
     let clock = 1_000;
     const d = decider({ cache: { allowTtlMs: 50, blockTtlMs: 50, staleIfErrorMs: 1_000 } }, { now: () => clock });
-    cp.respondWith(reply.allow({ id: 'v-old' }), reply.status(500));
+    harness.cp.respondWith(reply.allow({ id: 'v-old' }), reply.status(500));
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ source: 'control_plane' });
     clock += 60;
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ decision: 'allow', enforce: 'forward', source: 'stale', verdictId: 'v-old' });
-    expect(cp.requests).toHaveLength(3);
+    expect(harness.cp.requests).toHaveLength(3);
     clock += 500;
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ source: 'stale' });
     clock += 600;
@@ -181,7 +148,7 @@ describe('decider: when the control plane fails', () => {
   it('refreshes an expired verdict when the control plane answers', async () => {
     let clock = 1_000;
     const d = decider({ cache: { allowTtlMs: 50, blockTtlMs: 10_000, staleIfErrorMs: 1_000 } }, { now: () => clock });
-    cp.respondWith(reply.allow(), reply.block());
+    harness.cp.respondWith(reply.allow(), reply.block());
     await d.decide(decisionRequest(stripe));
     clock += 40;
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ decision: 'allow', source: 'cache' });
@@ -189,7 +156,7 @@ describe('decider: when the control plane fails', () => {
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ decision: 'block', source: 'control_plane' });
     clock += 5_000;
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ decision: 'block', source: 'cache' });
-    expect(cp.requests).toHaveLength(2);
+    expect(harness.cp.requests).toHaveLength(2);
   });
 });
 
@@ -199,18 +166,18 @@ describe('decider: local decisions', () => {
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ decision: 'allow', enforce: 'forward', source: 'local' });
     expect(await d.decide(decisionRequest(stripe, ['169.254.169.254']))).toMatchObject({ decision: 'block', source: 'guard' });
     await d.close();
-    expect(cp.requests).toHaveLength(0);
+    expect(harness.cp.requests).toHaveLength(0);
   });
 
   it('the guard refuses the metadata address, and the block is reported without delaying the answer', async () => {
-    cp.respondWith(reply.slow(1500));
+    harness.cp.respondWith(reply.slow(1500));
     const started = performance.now();
     const decision = await decider({ timeoutMs: 3000 }).decide(decisionRequest(stripe, ['169.254.169.254']));
     expect(performance.now() - started).toBeLessThan(1000);
     expect(decision).toMatchObject({ decision: 'block', enforce: 'refuse', source: 'guard', verdictId: null });
     expect(decision.evidence).toEqual([{ kind: 'address', value: '169.254.169.254', source: 'guard' }]);
-    await cp.waitForRequests(1);
-    expect(cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'block', evidence: [{ kind: 'address', value: '169.254.169.254' }] } });
+    await harness.cp.waitForRequests(1);
+    expect(harness.cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'block', evidence: [{ kind: 'address', value: '169.254.169.254' }] } });
   });
 
   it('the guard checks every resolved address, [::ffff:127.0.0.1] included', async () => {
@@ -225,11 +192,11 @@ describe('decider: local decisions', () => {
           ? { decision: 'block', reason: 'blocklisted domain', evidence: [{ kind: 'domain', value: 'evil.example', source: 'policy' }] }
           : { decision: 'allow', reason: 'no local policy matched', evidence: [] },
     };
-    cp.respondWith(reply.allow());
+    harness.cp.respondWith(reply.allow());
     const d = decider({}, { localPolicy: policy });
     expect(await d.decide(decisionRequest(connectAction('evil.example:443')))).toMatchObject({ decision: 'block', reason: 'blocklisted domain', source: 'local' });
-    await cp.waitForRequests(1);
-    expect(cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'block', reason: 'blocklisted domain' } });
+    await harness.cp.waitForRequests(1);
+    expect(harness.cp.requests[0]?.body).toMatchObject({ verdict: { decision: 'block', reason: 'blocklisted domain' } });
   });
 
   it('a local policy that throws blocks, even when failing open', async () => {
@@ -244,7 +211,7 @@ describe('decider: local decisions', () => {
   });
 
   it('a DNS failure does not stop the pipeline (the transport answers 502 on allow)', async () => {
-    cp.respondWith(reply.allow());
+    harness.cp.respondWith(reply.allow());
     expect(await decider().decide(dnsFailedRequest(stripe))).toMatchObject({ decision: 'allow', source: 'control_plane' });
   });
 });
@@ -261,6 +228,6 @@ describe('decider: never rejects', () => {
     expect(decision).toMatchObject({ decision: 'block', source: 'fail_closed' });
     expect(decision.reason).toContain('KZP_ERR_DECIDER');
     expect(decision.reason).not.toContain('guard bug');
-    expect(logs.lines()).toContainEqual(expect.objectContaining({ level: 'error', code: 'KZP_ERR_DECIDER' }));
+    expect(harness.logs.lines()).toContainEqual(expect.objectContaining({ level: 'error', code: 'KZP_ERR_DECIDER' }));
   });
 });
