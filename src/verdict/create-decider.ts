@@ -182,10 +182,15 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
         decision = decisionOf(verdict, 'cache');
       }
     } catch (error) {
-      logger.error({ err: error, code: 'KZP_ERR_DECIDER', target: request.action.target }, 'decision pipeline failed');
-      decision = undelivered(request, reported, noVerdict('KZP_ERR_DECIDER', request));
+      decision = pipelineFailed(error, request, reported);
     }
     return applyMode(decision, modeOf());
+  }
+
+  /** A throw inside the pipeline (a bug): logged, no verdict, the fail mode decides and the action is spooled. */
+  function pipelineFailed(error: unknown, request: Asking, reported: () => Action): Decision {
+    logger.error({ err: error, code: 'KZP_ERR_DECIDER', target: request.action.target }, 'decision pipeline failed');
+    return undelivered(request, reported, noVerdict('KZP_ERR_DECIDER', request));
   }
 
   return {
@@ -196,8 +201,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
       try {
         decision = await pipeline(request, reported);
       } catch (error) {
-        logger.error({ err: error, code: 'KZP_ERR_DECIDER', target: request.action.target }, 'decision pipeline failed');
-        decision = undelivered(request, reported, noVerdict('KZP_ERR_DECIDER', request));
+        decision = pipelineFailed(error, request, reported);
       }
       return applyMode(decision, modeOf());
     },

@@ -77,16 +77,19 @@ export function createVerdictCache(options: VerdictCacheOptions): VerdictCache {
     },
   });
 
+  /** The entry's verdict while its logical TTL runs, else undefined. */
+  const freshVerdict = (entry: Entry | undefined): ResolvedVerdict | undefined => (entry !== undefined && entry.expiresAt > now() ? entry.verdict : undefined);
+
   return {
     fresh(key) {
       // get, not peek: a hit counts as use for the LRU order.
-      const current = lru.get(key);
-      return current !== undefined && current.expiresAt > now() ? current.verdict : undefined;
+      return freshVerdict(lru.get(key));
     },
     async lookup(key, report) {
       // get, not peek: a hit counts as use for the LRU order.
       const current = lru.get(key);
-      if (current !== undefined && current.expiresAt > now()) return { kind: 'fresh', verdict: current.verdict, fetched: false };
+      const verdict = freshVerdict(current);
+      if (verdict !== undefined) return { kind: 'fresh', verdict, fetched: false };
       const forceRefresh = current !== undefined;
       const status: LRUCache.Status<string, Entry, VerdictReport> = {};
       try {
