@@ -1,4 +1,5 @@
 import { connect, isIPv6, type Socket } from 'node:net';
+import { startDeadline } from './deadline-sweep.js';
 import { relayableReads } from './relay-reads.js';
 
 /** Whatever the dial is for (the client socket): when it closes, the dial is abandoned. */
@@ -9,7 +10,11 @@ export interface DialOwner {
 }
 
 export interface DialOptions {
-  /** Per address: an attempt whose SYN is not answered within this time has failed (the next starts after ATTEMPT_DELAY_MS anyway). */
+  /**
+   * Per address: an attempt whose SYN is not answered within this time has failed (the next starts
+   * after ATTEMPT_DELAY_MS anyway). Timed by a shared sweep (deadline-sweep.ts): it fires up to an
+   * eighth of the timeout late, never early.
+   */
   readonly connectTimeoutMs: number;
   /**
    * When the owner closes (the client went away), the attempts in progress are destroyed and no
@@ -131,7 +136,7 @@ function attemptOne(address: string, port: number, options: DialOptions, report:
   const end = (outcome: AttemptOutcome | null): void => {
     if (done) return;
     done = true;
-    clearTimeout(timer);
+    deadline.cancel();
     socket.off('connect', onConnect);
     socket.off('error', onError);
     if (outcome === null || !outcome.ok) socket.destroy();
@@ -143,9 +148,9 @@ function attemptOne(address: string, port: number, options: DialOptions, report:
   const onError = (): void => {
     end({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT' });
   };
-  const timer = setTimeout(() => {
+  const deadline = startDeadline(options.connectTimeoutMs, () => {
     end({ ok: false, code: 'KZP_ERR_UPSTREAM_TIMEOUT' });
-  }, options.connectTimeoutMs);
+  });
   // A late error from a socket we gave up on (or one the caller has not yet wired) must not crash.
   socket.on('error', ignoreError);
   socket.on('connect', onConnect);

@@ -1,9 +1,14 @@
 import type { Socket } from 'node:net';
 
-/** The sweep runs this often relative to the idle timeout, within the bounds below. */
+/** A sweep runs this often relative to its timeout, within the bounds below. */
 const SWEEPS_PER_TIMEOUT = 8;
 const MIN_INTERVAL_MS = 10;
 const MAX_INTERVAL_MS = 1_000;
+
+/** How often a sweep for `timeoutMs` runs: an eighth of it, 10 ms to 1 s (also deadline-sweep.ts). */
+export function sweepIntervalMs(timeoutMs: number): number {
+  return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.floor(timeoutMs / SWEEPS_PER_TIMEOUT)));
+}
 
 /** One watched connection (a tunnel's two sockets, or a client socket alone). */
 export interface IdleWatch {
@@ -38,7 +43,7 @@ export class IdleSweep {
 
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
-    this.#intervalMs = Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.floor(timeoutMs / SWEEPS_PER_TIMEOUT)));
+    this.#intervalMs = sweepIntervalMs(timeoutMs);
   }
 
   /** Connections watched now. */

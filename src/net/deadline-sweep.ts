@@ -1,0 +1,96 @@
+import { sweepIntervalMs } from './idle-sweep.js';
+
+/** A pending deadline: `cancel()` before it expires and its callback never runs. */
+export interface Deadline {
+  cancel(): void;
+}
+
+interface Pending extends Deadline {
+  readonly at: number;
+  readonly onExpire: () => void;
+}
+
+/**
+ * Deadlines of one length (a connect timeout) by one periodic sweep instead of a Node timer each.
+ * A `setTimeout` per dial attempt put a Timeout object in a timer list; with one dial at a time
+ * (sequential new tunnels) that list was created and torn down for every tunnel. Here a deadline
+ * is an entry in a Set: all have the same length, so insertion order is expiry order and a sweep
+ * stops at the first one not yet due.
+ *
+ * A deadline expires between its length and its length plus one sweep interval (an eighth of the
+ * length, 10 ms to 1 s), never before. The interval timer runs only while deadlines are pending,
+ * and never keeps the process alive.
+ */
+export class DeadlineSweep {
+  readonly #timeoutMs: number;
+  readonly #intervalMs: number;
+  readonly #pending = new Set<Pending>();
+  readonly #onEmpty: () => void;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(timeoutMs: number, onEmpty: () => void = nothing) {
+    this.#timeoutMs = Math.max(0, timeoutMs);
+    this.#intervalMs = sweepIntervalMs(this.#timeoutMs);
+    this.#onEmpty = onEmpty;
+  }
+
+  /** Deadlines pending now. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** `onExpire` runs once, `timeoutMs` (plus at most one interval) from now, unless cancelled first. */
+  start(onExpire: () => void): Deadline {
+    const set = this.#pending;
+    const pending: Pending = {
+      at: performance.now() + this.#timeoutMs,
+      onExpire,
+      cancel: () => {
+        set.delete(pending);
+      },
+    };
+    set.add(pending);
+    if (this.#timer === null) {
+      this.#timer = setInterval(() => {
+        this.#sweep();
+      }, this.#intervalMs);
+      this.#timer.unref();
+    }
+    return pending;
+  }
+
+  #sweep(): void {
+    if (this.#pending.size === 0) {
+      if (this.#timer !== null) clearInterval(this.#timer);
+      this.#timer = null;
+      this.#onEmpty();
+      return;
+    }
+    const now = performance.now();
+    for (const pending of this.#pending) {
+      if (pending.at > now) return;
+      this.#pending.delete(pending);
+      pending.onExpire();
+    }
+  }
+}
+
+/** One sweep per deadline length in use; a sweep that runs empty is dropped. */
+const sweeps = new Map<number, DeadlineSweep>();
+
+/** A deadline `timeoutMs` from now on the shared sweep for that length. */
+export function startDeadline(timeoutMs: number, onExpire: () => void): Deadline {
+  let sweep = sweeps.get(timeoutMs);
+  if (sweep === undefined) {
+    const created = new DeadlineSweep(timeoutMs, () => {
+      if (sweeps.get(timeoutMs) === created) sweeps.delete(timeoutMs);
+    });
+    sweeps.set(timeoutMs, created);
+    sweep = created;
+  }
+  return sweep.start(onExpire);
+}
+
+function nothing(): void {
+  // No one to tell.
+}
