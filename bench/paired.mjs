@@ -1,0 +1,122 @@
+// Paired A/B of two proxies: both run at once and the client alternates between them tunnel by
+// tunnel, so the machine's other load falls on both alike. Separate runs of one build on this
+// 2-core VM differ by 10-20%; an A/A pairing agrees within about 1% on p50 latency.
+//   node bench/paired.mjs A B [--mode seq|conc] [--rounds N] [--count N] [--warmup N]
+// A and B: a kaizen-proxy build (path to its cli.js, e.g. dist/cli.js or a patched copy under
+// bench/out/), `bare` (lib/bare-proxy.mjs), `raw` (lib/raw-floor-proxy.mjs) or `squid`.
+// seq: new tunnel + 1-byte echo one at a time (the latency measurement), A and B alternating, the
+// one going first swapped every tunnel; conc: 50 loops, odd ones through A, even ones through B.
+// Per round it prints each proxy's CPU per tunnel (/proc, user + system, 10 ms ticks) and p50
+// latency, then the medians and the B/A ratios. kaizen-proxy runs as the bench runs it (fake
+// control plane, decision logging on; LOG_LEVEL=warn to turn it off).
+import { fork, spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
+import { startKaizen } from './lib/kaizen.mjs';
+import { raiseFdLimit, treeCpuSplit } from './lib/proc.mjs';
+import { findSquid, startSquid } from './lib/squid.mjs';
+import { echoOnce, openTunnel } from './lib/tunnel.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const [specA, specB] = process.argv.slice(2, 4);
+if (specA === undefined || specB === undefined) {
+  process.stderr.write('usage: node bench/paired.mjs A B [--mode seq|conc] [--rounds N] [--count N] [--warmup N]\n');
+  process.exit(2);
+}
+const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
+const mode = arg('--mode', 'seq');
+const rounds = Number(arg('--rounds', 6));
+const count = Number(arg('--count', mode === 'seq' ? 800 : 4000));
+const warmup = Number(arg('--warmup', 300));
+const maxFds = raiseFdLimit(65_536);
+
+const servers = await new Promise((resolveServers, reject) => {
+  const child = fork(join(BENCH, 'lib', 'servers.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.once('message', (msg) => resolveServers({ ...msg, stop: () => child.disconnect() }));
+  child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
+});
+const cp = await startFakeControlPlane();
+
+function startScript(script) {
+  return new Promise((resolveProxy) => {
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.once('data', (d) => {
+      resolveProxy({
+        pid: child.pid,
+        via: { host: '127.0.0.1', port: Number(/\d+/.exec(String(d))[0]) },
+        stop: async () => {
+          child.kill('SIGINT');
+          await new Promise((r) => child.once('exit', r));
+        },
+      });
+    });
+  });
+}
+
+function start(spec, label) {
+  if (spec === 'bare') return startScript(join(BENCH, 'lib', 'bare-proxy.mjs'));
+  if (spec === 'raw') return startScript(join(BENCH, 'lib', 'raw-floor-proxy.mjs'));
+  if (spec === 'squid') return startSquid(findSquid(), { maxFds });
+  return startKaizen(resolve(spec), { controlPlaneUrl: cp.url, logFile: join(BENCH, 'out', `paired-${label}.log`), logLevel: process.env.LOG_LEVEL ?? 'info' });
+}
+
+const proxies = { A: await start(specA, 'a'), B: await start(specB, 'b') };
+const target = { host: servers.host, port: servers.ports.echo };
+
+async function tunnel(which) {
+  const t0 = process.hrtime.bigint();
+  const socket = await openTunnel(proxies[which].via, target);
+  await echoOnce(socket);
+  const us = Number(process.hrtime.bigint() - t0) / 1000;
+  socket.destroy();
+  return us;
+}
+
+const cpuOf = (which) => {
+  const { user, system } = treeCpuSplit(proxies[which].pid);
+  return user + system;
+};
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+for (let i = 0; i < warmup; i++) {
+  await tunnel('A');
+  await tunnel('B');
+}
+const results = { A: { cpu: [], p50: [] }, B: { cpu: [], p50: [] } };
+for (let round = 0; round < rounds; round++) {
+  const latencies = { A: [], B: [] };
+  const before = { A: cpuOf('A'), B: cpuOf('B') };
+  if (mode === 'seq') {
+    for (let i = 0; i < count; i++) {
+      const first = (i + round) % 2 === 0 ? 'A' : 'B';
+      const second = first === 'A' ? 'B' : 'A';
+      latencies[first].push(await tunnel(first));
+      latencies[second].push(await tunnel(second));
+    }
+  } else {
+    let started = 0;
+    const loop = async (k) => {
+      const which = k % 2 === 0 ? 'A' : 'B';
+      while (started < 2 * count) {
+        started++;
+        latencies[which].push(await tunnel(which));
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, (_, k) => loop(k)));
+  }
+  for (const which of ['A', 'B']) {
+    results[which].cpu.push(((cpuOf(which) - before[which]) / latencies[which].length) * 1e6);
+    results[which].p50.push(median(latencies[which]));
+  }
+  const row = (which) => `${which} ${results[which].cpu.at(-1).toFixed(0)} µs CPU, p50 ${results[which].p50.at(-1).toFixed(0)} µs`;
+  console.log(`round ${round + 1}: ${row('A')} | ${row('B')}`);
+}
+const ratios = (key) => results.B[key].map((b, i) => b / results.A[key][i]);
+const fmt = (values) => values.map((v) => v.toFixed(3)).join(' ');
+console.log(`CPU per tunnel, median: A ${median(results.A.cpu).toFixed(0)} µs, B ${median(results.B.cpu).toFixed(0)} µs; B/A per round ${fmt(ratios('cpu'))}, median ${median(ratios('cpu')).toFixed(3)}`);
+console.log(`p50 latency, median: A ${median(results.A.p50).toFixed(0)} µs, B ${median(results.B.p50).toFixed(0)} µs; B/A per round ${fmt(ratios('p50'))}, median ${median(ratios('p50')).toFixed(3)}`);
+await proxies.A.stop();
+await proxies.B.stop();
+await cp.close();
+servers.stop();
