@@ -1,4 +1,4 @@
-import { sweepIntervalMs } from './idle-sweep.js';
+import { SweepTimer, sweepIntervalMs } from './sweep-timer.js';
 
 /** A pending deadline: `cancel()` before it expires and its callback never runs. */
 export interface Deadline {
@@ -23,15 +23,14 @@ interface Pending extends Deadline {
  */
 export class DeadlineSweep {
   readonly #timeoutMs: number;
-  readonly #intervalMs: number;
   readonly #pending = new Set<Pending>();
   readonly #onEmpty: () => void;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #timer: SweepTimer;
 
   constructor(timeoutMs: number, onEmpty: () => void = nothing) {
     this.#timeoutMs = Math.max(0, timeoutMs);
-    this.#intervalMs = sweepIntervalMs(this.#timeoutMs);
     this.#onEmpty = onEmpty;
+    this.#timer = new SweepTimer(sweepIntervalMs(this.#timeoutMs), () => this.#sweep());
   }
 
   /** Deadlines pending now. */
@@ -50,28 +49,23 @@ export class DeadlineSweep {
       },
     };
     set.add(pending);
-    if (this.#timer === null) {
-      this.#timer = setInterval(() => {
-        this.#sweep();
-      }, this.#intervalMs);
-      this.#timer.unref();
-    }
+    this.#timer.start();
     return pending;
   }
 
-  #sweep(): void {
+  /** Whether any deadline is still pending (the timer stops when none is, and onEmpty is told). */
+  #sweep(): boolean {
     if (this.#pending.size === 0) {
-      if (this.#timer !== null) clearInterval(this.#timer);
-      this.#timer = null;
       this.#onEmpty();
-      return;
+      return false;
     }
     const now = performance.now();
     for (const pending of this.#pending) {
-      if (pending.at > now) return;
+      if (pending.at > now) break;
       this.#pending.delete(pending);
       pending.onExpire();
     }
+    return true;
   }
 }
 

@@ -1,14 +1,5 @@
 import type { Socket } from 'node:net';
-
-/** A sweep runs this often relative to its timeout, within the bounds below. */
-const SWEEPS_PER_TIMEOUT = 8;
-const MIN_INTERVAL_MS = 10;
-const MAX_INTERVAL_MS = 1_000;
-
-/** How often a sweep for `timeoutMs` runs: an eighth of it, 10 ms to 1 s (also deadline-sweep.ts). */
-export function sweepIntervalMs(timeoutMs: number): number {
-  return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.floor(timeoutMs / SWEEPS_PER_TIMEOUT)));
-}
+import { SweepTimer, sweepIntervalMs } from './sweep-timer.js';
 
 /** One watched connection (a tunnel's two sockets, or a client socket alone). */
 export interface IdleWatch {
@@ -37,13 +28,12 @@ export interface IdleWatch {
  */
 export class IdleSweep {
   readonly #timeoutMs: number;
-  readonly #intervalMs: number;
   readonly #watched = new Set<Watch>();
-  #timer: NodeJS.Timeout | null = null;
+  readonly #timer: SweepTimer;
 
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
-    this.#intervalMs = sweepIntervalMs(timeoutMs);
+    this.#timer = new SweepTimer(sweepIntervalMs(timeoutMs), () => this.#sweep());
   }
 
   /** Connections watched now. */
@@ -56,28 +46,21 @@ export class IdleSweep {
     if (this.#timeoutMs <= 0) return new Unwatched(onIdle);
     const watch = new Watch(this.#watched, first, second, onIdle);
     this.#watched.add(watch);
-    if (this.#timer === null) {
-      this.#timer = setInterval(() => {
-        this.#sweep();
-      }, this.#intervalMs);
-      this.#timer.unref();
-    }
+    this.#timer.start();
     return watch;
   }
 
   /** Stop sweeping; watches made later start it again. */
   close(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#timer.stop();
   }
 
-  #sweep(): void {
-    if (this.#watched.size === 0) {
-      this.close();
-      return;
-    }
+  /** Whether anything is still watched. */
+  #sweep(): boolean {
+    if (this.#watched.size === 0) return false;
     const now = performance.now();
     for (const watch of this.#watched) watch.check(now, this.#timeoutMs);
+    return true;
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeadlineSweep, startDeadline } from '../../../src/net/deadline-sweep.js';
-import { sweepIntervalMs } from '../../../src/net/idle-sweep.js';
+import { sweepIntervalMs } from '../../../src/net/sweep-timer.js';
 
 // Deadlines of one length by one sweep (src/net/deadline-sweep.ts), on real timers: a deadline
 // expires after its length and within one sweep interval of it, never before; cancel() stops it;
@@ -59,7 +59,7 @@ describe('DeadlineSweep', () => {
 });
 
 describe('startDeadline', () => {
-  it('shares one sweep per length and still expires each deadline on time', async () => {
+  it('expires deadlines of one length and of another, each after its own length', async () => {
     const started = performance.now();
     const [a, b] = await Promise.all([expiry((fire) => startDeadline(50, fire)), expiry((fire) => startDeadline(50, fire))]);
     expect(Math.min(a, b) - started).toBeGreaterThanOrEqual(50);
