@@ -34,7 +34,7 @@ export function createControlPlaneState(metrics: ProxyMetrics, hasAccount: boole
       current = { status: 'failing', code: error, at, since: current.status === 'failing' ? current.since : at };
     },
     cacheLookup(outcome: CacheOutcome) {
-      if (outcome === 'hit') metrics.cacheHits.inc();
+      if (outcome === 'hit') metrics.countCacheHit();
       else metrics.cacheMisses.inc({ outcome: outcome === 'miss' ? 'fetched' : outcome });
     },
   };

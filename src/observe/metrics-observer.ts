@@ -22,12 +22,12 @@ export function metricsObserver(metrics: ProxyMetrics): ProxyObserver {
       if (decision.source === 'limit') metrics.limitRefusals.inc({ limit: 'client_rate' });
       if (decision.enforce === 'forward' && isTunnel(action) && !openTunnels.has(action)) {
         openTunnels.add(action);
-        metrics.activeTunnels.inc();
+        metrics.countTunnel(1);
       }
     },
     closed({ action, bytesUp, bytesDown }) {
       metrics.countBytes(bytesUp, bytesDown);
-      if (openTunnels.delete(action)) metrics.activeTunnels.dec();
+      if (openTunnels.delete(action)) metrics.countTunnel(-1);
     },
     refused({ code, reason }) {
       if (code === 'KZP_ERR_LIMIT_CONNECTIONS' || code === 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS') metrics.limitRefusals.inc({ limit: reason });

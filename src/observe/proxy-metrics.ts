@@ -25,9 +25,7 @@ export interface ProxyMetrics {
   readonly actions: Counter<'kind' | 'decision' | 'source'>;
   readonly controlPlaneSeconds: Histogram<'outcome'>;
   readonly controlPlaneErrors: Counter<'code'>;
-  readonly cacheHits: Counter;
   readonly cacheMisses: Counter<'outcome'>;
-  readonly activeTunnels: Gauge;
   readonly bytes: Counter<'direction'>;
   readonly guardRefusals: Counter;
   readonly limitRefusals: Counter<'limit'>;
@@ -36,19 +34,32 @@ export interface ProxyMetrics {
   readonly transparentRefusals: Counter<'reason'>;
   /** One decided action, counted in plain JS and added to `actions` at each scrape (prom-client hashes labels on every inc). */
   readonly countAction: (kind: string, decision: string, source: string) => void;
+  /** One verdict served from the cache, added to the hits counter at each scrape. */
+  readonly countCacheHit: () => void;
+  /** A tunnel opened (+1) or closed (-1); the active-tunnels gauge reads the sum at each scrape. */
+  readonly countTunnel: (delta: 1 | -1) => void;
   /** Bytes of one finished exchange, added to `bytes` at each scrape. */
   readonly countBytes: (up: number, down: number) => void;
 }
 
 type ActionLabels = Record<'kind' | 'decision' | 'source', string>;
 
+interface PendingAction {
+  readonly labels: ActionLabels;
+  count: number;
+}
+
 export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
-  const pendingActions = new Map<string, { readonly labels: ActionLabels; count: number }>();
+  // kind → decision → source: small closed sets, looked up without building a key string per action.
+  const pendingActions = new Map<string, Map<string, Map<string, PendingAction>>>();
+  const actionEntries: PendingAction[] = [];
   let pendingUp = 0;
   let pendingDown = 0;
+  let pendingHits = 0;
+  let tunnels = 0;
   const metrics: ProxyMetrics = {
     registry,
     actions: new Counter({
@@ -57,7 +68,7 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       labelNames: ['kind', 'decision', 'source'] as const,
       registers,
       collect() {
-        for (const entry of pendingActions.values()) {
+        for (const entry of actionEntries) {
           if (entry.count === 0) continue;
           this.inc(entry.labels, entry.count);
           entry.count = 0;
@@ -77,14 +88,12 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       labelNames: ['code'] as const,
       registers,
     }),
-    cacheHits: new Counter({ name: 'kaizen_proxy_verdict_cache_hits_total', help: 'Verdicts served from the cache.', registers }),
     cacheMisses: new Counter({
       name: 'kaizen_proxy_verdict_cache_misses_total',
       help: 'Lookups that asked the control plane, by outcome (fetched, stale: an expired verdict served, failed).',
       labelNames: ['outcome'] as const,
       registers,
     }),
-    activeTunnels: new Gauge({ name: 'kaizen_proxy_active_tunnels', help: 'Tunnels (CONNECT, upgrades, transparent TLS) currently open.', registers }),
     bytes: new Counter({
       name: 'kaizen_proxy_bytes_total',
       help: 'Bytes carried for clients: up (client to destination) and down.',
@@ -113,16 +122,47 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       registers,
     }),
     countAction(kind, decision, source) {
-      const key = `${kind}|${decision}|${source}`;
-      const entry = pendingActions.get(key);
-      if (entry === undefined) pendingActions.set(key, { labels: { kind, decision, source }, count: 1 });
-      else entry.count++;
+      let byDecision = pendingActions.get(kind);
+      if (byDecision === undefined) pendingActions.set(kind, (byDecision = new Map<string, Map<string, PendingAction>>()));
+      let bySource = byDecision.get(decision);
+      if (bySource === undefined) byDecision.set(decision, (bySource = new Map<string, PendingAction>()));
+      const entry = bySource.get(source);
+      if (entry !== undefined) {
+        entry.count++;
+        return;
+      }
+      const created: PendingAction = { labels: { kind, decision, source }, count: 1 };
+      bySource.set(source, created);
+      actionEntries.push(created);
+    },
+    countCacheHit() {
+      pendingHits++;
+    },
+    countTunnel(delta) {
+      tunnels += delta;
     },
     countBytes(up, down) {
       pendingUp += up;
       pendingDown += down;
     },
   };
+  new Counter({
+    name: 'kaizen_proxy_verdict_cache_hits_total',
+    help: 'Verdicts served from the cache.',
+    registers,
+    collect() {
+      if (pendingHits > 0) this.inc(pendingHits);
+      pendingHits = 0;
+    },
+  });
+  new Gauge({
+    name: 'kaizen_proxy_active_tunnels',
+    help: 'Tunnels (CONNECT, upgrades, transparent TLS) currently open.',
+    registers,
+    collect() {
+      this.set(tunnels);
+    },
+  });
   new Gauge({
     name: 'kaizen_proxy_active_connections',
     help: 'Client connections currently open.',
