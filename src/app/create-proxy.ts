@@ -61,6 +61,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   });
   const observability = createObservability(config, logger, {
     activeConnections: () => server.activeConnections,
+    activeTunnels: () => server.activeTunnels,
     cacheEntries: () => decider.cacheSize,
     policySync: () => reflex.syncStatus(),
     originPool: () => server.originPool,

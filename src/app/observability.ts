@@ -12,6 +12,7 @@ import { Readiness } from '../observe/readiness.js';
 
 export interface ObservabilitySources {
   readonly activeConnections: () => number;
+  readonly activeTunnels?: () => number;
   readonly cacheEntries: () => number;
   /** Local-policy sync from the control plane; 'none' until one is configured. */
   readonly policySync?: () => PolicySyncStatus;
@@ -43,6 +44,7 @@ export function createObservability(config: ProxyConfig, logger: Logger, sources
     cacheEntries: sources.cacheEntries,
     policySync,
     ...(sources.originPool === undefined ? {} : { originPool: sources.originPool }),
+    ...(sources.activeTunnels === undefined ? {} : { activeTunnels: sources.activeTunnels }),
   });
   const controlPlane = createControlPlaneState(metrics, config.controlPlane.apiKey !== null);
   const readiness = new Readiness(() => controlPlane.current, policySync);

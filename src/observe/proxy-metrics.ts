@@ -5,6 +5,8 @@ import { runningCounter } from './running-counter.js';
 /** Live values read when /metrics is scraped (never pushed from the hot path). */
 export interface MetricSources {
   readonly activeConnections: () => number;
+  /** Tunnels open now; none when absent. */
+  readonly activeTunnels?: () => number;
   readonly cacheEntries: () => number;
   /** The current policy-sync status (its label reads 1, the others 0). */
   readonly policySync: () => PolicySyncStatus;
@@ -36,8 +38,6 @@ export interface ProxyMetrics {
   readonly countAction: (kind: string, decision: string, source: string) => void;
   /** One verdict served from the cache, added to the hits counter at each scrape. */
   readonly countCacheHit: () => void;
-  /** A tunnel opened (+1) or closed (-1); the active-tunnels gauge reads the sum at each scrape. */
-  readonly countTunnel: (delta: 1 | -1) => void;
   /** Bytes of one finished exchange, added to `bytes` at each scrape. */
   readonly countBytes: (up: number, down: number) => void;
 }
@@ -59,7 +59,6 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
   let pendingUp = 0;
   let pendingDown = 0;
   let pendingHits = 0;
-  let tunnels = 0;
   const metrics: ProxyMetrics = {
     registry,
     actions: new Counter({
@@ -138,9 +137,6 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
     countCacheHit() {
       pendingHits++;
     },
-    countTunnel(delta) {
-      tunnels += delta;
-    },
     countBytes(up, down) {
       pendingUp += up;
       pendingDown += down;
@@ -160,7 +156,7 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
     help: 'Tunnels (CONNECT, upgrades, transparent TLS) currently open.',
     registers,
     collect() {
-      this.set(tunnels);
+      this.set(sources.activeTunnels?.() ?? 0);
     },
   });
   new Gauge({

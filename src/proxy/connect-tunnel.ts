@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { connectAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import { newTally } from './exchange-log.js';
+import { tunnelOpened } from './exchange-events.js';
 import { authenticateClient } from './client-auth.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
@@ -68,6 +69,7 @@ async function handleConnect(base: ProxyContext, req: ConnectView, client: Socke
   if (upstream === null) return;
 
   tally.status = 200;
+  tunnelOpened(proxy, tally);
   client.write(ESTABLISHED);
   const released = early.release();
   // Nothing from the client crosses until its first bytes are judged: a ClientHello's SNI must name the CONNECT host.

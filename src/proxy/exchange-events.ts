@@ -20,12 +20,23 @@ export function reportDecided(proxy: ProxyContext, conn: ConnectionContext, acti
   });
 }
 
+/** The exchange is a tunnel carrying bytes from now on (after its 200 or its spliced upgrade answer). */
+export function tunnelOpened(proxy: ProxyContext, tally: ExchangeTally): void {
+  if (tally.opened) return;
+  tally.opened = true;
+  proxy.openTunnels.opened();
+}
+
 /**
  * A finished tunnel or request: the `closed` line, and a closed event when an action existed
  * (a refused event when the request was refused before it had one).
  */
 export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): void {
   const now = performance.now();
+  if (tally.opened) {
+    tally.opened = false;
+    proxy.openTunnels.closed();
+  }
   logClosed(conn.lineLogger, conn.id, conn.client, tally, now);
   const observer = proxy.observer;
   const action = tally.action;

@@ -38,11 +38,13 @@ export interface ExchangeTally {
   bytesUp: number;
   bytesDown: number;
   code: ErrorCode | null;
+  /** Counted among the open tunnels (tunnelOpened), until reported closed. */
+  opened: boolean;
   readonly startedAt: number;
 }
 
 export function newTally(kind: ExchangeTally['kind'], startedAt: number): ExchangeTally {
-  return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, startedAt };
+  return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, opened: false, startedAt };
 }
 
 /** `client`: the client's address, as Squid's and Envoy's access logs carry it ('' when unknown). */

@@ -5,7 +5,7 @@ import type { Target } from '../contract/target.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
 import { captureEarlyBytes } from './early-bytes.js';
-import { reportClosed } from './exchange-events.js';
+import { reportClosed, tunnelOpened } from './exchange-events.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { Interception, PinnedTunnel } from './interception.js';
 import type { ProxyContext } from './proxy-context.js';
@@ -61,6 +61,7 @@ export async function interceptTunnel(
   }
 
   tally.status = 200;
+  tunnelOpened(proxy, tally);
   client.write(ESTABLISHED);
   const { chunks, ended } = early.release();
   const waiting = Buffer.concat([head, ...chunks]);

@@ -39,6 +39,30 @@ export interface ProxyContext {
   readonly interception: Interception | null;
   /** limits.client_rate: each action takes a token from its client's bucket first; null when off. */
   readonly clientRate: ClientRate | null;
+  /** Tunnels open now (kaizen_proxy_active_tunnels): see tunnelOpened in exchange-events.ts. */
+  readonly openTunnels: OpenTunnels;
+}
+
+/**
+ * Tunnels open now: CONNECT tunnels after their 200 (opaque or intercepted), spliced upgrades and
+ * redirected TLS, until their exchange is reported closed. Counted on the exchange's tally, so a
+ * tunnel counts once whatever was decided on its way (an SNI check is a second decision, not a
+ * second tunnel), and never when it was refused or its destination could not be reached.
+ */
+export class OpenTunnels {
+  #open = 0;
+
+  get open(): number {
+    return this.#open;
+  }
+
+  opened(): void {
+    this.#open++;
+  }
+
+  closed(): void {
+    this.#open--;
+  }
 }
 
 /** In-flight accounting for graceful close: requests and tunnels still being set up. */

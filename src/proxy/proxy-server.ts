@@ -20,7 +20,7 @@ import { closeGracefully } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
 import { FastLane } from './fast-lane.js';
 import { listenOn, stopAccepting } from '../net/listen-on.js';
-import { Lifecycle, type ProxyContext } from './proxy-context.js';
+import { Lifecycle, OpenTunnels, type ProxyContext } from './proxy-context.js';
 import { createTransparentServer } from './transparent-server.js';
 import { createUpgradeHandler } from './upgrade-tunnel.js';
 import { createInterception } from './interception.js';
@@ -78,6 +78,8 @@ export interface ProxyServer {
    */
   listenTransparent(host: string, port: number): Promise<{ address: string; port: number }>;
   readonly activeConnections: number;
+  /** Tunnels open now (CONNECT after its 200, spliced upgrades, redirected TLS). */
+  readonly activeTunnels: number;
   /** The plain-HTTP destination pools now (read at /metrics scrapes). */
   readonly originPool: OriginPoolStats;
   /** The name-lookup cache now (read at /metrics scrapes). */
@@ -123,6 +125,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     connector: options.connector ?? directConnector,
     authenticate: options.authenticate ?? null,
     labels: options.labels ?? NO_LABELS,
+    openTunnels: new OpenTunnels(),
     clientRate: (limits.clientRatePerSecond ?? 0) > 0 ? new ClientRate({ perSecond: limits.clientRatePerSecond ?? 0, burst: limits.clientBurst ?? 0, maxClients: RATE_CLIENTS }) : null,
     // Decrypted sockets join the server like new connections (gate, parser, timeouts, registry).
     interception:
@@ -196,6 +199,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     },
     get activeConnections() {
       return registry.size;
+    },
+    get activeTunnels() {
+      return proxy.openTunnels.open;
     },
     get originPool() {
       return proxy.pool.origins.stats();

@@ -5,7 +5,7 @@ import { targetFromParts } from '../action/target-parse.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
 import { captureEarlyBytes, type EarlyCapture } from './early-bytes.js';
-import { reportClosed } from './exchange-events.js';
+import { reportClosed, tunnelOpened } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal } from './refusal.js';
@@ -72,6 +72,7 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
   }
   const upstream = dialed.socket;
   tally.status = 200;
+  tunnelOpened(proxy, tally);
   upstream.write(hello);
   forwardEarlyBytes(early, upstream);
   spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), () => {

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { httpAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import { secureUpstream } from '../net/secure-upstream.js';
-import { reportClosed } from './exchange-events.js';
+import { reportClosed, tunnelOpened } from './exchange-events.js';
 import { newTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
 import { authenticateRequest, requestSplit } from './pinned-target.js';
@@ -96,6 +96,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     return;
   }
   tally.status = statusOf(answer.head);
+  tunnelOpened(proxy, tally);
   client.write(withoutKaizenHeaders(answer.head));
   if (answer.rest.length > 0) client.write(answer.rest);
   spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), () => {
