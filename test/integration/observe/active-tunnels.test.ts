@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createProxy, type KaizenProxy } from '../../../src/app/create-proxy.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createLogger } from '../../../src/observe/logger.js';
+import { openTunnel } from '../intercept/tunnel-client.js';
 
 /**
  * kaizen_proxy_active_tunnels through the whole proxy: a tunnel (a CONNECT after its 200, a spliced
@@ -71,25 +72,6 @@ function activeTunnels(adminPort: number): Promise<number> {
   });
 }
 
-/** CONNECT through the proxy; resolves with the socket and the status line of the answer. */
-async function connectThrough(proxyPort: number, authority: string): Promise<{ socket: Socket; status: string }> {
-  const socket = netConnect({ host: '127.0.0.1', port: proxyPort });
-  socket.on('error', () => undefined);
-  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
-  const head = await new Promise<string>((resolve) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString('latin1');
-      if (!text.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
-      socket.pause();
-      resolve(text);
-    };
-    socket.on('data', onData);
-  });
-  return { socket, status: head.slice(0, head.indexOf('\r\n')) };
-}
-
 /** Until the gauge reads `value` (the proxy sees a close a few turns after the client's), bounded. */
 async function settlesAt(adminPort: number, value: number): Promise<number> {
   let now = await activeTunnels(adminPort);
@@ -101,8 +83,7 @@ describe('kaizen_proxy_active_tunnels', () => {
   it('counts an open tunnel once, also when its SNI named another host and was allowed, and none once closed', async () => {
     const { port, admin } = await start();
     const originPort = (origin.address() as AddressInfo).port;
-    const { socket, status } = await connectThrough(port, `127.0.0.1:${originPort}`);
-    expect(status).toBe('HTTP/1.1 200 Connection established');
+    const socket = await openTunnel(port, `127.0.0.1:${originPort}`);
     const forwarded = new Promise<void>((resolve) => (gotBytes = resolve));
     // A real ClientHello naming localhost, not the CONNECT host: decided on its own, then forwarded.
     const tls = tlsConnect({ socket, servername: 'localhost', rejectUnauthorized: false });
@@ -129,19 +110,17 @@ describe('kaizen_proxy_active_tunnels', () => {
 
   it('never counts a refused tunnel or one whose destination could not be reached', async () => {
     const { port, admin } = await start();
-    const refused = await connectThrough(port, '169.254.169.254:443');
-    expect(refused.status).toMatch(/^HTTP\/1\.1 403 /);
+    await expect(openTunnel(port, '169.254.169.254:443')).rejects.toThrow(/CONNECT answered HTTP\/1\.1 403 /);
     const closedPort = await new Promise<number>((resolve) => {
       const probe = createServer();
       probe.listen(0, '127.0.0.1', () => {
         const { port: free } = probe.address() as AddressInfo;
-        probe.close(() => { resolve(free); });
+        probe.close(() => {
+          resolve(free);
+        });
       });
     });
-    const failed = await connectThrough(port, `127.0.0.1:${closedPort}`);
-    expect(failed.status).toMatch(/^HTTP\/1\.1 502 /);
+    await expect(openTunnel(port, `127.0.0.1:${closedPort}`)).rejects.toThrow(/CONNECT answered HTTP\/1\.1 502 /);
     expect(await activeTunnels(admin)).toBe(0);
-    refused.socket.destroy();
-    failed.socket.destroy();
   });
 });
