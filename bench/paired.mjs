@@ -5,9 +5,10 @@
 // A and B: a kaizen-proxy build (path to its cli.js, e.g. dist/cli.js or a patched copy under
 // bench/out/), `bare` (lib/bare-proxy.mjs), `raw` (lib/raw-floor-proxy.mjs) or `squid`.
 // seq: new tunnel + 1-byte echo one at a time (the latency measurement), A and B alternating, the
-// one going first swapped every tunnel; conc: 50 loops, odd ones through A, even ones through B.
-// Per round it prints each proxy's CPU per tunnel (/proc, user + system, 10 ms ticks) and p50
-// latency, then the medians and the B/A ratios. kaizen-proxy runs as the bench runs it (fake
+// one going first swapped every tunnel; conc: 50 loops, odd ones through A, even ones through B;
+// http: plain-HTTP keep-alive GETs (http-keepalive.mjs's client), 25 connections to each at once.
+// Per round it prints each proxy's CPU per tunnel or request (/proc, user + system, 10 ms ticks)
+// and p50 latency (seq, conc) or requests/s (http), then the medians and the B/A ratios. kaizen-proxy runs as the bench runs it (fake
 // control plane, decision logging on; LOG_LEVEL=warn to turn it off).
 import { fork, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +17,7 @@ import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
 import { startKaizen } from './lib/kaizen.mjs';
 import { raiseFdLimit, treeCpuSplit } from './lib/proc.mjs';
 import { findSquid, startSquid } from './lib/squid.mjs';
+import { measure as keepAliveRequests } from './http-keepalive.mjs';
 import { echoOnce, openTunnel } from './lib/tunnel.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -27,7 +29,7 @@ if (specA === undefined || specB === undefined) {
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
 const mode = arg('--mode', 'seq');
 const rounds = Number(arg('--rounds', 6));
-const count = Number(arg('--count', mode === 'seq' ? 800 : 4000));
+const count = Number(arg('--count', { seq: 800, conc: 4000, http: 20_000 }[mode] ?? 800));
 const warmup = Number(arg('--warmup', 300));
 const maxFds = raiseFdLimit(65_536);
 
@@ -79,14 +81,35 @@ const cpuOf = (which) => {
 };
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-for (let i = 0; i < warmup; i++) {
-  await tunnel('A');
-  await tunnel('B');
+const NO_CHECKPOINTS = { checkpoint: async () => undefined };
+/** Both proxies at once, `total` keep-alive GETs each over 25 connections; requests/s of each. */
+async function requests(total) {
+  const run = (which) => keepAliveRequests({ via: proxies[which].via, host: servers.host, port: servers.ports.origin, total, connections: 25, warmup: 0 }, NO_CHECKPOINTS);
+  const [a, b] = await Promise.all([run('A'), run('B')]);
+  return { A: a.perSec, B: b.perSec };
+}
+
+if (mode === 'http') await requests(warmup * 20);
+else {
+  for (let i = 0; i < warmup; i++) {
+    await tunnel('A');
+    await tunnel('B');
+  }
 }
 const results = { A: { cpu: [], p50: [] }, B: { cpu: [], p50: [] } };
 for (let round = 0; round < rounds; round++) {
   const latencies = { A: [], B: [] };
   const before = { A: cpuOf('A'), B: cpuOf('B') };
+  if (mode === 'http') {
+    const rates = await requests(count);
+    for (const which of ['A', 'B']) {
+      results[which].cpu.push(((cpuOf(which) - before[which]) / count) * 1e6);
+      results[which].p50.push(rates[which]);
+    }
+    const row = (which) => `${which} ${results[which].cpu.at(-1).toFixed(1)} µs CPU a request, ${results[which].p50.at(-1).toFixed(0)} requests/s`;
+    console.log(`round ${round + 1}: ${row('A')} | ${row('B')}`);
+    continue;
+  }
   if (mode === 'seq') {
     for (let i = 0; i < count; i++) {
       const first = (i + round) % 2 === 0 ? 'A' : 'B';
@@ -114,8 +137,10 @@ for (let round = 0; round < rounds; round++) {
 }
 const ratios = (key) => results.B[key].map((b, i) => b / results.A[key][i]);
 const fmt = (values) => values.map((v) => v.toFixed(3)).join(' ');
-console.log(`CPU per tunnel, median: A ${median(results.A.cpu).toFixed(0)} µs, B ${median(results.B.cpu).toFixed(0)} µs; B/A per round ${fmt(ratios('cpu'))}, median ${median(ratios('cpu')).toFixed(3)}`);
-console.log(`p50 latency, median: A ${median(results.A.p50).toFixed(0)} µs, B ${median(results.B.p50).toFixed(0)} µs; B/A per round ${fmt(ratios('p50'))}, median ${median(ratios('p50')).toFixed(3)}`);
+const unit = mode === 'http' ? 'request' : 'tunnel';
+const second = mode === 'http' ? { name: 'requests/s', suffix: '' } : { name: 'p50 latency', suffix: ' µs' };
+console.log(`CPU per ${unit}, median: A ${median(results.A.cpu).toFixed(1)} µs, B ${median(results.B.cpu).toFixed(1)} µs; B/A per round ${fmt(ratios('cpu'))}, median ${median(ratios('cpu')).toFixed(3)}`);
+console.log(`${second.name}, median: A ${median(results.A.p50).toFixed(0)}${second.suffix}, B ${median(results.B.p50).toFixed(0)}${second.suffix}; B/A per round ${fmt(ratios('p50'))}, median ${median(ratios('p50')).toFixed(3)}`);
 await proxies.A.stop();
 await proxies.B.stop();
 await cp.close();
