@@ -39,6 +39,9 @@ export interface LeanResponseOptions {
  * none for HEAD, 204, 304 and 1xx, trailers after the last chunk. 'close' follows the last byte's
  * hand-over to the kernel, or the socket's end.
  */
+/** A body chunk up to this size goes out in one buffer with its head or chunk framing. */
+const MERGE_MAX_BYTES = 16 * 1024;
+
 export class LeanResponse implements ResponseView {
   headersSent = false;
   destroyed = false;
@@ -118,13 +121,23 @@ export class LeanResponse implements ResponseView {
     // node:http drops body bytes of a response that has none (HEAD, 204, 304).
     if (!this.#hasBody || chunk.length === 0) return true;
     const socket = this.#socket;
-    socket.cork();
     let prefix = this.#head ?? '';
     this.#head = null;
     if (this.#chunked) prefix += `${chunk.length.toString(16)}\r\n`;
-    if (prefix !== '') socket.write(prefix, 'latin1');
+    if (prefix === '') return socket.write(chunk);
+    const suffix = this.#chunked ? 2 : 0;
+    if (chunk.length <= MERGE_MAX_BYTES) {
+      // One buffer and one write: Node's path for a corked pair (writev) costs more than the copy.
+      const merged = Buffer.allocUnsafe(prefix.length + chunk.length + suffix);
+      merged.write(prefix, 0, 'latin1');
+      chunk.copy(merged, prefix.length);
+      if (suffix > 0) merged.write('\r\n', prefix.length + chunk.length, 'latin1');
+      return socket.write(merged);
+    }
+    socket.cork();
+    socket.write(prefix, 'latin1');
     let flowing = socket.write(chunk);
-    if (this.#chunked) flowing = socket.write('\r\n', 'latin1');
+    if (suffix > 0) flowing = socket.write('\r\n', 'latin1');
     socket.uncork();
     return flowing;
   }

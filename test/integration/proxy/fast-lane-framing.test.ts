@@ -15,6 +15,10 @@ interface Script {
   readonly close?: boolean;
 }
 
+/** Bodies on both sides of the size the lane writes out in one buffer with its head or chunk line (16 KiB). */
+const SMALL = 'abcdefghij'.repeat(1_600);
+const LARGE = '0123456789'.repeat(4_000);
+
 const scripts: Readonly<Record<string, Script>> = {
   '/length': { answer: 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nX-Origin: v\r\n\r\nhello' },
   '/until-close': { answer: 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nread until the origin closes', close: true },
@@ -23,6 +27,10 @@ const scripts: Readonly<Record<string, Script>> = {
   '/no-content': { answer: 'HTTP/1.1 204 No Content\r\nX-A: b\r\n\r\n' },
   '/not-modified': { answer: 'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n' },
   '/head-chunked': { answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' },
+  '/sizes': { answer: `HTTP/1.1 200 OK\r\nContent-Length: ${String(LARGE.length)}\r\n\r\n${LARGE}` },
+  '/sizes-chunked': {
+    answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${SMALL.length.toString(16)}\r\n${SMALL}\r\n${LARGE.length.toString(16)}\r\n${LARGE}\r\n0\r\n\r\n`,
+  },
   '/latin1': { answer: 'HTTP/1.1 200 Tr\xe8s bien\r\nX-Latin: caf\xe9\r\nContent-Length: 2\r\n\r\nok' },
   '/hop': {
     answer:
@@ -141,6 +149,18 @@ describe('response framing through the fast lane', () => {
     expect(lane.wire.endsWith('0\r\nX-Sum: abc\r\n\r\n')).toBe(true);
     // Chunk boundaries follow the destination's reads (one chunk or two here), on either path.
     expect({ ...lane, wire: '' }).toEqual({ ...node, wire: '' });
+  });
+
+  it('relays bodies below and above the one-write size whole, with Content-Length or chunked', async () => {
+    const sized = await bothPaths('GET', '/sizes');
+    expect(sized.lane.head).toMatch(new RegExp(`\r\nContent-Length: ${String(LARGE.length)}\r\n`));
+    expect(sized.lane.body).toBe(LARGE);
+    expect(sized.lane).toEqual(sized.node);
+    const chunked = await bothPaths('GET', '/sizes-chunked');
+    expect(chunked.lane.body).toBe(SMALL + LARGE);
+    expect(chunked.lane.wire.endsWith('0\r\n\r\n')).toBe(true);
+    // Chunk boundaries follow the destination's reads, on either path.
+    expect({ ...chunked.lane, wire: '' }).toEqual({ ...chunked.node, wire: '' });
   });
 
   it('gives a HEAD answer no body: the next response follows its head at once', async () => {
