@@ -8,7 +8,7 @@ import type { ProxyMetrics } from './proxy-metrics.js';
  */
 export function metricsObserver(metrics: ProxyMetrics): ProxyObserver {
   return {
-    decided({ decision, action }) {
+    decided({ action, decision }) {
       metrics.countAction(action.kind, decision.decision, decision.source);
       if (decision.source === 'guard' && decision.enforce === 'refuse') metrics.guardRefusals.inc();
       if (decision.source === 'fail_open') metrics.failOpen.inc();

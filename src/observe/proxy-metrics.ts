@@ -44,18 +44,11 @@ export interface ProxyMetrics {
 
 type ActionLabels = Record<'kind' | 'decision' | 'source', string>;
 
-interface PendingAction {
-  readonly labels: ActionLabels;
-  count: number;
-}
-
 export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
-  // kind → decision → source: small closed sets, looked up without building a key string per action.
-  const pendingActions = new Map<string, Map<string, Map<string, PendingAction>>>();
-  const actionEntries: PendingAction[] = [];
+  const pendingActions = new Map<string, { readonly labels: ActionLabels; count: number }>();
   let pendingUp = 0;
   let pendingDown = 0;
   let pendingHits = 0;
@@ -67,7 +60,7 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       labelNames: ['kind', 'decision', 'source'] as const,
       registers,
       collect() {
-        for (const entry of actionEntries) {
+        for (const entry of pendingActions.values()) {
           if (entry.count === 0) continue;
           this.inc(entry.labels, entry.count);
           entry.count = 0;
@@ -121,18 +114,10 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       registers,
     }),
     countAction(kind, decision, source) {
-      let byDecision = pendingActions.get(kind);
-      if (byDecision === undefined) pendingActions.set(kind, (byDecision = new Map<string, Map<string, PendingAction>>()));
-      let bySource = byDecision.get(decision);
-      if (bySource === undefined) byDecision.set(decision, (bySource = new Map<string, PendingAction>()));
-      const entry = bySource.get(source);
-      if (entry !== undefined) {
-        entry.count++;
-        return;
-      }
-      const created: PendingAction = { labels: { kind, decision, source }, count: 1 };
-      bySource.set(source, created);
-      actionEntries.push(created);
+      const key = `${kind}|${decision}|${source}`;
+      const entry = pendingActions.get(key);
+      if (entry === undefined) pendingActions.set(key, { labels: { kind, decision, source }, count: 1 });
+      else entry.count++;
     },
     countCacheHit() {
       pendingHits++;
