@@ -12,7 +12,7 @@ import { Readiness } from '../observe/readiness.js';
 
 export interface ObservabilitySources {
   readonly activeConnections: () => number;
-  readonly activeTunnels?: () => number;
+  readonly activeTunnels: () => number;
   readonly cacheEntries: () => number;
   /** Local-policy sync from the control plane; 'none' until one is configured. */
   readonly policySync?: () => PolicySyncStatus;
@@ -41,10 +41,10 @@ export function createObservability(config: ProxyConfig, logger: Logger, sources
   const policySync = sources.policySync ?? ((): PolicySyncStatus => 'none');
   const metrics = createProxyMetrics({
     activeConnections: sources.activeConnections,
+    activeTunnels: sources.activeTunnels,
     cacheEntries: sources.cacheEntries,
     policySync,
     ...(sources.originPool === undefined ? {} : { originPool: sources.originPool }),
-    ...(sources.activeTunnels === undefined ? {} : { activeTunnels: sources.activeTunnels }),
   });
   const controlPlane = createControlPlaneState(metrics, config.controlPlane.apiKey !== null);
   const readiness = new Readiness(() => controlPlane.current, policySync);

@@ -5,8 +5,8 @@ import { runningCounter } from './running-counter.js';
 /** Live values read when /metrics is scraped (never pushed from the hot path). */
 export interface MetricSources {
   readonly activeConnections: () => number;
-  /** Tunnels open now; none when absent. */
-  readonly activeTunnels?: () => number;
+  /** Tunnels open now. */
+  readonly activeTunnels: () => number;
   readonly cacheEntries: () => number;
   /** The current policy-sync status (its label reads 1, the others 0). */
   readonly policySync: () => PolicySyncStatus;
@@ -141,7 +141,7 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
     help: 'Tunnels (CONNECT, upgrades, transparent TLS) currently open.',
     registers,
     collect() {
-      this.set(sources.activeTunnels?.() ?? 0);
+      this.set(sources.activeTunnels());
     },
   });
   new Gauge({

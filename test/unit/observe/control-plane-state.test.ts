@@ -3,7 +3,7 @@ import { createControlPlaneState } from '../../../src/observe/control-plane-stat
 import { createProxyMetrics } from '../../../src/observe/proxy-metrics.js';
 
 function setup(hasAccount: boolean) {
-  const metrics = createProxyMetrics({ activeConnections: () => 0, cacheEntries: () => 3, policySync: () => 'ok' });
+  const metrics = createProxyMetrics({ activeConnections: () => 0, activeTunnels: () => 0, cacheEntries: () => 3, policySync: () => 'ok' });
   let now = Date.parse('2026-01-01T00:00:00Z');
   const clock = () => new Date((now += 1000));
   return { metrics, state: createControlPlaneState(metrics, hasAccount, clock) };
