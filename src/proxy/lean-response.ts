@@ -37,10 +37,10 @@ const MERGE_MAX_BYTES = 16 * 1024;
  * A response written straight to a fast-lane client's socket (fast-lane.ts), with node:http's
  * ServerResponse rules for an HTTP/1.1 request, so a client cannot tell the two paths apart: the
  * head goes out with the first body bytes (one buffer up to MERGE_MAX_BYTES, a writev above), header
- * names and values are checked (a bad one throws), `Date` unless `sendDate` is off, `Connection: keep-alive` with `Keep-Alive:
- * timeout=N` or `Connection: close`, chunked framing when there is a body and no Content-Length,
- * none for HEAD, 204, 304 and 1xx, trailers after the last chunk. 'close' follows the last byte's
- * hand-over to the kernel, or the socket's end.
+ * names and values are checked (a bad one throws), `Date` unless `sendDate` is off,
+ * `Connection: keep-alive` with `Keep-Alive: timeout=N` or `Connection: close`, chunked framing
+ * when there is a body and no Content-Length, none for HEAD, 204, 304 and 1xx, trailers after the
+ * last chunk. 'close' follows the last byte's hand-over to the kernel, or the socket's end.
  */
 export class LeanResponse implements ResponseView {
   headersSent = false;
