@@ -4,7 +4,8 @@
 // same servers; rounds are interleaved so background load drifts hit all paths alike.
 // Env knobs for development only: BENCH_ROUNDS (default 3), BENCH_ONLY=direct,squid,kaizen-proxy,
 // BENCH_SKIP=rss,control-plane,... , BENCH_STRICT=1 (exit 1 when a target is missed),
-// BENCH_BARE=1 (add a bare node:http/net proxy as a reference column),
+// BENCH_BARE=1 (add a bare node:http/net proxy as a reference column), BENCH_RAW=1 (add the raw
+// node:net floor, lib/raw-floor-proxy.mjs, as another),
 // BENCH_MEASURE=up,down,latency,connrate,http (a subset of the throughput/latency/rate rows).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,14 +97,15 @@ const S = servers.host;
 
 const squidBin = findSquid();
 const cli = kaizenCli(ROOT);
-const BARE = process.env.BENCH_BARE === '1';
-const COLUMNS = ['direct', 'kaizen-proxy', 'squid', ...(BARE ? ['bare node'] : [])];
-const status = { direct: null, 'kaizen-proxy': null, squid: null, ...(BARE ? { 'bare node': null } : {}) };
+const REFERENCES = { 'bare node': 'bare-proxy.mjs', 'raw node': 'raw-floor-proxy.mjs' };
+const referenceColumns = [...(process.env.BENCH_BARE === '1' ? ['bare node'] : []), ...(process.env.BENCH_RAW === '1' ? ['raw node'] : [])];
+const COLUMNS = ['direct', 'kaizen-proxy', 'squid', ...referenceColumns];
+const status = { direct: null, 'kaizen-proxy': null, squid: null, ...Object.fromEntries(referenceColumns.map((c) => [c, null])) };
 const want = (name) => !ONLY || ONLY.includes(name);
 
 async function launch(name, tag) {
-  if (name === 'bare node') {
-    const p = await startBare(join(BENCH, 'lib', 'bare-proxy.mjs'), PROXY_NODE);
+  if (REFERENCES[name] !== undefined) {
+    const p = await startBare(join(BENCH, 'lib', REFERENCES[name]), PROXY_NODE, name);
     pids.add(p.pid);
     return p;
   }

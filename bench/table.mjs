@@ -41,13 +41,37 @@ function cell(row, column, status) {
   return status[column] ?? '—';
 }
 
+/** Reference columns present (BENCH_BARE=1, BENCH_RAW=1): how each would fare against the same targets. */
+const REFERENCE_COLUMNS = ['bare node', 'raw node'];
+
+function referenceLines(rows, columns) {
+  const refs = columns.filter((c) => REFERENCE_COLUMNS.includes(c));
+  const judged = rows.filter((row) => row.target?.kind === 'vs-squid');
+  if (refs.length === 0 || judged.length === 0) return [];
+  const out = ['The same targets held to kaizen-proxy and to the reference proxies (no policy, no logging; the raw floor has no node:http, no half-close and no limits), each against Squid:', ''];
+  const shown = ['kaizen-proxy', ...refs];
+  out.push(`| metric | ${shown.join(' | ')} | target |`);
+  out.push(`|---|${shown.map(() => '--:|').join('')}---|`);
+  for (const row of judged) {
+    const cells = shown.map((c) => {
+      const r = ratio(row.values[c], row.values.squid);
+      if (r === null) return '—';
+      const meets = row.target.min !== undefined ? r >= row.target.min : r <= row.target.max;
+      return `${fmt(r, 2)}x ${meets ? 'meets' : 'misses'}`;
+    });
+    out.push(`| ${row.label} | ${cells.join(' | ')} | ${judge(row).text} |`);
+  }
+  out.push('');
+  return out;
+}
+
 export function renderTable(report) {
   const { meta, status, rows, diagnostics } = report;
   const COLUMNS = report.columns ?? DEFAULT_COLUMNS;
   const out = [];
   out.push(`## kaizen-proxy bench — ${meta.date}`);
   out.push('');
-  out.push(`${meta.cpus} × ${meta.cpuModel}, ${meta.os}; node ${meta.node}${meta.proxyNode && meta.proxyNode !== meta.node ? ` (kaizen-proxy and bare node on ${meta.proxyNode})` : ''}; squid ${meta.squid}; commit ${meta.commit}; ` +
+  out.push(`${meta.cpus} × ${meta.cpuModel}, ${meta.os}; node ${meta.node}${meta.proxyNode && meta.proxyNode !== meta.node ? ` (kaizen-proxy and the reference proxies on ${meta.proxyNode})` : ''}; squid ${meta.squid}; commit ${meta.commit}; ` +
     `median of ${meta.rounds} interleaved rounds (RSS and control-plane rows: one run on a fresh process); decision logging on.`);
   out.push('');
   out.push(`| metric | ${COLUMNS.join(' | ')} | kaizen/squid | kaizen/direct | target | result |`);
@@ -76,6 +100,7 @@ export function renderTable(report) {
     }
     out.push('');
   }
+  out.push(...referenceLines(rows, COLUMNS));
   for (const note of meta.notes ?? []) out.push(`- ${note}`);
   if ((meta.notes ?? []).length > 0) out.push('');
   const verdict = failures > 0 ? `${failures} target(s) missed` : unjudged > 0 ? `no target missed, ${unjudged} not judged` : 'all targets met';
