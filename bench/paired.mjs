@@ -1,7 +1,7 @@
 // Paired A/B of two proxies: both run at once and the client alternates between them tunnel by
 // tunnel, so the machine's other load falls on both alike. Separate runs of one build on this
 // 2-core VM differ by 10-20%; an A/A pairing agrees within about 1% on p50 latency.
-//   node bench/paired.mjs A B [--mode seq|conc] [--rounds N] [--count N] [--warmup N]
+//   node bench/paired.mjs A B [--mode seq|conc|http] [--rounds N] [--count N] [--warmup N] [--a-node-arg F] [--b-node-arg F]
 // A and B: a kaizen-proxy build (path to its cli.js, e.g. dist/cli.js or a patched copy under
 // bench/out/), `bare` (lib/bare-proxy.mjs), `raw` (lib/raw-floor-proxy.mjs) or `squid`.
 // seq: new tunnel + 1-byte echo one at a time (the latency measurement), A and B alternating, the
@@ -60,7 +60,9 @@ function start(spec, label) {
   if (spec === 'bare') return startScript(join(BENCH, 'lib', 'bare-proxy.mjs'));
   if (spec === 'raw') return startScript(join(BENCH, 'lib', 'raw-floor-proxy.mjs'));
   if (spec === 'squid') return startSquid(findSquid(), { maxFds });
-  return startKaizen(resolve(spec), { controlPlaneUrl: cp.url, logFile: join(BENCH, 'out', `paired-${label}.log`), logLevel: process.env.LOG_LEVEL ?? 'info' });
+  // --a-node-arg / --b-node-arg FLAG (repeatable): node or V8 flags for that side's kaizen-proxy.
+  const nodeArgs = process.argv.filter((a, i) => process.argv[i - 1] === `--${label}-node-arg`);
+  return startKaizen(resolve(spec), { controlPlaneUrl: cp.url, logFile: join(BENCH, 'out', `paired-${label}.log`), logLevel: process.env.LOG_LEVEL ?? 'info', nodeArgs });
 }
 
 const proxies = { A: await start(specA, 'a'), B: await start(specB, 'b') };
