@@ -13,6 +13,11 @@ function ratio(a, b) {
   return a / b;
 }
 
+/** Whether a ratio to Squid meets a vs-squid target (a floor or a ceiling). */
+function meetsRatio(target, r) {
+  return target.min !== undefined ? r >= target.min : r <= target.max;
+}
+
 /** {text, pass} for one row's target; pass is null when the target cannot be judged. */
 export function judge(row) {
   const k = row.values['kaizen-proxy'];
@@ -23,7 +28,7 @@ export function judge(row) {
     const want = t.min !== undefined ? `>= ${t.min}x squid` : `<= ${t.max}x squid`;
     const r = ratio(k, s);
     if (r === null) return { text: want, pass: null };
-    return { text: want, pass: t.min !== undefined ? r >= t.min : r <= t.max };
+    return { text: want, pass: meetsRatio(t, r) };
   }
   if (t.kind === 'max') {
     return { text: `<= ${t.max} ${row.unit}`, pass: k == null ? null : k <= t.max };
@@ -56,8 +61,7 @@ function referenceLines(rows, columns) {
     const cells = shown.map((c) => {
       const r = ratio(row.values[c], row.values.squid);
       if (r === null) return '—';
-      const meets = row.target.min !== undefined ? r >= row.target.min : r <= row.target.max;
-      return `${fmt(r, 2)}x ${meets ? 'meets' : 'misses'}`;
+      return `${fmt(r, 2)}x ${meetsRatio(row.target, r) ? 'meets' : 'misses'}`;
     });
     out.push(`| ${row.label} | ${cells.join(' | ')} | ${judge(row).text} |`);
   }
