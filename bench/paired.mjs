@@ -10,9 +10,10 @@
 // Per round it prints each proxy's CPU per tunnel or request (/proc, user + system, 10 ms ticks)
 // and p50 latency (seq, conc) or requests/s (http), then the medians and the B/A ratios. kaizen-proxy runs as the bench runs it (fake
 // control plane, decision logging on; LOG_LEVEL=warn to turn it off).
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startBare } from './lib/bare.mjs';
 import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
 import { startKaizen } from './lib/kaizen.mjs';
 import { raiseFdLimit, treeCpuSplit } from './lib/proc.mjs';
@@ -40,25 +41,9 @@ const servers = await new Promise((resolveServers, reject) => {
 });
 const cp = await startFakeControlPlane();
 
-function startScript(script) {
-  return new Promise((resolveProxy) => {
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    child.stdout.once('data', (d) => {
-      resolveProxy({
-        pid: child.pid,
-        via: { host: '127.0.0.1', port: Number(/\d+/.exec(String(d))[0]) },
-        stop: async () => {
-          child.kill('SIGINT');
-          await new Promise((r) => child.once('exit', r));
-        },
-      });
-    });
-  });
-}
-
 function start(spec, label) {
-  if (spec === 'bare') return startScript(join(BENCH, 'lib', 'bare-proxy.mjs'));
-  if (spec === 'raw') return startScript(join(BENCH, 'lib', 'raw-floor-proxy.mjs'));
+  if (spec === 'bare') return startBare(join(BENCH, 'lib', 'bare-proxy.mjs'), process.execPath, 'bare node');
+  if (spec === 'raw') return startBare(join(BENCH, 'lib', 'raw-floor-proxy.mjs'), process.execPath, 'raw node');
   if (spec === 'squid') return startSquid(findSquid(), { maxFds });
   // --a-node-arg / --b-node-arg FLAG (repeatable): node or V8 flags for that side's kaizen-proxy.
   const nodeArgs = process.argv.filter((a, i) => process.argv[i - 1] === `--${label}-node-arg`);
