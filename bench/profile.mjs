@@ -4,6 +4,8 @@
 //   [--node-arg FLAG]... (node flags for the proxy, e.g. --node-arg --trace-gc; kaizen's go to its log)
 //   [--first MEASUREMENT] (run that one first on the same proxy, unmeasured)
 //   [--host NAME] (address the servers by this name, e.g. localhost: the proxy resolves it)
+//   [--alloc] (instead of the CPU profile: what the proxy allocates in the measured section, per
+//   tunnel, request or GiB, freed objects included; V8's sampling heap profiler, lib/alloc-sampler.mjs)
 // starts the proxy (kaizen-proxy under `node --cpu-prof`), runs one measurement against it (same
 // client, servers and fake control plane as run.mjs), stops it with SIGTERM so the profile is
 // written, and prints the hottest functions by self time plus self time per source file.
@@ -17,8 +19,11 @@
 // runtime (kaizen-proxy and the bare proxy are spawned with the node that runs this file).
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { printAllocations } from './lib/alloc-summary.mjs';
 import { runChild } from './lib/child.mjs';
 import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
 import { kaizenCli, startKaizen } from './lib/kaizen.mjs';
@@ -34,7 +39,12 @@ const topN = Number(arg('--top')) || 25;
 const which_proxy = arg('--proxy') ?? 'kaizen';
 const withStrace = process.argv.includes('--strace');
 const plain = process.argv.includes('--plain'); // no profiler, no strace: just the number and the CPU
-const profArgs = withStrace || plain ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--cpu-prof-interval=200'];
+const alloc = process.argv.includes('--alloc');
+const ALLOC_OUT = join(PROF, 'alloc.heapprofile');
+const profArgs = alloc
+  ? ['--import', pathToFileURL(join(BENCH, 'lib', 'alloc-sampler.mjs')).href]
+  : withStrace || plain ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--cpu-prof-interval=200'];
+if (alloc) process.env.KZP_ALLOC_OUT = ALLOC_OUT;
 const nodeFlags = process.argv.filter((a, i) => process.argv[i - 1] === '--node-arg'); // e.g. --node-arg --trace-gc
 
 raiseFdLimit(65_536);
@@ -100,9 +110,12 @@ const faults = {};
 const [file, opts] = plans[which];
 const result = await runChild(join(BENCH, file), { ...opts, via: proxy.via }, {
   timeoutMs: 300_000,
-  onCheckpoint: (name) => {
+  onCheckpoint: async (name) => {
     cpu[name] = treeCpuSplit(proxy.pid);
     faults[name] = treeMinorFaults(proxy.pid);
+    // --alloc: the first signal starts the sampler, the second has it write its profile.
+    if (alloc && (name === 'start' || name === 'end')) process.kill(proxy.pid, 'SIGUSR2');
+    if (alloc && name === 'end') while (!existsSync(ALLOC_OUT)) await delay(50);
   },
 });
 const peakMiB = treePeakRss(proxy.pid) / 1024 ** 2;
@@ -123,6 +136,12 @@ if (strace && !process.env.ATTACH) {
   process.exit(0);
 }
 if (which_proxy === 'squid' || plain) process.exit(0);
+if (alloc) {
+  const units = opts.total ?? opts.count ?? opts.bytes / GiB;
+  const unit = opts.bytes !== undefined ? 'GiB' : which === 'http' ? 'request' : 'tunnel';
+  printAllocations(JSON.parse(readFileSync(ALLOC_OUT, 'utf8')), { units, unit, top: topN, short: shortName });
+  process.exit(0);
+}
 
 const profFile = readdirSync(PROF).find((f) => f.endsWith('.cpuprofile'));
 if (!profFile) throw new Error('no .cpuprofile written (did the proxy exit on SIGTERM?)');
@@ -134,11 +153,7 @@ for (let i = 0; i < profile.samples.length; i++) {
   const id = profile.samples[i];
   selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }
-const short = (url) => {
-  if (!url) return '(native)';
-  const p = url.startsWith('file://') ? fileURLToPath(url) : url;
-  return p.startsWith(ROOT) ? relative(ROOT, p) : p.replace(/^node:/, 'node:');
-};
+const short = shortName;
 const byFn = new Map();
 const byFile = new Map();
 let total = 0;
@@ -187,3 +202,10 @@ for (const [id, us] of selfUs) {
 }
 print('inclusive time of project/dependency functions', inclusive, topN);
 print('self time by file', byFile, 20);
+
+/** A script as the summaries name it: dist/..., node_modules/..., node:... */
+function shortName(url) {
+  if (!url) return '(native)';
+  const p = url.startsWith('file://') ? fileURLToPath(url) : url;
+  return p.startsWith(ROOT) ? relative(ROOT, p) : p;
+}

@@ -1,0 +1,30 @@
+// Preloaded into a proxy by `bench/profile.mjs --alloc` (node --import): V8's sampling heap
+// profiler, counting objects the garbage collector has already freed as well (what a proxy
+// allocates per tunnel or request is mostly short-lived, so a profile of survivors misses it).
+// The first SIGUSR2 starts sampling, the second stops it and writes the profile to
+// $KZP_ALLOC_OUT (written to a temporary name, then renamed, so a reader never sees half of it).
+import { renameSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+
+const out = process.env.KZP_ALLOC_OUT;
+const session = new Session();
+session.connect();
+session.post('HeapProfiler.enable');
+let sampling = false;
+process.on('SIGUSR2', () => {
+  if (!sampling) {
+    sampling = true;
+    session.post('HeapProfiler.startSampling', {
+      samplingInterval: Number(process.env.KZP_ALLOC_INTERVAL ?? 4096),
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    return;
+  }
+  sampling = false;
+  session.post('HeapProfiler.stopSampling', (error, result) => {
+    if (error || out === undefined) return;
+    writeFileSync(`${out}.tmp`, JSON.stringify(result.profile));
+    renameSync(`${out}.tmp`, out);
+  });
+});
