@@ -1,0 +1,233 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
+import type { IdleWatch } from '../net/idle-sweep.js';
+import type { RequestView } from './exchange-views.js';
+import type { FastLaneOptions, LaneSets } from './fast-lane.js';
+import { handleExchange } from './http-forward.js';
+import { LeanResponse } from './lean-response.js';
+import type { ProxyContext } from './proxy-context.js';
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
+
+/** One client connection in the fast lane (fast-lane.ts): its heads, its requests one at a time, its hand-over. */
+export class LaneConnection {
+  readonly #proxy: ProxyContext;
+  readonly #options: FastLaneOptions;
+  readonly #socket: Socket;
+  readonly #handOverTo: (socket: Socket) => void;
+  readonly #lane: LaneSets;
+  #buffer: Buffer | null = null;
+  #response: LeanResponse | null = null;
+  #idleWatch: IdleWatch | null = null;
+  /** The client sent its FIN. */
+  #ended = false;
+
+  constructor(
+    proxy: ProxyContext,
+    options: FastLaneOptions,
+    socket: Socket,
+    handOver: (socket: Socket) => void,
+    lane: LaneSets,
+  ) {
+    this.#proxy = proxy;
+    this.#options = options;
+    this.#socket = socket;
+    this.#handOverTo = handOver;
+    this.#lane = lane;
+  }
+
+  start(): void {
+    const socket = this.#socket;
+    // The keep-alive idle close, by the proxy's idle sweep rather than a timer per socket.
+    this.#idleWatch = this.#proxy.idleSweep.watch(socket, null, this.#onTimeout);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onClose);
+    socket.on('drain', this.#onDrain);
+    // The first head is timed from the connection's start, as node:http times it.
+    this.#lane.waiting.set(this, performance.now());
+    this.#lane.waitingStarted();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  headTimedOut(): void {
+    this.#detach();
+    this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), this.#socket);
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    const buffer = this.#buffer === null ? chunk : Buffer.concat([this.#buffer, chunk]);
+    this.#buffer = buffer;
+    if (this.#response !== null) {
+      // A pipelined request waits for the current response; read no further than one head ahead.
+      if (buffer.length > this.#options.maxHeaderBytes) this.#socket.pause();
+      return;
+    }
+    this.#next();
+  };
+
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    if (this.#response !== null) {
+      // As node:http does: a client that stops sending has given up on the answer; the socket
+      // closes once our side ends too, and the response's 'close' abandons the destination.
+      this.#socket.end();
+      return;
+    }
+    this.#detach();
+    // A head cut off by the FIN is a bad request, as node:http answers it; otherwise the client is done.
+    if (this.#buffer !== null) this.#options.clientError(clientError('HPE_INVALID_EOF_STATE', 'request head cut off'), this.#socket);
+    else this.#socket.end();
+  };
+
+  readonly #onClose = (): void => {
+    this.#idleWatch?.stop();
+    this.#lane.waiting.delete(this);
+    this.#lane.idle.delete(this);
+    this.#response?.socketClosed();
+    this.#response = null;
+  };
+
+  readonly #onDrain = (): void => {
+    this.#response?.drained();
+  };
+
+  readonly #onTimeout = (): void => {
+    // In flight, the destination's own timeouts answer (504); idle, the keep-alive time is up.
+    if (this.#response === null) this.#socket.destroy();
+  };
+
+  /** Serve the next buffered head, wait for more of it, or hand the connection over. */
+  #next(): void {
+    const buffer = this.#buffer;
+    if (buffer === null) return;
+    if (!mayBeLeanHead(buffer)) {
+      this.#handOver();
+      return;
+    }
+    const end = buffer.indexOf(HEAD_END);
+    if (end < 0) {
+      // Too long for a head: node:http gives the 431.
+      if (buffer.length > this.#options.maxHeaderBytes) this.#handOver();
+      else {
+        this.#lane.idle.delete(this);
+        if (!this.#lane.waiting.has(this)) {
+          this.#lane.waiting.set(this, performance.now());
+          this.#lane.waitingStarted();
+        }
+      }
+      return;
+    }
+    const headLength = end + HEAD_END.length;
+    const head = headLength > this.#options.maxHeaderBytes ? null : parseLeanRequestHead(buffer.toString('latin1', 0, headLength));
+    if (head === null) {
+      this.#handOver();
+      return;
+    }
+    this.#buffer = headLength < buffer.length ? buffer.subarray(headLength) : null;
+    this.#lane.waiting.delete(this);
+    this.#lane.idle.delete(this);
+    if (head.connect) this.#tunnel(head);
+    else this.#serve(head);
+  }
+
+  /** A CONNECT: the connection leaves the lane as node:http's 'connect' event leaves its parser. */
+  #tunnel(head: LeanRequestHead): void {
+    const socket = this.#socket;
+    const rest = this.#buffer ?? EMPTY;
+    this.#buffer = null;
+    this.#detach();
+    // As node:http leaves it (its setter is public, its type read-only): not flowing until the
+    // tunnel reads, so bytes that arrive meanwhile are kept, and the tunnel's first 'data' listener resumes it.
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    this.#options.connect({ url: head.url, headers: requestHeaders(head) }, socket, rest);
+  }
+
+  #serve(head: LeanRequestHead): void {
+    const proxy = this.#proxy;
+    const response = new LeanResponse(this.#socket, {
+      method: head.method,
+      closeAfter: head.close || proxy.lifecycle.draining,
+      keepAliveTimeoutMs: this.#options.idleTimeoutMs,
+      finished: (reusable) => {
+        this.#finished(reusable);
+      },
+    });
+    this.#response = response;
+    const request: RequestView = {
+      method: head.method,
+      url: head.url,
+      headers: requestHeaders(head),
+      rawHeaders: head.rawHeaders,
+      rawTrailers: [],
+      httpVersion: '1.1',
+      httpVersionMajor: 1,
+      httpVersionMinor: 1,
+      socket: this.#socket,
+    };
+    try {
+      handleExchange(proxy, request, null, response);
+    } catch (error) {
+      // A fault of ours must cost this connection, never the process (node:http's handlers run inside its own guard).
+      proxy.logger.error({ err: error instanceof Error ? error.name : 'unknown' }, 'exchange failed');
+      this.#socket.destroy();
+    }
+  }
+
+  #finished(reusable: boolean): void {
+    this.#response = null;
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    if (!reusable || this.#ended || this.#proxy.lifecycle.draining) {
+      this.#detach();
+      socket.end();
+      return;
+    }
+    socket.resume();
+    // Idle from the end of this response, as node:http times keep-alive.
+    this.#idleWatch?.restart();
+    // A pipelined head already read is served (or waited for, timed from now) by #next.
+    if (this.#buffer === null) this.#lane.idle.add(this);
+    else this.#next();
+  }
+
+  /** From here on the connection is node:http's: the bytes read so far go back to the socket first. */
+  #handOver(): void {
+    const socket = this.#socket;
+    this.#detach();
+    socket.pause();
+    if (this.#buffer !== null) socket.unshift(this.#buffer);
+    this.#buffer = null;
+    this.#handOverTo(socket);
+    socket.resume();
+  }
+
+  /** The lane lets go of the connection: no more of its events, and out of its sets. */
+  #detach(): void {
+    this.#idleWatch?.stop();
+    this.#lane.waiting.delete(this);
+    this.#lane.idle.delete(this);
+    const socket = this.#socket;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onClose);
+    socket.off('drain', this.#onDrain);
+  }
+}
+
+/** The headers the shared handlers read, by their lower-case names. */
+function requestHeaders(head: LeanRequestHead): IncomingMessage['headers'] {
+  const headers: IncomingMessage['headers'] = {};
+  if (head.host !== undefined) headers.host = head.host;
+  if (head.proxyAuthorization !== undefined) headers['proxy-authorization'] = head.proxyAuthorization;
+  return headers;
+}
+
+function clientError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
