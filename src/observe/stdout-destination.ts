@@ -31,22 +31,11 @@ export interface StdoutDestination extends DestinationStream {
  */
 export function createStdoutDestination(fd = 1, limits: Partial<WriterLimits> = {}): StdoutDestination {
   const writer = new BatchedFdWriter(fd, { minWriteChars: MIN_WRITE_CHARS, maxPendingChars: MAX_PENDING_CHARS, ...limits });
-  const ref = new WeakRef(writer);
-  live.add(ref);
-  const timer = setInterval(() => {
-    const held = ref.deref();
-    if (held === undefined) {
-      clearInterval(timer);
-      live.delete(ref);
-    } else {
-      held.flush();
-    }
-  }, FLUSH_INTERVAL_MS);
-  timer.unref();
+  live.add(new WeakRef(writer));
   return writer;
 }
 
-/** Every destination still in use, written out once at exit (one listener for all of them). */
+/** Every destination made, written out once at exit (one listener for all of them; one no longer used is a dead WeakRef). */
 const live = new Set<WeakRef<BatchedFdWriter>>();
 process.once('exit', () => {
   for (const ref of live) ref.deref()?.flushSync();
@@ -66,6 +55,8 @@ class BatchedFdWriter implements StdoutDestination {
   #writing = false;
   #dropped = 0;
   #waiters: ((error?: Error) => void)[] = [];
+  /** The pending FLUSH_INTERVAL_MS flush, armed by the first line held (no timer while nothing is). */
+  #timer: NodeJS.Timeout | null = null;
 
   constructor(fd: number, limits: WriterLimits) {
     this.#fd = fd;
@@ -75,11 +66,13 @@ class BatchedFdWriter implements StdoutDestination {
   write(line: string): boolean {
     if (this.#chars + line.length > this.#limits.maxPendingChars) {
       this.#dropped++;
+      this.#armFlush();
       return false;
     }
     this.#lines.push(line);
     this.#chars += line.length;
     if (this.#chars >= this.#limits.minWriteChars && !this.#writing) this.#writeBatch();
+    else this.#armFlush();
     return true;
   }
 
@@ -160,7 +153,23 @@ class BatchedFdWriter implements StdoutDestination {
       this.#writeBatch();
       return;
     }
+    // Lines that came in during the write, too few for a batch, go out with the next flush.
+    if (this.#chars > 0 || this.#dropped > 0) this.#armFlush();
     this.#settle(error);
+  }
+
+  /**
+   * Lines are held: make sure a flush comes within FLUSH_INTERVAL_MS. A timer per held batch
+   * rather than a standing interval, so an idle proxy's log never wakes it (an interval did, five
+   * times a second). Unreferenced: what is held at exit is written by flushSync.
+   */
+  #armFlush(): void {
+    if (this.#timer !== null) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.flush();
+    }, FLUSH_INTERVAL_MS);
+    this.#timer.unref();
   }
 
   #settle(error?: Error): void {
