@@ -60,6 +60,7 @@ export function createObservability(config: ProxyConfig, logger: Logger, sources
       return { host: bound.address, port: bound.port };
     },
     async close() {
+      metrics.loopDelay.close();
       await admin?.close();
     },
   };

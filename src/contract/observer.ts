@@ -36,6 +36,8 @@ export interface RefusedEvent {
  * observed-egress record all subscribe here. Observers must be cheap and must never throw.
  */
 export interface ProxyObserver {
+  /** A client connection was admitted (before any byte of it is read). */
+  accepted?(): void;
   decided?(event: DecisionEvent): void;
   closed?(event: ClosedEvent): void;
   refused?(event: RefusedEvent): void;
@@ -43,10 +45,20 @@ export interface ProxyObserver {
 
 /** Fan one event stream out to several observers; an observer that throws is isolated. */
 export function combineObservers(observers: readonly ProxyObserver[]): ProxyObserver {
+  const accepters = observers.filter((o) => o.accepted !== undefined);
   const deciders = observers.filter((o) => o.decided !== undefined);
   const closers = observers.filter((o) => o.closed !== undefined);
   const refusers = observers.filter((o) => o.refused !== undefined);
   return {
+    accepted() {
+      for (const o of accepters) {
+        try {
+          o.accepted?.();
+        } catch {
+          // an observer must never break the data plane
+        }
+      }
+    },
     decided(event) {
       for (const o of deciders) {
         try {

@@ -8,6 +8,10 @@ import type { ProxyMetrics } from './proxy-metrics.js';
  */
 export function metricsObserver(metrics: ProxyMetrics): ProxyObserver {
   return {
+    accepted() {
+      // Sampling the event loop starts with the first connection after idle (loop-delay.ts).
+      metrics.loopDelay.touch();
+    },
     decided({ action, decision }) {
       metrics.countAction(action.kind, decision.decision, decision.source);
       if (decision.source === 'guard' && decision.enforce === 'refuse') metrics.guardRefusals.inc();
@@ -18,6 +22,7 @@ export function metricsObserver(metrics: ProxyMetrics): ProxyObserver {
       metrics.countBytes(bytesUp, bytesDown);
     },
     refused({ code, reason }) {
+      metrics.loopDelay.touch();
       if (code === 'KZP_ERR_LIMIT_CONNECTIONS' || code === 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS') metrics.limitRefusals.inc({ limit: reason });
       else if (code === 'KZP_ERR_PROXY_AUTH') metrics.authFailures.inc();
       else if (code === 'KZP_ERR_TRANSPARENT_DESTINATION') metrics.transparentRefusals.inc({ reason });

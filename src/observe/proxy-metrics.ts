@@ -1,6 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { NO_ORIGIN_POOL_STATS, type OriginPoolStats } from '../contract/origin-pool-stats.js';
+import { LOOP_DELAY_METRICS, LoopDelayGauges } from './loop-delay.js';
 import { runningCounter } from './running-counter.js';
+
+/**
+ * prom-client's own event-loop monitor cannot be left out of its defaults: it is built with the
+ * longest resolution Node takes (its timer never fires) and its gauges replaced by loop-delay.ts's.
+ */
+const PROM_CLIENT_LOOP_RESOLUTION_MS = 2 ** 31 - 1;
 
 /** Live values read when /metrics is scraped (never pushed from the hot path). */
 export interface MetricSources {
@@ -40,6 +47,8 @@ export interface ProxyMetrics {
   readonly countCacheHit: () => void;
   /** Bytes of one finished exchange, added to `bytes` at each scrape. */
   readonly countBytes: (up: number, down: number) => void;
+  /** The event-loop delay gauges, sampled while there is activity (the observer touches them on each connection and refusal). */
+  readonly loopDelay: LoopDelayGauges;
 }
 
 type ActionLabels = Record<'kind' | 'decision' | 'source', string>;
@@ -47,7 +56,9 @@ type ActionLabels = Record<'kind' | 'decision' | 'source', string>;
 export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
   const registry = new Registry();
   const registers = [registry];
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: PROM_CLIENT_LOOP_RESOLUTION_MS });
+  for (const name of LOOP_DELAY_METRICS) registry.removeSingleMetric(name);
+  const loopDelay = new LoopDelayGauges(registers, () => sources.activeConnections() > 0);
   const pendingActions = new Map<string, { readonly labels: ActionLabels; count: number }>();
   let pendingUp = 0;
   let pendingDown = 0;
@@ -126,6 +137,7 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       pendingUp += up;
       pendingDown += down;
     },
+    loopDelay,
   };
   new Counter({
     name: 'kaizen_proxy_verdict_cache_hits_total',

@@ -61,6 +61,7 @@ export function installConnectionGate(
       }
     }
     registry.admit(socket, decrypted);
+    observer?.accepted?.();
     // Decrypted sockets carry requests pinned to their CONNECT target: node:http's, always.
     if (front !== null && !decrypted) front(socket, toNode);
     else toNode(socket);
