@@ -18,8 +18,7 @@
 // to the proxy for the run. Run this file with another node binary to profile the proxy on that
 // runtime (kaizen-proxy and the bare proxy are spawned with the node that runs this file).
 import { fork, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';

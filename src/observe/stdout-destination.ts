@@ -31,11 +31,13 @@ export interface StdoutDestination extends DestinationStream {
  */
 export function createStdoutDestination(fd = 1, limits: Partial<WriterLimits> = {}): StdoutDestination {
   const writer = new BatchedFdWriter(fd, { minWriteChars: MIN_WRITE_CHARS, maxPendingChars: MAX_PENDING_CHARS, ...limits });
+  // Destinations no longer used are forgotten here, so a process that makes many keeps few.
+  for (const ref of live) if (ref.deref() === undefined) live.delete(ref);
   live.add(new WeakRef(writer));
   return writer;
 }
 
-/** Every destination made, written out once at exit (one listener for all of them; one no longer used is a dead WeakRef). */
+/** Every destination still in use, written out once at exit (one listener for all of them). */
 const live = new Set<WeakRef<BatchedFdWriter>>();
 process.once('exit', () => {
   for (const ref of live) ref.deref()?.flushSync();
