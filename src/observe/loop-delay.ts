@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
+import { SweepTimer } from '../net/sweep-timer.js';
 
 /** prom-client's event-loop gauges, by the names dashboards already know. */
 export const LOOP_DELAY_METRICS = [
@@ -38,18 +39,23 @@ const NS_PER_S = 1e9;
  */
 export class LoopDelayGauges {
   readonly #histogram: IntervalHistogram;
-  readonly #busy: () => boolean;
-  readonly #idleAfterMs: number;
   readonly #onSampling: (sampling: boolean) => void;
+  /** Runs while sampling: each check ends it unless there was activity since the last or the proxy is busy. */
+  readonly #check: SweepTimer;
   #sampling = false;
   #touched = false;
-  #check: NodeJS.Timeout | null = null;
 
   constructor(registers: Registry[], busy: () => boolean, options: LoopDelayOptions = {}) {
     this.#histogram = monitorEventLoopDelay({ resolution: options.resolutionMs ?? 10 });
-    this.#busy = busy;
-    this.#idleAfterMs = options.idleAfterMs ?? 2_000;
     this.#onSampling = options.onSampling ?? nothing;
+    this.#check = new SweepTimer(options.idleAfterMs ?? 2_000, () => {
+      if (!this.#touched && !busy()) {
+        this.#stop();
+        return false;
+      }
+      this.#touched = false;
+      return true;
+    });
     const histogram = this.#histogram;
     const [lagName, minName, maxName, meanName, stddevName, p50Name, p90Name, p99Name] = LOOP_DELAY_METRICS;
     const read = (value: () => number): (() => number) => () => (histogram.count === 0 ? 0 : value() / NS_PER_S);
@@ -99,11 +105,7 @@ export class LoopDelayGauges {
   #start(): void {
     this.#sampling = true;
     this.#histogram.enable();
-    this.#check = setInterval(() => {
-      if (this.#touched || this.#busy()) this.#touched = false;
-      else this.#stop();
-    }, this.#idleAfterMs);
-    this.#check.unref();
+    this.#check.start();
     this.#onSampling(true);
   }
 
@@ -111,8 +113,7 @@ export class LoopDelayGauges {
     if (!this.#sampling) return;
     this.#sampling = false;
     this.#histogram.disable();
-    if (this.#check !== null) clearInterval(this.#check);
-    this.#check = null;
+    this.#check.stop();
     this.#onSampling(false);
   }
 }
