@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: V8's tiering is set before any of the proxy's code is compiled (see runtime/tier-up.ts).
+import './runtime/tier-up-now.js';
 import { main } from './cli/main.js';
 
 main(process.argv.slice(2)).then(
