@@ -65,12 +65,15 @@ async function handleConnect(base: ProxyContext, req: ConnectView, client: Socke
     return;
   }
   const early = captureEarlyBytes(client);
-  const upstream = await openTunnelUpstream(proxy, conn, client, target, action, tally, early, true);
-  if (upstream === null) return;
+  const opened = await openTunnelUpstream(proxy, conn, client, target, action, tally, early, true);
+  if (opened === null) return;
+  const upstream = opened.socket;
 
   tally.status = 200;
-  tunnelOpened(proxy, tally);
   client.write(ESTABLISHED);
+  // The decision line and the open-tunnel count follow the answer, off the client's wait for it.
+  opened.report();
+  tunnelOpened(proxy, tally);
   const released = early.release();
   // Nothing from the client crosses until its first bytes are judged: a ClientHello's SNI must name the CONNECT host.
   runEstablishedTunnel(proxy, conn, { client, upstream }, target, { chunks: [head, ...released.chunks], ended: released.ended }, tally);
