@@ -10,7 +10,7 @@ import { createDnsMetrics } from '../observe/dns-metrics.js';
 import { createSpoolMetrics } from '../observe/spool-metrics.js';
 import { createReloader, type ReloadOutcome } from './config-reload.js';
 import { createLocalReflex } from './local-reflex.js';
-import { isLoopbackHost } from './loopback.js';
+import { isLoopbackHost } from '../net/loopback-host.js';
 import { createAuthenticator } from '../gateway/authenticate.js';
 import { createObservability } from './observability.js';
 import { listenTransparent } from './transparent-listeners.js';

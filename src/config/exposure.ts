@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../app/loopback.js';
+import { isLoopbackHost } from '../net/loopback-host.js';
 import type { FileConfig } from './schema.js';
 
 export interface ExposureIssue {

@@ -25,14 +25,17 @@ export interface ConnectionLimits {
 /** Takes an admitted connection first (the fast lane), handing it to `toNode` (node:http's listener) when it will not serve it. */
 export type ConnectionFront = (socket: Socket, toNode: (socket: Socket) => void) => void;
 
-export function installConnectionGate(
-  server: Server,
-  registry: ConnectionRegistry,
-  limits: ConnectionLimits,
-  logger: Logger,
-  observer: ProxyObserver | null = null,
-  front: ConnectionFront | null = null,
-): void {
+export interface GateOptions {
+  readonly observer?: ProxyObserver | null;
+  readonly front?: ConnectionFront | null;
+  /** Read every client's address, whatever the registry's readClientAddresses says (the transparent listener). */
+  readonly readClient?: boolean;
+}
+
+export function installConnectionGate(server: Server, registry: ConnectionRegistry, limits: ConnectionLimits, logger: Logger, options: GateOptions = {}): void {
+  const observer = options.observer ?? null;
+  const front = options.front ?? null;
+  const alwaysReadClient = options.readClient === true;
   const listeners = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   const overflow = errorRefusal('KZP_ERR_LIMIT_CONNECTIONS');
@@ -60,7 +63,7 @@ export function installConnectionGate(
         return;
       }
     }
-    registry.admit(socket, decrypted);
+    registry.admit(socket, decrypted, alwaysReadClient || registry.readClientAddresses);
     observer?.accepted?.();
     // Decrypted sockets carry requests pinned to their CONNECT target: node:http's, always.
     if (front !== null && !decrypted) front(socket, toNode);

@@ -11,8 +11,11 @@ export interface ConnectionContext {
    * connection cost about 25 µs of CPU per new tunnel (bench/profile.mjs connrate, 4 runs each).
    */
   readonly lineLogger: Logger;
-  /** The client's address (what per-client limits count by, without a gateway identity); '' when unknown. */
-  readonly client: string;
+  /**
+   * The client's address (what per-client limits and client_rate count by, without a gateway
+   * identity); '' when unknown, null when not read (see ConnectionRegistry.readClientAddresses).
+   */
+  readonly client: string | null;
   /** Requests on this connection whose response is not finished (pipelining keeps several). */
   busy: number;
   /** The proxy already answered this connection on its own (a client error); ignore repeats. */
@@ -26,12 +29,12 @@ export interface ConnectionContext {
 class AdmittedConnection implements ConnectionContext {
   readonly id: number;
   readonly lineLogger: Logger;
-  readonly client: string;
+  readonly client: string | null;
   busy = 0;
   refused = false;
   #child: Logger | null = null;
 
-  constructor(id: number, root: Logger, client: string) {
+  constructor(id: number, root: Logger, client: string | null) {
     this.id = id;
     this.lineLogger = root;
     this.client = client;
@@ -45,6 +48,14 @@ class AdmittedConnection implements ConnectionContext {
 
 /** Every admitted client socket, for the connection limit, lookups and graceful close. */
 export class ConnectionRegistry {
+  /**
+   * Whether a connection's client address is read as it is admitted (a getpeername call). Needed
+   * where the proxy listens beyond loopback, for per-client limits and for client_rate; on a
+   * loopback-only listener every client is a process on this host, and reading its address cost
+   * 4-6% of a new tunnel's CPU (bench/paired.mjs --mode conc, Node 24, 16 rounds). Set before
+   * listening; admit can be told otherwise (the transparent listener always reads it).
+   */
+  readClientAddresses = true;
   readonly #logger: Logger;
   readonly #sockets = new Map<Socket, ConnectionContext>();
   /** TLS sockets decrypted from an admitted tunnel: the same client, so never counted again. */
@@ -78,20 +89,22 @@ export class ConnectionRegistry {
   }
 
   /** `decrypted`: what isDecrypted(socket) says, when the caller has asked already. */
-  admit(socket: Socket, decrypted = this.#decrypted.has(socket)): ConnectionContext {
-    const context = new AdmittedConnection(++this.#nextId, this.#logger, socket.remoteAddress ?? '');
+  admit(socket: Socket, decrypted = this.#decrypted.has(socket), readClient = this.readClientAddresses): ConnectionContext {
+    const client = readClient ? (socket.remoteAddress ?? '') : null;
+    const context = new AdmittedConnection(++this.#nextId, this.#logger, client);
     const counted = !decrypted;
     this.#sockets.set(socket, context);
-    if (counted) {
-      this.#counted++;
-      this.#perClient.set(context.client, (this.#perClient.get(context.client) ?? 0) + 1);
-    }
+    if (counted) this.#counted++;
+    // Counted per address only where it was read (without it there is no per-client limit to keep).
+    const perClient = counted ? client : null;
+    if (perClient !== null) this.#perClient.set(perClient, (this.#perClient.get(perClient) ?? 0) + 1);
     socket.on('close', () => {
       if (!this.#sockets.delete(socket) || !counted) return;
       this.#counted--;
-      const left = (this.#perClient.get(context.client) ?? 1) - 1;
-      if (left > 0) this.#perClient.set(context.client, left);
-      else this.#perClient.delete(context.client);
+      if (perClient === null) return;
+      const left = (this.#perClient.get(perClient) ?? 1) - 1;
+      if (left > 0) this.#perClient.set(perClient, left);
+      else this.#perClient.delete(perClient);
     });
     return context;
   }

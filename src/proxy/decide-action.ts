@@ -69,7 +69,7 @@ export type Unreported = { readonly decision: Decision; readonly report: () => v
 export function decideEagerly(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Unreported | Promise<Unreported> {
   const started = performance.now();
   // Over its rate, the client is answered 429 before anything is resolved or asked for.
-  const wait = proxy.clientRate?.take(proxy.authenticate === null ? conn.client : `agent ${proxy.agent}`) ?? null;
+  const wait = proxy.clientRate?.take(proxy.authenticate === null ? (conn.client ?? '') : `agent ${proxy.agent}`) ?? null;
   if (wait !== null) {
     const limited = rateLimited(wait);
     return {

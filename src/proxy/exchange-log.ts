@@ -47,11 +47,14 @@ export function newTally(kind: ExchangeTally['kind'], startedAt: number): Exchan
   return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, opened: false, startedAt };
 }
 
-/** `client`: the client's address, as Squid's and Envoy's access logs carry it ('' when unknown). */
-export function logClosed(log: Logger, conn: number, client: string, tally: ExchangeTally, now: number): void {
+/**
+ * `client`: the client's address, as Squid's and Envoy's access logs carry it ('' when unknown);
+ * null leaves it out (not read: a loopback-only listener, see ConnectionRegistry.readClientAddresses).
+ */
+export function logClosed(log: Logger, conn: number, client: string | null, tally: ExchangeTally, now: number): void {
   let fields =
     numberField('conn', conn) +
-    textField('client', client) +
+    (client === null ? '' : textField('client', client)) +
     textField('kind', tally.kind) +
     textField('target', tally.target) +
     numberField('status', tally.status) +

@@ -20,6 +20,7 @@ import { closeGracefully } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
 import { FastLane } from './fast-lane.js';
 import { listenOn, stopAccepting } from '../net/listen-on.js';
+import { isLoopbackHost } from '../net/loopback-host.js';
 import { Lifecycle, OpenTunnels, type ProxyContext } from './proxy-context.js';
 import { createTransparentServer } from './transparent-server.js';
 import { createUpgradeHandler } from './upgrade-tunnel.js';
@@ -168,15 +169,22 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     clientError,
     connect: onConnect,
   });
-  installConnectionGate(server, registry, connectionLimits, options.logger, proxy.observer, (socket, toNode) => {
-    lane.accept(socket, toNode);
+  installConnectionGate(server, registry, connectionLimits, options.logger, {
+    observer: proxy.observer,
+    front: (socket, toNode) => {
+      lane.accept(socket, toNode);
+    },
   });
+  // Client addresses are read where they tell clients apart or a limit counts by them (see
+  // ConnectionRegistry.readClientAddresses); listen() turns them on for a listener beyond loopback.
+  registry.readClientAddresses = connectionLimits.maxConnectionsPerClient > 0 || (limits.clientRatePerSecond ?? 0) > 0;
 
   const redirected: Server[] = [];
 
   let closing: Promise<void> | null = null;
   return {
     listen(host, port) {
+      if (!isLoopbackHost(host)) registry.readClientAddresses = true;
       return listenOn(server, host, port);
     },
     listenTransparent(host, port) {

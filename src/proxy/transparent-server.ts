@@ -66,7 +66,8 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   });
   server.on('clientError', createClientErrorHandler(proxy.registry, proxy.observer));
   installSniffer(server, proxy, options.headerTimeoutMs);
-  installConnectionGate(server, proxy.registry, options.connectionLimits, proxy.logger, proxy.observer);
+  // Redirected clients are the pod's own processes, from its own address: read and logged, as before.
+  installConnectionGate(server, proxy.registry, options.connectionLimits, proxy.logger, { observer: proxy.observer, readClient: true });
   return server;
 }
 

@@ -51,9 +51,11 @@ export interface StartedProxy {
 export type StartProxyOptions = Partial<Omit<ProxyServerOptions, 'logger' | 'limits' | 'network'>> & {
   readonly limits?: Partial<ProxyServerOptions['limits']>;
   readonly network?: Partial<ProxyServerOptions['network']>;
+  /** Where to listen; 127.0.0.1 by default (clients always connect to 127.0.0.1). */
+  readonly host?: string;
 };
 
-/** createProxyServer on 127.0.0.1:0 with small test limits and logs captured in memory. */
+/** createProxyServer on 127.0.0.1:0 (or `host`) with small test limits and logs captured in memory. */
 export async function startProxy(options: StartProxyOptions = {}): Promise<StartedProxy> {
   const logs = new CapturedLogs();
   const logger = createLogger({ level: 'info', destination: logs });
@@ -71,6 +73,6 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Start
     ...(options.labels === undefined ? {} : { labels: options.labels }),
     ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
   });
-  const bound = await server.listen('127.0.0.1', 0);
+  const bound = await server.listen(options.host ?? '127.0.0.1', 0);
   return { port: bound.port, url: `http://127.0.0.1:${bound.port}`, server, logs, close: () => server.close() };
 }

@@ -121,6 +121,32 @@ describe('CONNECT tunnels', () => {
     expect(noVerdict).toContain('"error":"KZP_ERR_NO_VERDICT"');
   });
 
+  it('names the client in closed lines where it listens beyond loopback, and leaves it out on loopback', async () => {
+    const wide = await startProxy({ decider, resolve: failingResolve, host: '0.0.0.0' });
+    try {
+      const tunnelTarget = `127.0.0.1:${origin.port}`;
+      const blockedTarget = `blocked.test:${blocked.port}`;
+      const refusedTarget = `127.0.0.1:${await closedPort()}`;
+      for (const server of [wide, proxy]) {
+        const tunnel = await RawClient.open(server.port);
+        tunnel.write(`CONNECT ${tunnelTarget} HTTP/1.1\r\n\r\n`);
+        expect(await tunnel.readUntil('\r\n\r\n')).toBe('HTTP/1.1 200 Connection established\r\n\r\n');
+        tunnel.destroy();
+        expect(await rawExchange(server.port, `CONNECT ${blockedTarget} HTTP/1.1\r\n\r\n`)).toMatch(/^HTTP\/1\.1 403 /);
+        expect(await rawExchange(server.port, `CONNECT ${refusedTarget} HTTP/1.1\r\n\r\n`)).toMatch(/^HTTP\/1\.1 502 /);
+      }
+      for (const target of [tunnelTarget, blockedTarget, refusedTarget]) {
+        const named = await wide.logs.waitFor((line) => line.msg === 'closed' && line['target'] === target);
+        expect(named['client']).toBe('127.0.0.1');
+        // On a loopback-only listener every client is a process on this host: its address is not read.
+        const local = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['target'] === target);
+        expect(local).not.toHaveProperty('client');
+      }
+    } finally {
+      await wide.close();
+    }
+  });
+
   it('answers 502 for a DNS failure and for a refused connection, 504 for a dial timeout', async () => {
     const dns = await rawExchange(proxy.port, 'CONNECT nxdomain.test:443 HTTP/1.1\r\n\r\n');
     expect(dns).toMatch(/^HTTP\/1\.1 502 /);
