@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TURBOFAN_INVOCATIONS, tierUpFlag } from '../../../src/runtime/tier-up.js';
+import { TURBOFAN_INVOCATIONS, V8_11_INTERRUPT_BUDGET, tierUpFlag } from '../../../src/runtime/tier-up.js';
 
 const FLAG = `--invocation-count-for-turbofan=${String(TURBOFAN_INVOCATIONS)}`;
 
@@ -10,8 +10,13 @@ describe('tierUpFlag', () => {
     expect(tierUpFlag('14.1.146.11-node.14', [], '')).toBe(FLAG);
   });
 
+  it("lowers Node 20's bytecode budget instead (V8 11)", () => {
+    expect(tierUpFlag('11.3.244.8-node.33', [], '')).toBe(`--interrupt-budget=${String(V8_11_INTERRUPT_BUDGET)}`);
+    expect(tierUpFlag('11.3.244.8-node.33', ['--interrupt-budget=1000'], '')).toBeNull();
+  });
+
   it('leaves other V8 versions alone: an unknown flag would be reported on stdout', () => {
-    expect(tierUpFlag('11.3.244.8-node.33', [], '')).toBeNull();
+    expect(tierUpFlag('10.2.154.26-node.36', [], '')).toBeNull();
     expect(tierUpFlag('15.0.1', [], '')).toBeNull();
     expect(tierUpFlag('', [], '')).toBeNull();
   });
