@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
 import type { Target } from '../contract/target.js';
-import { readFirstFlight } from './client-hello-gate.js';
+import { readFirstFlight, type FirstFlight } from './client-hello-gate.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { reportClosed } from './exchange-events.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
-import { admitFirstFlight } from './sni-check.js';
+import { admitFirstFlight, passesAtOnce, type Admitted } from './sni-check.js';
 import { spliceSockets } from './socket-pipe.js';
 
 /**
@@ -26,13 +26,13 @@ export function runEstablishedTunnel(
   const { client, upstream } = sockets;
   // One idle watch for the tunnel's life: the wait for the first flight, then the splice.
   const idle = proxy.idleSweep.watch(client, upstream);
-  const run = async (): Promise<void> => {
-    const flight = await readFirstFlight(client, upstream, initial, idle);
-    const admitted = await admitFirstFlight(proxy, conn, sockets, target, flight, tally);
-    if (admitted === null) {
-      idle.stop();
-      return;
-    }
+  const failed = (error: unknown): void => {
+    idle.stop();
+    conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'tunnel failed');
+    client.destroy();
+    upstream.destroy();
+  };
+  const splice = (admitted: Admitted): void => {
     for (const chunk of admitted.chunks) upstream.write(chunk);
     if (admitted.ended) upstream.end();
     idle.restart();
@@ -42,10 +42,30 @@ export function runEstablishedTunnel(
       reportClosed(proxy, conn, tally);
     });
   };
-  run().catch((error: unknown) => {
-    idle.stop();
-    conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'tunnel failed');
-    client.destroy();
-    upstream.destroy();
-  });
+  const onFlight = (flight: FirstFlight): void => {
+    // Runs inside a socket's event: a fault of ours costs this tunnel, never the process.
+    try {
+      const passing = passesAtOnce(target, flight);
+      if (passing !== undefined) {
+        splice(passing);
+        return;
+      }
+      // A decision to wait for (another server named), or a tunnel to close: nothing moves meanwhile.
+      client.pause();
+      upstream.pause();
+      admitFirstFlight(proxy, conn, sockets, target, flight, tally)
+        .then((admitted) => {
+          if (admitted === null) idle.stop();
+          else splice(admitted);
+        })
+        .catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  };
+  try {
+    readFirstFlight(client, upstream, initial, idle, onFlight);
+  } catch (error) {
+    failed(error);
+  }
 }

@@ -47,9 +47,8 @@ export async function admitFirstFlight(
       break;
   }
   const sni = flight.sni;
-  if (sni === undefined) return flight;
+  if (sni === undefined || sniPasses(target, sni)) return flight;
   const named = targetFromParts(sni, target.port);
-  if (named.ok && named.value.host === target.host) return flight;
 
   const shown = sni.slice(0, MAX_SNI_SHOWN);
   const action = connectAction(named.ok ? named.value : target, { sni: shown, connectHost: target.host });
@@ -66,6 +65,22 @@ export async function admitFirstFlight(
     return close(proxy, conn, sockets, tally, code);
   }
   return flight;
+}
+
+/**
+ * The flight, when it passes without a decision: not TLS, or a ClientHello naming no server or the
+ * CONNECT host (the common case, admitted in the turn it is read: established-tunnel.ts). Otherwise
+ * undefined, and admitFirstFlight has the rest to do.
+ */
+export function passesAtOnce(target: Target, flight: FirstFlight): Admitted | undefined {
+  if (flight.kind === 'other') return flight;
+  return flight.kind === 'tls' && (flight.sni === undefined || sniPasses(target, flight.sni)) ? flight : undefined;
+}
+
+/** Whether a ClientHello's SNI names the CONNECT host. */
+function sniPasses(target: Target, sni: string): boolean {
+  const named = targetFromParts(sni, target.port);
+  return named.ok && named.value.host === target.host;
 }
 
 /** The transport's own refusal of an SNI that is no host name: a protocol check, not a verdict. */
