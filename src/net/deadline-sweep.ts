@@ -1,3 +1,4 @@
+import { LinkedSet, type LinkedEntry } from './linked-set.js';
 import { SweepTimer, sweepIntervalMs } from './sweep-timer.js';
 
 /** A pending deadline: `cancel()` before it expires and its callback never runs. */
@@ -5,17 +6,35 @@ export interface Deadline {
   cancel(): void;
 }
 
-interface Pending extends Deadline {
+class Pending implements Deadline {
   readonly at: number;
-  readonly onExpire: () => void;
+  readonly #onExpire: () => void;
+  readonly #set: LinkedSet<Pending>;
+  readonly #entry: LinkedEntry<Pending>;
+
+  constructor(set: LinkedSet<Pending>, at: number, onExpire: () => void) {
+    this.at = at;
+    this.#onExpire = onExpire;
+    this.#set = set;
+    this.#entry = set.add(this);
+  }
+
+  cancel(): void {
+    this.#set.delete(this.#entry);
+  }
+
+  expire(): void {
+    this.#set.delete(this.#entry);
+    this.#onExpire();
+  }
 }
 
 /**
  * Deadlines of one length (a connect timeout) by one periodic sweep instead of a Node timer each.
  * A `setTimeout` per dial attempt put a Timeout object in a timer list; with one dial at a time
  * (sequential new tunnels) that list was created and torn down for every tunnel. Here a deadline
- * is an entry in a Set: all have the same length, so insertion order is expiry order and a sweep
- * stops at the first one not yet due.
+ * is an entry in a LinkedSet (not a Set: see linked-set.ts): all have the same length, so insertion
+ * order is expiry order and a sweep stops at the first one not yet due.
  *
  * A deadline expires between its length and its length plus one sweep interval (an eighth of the
  * length, 10 ms to 1 s), never before. The interval timer runs only while deadlines are pending,
@@ -23,7 +42,7 @@ interface Pending extends Deadline {
  */
 export class DeadlineSweep {
   readonly #timeoutMs: number;
-  readonly #pending = new Set<Pending>();
+  readonly #pending = new LinkedSet<Pending>();
   readonly #onEmpty: () => void;
   readonly #timer: SweepTimer;
 
@@ -40,15 +59,7 @@ export class DeadlineSweep {
 
   /** `onExpire` runs once, `timeoutMs` (plus at most one interval) from now, unless cancelled first. */
   start(onExpire: () => void): Deadline {
-    const set = this.#pending;
-    const pending: Pending = {
-      at: performance.now() + this.#timeoutMs,
-      onExpire,
-      cancel: () => {
-        set.delete(pending);
-      },
-    };
-    set.add(pending);
+    const pending = new Pending(this.#pending, performance.now() + this.#timeoutMs, onExpire);
     this.#timer.start();
     return pending;
   }
@@ -60,11 +71,7 @@ export class DeadlineSweep {
       return false;
     }
     const now = performance.now();
-    for (const pending of this.#pending) {
-      if (pending.at > now) break;
-      this.#pending.delete(pending);
-      pending.onExpire();
-    }
+    for (let first = this.#pending.first(); first !== undefined && first.at <= now; first = this.#pending.first()) first.expire();
     return true;
   }
 }

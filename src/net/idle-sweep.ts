@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { LinkedSet, type LinkedEntry } from './linked-set.js';
 import { SweepTimer, sweepIntervalMs } from './sweep-timer.js';
 
 /** One watched connection (a tunnel's two sockets, or a client socket alone). */
@@ -18,7 +19,7 @@ export interface IdleWatch {
  * Idle timeouts for many connections by one periodic sweep instead of a timer per socket. A
  * socket's own timeout (`socket.setTimeout`) is a Timeout object and a bound function per socket,
  * re-queued on every read and write; a tunnel had three of them (the lane's, then one per side).
- * Here a watch is one small object in a Set, and activity costs nothing on the data path: each sweep
+ * Here a watch is one small object in a LinkedSet (see linked-set.ts), and activity costs nothing on the data path: each sweep
  * compares the sockets' `bytesRead` with what it saw last time. Reads only, as Squid's read_timeout
  * counts them: in a tunnel every write follows a read of the other side.
  *
@@ -28,7 +29,7 @@ export interface IdleWatch {
  */
 export class IdleSweep {
   readonly #timeoutMs: number;
-  readonly #watched = new Set<Watch>();
+  readonly #watched = new LinkedSet<Watch>();
   readonly #timer: SweepTimer;
 
   constructor(timeoutMs: number) {
@@ -45,7 +46,6 @@ export class IdleSweep {
   watch(first: Socket, second: Socket | null, onIdle: () => void = nothing): IdleWatch {
     if (this.#timeoutMs <= 0) return new Unwatched(onIdle);
     const watch = new Watch(this.#watched, first, second, onIdle);
-    this.#watched.add(watch);
     this.#timer.start();
     return watch;
   }
@@ -59,26 +59,30 @@ export class IdleSweep {
   #sweep(): boolean {
     if (this.#watched.size === 0) return false;
     const now = performance.now();
-    for (const watch of this.#watched) watch.check(now, this.#timeoutMs);
+    this.#watched.forEach((watch) => {
+      watch.check(now, this.#timeoutMs);
+    });
     return true;
   }
 }
 
 class Watch implements IdleWatch {
   onIdle: () => void;
-  readonly #set: Set<Watch>;
+  readonly #set: LinkedSet<Watch>;
+  readonly #entry: LinkedEntry<Watch>;
   readonly #first: Socket;
   readonly #second: Socket | null;
   #bytes: number;
   #since: number;
 
-  constructor(set: Set<Watch>, first: Socket, second: Socket | null, onIdle: () => void) {
+  constructor(set: LinkedSet<Watch>, first: Socket, second: Socket | null, onIdle: () => void) {
     this.#set = set;
     this.#first = first;
     this.#second = second;
     this.onIdle = onIdle;
     this.#bytes = this.#read();
     this.#since = performance.now();
+    this.#entry = set.add(this);
   }
 
   check(now: number, timeoutMs: number): void {
@@ -98,7 +102,7 @@ class Watch implements IdleWatch {
   }
 
   stop(): void {
-    this.#set.delete(this);
+    this.#set.delete(this.#entry);
   }
 
   #read(): number {

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { LinkedSet } from '../net/linked-set.js';
 import type { Logger } from '../observe/logger.js';
 
 /** What the proxy knows about one admitted client connection. */
@@ -46,6 +47,11 @@ class AdmittedConnection implements ConnectionContext {
   }
 }
 
+/** An admitted socket's context, on the socket itself (a lookup table would be one more churned hash table). */
+const CONTEXT = Symbol('kaizen-proxy.connection');
+
+type Admitted = Socket & { [CONTEXT]?: ConnectionContext };
+
 /** Every admitted client socket, for the connection limit, lookups and graceful close. */
 export class ConnectionRegistry {
   /**
@@ -57,7 +63,8 @@ export class ConnectionRegistry {
    */
   readClientAddresses = true;
   readonly #logger: Logger;
-  readonly #sockets = new Map<Socket, ConnectionContext>();
+  /** Open admitted sockets: a LinkedSet, since every connection joins and leaves it (see linked-set.ts). */
+  readonly #sockets = new LinkedSet<Socket>();
   /** TLS sockets decrypted from an admitted tunnel: the same client, so never counted again. */
   readonly #decrypted = new WeakSet<Socket>();
   #counted = 0;
@@ -93,13 +100,14 @@ export class ConnectionRegistry {
     const client = readClient ? (socket.remoteAddress ?? '') : null;
     const context = new AdmittedConnection(++this.#nextId, this.#logger, client);
     const counted = !decrypted;
-    this.#sockets.set(socket, context);
+    (socket as Admitted)[CONTEXT] = context;
+    const entry = this.#sockets.add(socket);
     if (counted) this.#counted++;
     // Counted per address only where it was read (without it there is no per-client limit to keep).
     const perClient = counted ? client : null;
     if (perClient !== null) this.#perClient.set(perClient, (this.#perClient.get(perClient) ?? 0) + 1);
     socket.on('close', () => {
-      if (!this.#sockets.delete(socket) || !counted) return;
+      if (!this.#sockets.delete(entry) || !counted) return;
       this.#counted--;
       if (perClient === null) return;
       const left = (this.#perClient.get(perClient) ?? 1) - 1;
@@ -111,13 +119,15 @@ export class ConnectionRegistry {
 
   /** The context of an admitted socket; sockets that reach handlers are always admitted. */
   get(socket: Socket): ConnectionContext {
-    const context = this.#sockets.get(socket);
+    const context = (socket as Admitted)[CONTEXT];
     if (context !== undefined) return context;
     // A socket the gate did not see (should not happen): track it rather than fail the request.
     return this.admit(socket);
   }
 
   destroyAll(): void {
-    for (const socket of this.#sockets.keys()) socket.destroy();
+    this.#sockets.forEach((socket) => {
+      socket.destroy();
+    });
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { LinkedSet } from '../net/linked-set.js';
 import { SweepTimer } from '../net/sweep-timer.js';
 import { LaneConnection } from './lane-connection.js';
 import type { ProxyContext } from './proxy-context.js';
@@ -18,10 +19,13 @@ export interface FastLaneOptions {
 
 /** The lane's bookkeeping, shared with its connections. */
 export interface LaneSets {
-  /** Connections with no request in flight and nothing buffered: what a graceful close closes at once. */
-  readonly idle: Set<LaneConnection>;
-  /** Connections waiting for the rest of a head, and since when (performance.now()). */
-  readonly waiting: Map<LaneConnection, number>;
+  /**
+   * Connections with no request in flight and nothing buffered: what a graceful close closes at
+   * once. Linked sets, not Set and Map: every connection passes through both (see linked-set.ts).
+   */
+  readonly idle: LinkedSet<LaneConnection>;
+  /** Connections waiting for the rest of a head (since `waitingSince`), oldest first. */
+  readonly waiting: LinkedSet<LaneConnection>;
   /** A head started waiting: the sweep that times heads out must run. */
   readonly waitingStarted: () => void;
 }
@@ -44,8 +48,8 @@ export class FastLane {
   readonly #proxy: ProxyContext;
   readonly #options: FastLaneOptions;
   readonly #lane: LaneSets = {
-    idle: new Set(),
-    waiting: new Map(),
+    idle: new LinkedSet(),
+    waiting: new LinkedSet(),
     waitingStarted: () => {
       if (!this.#closed) this.#sweep.start();
     },
@@ -78,15 +82,17 @@ export class FastLane {
   closeIdle(): void {
     this.#closed = true;
     this.#sweep.stop();
-    for (const connection of this.#lane.idle) connection.destroy();
+    this.#lane.idle.forEach((connection) => {
+      connection.destroy();
+    });
   }
 
   #expireHeads(): void {
     // header_timeout 0s: no deadline, as node:http takes headersTimeout 0.
     if (this.#options.headerTimeoutMs <= 0) return;
     const deadline = performance.now() - this.#options.headerTimeoutMs;
-    for (const [connection, since] of this.#lane.waiting) {
-      if (since <= deadline) connection.headTimedOut();
-    }
+    this.#lane.waiting.forEach((connection) => {
+      if (connection.waitingSince <= deadline) connection.headTimedOut();
+    });
   }
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
 import type { IdleWatch } from '../net/idle-sweep.js';
+import type { LinkedEntry } from '../net/linked-set.js';
 import type { RequestView } from './exchange-views.js';
 import type { FastLaneOptions, LaneSets } from './fast-lane.js';
 import { handleExchange } from './http-forward.js';
@@ -21,6 +22,11 @@ export class LaneConnection {
   #buffer: Buffer | null = null;
   #response: LeanResponse | null = null;
   #idleWatch: IdleWatch | null = null;
+  /** This connection's place in the lane's idle and waiting sets, while it is in them. */
+  #idleEntry: LinkedEntry<LaneConnection> | null = null;
+  #waitingEntry: LinkedEntry<LaneConnection> | null = null;
+  /** When the head being waited for started (performance.now()), while waiting. */
+  #waitingSince = 0;
   /** The client sent its FIN. */
   #ended = false;
 
@@ -47,8 +53,12 @@ export class LaneConnection {
     socket.on('close', this.#onClose);
     socket.on('drain', this.#onDrain);
     // The first head is timed from the connection's start, as node:http times it.
-    this.#lane.waiting.set(this, performance.now());
-    this.#lane.waitingStarted();
+    this.#wait();
+  }
+
+  /** Since when the head being waited for has been waited for (performance.now()). */
+  get waitingSince(): number {
+    return this.#waitingSince;
   }
 
   destroy(): void {
@@ -87,8 +97,7 @@ export class LaneConnection {
 
   readonly #onClose = (): void => {
     this.#idleWatch?.stop();
-    this.#lane.waiting.delete(this);
-    this.#lane.idle.delete(this);
+    this.#leaveSets();
     this.#response?.socketClosed();
     this.#response = null;
   };
@@ -115,11 +124,8 @@ export class LaneConnection {
       // Too long for a head: node:http gives the 431.
       if (buffer.length > this.#options.maxHeaderBytes) this.#handOver();
       else {
-        this.#lane.idle.delete(this);
-        if (!this.#lane.waiting.has(this)) {
-          this.#lane.waiting.set(this, performance.now());
-          this.#lane.waitingStarted();
-        }
+        this.#leaveIdle();
+        this.#wait();
       }
       return;
     }
@@ -130,8 +136,7 @@ export class LaneConnection {
       return;
     }
     this.#buffer = headLength < buffer.length ? buffer.subarray(headLength) : null;
-    this.#lane.waiting.delete(this);
-    this.#lane.idle.delete(this);
+    this.#leaveSets();
     if (head.connect) this.#tunnel(head);
     else this.#serve(head);
   }
@@ -192,7 +197,7 @@ export class LaneConnection {
     // Idle from the end of this response, as node:http times keep-alive.
     this.#idleWatch?.restart();
     // A pipelined head already read is served (or waited for, timed from now) by #next.
-    if (this.#buffer === null) this.#lane.idle.add(this);
+    if (this.#buffer === null) this.#idleEntry ??= this.#lane.idle.add(this);
     else this.#next();
   }
 
@@ -210,13 +215,34 @@ export class LaneConnection {
   /** The lane lets go of the connection: no more of its events, and out of its sets. */
   #detach(): void {
     this.#idleWatch?.stop();
-    this.#lane.waiting.delete(this);
-    this.#lane.idle.delete(this);
+    this.#leaveSets();
     const socket = this.#socket;
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
     socket.off('close', this.#onClose);
     socket.off('drain', this.#onDrain);
+  }
+
+  /** Waiting for a head from now, unless already waiting (then timed from then). */
+  #wait(): void {
+    if (this.#waitingEntry !== null) return;
+    this.#waitingSince = performance.now();
+    this.#waitingEntry = this.#lane.waiting.add(this);
+    this.#lane.waitingStarted();
+  }
+
+  #leaveIdle(): void {
+    if (this.#idleEntry === null) return;
+    this.#lane.idle.delete(this.#idleEntry);
+    this.#idleEntry = null;
+  }
+
+  /** Neither idle nor waiting. */
+  #leaveSets(): void {
+    this.#leaveIdle();
+    if (this.#waitingEntry === null) return;
+    this.#lane.waiting.delete(this.#waitingEntry);
+    this.#waitingEntry = null;
   }
 }
 
