@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// First: V8's tiering is set before any of the proxy's code is compiled (see runtime/tier-up.ts).
-import './runtime/tier-up-now.js';
+// First: V8's tiering and pretenuring are set before any of the proxy's code is compiled (see
+// runtime/tier-up.ts and runtime/pretenuring.ts).
+import './runtime/v8-flags-now.js';
 import { main } from './cli/main.js';
 
 main(process.argv.slice(2)).then(

@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { operatorChose, v8Major } from './operator-flag.js';
 
 /**
  * Calls before V8 compiles a function with TurboFan, where V8 counts that way (12 to 14: Node 22
@@ -27,8 +28,8 @@ const BUDGET_FLAG = 'interrupt-budget';
  * NODE_OPTIONS).
  */
 export function tierUpFlag(v8Version: string, execArgv: readonly string[], nodeOptions: string): string | null {
-  const major = Number.parseInt(v8Version, 10);
-  const chosen = (flag: string): boolean => execArgv.some((arg) => arg.includes(flag)) || nodeOptions.includes(flag);
+  const major = v8Major(v8Version);
+  const chosen = (flag: string): boolean => operatorChose(flag, execArgv, nodeOptions);
   if (major === 11) return chosen(BUDGET_FLAG) ? null : `--${BUDGET_FLAG}=${String(V8_11_INTERRUPT_BUDGET)}`;
   if (!(major >= 12 && major <= 14) || chosen(COUNT_FLAG)) return null;
   return `--${COUNT_FLAG}=${String(TURBOFAN_INVOCATIONS)}`;
