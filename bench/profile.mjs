@@ -2,14 +2,14 @@
 //   node bench/profile.mjs <measurement> [--proxy kaizen|squid|bare] [--strace | --plain] [--top N] [--log-level warn]
 //   [--cli path/to/cli.js] (an experimental build, e.g. a patched copy of dist/ under bench/out/)
 //   [--node-arg FLAG]... (node flags for the proxy, e.g. --node-arg --trace-gc; kaizen's go to its log)
-//   [--first MEASUREMENT] (run that one first on the same proxy, unmeasured)
+//   [--first MEASUREMENT[,MEASUREMENT...]] (run those first on the same proxy, in order, unmeasured)
 //   [--host NAME] (address the servers by this name, e.g. localhost: the proxy resolves it)
 //   [--alloc] (instead of the CPU profile: what the proxy allocates in the measured section, per
 //   tunnel, request or GiB, freed objects included; V8's sampling heap profiler, lib/alloc-sampler.mjs)
 // starts the proxy (kaizen-proxy under `node --cpu-prof`), runs one measurement against it (same
 // client, servers and fake control plane as run.mjs), stops it with SIGTERM so the profile is
 // written, and prints the hottest functions by self time plus self time per source file.
-// --strace attaches `strace -c -f` to the proxy for the run and prints the syscall counts (for
+// --strace attaches `strace -c -f` to the proxy for the measured run and prints the syscall counts (for
 // comparing kaizen-proxy with Squid or the bare node proxy, which have no JS profile).
 // measurements: up | down | latency | connrate | http.  Output lands in bench/out/prof/.
 // Environment: WARMUP=N tunnels before the latency slice (default 100); BARE_SCRIPT=path runs
@@ -64,7 +64,7 @@ const plans = {
   up: ['tunnel-throughput.mjs', { host: S, port: servers.ports.sink, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'up' }],
   down: ['tunnel-throughput.mjs', { host: S, port: servers.ports.source, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'down' }],
   latency: ['tunnel-latency.mjs', { host: S, port: servers.ports.echo, count: 1_000, warmup: Number(process.env.WARMUP ?? 100) }],
-  connrate: ['connect-rate.mjs', { host: S, port: servers.ports.echo, total: 5_000, concurrency: 50, warmup: 500 }],
+  connrate: ['connect-rate.mjs', { host: S, port: servers.ports.echo, total: Number(arg('--total') ?? 5_000), concurrency: 50, warmup: 500 }],
   http: ['http-keepalive.mjs', { host: S, port: servers.ports.origin, total: 50_000, connections: 50, warmup: 5_000 }],
 };
 if (!plans[which]) throw new Error(`unknown measurement ${which}; one of ${Object.keys(plans).join(', ')}`);
@@ -88,6 +88,14 @@ if (which_proxy === 'kaizen') {
 process.on('exit', () => {
   try { process.kill(proxy.pid, 'SIGKILL'); } catch { /* already gone */ }
 });
+// --first <measurement>[,<measurement>...]: run them on the same proxy, unmeasured, before the
+// measured one (the bench's later rounds measure a proxy that has already served the others).
+const firsts = arg('--first')?.split(',') ?? [];
+for (const first of firsts) {
+  if (!plans[first]) throw new Error(`unknown measurement ${first}; one of ${Object.keys(plans).join(', ')}`);
+  await runChild(join(BENCH, plans[first][0]), { ...plans[first][1], via: proxy.via }, { timeoutMs: 300_000 });
+}
+// Attached tools (and strace) start after the --first runs: they see the measured run only.
 let strace = null;
 if (process.env.ATTACH) {
   const [tool, ...args] = process.env.ATTACH.split(' ');
@@ -96,13 +104,6 @@ if (process.env.ATTACH) {
 } else if (withStrace) {
   strace = spawn('strace', ['-c', '-f', '-o', join(PROF, 'strace.txt'), '-p', String(proxy.pid)], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
-}
-// --first <measurement>: run it on the same proxy, unmeasured, before the measured one (the bench's
-// later rounds measure a proxy that has already served the other measurements).
-const first = arg('--first');
-if (first !== undefined) {
-  if (!plans[first]) throw new Error(`unknown measurement ${first}; one of ${Object.keys(plans).join(', ')}`);
-  await runChild(join(BENCH, plans[first][0]), { ...plans[first][1], via: proxy.via }, { timeoutMs: 300_000 });
 }
 const cpu = {};
 const faults = {};
