@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// First: V8's tiering and pretenuring are set before any of the proxy's code is compiled (see
-// runtime/tier-up.ts and runtime/pretenuring.ts).
+// First: V8's tiering and pretenuring are set (see runtime/tier-up.ts and runtime/pretenuring.ts),
+// and only then is the rest loaded, Node's own modules included: a static import of main.js would
+// load node:net and the others before this module runs, and some flags only reach the functions
+// compiled after them.
 import './runtime/v8-flags-now.js';
-import { main } from './cli/main.js';
+
+const { main } = await import('./cli/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => {
