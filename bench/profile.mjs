@@ -3,6 +3,7 @@
 //   [--cli path/to/cli.js] (an experimental build, e.g. a patched copy of dist/ under bench/out/)
 //   [--node-arg FLAG]... (node flags for the proxy, e.g. --node-arg --trace-gc; kaizen's go to its log)
 //   [--first MEASUREMENT[,MEASUREMENT...]] (run those first on the same proxy, in order, unmeasured)
+//   [--idle S] (then leave the proxy idle S seconds before the measured run)
 //   [--host NAME] (address the servers by this name, e.g. localhost: the proxy resolves it)
 //   [--alloc] (instead of the CPU profile: what the proxy allocates in the measured section, per
 //   tunnel, request or GiB, freed objects included; V8's sampling heap profiler, lib/alloc-sampler.mjs)
@@ -95,6 +96,9 @@ for (const first of firsts) {
   if (!plans[first]) throw new Error(`unknown measurement ${first}; one of ${Object.keys(plans).join(', ')}`);
   await runChild(join(BENCH, plans[first][0]), { ...plans[first][1], via: proxy.via }, { timeoutMs: 300_000 });
 }
+// --idle S: the proxy sits idle this many seconds before the measured run (in the bench, each
+// proxy waits while the others are measured).
+if (arg('--idle') !== undefined) await delay(Number(arg('--idle')) * 1000);
 // Attached tools (and strace) start after the --first runs: they see the measured run only.
 let strace = null;
 if (process.env.ATTACH) {
