@@ -26,6 +26,8 @@ function adminArgs(cli) {
 }
 
 export const SHIPPED_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864';
+/** The node flags npm start, the image and the bin's shebang start kaizen-proxy with (see src/cli.ts). */
+export const SHIPPED_NODE_FLAGS = ['--no-memory-reducer'];
 
 export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], logLevel = 'info', timeoutMs = 15_000, node = process.execPath }) {
   // Above info the "listening" line is not logged (profile.mjs compares log levels): then pick
@@ -34,7 +36,7 @@ export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = []
   const fd = openSync(logFile, 'w');
   const child = spawn(
     node,
-    [...nodeArgs, cli, 'serve', '--listen', `127.0.0.1:${quietPort ?? 0}`, '--allow-private', '127.0.0.0/8', '--log-level', logLevel, ...adminArgs(cli)],
+    [...SHIPPED_NODE_FLAGS, ...nodeArgs, cli, 'serve', '--listen', `127.0.0.1:${quietPort ?? 0}`, '--allow-private', '127.0.0.0/8', '--log-level', logLevel, ...adminArgs(cli)],
     {
       stdio: ['ignore', fd, 'pipe'],
       // The same malloc tunables the image and `npm start` ship with (see the Dockerfile): without
