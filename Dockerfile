@@ -52,7 +52,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
 # tini is PID 1: it forwards SIGTERM to node (which drains) and reaps zombies. --no-memory-reducer:
 # V8's idle-time shrinking of the heap made the first burst after a quiet spell cost 35-50% more
 # CPU per new tunnel on Node 20 (neutral on 24) and gave back no RSS; it can only be set at start
-# (README, design notes). npm start and the bin's shebang set it too.
+# (README, design notes). npm start sets it too.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--no-memory-reducer", "dist/cli.js"]
 # Sidecar defaults: the proxy on loopback (containers of one pod, or `docker run --network
 # container:<proxy>`, share this network namespace), the admin port on every interface so the

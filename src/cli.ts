@@ -1,7 +1,7 @@
-#!/usr/bin/env -S node --no-memory-reducer
-// --no-memory-reducer (also in npm start and the image): V8's idle-time heap shrinking cannot be
-// turned off once the process runs, and after it the next burst cost Node 20 35-50% more CPU per
-// new tunnel (`node bench/profile.mjs connrate --first latency --idle 30`).
+#!/usr/bin/env node
+// npm start and the image run this file with `node --no-memory-reducer` (README, design notes): V8's
+// idle-time heap shrinking cannot be turned off once the process runs. The shebang stays plain
+// (`env -S` is not in every env, busybox's among them), so the bin runs without it.
 // First: V8's tiering and pretenuring are set (see runtime/tier-up.ts and runtime/pretenuring.ts),
 // and only then is the rest loaded, Node's own modules included: a static import of main.js would
 // load node:net and the others before this module runs, and some flags only reach the functions

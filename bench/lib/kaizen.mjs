@@ -26,7 +26,7 @@ function adminArgs(cli) {
 }
 
 export const SHIPPED_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864';
-/** The node flags npm start, the image and the bin's shebang start kaizen-proxy with (see src/cli.ts). */
+/** The node flags npm start and the image start kaizen-proxy with (see src/cli.ts). */
 export const SHIPPED_NODE_FLAGS = ['--no-memory-reducer'];
 
 export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], logLevel = 'info', timeoutMs = 15_000, node = process.execPath }) {
