@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// npm start and the image run this file with `node --no-memory-reducer` (README, design notes): V8's
-// idle-time heap shrinking cannot be turned off once the process runs. The shebang stays plain
-// (`env -S` is not in every env, busybox's among them), so the bin runs without it.
 // First: V8's tiering and pretenuring are set (see runtime/tier-up.ts and runtime/pretenuring.ts),
 // and only then is the rest loaded, Node's own modules included: a static import of main.js would
 // load node:net and the others before this module runs, and some flags only reach the functions
 // compiled after them.
+//
+// One flag cannot be set from here: npm start and the image run this file with
+// `node --no-memory-reducer` (README, design notes), since V8 makes its idle-time heap shrinker with
+// the heap. The shebang stays plain (`env -S` is not in every env, busybox's among them), so the
+// bin runs without it.
 import './runtime/v8-flags-now.js';
 
 const { main } = await import('./cli/main.js');

@@ -19,9 +19,9 @@ export interface IdleWatch {
  * Idle timeouts for many connections by one periodic sweep instead of a timer per socket. A
  * socket's own timeout (`socket.setTimeout`) is a Timeout object and a bound function per socket,
  * re-queued on every read and write; a tunnel had three of them (the lane's, then one per side).
- * Here a watch is one small object in a LinkedSet (see linked-set.ts), and activity costs nothing on the data path: each sweep
- * compares the sockets' `bytesRead` with what it saw last time. Reads only, as Squid's read_timeout
- * counts them: in a tunnel every write follows a read of the other side.
+ * Here a watch is one small object in a LinkedSet (see linked-set.ts), and activity costs nothing
+ * on the data path: each sweep compares the sockets' `bytesRead` with what it saw last time. Reads
+ * only, as Squid's read_timeout counts them: in a tunnel every write follows a read of the other side.
  *
  * A connection is found idle between the timeout and the timeout plus one sweep interval (an
  * eighth of the timeout, 10 ms to 1 s). The interval timer runs only while something is watched,
