@@ -2,6 +2,8 @@
 // tunnel, so the machine's other load falls on both alike. Separate runs of one build on this
 // 2-core VM differ by 10-20%; an A/A pairing agrees within about 1% on p50 latency.
 //   node bench/paired.mjs A B [--mode seq|conc|http] [--rounds N] [--count N] [--warmup N] [--a-node-arg F] [--b-node-arg F]
+//   [--http-between N] (seq, conc: N plain-HTTP requests to each proxy, unmeasured, before each round,
+//   as the bench's later rounds measure tunnels on a proxy that has served HTTP)
 // A and B: a kaizen-proxy build (path to its cli.js, e.g. dist/cli.js or a patched copy under
 // bench/out/), `bare` (lib/bare-proxy.mjs), `raw` (lib/raw-floor-proxy.mjs) or `squid`.
 // seq: new tunnel + 1-byte echo one at a time (the latency measurement), A and B alternating, the
@@ -32,6 +34,7 @@ const mode = arg('--mode', 'seq');
 const rounds = Number(arg('--rounds', 6));
 const count = Number(arg('--count', { seq: 800, conc: 4000, http: 20_000 }[mode] ?? 800));
 const warmup = Number(arg('--warmup', 300));
+const httpBetween = Number(arg('--http-between', 0));
 const maxFds = raiseFdLimit(65_536);
 
 const servers = await new Promise((resolveServers, reject) => {
@@ -86,6 +89,7 @@ else {
 const results = { A: { cpu: [], p50: [] }, B: { cpu: [], p50: [] } };
 for (let round = 0; round < rounds; round++) {
   const latencies = { A: [], B: [] };
+  if (mode !== 'http' && httpBetween > 0) await requests(httpBetween);
   const before = { A: cpuOf('A'), B: cpuOf('B') };
   if (mode === 'http') {
     const rates = await requests(count);

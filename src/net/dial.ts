@@ -1,5 +1,6 @@
 import { connect, isIPv6, type Socket } from 'node:net';
 import { startDeadline } from './deadline-sweep.js';
+import { giveSlots } from './socket-slots.js';
 import { relayableReads } from './relay-reads.js';
 
 /** Whatever the dial is for (the client socket): when it closes, the dial is abandoned. */
@@ -131,6 +132,7 @@ interface Attempt {
 function attemptOne(address: string, port: number, options: DialOptions, report: (outcome: AttemptOutcome) => void): Attempt {
   const reads = options.relayable === true ? relayableReads() : null;
   const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, ...(reads === null ? {} : { onread: reads.onread }) });
+  giveSlots(socket);
   reads?.bind(socket);
   let done = false;
   const end = (outcome: AttemptOutcome | null): void => {

@@ -1,4 +1,5 @@
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
+import { giveSlots, READS_SLOT } from './socket-slots.js';
 
 /**
  * Reads for a socket we dial (net.connect's `onread`), and for a tunnel's client socket once
@@ -38,20 +39,20 @@ interface ReadState {
 }
 
 /**
- * Each relayable socket's ReadState, on the socket itself: a WeakMap from sockets to their states
- * cost about 2% of the CPU of a new tunnel (bench/paired.mjs --mode conc, 20 rounds: 0.971x against
- * an A/A pairing's 0.987x; V8 records each young key of an old WeakMap for the next scavenge).
+ * Each relayable socket's ReadState, on the socket itself (socket-slots.ts): a WeakMap from sockets
+ * to their states cost about 2% of the CPU of a new tunnel (bench/paired.mjs --mode conc, 20 rounds:
+ * 0.971x against an A/A pairing's 0.987x; V8 records each young key of an old WeakMap for the next
+ * scavenge).
  */
-const STATE = Symbol('kaizen-proxy.relayReads');
-
-type WithState = Socket & { [STATE]?: ReadState };
+type WithState = Socket & { [READS_SLOT]?: ReadState };
 
 function stateOf(socket: Socket): ReadState | undefined {
-  return (socket as WithState)[STATE];
+  return (socket as WithState)[READS_SLOT];
 }
 
 function setState(socket: Socket, state: ReadState): void {
-  (socket as WithState)[STATE] = state;
+  giveSlots(socket);
+  (socket as WithState)[READS_SLOT] = state;
 }
 
 /** The `onread` option for net.connect, and a bind to call with the socket it returned. */

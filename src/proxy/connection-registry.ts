@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { LinkedSet } from '../net/linked-set.js';
+import { CONNECTION_SLOT, giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
 
 /** What the proxy knows about one admitted client connection. */
@@ -48,9 +49,7 @@ class AdmittedConnection implements ConnectionContext {
 }
 
 /** An admitted socket's context, on the socket itself (a lookup table would be one more churned hash table). */
-const CONTEXT = Symbol('kaizen-proxy.connection');
-
-type Admitted = Socket & { [CONTEXT]?: ConnectionContext };
+type Admitted = Socket & { [CONNECTION_SLOT]?: ConnectionContext };
 
 /** Every admitted client socket, for the connection limit, lookups and graceful close. */
 export class ConnectionRegistry {
@@ -97,10 +96,11 @@ export class ConnectionRegistry {
 
   /** `decrypted`: what isDecrypted(socket) says, when the caller has asked already. */
   admit(socket: Socket, decrypted = this.#decrypted.has(socket), readClient = this.readClientAddresses): ConnectionContext {
+    giveSlots(socket);
     const client = readClient ? (socket.remoteAddress ?? '') : null;
     const context = new AdmittedConnection(++this.#nextId, this.#logger, client);
     const counted = !decrypted;
-    (socket as Admitted)[CONTEXT] = context;
+    (socket as Admitted)[CONNECTION_SLOT] = context;
     const entry = this.#sockets.add(socket);
     if (counted) this.#counted++;
     // Counted per address only where it was read (without it there is no per-client limit to keep).
@@ -119,7 +119,7 @@ export class ConnectionRegistry {
 
   /** The context of an admitted socket; sockets that reach handlers are always admitted. */
   get(socket: Socket): ConnectionContext {
-    const context = (socket as Admitted)[CONTEXT];
+    const context = (socket as Admitted)[CONNECTION_SLOT];
     if (context !== undefined) return context;
     // A socket the gate did not see (should not happen): track it rather than fail the request.
     return this.admit(socket);
