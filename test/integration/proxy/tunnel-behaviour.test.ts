@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decider, Resolution } from '../../../src/contract/decision.js';
 import type { Target } from '../../../src/contract/target.js';
@@ -7,6 +9,7 @@ import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin, startTcpOrigin, type Origin, type TcpOrigin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import { readSlowly, type Received } from './slow-receiver.js';
 
 describe('tunnel behaviour', () => {
   let tcp: TcpOrigin;
@@ -54,6 +57,39 @@ describe('tunnel behaviour', () => {
     expect(answer).toBe(`${payload.length} ${createHash('sha256').update(payload).digest('hex')}`);
     const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['bytes_up'] === payload.length);
     expect(closed).toMatchObject({ kind: 'connect', status: 200, target: `127.0.0.1:${tcp.port}`, bytes_down: answer.length });
+  });
+
+  it('after the client FIN, brings an answer larger than the socket buffers whole to a slow reader, then a clean FIN', async () => {
+    const answer = randomBytes(16 * 1024 * 1024);
+    const origin = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.resume();
+      socket.once('end', () => {
+        socket.end(answer);
+      });
+    });
+    origin.listen(0, '127.0.0.1');
+    await once(origin, 'listening');
+    const port = (origin.address() as AddressInfo).port;
+    const client = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+    try {
+      client.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      const [head] = (await once(client, 'data')) as [Buffer];
+      expect(head.toString('latin1')).toBe('HTTP/1.1 200 Connection established\r\n\r\n');
+      client.end();
+      // Both directions have ended once the origin's FIN is read, so the proxy closes the client
+      // side (src/net/relay-reads.ts endSink) while the kernel still holds megabytes for it: they
+      // must all arrive, then the FIN. A reset instead would fail the read rather than end it.
+      const received = await new Promise<Received>((resolve, reject) => {
+        client.once('error', reject);
+        readSlowly(client).then(resolve, reject);
+      });
+      expect(received).toEqual({ bytes: answer.length, sha: createHash('sha256').update(answer).digest('hex') });
+      const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['target'] === `127.0.0.1:${port}`);
+      expect(closed).toMatchObject({ bytes_up: 0, bytes_down: answer.length });
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => origin.close(resolve));
+    }
   });
 
   it('survives a client that resets mid-tunnel and opens the next tunnel', async () => {
