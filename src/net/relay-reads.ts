@@ -154,7 +154,7 @@ export function relayReads(source: Socket, sink: Socket): boolean {
  * than shut down: close() sends what the kernel still holds and then the FIN, as shutdown() would,
  * and nothing more can arrive to be reset, since the peer has finished sending. One system call
  * fewer and none of the stream's end machinery: 0.969x CPU per new tunnel (bench/paired.mjs --mode
- * conc, Node 24, 8 rounds), as Squid, which never shuts a side down, closes it.
+ * conc, Node 24, 8 rounds). Squid, which never shuts a side down, closes it the same way.
  */
 function endSink(sink: Socket): void {
   if (sink.readableEnded && sink.writableLength === 0) sink.destroy();

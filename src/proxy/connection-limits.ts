@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Socket } from 'node:net';
+import { giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { refuseOnSocket } from './deny-response.js';
@@ -45,6 +46,8 @@ export function installConnectionGate(server: Server, registry: ConnectionRegist
     for (const listener of listeners) listener.call(server, socket);
   };
   server.on('connection', (socket: Socket) => {
+    // Before the per-client check reads the address (Node then stores it on the socket): see socket-slots.ts.
+    giveSlots(socket);
     socket.on('error', ignoreSocketError);
     // A decrypted (intercepted) socket belongs to a client already admitted: never refused here.
     const decrypted = registry.isDecrypted(socket);

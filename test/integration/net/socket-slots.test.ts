@@ -60,6 +60,9 @@ describe('socket slots', () => {
     sockets.push(httpClient);
     httpClient.connect(second.port, '127.0.0.1');
     const httpAccepted = await second.accepted;
+    // As the connection gate does where per-client limits are kept: slots first, then the address.
+    giveSlots(httpAccepted);
+    expect(httpAccepted.remoteAddress).toBe('127.0.0.1');
     registry.admit(httpAccepted);
 
     const expected = ownKeys(tunnelClient);
