@@ -3,7 +3,7 @@ import type { DestinationStream } from 'pino';
 
 /**
  * Lines are held until this many characters are waiting, or FLUSH_INTERVAL_MS has passed. Each
- * asynchronous write costs the process about 60 µs of CPU (a thread-pool round trip: batches of 2
+ * asynchronous write costs the process 50-60 µs of CPU (a thread-pool round trip: batches of 2
  * KiB cost 1.09x CPU per new tunnel against 16 KiB, bench/paired.mjs --mode conc); 64 KiB against 16
  * KiB: 0.974x on Node 20, 0.985x and 0.992x on Node 24.
  */
