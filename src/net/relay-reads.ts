@@ -137,7 +137,7 @@ export function relayReads(source: Socket, sink: Socket): boolean {
   for (let chunk = source.read() as Buffer | null; chunk !== null; chunk = source.read() as Buffer | null) sink.write(chunk);
   state.sink = sink;
   if (source.readableEnded) {
-    sink.end();
+    endSink(sink);
     return true;
   }
   source.once('end', () => {
