@@ -55,26 +55,75 @@ export function field(key: string, value: LineValue): string {
 
 interface PinoStream {
   write(line: string): unknown;
+  /** Ours (stdout-destination.ts): the line's text is made when its batch is written. */
+  writeLater?: (line: InfoLine) => unknown;
 }
 
 /**
- * One info line for the data plane's per-action lines (decision, closed), byte for byte what
- * `log.info(object, msg)` writes with createLogger's options (level label, time, the logger's
- * bindings, the fields, msg), from fields the caller already wrote with the writers above. pino's
- * generic serializer walks every key through its serializer and stringifier tables; for two lines
- * per request that was about 10% of the proxy's CPU. Keys must be constant, credential-free names
- * (the credential serializers are not consulted). Falls back to `log.info` if pino's internals differ.
+ * A data-plane info line (decision, closed): a subclass holds its values, taken when the line is
+ * logged, and writes its fields with the writers above when asked. Its time and the logger's
+ * bindings are stamped when it is logged; the text may be made later (writeLater).
  */
-export function writeInfoLine(log: Logger, fields: string, msg: string): void {
+export abstract class InfoLine {
+  readonly msg: string;
+  #time = '';
+  #bindings = '';
+
+  constructor(msg: string) {
+    this.msg = msg;
+  }
+
+  /** The fields, each `,"key":value` (the writers above), keys constant and credential-free. */
+  abstract fields(): string;
+
+  stamp(time: string, bindings: string): void {
+    this.#time = time;
+    this.#bindings = bindings;
+  }
+
+  toLine(): string {
+    return `{"level":"info"${this.#time}${this.#bindings}${this.fields()},"msg":${quoted(this.msg)}}\n`;
+  }
+}
+
+/**
+ * Log one info line byte for byte as `log.info(object, msg)` writes it with createLogger's options
+ * (level label, time, the logger's bindings, the fields, msg). pino's generic serializer walks every
+ * key through its serializer and stringifier tables; for two lines per request that was about 10%
+ * of the proxy's CPU. The credential serializers are not consulted: keys must be constant,
+ * credential-free names. Given to our destination's writeLater when it has one, else written now;
+ * falls back to `log.info` if pino's internals differ.
+ */
+export function writeInfoRecord(log: Logger, line: InfoLine): void {
   if (!log.isLevelEnabled('info')) return;
   const internals = log as unknown as Record<symbol, unknown>;
   const stream = internals[pino.symbols.streamSym] as PinoStream | undefined;
   const bindings = internals[pino.symbols.chindingsSym];
   const time = internals[pino.symbols.timeSym];
   if (typeof stream?.write !== 'function' || typeof bindings !== 'string' || typeof time !== 'function') {
-    log.info(JSON.parse(`{${fields.slice(1)}}`) as Record<string, LineValue>, msg);
+    log.info(JSON.parse(`{${line.fields().slice(1)}}`) as Record<string, LineValue>, line.msg);
     return;
   }
-  const now = (time as () => string)();
-  stream.write(`{"level":"info"${now}${bindings}${fields},"msg":${quoted(msg)}}\n`);
+  line.stamp((time as () => string)(), bindings);
+  if (typeof stream.writeLater === 'function') stream.writeLater(line);
+  else stream.write(line.toLine());
+}
+
+/** An info line from fields already written with the writers above. */
+class WrittenFields extends InfoLine {
+  readonly #fields: string;
+
+  constructor(fields: string, msg: string) {
+    super(msg);
+    this.#fields = fields;
+  }
+
+  fields(): string {
+    return this.#fields;
+  }
+}
+
+/** writeInfoRecord for fields already written (`,"key":value` each). */
+export function writeInfoLine(log: Logger, fields: string, msg: string): void {
+  writeInfoRecord(log, new WrittenFields(fields, msg));
 }

@@ -1,10 +1,15 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { connectAction, httpAction } from '../../../src/action/build-action.js';
 import { parseAuthority } from '../../../src/action/target-parse.js';
 import type { Decision } from '../../../src/contract/decision.js';
 import type { Target } from '../../../src/contract/target.js';
 import { createLogger } from '../../../src/observe/logger.js';
-import { field, millisField, numberField, quoted, writeInfoLine } from '../../../src/observe/info-line.js';
+import { field, InfoLine, millisField, numberField, quoted, writeInfoLine, writeInfoRecord } from '../../../src/observe/info-line.js';
+import { createStdoutDestination } from '../../../src/observe/stdout-destination.js';
 import { logClosed, logDecision, newTally } from '../../../src/proxy/exchange-log.js';
 
 // The hand-written hot lines must be what pino itself writes for the same object: the same bytes
@@ -112,6 +117,52 @@ describe('hand-written info lines', () => {
     for (const ms of [-0, -0.001, -1.5, 1e-9, 2 ** 53, 1e300, Number.POSITIVE_INFINITY, Number.NaN]) check(ms);
     expect(millisField('ms', 1.23456)).toBe(',"ms":1.23');
     expect(millisField('ms', 0.1)).toBe(',"ms":0.1');
+  });
+
+  it('are made when their batch is written, in order, with the time and values of when they were logged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kzp-info-line-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    try {
+      const destination = createStdoutDestination(fd);
+      let tick = 0;
+      const log = pino({ base: { name: 'kaizen-proxy' }, timestamp: () => `,"time":${String(++tick)}`, formatters: { level: (label) => ({ level: label }) } }, destination);
+      tick = 0; // pino asks for the time once as it is made
+      let made = 0;
+      class Counted extends InfoLine {
+        constructor() {
+          super('deferred');
+        }
+        fields(): string {
+          made++;
+          return field('n', made);
+        }
+      }
+      writeInfoRecord(log, new Counted());
+      const tally = newTally('connect', 100);
+      Object.assign(tally, { target: 'example.com:443', status: 200, bytesUp: 5, bytesDown: 7 });
+      logClosed(log, 3, null, tally, 101.5);
+      // The tally goes on changing after its line was logged; the line keeps what it was.
+      Object.assign(tally, { status: 0, bytesUp: 99 });
+      log.info('after');
+      expect(made).toBe(0);
+      await new Promise<void>((resolve, reject) => {
+        destination.flush((error) => {
+          if (error === undefined) resolve();
+          else reject(error);
+        });
+      });
+      expect(made).toBe(1);
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as unknown);
+      expect(lines).toEqual([
+        { level: 'info', time: 1, name: 'kaizen-proxy', n: 1, msg: 'deferred' },
+        { level: 'info', time: 2, name: 'kaizen-proxy', conn: 3, kind: 'connect', target: 'example.com:443', status: 200, bytes_up: 5, bytes_down: 7, duration_ms: 1.5, msg: 'closed' },
+        { level: 'info', time: 3, name: 'kaizen-proxy', msg: 'after' },
+      ]);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('write nothing when info is not enabled', () => {
