@@ -84,6 +84,31 @@ describe('dial: staggered attempts (Happy Eyeballs)', () => {
     expect(await dialing).toEqual({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
   });
 
+  it('dials a single address alone: connects, or reports a refusal, a timeout or its owner leaving', async () => {
+    const alive = await listen('127.0.0.1', 0);
+    cleanup.push(() => closeServer(alive.server));
+    const port = (alive.server.address() as { port: number }).port;
+    const connected = await dial(['127.0.0.1'], port, { connectTimeoutMs: 20_000, owner: new Socket() });
+    expect(connected).toMatchObject({ ok: true, address: '127.0.0.1' });
+    if (connected.ok) connected.socket.destroy();
+
+    const refused = await listen('127.0.0.1', 0);
+    const refusedPort = (refused.server.address() as { port: number }).port;
+    await closeServer(refused.server);
+    expect(await dial(['127.0.0.1'], refusedPort, { connectTimeoutMs: 20_000 })).toEqual({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: false });
+
+    const blackhole = await startBlackhole('127.0.0.2');
+    cleanup.push(() => blackhole.close());
+    expect(await dial(['127.0.0.2'], blackhole.port, { connectTimeoutMs: 300 })).toEqual({ ok: false, code: 'KZP_ERR_UPSTREAM_TIMEOUT', aborted: false });
+
+    const owner = new Socket();
+    const dialing = dial(['127.0.0.2'], blackhole.port, { connectTimeoutMs: 20_000, owner });
+    owner.destroy();
+    expect(await dialing).toEqual({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
+    expect(await dial(['127.0.0.2'], blackhole.port, { connectTimeoutMs: 20_000, owner })).toEqual({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
+    expect(owner.listenerCount('close')).toBe(0);
+  });
+
   it('alternates address families from the first one given', () => {
     expect(alternateFamilies(['2001:db8::1', '2001:db8::2', '192.0.2.1', '192.0.2.2'])).toEqual(['2001:db8::1', '192.0.2.1', '2001:db8::2', '192.0.2.2']);
     expect(alternateFamilies(['192.0.2.1', '2001:db8::1', '2001:db8::2'])).toEqual(['192.0.2.1', '2001:db8::1', '2001:db8::2']);
