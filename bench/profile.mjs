@@ -53,7 +53,7 @@ mkdirSync(PROF, { recursive: true });
 
 const servers = await new Promise((resolve, reject) => {
   const child = fork(join(BENCH, 'lib', 'servers.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  child.once('message', (msg) => resolve({ ...msg, stop: () => child.disconnect() }));
+  child.once('message', (msg) => resolve({ ...msg, pid: child.pid, stop: () => child.disconnect() }));
   child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
 });
 const cp = await startFakeControlPlane();
@@ -110,12 +110,14 @@ if (process.env.ATTACH) {
   await new Promise((r) => setTimeout(r, 500));
 }
 const cpu = {};
+const serversCpu = {};
 const faults = {};
 const [file, opts] = plans[which];
 const result = await runChild(join(BENCH, file), { ...opts, via: proxy.via }, {
   timeoutMs: 300_000,
   onCheckpoint: async (name) => {
     cpu[name] = treeCpuSplit(proxy.pid);
+    serversCpu[name] = treeCpuSplit(servers.pid);
     faults[name] = treeMinorFaults(proxy.pid);
     // --alloc: the first signal starts the sampler, the second has it write its profile.
     if (alloc && (name === 'start' || name === 'end')) process.kill(proxy.pid, 'SIGUSR2');
@@ -134,6 +136,9 @@ const user = cpu.end.user - cpu.start.user;
 const system = cpu.end.system - cpu.start.system;
 const measured = user + system;
 console.log(`${which_proxy} ${which}: ${JSON.stringify(result)}`);
+const serversUser = serversCpu.end.user - serversCpu.start.user;
+const serversSystem = serversCpu.end.system - serversCpu.start.system;
+console.log(`origin servers' CPU in the measured section: ${(serversUser + serversSystem).toFixed(2)} s (user ${serversUser.toFixed(2)}, system ${serversSystem.toFixed(2)})`);
 console.log(`proxy CPU in the measured section: ${measured.toFixed(2)} s (user ${user.toFixed(2)}, system ${system.toFixed(2)}), minor page faults: ${faults.end - faults.start}, peak RSS since start: ${peakMiB.toFixed(0)} MiB`);
 if (strace && !process.env.ATTACH) {
   console.log(readFileSync(join(PROF, 'strace.txt'), 'utf8').split('\n').slice(0, topN + 4).join('\n'));
