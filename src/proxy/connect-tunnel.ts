@@ -65,14 +65,12 @@ async function handleConnect(base: ProxyContext, req: ConnectView, client: Socke
     return;
   }
   const early = captureEarlyBytes(client);
-  const opened = await openTunnelUpstream(proxy, conn, client, target, action, tally, early, true);
-  if (opened === null) return;
-  const upstream = opened.socket;
+  const upstream = await openTunnelUpstream(proxy, conn, client, target, action, tally, early, true);
+  if (upstream === null) return;
 
   tally.status = 200;
   client.write(ESTABLISHED);
-  // The decision line and the open-tunnel count follow the answer, off the client's wait for it.
-  opened.report();
+  // The open-tunnel count follows the answer, off the client's wait for it.
   tunnelOpened(proxy, tally);
   const released = early.release();
   // Nothing from the client crosses until its first bytes are judged: a ClientHello's SNI must name the CONNECT host.

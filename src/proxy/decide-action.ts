@@ -47,59 +47,45 @@ function rateLimited(retryAfterSeconds: number): Decision {
 export async function decideAction(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Promise<Decided> {
   const eager = decideEagerly(proxy, conn, action, target);
   const settled = eager instanceof Promise ? await eager : eager;
-  settled.report();
   return { decision: settled.decision, resolution: settled.resolution ?? Promise.resolve(settled.resolved) };
 }
 
-/** A decision not yet reported: with the resolution's value when it was known at once, else the promise of it. */
-export type Unreported = { readonly decision: Decision; readonly report: () => void } & (
+/** A decision, reported: with the resolution's value when it was known at once, else the promise of it. */
+export type EagerDecision = { readonly decision: Decision } & (
   | { readonly resolved: Resolution; readonly resolution: null }
   | { readonly resolved: null; readonly resolution: Promise<Resolution> }
 );
 
 /**
- * decideAction with the report left to the caller, who must call `report` exactly once (a tunnel
- * reports once its SYN is out: tunnel-open.ts). Answered at once, not as a Promise, when the
- * destination's addresses are already known (an IP literal, a cached name) and the Decider can
- * decide without waiting (a local verdict, a fresh cached one: ImmediateDecider): a plain request
- * or a new tunnel to a known destination then costs no promise and no microtask (bench/profile.mjs
- * http with V8's sampling heap profiler: 958 MB allocated for 55,000 requests against 1,110 MB
- * through the async path). Otherwise a Promise. Never rejects.
+ * decideAction, answered at once, not as a Promise, when the destination's addresses are already
+ * known (an IP literal, a cached name) and the Decider can decide without waiting (a local verdict,
+ * a fresh cached one: ImmediateDecider): a plain request or a new tunnel to a known destination
+ * then costs no promise and no microtask (bench/profile.mjs http with V8's sampling heap profiler:
+ * 958 MB allocated for 55,000 requests against 1,110 MB through the async path). Otherwise a
+ * Promise. The decision is reported (the decision line, the observer) as it is made, before the
+ * caller dials anything. Never rejects.
  */
-export function decideEagerly(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): Unreported | Promise<Unreported> {
+export function decideEagerly(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): EagerDecision | Promise<EagerDecision> {
   const started = performance.now();
   // Over its rate, the client is answered 429 before anything is resolved or asked for.
   const wait = proxy.clientRate?.take(proxy.authenticate === null ? (conn.client ?? '') : `agent ${proxy.agent}`) ?? null;
   if (wait !== null) {
     const limited = rateLimited(wait);
-    return {
-      decision: limited,
-      resolved: null,
-      resolution: NOT_RESOLVED,
-      report: () => {
-        reportDecided(proxy, conn, action, limited, 0);
-      },
-    };
+    reportDecided(proxy, conn, action, limited, 0);
+    return { decision: limited, resolved: null, resolution: NOT_RESOLVED };
   }
   const resolved = proxy.resolveNow(target);
   if (resolved !== undefined && proxy.decider.decideNow !== undefined) {
     const decision = decideNowSafely(proxy, conn, { action, agent: proxy.agent, resolved, port: target.port });
     if (decision !== undefined) {
-      const ms = performance.now() - started;
-      return {
-        decision,
-        resolved,
-        resolution: null,
-        report: () => {
-          reportDecided(proxy, conn, action, decision, ms);
-        },
-      };
+      reportDecided(proxy, conn, action, decision, performance.now() - started);
+      return { decision, resolved, resolution: null };
     }
   }
   return decideLater(proxy, conn, action, target, resolved === undefined ? proxy.resolve(target) : Promise.resolve(resolved), started);
 }
 
-async function decideLater(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target, resolution: Promise<Resolution>, started: number): Promise<Unreported> {
+async function decideLater(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target, resolution: Promise<Resolution>, started: number): Promise<EagerDecision> {
   let decision: Decision;
   try {
     decision = await proxy.decider.decide({ action, agent: proxy.agent, resolution, port: target.port });
@@ -107,15 +93,8 @@ async function decideLater(proxy: ProxyContext, conn: ConnectionContext, action:
     conn.log.error({ code: 'KZP_ERR_DECIDER', target: action.target }, 'decider failed');
     decision = DECIDER_FAILED;
   }
-  const ms = performance.now() - started;
-  return {
-    decision,
-    resolved: null,
-    resolution,
-    report: () => {
-      reportDecided(proxy, conn, action, decision, ms);
-    },
-  };
+  reportDecided(proxy, conn, action, decision, performance.now() - started);
+  return { decision, resolved: null, resolution };
 }
 
 /** decideNow is not to throw; one that does is treated as decide() throwing: no verdict, fail closed. */

@@ -100,8 +100,7 @@ async function decideThenForward(
   tally: ExchangeTally,
 ): Promise<void> {
   const eager = decideEagerly(proxy, conn, action, target);
-  const { decision, report, ...known } = eager instanceof Promise ? await eager : eager;
-  report();
+  const { decision, ...known } = eager instanceof Promise ? await eager : eager;
   if (decision.enforce === 'refuse') {
     refuse(proxy, body, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
     return;

@@ -70,11 +70,8 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   const action = httpAction(target, { method, path: split.pathOnly, scheme: upgradeScheme(req, secure) }, proxy.labels.request(target, method, split.pathOnly));
   tally.action = action;
   const early = captureEarlyBytes(client);
-  const opened = await openTunnelUpstream(proxy, conn, client, target, action, tally, early, !secure);
-  if (opened === null) return;
-  // The client's answer is the destination's, a round trip away: the decision is reported now.
-  opened.report();
-  const dialed = opened.socket;
+  const dialed = await openTunnelUpstream(proxy, conn, client, target, action, tally, early, !secure);
+  if (dialed === null) return;
 
   let upstream: Socket = dialed;
   if (secure) {
