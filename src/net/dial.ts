@@ -1,4 +1,4 @@
-import { connect, isIPv6, type Socket } from 'node:net';
+import { connect, isIPv6, type OnReadOpts, type Socket, type TcpNetConnectOpts } from 'node:net';
 import { startDeadline } from './deadline-sweep.js';
 import { giveSlots } from './socket-slots.js';
 import { relayableReads } from './relay-reads.js';
@@ -82,7 +82,7 @@ export function dial(addresses: readonly string[], port: number, options: DialOp
       const address = order[next];
       if (settled || address === undefined) return;
       next += 1;
-      const attempt = attemptOne(address, port, options, (outcome) => {
+      const attempt = attemptOne(address, port, options.connectTimeoutMs, options.relayable === true, (outcome) => {
         pending.delete(attempt);
         if (settled) return;
         if (outcome.ok) {
@@ -118,7 +118,7 @@ function dialOne(address: string, port: number, options: DialOptions): Promise<D
       attempt.cancel();
       resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
     };
-    const attempt = attemptOne(address, port, options, (outcome) => {
+    const attempt = attemptOne(address, port, options.connectTimeoutMs, options.relayable === true, (outcome) => {
       owner?.off('close', onAbort);
       resolve(outcome.ok ? { ok: true, socket: outcome.socket, address } : { ok: false, code: outcome.code, aborted: false });
     });
@@ -155,9 +155,27 @@ interface Attempt {
 }
 
 /** One connection attempt with its own connect timeout; reports exactly once unless cancelled first. */
-function attemptOne(address: string, port: number, options: DialOptions, report: (outcome: AttemptOutcome) => void): Attempt {
-  const reads = options.relayable === true ? relayableReads() : null;
-  const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, ...(reads === null ? {} : { onread: reads.onread }) });
+/**
+ * net.connect's options, in one shape whether `onread` is given or not. Node's Socket, Duplex,
+ * ReadableState and WritableState constructors and Socket.connect all read this object; a second
+ * shape (the origin pools' dials, which take no `onread`) deoptimized every one of them when a
+ * proxy that had served tunnels served its first plain request, and the next tunnels ran on code
+ * compiled again (bench/profile.mjs connrate --first connrate,http --node-arg --trace-deopt, Node
+ * 24: none of them deoptimizes now; the next 5,000 tunnels 0.68-0.74 s of CPU against 0.72-0.78 s).
+ */
+interface ConnectShape {
+  readonly host: string;
+  readonly port: number;
+  readonly allowHalfOpen: true;
+  readonly noDelay: true;
+  readonly onread: OnReadOpts | undefined;
+}
+
+function attemptOne(address: string, port: number, connectTimeoutMs: number, relayable: boolean, report: (outcome: AttemptOutcome) => void): Attempt {
+  const reads = relayable ? relayableReads() : null;
+  const shape: ConnectShape = { host: address, port, allowHalfOpen: true, noDelay: true, onread: reads === null ? undefined : reads.onread };
+  // Node reads an undefined `onread` as none; the type cannot say "present but undefined".
+  const socket = connect(shape as TcpNetConnectOpts);
   giveSlots(socket);
   reads?.bind(socket);
   let done = false;
@@ -176,7 +194,7 @@ function attemptOne(address: string, port: number, options: DialOptions, report:
   const onError = (): void => {
     end({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT' });
   };
-  const deadline = startDeadline(options.connectTimeoutMs, () => {
+  const deadline = startDeadline(connectTimeoutMs, () => {
     end({ ok: false, code: 'KZP_ERR_UPSTREAM_TIMEOUT' });
   });
   // A late error from a socket we gave up on (or one the caller has not yet wired) must not crash.
