@@ -108,22 +108,3 @@ export function writeInfoRecord(log: Logger, line: InfoLine): void {
   if (typeof stream.writeLater === 'function') stream.writeLater(line);
   else stream.write(line.toLine());
 }
-
-/** An info line from fields already written with the writers above. */
-class WrittenFields extends InfoLine {
-  readonly #fields: string;
-
-  constructor(fields: string, msg: string) {
-    super(msg);
-    this.#fields = fields;
-  }
-
-  fields(): string {
-    return this.#fields;
-  }
-}
-
-/** writeInfoRecord for fields already written (`,"key":value` each). */
-export function writeInfoLine(log: Logger, fields: string, msg: string): void {
-  writeInfoRecord(log, new WrittenFields(fields, msg));
-}

@@ -29,8 +29,9 @@ export interface StdoutDestination extends DestinationStream {
    * Hold a line and make its text when its batch is written, in its place among the others. The
    * data plane's two lines per tunnel are made there, one after another, instead of each in the
    * middle of a tunnel's work, where the code and data that make them have gone cold
-   * (bench/paired.mjs, decision and closed lines deferred: CPU per new tunnel 0.963x at 50
-   * concurrent on Node 24; p50 0.978x for sequential tunnels on Node 20).
+   * (bench/paired.mjs, decision and closed lines deferred: CPU per new tunnel 0.957x at 50
+   * concurrent on Node 24; p50 0.978x for sequential tunnels on Node 20). A line whose text cannot
+   * be made (a bug) is replaced by a KZP_ERR_LOG_LINE warning; the batch goes on.
    */
   writeLater(line: DeferredLine): boolean;
   /** Start writing what is held now; `done` runs once it is written (or failed). */
@@ -142,7 +143,7 @@ class BatchedFdWriter implements StdoutDestination {
     }
     const lines = this.#lines;
     this.#lines = [];
-    const text = lines.map((line) => (typeof line === 'string' ? line : line.toLine())).join('');
+    const text = lines.map((line) => (typeof line === 'string' ? line : madeLine(line))).join('');
     this.#chars = 0;
     return Buffer.from(text, 'utf8');
   }
@@ -208,6 +209,15 @@ class BatchedFdWriter implements StdoutDestination {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const done of waiters) done(error);
+  }
+}
+
+/** A deferred line's text; made inside a write, where a throw would end the process, so it cannot throw. */
+function madeLine(line: DeferredLine): string {
+  try {
+    return line.toLine();
+  } catch {
+    return `{"level":"warn","time":"${new Date().toISOString()}","name":"kaizen-proxy","code":"KZP_ERR_LOG_LINE","msg":"a log line could not be written"}\n`;
   }
 }
 

@@ -8,7 +8,7 @@ import { parseAuthority } from '../../../src/action/target-parse.js';
 import type { Decision } from '../../../src/contract/decision.js';
 import type { Target } from '../../../src/contract/target.js';
 import { createLogger } from '../../../src/observe/logger.js';
-import { field, InfoLine, millisField, numberField, quoted, writeInfoLine, writeInfoRecord } from '../../../src/observe/info-line.js';
+import { field, InfoLine, millisField, numberField, quoted, writeInfoRecord } from '../../../src/observe/info-line.js';
 import { createStdoutDestination } from '../../../src/observe/stdout-destination.js';
 import { logClosed, logDecision, newTally } from '../../../src/proxy/exchange-log.js';
 
@@ -19,6 +19,20 @@ function capture(level: 'info' | 'warn' = 'info'): { lines: string[]; root: Retu
   const lines: string[] = [];
   const root = createLogger({ level, destination: { write: (line: string) => lines.push(line) } });
   return { lines, root, log: root.child({ conn: 7 }) };
+}
+
+/** An info line from fields already written with the field writers. */
+class Written extends InfoLine {
+  readonly #fields: string;
+
+  constructor(fields: string, msg: string) {
+    super(msg);
+    this.#fields = fields;
+  }
+
+  fields(): string {
+    return this.#fields;
+  }
 }
 
 const withoutTime = (line: string | undefined): string => (line ?? '').replace(/,"time":"[^"]+"/, ',"time":"T"');
@@ -46,7 +60,7 @@ describe('hand-written info lines', () => {
     const { lines, log } = capture();
     const object = { s: 'a "quoted" \\ \u00e9 \u2028 \u0000 string', n: 12.34, z: 0, inf: Number.POSITIVE_INFINITY, t: true, nul: null };
     log.info(object, 'sample');
-    writeInfoLine(log, field('s', object.s) + field('n', object.n) + field('z', object.z) + field('inf', object.inf) + field('t', object.t) + field('nul', object.nul), 'sample');
+    writeInfoRecord(log, new Written(field('s', object.s) + field('n', object.n) + field('z', object.z) + field('inf', object.inf) + field('t', object.t) + field('nul', object.nul), 'sample'));
     expect(lines).toHaveLength(2);
     expect(withoutTime(lines[1])).toBe(withoutTime(lines[0]));
     expect(JSON.parse(lines[1] ?? '')).toMatchObject({ level: 'info', name: 'kaizen-proxy', conn: 7, inf: null, nul: null, msg: 'sample' });
@@ -165,9 +179,45 @@ describe('hand-written info lines', () => {
     }
   });
 
+  it('stand a warning in for a line whose text cannot be made, and write the others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kzp-info-line-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    try {
+      const destination = createStdoutDestination(fd);
+      const log = createLogger({ level: 'info', destination });
+      class Broken extends InfoLine {
+        constructor() {
+          super('broken');
+        }
+        fields(): string {
+          throw new Error('a bug');
+        }
+      }
+      writeInfoRecord(log, new Written(field('n', 1), 'before'));
+      writeInfoRecord(log, new Broken());
+      writeInfoRecord(log, new Written(field('n', 2), 'after'));
+      await new Promise<void>((resolve, reject) => {
+        destination.flush((error) => {
+          if (error === undefined) resolve();
+          else reject(error);
+        });
+      });
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.map((line) => [line.msg, line.code ?? null])).toEqual([
+        ['before', null],
+        ['a log line could not be written', 'KZP_ERR_LOG_LINE'],
+        ['after', null],
+      ]);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('write nothing when info is not enabled', () => {
     const { lines, log } = capture('warn');
-    writeInfoLine(log, field('a', 1), 'quiet');
+    writeInfoRecord(log, new Written(field('a', 1), 'quiet'));
     expect(lines).toEqual([]);
   });
 });
