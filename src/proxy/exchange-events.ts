@@ -15,9 +15,11 @@ export function reportDecided(proxy: ProxyContext, conn: ConnectionContext, acti
   logDecision(conn.lineLogger, conn.id, proxy.agent, action, decision, ms);
   const observer = proxy.observer;
   if (observer?.decided === undefined) return;
-  contain(() => {
-    observer.decided?.({ agent: proxy.agent, action, decision, ms });
-  });
+  try {
+    observer.decided({ agent: proxy.agent, action, decision, ms });
+  } catch {
+    // Observers must not throw; if one does, the exchange goes on regardless.
+  }
 }
 
 /** The exchange is a tunnel carrying bytes from now on (after its 200 or its spliced upgrade answer). */
@@ -45,17 +47,16 @@ export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally
     return;
   }
   if (observer?.closed === undefined) return;
-  contain(() => {
-    observer.closed?.({
-      agent: proxy.agent,
-      action,
-      status: tally.status,
-      bytesUp: tally.bytesUp,
-      bytesDown: tally.bytesDown,
-      durationMs: now - tally.startedAt,
-      ...(tally.code === null ? {} : { error: tally.code }),
-    });
-  });
+  const { status, bytesUp, bytesDown, code } = tally;
+  const durationMs = now - tally.startedAt;
+  const agent = proxy.agent;
+  try {
+    observer.closed(
+      code === null ? { agent, action, status, bytesUp, bytesDown, durationMs } : { agent, action, status, bytesUp, bytesDown, durationMs, error: code },
+    );
+  } catch {
+    // As above.
+  }
 }
 
 const REFUSED_REASONS: Partial<Record<ErrorCode, string>> = {
@@ -70,15 +71,9 @@ const REFUSED_REASONS: Partial<Record<ErrorCode, string>> = {
 /** A client refused before any action existed (limits, malformed requests). */
 export function reportRefused(observer: ProxyObserver | null, code: ErrorCode, reason: string = REFUSED_REASONS[code] ?? 'refused'): void {
   if (observer?.refused === undefined) return;
-  contain(() => {
-    observer.refused?.({ code, reason });
-  });
-}
-
-function contain(call: () => void): void {
   try {
-    call();
+    observer.refused({ code, reason });
   } catch {
-    // Observers must not throw; if one does, the exchange goes on regardless.
+    // As above.
   }
 }
