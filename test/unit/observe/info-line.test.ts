@@ -9,7 +9,7 @@ import type { Decision } from '../../../src/contract/decision.js';
 import type { Target } from '../../../src/contract/target.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { field, InfoLine, millisField, numberField, quoted, writeInfoRecord } from '../../../src/observe/info-line.js';
-import { createStdoutDestination } from '../../../src/observe/stdout-destination.js';
+import { createStdoutDestination, type StdoutDestination } from '../../../src/observe/stdout-destination.js';
 import { logClosed, logDecision, newTally } from '../../../src/proxy/exchange-log.js';
 
 // The hand-written hot lines must be what pino itself writes for the same object: the same bytes
@@ -32,6 +32,32 @@ class Written extends InfoLine {
 
   fields(): string {
     return this.#fields;
+  }
+}
+
+/** A real destination on a temporary file; `written` flushes it and returns the lines it wrote, parsed. */
+async function withLogFile(run: (destination: StdoutDestination, written: () => Promise<Record<string, unknown>[]>) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kzp-info-line-'));
+  const file = join(dir, 'out.log');
+  const fd = openSync(file, 'w');
+  const destination = createStdoutDestination(fd);
+  const written = async (): Promise<Record<string, unknown>[]> => {
+    await new Promise<void>((resolve, reject) => {
+      destination.flush((error) => {
+        if (error === undefined) resolve();
+        else reject(error);
+      });
+    });
+    return readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  };
+  try {
+    await run(destination, written);
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -134,11 +160,7 @@ describe('hand-written info lines', () => {
   });
 
   it('are made when their batch is written, in order, with the time and values of when they were logged', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kzp-info-line-'));
-    const file = join(dir, 'out.log');
-    const fd = openSync(file, 'w');
-    try {
-      const destination = createStdoutDestination(fd);
+    await withLogFile(async (destination, written) => {
       let tick = 0;
       const log = pino({ base: { name: 'kaizen-proxy' }, timestamp: () => `,"time":${String(++tick)}`, formatters: { level: (label) => ({ level: label }) } }, destination);
       tick = 0; // pino asks for the time once as it is made
@@ -160,31 +182,18 @@ describe('hand-written info lines', () => {
       Object.assign(tally, { status: 0, bytesUp: 99 });
       log.info('after');
       expect(made).toBe(0);
-      await new Promise<void>((resolve, reject) => {
-        destination.flush((error) => {
-          if (error === undefined) resolve();
-          else reject(error);
-        });
-      });
+      const lines = await written();
       expect(made).toBe(1);
-      const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as unknown);
       expect(lines).toEqual([
         { level: 'info', time: 1, name: 'kaizen-proxy', n: 1, msg: 'deferred' },
         { level: 'info', time: 2, name: 'kaizen-proxy', conn: 3, kind: 'connect', target: 'example.com:443', status: 200, bytes_up: 5, bytes_down: 7, duration_ms: 1.5, msg: 'closed' },
         { level: 'info', time: 3, name: 'kaizen-proxy', msg: 'after' },
       ]);
-    } finally {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('stand a warning in for a line whose text cannot be made, and write the others', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kzp-info-line-'));
-    const file = join(dir, 'out.log');
-    const fd = openSync(file, 'w');
-    try {
-      const destination = createStdoutDestination(fd);
+    await withLogFile(async (destination, written) => {
       const log = createLogger({ level: 'info', destination });
       class Broken extends InfoLine {
         constructor() {
@@ -197,22 +206,13 @@ describe('hand-written info lines', () => {
       writeInfoRecord(log, new Written(field('n', 1), 'before'));
       writeInfoRecord(log, new Broken());
       writeInfoRecord(log, new Written(field('n', 2), 'after'));
-      await new Promise<void>((resolve, reject) => {
-        destination.flush((error) => {
-          if (error === undefined) resolve();
-          else reject(error);
-        });
-      });
-      const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = await written();
       expect(lines.map((line) => [line.msg, line.code ?? null])).toEqual([
         ['before', null],
         ['a log line could not be written', 'KZP_ERR_LOG_LINE'],
         ['after', null],
       ]);
-    } finally {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('write nothing when info is not enabled', () => {
