@@ -144,7 +144,10 @@ describe('IdleSweep', () => {
     });
     await twice;
     const [first = 0, second = 0] = times;
-    expect(second - first).toBeGreaterThanOrEqual(60);
+    // The sweep times a watch by the clock it read before calling back; these times are read in the
+    // callbacks, so a first callback that ran later in its sweep than the second shortens the gap by
+    // that lag (0.34 ms once in CI). A watch reported on every sweep would show 10 ms gaps.
+    expect(second - first).toBeGreaterThanOrEqual(55);
     expect(made.size).toBe(0);
   });
 
