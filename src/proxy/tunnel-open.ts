@@ -2,7 +2,9 @@ import type { Socket } from 'node:net';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
 import type { ConnectionContext } from './connection-registry.js';
-import { decideEagerly } from './decide-action.js';
+import type { Resolution } from '../contract/decision.js';
+import type { DialResult } from '../net/dial.js';
+import { decideEagerly, type EagerDecision } from './decide-action.js';
 import type { EarlyCapture } from './early-bytes.js';
 import { refuseOnSocket } from './deny-response.js';
 import { reportClosed } from './exchange-events.js';
@@ -10,49 +12,86 @@ import type { ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
 
+/** What the front half of a tunnel works on (openTunnel). */
+export interface TunnelSetup {
+  readonly proxy: ProxyContext;
+  readonly conn: ConnectionContext;
+  readonly client: Socket;
+  readonly target: Target;
+  readonly action: Action;
+  readonly tally: ExchangeTally;
+  readonly early: EarlyCapture;
+  /** The destination socket will be spliced raw (not wrapped in TLS here): see relay-reads.ts. */
+  readonly relayable: boolean;
+}
+
 /**
  * The shared front half of a tunnel (CONNECT or Upgrade): decide, and only on allow dial exactly
  * the resolved addresses. The decision is reported as it is made, before any SYN (its line is
  * only made when its batch is written, so this costs the dial next to nothing; reporting after the
  * 200, or from a deadline once the handshake took 20 ms, cost more: bench/paired.mjs, 0.956x CPU per
  * new tunnel at 50 concurrent on Node 24, 0.90x sequentially on Node 20). Every refusal
- * and failure is answered on the client socket and logged here; the caller gets a connected
- * destination socket, or null when it has nothing left to do.
+ * and failure is answered on the client socket and logged here; `opened` gets a connected
+ * destination socket, or null when there is nothing left to do, once.
+ *
+ * Steps chained by callbacks, not an async function: a tunnel's setup took three promises and as
+ * many async frames (handler, front half, dial); a decision known at once goes straight to the dial
+ * (measured in connect-tunnel.ts). A throw in any step goes to
+ * `failed` instead of `opened` (in the step that was called synchronously, to the caller).
  */
-export async function openTunnelUpstream(
-  proxy: ProxyContext,
-  conn: ConnectionContext,
-  client: Socket,
-  target: Target,
-  action: Action,
-  tally: ExchangeTally,
-  early: EarlyCapture,
-  /** The destination socket will be spliced raw (not wrapped in TLS here): see relay-reads.ts. */
-  relayable: boolean,
-): Promise<Socket | null> {
+export function openTunnel(setup: TunnelSetup, opened: (upstream: Socket | null) => void, failed: (error: unknown) => void): void {
+  const { proxy, conn, client, target, action, tally, early } = setup;
+  const afterDial = (dialed: DialResult): void => {
+    if (gone(client)) {
+      if (dialed.ok) dialed.socket.destroy();
+      opened(abandoned(proxy, conn, tally));
+      return;
+    }
+    if (!dialed.ok) {
+      refuseTunnel(proxy, conn, client, tally, errorRefusal(dialed.code, { target: target.authority }), early);
+      opened(null);
+      return;
+    }
+    opened(dialed.socket);
+  };
+  const afterResolution = (resolved: Resolution): void => {
+    if (gone(client)) {
+      opened(abandoned(proxy, conn, tally));
+      return;
+    }
+    if (!resolved.ok) {
+      refuseTunnel(proxy, conn, client, tally, errorRefusal(resolved.code, { target: target.authority }), early);
+      opened(null);
+      return;
+    }
+    proxy.connector
+      .open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client, relayable: setup.relayable })
+      .then(afterDial)
+      .catch(failed);
+  };
+  const afterDecision = (decided: EagerDecision): void => {
+    if (decided.decision.enforce === 'refuse') {
+      refuseTunnel(proxy, conn, client, tally, decisionRefusal(decided.decision, { agent: proxy.agent, target: action.target }), early);
+      opened(null);
+      return;
+    }
+    if (decided.resolved !== null) afterResolution(decided.resolved);
+    else decided.resolution.then(afterResolution).catch(failed);
+  };
   const eager = decideEagerly(proxy, conn, action, target);
-  const { decision, ...known } = eager instanceof Promise ? await eager : eager;
-  if (decision.enforce === 'refuse') {
-    refuseTunnel(proxy, conn, client, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }), early);
-    return null;
-  }
-  const resolved = known.resolved ?? (await known.resolution);
-  if (gone(client)) return abandoned(proxy, conn, tally);
-  if (!resolved.ok) {
-    refuseTunnel(proxy, conn, client, tally, errorRefusal(resolved.code, { target: target.authority }), early);
-    return null;
-  }
+  if (eager instanceof Promise) eager.then(afterDecision).catch(failed);
+  else afterDecision(eager);
+}
 
-  const dialed = await proxy.connector.open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client, relayable });
-  if (gone(client)) {
-    if (dialed.ok) dialed.socket.destroy();
-    return abandoned(proxy, conn, tally);
-  }
-  if (!dialed.ok) {
-    refuseTunnel(proxy, conn, client, tally, errorRefusal(dialed.code, { target: target.authority }), early);
-    return null;
-  }
-  return dialed.socket;
+/** openTunnel as a promise (a WebSocket upgrade's setup, which is async throughout). */
+export function openTunnelUpstream(setup: TunnelSetup): Promise<Socket | null> {
+  return new Promise((resolve, reject) => {
+    try {
+      openTunnel(setup, resolve, reject);
+    } catch (error) {
+      reject(error instanceof Error ? error : new Error('tunnel setup failed'));
+    }
+  });
 }
 
 /** Answer a tunnel request on the raw socket and report the exchange as closed. */

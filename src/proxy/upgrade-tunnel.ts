@@ -70,7 +70,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   const action = httpAction(target, { method, path: split.pathOnly, scheme: upgradeScheme(req, secure) }, proxy.labels.request(target, method, split.pathOnly));
   tally.action = action;
   const early = captureEarlyBytes(client);
-  const dialed = await openTunnelUpstream(proxy, conn, client, target, action, tally, early, !secure);
+  const dialed = await openTunnelUpstream({ proxy, conn, client, target, action, tally, early, relayable: !secure });
   if (dialed === null) return;
 
   let upstream: Socket = dialed;
