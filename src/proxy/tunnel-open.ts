@@ -3,6 +3,7 @@ import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
 import type { ConnectionContext } from './connection-registry.js';
 import type { Resolution } from '../contract/decision.js';
+import type { ErrorCode } from '../errors/codes.js';
 import type { DialResult } from '../net/dial.js';
 import { decideEagerly, type EagerDecision } from './decide-action.js';
 import type { EarlyCapture } from './early-bytes.js';
@@ -41,27 +42,26 @@ export interface TunnelSetup {
  */
 export function openTunnel(setup: TunnelSetup, opened: (upstream: Socket | null) => void, failed: (error: unknown) => void): void {
   const { proxy, conn, client, target, action, tally, early } = setup;
+  /** The client is gone (null: nothing answered), or this step failed with `code` (answered). */
+  const endsHere = (code: ErrorCode | null): void => {
+    if (code === null) abandoned(proxy, conn, tally);
+    else refuseTunnel(proxy, conn, client, tally, errorRefusal(code, { target: target.authority }), early);
+    opened(null);
+  };
   const afterDial = (dialed: DialResult): void => {
     if (gone(client)) {
       if (dialed.ok) dialed.socket.destroy();
-      opened(abandoned(proxy, conn, tally));
-      return;
-    }
-    if (!dialed.ok) {
-      refuseTunnel(proxy, conn, client, tally, errorRefusal(dialed.code, { target: target.authority }), early);
-      opened(null);
-      return;
-    }
-    opened(dialed.socket);
+      endsHere(null);
+    } else if (dialed.ok) opened(dialed.socket);
+    else endsHere(dialed.code);
   };
   const afterResolution = (resolved: Resolution): void => {
     if (gone(client)) {
-      opened(abandoned(proxy, conn, tally));
+      endsHere(null);
       return;
     }
     if (!resolved.ok) {
-      refuseTunnel(proxy, conn, client, tally, errorRefusal(resolved.code, { target: target.authority }), early);
-      opened(null);
+      endsHere(resolved.code);
       return;
     }
     proxy.connector
@@ -123,8 +123,7 @@ function gone(client: Socket): boolean {
 }
 
 /** The client went away before the tunnel existed: nothing answered, status 0. */
-function abandoned(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): null {
+function abandoned(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): void {
   tally.status = 0;
   reportClosed(proxy, conn, tally);
-  return null;
 }
