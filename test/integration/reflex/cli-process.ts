@@ -46,8 +46,8 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv(), cwd = tmpdir()): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const { lines, waitFor, exited } = followChildLogLines(child, 10_000);
 
   const listening = await waitFor((line) => line['msg'] === 'listening');
