@@ -104,7 +104,7 @@ export function dial(addresses: readonly string[], port: number, options: DialOp
 
 /**
  * One address (an IP literal, a name with one address): one attempt, without the staggering's
- * bookkeeping (bench/paired.mjs --mode conc, Node 24: 0.959x CPU per new tunnel).
+ * bookkeeping (bench/paired.mjs --mode conc, Node 24: 0.964x CPU per new tunnel).
  */
 function dialOne(address: string, port: number, options: DialOptions): Promise<DialResult> {
   const owner = options.owner;
@@ -154,7 +154,6 @@ interface Attempt {
   cancel(): void;
 }
 
-/** One connection attempt with its own connect timeout; reports exactly once unless cancelled first. */
 /**
  * net.connect's options, in one shape whether `onread` is given or not. Node's Socket, Duplex,
  * ReadableState and WritableState constructors and Socket.connect all read this object; a second
@@ -171,6 +170,7 @@ interface ConnectShape {
   readonly onread: OnReadOpts | undefined;
 }
 
+/** One connection attempt with its own connect timeout; reports exactly once unless cancelled first. */
 function attemptOne(address: string, port: number, connectTimeoutMs: number, relayable: boolean, report: (outcome: AttemptOutcome) => void): Attempt {
   const reads = relayable ? relayableReads() : null;
   const shape: ConnectShape = { host: address, port, allowHalfOpen: true, noDelay: true, onread: reads === null ? undefined : reads.onread };
