@@ -4,6 +4,8 @@
 //   node bench/paired.mjs A B [--mode seq|conc|http] [--rounds N] [--count N] [--warmup N] [--a-node-arg F] [--b-node-arg F]
 //   [--http-between N] (seq, conc: N plain-HTTP requests to each proxy, unmeasured, before each round,
 //   as the bench's later rounds measure tunnels on a proxy that has served HTTP)
+//   [--up-between BYTES] (seq, conc: BYTES uploaded through one tunnel of each proxy in turn, unmeasured,
+//   before each round, as the bench measures tunnels after its throughput rows)
 // A and B: a kaizen-proxy build (path to its cli.js, e.g. dist/cli.js or a patched copy under
 // bench/out/), `bare` (lib/bare-proxy.mjs), `raw` (lib/raw-floor-proxy.mjs) or `squid`.
 // seq: new tunnel + 1-byte echo one at a time (the latency measurement), A and B alternating, the
@@ -21,6 +23,7 @@ import { startKaizen } from './lib/kaizen.mjs';
 import { raiseFdLimit, treeCpuSplit } from './lib/proc.mjs';
 import { findSquid, startSquid } from './lib/squid.mjs';
 import { measure as keepAliveRequests } from './http-keepalive.mjs';
+import { measure as throughput } from './tunnel-throughput.mjs';
 import { echoOnce, openTunnel } from './lib/tunnel.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -35,6 +38,7 @@ const rounds = Number(arg('--rounds', 6));
 const count = Number(arg('--count', { seq: 800, conc: 4000, http: 20_000 }[mode] ?? 800));
 const warmup = Number(arg('--warmup', 300));
 const httpBetween = Number(arg('--http-between', 0));
+const upBetween = Number(arg('--up-between', 0));
 const maxFds = raiseFdLimit(65_536);
 
 const servers = await new Promise((resolveServers, reject) => {
@@ -79,6 +83,15 @@ async function requests(total) {
   return { A: a.perSec, B: b.perSec };
 }
 
+/** One upload of `bytes` through each proxy in turn (the order swapped every call). */
+let uploadsRun = 0;
+async function uploads(bytes) {
+  const order = uploadsRun++ % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
+  for (const which of order) {
+    await throughput({ via: proxies[which].via, host: servers.host, port: servers.ports.sink, bytes, warmupBytes: 0, direction: 'up' }, NO_CHECKPOINTS);
+  }
+}
+
 if (mode === 'http') await requests(warmup * 20);
 else {
   for (let i = 0; i < warmup; i++) {
@@ -90,6 +103,7 @@ const results = { A: { cpu: [], p50: [] }, B: { cpu: [], p50: [] } };
 for (let round = 0; round < rounds; round++) {
   const latencies = { A: [], B: [] };
   if (mode !== 'http' && httpBetween > 0) await requests(httpBetween);
+  if (mode !== 'http' && upBetween > 0) await uploads(upBetween);
   const before = { A: cpuOf('A'), B: cpuOf('B') };
   if (mode === 'http') {
     const rates = await requests(count);
