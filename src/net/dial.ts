@@ -1,5 +1,5 @@
 import { connect, isIPv6, type OnReadOpts, type Socket, type TcpNetConnectOpts } from 'node:net';
-import { startDeadline } from './deadline-sweep.js';
+import { startDeadline, type Deadline } from './deadline-sweep.js';
 import { giveSlots } from './socket-slots.js';
 import { relayableReads } from './relay-reads.js';
 
@@ -82,17 +82,19 @@ export function dial(addresses: readonly string[], port: number, options: DialOp
       const address = order[next];
       if (settled || address === undefined) return;
       next += 1;
-      const attempt = attemptOne(address, port, options.connectTimeoutMs, options.relayable === true, (outcome) => {
-        pending.delete(attempt);
-        if (settled) return;
-        if (outcome.ok) {
-          finish({ ok: true, socket: outcome.socket, address });
-          return;
-        }
-        lastCode = outcome.code;
-        // A failed attempt starts the next at once; the last one to fail settles the dial.
-        if (next < order.length) startNext();
-        else if (pending.size === 0) finish({ ok: false, code: lastCode, aborted: false });
+      const attempt = attemptOne(address, port, options.connectTimeoutMs, options.relayable === true, {
+        attempted: (outcome) => {
+          pending.delete(attempt);
+          if (settled) return;
+          if (outcome.ok) {
+            finish({ ok: true, socket: outcome.socket, address });
+            return;
+          }
+          lastCode = outcome.code;
+          // A failed attempt starts the next at once; the last one to fail settles the dial.
+          if (next < order.length) startNext();
+          else if (pending.size === 0) finish({ ok: false, code: lastCode, aborted: false });
+        },
       });
       pending.add(attempt);
       if (next < order.length) stagger = setTimeout(startNext, options.attemptDelayMs ?? ATTEMPT_DELAY_MS);
@@ -113,17 +115,42 @@ function dialOne(address: string, port: number, options: DialOptions): Promise<D
       resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
       return;
     }
-    const onAbort = (): void => {
-      owner?.off('close', onAbort);
-      attempt.cancel();
-      resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
-    };
-    const attempt = attemptOne(address, port, options.connectTimeoutMs, options.relayable === true, (outcome) => {
-      owner?.off('close', onAbort);
-      resolve(outcome.ok ? { ok: true, socket: outcome.socket, address } : { ok: false, code: outcome.code, aborted: false });
-    });
-    owner?.on('close', onAbort);
+    new SingleDial(address, port, options, resolve).start();
   });
+}
+
+/** dialOne's state: the owner's listener is a method bound to it (see src/proxy/connect-tunnel.ts on why). */
+class SingleDial implements AttemptReporter {
+  readonly #address: string;
+  readonly #port: number;
+  readonly #options: DialOptions;
+  readonly #resolve: (result: DialResult) => void;
+  #attempt: Attempt | null = null;
+  readonly #onAbort: () => void = this.#abort.bind(this);
+
+  constructor(address: string, port: number, options: DialOptions, resolve: (result: DialResult) => void) {
+    this.#address = address;
+    this.#port = port;
+    this.#options = options;
+    this.#resolve = resolve;
+  }
+
+  start(): void {
+    const options = this.#options;
+    this.#attempt = attemptOne(this.#address, this.#port, options.connectTimeoutMs, options.relayable === true, this);
+    options.owner?.on('close', this.#onAbort);
+  }
+
+  attempted(outcome: AttemptOutcome): void {
+    this.#options.owner?.off('close', this.#onAbort);
+    this.#resolve(outcome.ok ? { ok: true, socket: outcome.socket, address: this.#address } : { ok: false, code: outcome.code, aborted: false });
+  }
+
+  #abort(): void {
+    this.#options.owner?.off('close', this.#onAbort);
+    this.#attempt?.cancel();
+    this.#resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
+  }
 }
 
 /**
@@ -170,42 +197,67 @@ interface ConnectShape {
   readonly onread: OnReadOpts | undefined;
 }
 
+/** Where an attempt reports, exactly once unless cancelled first. */
+interface AttemptReporter {
+  attempted(outcome: AttemptOutcome): void;
+}
+
 /** One connection attempt with its own connect timeout; reports exactly once unless cancelled first. */
-function attemptOne(address: string, port: number, connectTimeoutMs: number, relayable: boolean, report: (outcome: AttemptOutcome) => void): Attempt {
+function attemptOne(address: string, port: number, connectTimeoutMs: number, relayable: boolean, reporter: AttemptReporter): Attempt {
   const reads = relayable ? relayableReads() : null;
   const shape: ConnectShape = { host: address, port, allowHalfOpen: true, noDelay: true, onread: reads === null ? undefined : reads.onread };
   // Node reads an undefined `onread` as none; the type cannot say "present but undefined".
   const socket = connect(shape as TcpNetConnectOpts);
   giveSlots(socket);
   reads?.bind(socket);
-  let done = false;
-  const end = (outcome: AttemptOutcome | null): void => {
-    if (done) return;
-    done = true;
-    deadline.cancel();
-    socket.off('connect', onConnect);
-    socket.off('error', onError);
+  return new SocketAttempt(socket, connectTimeoutMs, reporter);
+}
+
+/** An attempt's state: listeners are methods bound to it (see src/proxy/connect-tunnel.ts on why). */
+class SocketAttempt implements Attempt {
+  readonly #socket: Socket;
+  readonly #reporter: AttemptReporter;
+  readonly #deadline: Deadline;
+  #done = false;
+  readonly #onConnect: () => void = this.#connected.bind(this);
+  readonly #onError: () => void = this.#failed.bind(this);
+
+  constructor(socket: Socket, connectTimeoutMs: number, reporter: AttemptReporter) {
+    this.#socket = socket;
+    this.#reporter = reporter;
+    this.#deadline = startDeadline(connectTimeoutMs, this.#timedOut.bind(this));
+    // A late error from a socket we gave up on (or one the caller has not yet wired) must not crash.
+    socket.on('error', ignoreError);
+    socket.on('connect', this.#onConnect);
+    socket.on('error', this.#onError);
+  }
+
+  cancel(): void {
+    this.#end(null);
+  }
+
+  #connected(): void {
+    this.#end({ ok: true, socket: this.#socket });
+  }
+
+  #failed(): void {
+    this.#end({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT' });
+  }
+
+  #timedOut(): void {
+    this.#end({ ok: false, code: 'KZP_ERR_UPSTREAM_TIMEOUT' });
+  }
+
+  #end(outcome: AttemptOutcome | null): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#deadline.cancel();
+    const socket = this.#socket;
+    socket.off('connect', this.#onConnect);
+    socket.off('error', this.#onError);
     if (outcome === null || !outcome.ok) socket.destroy();
-    if (outcome !== null) report(outcome);
-  };
-  const onConnect = (): void => {
-    end({ ok: true, socket });
-  };
-  const onError = (): void => {
-    end({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT' });
-  };
-  const deadline = startDeadline(connectTimeoutMs, () => {
-    end({ ok: false, code: 'KZP_ERR_UPSTREAM_TIMEOUT' });
-  });
-  // A late error from a socket we gave up on (or one the caller has not yet wired) must not crash.
-  socket.on('error', ignoreError);
-  socket.on('connect', onConnect);
-  socket.on('error', onError);
-  return {
-    cancel: () => {
-      end(null);
-    },
-  };
+    if (outcome !== null) this.#reporter.attempted(outcome);
+  }
 }
 
 function ignoreError(): void {

@@ -55,23 +55,25 @@ function setState(socket: Socket, state: ReadState): void {
   (socket as WithState)[READS_SLOT] = state;
 }
 
-/** The `onread` option for net.connect, and a bind to call with the socket it returned. */
-export function relayableReads(): { readonly onread: OnReadOpts; bind(socket: Socket): void } {
-  const state: ReadState = { socket: null, sink: null, buffer: firstBuffer(), lent: false, resumeOnDrain: noop };
-  const onread: OnReadOpts = {
-    buffer: () => nextBuffer(state),
-    callback: (nread: number, buffer: Uint8Array) => onRead(state, nread, buffer),
-  };
-  return {
-    onread,
-    bind(socket: Socket): void {
-      state.socket = socket;
-      state.resumeOnDrain = () => {
-        socket.resume();
-      };
-      setState(socket, state);
-    },
-  };
+/**
+ * The `onread` option for net.connect, and a bind to call with the socket it returned. Its
+ * functions are module functions bound to the state, not closures per socket (see
+ * src/proxy/connect-tunnel.ts on why).
+ */
+export function relayableReads(): RelayableReads {
+  return new RelayableReads();
+}
+
+class RelayableReads {
+  readonly #state: ReadState = { socket: null, sink: null, buffer: firstBuffer(), lent: false, resumeOnDrain: noop };
+  readonly onread: OnReadOpts = { buffer: nextBuffer.bind(null, this.#state), callback: onRead.bind(null, this.#state) };
+
+  bind(socket: Socket): void {
+    const state = this.#state;
+    state.socket = socket;
+    state.resumeOnDrain = socket.resume.bind(socket);
+    setState(socket, state);
+  }
 }
 
 /**
@@ -91,13 +93,11 @@ export function adoptReads(socket: Socket): boolean {
   if (keys === null || socket.constructor !== Socket || stateOf(socket) !== undefined || socket.destroyed) return false;
   if (handle === undefined || handle === null || typeof handle.useUserBuffer !== 'function') return false;
   const state: ReadState = { socket, sink: null, buffer: firstBuffer(), lent: false, resumeOnDrain: noop };
-  state.resumeOnDrain = () => {
-    socket.resume();
-  };
+  state.resumeOnDrain = socket.resume.bind(socket);
   const fields = socket as unknown as Record<symbol, unknown>;
   fields[keys.buffer] = state.buffer;
-  fields[keys.generator] = () => nextBuffer(state);
-  fields[keys.callback] = (nread: number, buffer: Uint8Array) => onRead(state, nread, buffer);
+  fields[keys.generator] = nextBuffer.bind(null, state);
+  fields[keys.callback] = onRead.bind(null, state);
   (handle.useUserBuffer as (buffer: Uint8Array) => void).call(handle, state.buffer);
   setState(socket, state);
   return true;
@@ -140,9 +140,7 @@ export function relayReads(source: Socket, sink: Socket): boolean {
     endSink(sink);
     return true;
   }
-  source.once('end', () => {
-    endSink(sink);
-  });
+  source.once('end', endSink.bind(null, sink));
   // Flowing, so 'end' is emitted; nothing is pushed in relay mode, so no 'data' follows.
   source.resume();
   return true;

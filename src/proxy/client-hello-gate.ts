@@ -40,11 +40,65 @@ export function readFirstFlight(
   idle: IdleWatch,
   onFlight: (flight: FirstFlight) => void,
 ): void {
-  const chunks = initial.chunks.filter((chunk) => chunk.length > 0);
-  let held = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  let ended = initial.ended;
+  new FirstFlightGate(client, upstream, initial, idle, onFlight).start();
+}
 
-  const judge = (): FirstFlight | null => {
+/** The wait for one tunnel's first flight: listeners are methods bound to it (see connect-tunnel.ts). */
+class FirstFlightGate {
+  readonly #client: Socket;
+  readonly #upstream: Socket;
+  readonly #idle: IdleWatch;
+  readonly #onFlight: (flight: FirstFlight) => void;
+  readonly #chunks: Buffer[];
+  #held: number;
+  #ended: boolean;
+  readonly #onClientData: (chunk: Buffer) => void = this.#clientData.bind(this);
+  readonly #onClientEnd: () => void = this.#clientEnd.bind(this);
+  readonly #onUpstreamData: (chunk: Buffer) => void = this.#upstreamData.bind(this);
+  readonly #onGone: () => void = this.#gone.bind(this);
+
+  constructor(
+    client: Socket,
+    upstream: Socket,
+    initial: { readonly chunks: readonly Buffer[]; readonly ended: boolean },
+    idle: IdleWatch,
+    onFlight: (flight: FirstFlight) => void,
+  ) {
+    this.#client = client;
+    this.#upstream = upstream;
+    this.#idle = idle;
+    this.#onFlight = onFlight;
+    this.#chunks = initial.chunks.filter((chunk) => chunk.length > 0);
+    this.#held = this.#chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    this.#ended = initial.ended;
+  }
+
+  start(): void {
+    const now = this.#judge();
+    if (now !== null) {
+      this.#onFlight(now);
+      return;
+    }
+    const client = this.#client;
+    const upstream = this.#upstream;
+    if (client.destroyed || upstream.destroyed) {
+      this.#onFlight({ kind: 'gone' });
+      return;
+    }
+    this.#idle.onIdle = this.#idled.bind(this);
+    client.on('data', this.#onClientData);
+    client.on('end', this.#onClientEnd);
+    client.on('close', this.#onGone);
+    upstream.on('data', this.#onUpstreamData);
+    upstream.on('close', this.#onGone);
+    client.resume();
+    upstream.resume();
+  }
+
+  #judge(): FirstFlight | null {
+    const chunks = this.#chunks;
+    const held = this.#held;
+    const ended = this.#ended;
     if (held === 0) return ended ? { kind: 'other', chunks, ended } : null;
     if (chunks[0]?.[0] !== TLS_HANDSHAKE) return { kind: 'other', chunks, ended };
     const hello = parseClientHello(Buffer.concat(chunks, held));
@@ -52,57 +106,47 @@ export function readFirstFlight(
     if (ended) return { kind: 'unreadable', reason: 'ClientHello cut short' };
     if (held > MAX_HELD_BYTES || chunks.length > MAX_HELD_CHUNKS) return { kind: 'unreadable', reason: 'ClientHello too large or too fragmented' };
     return null;
-  };
-
-  const now = judge();
-  if (now !== null) {
-    onFlight(now);
-    return;
-  }
-  if (client.destroyed || upstream.destroyed) {
-    onFlight({ kind: 'gone' });
-    return;
   }
 
-  const finish = (flight: FirstFlight): void => {
-    idle.onIdle = nothing;
-    client.off('data', onClientData);
-    client.off('end', onClientEnd);
-    client.off('close', onGone);
-    upstream.off('data', onUpstreamData);
-    upstream.off('close', onGone);
-    onFlight(flight);
-  };
-  const onClientData = (chunk: Buffer): void => {
-    chunks.push(chunk);
-    held += chunk.length;
-    const flight = judge();
-    if (flight !== null) finish(flight);
-  };
-  const onClientEnd = (): void => {
-    ended = true;
-    finish(judge() ?? { kind: 'other', chunks, ended });
-  };
-  const onUpstreamData = (chunk: Buffer): void => {
+  #clientData(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#held += chunk.length;
+    const flight = this.#judge();
+    if (flight !== null) this.#finish(flight);
+  }
+
+  #clientEnd(): void {
+    this.#ended = true;
+    this.#finish(this.#judge() ?? { kind: 'other', chunks: this.#chunks, ended: true });
+  }
+
+  #gone(): void {
+    this.#finish({ kind: 'gone' });
+  }
+
+  #idled(): void {
+    this.#finish(this.#held === 0 ? { kind: 'gone' } : { kind: 'unreadable', reason: 'ClientHello too slow' });
+  }
+
+  #upstreamData(chunk: Buffer): void {
     // The server spoke first: hand its bytes back for the splice, and stop judging.
-    upstream.pause();
-    upstream.unshift(chunk);
-    if (held > 0) finish(judge() ?? { kind: 'unreadable', reason: 'ClientHello interleaved with server data' });
-    else finish({ kind: 'other', chunks, ended });
-  };
-  const onGone = (): void => {
-    finish({ kind: 'gone' });
-  };
-  idle.onIdle = () => {
-    finish(held === 0 ? { kind: 'gone' } : { kind: 'unreadable', reason: 'ClientHello too slow' });
-  };
-  client.on('data', onClientData);
-  client.on('end', onClientEnd);
-  client.on('close', onGone);
-  upstream.on('data', onUpstreamData);
-  upstream.on('close', onGone);
-  client.resume();
-  upstream.resume();
+    this.#upstream.pause();
+    this.#upstream.unshift(chunk);
+    if (this.#held > 0) this.#finish(this.#judge() ?? { kind: 'unreadable', reason: 'ClientHello interleaved with server data' });
+    else this.#finish({ kind: 'other', chunks: this.#chunks, ended: this.#ended });
+  }
+
+  #finish(flight: FirstFlight): void {
+    this.#idle.onIdle = nothing;
+    const client = this.#client;
+    const upstream = this.#upstream;
+    client.off('data', this.#onClientData);
+    client.off('end', this.#onClientEnd);
+    client.off('close', this.#onGone);
+    upstream.off('data', this.#onUpstreamData);
+    upstream.off('close', this.#onGone);
+    this.#onFlight(flight);
+  }
 }
 
 function nothing(): void {

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { LinkedSet } from '../net/linked-set.js';
+import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
 import { CONNECTION_SLOT, giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
 
@@ -106,15 +106,18 @@ export class ConnectionRegistry {
     // Counted per address only where it was read (without it there is no per-client limit to keep).
     const perClient = counted ? client : null;
     if (perClient !== null) this.#perClient.set(perClient, (this.#perClient.get(perClient) ?? 0) + 1);
-    socket.on('close', () => {
-      if (!this.#sockets.delete(entry) || !counted) return;
-      this.#counted--;
-      if (perClient === null) return;
-      const left = (this.#perClient.get(perClient) ?? 1) - 1;
-      if (left > 0) this.#perClient.set(perClient, left);
-      else this.#perClient.delete(perClient);
-    });
+    // A bound method, not a closure per connection (see connect-tunnel.ts).
+    socket.on('close', this.#closed.bind(this, entry, counted, perClient));
     return context;
+  }
+
+  #closed(entry: LinkedEntry<Socket>, counted: boolean, perClient: string | null): void {
+    if (!this.#sockets.delete(entry) || !counted) return;
+    this.#counted--;
+    if (perClient === null) return;
+    const left = (this.#perClient.get(perClient) ?? 1) - 1;
+    if (left > 0) this.#perClient.set(perClient, left);
+    else this.#perClient.delete(perClient);
   }
 
   /** The context of an admitted socket; sockets that reach handlers are always admitted. */

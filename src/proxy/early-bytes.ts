@@ -14,25 +14,39 @@ export interface EarlyCapture {
  * and bytes it sends early are kept, bounded, to be forwarded first.
  */
 export function captureEarlyBytes(client: Socket): EarlyCapture {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let ended = false;
-  const onData = (chunk: Buffer): void => {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= EARLY_LIMIT_BYTES) client.pause();
-  };
-  const onEnd = (): void => {
-    ended = true;
-  };
-  client.on('data', onData);
-  client.on('end', onEnd);
-  return {
-    release() {
-      client.off('data', onData);
-      client.off('end', onEnd);
-      client.pause();
-      return { chunks, ended };
-    },
-  };
+  return new EarlyBytes(client);
+}
+
+/** Listeners are methods bound to the capture, not closures per tunnel (see connect-tunnel.ts). */
+class EarlyBytes implements EarlyCapture {
+  readonly #client: Socket;
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+  #ended = false;
+  readonly #onData: (chunk: Buffer) => void = this.#data.bind(this);
+  readonly #onEnd: () => void = this.#end.bind(this);
+
+  constructor(client: Socket) {
+    this.#client = client;
+    client.on('data', this.#onData);
+    client.on('end', this.#onEnd);
+  }
+
+  release(): { readonly chunks: readonly Buffer[]; readonly ended: boolean } {
+    const client = this.#client;
+    client.off('data', this.#onData);
+    client.off('end', this.#onEnd);
+    client.pause();
+    return { chunks: this.#chunks, ended: this.#ended };
+  }
+
+  #end(): void {
+    this.#ended = true;
+  }
+
+  #data(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    if (this.#size >= EARLY_LIMIT_BYTES) this.#client.pause();
+  }
 }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { IdleWatch } from '../net/idle-sweep.js';
 import type { Target } from '../contract/target.js';
 import { readFirstFlight, type FirstFlight } from './client-hello-gate.js';
 import type { ConnectionContext } from './connection-registry.js';
@@ -23,49 +24,79 @@ export function runEstablishedTunnel(
   initial: { readonly chunks: readonly Buffer[]; readonly ended: boolean },
   tally: ExchangeTally,
 ): void {
-  const { client, upstream } = sockets;
-  // One idle watch for the tunnel's life: the wait for the first flight, then the splice.
-  const idle = proxy.idleSweep.watch(client, upstream);
-  const failed = (error: unknown): void => {
-    idle.stop();
-    conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'tunnel failed');
-    client.destroy();
-    upstream.destroy();
-  };
-  const splice = (admitted: Admitted): void => {
-    for (const chunk of admitted.chunks) upstream.write(chunk);
-    if (admitted.ended) upstream.end();
-    idle.restart();
-    spliceSockets(client, upstream, idle, () => {
-      tally.bytesUp = upstream.bytesWritten;
-      tally.bytesDown = upstream.bytesRead;
-      reportClosed(proxy, conn, tally);
-    });
-  };
-  const onFlight = (flight: FirstFlight): void => {
+  const tunnel = new EstablishedTunnel(proxy, conn, sockets, target, tally);
+  try {
+    readFirstFlight(sockets.client, sockets.upstream, initial, tunnel.idle, tunnel.onFlight);
+  } catch (error) {
+    tunnel.failed(error);
+  }
+}
+
+/** Methods, bound where a function is passed (see connect-tunnel.ts). */
+class EstablishedTunnel {
+  readonly #proxy: ProxyContext;
+  readonly #conn: ConnectionContext;
+  readonly #sockets: { readonly client: Socket; readonly upstream: Socket };
+  readonly #target: Target;
+  readonly #tally: ExchangeTally;
+  /** One idle watch for the tunnel's life: the wait for the first flight, then the splice. */
+  readonly idle: IdleWatch;
+  readonly onFlight: (flight: FirstFlight) => void = this.#flight.bind(this);
+
+  constructor(proxy: ProxyContext, conn: ConnectionContext, sockets: { readonly client: Socket; readonly upstream: Socket }, target: Target, tally: ExchangeTally) {
+    this.#proxy = proxy;
+    this.#conn = conn;
+    this.#sockets = sockets;
+    this.#target = target;
+    this.#tally = tally;
+    this.idle = proxy.idleSweep.watch(sockets.client, sockets.upstream);
+  }
+
+  failed(error: unknown): void {
+    this.idle.stop();
+    this.#conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: this.#target.authority }, 'tunnel failed');
+    this.#sockets.client.destroy();
+    this.#sockets.upstream.destroy();
+  }
+
+  #flight(flight: FirstFlight): void {
     // Runs inside a socket's event: a fault of ours costs this tunnel, never the process.
     try {
-      const passing = passesAtOnce(target, flight);
+      const passing = passesAtOnce(this.#target, flight);
       if (passing !== undefined) {
-        splice(passing);
+        this.#splice(passing);
         return;
       }
       // A decision to wait for (another server named), or a tunnel to close: nothing moves meanwhile.
+      const { client, upstream } = this.#sockets;
       client.pause();
       upstream.pause();
-      admitFirstFlight(proxy, conn, sockets, target, flight, tally)
+      admitFirstFlight(this.#proxy, this.#conn, this.#sockets, this.#target, flight, this.#tally)
         .then((admitted) => {
-          if (admitted === null) idle.stop();
-          else splice(admitted);
+          if (admitted === null) this.idle.stop();
+          else this.#splice(admitted);
         })
-        .catch(failed);
+        .catch((error: unknown) => {
+          this.failed(error);
+        });
     } catch (error) {
-      failed(error);
+      this.failed(error);
     }
-  };
-  try {
-    readFirstFlight(client, upstream, initial, idle, onFlight);
-  } catch (error) {
-    failed(error);
+  }
+
+  #splice(admitted: Admitted): void {
+    const { client, upstream } = this.#sockets;
+    for (const chunk of admitted.chunks) upstream.write(chunk);
+    if (admitted.ended) upstream.end();
+    this.idle.restart();
+    spliceSockets(client, upstream, this.idle, this.#closed.bind(this));
+  }
+
+  #closed(): void {
+    const tally = this.#tally;
+    const upstream = this.#sockets.upstream;
+    tally.bytesUp = upstream.bytesWritten;
+    tally.bytesDown = upstream.bytesRead;
+    reportClosed(this.#proxy, this.#conn, tally);
   }
 }

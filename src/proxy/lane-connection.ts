@@ -70,7 +70,15 @@ export class LaneConnection {
     this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), this.#socket);
   }
 
-  readonly #onData = (chunk: Buffer): void => {
+  // Listeners are the methods below, bound: a closure's optimized code lives only as long as one
+  // of its closures does (see connect-tunnel.ts), a method's as long as its class.
+  readonly #onData: (chunk: Buffer) => void = this.#data.bind(this);
+  readonly #onEnd: () => void = this.#end.bind(this);
+  readonly #onClose: () => void = this.#closed.bind(this);
+  readonly #onDrain: () => void = this.#drained.bind(this);
+  readonly #onTimeout: () => void = this.#timedOut.bind(this);
+
+  #data(chunk: Buffer): void {
     const buffer = this.#buffer === null ? chunk : Buffer.concat([this.#buffer, chunk]);
     this.#buffer = buffer;
     if (this.#response !== null) {
@@ -79,9 +87,9 @@ export class LaneConnection {
       return;
     }
     this.#next();
-  };
+  }
 
-  readonly #onEnd = (): void => {
+  #end(): void {
     this.#ended = true;
     if (this.#response !== null) {
       // As node:http does: a client that stops sending has given up on the answer; the socket
@@ -93,23 +101,23 @@ export class LaneConnection {
     // A head cut off by the FIN is a bad request, as node:http answers it; otherwise the client is done.
     if (this.#buffer !== null) this.#options.clientError(clientError('HPE_INVALID_EOF_STATE', 'request head cut off'), this.#socket);
     else this.#socket.end();
-  };
+  }
 
-  readonly #onClose = (): void => {
+  #closed(): void {
     this.#idleWatch?.stop();
     this.#leaveSets();
     this.#response?.socketClosed();
     this.#response = null;
-  };
+  }
 
-  readonly #onDrain = (): void => {
+  #drained(): void {
     this.#response?.drained();
-  };
+  }
 
-  readonly #onTimeout = (): void => {
+  #timedOut(): void {
     // In flight, the destination's own timeouts answer (504); idle, the keep-alive time is up.
     if (this.#response === null) this.#socket.destroy();
-  };
+  }
 
   /** Serve the next buffered head, wait for more of it, or hand the connection over. */
   #next(): void {

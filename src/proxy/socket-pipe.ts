@@ -12,19 +12,10 @@ import { adoptReads, relayReads } from '../net/relay-reads.js';
  * or abrupt close destroying both. `onClosed` runs once, after both sockets have closed.
  */
 export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch, onClosed: () => void): void {
-  let open = 2;
-  const closedOne = (): void => {
-    if (--open > 0) return;
-    idle.stop();
-    onClosed();
-  };
-  const destroyBoth = (): void => {
-    client.destroy();
-    upstream.destroy();
-  };
-  idle.onIdle = destroyBoth;
-  wireSide(client, upstream, closedOne, destroyBoth);
-  wireSide(upstream, client, closedOne, destroyBoth);
+  const splice = new Splice(client, upstream, idle, onClosed);
+  idle.onIdle = splice.destroyBoth;
+  splice.wire(client, upstream);
+  splice.wire(upstream, client);
   // The upload direction, relayed from a read buffer of ours where the runtime allows (the client
   // socket is node:http's), else bulk reads batched into fewer writes.
   if (!(adoptReads(client) && relayReads(client, upstream))) batchedPipe(client, upstream);
@@ -32,18 +23,48 @@ export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch,
   if (!relayReads(upstream, client)) upstream.pipe(client);
 }
 
-function wireSide(self: Socket, other: Socket, closedOne: () => void, destroyBoth: () => void): void {
-  self.on('error', destroyBoth);
-  if (self.closed) {
-    // Gone between dial and splice: no 'close' will come, settle it now.
-    other.destroy();
-    closedOne();
-    return;
+/** One splice's close bookkeeping: listeners are methods bound to it (see connect-tunnel.ts). */
+class Splice {
+  readonly #client: Socket;
+  readonly #upstream: Socket;
+  readonly #idle: IdleWatch;
+  readonly #onClosed: () => void;
+  #open = 2;
+  readonly destroyBoth: () => void = this.#destroyBoth.bind(this);
+
+  constructor(client: Socket, upstream: Socket, idle: IdleWatch, onClosed: () => void) {
+    this.#client = client;
+    this.#upstream = upstream;
+    this.#idle = idle;
+    this.#onClosed = onClosed;
   }
-  self.on('close', (hadError: boolean) => {
+
+  wire(self: Socket, other: Socket): void {
+    self.on('error', this.destroyBoth);
+    if (self.closed) {
+      // Gone between dial and splice: no 'close' will come, settle it now.
+      other.destroy();
+      this.#closedOne();
+      return;
+    }
+    self.on('close', this.#sideClosed.bind(this, other));
+  }
+
+  #destroyBoth(): void {
+    this.#client.destroy();
+    this.#upstream.destroy();
+  }
+
+  #sideClosed(other: Socket, hadError: boolean): void {
     // A side that went away without ending its stream (reset, destroy, timeout) takes the other
     // with it; a side that closed after a clean FIN exchange leaves the other to finish.
     if (hadError || !other.writableEnded) other.destroy();
-    closedOne();
-  });
+    this.#closedOne();
+  }
+
+  #closedOne(): void {
+    if (--this.#open > 0) return;
+    this.#idle.stop();
+    this.#onClosed();
+  }
 }

@@ -26,68 +26,104 @@ export interface TunnelSetup {
   readonly relayable: boolean;
 }
 
+/** Where the front half of a tunnel ends (openTunnel): exactly one of the two, once. */
+export interface TunnelReceiver {
+  /** A connected destination socket, or null when there is nothing left to do (answered and logged here). */
+  opened(upstream: Socket | null): void;
+  /** A step threw: the caller logs it and closes the client. */
+  failed(error: unknown): void;
+}
+
 /**
  * The shared front half of a tunnel (CONNECT or Upgrade): decide, and only on allow dial exactly
  * the resolved addresses. The decision is reported as it is made, before any SYN (its line is
  * only made when its batch is written, so this costs the dial next to nothing; reporting after the
  * 200, or from a deadline once the handshake took 20 ms, cost more: bench/paired.mjs, 0.956x CPU per
  * new tunnel at 50 concurrent on Node 24, 0.90x sequentially on Node 20). Every refusal
- * and failure is answered on the client socket and logged here; `opened` gets a connected
+ * and failure is answered on the client socket and logged here; `receiver.opened` gets a connected
  * destination socket, or null when there is nothing left to do, once.
  *
  * Steps chained by callbacks, not an async function: a tunnel's setup took three promises and as
  * many async frames (handler, front half, dial); a decision known at once goes straight to the dial
- * (measured in connect-tunnel.ts). A throw in any step goes to
- * `failed` instead of `opened` (in the step that was called synchronously, to the caller).
+ * (measured in connect-tunnel.ts). A throw in any step goes to `receiver.failed` (in the step that
+ * was called synchronously, to the caller). The steps are methods of one object per tunnel, not
+ * closures (see connect-tunnel.ts on why).
  */
-export function openTunnel(setup: TunnelSetup, opened: (upstream: Socket | null) => void, failed: (error: unknown) => void): void {
-  const { proxy, conn, client, target, action, tally, early } = setup;
-  /** The client is gone (null: nothing answered), or this step failed with `code` (answered). */
-  const endsHere = (code: ErrorCode | null): void => {
-    if (code === null) abandoned(proxy, conn, tally);
-    else refuseTunnel(proxy, conn, client, tally, errorRefusal(code, { target: target.authority }), early);
-    opened(null);
-  };
-  const afterDial = (dialed: DialResult): void => {
-    if (gone(client)) {
-      if (dialed.ok) dialed.socket.destroy();
-      endsHere(null);
-    } else if (dialed.ok) opened(dialed.socket);
-    else endsHere(dialed.code);
-  };
-  const afterResolution = (resolved: Resolution): void => {
-    if (gone(client)) {
-      endsHere(null);
+export function openTunnel(setup: TunnelSetup, receiver: TunnelReceiver): void {
+  new FrontHalf(setup, receiver).start();
+}
+
+class FrontHalf {
+  readonly #setup: TunnelSetup;
+  readonly #receiver: TunnelReceiver;
+  readonly #onFailure: (error: unknown) => void;
+
+  constructor(setup: TunnelSetup, receiver: TunnelReceiver) {
+    this.#setup = setup;
+    this.#receiver = receiver;
+    this.#onFailure = receiver.failed.bind(receiver);
+  }
+
+  start(): void {
+    const { proxy, conn, action, target } = this.#setup;
+    const eager = decideEagerly(proxy, conn, action, target);
+    if (eager instanceof Promise) {
+      eager.then(this.#afterDecision.bind(this)).catch(this.#onFailure);
+    } else this.#afterDecision(eager);
+  }
+
+  #afterDecision(decided: EagerDecision): void {
+    if (decided.decision.enforce === 'refuse') {
+      const { proxy, conn, client, action, tally, early } = this.#setup;
+      refuseTunnel(proxy, conn, client, tally, decisionRefusal(decided.decision, { agent: proxy.agent, target: action.target }), early);
+      this.#receiver.opened(null);
+      return;
+    }
+    if (decided.resolved !== null) this.#afterResolution(decided.resolved);
+    else {
+      decided.resolution.then(this.#afterResolution.bind(this)).catch(this.#onFailure);
+    }
+  }
+
+  #afterResolution(resolved: Resolution): void {
+    const setup = this.#setup;
+    if (gone(setup.client)) {
+      this.#endsHere(null);
       return;
     }
     if (!resolved.ok) {
-      endsHere(resolved.code);
+      this.#endsHere(resolved.code);
       return;
     }
+    const proxy = setup.proxy;
     proxy.connector
-      .open(target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: client, relayable: setup.relayable })
-      .then(afterDial)
-      .catch(failed);
-  };
-  const afterDecision = (decided: EagerDecision): void => {
-    if (decided.decision.enforce === 'refuse') {
-      refuseTunnel(proxy, conn, client, tally, decisionRefusal(decided.decision, { agent: proxy.agent, target: action.target }), early);
-      opened(null);
-      return;
-    }
-    if (decided.resolved !== null) afterResolution(decided.resolved);
-    else decided.resolution.then(afterResolution).catch(failed);
-  };
-  const eager = decideEagerly(proxy, conn, action, target);
-  if (eager instanceof Promise) eager.then(afterDecision).catch(failed);
-  else afterDecision(eager);
+      .open(setup.target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: setup.client, relayable: setup.relayable })
+      .then(this.#afterDial.bind(this))
+      .catch(this.#onFailure);
+  }
+
+  #afterDial(dialed: DialResult): void {
+    if (gone(this.#setup.client)) {
+      if (dialed.ok) dialed.socket.destroy();
+      this.#endsHere(null);
+    } else if (dialed.ok) this.#receiver.opened(dialed.socket);
+    else this.#endsHere(dialed.code);
+  }
+
+  /** The client is gone (null: nothing answered), or this step failed with `code` (answered). */
+  #endsHere(code: ErrorCode | null): void {
+    const { proxy, conn, client, target, tally, early } = this.#setup;
+    if (code === null) abandoned(proxy, conn, tally);
+    else refuseTunnel(proxy, conn, client, tally, errorRefusal(code, { target: target.authority }), early);
+    this.#receiver.opened(null);
+  }
 }
 
 /** openTunnel as a promise (a WebSocket upgrade's setup, which is async throughout). */
 export function openTunnelUpstream(setup: TunnelSetup): Promise<Socket | null> {
   return new Promise((resolve, reject) => {
     try {
-      openTunnel(setup, resolve, reject);
+      openTunnel(setup, { opened: resolve, failed: reject });
     } catch (error) {
       reject(error instanceof Error ? error : new Error('tunnel setup failed'));
     }
