@@ -143,7 +143,7 @@ class BatchedFdWriter implements StdoutDestination {
     }
     const lines = this.#lines;
     this.#lines = [];
-    const text = lines.map((line) => (typeof line === 'string' ? line : madeLine(line))).join('');
+    const text = lines.map(lineText).join('');
     this.#chars = 0;
     return Buffer.from(text, 'utf8');
   }
@@ -213,6 +213,11 @@ class BatchedFdWriter implements StdoutDestination {
 }
 
 /** A deferred line's text; made inside a write, where a throw would end the process, so it cannot throw. */
+/** A held line's text (a module function, not a closure per batch: see src/proxy/connect-tunnel.ts). */
+function lineText(line: string | DeferredLine): string {
+  return typeof line === 'string' ? line : madeLine(line);
+}
+
 function madeLine(line: DeferredLine): string {
   try {
     return line.toLine();
