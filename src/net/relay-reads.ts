@@ -140,7 +140,8 @@ export function relayReads(source: Socket, sink: Socket): boolean {
     endSink(sink);
     return true;
   }
-  source.once('end', endSink.bind(null, sink));
+  // 'end' comes once: `on`, without the wrapper and the removal `once` costs.
+  source.on('end', endSink.bind(null, sink));
   // Flowing, so 'end' is emitted; nothing is pushed in relay mode, so no 'data' follows.
   source.resume();
   return true;

@@ -68,8 +68,15 @@ class FirstFlightGate {
     this.#upstream = upstream;
     this.#idle = idle;
     this.#onFlight = onFlight;
-    this.#chunks = initial.chunks.filter((chunk) => chunk.length > 0);
-    this.#held = this.#chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    const chunks: Buffer[] = [];
+    let held = 0;
+    for (const chunk of initial.chunks) {
+      if (chunk.length === 0) continue;
+      chunks.push(chunk);
+      held += chunk.length;
+    }
+    this.#chunks = chunks;
+    this.#held = held;
     this.#ended = initial.ended;
   }
 

@@ -51,7 +51,6 @@ export class LaneConnection {
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
-    socket.on('drain', this.#onDrain);
     // The first head is timed from the connection's start, as node:http times it.
     this.#wait();
   }
@@ -75,7 +74,8 @@ export class LaneConnection {
   readonly #onData: (chunk: Buffer) => void = this.#data.bind(this);
   readonly #onEnd: () => void = this.#end.bind(this);
   readonly #onClose: () => void = this.#closed.bind(this);
-  readonly #onDrain: () => void = this.#drained.bind(this);
+  /** Listened to from the first response on (a tunnel's connection never needs it). */
+  #onDrain: (() => void) | null = null;
   readonly #onTimeout: () => void = this.#timedOut.bind(this);
 
   #data(chunk: Buffer): void {
@@ -163,13 +163,15 @@ export class LaneConnection {
 
   #serve(head: LeanRequestHead): void {
     const proxy = this.#proxy;
+    if (this.#onDrain === null) {
+      this.#onDrain = this.#drained.bind(this);
+      this.#socket.on('drain', this.#onDrain);
+    }
     const response = new LeanResponse(this.#socket, {
       method: head.method,
       closeAfter: head.close || proxy.lifecycle.draining,
       keepAliveTimeoutMs: this.#options.idleTimeoutMs,
-      finished: (reusable) => {
-        this.#finished(reusable);
-      },
+      finished: this.#finished.bind(this),
     });
     this.#response = response;
     const request: RequestView = {
@@ -228,7 +230,7 @@ export class LaneConnection {
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
     socket.off('close', this.#onClose);
-    socket.off('drain', this.#onDrain);
+    if (this.#onDrain !== null) socket.off('drain', this.#onDrain);
   }
 
   /** Waiting for a head from now, unless already waiting (then timed from then). */
