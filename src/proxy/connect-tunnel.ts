@@ -121,7 +121,8 @@ class ConnectTunnel implements TunnelReceiver {
     client.write(ESTABLISHED);
     // The open-tunnel count follows the answer, off the client's wait for it.
     tunnelOpened(proxy, tally);
-    const released = early.release();
+    // The first-flight gate listens to the client in this same turn (runEstablishedTunnel).
+    const released = early.release(true);
     // Nothing from the client crosses until its first bytes are judged: a ClientHello's SNI must name the CONNECT host.
     runEstablishedTunnel(proxy, conn, { client, upstream }, target, { chunks: [this.#head, ...released.chunks], ended: released.ended }, tally);
     this.#settled();

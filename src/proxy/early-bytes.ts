@@ -4,8 +4,13 @@ import type { Socket } from 'node:net';
 const EARLY_LIMIT_BYTES = 64 * 1024;
 
 export interface EarlyCapture {
-  /** Stop capturing: the socket is paused and what arrived is handed over, with whether the client already sent FIN. */
-  release(): { readonly chunks: readonly Buffer[]; readonly ended: boolean };
+  /**
+   * Stop capturing: the socket is paused and what arrived is handed over, with whether the client
+   * already sent FIN. `keepFlowing`: not paused, for a caller that adds its own 'data' listener in
+   * the same turn (nothing can be emitted before it): pausing then resuming cost the socket a
+   * scheduled resume per tunnel.
+   */
+  release(keepFlowing?: boolean): { readonly chunks: readonly Buffer[]; readonly ended: boolean };
 }
 
 /**
@@ -32,11 +37,11 @@ class EarlyBytes implements EarlyCapture {
     client.on('end', this.#onEnd);
   }
 
-  release(): { readonly chunks: readonly Buffer[]; readonly ended: boolean } {
+  release(keepFlowing = false): { readonly chunks: readonly Buffer[]; readonly ended: boolean } {
     const client = this.#client;
     client.off('data', this.#onData);
     client.off('end', this.#onEnd);
-    client.pause();
+    if (!keepFlowing) client.pause();
     return { chunks: this.#chunks, ended: this.#ended };
   }
 
