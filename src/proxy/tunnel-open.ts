@@ -26,7 +26,7 @@ export interface TunnelSetup {
   readonly relayable: boolean;
 }
 
-/** Where the front half of a tunnel ends (openTunnel): exactly one of the two, once. */
+/** Where the front half of a tunnel ends (openTunnel): `opened` once, or `failed` when a step threw (an `opened` that threw included). */
 export interface TunnelReceiver {
   /** A connected destination socket, or null when there is nothing left to do (answered and logged here). */
   opened(upstream: Socket | null): void;
