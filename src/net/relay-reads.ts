@@ -92,8 +92,7 @@ export function adoptReads(socket: Socket): boolean {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } | null })._handle;
   if (keys === null || socket.constructor !== Socket || stateOf(socket) !== undefined || socket.destroyed) return false;
   if (handle === undefined || handle === null || typeof handle.useUserBuffer !== 'function') return false;
-  const state: ReadState = { socket, sink: null, buffer: firstBuffer(), lent: false, resumeOnDrain: noop };
-  state.resumeOnDrain = socket.resume.bind(socket);
+  const state: ReadState = { socket, sink: null, buffer: firstBuffer(), lent: false, resumeOnDrain: socket.resume.bind(socket) };
   const fields = socket as unknown as Record<symbol, unknown>;
   fields[keys.buffer] = state.buffer;
   fields[keys.generator] = nextBuffer.bind(null, state);

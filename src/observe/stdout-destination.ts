@@ -212,12 +212,12 @@ class BatchedFdWriter implements StdoutDestination {
   }
 }
 
-/** A deferred line's text; made inside a write, where a throw would end the process, so it cannot throw. */
 /** A held line's text (a module function, not a closure per batch: see src/proxy/connect-tunnel.ts). */
 function lineText(line: string | DeferredLine): string {
   return typeof line === 'string' ? line : madeLine(line);
 }
 
+/** A deferred line's text; made inside a write, where a throw would end the process, so it cannot throw. */
 function madeLine(line: DeferredLine): string {
   try {
     return line.toLine();
