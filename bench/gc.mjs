@@ -1,12 +1,13 @@
 // How much of what a proxy allocates outlives V8's young-generation collections (scavenges), and
 // what those cost, under new tunnels at 50 concurrent:
-//   node bench/gc.mjs [kaizen | bare | raw | path/to/cli.js] [--total N] [--node-arg FLAG]...
+//   node bench/gc.mjs [kaizen | bare | raw | path/to/cli.js | path/to/proxy.mjs] [--total N] [--node-arg FLAG]...
 // The proxy runs under --trace-gc (kaizen-proxy with the fake control plane and decision logging
 // on, as the bench runs it); after a warm-up of 2,000 tunnels, N (default 20,000) more are made as
 // connect-rate.mjs makes them, and the scavenges and full collections of that section are summed
 // from the trace: per tunnel, bytes allocated, bytes promoted (allocated minus what each scavenge
 // freed, i.e. what it kept), main-thread scavenge time; and the promoted share. A proxy whose
 // closed tunnels are all freed young promotes little more than the tunnels open at each scavenge.
+// A path ending in .mjs is run as the reference proxies are (a script that prints "listening <port>").
 // Run this file with another node binary to measure the proxy on that runtime.
 import { fork, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
@@ -48,6 +49,7 @@ async function startReference(script) {
 const proxy =
   which === 'bare' ? await startReference(join(BENCH, 'lib', 'bare-proxy.mjs'))
   : which === 'raw' ? await startReference(join(BENCH, 'lib', 'raw-floor-proxy.mjs'))
+  : which.endsWith('.mjs') ? await startReference(resolve(which))
   : await startKaizen(which === 'kaizen' ? kaizenCli(dirname(BENCH)) : resolve(which), { controlPlaneUrl: cp.url, logFile, nodeArgs });
 
 // The trace goes to the proxy's stdout, a file: the measured section is what it grew by between
