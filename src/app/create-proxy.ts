@@ -17,6 +17,7 @@ import { listenTransparent } from './transparent-listeners.js';
 import { createObservedRecord } from './observed-setup.js';
 import { createUpstreamConnector } from './upstream-setup.js';
 import { setUpInterception } from './interception-setup.js';
+import { settleSocketOptionsClone } from '../runtime/socket-options-clone.js';
 
 export interface CreateProxyOptions {
   /** A logger to use instead of one built from config.log (tests capture lines this way). */
@@ -50,6 +51,8 @@ export interface KaizenProxy {
  */
 export async function createProxy(config: ProxyConfig, options: CreateProxyOptions = {}): Promise<KaizenProxy> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
+  // Node 20 only: every socket's options copy would make new hidden classes (see the module).
+  settleSocketOptionsClone();
   // First: a CA that cannot be used stops the start before anything listens or connects.
   const interception = await setUpInterception(config, logger);
   const guard = createAddressGuard({ allowPrivate: config.network.allowPrivate });
