@@ -2,33 +2,36 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import { v8Major } from './operator-flag.js';
 
 /**
- * Rounds of the shapes below. V8 gives a function its feedback (its inline caches record nothing
- * before) only after its first calls (about twenty here); every round after that records all six.
- * One round left the cache polymorphic when it came mid-round, two or more never did.
+ * Rounds of the option objects below. V8 gives a function its feedback (its inline caches record
+ * nothing before) only after its first calls (about twenty here); every round after that records
+ * them all. One round left the cache polymorphic when it came mid-round, two or more never did.
  */
 const ROUNDS = 8;
 
-/**
- * Option shapes past V8's polymorphic limit (4 maps per inline cache): options net.Socket takes,
- * harmless on a socket that is never connected, each with its own first key. (Shapes that extend
- * one another do not count twice: V8 replaces a map in a polymorphic cache with a map it transitions
- * to.)
- */
-const SHAPES: readonly ProbeOptions[] = [
-  { readable: false },
-  { writable: false },
-  { noDelay: true },
-  { keepAlive: false },
-  { keepAliveInitialDelay: 0 },
-  { highWaterMark: 16 * 1024 },
-];
+/** How many different option maps the copy is shown: past V8's polymorphic limit of 4. */
+const MAPS = 6;
 
-/** net.Socket's constructor reads these too (its typings list them under connect's options). */
-interface ProbeOptions extends SocketConstructorOpts {
-  readonly noDelay?: boolean;
-  readonly keepAlive?: boolean;
-  readonly keepAliveInitialDelay?: number;
-  readonly highWaterMark?: number;
+/** net.Socket's constructor reads these as well (its typings list them under connect's options). */
+interface DialOptions extends SocketConstructorOpts {
+  readonly host: string;
+  readonly port: number;
+  readonly noDelay: boolean;
+  readonly onread: undefined;
+}
+
+/**
+ * Options with the own keys, in order, and kinds of value of the proxy's dials (ConnectShape in
+ * src/net/dial.ts) on a prototype of their own, so each has a map of its own while the copies made
+ * of them, and everything that reads those copies, look like a dial's.
+ */
+function dialLike(prototype: object): DialOptions {
+  const options = Object.create(prototype) as Record<string, unknown>;
+  options.host = '';
+  options.port = 0;
+  options.allowHalfOpen = true;
+  options.noDelay = true;
+  options.onread = undefined;
+  return options as unknown as DialOptions;
 }
 
 let settled = false;
@@ -57,17 +60,24 @@ export function hasCloneMapFault(v8Version: string): boolean {
  * minimal proxies meet only two shapes and are always in that state (bench/gc.mjs bare: 2.6-2.9 KB
  * promoted per tunnel).
  *
- * So, once per process on V8 11, sockets that are never connected are made with six other shapes,
- * round after round, and destroyed (48 of them, well under a millisecond); a megamorphic cache
- * stays so. (Were V8 to drop the constructor's feedback, which it does only to code unused across
+ * So, once per process on V8 11, sockets that are never connected are made from six option objects
+ * of six maps, round after round (48 sockets, well under a millisecond); a megamorphic cache stays
+ * so. Paired against the build before (bench/paired.mjs --mode conc, CPU per new tunnel): against
+ * its processes in the costlier state 0.81x to 0.88x (four pairings, with the first version below),
+ * against the others 0.98x to 1.03x (four). The option objects copy a dial's own keys on
+ * prototypes of their own (dialLike) and the sockets are dropped, not destroyed: the first
+ * version, six shapes of different keys and every socket destroyed, measured 1.03x to 1.07x against
+ * the others. (Were V8 to drop the constructor's feedback, which it does only to code unused across
  * several full collections, the first sockets after would find it empty again; a serving proxy
  * makes a socket for every connection.) True when it did.
  */
 export function settleSocketOptionsClone(): boolean {
   if (settled || !hasCloneMapFault(process.versions.v8)) return false;
   settled = true;
+  const sources = Array.from({ length: MAPS }, () => dialLike({}));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const shape of SHAPES) new Socket(shape).destroy();
+    // Made and dropped: a socket never connected holds nothing (destroying them cost 3-7%).
+    for (const options of sources) new Socket(options);
   }
   return true;
 }
