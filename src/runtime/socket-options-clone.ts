@@ -56,9 +56,9 @@ export function hasCloneMapFault(v8Version: string): boolean {
  * the control plane's and standard output's where there are such). In about a third of Node 20
  * processes it stayed polymorphic: about 20% more CPU per new tunnel, 3 KB of each tunnel promoted
  * and kept to the next full collection (a core file of such a process held 3,540 of these maps,
- * each pointing at a young descriptor array, against 17 other old-to-young pointers). Node's own
- * minimal proxies meet only two shapes and are always in that state (bench/gc.mjs bare: 2.6-2.9 KB
- * promoted per tunnel).
+ * each pointing at a young descriptor array, against 17 other old-to-young pointers). The bench's
+ * minimal Node proxies, with fewer shapes, are in that state in every run (bench/gc.mjs bare and
+ * raw: 2.6-3.0 KB promoted per tunnel).
  *
  * So, once per process on V8 11, sockets that are never connected are made from six option objects
  * of six maps, round after round (48 sockets, well under a millisecond); a megamorphic cache stays
