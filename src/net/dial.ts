@@ -202,12 +202,20 @@ interface AttemptReporter {
   attempted(outcome: AttemptOutcome): void;
 }
 
+/**
+ * A dial's options for net.connect, always this shape (see ConnectShape); also what
+ * src/runtime/socket-options-clone.ts copies for its throwaway sockets.
+ */
+export function connectOptions(host: string, port: number, onread: OnReadOpts | undefined): TcpNetConnectOpts {
+  // Node reads an undefined `onread` as none: the key is always there, so the shape is one.
+  const shape: ConnectShape = { host, port, allowHalfOpen: true, noDelay: true, onread };
+  return shape;
+}
+
 /** One connection attempt with its own connect timeout; reports exactly once unless cancelled first. */
 function attemptOne(address: string, port: number, connectTimeoutMs: number, relayable: boolean, reporter: AttemptReporter): Attempt {
   const reads = relayable ? relayableReads() : null;
-  const shape: ConnectShape = { host: address, port, allowHalfOpen: true, noDelay: true, onread: reads === null ? undefined : reads.onread };
-  // Node reads an undefined `onread` as none; the type cannot say "present but undefined".
-  const socket = connect(shape as TcpNetConnectOpts);
+  const socket = connect(connectOptions(address, port, reads === null ? undefined : reads.onread));
   giveSlots(socket);
   reads?.bind(socket);
   return new SocketAttempt(socket, connectTimeoutMs, reporter);

@@ -1,4 +1,5 @@
 import { Socket, type SocketConstructorOpts } from 'node:net';
+import { connectOptions } from '../net/dial.js';
 import { v8Major } from './operator-flag.js';
 
 /**
@@ -11,27 +12,14 @@ const ROUNDS = 8;
 /** How many different option maps the copy is shown: past V8's polymorphic limit of 4. */
 const MAPS = 6;
 
-/** net.Socket's constructor reads these as well (its typings list them under connect's options). */
-interface DialOptions extends SocketConstructorOpts {
-  readonly host: string;
-  readonly port: number;
-  readonly noDelay: boolean;
-  readonly onread: undefined;
-}
-
 /**
- * Options with the own keys, in order, and kinds of value of the proxy's dials (ConnectShape in
- * src/net/dial.ts) on a prototype of their own, so each has a map of its own while the copies made
- * of them, and everything that reads those copies, look like a dial's.
+ * A dial's options (src/net/dial.ts) on a prototype of their own: each has a map of its own, while
+ * the copies made of them, and everything that reads those copies, look like a dial's.
  */
-function dialLike(prototype: object): DialOptions {
-  const options = Object.create(prototype) as Record<string, unknown>;
-  options.host = '';
-  options.port = 0;
-  options.allowHalfOpen = true;
-  options.noDelay = true;
-  options.onread = undefined;
-  return options as unknown as DialOptions;
+function dialLike(): SocketConstructorOpts {
+  const options = connectOptions('', 0, undefined);
+  Object.setPrototypeOf(options, {});
+  return options;
 }
 
 let settled = false;
@@ -74,7 +62,7 @@ export function hasCloneMapFault(v8Version: string): boolean {
 export function settleSocketOptionsClone(): boolean {
   if (settled || !hasCloneMapFault(process.versions.v8)) return false;
   settled = true;
-  const sources = Array.from({ length: MAPS }, () => dialLike({}));
+  const sources = Array.from({ length: MAPS }, dialLike);
   for (let round = 0; round < ROUNDS; round++) {
     // Made and dropped: a socket never connected holds nothing (destroying them cost 3-7%).
     for (const options of sources) new Socket(options);
