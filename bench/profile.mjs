@@ -7,6 +7,7 @@
 //   [--host NAME] (address the servers by this name, e.g. localhost: the proxy resolves it)
 //   [--alloc] (instead of the CPU profile: what the proxy allocates in the measured section, per
 //   tunnel, request or GiB, freed objects included; V8's sampling heap profiler, lib/alloc-sampler.mjs)
+//   [--window] (the CPU profile of the measured section only, not of the whole process: lib/cpu-sampler.mjs)
 // starts the proxy (kaizen-proxy under `node --cpu-prof`), runs one measurement against it (same
 // client, servers and fake control plane as run.mjs), stops it with SIGTERM so the profile is
 // written, and prints the hottest functions by self time plus self time per source file.
@@ -41,10 +42,15 @@ const withStrace = process.argv.includes('--strace');
 const plain = process.argv.includes('--plain'); // no profiler, no strace: just the number and the CPU
 const alloc = process.argv.includes('--alloc');
 const ALLOC_OUT = join(PROF, 'alloc.heapprofile');
+const windowed = process.argv.includes('--window');
+const WINDOW_OUT = join(PROF, 'window.cpuprofile');
 const profArgs = alloc
   ? ['--import', pathToFileURL(join(BENCH, 'lib', 'alloc-sampler.mjs')).href]
-  : withStrace || plain ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--cpu-prof-interval=200'];
+  : withStrace || plain ? []
+  : windowed ? ['--import', pathToFileURL(join(BENCH, 'lib', 'cpu-sampler.mjs')).href]
+  : ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--cpu-prof-interval=200'];
 if (alloc) process.env.KZP_ALLOC_OUT = ALLOC_OUT;
+if (windowed) process.env.KZP_CPU_OUT = WINDOW_OUT;
 const nodeFlags = process.argv.filter((a, i) => process.argv[i - 1] === '--node-arg'); // e.g. --node-arg --trace-gc
 
 raiseFdLimit(65_536);
@@ -119,9 +125,10 @@ const result = await runChild(join(BENCH, file), { ...opts, via: proxy.via }, {
     cpu[name] = treeCpuSplit(proxy.pid);
     serversCpu[name] = treeCpuSplit(servers.pid);
     faults[name] = treeMinorFaults(proxy.pid);
-    // --alloc: the first signal starts the sampler, the second has it write its profile.
-    if (alloc && (name === 'start' || name === 'end')) process.kill(proxy.pid, 'SIGUSR2');
+    // --alloc, --window: the first signal starts the sampler, the second has it write its profile.
+    if ((alloc || windowed) && (name === 'start' || name === 'end')) process.kill(proxy.pid, 'SIGUSR2');
     if (alloc && name === 'end') while (!existsSync(ALLOC_OUT)) await delay(50);
+    if (windowed && name === 'end') while (!existsSync(WINDOW_OUT)) await delay(50);
   },
 });
 const peakMiB = treePeakRss(proxy.pid) / 1024 ** 2;
@@ -152,7 +159,7 @@ if (alloc) {
   process.exit(0);
 }
 
-const profFile = readdirSync(PROF).find((f) => f.endsWith('.cpuprofile'));
+const profFile = windowed ? 'window.cpuprofile' : readdirSync(PROF).find((f) => f.endsWith('.cpuprofile'));
 if (!profFile) throw new Error('no .cpuprofile written (did the proxy exit on SIGTERM?)');
 const profile = JSON.parse(readFileSync(join(PROF, profFile), 'utf8'));
 
@@ -188,7 +195,7 @@ const print = (title, map, n) => {
     console.log(`${((us / busy) * 100).toFixed(1).padStart(5)}%  ${(us / 1e3).toFixed(0).padStart(6)} ms  ${k}`);
   }
 };
-console.log(`profile ${profFile}, non-idle ${(busy / 1e6).toFixed(2)} s (whole run)`);
+console.log(`profile ${profFile}, non-idle ${(busy / 1e6).toFixed(2)} s (${windowed ? 'measured section' : 'whole run'})`);
 print('self time by function', byFn, topN);
 
 // Inclusive time of project and dependency functions (dist/, node_modules/): what a call costs
