@@ -29,16 +29,17 @@ export interface RouteRequest {
 /**
  * Through the upstream proxy (connector.upstreamFor said which): http:// goes absolute-form to the
  * proxy with Proxy-Authorization, on sockets pooled to the proxy; https:// goes through the CONNECT
- * agent. (Requests straight to a destination take our own client: upstream-dispatch.ts.)
+ * agent. (Requests straight to a destination take our own client: upstream-dispatch.ts.) The
+ * options are written out whole: on Node 20 a spread followed by more properties makes a new hidden
+ * class on every call (src/runtime/socket-options-clone.ts).
  */
 export function routeRequest(proxy: ProxyContext, target: Target, split: Split, upstream: UpstreamProxy, request: RouteRequest): RequestRoute {
   const secure = split.scheme === 'https';
   const servername = target.hostType === 'dns' ? target.host : '';
-  const base = { method: request.method, setHost: false };
   const agents = proxy.pool.viaProxy(upstream);
   if (secure) {
     return {
-      options: { ...base, agent: agents.https, host: target.host, port: target.port, path: split.path, headers: [...request.headers], servername },
+      options: { method: request.method, setHost: false, agent: agents.https, host: target.host, port: target.port, path: split.path, headers: [...request.headers], servername },
       secure,
       forwardProxy: null,
     };
@@ -46,7 +47,8 @@ export function routeRequest(proxy: ProxyContext, target: Target, split: Split, 
   const auth = proxyAuthorization(upstream);
   return {
     options: {
-      ...base,
+      method: request.method,
+      setHost: false,
       agent: agents.http,
       host: upstream.host,
       port: upstream.port,
