@@ -6,6 +6,7 @@
 //   as the bench's later rounds measure tunnels on a proxy that has served HTTP)
 //   [--up-between BYTES] (seq, conc: BYTES uploaded through one tunnel of each proxy in turn, unmeasured,
 //   before each round, as the bench measures tunnels after its throughput rows)
+//   [--between-only A|B] (that between-work through one proxy only: what it does to the later tunnels of a build)
 // A and B: a kaizen-proxy build (path to its cli.js, e.g. dist/cli.js or a patched copy under
 // bench/out/), `bare` (lib/bare-proxy.mjs), `raw` (lib/raw-floor-proxy.mjs) or `squid`.
 // seq: new tunnel + 1-byte echo one at a time (the latency measurement), A and B alternating, the
@@ -39,6 +40,9 @@ const count = Number(arg('--count', { seq: 800, conc: 4000, http: 20_000 }[mode]
 const warmup = Number(arg('--warmup', 300));
 const httpBetween = Number(arg('--http-between', 0));
 const upBetween = Number(arg('--up-between', 0));
+// --between-only A|B: the --http-between and --up-between work goes through that proxy only (what
+// the other work does to a build's later tunnels, against the same build without it).
+const betweenOnly = arg('--between-only', null);
 const maxFds = raiseFdLimit(65_536);
 
 const servers = await new Promise((resolveServers, reject) => {
@@ -78,7 +82,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const NO_CHECKPOINTS = { checkpoint: async () => undefined };
 /** Both proxies at once, `total` keep-alive GETs each over 25 connections; requests/s of each. */
 async function requests(total) {
-  const run = (which) => keepAliveRequests({ via: proxies[which].via, host: servers.host, port: servers.ports.origin, total, connections: 25, warmup: 0 }, NO_CHECKPOINTS);
+  const run = (which) => (betweenOnly !== null && betweenOnly !== which && mode !== 'http' ? { perSec: 0 } : keepAliveRequests({ via: proxies[which].via, host: servers.host, port: servers.ports.origin, total, connections: 25, warmup: 0 }, NO_CHECKPOINTS));
   const [a, b] = await Promise.all([run('A'), run('B')]);
   return { A: a.perSec, B: b.perSec };
 }
@@ -88,6 +92,7 @@ let uploadsRun = 0;
 async function uploads(bytes) {
   const order = uploadsRun++ % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
   for (const which of order) {
+    if (betweenOnly !== null && betweenOnly !== which) continue;
     await throughput({ via: proxies[which].via, host: servers.host, port: servers.ports.sink, bytes, warmupBytes: 0, direction: 'up' }, NO_CHECKPOINTS);
   }
 }
