@@ -6,28 +6,16 @@
 // KZP_ALLOC_YOUNG=0 leaves out what scavenges free: what remains is what survived at least one
 // (what scavenges copy, and what full collections later free). KZP_ALLOC_INTERVAL sets the mean
 // bytes between samples (4096).
-import { renameSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { profileOnSignals } from './signal-profiler.mjs';
 
-const out = process.env.KZP_ALLOC_OUT;
-const session = new Session();
-session.connect();
-session.post('HeapProfiler.enable');
-let sampling = false;
-process.on('SIGUSR2', () => {
-  if (!sampling) {
-    sampling = true;
-    session.post('HeapProfiler.startSampling', {
-      samplingInterval: Number(process.env.KZP_ALLOC_INTERVAL ?? 4096),
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: process.env.KZP_ALLOC_YOUNG !== '0',
-    });
-    return;
-  }
-  sampling = false;
-  session.post('HeapProfiler.stopSampling', (error, result) => {
-    if (error || out === undefined) return;
-    writeFileSync(`${out}.tmp`, JSON.stringify(result.profile));
-    renameSync(`${out}.tmp`, out);
-  });
+profileOnSignals({
+  domain: 'HeapProfiler',
+  start: 'startSampling',
+  stop: 'stopSampling',
+  params: {
+    samplingInterval: Number(process.env.KZP_ALLOC_INTERVAL ?? 4096),
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: process.env.KZP_ALLOC_YOUNG !== '0',
+  },
+  out: process.env.KZP_ALLOC_OUT,
 });
