@@ -11,12 +11,21 @@
 import './runtime/v8-flags-now.js';
 
 const { main } = await import('./cli/main.js');
+const { flushEveryDestination } = await import('./observe/stdout-destination.js');
+
+/**
+ * How long the log lines still held or being written may hold the exit (a slow reader of stdout: a
+ * busy container runtime, a paused `| less`). It was a fixed 50 ms, after which the tail of the
+ * log, the shutdown lines with it, could be lost. A reader that stopped reading is given up on.
+ */
+const EXIT_LOG_WAIT_MS = 5_000;
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    // Let pino flush stdout before leaving; a short grace period, then exit regardless.
-    setTimeout(() => process.exit(code), 50).unref();
+    const exit = (): never => process.exit(code);
+    setTimeout(exit, EXIT_LOG_WAIT_MS).unref();
+    void flushEveryDestination().then(exit);
   },
   (error: unknown) => {
     process.stderr.write(`kaizen-proxy: fatal: ${error instanceof Error ? error.message : String(error)}\n`);

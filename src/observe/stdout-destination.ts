@@ -49,7 +49,7 @@ export interface StdoutDestination extends DestinationStream {
  * FLUSH_INTERVAL_MS has passed. Order is kept: one write at a time, the rest waits behind it.
  * Short writes continue where they stopped; a full non-blocking pipe (EAGAIN) is retried; past
  * MAX_PENDING_CHARS lines are dropped and their count is written once writing resumes. Whatever is
- * held at exit is written synchronously.
+ * held at exit is written synchronously, after the rest of a batch that was waiting for its retry.
  */
 export function createStdoutDestination(fd = 1, limits: Partial<WriterLimits> = {}): StdoutDestination {
   const writer = new BatchedFdWriter(fd, { minWriteChars: MIN_WRITE_CHARS, maxPendingChars: MAX_PENDING_CHARS, ...limits });
@@ -65,6 +65,21 @@ process.once('exit', () => {
   for (const ref of live) ref.deref()?.flushSync();
 });
 
+/**
+ * Resolves once every destination in use has written what it holds, the batch in flight included
+ * (src/cli.ts waits for this, up to a deadline, before it calls process.exit). flushSync at exit
+ * cannot finish a batch that a thread-pool write is still pushing into a slow reader's pipe: its
+ * unwritten part was lost, and the lines written after it followed a cut line.
+ */
+export function flushEveryDestination(): Promise<void> {
+  const writers = [...live].map((ref) => ref.deref()).filter((writer) => writer !== undefined);
+  return Promise.all(writers.map((writer) => new Promise<void>((resolve) => {
+    writer.flush(() => {
+      resolve();
+    });
+  }))).then(() => undefined);
+}
+
 /** Batch size and the bound on unwritten lines (tests shrink them). */
 export interface WriterLimits {
   readonly minWriteChars: number;
@@ -79,6 +94,8 @@ class BatchedFdWriter implements StdoutDestination {
   #writing = false;
   #dropped = 0;
   #waiters: ((error?: Error) => void)[] = [];
+  /** The batch being written and how far it got, while a write of it waits for a retry (EAGAIN). */
+  #retrying: { readonly data: Buffer; readonly offset: number; readonly timer: NodeJS.Timeout } | null = null;
   /** The pending FLUSH_INTERVAL_MS flush, armed by the first line held (no timer while nothing is). */
   #timer: NodeJS.Timeout | null = null;
 
@@ -120,18 +137,30 @@ class BatchedFdWriter implements StdoutDestination {
   }
 
   flushSync(): void {
-    const data = this.#takeBatch();
-    if (data.length === 0) return;
-    let offset = 0;
-    for (let attempt = 0; offset < data.length && attempt <= SYNC_RETRIES; ) {
+    // A batch that a full stdout turned back goes first, from where it stopped: it is older than
+    // anything held, and no write of it is in flight to race this one.
+    const retrying = this.#retrying;
+    if (retrying !== null) {
+      clearTimeout(retrying.timer);
+      this.#retrying = null;
+      if (!this.#writeAllSync(retrying.data, retrying.offset)) return;
+    }
+    this.#writeAllSync(this.#takeBatch(), 0);
+  }
+
+  /** Writes data from offset on, waiting out a full non-blocking stdout; false when it could not. */
+  #writeAllSync(data: Buffer, from: number): boolean {
+    let offset = from;
+    for (let attempt = 0; offset < data.length; ) {
       try {
         offset += writeSync(this.#fd, data, offset, data.length - offset);
       } catch (error) {
-        if (!isRetryable(error)) return;
+        if (!isRetryable(error) || attempt === SYNC_RETRIES) return false;
         attempt++;
         Atomics.wait(SLEEP, 0, 0, RETRY_MS);
       }
     }
+    return true;
   }
 
   /** The held lines as one buffer, deferred ones made now (and a note for dropped ones); nothing is held afterwards. */
@@ -163,9 +192,11 @@ class BatchedFdWriter implements StdoutDestination {
       if (error !== null) {
         if (isRetryable(error)) {
           // Kept referenced, like the write itself: a process ending on its own waits for its log.
-          setTimeout(() => {
+          const timer = setTimeout(() => {
+            this.#retrying = null;
             this.#writeFrom(data, offset);
           }, RETRY_MS);
+          this.#retrying = { data, offset, timer };
           return;
         }
         // stdout is gone (EPIPE, closed): there is nowhere to report it; drop the batch.

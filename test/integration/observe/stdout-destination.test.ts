@@ -76,6 +76,21 @@ describe('stdout destination', () => {
     expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 20000 }, (_, i) => i));
   });
 
+  it('at exit, first finishes the batch that a full pipe turned back, from where it stopped', async () => {
+    // 100 ms after the lines: the pipe took the first batches and a write of the next one met
+    // EAGAIN and waits for its retry. That batch lived only in the retry's closure, and was lost.
+    const run = await runChild(`
+      const dest = createStdoutDestination(1);
+      for (let i = 0; i < 20000; i++) dest.write(line(i));
+      setTimeout(() => {
+        process.stderr.write('written\\n');
+        process.exit(0);
+      }, 100);
+    `);
+    expect(run.code).toBe(0);
+    expect(seqs(run.lines)).toEqual(Array.from({ length: 20000 }, (_, i) => i));
+  });
+
   it('drops lines past its bound while nobody reads, counts them, and keeps the rest in order', async () => {
     const run = await runChild(`
       const dest = createStdoutDestination(1, { minWriteChars: 4096, maxPendingChars: 200000 });
