@@ -11,21 +11,24 @@
 import './runtime/v8-flags-now.js';
 
 const { main } = await import('./cli/main.js');
-const { flushEveryDestination } = await import('./observe/stdout-destination.js');
+const { flushEveryDestination, stopWaitingForStdout } = await import('./observe/destinations-at-exit.js');
 
 /**
  * How long the log lines still held or being written may hold the exit (a slow reader of stdout: a
  * busy container runtime, a paused `| less`). It was a fixed 50 ms, after which the tail of the
- * log, the shutdown lines with it, could be lost. A reader that stopped reading is given up on.
+ * log, the shutdown lines with it, could be lost. A reader that has not taken them by then is
+ * given up on: what stdout does not take at once is dropped.
  */
 const EXIT_LOG_WAIT_MS = 5_000;
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    const exit = (): never => process.exit(code);
-    setTimeout(exit, EXIT_LOG_WAIT_MS).unref();
-    void flushEveryDestination().then(exit);
+    setTimeout(() => {
+      stopWaitingForStdout();
+      process.exit(code);
+    }, EXIT_LOG_WAIT_MS).unref();
+    void flushEveryDestination().then(() => process.exit(code));
   },
   (error: unknown) => {
     process.stderr.write(`kaizen-proxy: fatal: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,5 +1,7 @@
 import { write as fsWrite, writeSync } from 'node:fs';
 import type { DestinationStream } from 'pino';
+import { registerForExit } from './destinations-at-exit.js';
+import { nonBlockingPipe } from './nonblocking-pipe.js';
 
 /**
  * Lines are held until this many characters are waiting, or FLUSH_INTERVAL_MS has passed. Each
@@ -15,7 +17,7 @@ const MAX_PENDING_CHARS = 32 * 1024 * 1024;
 const DEFERRED_LINE_CHARS = 256;
 /** A non-blocking stdout that is full (EAGAIN) is retried after this long. */
 const RETRY_MS = 10;
-/** flushSync gives a full stdout this many retries (about 5 s) before it gives up at exit. */
+/** flushSync gives a full stdout this many retries (about 5 s) by default before it gives up at exit. */
 const SYNC_RETRIES = 500;
 
 /** A line whose text is made when its batch is written, not when it is logged (see writeLater). */
@@ -36,8 +38,8 @@ export interface StdoutDestination extends DestinationStream {
   writeLater(line: DeferredLine): boolean;
   /** Start writing what is held now; `done` runs once it is written (or failed). */
   flush(done?: (error?: Error) => void): void;
-  /** Write everything held, synchronously (process exit). */
-  flushSync(): void;
+  /** Write everything held, synchronously (process exit), retrying a full stdout `retries` times RETRY_MS apart. */
+  flushSync(retries?: number): void;
 }
 
 /**
@@ -50,34 +52,14 @@ export interface StdoutDestination extends DestinationStream {
  * Short writes continue where they stopped; a full non-blocking pipe (EAGAIN) is retried; past
  * MAX_PENDING_CHARS lines are dropped and their count is written once writing resumes. Whatever is
  * held at exit is written synchronously, after the rest of a batch that was waiting for its retry.
+ * When fd is a pipe, batches go to a non-blocking description of its own (nonblocking-pipe.ts),
+ * written from the main thread: such a write never waits, and no thread is left inside one.
  */
 export function createStdoutDestination(fd = 1, limits: Partial<WriterLimits> = {}): StdoutDestination {
-  const writer = new BatchedFdWriter(fd, { minWriteChars: MIN_WRITE_CHARS, maxPendingChars: MAX_PENDING_CHARS, ...limits });
-  // Destinations no longer used are forgotten here, so a process that makes many keeps few.
-  for (const ref of live) if (ref.deref() === undefined) live.delete(ref);
-  live.add(new WeakRef(writer));
+  const pipe = nonBlockingPipe(fd);
+  const writer = new BatchedFdWriter(pipe ?? fd, pipe !== null, { minWriteChars: MIN_WRITE_CHARS, maxPendingChars: MAX_PENDING_CHARS, ...limits });
+  registerForExit(writer);
   return writer;
-}
-
-/** Every destination still in use, written out once at exit (one listener for all of them). */
-const live = new Set<WeakRef<BatchedFdWriter>>();
-process.once('exit', () => {
-  for (const ref of live) ref.deref()?.flushSync();
-});
-
-/**
- * Resolves once every destination in use has written what it holds, the batch in flight included
- * (src/cli.ts waits for this, up to a deadline, before it calls process.exit). flushSync at exit
- * cannot finish a batch that a thread-pool write is still pushing into a slow reader's pipe: its
- * unwritten part was lost, and the lines written after it followed a cut line.
- */
-export function flushEveryDestination(): Promise<void> {
-  const writers = [...live].map((ref) => ref.deref()).filter((writer) => writer !== undefined);
-  return Promise.all(writers.map((writer) => new Promise<void>((resolve) => {
-    writer.flush(() => {
-      resolve();
-    });
-  }))).then(() => undefined);
 }
 
 /** Batch size and the bound on unwritten lines (tests shrink them). */
@@ -88,6 +70,8 @@ export interface WriterLimits {
 
 class BatchedFdWriter implements StdoutDestination {
   readonly #fd: number;
+  /** fd never blocks (nonBlockingPipe): batches are written from the main thread, not the thread pool. */
+  readonly #inline: boolean;
   readonly #limits: WriterLimits;
   #lines: (string | DeferredLine)[] = [];
   #chars = 0;
@@ -99,8 +83,9 @@ class BatchedFdWriter implements StdoutDestination {
   /** The pending FLUSH_INTERVAL_MS flush, armed by the first line held (no timer while nothing is). */
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(fd: number, limits: WriterLimits) {
+  constructor(fd: number, inline: boolean, limits: WriterLimits) {
     this.#fd = fd;
+    this.#inline = inline;
     this.#limits = limits;
   }
 
@@ -136,26 +121,26 @@ class BatchedFdWriter implements StdoutDestination {
     if (!this.#writing) this.#writeBatch();
   }
 
-  flushSync(): void {
+  flushSync(retries = SYNC_RETRIES): void {
     // A batch that a full stdout turned back goes first, from where it stopped: it is older than
     // anything held, and no write of it is in flight to race this one.
     const retrying = this.#retrying;
     if (retrying !== null) {
       clearTimeout(retrying.timer);
       this.#retrying = null;
-      if (!this.#writeAllSync(retrying.data, retrying.offset)) return;
+      if (!this.#writeAllSync(retrying.data, retrying.offset, retries)) return;
     }
-    this.#writeAllSync(this.#takeBatch(), 0);
+    this.#writeAllSync(this.#takeBatch(), 0, retries);
   }
 
   /** Writes data from offset on, waiting out a full non-blocking stdout; false when it could not. */
-  #writeAllSync(data: Buffer, from: number): boolean {
+  #writeAllSync(data: Buffer, from: number, retries: number): boolean {
     let offset = from;
     for (let attempt = 0; offset < data.length; ) {
       try {
         offset += writeSync(this.#fd, data, offset, data.length - offset);
       } catch (error) {
-        if (!isRetryable(error) || attempt === SYNC_RETRIES) return false;
+        if (!isRetryable(error) || attempt >= retries) return false;
         attempt++;
         Atomics.wait(SLEEP, 0, 0, RETRY_MS);
       }
@@ -188,27 +173,47 @@ class BatchedFdWriter implements StdoutDestination {
   }
 
   #writeFrom(data: Buffer, offset: number): void {
+    if (this.#inline) {
+      this.#writeInline(data, offset);
+      return;
+    }
     fsWrite(this.#fd, data, offset, data.length - offset, null, (error, written) => {
-      if (error !== null) {
-        if (isRetryable(error)) {
-          // Kept referenced, like the write itself: a process ending on its own waits for its log.
-          const timer = setTimeout(() => {
-            this.#retrying = null;
-            this.#writeFrom(data, offset);
-          }, RETRY_MS);
-          this.#retrying = { data, offset, timer };
-          return;
-        }
-        // stdout is gone (EPIPE, closed): there is nowhere to report it; drop the batch.
-        this.#afterWrite(error);
-        return;
-      }
-      if (offset + written < data.length) {
-        this.#writeFrom(data, offset + written);
-        return;
-      }
-      this.#afterWrite();
+      this.#wrote(data, offset, error, written);
     });
+  }
+
+  /** As much as the non-blocking pipe takes now, from the main thread. */
+  #writeInline(data: Buffer, offset: number): void {
+    let at = offset;
+    try {
+      while (at < data.length) at += writeSync(this.#fd, data, at, data.length - at);
+    } catch (error) {
+      this.#wrote(data, at, error as NodeJS.ErrnoException, 0);
+      return;
+    }
+    this.#afterWrite();
+  }
+
+  #wrote(data: Buffer, offset: number, error: NodeJS.ErrnoException | null, written: number): void {
+    if (error !== null) {
+      if (isRetryable(error)) {
+        // Kept referenced, like the write itself: a process ending on its own waits for its log.
+        const timer = setTimeout(() => {
+          this.#retrying = null;
+          this.#writeFrom(data, offset);
+        }, RETRY_MS);
+        this.#retrying = { data, offset, timer };
+        return;
+      }
+      // stdout is gone (EPIPE, closed): there is nowhere to report it; drop the batch.
+      this.#afterWrite(error);
+      return;
+    }
+    if (offset + written < data.length) {
+      this.#writeFrom(data, offset + written);
+      return;
+    }
+    this.#afterWrite();
   }
 
   #afterWrite(error?: Error): void {
@@ -237,9 +242,13 @@ class BatchedFdWriter implements StdoutDestination {
   }
 
   #settle(error?: Error): void {
+    if (this.#waiters.length === 0) return;
     const waiters = this.#waiters;
     this.#waiters = [];
-    for (const done of waiters) done(error);
+    // Never inside the caller's flush(): an inline write settles in the same turn.
+    queueMicrotask(() => {
+      for (const done of waiters) done(error);
+    });
   }
 }
 

@@ -1,8 +1,10 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:http';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,9 +12,8 @@ import { startOrigin, type Origin } from '../../helpers/origins.js';
 
 // `kaizen-proxy serve` (dist/cli.js) with its stdout a real pipe that this test stops reading while
 // the proxy logs some 1.4 MB, several times what the pipe holds, so a batch write is stuck in it
-// when SIGTERM comes. The reader comes back only after the proxy has finished its drain: every
-// line must still arrive whole, the shutdown lines last. (It exited 50 ms after the drain, and the
-// batch in flight was cut.)
+// when SIGTERM comes. Two kinds of pipe: the socket pair node:child_process makes, and a FIFO
+// (mkfifo), which is what Docker and containerd give a container.
 
 const CLI = resolve('dist/cli.js');
 const REQUESTS = 3_000;
@@ -20,13 +21,19 @@ const REQUESTS = 3_000;
 const READER_AWAY_MS = 500;
 
 let origin: Origin | null = null;
-let child: ChildProcessByStdio<null, Readable, Readable> | null = null;
+let child: ChildProcess | null = null;
+let fifoDir: string | null = null;
+let reader: Readable | null = null;
 
 afterEach(async () => {
   child?.kill('SIGKILL');
   child = null;
+  reader?.destroy();
+  reader = null;
   await origin?.close();
   origin = null;
+  if (fifoDir !== null) rmSync(fifoDir, { recursive: true, force: true });
+  fifoDir = null;
 });
 
 /** Resolves with the proxy's port once its "listening" line came, keeping every byte read so far. */
@@ -65,48 +72,93 @@ function get(port: number, agent: Agent, url: string): Promise<number> {
   });
 }
 
-describe('the log at exit', () => {
-  it('writes every line whole to a slow reader of stdout before the process exits', async () => {
-    origin = await startOrigin();
-    const started = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '127.0.0.0/8'], {
-      cwd: tmpdir(),
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = started;
-    let stderr = '';
-    started.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = once(started, 'exit');
-    const chunks: Buffer[] = [];
-    const port = await listeningPort(started.stdout, chunks);
+interface Served {
+  readonly proxy: ChildProcess;
+  /** The read end of the proxy's stdout, paused since "listening". */
+  readonly stdout: Readable;
+  readonly exited: Promise<[number | null, NodeJS.Signals | null]>;
+  readonly stderr: () => string;
+}
 
-    // With stdout unread, its pipe fills and the proxy's log writes wait in it.
-    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-    const url = `http://127.0.0.1:${String(origin.port)}/log-tail/${'p'.repeat(200)}`;
-    let next = 0;
-    const statuses: number[] = [];
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < REQUESTS) {
-        next++;
-        statuses.push(await get(port, agent, url));
-      }
-    }));
-    agent.destroy();
-    expect(statuses.filter((s) => s === 200)).toHaveLength(REQUESTS);
-
-    started.kill('SIGTERM');
-    await delay(READER_AWAY_MS); // a slow reader, not a wait for readiness: the proxy is never told
-    started.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    started.stdout.resume();
-    const [[code]] = await Promise.all([exited, once(started.stdout, 'end')]) as [[number | null], unknown];
-
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    const text = Buffer.concat(chunks).toString('utf8');
-    expect(text.endsWith('\n')).toBe(true);
-    const lines = text.split('\n').slice(0, -1).map((line) => JSON.parse(line) as { msg?: string; kind?: string });
-    expect(lines.filter((l) => l.msg === 'decision' && l.kind === 'http')).toHaveLength(REQUESTS);
-    expect(lines.filter((l) => l.msg === 'closed' && l.kind === 'http')).toHaveLength(REQUESTS);
-    expect(lines.at(-1)?.msg).toBe('stopped');
+/** `serve` with stdout a socket pair or a FIFO, after REQUESTS requests through it; `chunks` holds what was read. */
+async function servedAndLogged(kind: 'socketpair' | 'fifo', chunks: Buffer[]): Promise<Served> {
+  const target = await startOrigin();
+  origin = target;
+  let stdio: 'pipe' | number = 'pipe';
+  if (kind === 'fifo') {
+    fifoDir = mkdtempSync(join(tmpdir(), 'kzp-fifo-'));
+    const fifo = join(fifoDir, 'stdout');
+    execFileSync('mkfifo', [fifo]);
+    // The read end first (non-blocking, so this open does not wait for a writer), then the write end for the child.
+    reader = new Socket({ fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+    stdio = openSync(fifo, 'w');
+  }
+  const proxy = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '127.0.0.0/8'], {
+    cwd: tmpdir(),
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir() },
+    stdio: ['ignore', stdio, 'pipe'],
   });
+  child = proxy;
+  if (typeof stdio === 'number') closeSync(stdio);
+  const stdout = reader ?? proxy.stdout;
+  if (stdout === null || proxy.stderr === null) throw new Error('no pipes');
+  let stderr = '';
+  proxy.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(proxy, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const port = await listeningPort(stdout, chunks);
+
+  // With stdout unread, its pipe fills and the proxy's log writes wait in it.
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  const url = `http://127.0.0.1:${String(target.port)}/log-tail/${'p'.repeat(200)}`;
+  let next = 0;
+  const statuses: number[] = [];
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < REQUESTS) {
+      next++;
+      statuses.push(await get(port, agent, url));
+    }
+  }));
+  agent.destroy();
+  expect(statuses.filter((s) => s === 200)).toHaveLength(REQUESTS);
+  return { proxy, stdout, exited, stderr: () => stderr };
+}
+
+describe('the log at exit', () => {
+  for (const kind of ['socketpair', 'fifo'] as const) {
+    it(`writes every line whole to a slow reader of stdout (a ${kind}) before the process exits`, async () => {
+      const chunks: Buffer[] = [];
+      const { proxy, stdout, exited, stderr } = await servedAndLogged(kind, chunks);
+      proxy.kill('SIGTERM');
+      await delay(READER_AWAY_MS); // a slow reader, not a wait for readiness: the proxy is never told
+      stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stdout.resume();
+      const [[code]] = await Promise.all([exited, once(stdout, 'end')]);
+
+      expect(stderr()).toBe('');
+      expect(code).toBe(0);
+      const text = Buffer.concat(chunks).toString('utf8');
+      expect(text.endsWith('\n')).toBe(true);
+      const lines = text.split('\n').slice(0, -1).map((line) => JSON.parse(line) as { msg?: string; kind?: string });
+      expect(lines.filter((l) => l.msg === 'decision' && l.kind === 'http')).toHaveLength(REQUESTS);
+      expect(lines.filter((l) => l.msg === 'closed' && l.kind === 'http')).toHaveLength(REQUESTS);
+      expect(lines.at(-1)?.msg).toBe('stopped');
+    });
+  }
+
+  it('exits 0 on SIGTERM when its stdout FIFO is never read again', async () => {
+    const chunks: Buffer[] = [];
+    const { proxy, stdout, exited, stderr } = await servedAndLogged('fifo', chunks);
+    proxy.kill('SIGTERM');
+    // A blocking write of a batch into the full FIFO held a thread-pool thread, and Node joins the
+    // pool on exit: the process drained, then hung until SIGKILL.
+    const [code, signal] = await exited;
+    expect({ code, signal, stderr: stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
+    // What the FIFO holds is whole lines in order, bar a batch the full pipe cut at its end.
+    stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stdout.resume();
+    await once(stdout, 'end');
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n').slice(0, -1);
+    expect(lines.length).toBeGreaterThan(100);
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+  }, 40_000);
 });
