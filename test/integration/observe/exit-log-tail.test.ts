@@ -1,13 +1,13 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { request, Agent } from 'node:http';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { makeFifo, type Fifo } from '../../helpers/fifo.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 
 // `kaizen-proxy serve` (dist/cli.js) with its stdout a real pipe that this test stops reading while
@@ -22,18 +22,15 @@ const READER_AWAY_MS = 500;
 
 let origin: Origin | null = null;
 let child: ChildProcess | null = null;
-let fifoDir: string | null = null;
-let reader: Readable | null = null;
+let fifo: Fifo | null = null;
 
 afterEach(async () => {
   child?.kill('SIGKILL');
   child = null;
-  reader?.destroy();
-  reader = null;
+  fifo?.remove();
+  fifo = null;
   await origin?.close();
   origin = null;
-  if (fifoDir !== null) rmSync(fifoDir, { recursive: true, force: true });
-  fifoDir = null;
 });
 
 /** Resolves with the proxy's port once its "listening" line came, keeping every byte read so far. */
@@ -84,15 +81,9 @@ interface Served {
 async function servedAndLogged(kind: 'socketpair' | 'fifo', chunks: Buffer[]): Promise<Served> {
   const target = await startOrigin();
   origin = target;
-  let stdio: 'pipe' | number = 'pipe';
-  if (kind === 'fifo') {
-    fifoDir = mkdtempSync(join(tmpdir(), 'kzp-fifo-'));
-    const fifo = join(fifoDir, 'stdout');
-    execFileSync('mkfifo', [fifo]);
-    // The read end first (non-blocking, so this open does not wait for a writer), then the write end for the child.
-    reader = new Socket({ fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
-    stdio = openSync(fifo, 'w');
-  }
+  const made = kind === 'fifo' ? makeFifo() : null;
+  fifo = made;
+  const stdio = made === null ? 'pipe' : made.writeFd;
   const proxy = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '127.0.0.0/8'], {
     cwd: tmpdir(),
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir() },
@@ -100,7 +91,7 @@ async function servedAndLogged(kind: 'socketpair' | 'fifo', chunks: Buffer[]): P
   });
   child = proxy;
   if (typeof stdio === 'number') closeSync(stdio);
-  const stdout = reader ?? proxy.stdout;
+  const stdout = made?.reader ?? proxy.stdout;
   if (stdout === null || proxy.stderr === null) throw new Error('no pipes');
   let stderr = '';
   proxy.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

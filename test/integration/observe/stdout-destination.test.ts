@@ -1,13 +1,19 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { makeFifo } from '../../helpers/fifo.js';
 
 // The log destination (src/observe/stdout-destination.ts, built into dist/ by npm test) in a child
 // process whose standard output is a real pipe that this test leaves unread until the child has
 // written everything: the pipe fills, the child's non-blocking stdout answers EAGAIN, and every line
-// must still arrive, in order, whether the child waits for flush() or exits at once.
+// must still arrive, in order, whether the child waits for flush() or exits at once. Two kinds of
+// pipe: the socket pair node:child_process makes (written from the thread pool), and a FIFO, which
+// the destination reopens non-blocking and writes from the main thread (nonblocking-pipe.ts).
+
+type PipeKind = 'socketpair' | 'fifo';
 
 const DEST = pathToFileURL(join(process.cwd(), 'dist', 'observe', 'stdout-destination.js')).href;
 
@@ -18,29 +24,35 @@ interface Run {
 }
 
 /** Runs `body` in a child (with `dest` and `line(i)` in scope); reads its stdout only after it printed "written" on stderr. */
-async function runChild(body: string): Promise<Run> {
+async function runChild(kind: PipeKind, body: string): Promise<Run> {
   const script = `
     const { createStdoutDestination } = await import(${JSON.stringify(DEST)});
     void process.stdout; // node:net wraps the pipe: fd 1 is non-blocking from here on
     const line = (i) => JSON.stringify({ level: 'info', seq: i, pad: 'x'.repeat(80) }) + '\\n';
     ${body}
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const fifo = kind === 'fifo' ? makeFifo() : null;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', fifo?.writeFd ?? 'pipe', 'pipe'] });
+  if (fifo !== null) closeSync(fifo.writeFd);
+  const stdout = fifo?.reader ?? child.stdout;
+  const errors = child.stderr;
+  if (stdout === null || errors === null) throw new Error('no pipes');
   let stderr = '';
-  child.stderr.setEncoding('utf8');
+  errors.setEncoding('utf8');
   const written = new Promise<void>((resolve) => {
-    child.stderr.on('data', (chunk: string) => {
+    errors.on('data', (chunk: string) => {
       stderr += chunk;
       if (stderr.includes('written')) resolve();
     });
   });
-  child.stdout.pause();
+  stdout.pause();
   const exited = once(child, 'exit');
   await Promise.race([written, exited]);
   const chunks: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  child.stdout.resume();
-  await Promise.all([exited, once(child.stdout, 'end')]);
+  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  stdout.resume();
+  await Promise.all([exited, once(stdout, 'end')]);
+  fifo?.remove();
   const [code] = (await exited) as [number | null];
   return { lines: Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l.length > 0), stderr, code };
 }
@@ -49,9 +61,9 @@ function seqs(lines: readonly string[]): number[] {
   return lines.map((l) => (JSON.parse(l) as { seq?: number }).seq).filter((s): s is number => typeof s === 'number');
 }
 
-describe('stdout destination', () => {
+describe.each(['socketpair', 'fifo'] as const)('stdout destination, stdout a %s', (kind) => {
   it('delivers 20,000 lines in order through a full non-blocking pipe, then calls back', async () => {
-    const run = await runChild(`
+    const run = await runChild(kind, `
       const dest = createStdoutDestination(1);
       for (let i = 0; i < 20000; i++) dest.write(line(i));
       process.stderr.write('written\\n');
@@ -63,7 +75,7 @@ describe('stdout destination', () => {
   });
 
   it('writes what it holds at exit, waiting out a full pipe', async () => {
-    const run = await runChild(`
+    const run = await runChild(kind, `
       const dest = createStdoutDestination(1);
       for (let i = 0; i < 20000; i++) dest.write(line(i));
       process.stderr.write('written\\n');
@@ -79,7 +91,7 @@ describe('stdout destination', () => {
   it('at exit, first finishes the batch that a full pipe turned back, from where it stopped', async () => {
     // 100 ms after the lines: the pipe took the first batches and a write of the next one met
     // EAGAIN and waits for its retry. That batch lived only in the retry's closure, and was lost.
-    const run = await runChild(`
+    const run = await runChild(kind, `
       const dest = createStdoutDestination(1);
       for (let i = 0; i < 20000; i++) dest.write(line(i));
       setTimeout(() => {
@@ -92,7 +104,7 @@ describe('stdout destination', () => {
   });
 
   it('drops lines past its bound while nobody reads, counts them, and keeps the rest in order', async () => {
-    const run = await runChild(`
+    const run = await runChild(kind, `
       const dest = createStdoutDestination(1, { minWriteChars: 4096, maxPendingChars: 200000 });
       let i = 0;
       // Keep writing until the pipe is full and the bound is reached (a line is refused).
