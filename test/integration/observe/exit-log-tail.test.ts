@@ -77,8 +77,11 @@ interface Served {
   readonly stderr: () => string;
 }
 
-/** `serve` with stdout a socket pair or a FIFO, after REQUESTS requests through it; `chunks` holds what was read. */
-async function servedAndLogged(kind: 'socketpair' | 'fifo', chunks: Buffer[]): Promise<Served> {
+/**
+ * `serve` with stdout a socket pair or a FIFO, after REQUESTS requests through it; `chunks` holds
+ * what was read. `readerGone`: the reader closes its end once "listening" came, before the requests.
+ */
+async function servedAndLogged(kind: 'socketpair' | 'fifo', chunks: Buffer[], readerGone = false): Promise<Served> {
   const target = await startOrigin();
   origin = target;
   const made = kind === 'fifo' ? makeFifo() : null;
@@ -97,6 +100,7 @@ async function servedAndLogged(kind: 'socketpair' | 'fifo', chunks: Buffer[]): P
   proxy.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(proxy, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   const port = await listeningPort(stdout, chunks);
+  if (readerGone) stdout.destroy();
 
   // With stdout unread, its pipe fills and the proxy's log writes wait in it.
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
@@ -152,4 +156,12 @@ describe('the log at exit', () => {
     expect(lines.length).toBeGreaterThan(100);
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
   }, 40_000);
+
+  it('keeps serving when the reader of its stdout FIFO goes away, and exits 0', async () => {
+    // Every log write now fails with EPIPE (SIGPIPE is ignored): the lines are dropped, nothing else.
+    const { proxy, exited, stderr } = await servedAndLogged('fifo', [], true);
+    proxy.kill('SIGTERM');
+    const [code, signal] = await exited;
+    expect({ code, signal, stderr: stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
+  });
 });
