@@ -4,7 +4,7 @@
 //   file   a regular file (what the bench uses; batches are written from libuv's thread pool)
 //   fifo   a FIFO (mkfifo), what Docker and containerd give a container, drained by READER
 // and reports requests/s, the proxy's CPU per request, the decision lines that arrived against the
-// requests sent, the lines dropped (KZP_ERR_LOG_DROPPED) and how long SIGTERM took to exit.
+// requests sent, the lines dropped (KZP_ERR_LOG_DROPPED) and how long SIGTERM took to exit (lib/kaizen.mjs sends SIGKILL at 3 s).
 //   node bench/log-sink.mjs [file|fifo] [--total N] [--cli path/to/cli.js]
 // READER is a shell command reading stdin and writing stdout (default `cat`), e.g. a slower
 // reader: READER='python3 -c "import sys,json
@@ -15,9 +15,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runChild } from './lib/child.mjs';
 import { startFakeControlPlane } from './lib/fake-control-plane.mjs';
-import { kaizenCli, SHIPPED_GLIBC_TUNABLES, SHIPPED_NODE_FLAGS } from './lib/kaizen.mjs';
+import { kaizenCli, startKaizen } from './lib/kaizen.mjs';
 import { treeCpuSeconds } from './lib/proc.mjs';
-import { sleep } from './lib/wait.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const OUT = join(BENCH, 'out', 'log-sink');
@@ -40,43 +39,28 @@ const servers = await new Promise((resolve, reject) => {
 });
 const cp = await startFakeControlPlane();
 
-// The reader of a FIFO copies it to logFile, which is read back like the file mode's.
+// The reader of a FIFO copies it to logFile, which startKaizen polls as it polls its own log file.
 let drained = Promise.resolve();
-let stdoutFd;
+let stdoutFd = null;
 if (mode === 'fifo') {
   const fifo = join(OUT, 'stdout.fifo');
   execFileSync('mkfifo', [fifo]);
   const drain = spawn('sh', ['-c', `${reader} < '${fifo}' > '${logFile}'`], { stdio: 'inherit' });
   drained = new Promise((resolve) => drain.once('exit', resolve));
   stdoutFd = openSync(fifo, 'w'); // returns once the reader has the FIFO open
-} else {
-  stdoutFd = openSync(logFile, 'w');
 }
-const proxy = spawn(process.execPath, [...SHIPPED_NODE_FLAGS, cli, 'serve', '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '127.0.0.0/8'], {
-  stdio: ['ignore', stdoutFd, 'inherit'],
-  env: { ...process.env, GLIBC_TUNABLES: SHIPPED_GLIBC_TUNABLES, KAIZEN_API_KEY: 'bench-key', KAIZEN_API_URL: cp.url, NODE_ENV: 'production' },
-});
-closeSync(stdoutFd);
-const exited = new Promise((resolve) => proxy.once('exit', (code, signal) => resolve(code ?? signal)));
-
-let port = null;
-for (let waited = 0; port === null; waited += 20) {
-  if (waited > 15_000) throw new Error(`kaizen-proxy did not log "listening": ${readFileSync(logFile, 'utf8').slice(0, 2000)}`);
-  await sleep(20);
-  const found = /"proxy":"127\.0\.0\.1:(\d+)"/.exec(readFileSync(logFile, 'utf8'));
-  if (found) port = Number(found[1]);
-}
+const proxy = await startKaizen(cli, { controlPlaneUrl: cp.url, logFile, stdoutFd });
+if (stdoutFd !== null) closeSync(stdoutFd);
 
 const cpuBefore = treeCpuSeconds(proxy.pid);
-const result = await runChild(join(BENCH, 'http-keepalive.mjs'), { via: { host: '127.0.0.1', port }, host: servers.host, port: servers.ports.origin, total, connections: 50, warmup });
+const result = await runChild(join(BENCH, 'http-keepalive.mjs'), { via: proxy.via, host: servers.host, port: servers.ports.origin, total, connections: 50, warmup });
 const cpuAfter = treeCpuSeconds(proxy.pid);
 const signalled = Date.now();
-proxy.kill('SIGTERM');
-const exit = await exited;
+await proxy.stop();
 const exitMs = Date.now() - signalled;
 await drained;
 servers.stop();
-await cp.close?.();
+await cp.close();
 
 const lines = readFileSync(logFile, 'utf8').split('\n');
 const decisions = lines.filter((l) => l.includes('"msg":"decision"')).length;
@@ -88,7 +72,6 @@ console.log(JSON.stringify({
   decisionLines: decisions,
   requests: total + warmup,
   droppedLines: dropped,
-  exit,
   exitMs,
 }));
 process.exit(0);

@@ -29,11 +29,15 @@ export const SHIPPED_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=268435456:gli
 /** The node flags npm start and the image start kaizen-proxy with (see src/cli.ts). */
 export const SHIPPED_NODE_FLAGS = ['--no-memory-reducer'];
 
-export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], logLevel = 'info', timeoutMs = 15_000, node = process.execPath }) {
+/**
+ * `stdoutFd`: the proxy's stdout when it is not `logFile` itself (log-sink.mjs: a FIFO whose reader
+ * copies it to `logFile`, which is polled as usual); the caller closes it.
+ */
+export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = [], logLevel = 'info', timeoutMs = 15_000, node = process.execPath, stdoutFd = null }) {
   // Above info the "listening" line is not logged (profile.mjs compares log levels): then pick
   // the port here and poll it instead.
   const quietPort = ['info', 'debug', 'trace'].includes(logLevel) ? null : await freePort();
-  const fd = openSync(logFile, 'w');
+  const fd = stdoutFd ?? openSync(logFile, 'w');
   const child = spawn(
     node,
     [...SHIPPED_NODE_FLAGS, ...nodeArgs, cli, 'serve', '--listen', `127.0.0.1:${quietPort ?? 0}`, '--allow-private', '127.0.0.0/8', '--log-level', logLevel, ...adminArgs(cli)],
@@ -44,7 +48,7 @@ export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = []
       env: { ...process.env, GLIBC_TUNABLES: SHIPPED_GLIBC_TUNABLES, KAIZEN_API_KEY: 'bench-key', KAIZEN_API_URL: controlPlaneUrl, NODE_ENV: 'production' },
     },
   );
-  closeSync(fd);
+  if (stdoutFd === null) closeSync(fd);
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   let exited = null;
