@@ -11,12 +11,21 @@ import { giveSlots, READS_SLOT } from './socket-slots.js';
  *   server-speaks-first banner, `unshift`).
  * - Relay mode: each read is written straight from the read buffer to the sink. When the sink
  *   could not take it all at once, the sink still points into that memory, so the buffer is
- *   handed over and a new one taken for the next read; otherwise it is reused.
+ *   handed over and another taken for the next read; otherwise it is reused. The one handed over
+ *   before is that other buffer once the sink has finished every write but the latest (see
+ *   nextBuffer), so a bulk transfer alternates between two buffers instead of taking a new one
+ *   per read.
  *
- * The buffer starts small and doubles, up to MAX_READ, each time a read fills it; a read that uses
- * less than an eighth of a large buffer shrinks it again. Measured with bench/profile.mjs down
- * (1 GiB through a bare node:net tunnel): 64 KiB stream reads 1.86 s CPU, reused 64 KiB 1.38 s,
- * 256 KiB 1.15 s, 1 MiB 0.70 s (Squid 1.15 s).
+ * The buffer starts small and doubles, up to MAX_READ, each time a read fills it; SHRINK_AFTER
+ * reads in a row that each use less than an eighth of a large buffer shrink it again. Measured
+ * with bench/profile.mjs down (1 GiB through a bare node:net tunnel): 64 KiB stream reads 1.86 s
+ * CPU, reused 64 KiB 1.38 s, 256 KiB 1.15 s, 1 MiB 0.70 s (Squid 1.15 s).
+ *
+ * Each buffer of its own is memory outside V8's heap, which V8 frees with full collections. With
+ * the two buffers and SHRINK_AFTER, kaizen-proxy relays 1 GiB with 1-3 full collections in the
+ * whole process against 7-10, for 0.53-0.62 s of CPU up and 0.50-0.56 s down against 0.79-0.84
+ * and 0.76-0.84 (`bench/profile.mjs up|down --first latency --node-arg --trace-gc`, Node 24,
+ * three runs each).
  *
  * The first buffer is a MIN_READ slice of a shared slab (see firstBuffer): each buffer of its own
  * is memory outside V8's heap that V8 counts toward its next full collection, and a 16 KiB one per
@@ -26,6 +35,13 @@ import { giveSlots, READS_SLOT } from './socket-slots.js';
  */
 export const MIN_READ = 2 * 1024;
 export const MAX_READ = 1024 * 1024;
+/**
+ * Small reads in a row that shrink a large buffer. A bulk transfer has single small reads among its
+ * full ones (the first read after the sink drained, say): when one alone shrank the buffer, a 1 GiB
+ * upload shrank it 16-31 times and grew it back through every size each time (148-282 new buffers,
+ * counted in a patched build), about 60 MiB outside V8's heap, freed by full collections.
+ */
+export const SHRINK_AFTER = 4;
 /** Tunnels' first read buffers are carved from slabs this large (32 slices each). */
 const SLAB_BYTES = 64 * 1024;
 
@@ -35,6 +51,12 @@ interface ReadState {
   buffer: Buffer;
   /** The sink still holds the buffer's memory: the next read needs another one. */
   lent: boolean;
+  /** How many bytes of the buffer the sink was given when it was lent. */
+  lentBytes: number;
+  /** The buffer lent before the current one, to be read into again once the sink is done with it. */
+  spare: Buffer | null;
+  /** Reads in a row that used less than an eighth of the (large) buffer. */
+  smallReads: number;
   resumeOnDrain: () => void;
 }
 
@@ -65,7 +87,7 @@ export function relayableReads(): RelayableReads {
 }
 
 class RelayableReads {
-  readonly #state: ReadState = { socket: null, sink: null, buffer: firstBuffer(), lent: false, resumeOnDrain: noop };
+  readonly #state: ReadState = { socket: null, sink: null, buffer: firstBuffer(), lent: false, lentBytes: 0, spare: null, smallReads: 0, resumeOnDrain: noop };
   readonly onread: OnReadOpts = { buffer: nextBuffer.bind(null, this.#state), callback: onRead.bind(null, this.#state) };
 
   bind(socket: Socket): void {
@@ -92,7 +114,7 @@ export function adoptReads(socket: Socket): boolean {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } | null })._handle;
   if (keys === null || socket.constructor !== Socket || stateOf(socket) !== undefined || socket.destroyed) return false;
   if (handle === undefined || handle === null || typeof handle.useUserBuffer !== 'function') return false;
-  const state: ReadState = { socket, sink: null, buffer: firstBuffer(), lent: false, resumeOnDrain: socket.resume.bind(socket) };
+  const state: ReadState = { socket, sink: null, buffer: firstBuffer(), lent: false, lentBytes: 0, spare: null, smallReads: 0, resumeOnDrain: socket.resume.bind(socket) };
   const fields = socket as unknown as Record<symbol, unknown>;
   fields[keys.buffer] = state.buffer;
   fields[keys.generator] = nextBuffer.bind(null, state);
@@ -166,7 +188,10 @@ function onRead(state: ReadState, nread: number, buffer: Uint8Array): boolean {
   const bytes = Buffer.from(buffer.buffer, buffer.byteOffset, nread);
   if (sink === null) return socket.push(Buffer.from(bytes));
   const taken = sink.write(bytes);
-  if (sink.writableLength > 0 || sink.destroyed) state.lent = true;
+  if (sink.writableLength > 0 || sink.destroyed) {
+    state.lent = true;
+    state.lentBytes = nread;
+  }
   if (!taken) {
     socket.pause();
     sink.once('drain', state.resumeOnDrain);
@@ -180,18 +205,36 @@ function grow(state: ReadState, nread: number): void {
   if (nread === size && size < MAX_READ) {
     state.buffer = Buffer.allocUnsafe(size * 2);
     state.lent = false;
+    state.smallReads = 0;
   } else if (size > MIN_READ && nread < size / 8) {
+    if (++state.smallReads < SHRINK_AFTER) return;
     state.buffer = firstBuffer();
     state.lent = false;
+    state.smallReads = 0;
+  } else {
+    state.smallReads = 0;
   }
 }
 
+/**
+ * The buffer for the next read. A lent buffer is kept as the spare, and the spare lent before it is
+ * read into again when the sink has finished every write but this latest one: a socket's writes
+ * complete in order, and writableLength counts each unfinished write whole until it completes, so
+ * a writableLength no larger than the latest write means only that write is unfinished. Otherwise
+ * (or when the sizes differ) a new buffer, as every lent read took before.
+ */
 function nextBuffer(state: ReadState): Buffer {
-  if (state.lent) {
-    const size = state.buffer.length;
-    state.buffer = size === MIN_READ ? firstBuffer() : Buffer.allocUnsafe(size);
-    state.lent = false;
+  if (!state.lent) return state.buffer;
+  const lent = state.buffer;
+  const spare = state.spare;
+  const sink = state.sink;
+  if (spare !== null && spare.length === lent.length && sink !== null && !sink.destroyed && sink.writableLength <= state.lentBytes) {
+    state.buffer = spare;
+  } else {
+    state.buffer = lent.length === MIN_READ ? firstBuffer() : Buffer.allocUnsafe(lent.length);
   }
+  state.spare = lent;
+  state.lent = false;
   return state.buffer;
 }
 
