@@ -7,6 +7,9 @@
 //   [--up-between BYTES] (seq, conc: BYTES uploaded through one tunnel of each proxy in turn, unmeasured,
 //   before each round, as the bench measures tunnels after its throughput rows)
 //   [--between-only A|B] (that between-work through one proxy only: what it does to the later tunnels of a build)
+//   [--between-once] (the between-work before the first round only: whether its effect outlasts one round)
+//   [--pause-after-between MS] (idle this long after the between-work, before the round is measured)
+//   [--cpu user|system] (count only that part of each proxy's CPU; default both)
 // A and B: a kaizen-proxy build (path to its cli.js, e.g. dist/cli.js or a patched copy under
 // bench/out/), `bare` (lib/bare-proxy.mjs), `raw` (lib/raw-floor-proxy.mjs) or `squid`.
 // seq: new tunnel + 1-byte echo one at a time (the latency measurement), A and B alternating, the
@@ -43,6 +46,9 @@ const upBetween = Number(arg('--up-between', 0));
 // --between-only A|B: the --http-between and --up-between work goes through that proxy only (what
 // the other work does to a build's later tunnels, against the same build without it).
 const betweenOnly = arg('--between-only', null);
+const betweenOnce = process.argv.includes('--between-once');
+const pauseAfterBetween = Number(arg('--pause-after-between', 0));
+const cpuPart = arg('--cpu', 'both');
 const maxFds = raiseFdLimit(65_536);
 
 const servers = await new Promise((resolveServers, reject) => {
@@ -75,6 +81,8 @@ async function tunnel(which) {
 
 const cpuOf = (which) => {
   const { user, system } = treeCpuSplit(proxies[which].pid);
+  if (cpuPart === 'user') return user;
+  if (cpuPart === 'system') return system;
   return user + system;
 };
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -107,8 +115,10 @@ else {
 const results = { A: { cpu: [], p50: [] }, B: { cpu: [], p50: [] } };
 for (let round = 0; round < rounds; round++) {
   const latencies = { A: [], B: [] };
-  if (mode !== 'http' && httpBetween > 0) await requests(httpBetween);
-  if (mode !== 'http' && upBetween > 0) await uploads(upBetween);
+  const between = !betweenOnce || round === 0;
+  if (between && mode !== 'http' && httpBetween > 0) await requests(httpBetween);
+  if (between && mode !== 'http' && upBetween > 0) await uploads(upBetween);
+  if (between && pauseAfterBetween > 0) await new Promise((r) => setTimeout(r, pauseAfterBetween));
   const before = { A: cpuOf('A'), B: cpuOf('B') };
   if (mode === 'http') {
     const rates = await requests(count);
