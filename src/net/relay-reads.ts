@@ -53,8 +53,11 @@ interface ReadState {
   lent: boolean;
   /** How many bytes of the buffer the sink was given when it was lent. */
   lentBytes: number;
-  /** The buffer lent before the current one, to be read into again once the sink is done with it. */
-  spare: Buffer | null;
+  /**
+   * The buffer lent before the current one, to be read into again once the sink is done with it.
+   * Held weakly: a tunnel that goes quiet after a bulk transfer keeps one large buffer, not two.
+   */
+  spare: WeakRef<Buffer> | null;
   /** Reads in a row that used less than an eighth of the (large) buffer. */
   smallReads: number;
   resumeOnDrain: () => void;
@@ -221,19 +224,20 @@ function grow(state: ReadState, nread: number): void {
  * read into again when the sink has finished every write but this latest one: a socket's writes
  * complete in order, and writableLength counts each unfinished write whole until it completes, so
  * a writableLength no larger than the latest write means only that write is unfinished. Otherwise
- * (or when the sizes differ) a new buffer, as every lent read took before.
+ * (or when the sizes differ, or a full collection took the spare) a new buffer, as every lent read
+ * took before.
  */
 function nextBuffer(state: ReadState): Buffer {
   if (!state.lent) return state.buffer;
   const lent = state.buffer;
-  const spare = state.spare;
+  const spare = state.spare?.deref();
   const sink = state.sink;
-  if (spare !== null && spare.length === lent.length && sink !== null && !sink.destroyed && sink.writableLength <= state.lentBytes) {
+  if (spare !== undefined && spare.length === lent.length && sink !== null && !sink.destroyed && sink.writableLength <= state.lentBytes) {
     state.buffer = spare;
   } else {
     state.buffer = lent.length === MIN_READ ? firstBuffer() : Buffer.allocUnsafe(lent.length);
   }
-  state.spare = lent;
+  state.spare = new WeakRef(lent);
   state.lent = false;
   return state.buffer;
 }

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dial } from '../../../src/net/dial.js';
 import { MAX_READ, MIN_READ, relayReads, SHRINK_AFTER } from '../../../src/net/relay-reads.js';
@@ -41,14 +43,17 @@ async function acceptOne(): Promise<{ port: number; accepted: Promise<Socket> }>
 
 interface Read {
   readonly nread: number;
-  /** The buffer that was read into. */
+  /** The size of the buffer that was read into. */
   readonly size: number;
-  /** The buffer handed for the next read. */
-  next: Buffer | null;
+  /** The size of the buffer handed for the next read, and which one it is (without holding it). */
+  nextSize: number;
+  nextId: number;
 }
 
 /** Records each read of a relayable socket and the buffer handed for the one after it. */
 function recordReads(socket: Socket): Read[] {
+  const ids = new WeakMap<ArrayBufferLike, number>();
+  let count = 0;
   const fields = socket as unknown as Record<symbol, unknown>;
   const named = (name: string): symbol => {
     const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === name);
@@ -61,13 +66,17 @@ function recordReads(socket: Socket): Read[] {
   const generate = fields[genKey] as () => Buffer;
   const reads: Read[] = [];
   fields[cbKey] = (nread: number, buffer: Uint8Array): boolean => {
-    reads.push({ nread, size: buffer.length, next: null });
+    reads.push({ nread, size: buffer.length, nextSize: 0, nextId: 0 });
     return callback(nread, buffer);
   };
   fields[genKey] = (): Buffer => {
     const next = generate();
     const last = reads.at(-1);
-    if (last !== undefined) last.next = next;
+    if (last !== undefined) {
+      if (!ids.has(next.buffer)) ids.set(next.buffer, ++count);
+      last.nextSize = next.length;
+      last.nextId = ids.get(next.buffer) ?? 0;
+    }
     return next;
   };
   return reads;
@@ -125,7 +134,7 @@ describe('relay read buffers', () => {
     expect(received.sha()).toBe(createHash('sha256').update(payload).digest('hex'));
     // Growing from MIN_READ to MAX_READ takes a buffer per size (10); after that a lent buffer is
     // read into again once the sink is done with it. A new buffer per lent read took one per read.
-    const buffers = new Set(reads.map((r) => r.next?.buffer));
+    const buffers = new Set(reads.map((r) => r.nextId));
     expect(reads.length).toBeGreaterThan(64);
     expect(buffers.size).toBeLessThanOrEqual(24);
   });
@@ -141,18 +150,34 @@ describe('relay read buffers', () => {
     };
     // Bulk, one small read, bulk again, then small reads until the buffer is the smallest.
     await send(8 * 1024 * 1024);
-    expect(reads.at(-1)?.next?.length).toBeGreaterThanOrEqual(MAX_READ / 2);
+    expect(reads.at(-1)?.nextSize).toBeGreaterThanOrEqual(MAX_READ / 2);
     await send(1);
     await send(8 * 1024 * 1024);
-    for (let i = 0; i < 2 * SHRINK_AFTER && reads.at(-1)?.next?.length !== MIN_READ; i++) await send(1);
-    expect(reads.at(-1)?.next?.length).toBe(MIN_READ);
+    for (let i = 0; i < 2 * SHRINK_AFTER && reads.at(-1)?.nextSize !== MIN_READ; i++) await send(1);
+    expect(reads.at(-1)?.nextSize).toBe(MIN_READ);
     // Every shrink came after SHRINK_AFTER reads in a row, each under an eighth of a large buffer.
-    const shrinks = reads.flatMap((r, i) => (r.size > MIN_READ && r.next?.length === MIN_READ ? [i] : []));
+    const shrinks = reads.flatMap((r, i) => (r.size > MIN_READ && r.nextSize === MIN_READ ? [i] : []));
     expect(shrinks.length).toBeGreaterThan(0);
     for (const at of shrinks) {
       const run = reads.slice(at - SHRINK_AFTER + 1, at + 1);
       expect(run).toHaveLength(SHRINK_AFTER);
       for (const r of run) expect(r.nread).toBeLessThan(r.size / 8);
     }
+  });
+
+  it('hold one large buffer, not two, once a full collection has run after a bulk transfer', async () => {
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const { sourcePeer, sinkPeer, reads } = await relay();
+    const received = tally(sinkPeer, true);
+    collect();
+    const before = process.memoryUsage().arrayBuffers;
+    sourcePeer.write(randomBytes(16 * 1024 * 1024));
+    await received.reached(16 * 1024 * 1024);
+    expect(reads.at(-1)?.nextSize).toBe(MAX_READ);
+    collect();
+    collect();
+    // The read buffer (MAX_READ) is held; the spare lent before it is not.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(MAX_READ * 1.5);
   });
 });
