@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dial } from '../../../src/net/dial.js';
 import { MAX_READ, MIN_READ, relayReads, SHRINK_AFTER } from '../../../src/net/relay-reads.js';
+import { loopbackServers } from './loopback-servers.js';
 
 // Which read buffers a relayed socket goes through (src/net/relay-reads.ts), seen by wrapping the
 // read callback and the buffer generator net.Socket calls for each read. Each buffer of its own is
@@ -13,20 +14,7 @@ import { MAX_READ, MIN_READ, relayReads, SHRINK_AFTER } from '../../../src/net/r
 // one per read, nor fall back to the smallest buffer on one small read and grow through every
 // size again.
 
-const servers: Server[] = [];
-const opened: Socket[] = [];
-afterEach(async () => {
-  for (const socket of opened.splice(0)) socket.destroy();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-});
-
-async function listen(onSocket: (socket: Socket) => void): Promise<number> {
-  const server = createServer({ allowHalfOpen: true }, onSocket);
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
-}
+const { listen, opened } = loopbackServers();
 
 /** A server's first accepted socket. */
 async function acceptOne(): Promise<{ port: number; accepted: Promise<Socket> }> {

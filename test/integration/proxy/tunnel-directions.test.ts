@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, createServer, type NetConnectOpts, type AddressInfo, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type NetConnectOpts, type Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
 import { dial } from '../../../src/net/dial.js';
 import { relayReads } from '../../../src/net/relay-reads.js';
 import { batchedPipe, BULK_CHUNK, MAX_PENDING } from '../../../src/net/batched-pipe.js';
+import { loopbackServers } from './loopback-servers.js';
 import { receiveSlowly, type Received } from './slow-receiver.js';
 
 // The two directions of a tunnel on real loopback sockets. Download: relayable reads
@@ -13,21 +14,7 @@ import { receiveSlowly, type Received } from './slow-receiver.js';
 // memory across many reads. Upload: the batched pipe (src/net/batched-pipe.ts) from an accepted
 // socket, byte for byte through a slow sink, with the FIN carried and interactive bytes not held.
 
-const servers: Server[] = [];
-/** Destroyed before the servers close, so a failed assertion cannot leave a server waiting on them. */
-const opened: Socket[] = [];
-afterEach(async () => {
-  for (const socket of opened.splice(0)) socket.destroy();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-});
-
-async function listen(onSocket: (socket: Socket) => void): Promise<number> {
-  const server = createServer({ allowHalfOpen: true }, onSocket);
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
-}
+const { listen, opened } = loopbackServers();
 
 async function dialRelayable(port: number): Promise<Socket> {
   const dialed = await dial(['127.0.0.1'], port, { connectTimeoutMs: 2_000, relayable: true });
