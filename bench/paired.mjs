@@ -62,6 +62,8 @@ function start(spec, label) {
   if (spec === 'bare') return startBare(join(BENCH, 'lib', 'bare-proxy.mjs'), process.execPath, 'bare node');
   if (spec === 'raw') return startBare(join(BENCH, 'lib', 'raw-floor-proxy.mjs'), process.execPath, 'raw node');
   if (spec === 'squid') return startSquid(findSquid(), { maxFds });
+  // Another reference proxy script, run like the bare ones (prints "listening <port>").
+  if (spec.endsWith('.mjs')) return startBare(resolve(spec), process.execPath, spec);
   // --a-node-arg / --b-node-arg FLAG (repeatable): node or V8 flags for that side's kaizen-proxy.
   const nodeArgs = process.argv.filter((a, i) => process.argv[i - 1] === `--${label}-node-arg`);
   return startKaizen(resolve(spec), { controlPlaneUrl: cp.url, logFile: join(BENCH, 'out', `paired-${label}.log`), logLevel: process.env.LOG_LEVEL ?? 'info', nodeArgs });
