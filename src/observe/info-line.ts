@@ -86,6 +86,40 @@ export abstract class InfoLine {
   }
 }
 
+/** Where a logger's info lines go, read from pino's internals once per logger (see lineSinkOf). */
+interface LineSink {
+  readonly stream: PinoStream;
+  readonly later: boolean;
+  readonly bindings: string;
+  readonly time: () => string;
+  /** pino's number for `info`: the line is written while the logger's level value is at most this. */
+  readonly info: number;
+}
+
+/**
+ * The last logger asked for and its sink. The data plane logs through one root logger, so one entry
+ * serves every line; another logger replaces it. Four lookups of symbol-keyed properties on a
+ * logger with some forty of them (and pino's isLevelEnabled) ran for every line before
+ * (bench/paired.mjs --mode conc). A logger's bindings are read once: the data plane's loggers are
+ * never given new ones (pino's setBindings) after they are made.
+ */
+let lastLogger: Logger | null = null;
+let lastSink: LineSink | null = null;
+
+/** The logger's sink, or null where pino's internals differ from what this module writes for. */
+function lineSinkOf(log: Logger): LineSink | null {
+  if (log === lastLogger) return lastSink;
+  const internals = log as unknown as Record<symbol, unknown>;
+  const stream = internals[pino.symbols.streamSym] as PinoStream | undefined;
+  const bindings = internals[pino.symbols.chindingsSym];
+  const time = internals[pino.symbols.timeSym];
+  const info = log.levels.values.info;
+  const usable = typeof stream?.write === 'function' && typeof bindings === 'string' && typeof time === 'function' && typeof info === 'number';
+  lastLogger = log;
+  lastSink = usable ? { stream, later: typeof stream.writeLater === 'function', bindings, time: time as () => string, info } : null;
+  return lastSink;
+}
+
 /**
  * Log one info line byte for byte as `log.info(object, msg)` writes it with createLogger's options
  * (level label, time, the logger's bindings, the fields, msg). pino's generic serializer walks every
@@ -95,16 +129,14 @@ export abstract class InfoLine {
  * falls back to `log.info` if pino's internals differ.
  */
 export function writeInfoRecord(log: Logger, line: InfoLine): void {
-  if (!log.isLevelEnabled('info')) return;
-  const internals = log as unknown as Record<symbol, unknown>;
-  const stream = internals[pino.symbols.streamSym] as PinoStream | undefined;
-  const bindings = internals[pino.symbols.chindingsSym];
-  const time = internals[pino.symbols.timeSym];
-  if (typeof stream?.write !== 'function' || typeof bindings !== 'string' || typeof time !== 'function') {
-    log.info(JSON.parse(`{${line.fields().slice(1)}}`) as Record<string, LineValue>, line.msg);
+  const sink = lineSinkOf(log);
+  if (sink === null) {
+    if (log.isLevelEnabled('info')) log.info(JSON.parse(`{${line.fields().slice(1)}}`) as Record<string, LineValue>, line.msg);
     return;
   }
-  line.stamp((time as () => string)(), bindings);
-  if (typeof stream.writeLater === 'function') stream.writeLater(line);
-  else stream.write(line.toLine());
+  // What isLevelEnabled('info') answers, without its lookups (the level may change at any time).
+  if (log.levelVal > sink.info) return;
+  line.stamp(sink.time(), sink.bindings);
+  if (sink.later) sink.stream.writeLater?.(line);
+  else sink.stream.write(line.toLine());
 }

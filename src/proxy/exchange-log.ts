@@ -2,6 +2,7 @@ import type { Action } from '../contract/action.js';
 import type { Decision } from '../contract/decision.js';
 import type { ErrorCode } from '../errors/codes.js';
 import { InfoLine, millisField, numberField, textField, writeInfoRecord } from '../observe/info-line.js';
+import { closedSegment, decisionSegment } from './line-segments.js';
 import type { Logger } from '../observe/logger.js';
 
 /**
@@ -35,17 +36,7 @@ class DecisionLine extends InfoLine {
   fields(): string {
     const action = this.#action;
     const decision = this.#decision;
-    let fields =
-      numberField('conn', this.#conn) +
-      textField('agent', this.#agent) +
-      textField('kind', action.kind) +
-      textField('target', action.target) +
-      textField('method', action.metadata.method ?? (action.kind === 'connect' ? 'CONNECT' : null)) +
-      textField('decision', decision.decision) +
-      textField('reason', decision.reason) +
-      textField('source', decision.source) +
-      textField('verdict_id', decision.verdictId) +
-      millisField('ms', this.#ms);
+    let fields = numberField('conn', this.#conn) + decisionSegment(this.#agent, action, decision) + millisField('ms', this.#ms);
     if (decision.wouldBlock) fields += ',"would_block":true';
     if (decision.flagged) fields += ',"flagged":true';
     return fields;
@@ -108,9 +99,7 @@ class ClosedLine extends InfoLine {
     let fields =
       numberField('conn', this.#conn) +
       (this.#client === null ? '' : textField('client', this.#client)) +
-      textField('kind', this.#kind) +
-      textField('target', this.#target) +
-      numberField('status', this.#status) +
+      closedSegment(this.#kind, this.#target, this.#status) +
       numberField('bytes_up', this.#bytesUp) +
       numberField('bytes_down', this.#bytesDown) +
       millisField('duration_ms', this.#durationMs);

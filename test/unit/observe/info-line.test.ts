@@ -221,3 +221,26 @@ describe('hand-written info lines', () => {
     expect(lines).toEqual([]);
   });
 });
+
+describe('hand-written info lines, logger by logger', () => {
+  it('follow each logger, its bindings and its level as it changes', () => {
+    const { lines, root, log } = capture();
+    const fields = field('n', 1);
+    writeInfoRecord(root, new Written(fields, 'root'));
+    writeInfoRecord(log, new Written(fields, 'child'));
+    root.level = 'warn';
+    writeInfoRecord(root, new Written(fields, 'quiet'));
+    root.level = 'debug';
+    writeInfoRecord(root, new Written(fields, 'again'));
+    const other = capture();
+    writeInfoRecord(other.log, new Written(fields, 'other'));
+    writeInfoRecord(root, new Written(fields, 'back'));
+    expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>).map((line) => [line.msg, line.conn ?? null])).toEqual([
+      ['root', null],
+      ['child', 7],
+      ['again', null],
+      ['back', null],
+    ]);
+    expect(other.lines.map((line) => (JSON.parse(line) as Record<string, unknown>).msg)).toEqual(['other']);
+  });
+});
