@@ -37,3 +37,33 @@ describe('verdictCacheKey', () => {
     expect(verdictCacheKey('a', http('-', '/'))).not.toBe(verdictCacheKey('a', { ...http('GET', '/'), metadata: { source: 'egress' } }));
   });
 });
+
+describe('verdictCacheKey, asked again', () => {
+  it('gives the key made before for the same fields, and a new one when any field changes', () => {
+    const first = verdictCacheKey('a', http('GET', '/x'));
+    expect(verdictCacheKey('a', http('GET', '/other'))).toBe(first);
+    // Each change of one field, asked in turn for the same target, makes that field's own key.
+    const changed = [
+      verdictCacheKey('b', http('GET', '/')),
+      verdictCacheKey('a', http('POST', '/')),
+      verdictCacheKey('a', http('GET', '/', { tool: 'search' })),
+      verdictCacheKey('a', { kind: 'connect', target: 'example.com:80', metadata: { source: 'egress' } }),
+    ];
+    expect(new Set([first, ...changed]).size).toBe(5);
+    expect(changed[0]).toBe('1:b|http|14:example.com:80|-|3:GET');
+    expect(verdictCacheKey('a', http('GET', '/'))).toBe('1:a|http|14:example.com:80|-|3:GET');
+  });
+
+  it('stays right for more targets than it remembers', () => {
+    const keys = new Map<string, string>();
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 3000; i++) {
+        const target = `host-${String(i)}.example:443`;
+        const key = verdictCacheKey('a', { kind: 'connect', target, metadata: { source: 'egress' } });
+        expect(key).toBe(`1:a|connect|${String(target.length)}:${target}|-|-`);
+        if (round === 0) keys.set(target, key);
+        else expect(key).toBe(keys.get(target));
+      }
+    }
+  });
+});
