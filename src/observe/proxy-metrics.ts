@@ -53,13 +53,21 @@ export interface ProxyMetrics {
 
 type ActionLabels = Record<'kind' | 'decision' | 'source', string>;
 
+/** Actions counted since the last scrape, for one set of labels. */
+interface PendingCount {
+  readonly labels: ActionLabels;
+  count: number;
+}
+
 export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: PROM_CLIENT_LOOP_RESOLUTION_MS });
   for (const name of LOOP_DELAY_METRICS) registry.removeSingleMetric(name);
   const loopDelay = new LoopDelayGauges(registers, () => sources.activeConnections() > 0);
-  const pendingActions = new Map<string, { readonly labels: ActionLabels; count: number }>();
+  // Counts by kind, then decision, then source: three lookups of strings whose hashes V8 keeps,
+  // where one key joined from the three made a new string to hash on every action.
+  const pendingActions = new Map<string, Map<string, Map<string, PendingCount>>>();
   let pendingUp = 0;
   let pendingDown = 0;
   let pendingHits = 0;
@@ -71,10 +79,14 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       labelNames: ['kind', 'decision', 'source'] as const,
       registers,
       collect() {
-        for (const entry of pendingActions.values()) {
-          if (entry.count === 0) continue;
-          this.inc(entry.labels, entry.count);
-          entry.count = 0;
+        for (const byDecision of pendingActions.values()) {
+          for (const bySource of byDecision.values()) {
+            for (const entry of bySource.values()) {
+              if (entry.count === 0) continue;
+              this.inc(entry.labels, entry.count);
+              entry.count = 0;
+            }
+          }
         }
       },
     }),
@@ -125,9 +137,12 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
       registers,
     }),
     countAction(kind, decision, source) {
-      const key = `${kind}|${decision}|${source}`;
-      const entry = pendingActions.get(key);
-      if (entry === undefined) pendingActions.set(key, { labels: { kind, decision, source }, count: 1 });
+      let byDecision = pendingActions.get(kind);
+      if (byDecision === undefined) pendingActions.set(kind, (byDecision = new Map<string, Map<string, PendingCount>>()));
+      let bySource = byDecision.get(decision);
+      if (bySource === undefined) byDecision.set(decision, (bySource = new Map<string, PendingCount>()));
+      const entry = bySource.get(source);
+      if (entry === undefined) bySource.set(source, { labels: { kind, decision, source }, count: 1 });
       else entry.count++;
     },
     countCacheHit() {
