@@ -49,7 +49,7 @@ class AdmittedConnection implements ConnectionContext {
 }
 
 /** An admitted socket's context, on the socket itself (a lookup table would be one more churned hash table). */
-type Admitted = Socket & { [CONNECTION_SLOT]?: ConnectionContext };
+type Admitted = Socket & { [CONNECTION_SLOT]?: ConnectionContext | null };
 
 /** Every admitted client socket, for the connection limit, lookups and graceful close. */
 export class ConnectionRegistry {
@@ -123,7 +123,7 @@ export class ConnectionRegistry {
   /** The context of an admitted socket; sockets that reach handlers are always admitted. */
   get(socket: Socket): ConnectionContext {
     const context = (socket as Admitted)[CONNECTION_SLOT];
-    if (context !== undefined) return context;
+    if (context !== undefined && context !== null) return context;
     // A socket the gate did not see (should not happen): track it rather than fail the request.
     return this.admit(socket);
   }
