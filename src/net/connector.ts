@@ -1,5 +1,5 @@
 import type { Target } from '../contract/target.js';
-import { dial, type DialOptions, type DialResult } from './dial.js';
+import { dial, dialThen, type DialOptions, type DialResult } from './dial.js';
 import { compileNoProxy } from './no-proxy-rules.js';
 import { connectThroughProxy } from './upstream-connect.js';
 import type { UpstreamProxy, UpstreamProxySettings, UpstreamUse } from './upstream-proxy.js';
@@ -21,6 +21,17 @@ export interface Connector {
    * upstream: CONNECT by name (the upstream resolves it); any failure there is KZP_ERR_UPSTREAM_PROXY.
    */
   open(target: Target, addresses: readonly string[], options: DialOptions): Promise<DialResult>;
+  /**
+   * open, reporting to `receiver` instead of a promise (a tunnel's setup: see dialThen): `dialed`
+   * once with the result, or `dialFailed` if opening threw. Either may run inside this call.
+   */
+  openThen(target: Target, addresses: readonly string[], options: DialOptions, receiver: DialReceiver): void;
+}
+
+/** Where openThen reports. */
+export interface DialReceiver {
+  dialed(result: DialResult): void;
+  dialFailed(error: unknown): void;
 }
 
 export interface ConnectorOptions {
@@ -38,15 +49,26 @@ export function createConnector(options: ConnectorOptions): Connector {
     if (proxy === null || direct(host, port)) return null;
     return proxy;
   };
+  const open = async (target: Target, addresses: readonly string[], dialOptions: DialOptions): Promise<DialResult> => {
+    const proxy = upstreamFor('tunnel', target.host, target.port);
+    if (proxy === null) return dial(addresses, target.port, dialOptions);
+    const connected = await connectThroughProxy(proxy, target.authority, dialOptions);
+    if (connected.ok) return { ok: true, socket: connected.socket, address: proxy.host };
+    if (!connected.aborted) options.onUpstreamFailure?.({ proxy: proxy.url, target: target.authority, detail: connected.detail, status: connected.status });
+    return { ok: false, code: 'KZP_ERR_UPSTREAM_PROXY', aborted: connected.aborted };
+  };
   return {
     upstreamFor,
-    async open(target, addresses, dialOptions) {
-      const proxy = upstreamFor('tunnel', target.host, target.port);
-      if (proxy === null) return dial(addresses, target.port, dialOptions);
-      const connected = await connectThroughProxy(proxy, target.authority, dialOptions);
-      if (connected.ok) return { ok: true, socket: connected.socket, address: proxy.host };
-      if (!connected.aborted) options.onUpstreamFailure?.({ proxy: proxy.url, target: target.authority, detail: connected.detail, status: connected.status });
-      return { ok: false, code: 'KZP_ERR_UPSTREAM_PROXY', aborted: connected.aborted };
+    open,
+    openThen(target, addresses, dialOptions, receiver) {
+      open(target, addresses, dialOptions).then(
+        (result) => {
+          receiver.dialed(result);
+        },
+        (error: unknown) => {
+          receiver.dialFailed(error);
+        },
+      );
     },
   };
 }
@@ -55,4 +77,11 @@ export function createConnector(options: ConnectorOptions): Connector {
 export const directConnector: Connector = {
   upstreamFor: () => null,
   open: (target, addresses, options) => dial(addresses, target.port, options),
+  openThen(target, addresses, options, receiver) {
+    try {
+      dialThen(addresses, target.port, options, receiver.dialed.bind(receiver));
+    } catch (error) {
+      receiver.dialFailed(error);
+    }
+  },
 };

@@ -51,72 +51,82 @@ export const ATTEMPT_DELAY_MS = 250;
  * connected, half-open allowed, Nagle off.
  */
 export function dial(addresses: readonly string[], port: number, options: DialOptions): Promise<DialResult> {
-  const only = addresses.length === 1 ? addresses[0] : undefined;
-  if (only !== undefined) return dialOne(only, port, options);
-  const order = alternateFamilies(addresses);
-  const owner = options.owner;
   return new Promise((resolve) => {
-    if (owner?.destroyed === true || order.length === 0) {
-      resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: owner?.destroyed === true });
-      return;
-    }
-    const pending = new Set<Attempt>();
-    let next = 0;
-    let lastCode: DialCode = 'KZP_ERR_UPSTREAM_CONNECT';
-    let settled = false;
-    let stagger: NodeJS.Timeout | undefined;
-
-    const finish = (result: DialResult): void => {
-      settled = true;
-      clearTimeout(stagger);
-      owner?.off('close', onAbort);
-      for (const attempt of pending) attempt.cancel();
-      pending.clear();
-      resolve(result);
-    };
-    const onAbort = (): void => {
-      finish({ ok: false, code: lastCode, aborted: true });
-    };
-    const startNext = (): void => {
-      clearTimeout(stagger);
-      const address = order[next];
-      if (settled || address === undefined) return;
-      next += 1;
-      const attempt = attemptOne(address, port, options.connectTimeoutMs, options.relayable === true, {
-        attempted: (outcome) => {
-          pending.delete(attempt);
-          if (settled) return;
-          if (outcome.ok) {
-            finish({ ok: true, socket: outcome.socket, address });
-            return;
-          }
-          lastCode = outcome.code;
-          // A failed attempt starts the next at once; the last one to fail settles the dial.
-          if (next < order.length) startNext();
-          else if (pending.size === 0) finish({ ok: false, code: lastCode, aborted: false });
-        },
-      });
-      pending.add(attempt);
-      if (next < order.length) stagger = setTimeout(startNext, options.attemptDelayMs ?? ATTEMPT_DELAY_MS);
-    };
-    owner?.on('close', onAbort);
-    startNext();
+    dialThen(addresses, port, options, resolve);
   });
+}
+
+/**
+ * dial, reporting to a callback: `done` runs once, from the socket's event (or in this call when
+ * the owner is gone already), never inside a promise reaction. A tunnel's dial took a promise and
+ * two more for its reaction and catch (bench/profile.mjs connrate --alloc). `done` must not throw:
+ * nothing above it catches.
+ */
+export function dialThen(addresses: readonly string[], port: number, options: DialOptions, done: (result: DialResult) => void): void {
+  const only = addresses.length === 1 ? addresses[0] : undefined;
+  if (only !== undefined) dialOne(only, port, options, done);
+  else dialMany(alternateFamilies(addresses), port, options, done);
+}
+
+function dialMany(order: readonly string[], port: number, options: DialOptions, resolve: (result: DialResult) => void): void {
+  const owner = options.owner;
+  if (owner?.destroyed === true || order.length === 0) {
+    resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: owner?.destroyed === true });
+    return;
+  }
+  const pending = new Set<Attempt>();
+  let next = 0;
+  let lastCode: DialCode = 'KZP_ERR_UPSTREAM_CONNECT';
+  let settled = false;
+  let stagger: NodeJS.Timeout | undefined;
+
+  const finish = (result: DialResult): void => {
+    settled = true;
+    clearTimeout(stagger);
+    owner?.off('close', onAbort);
+    for (const attempt of pending) attempt.cancel();
+    pending.clear();
+    resolve(result);
+  };
+  const onAbort = (): void => {
+    finish({ ok: false, code: lastCode, aborted: true });
+  };
+  const startNext = (): void => {
+    clearTimeout(stagger);
+    const address = order[next];
+    if (settled || address === undefined) return;
+    next += 1;
+    const attempt = attemptOne(address, port, options.connectTimeoutMs, options.relayable === true, {
+      attempted: (outcome) => {
+        pending.delete(attempt);
+        if (settled) return;
+        if (outcome.ok) {
+          finish({ ok: true, socket: outcome.socket, address });
+          return;
+        }
+        lastCode = outcome.code;
+        // A failed attempt starts the next at once; the last one to fail settles the dial.
+        if (next < order.length) startNext();
+        else if (pending.size === 0) finish({ ok: false, code: lastCode, aborted: false });
+      },
+    });
+    pending.add(attempt);
+    if (next < order.length) stagger = setTimeout(startNext, options.attemptDelayMs ?? ATTEMPT_DELAY_MS);
+  };
+  owner?.on('close', onAbort);
+  startNext();
 }
 
 /**
  * One address (an IP literal, a name with one address): one attempt, without the staggering's
  * bookkeeping (bench/paired.mjs --mode conc, Node 24: 0.964x CPU per new tunnel).
  */
-function dialOne(address: string, port: number, options: DialOptions): Promise<DialResult> {
-  const owner = options.owner;
-  return new Promise((resolve) => {
-    if (owner?.destroyed === true) {
-      resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
-      return;
-    }
-    new SingleDial(address, port, options, resolve).start();
-  });
+function dialOne(address: string, port: number, options: DialOptions, done: (result: DialResult) => void): void {
+  if (options.owner?.destroyed === true) {
+    done({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
+    return;
+  }
+  new SingleDial(address, port, options, done).start();
 }
 
 /** dialOne's state: the owner's listener is a method bound to it (see src/proxy/connect-tunnel.ts on why). */

@@ -5,6 +5,7 @@ import type { ConnectionContext } from './connection-registry.js';
 import type { Resolution } from '../contract/decision.js';
 import type { ErrorCode } from '../errors/codes.js';
 import type { DialResult } from '../net/dial.js';
+import type { DialReceiver } from '../net/connector.js';
 import { decideEagerly, type EagerDecision } from './decide-action.js';
 import type { EarlyCapture } from './early-bytes.js';
 import { refuseOnSocket } from './deny-response.js';
@@ -53,7 +54,7 @@ export function openTunnel(setup: TunnelSetup, receiver: TunnelReceiver): void {
   new FrontHalf(setup, receiver).start();
 }
 
-class FrontHalf {
+class FrontHalf implements DialReceiver {
   readonly #setup: TunnelSetup;
   readonly #receiver: TunnelReceiver;
   readonly #onFailure: (error: unknown) => void;
@@ -96,18 +97,25 @@ class FrontHalf {
       return;
     }
     const proxy = setup.proxy;
-    proxy.connector
-      .open(setup.target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: setup.client, relayable: setup.relayable })
-      .then(this.#afterDial.bind(this))
-      .catch(this.#onFailure);
+    proxy.connector.openThen(setup.target, resolved.addresses, { connectTimeoutMs: proxy.connectTimeoutMs, owner: setup.client, relayable: setup.relayable }, this);
   }
 
-  #afterDial(dialed: DialResult): void {
-    if (gone(this.#setup.client)) {
-      if (dialed.ok) dialed.socket.destroy();
-      this.#endsHere(null);
-    } else if (dialed.ok) this.#receiver.opened(dialed.socket);
-    else this.#endsHere(dialed.code);
+  /** The dial's end (DialReceiver): called from a socket's event, so nothing may escape it. */
+  dialed(dialed: DialResult): void {
+    try {
+      if (gone(this.#setup.client)) {
+        if (dialed.ok) dialed.socket.destroy();
+        this.#endsHere(null);
+      } else if (dialed.ok) this.#receiver.opened(dialed.socket);
+      else this.#endsHere(dialed.code);
+    } catch (error) {
+      this.#onFailure(error);
+    }
+  }
+
+  /** Opening the path threw (DialReceiver). */
+  dialFailed(error: unknown): void {
+    this.#onFailure(error);
   }
 
   /** The client is gone (null: nothing answered), or this step failed with `code` (answered). */

@@ -1,7 +1,9 @@
 import { once } from 'node:events';
 import { createServer, Socket, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alternateFamilies, dial } from '../../../src/net/dial.js';
+import { directConnector } from '../../../src/net/connector.js';
+import { alternateFamilies, dial, dialThen, type DialResult } from '../../../src/net/dial.js';
+import type { Target } from '../../../src/contract/target.js';
 import { startBlackhole, type Blackhole } from '../../helpers/blackhole.js';
 
 function closeServer(server: Server): Promise<void> {
@@ -114,5 +116,75 @@ describe('dial: staggered attempts (Happy Eyeballs)', () => {
     expect(alternateFamilies(['192.0.2.1', '2001:db8::1', '2001:db8::2'])).toEqual(['192.0.2.1', '2001:db8::1', '2001:db8::2']);
     expect(alternateFamilies(['192.0.2.1', '192.0.2.2'])).toEqual(['192.0.2.1', '192.0.2.2']);
     expect(alternateFamilies(['192.0.2.1'])).toEqual(['192.0.2.1']);
+  });
+});
+
+describe('dialThen and the direct connector\'s openThen: callbacks instead of a promise', () => {
+  const cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  const target = (port: number): Target => ({ host: '127.0.0.1', port, hostType: 'ipv4', authority: `127.0.0.1:${String(port)}` });
+
+  it('reports once, with the connected socket, from the connection\'s event', async () => {
+    const alive = await listen('127.0.0.1', 0);
+    cleanup.push(() => closeServer(alive.server));
+    const port = (alive.server.address() as { port: number }).port;
+    const results: DialResult[] = [];
+    const reported = new Promise<void>((resolve) => {
+      dialThen(['127.0.0.1'], port, { connectTimeoutMs: 5_000 }, (result) => {
+        results.push(result);
+        resolve();
+      });
+    });
+    // Not inside the call: the connection has not been made yet.
+    expect(results).toEqual([]);
+    await reported;
+    const [result] = results;
+    expect(result).toMatchObject({ ok: true, address: '127.0.0.1' });
+    if (result?.ok === true) {
+      expect(result.socket.remoteAddress).toBe('127.0.0.1');
+      result.socket.destroy();
+    }
+    expect(results).toHaveLength(1);
+  });
+
+  it('reports a refused port as a connect failure, and an owner gone already inside the call', async () => {
+    const refused = await listen('127.0.0.1', 0);
+    const port = (refused.server.address() as { port: number }).port;
+    await closeServer(refused.server);
+    const failed = await new Promise<DialResult>((resolve) => {
+      dialThen(['127.0.0.1'], port, { connectTimeoutMs: 5_000 }, resolve);
+    });
+    expect(failed).toEqual({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: false });
+    const gone = new Socket();
+    gone.destroy();
+    let aborted: DialResult | undefined;
+    dialThen(['127.0.0.1', '127.0.0.2'], port, { connectTimeoutMs: 5_000, owner: gone }, (result) => {
+      aborted = result;
+    });
+    expect(aborted).toEqual({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
+  });
+
+  it('hands a dial that throws to dialFailed, and a dial that ends to dialed', async () => {
+    const alive = await listen('127.0.0.1', 0);
+    cleanup.push(() => closeServer(alive.server));
+    const port = (alive.server.address() as { port: number }).port;
+    const errors: unknown[] = [];
+    // Node refuses the port before any socket is made.
+    directConnector.openThen(target(70_000), ['127.0.0.1'], { connectTimeoutMs: 5_000 }, {
+      dialed: () => {
+        throw new Error('not expected');
+      },
+      dialFailed: (error) => errors.push(error),
+    });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'ERR_SOCKET_BAD_PORT' });
+    const dialed = await new Promise<DialResult>((resolve, reject) => {
+      directConnector.openThen(target(port), ['127.0.0.1'], { connectTimeoutMs: 5_000 }, { dialed: resolve, dialFailed: reject });
+    });
+    expect(dialed).toMatchObject({ ok: true, address: '127.0.0.1' });
+    if (dialed.ok) dialed.socket.destroy();
   });
 });
