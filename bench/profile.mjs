@@ -3,6 +3,7 @@
 //   [--cli path/to/cli.js] (an experimental build, e.g. a patched copy of dist/ under bench/out/)
 //   [--node-arg FLAG]... (node flags for the proxy, e.g. --node-arg --trace-gc; kaizen's go to its log)
 //   [--first MEASUREMENT[,MEASUREMENT...]] (run those first on the same proxy, in order, unmeasured)
+//   [--total N] [--concurrency N] (connrate: tunnels measured, default 5,000, and loops at once, default 50)
 //   [--idle S] (then leave the proxy idle S seconds before the measured run)
 //   [--host NAME] (address the servers by this name, e.g. localhost: the proxy resolves it)
 //   [--alloc] (instead of the CPU profile: what the proxy allocates in the measured section, per
@@ -71,7 +72,7 @@ const plans = {
   up: ['tunnel-throughput.mjs', { host: S, port: servers.ports.sink, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'up' }],
   down: ['tunnel-throughput.mjs', { host: S, port: servers.ports.source, bytes: GiB, warmupBytes: 64 * 1024 ** 2, direction: 'down' }],
   latency: ['tunnel-latency.mjs', { host: S, port: servers.ports.echo, count: 1_000, warmup: Number(process.env.WARMUP ?? 100) }],
-  connrate: ['connect-rate.mjs', { host: S, port: servers.ports.echo, total: Number(arg('--total') ?? 5_000), concurrency: 50, warmup: 500 }],
+  connrate: ['connect-rate.mjs', { host: S, port: servers.ports.echo, total: Number(arg('--total') ?? 5_000), concurrency: Number(arg('--concurrency') ?? 50), warmup: 500 }],
   http: ['http-keepalive.mjs', { host: S, port: servers.ports.origin, total: 50_000, connections: 50, warmup: 5_000 }],
 };
 if (!plans[which]) throw new Error(`unknown measurement ${which}; one of ${Object.keys(plans).join(', ')}`);
