@@ -1,5 +1,5 @@
 import type { Target } from '../contract/target.js';
-import { dial, dialThen, type DialOptions, type DialResult } from './dial.js';
+import { dial, dialThen, type DialOptions, type DialReport, type DialResult } from './dial.js';
 import { compileNoProxy } from './no-proxy-rules.js';
 import { connectThroughProxy } from './upstream-connect.js';
 import type { UpstreamProxy, UpstreamProxySettings, UpstreamUse } from './upstream-proxy.js';
@@ -28,9 +28,8 @@ export interface Connector {
   openThen(target: Target, addresses: readonly string[], options: DialOptions, receiver: DialReceiver): void;
 }
 
-/** Where openThen reports. */
-export interface DialReceiver {
-  dialed(result: DialResult): void;
+/** Where openThen reports: dialThen's report, and a failure to open at all. */
+export interface DialReceiver extends DialReport {
   dialFailed(error: unknown): void;
 }
 
@@ -79,7 +78,7 @@ export const directConnector: Connector = {
   open: (target, addresses, options) => dial(addresses, target.port, options),
   openThen(target, addresses, options, receiver) {
     try {
-      dialThen(addresses, target.port, options, receiver.dialed.bind(receiver));
+      dialThen(addresses, target.port, options, receiver);
     } catch (error) {
       receiver.dialFailed(error);
     }

@@ -52,26 +52,32 @@ export const ATTEMPT_DELAY_MS = 250;
  */
 export function dial(addresses: readonly string[], port: number, options: DialOptions): Promise<DialResult> {
   return new Promise((resolve) => {
-    dialThen(addresses, port, options, resolve);
+    dialThen(addresses, port, options, { dialed: resolve });
   });
 }
 
-/**
- * dial, reporting to a callback: `done` runs once, from the socket's event (or in this call when
- * the owner is gone already), never inside a promise reaction. A tunnel's dial took a promise and
- * two more for its reaction and catch (bench/profile.mjs connrate --alloc). `done` must not throw:
- * nothing above it catches.
- */
-export function dialThen(addresses: readonly string[], port: number, options: DialOptions, done: (result: DialResult) => void): void {
-  const only = addresses.length === 1 ? addresses[0] : undefined;
-  if (only !== undefined) dialOne(only, port, options, done);
-  else dialMany(alternateFamilies(addresses), port, options, done);
+/** Where dialThen reports. */
+export interface DialReport {
+  /** Once per dial; must not throw: nothing above it catches. */
+  dialed(result: DialResult): void;
 }
 
-function dialMany(order: readonly string[], port: number, options: DialOptions, resolve: (result: DialResult) => void): void {
+/**
+ * dial, reporting to `report.dialed`: once, from the socket's event (or in this call when the
+ * owner is gone already), never inside a promise reaction. A tunnel's dial took a promise and two
+ * more for its reaction and catch (bench/profile.mjs connrate --alloc). An object rather than a
+ * callback, so a tunnel's setup passes itself and binds nothing.
+ */
+export function dialThen(addresses: readonly string[], port: number, options: DialOptions, report: DialReport): void {
+  const only = addresses.length === 1 ? addresses[0] : undefined;
+  if (only !== undefined) dialOne(only, port, options, report);
+  else dialMany(alternateFamilies(addresses), port, options, report);
+}
+
+function dialMany(order: readonly string[], port: number, options: DialOptions, report: DialReport): void {
   const owner = options.owner;
   if (owner?.destroyed === true || order.length === 0) {
-    resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: owner?.destroyed === true });
+    report.dialed({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: owner?.destroyed === true });
     return;
   }
   const pending = new Set<Attempt>();
@@ -86,7 +92,7 @@ function dialMany(order: readonly string[], port: number, options: DialOptions, 
     owner?.off('close', onAbort);
     for (const attempt of pending) attempt.cancel();
     pending.clear();
-    resolve(result);
+    report.dialed(result);
   };
   const onAbort = (): void => {
     finish({ ok: false, code: lastCode, aborted: true });
@@ -121,12 +127,12 @@ function dialMany(order: readonly string[], port: number, options: DialOptions, 
  * One address (an IP literal, a name with one address): one attempt, without the staggering's
  * bookkeeping (bench/paired.mjs --mode conc, Node 24: 0.964x CPU per new tunnel).
  */
-function dialOne(address: string, port: number, options: DialOptions, done: (result: DialResult) => void): void {
+function dialOne(address: string, port: number, options: DialOptions, report: DialReport): void {
   if (options.owner?.destroyed === true) {
-    done({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
+    report.dialed({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
     return;
   }
-  new SingleDial(address, port, options, done).start();
+  new SingleDial(address, port, options, report).start();
 }
 
 /** dialOne's state: the owner's listener is a method bound to it (see src/proxy/connect-tunnel.ts on why). */
@@ -134,15 +140,15 @@ class SingleDial implements AttemptReporter {
   readonly #address: string;
   readonly #port: number;
   readonly #options: DialOptions;
-  readonly #resolve: (result: DialResult) => void;
+  readonly #report: DialReport;
   #attempt: Attempt | null = null;
   readonly #onAbort: () => void = this.#abort.bind(this);
 
-  constructor(address: string, port: number, options: DialOptions, resolve: (result: DialResult) => void) {
+  constructor(address: string, port: number, options: DialOptions, report: DialReport) {
     this.#address = address;
     this.#port = port;
     this.#options = options;
-    this.#resolve = resolve;
+    this.#report = report;
   }
 
   start(): void {
@@ -153,13 +159,13 @@ class SingleDial implements AttemptReporter {
 
   attempted(outcome: AttemptOutcome): void {
     this.#options.owner?.off('close', this.#onAbort);
-    this.#resolve(outcome.ok ? { ok: true, socket: outcome.socket, address: this.#address } : { ok: false, code: outcome.code, aborted: false });
+    this.#report.dialed(outcome.ok ? { ok: true, socket: outcome.socket, address: this.#address } : { ok: false, code: outcome.code, aborted: false });
   }
 
   #abort(): void {
     this.#options.owner?.off('close', this.#onAbort);
     this.#attempt?.cancel();
-    this.#resolve({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
+    this.#report.dialed({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
   }
 }
 

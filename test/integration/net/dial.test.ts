@@ -133,9 +133,11 @@ describe('dialThen and the direct connector\'s openThen: callbacks instead of a 
     const port = (alive.server.address() as { port: number }).port;
     const results: DialResult[] = [];
     const reported = new Promise<void>((resolve) => {
-      dialThen(['127.0.0.1'], port, { connectTimeoutMs: 5_000 }, (result) => {
-        results.push(result);
-        resolve();
+      dialThen(['127.0.0.1'], port, { connectTimeoutMs: 5_000 }, {
+        dialed: (result) => {
+          results.push(result);
+          resolve();
+        },
       });
     });
     // Not inside the call: the connection has not been made yet.
@@ -155,14 +157,16 @@ describe('dialThen and the direct connector\'s openThen: callbacks instead of a 
     const port = (refused.server.address() as { port: number }).port;
     await closeServer(refused.server);
     const failed = await new Promise<DialResult>((resolve) => {
-      dialThen(['127.0.0.1'], port, { connectTimeoutMs: 5_000 }, resolve);
+      dialThen(['127.0.0.1'], port, { connectTimeoutMs: 5_000 }, { dialed: resolve });
     });
     expect(failed).toEqual({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: false });
     const gone = new Socket();
     gone.destroy();
     let aborted: DialResult | undefined;
-    dialThen(['127.0.0.1', '127.0.0.2'], port, { connectTimeoutMs: 5_000, owner: gone }, (result) => {
-      aborted = result;
+    dialThen(['127.0.0.1', '127.0.0.2'], port, { connectTimeoutMs: 5_000, owner: gone }, {
+      dialed: (result) => {
+        aborted = result;
+      },
     });
     expect(aborted).toEqual({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT', aborted: true });
   });
