@@ -20,7 +20,7 @@ import { closeGracefully } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
 import { FastLane } from './fast-lane.js';
 import { listenOn, stopAccepting } from '../net/listen-on.js';
-import { noDelayFromListener } from '../net/listener-nodelay.js';
+import { inheritNoDelay } from '../net/listener-nodelay.js';
 import { isLoopbackHost } from '../net/loopback-host.js';
 import { Lifecycle, OpenTunnels, type ProxyContext } from './proxy-context.js';
 import { createTransparentServer } from './transparent-server.js';
@@ -150,6 +150,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     requireHostHeader: false,
     noDelay: true,
   });
+  // Accepted sockets take TCP_NODELAY from the listening socket, not by a call each (listener-nodelay.ts).
+  inheritNoDelay(server);
   server.timeout = network.idleTimeoutMs;
   const onRequest = createRequestHandler(proxy);
   server.on('request', onRequest);
@@ -186,7 +188,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   return {
     listen(host, port) {
       if (!isLoopbackHost(host)) registry.readClientAddresses = true;
-      return listenOn(server, host, port).then(inheritingNoDelay(server));
+      return listenOn(server, host, port);
     },
     listenTransparent(host, port) {
       // Redirected connections carry no credentials: they are the configured agent's.
@@ -200,7 +202,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         onUpgrade: createUpgradeHandler(redirectedProxy),
       });
       redirected.push(listener);
-      return listenOn(listener, host, port).then(inheritingNoDelay(listener));
+      return listenOn(listener, host, port);
     },
     close() {
       closing ??= Promise.all([...redirected.map(stopAccepting), closeGracefully(server, proxy, limits.drainTimeoutMs, lane)]).then(() => undefined);
@@ -231,14 +233,6 @@ function neverRejecting(resolve: (target: Target) => Promise<Resolution>): (targ
     } catch {
       return Promise.resolve(DNS_FAILED);
     }
-  };
-}
-
-/** Once a listener is bound, its connections take TCP_NODELAY from it rather than by a call each (listener-nodelay.ts). */
-function inheritingNoDelay(server: Server): <T>(bound: T) => T {
-  return (bound) => {
-    noDelayFromListener(server);
-    return bound;
   };
 }
 

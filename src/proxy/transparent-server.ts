@@ -10,6 +10,7 @@ import { errorRefusal } from './refusal.js';
 import { refuseRedirect } from './transparent-refusal.js';
 import { sniffFirstFlight } from './transparent-sniff.js';
 import { tunnelRedirectedTls } from './transparent-tls.js';
+import { inheritNoDelay } from '../net/listener-nodelay.js';
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -42,6 +43,8 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
     requireHostHeader: false,
     noDelay: true,
   });
+  // Redirected connections take TCP_NODELAY from the listening socket too (listener-nodelay.ts).
+  inheritNoDelay(server);
   server.timeout = options.idleTimeoutMs;
   const onRequest: RequestHandler = (req, res) => {
     if (!toAbsoluteForm(req)) {
