@@ -23,6 +23,18 @@ async function listening(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/** TCP_NODELAY of the socket `server` accepts for a new client of `port`; the client is closed after. */
+async function acceptedNoDelay(server: Server, port: number): Promise<number> {
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = await RawClient.open(port);
+  try {
+    const [socket] = await accepted;
+    return await noDelayOf(port, socket.remotePort ?? 0);
+  } finally {
+    client.destroy();
+  }
+}
+
 /** Each accepted socket's remote port resolves the next waiter: the proxy's side of a tunnel, seen from the destination. */
 class Destination {
   readonly server: Server;
@@ -97,13 +109,9 @@ describe('TCP_NODELAY on both sides of a tunnel', () => {
   it('reads 0 for a socket accepted without it (the check tells the two apart)', async () => {
     const plain = createServer({ noDelay: false }, (socket) => socket.on('error', () => undefined));
     const port = await listening(plain);
-    const accepted = once(plain, 'connection') as Promise<[Socket]>;
-    const client = await RawClient.open(port);
     try {
-      const [socket] = await accepted;
-      expect(await noDelayOf(port, socket.remotePort ?? 0)).toBe(0);
+      expect(await acceptedNoDelay(plain, port)).toBe(0);
     } finally {
-      client.destroy();
       plain.close();
     }
   });
@@ -117,14 +125,7 @@ describe('inheritNoDelay', () => {
       const port = await listening(server);
       // node:net no longer sets it per socket: the accepted socket has it from the listening one.
       expect((server as Server & { noDelay?: boolean }).noDelay).toBe(false);
-      const accepted = once(server, 'connection') as Promise<[Socket]>;
-      const client = await RawClient.open(port);
-      try {
-        const [socket] = await accepted;
-        expect(await noDelayOf(port, socket.remotePort ?? 0)).toBe(1);
-      } finally {
-        client.destroy();
-      }
+      expect(await acceptedNoDelay(server, port)).toBe(1);
       server.close();
       await once(server, 'close');
     }
