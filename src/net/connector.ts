@@ -60,6 +60,11 @@ export function createConnector(options: ConnectorOptions): Connector {
     upstreamFor,
     open,
     openThen(target, addresses, dialOptions, receiver) {
+      // A destination outside the upstream proxy (no_proxy) is dialled as directConnector dials it, without a promise.
+      if (upstreamFor('tunnel', target.host, target.port) === null) {
+        directConnector.openThen(target, addresses, dialOptions, receiver);
+        return;
+      }
       open(target, addresses, dialOptions).then(
         (result) => {
           receiver.dialed(result);

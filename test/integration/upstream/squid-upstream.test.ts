@@ -116,6 +116,13 @@ describe('upstream_proxy: a real Squid with Basic auth', () => {
     expect(squid.log().filter((l) => l.url.includes(`:${direct.port}`))).toEqual([]);
   });
 
+  it('upstream_no_proxy sends a CONNECT tunnel direct too: no Squid line', async () => {
+    const answer = await curl('-p', `http://127.0.0.1:${direct.port}/tunnelled-direct`);
+    expect(answer.status).toBe('200');
+    expect(direct.requests.some((r) => r.url === '/tunnelled-direct')).toBe(true);
+    expect(squid.log().filter((l) => l.url.includes(`:${direct.port}`))).toEqual([]);
+  });
+
   it('control-plane calls go through Squid too (undici ProxyAgent); last, as it stops the proxy', async () => {
     await curl(`http://127.0.0.1:${origin.port}/reported`);
     await cp.waitForRequests(1);
