@@ -8,14 +8,20 @@ export type HeadRead =
   | { readonly ok: false; readonly code: 'KZP_ERR_UPSTREAM_PROTOCOL' | 'KZP_ERR_UPSTREAM_TIMEOUT' | 'KZP_ERR_UPSTREAM_CONNECT' };
 
 const TERMINATOR = Buffer.from('\r\n\r\n', 'latin1');
+const NOTHING = Buffer.alloc(0);
 
 /**
  * Read a destination's response head (through the blank line) off a raw socket, so it can be
- * cleaned before it reaches the client; the bytes after it are handed back untouched.
+ * cleaned before it reaches the client; the bytes after it are handed back untouched. `buffered`:
+ * bytes already read past an earlier head (an interim 1xx answer's `rest`), taken first. The
+ * socket is paused again once the head is in, so it can be read once more.
  */
-export function readResponseHead(socket: Socket, timeoutMs: number): Promise<HeadRead> {
+export function readResponseHead(socket: Socket, timeoutMs: number, buffered: Buffer = NOTHING): Promise<HeadRead> {
+  const already = headIn(buffered);
+  if (already !== null) return Promise.resolve(already);
+  // Closed while nobody listened (reset while paused between two heads): nothing more will come.
+  if (socket.destroyed) return Promise.resolve({ ok: false, code: buffered.length === 0 ? 'KZP_ERR_UPSTREAM_CONNECT' : 'KZP_ERR_UPSTREAM_PROTOCOL' });
   return new Promise((resolve) => {
-    let buffered: Buffer = Buffer.alloc(0);
     const settle = (result: HeadRead): void => {
       socket.off('data', onData);
       socket.off('close', onClose);
@@ -26,13 +32,8 @@ export function readResponseHead(socket: Socket, timeoutMs: number): Promise<Hea
     };
     const onData = (chunk: Buffer): void => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf(TERMINATOR);
-      if (end >= 0) {
-        const split = end + TERMINATOR.length;
-        settle({ ok: true, head: buffered.subarray(0, split).toString('latin1'), rest: buffered.subarray(split) });
-      } else if (buffered.length > MAX_RESPONSE_HEAD_BYTES) {
-        settle({ ok: false, code: 'KZP_ERR_UPSTREAM_PROTOCOL' });
-      }
+      const read = headIn(buffered);
+      if (read !== null) settle(read);
     };
     const onClose = (): void => {
       settle({ ok: false, code: buffered.length === 0 ? 'KZP_ERR_UPSTREAM_CONNECT' : 'KZP_ERR_UPSTREAM_PROTOCOL' });
@@ -44,7 +45,19 @@ export function readResponseHead(socket: Socket, timeoutMs: number): Promise<Hea
     socket.once('close', onClose);
     socket.once('timeout', onTimeout);
     socket.setTimeout(timeoutMs);
+    // A socket paused by an earlier read does not flow again for a new 'data' listener alone.
+    socket.resume();
   });
+}
+
+/** The head and what follows it once the blank line is in `buffered`; an error past the size limit; else null. */
+function headIn(buffered: Buffer): HeadRead | null {
+  const end = buffered.indexOf(TERMINATOR);
+  if (end >= 0) {
+    const split = end + TERMINATOR.length;
+    return { ok: true, head: buffered.subarray(0, split).toString('latin1'), rest: buffered.subarray(split) };
+  }
+  return buffered.length > MAX_RESPONSE_HEAD_BYTES ? { ok: false, code: 'KZP_ERR_UPSTREAM_PROTOCOL' } : null;
 }
 
 /** The head without any `X-Kaizen-*` line: a destination cannot forge the proxy's headers. */
