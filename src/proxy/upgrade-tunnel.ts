@@ -15,14 +15,16 @@ import { readResponseHead, withoutKaizenHeaders } from './response-head.js';
 import { hostHeader } from './request-target.js';
 import { spliceSockets } from './socket-pipe.js';
 import { captureEarlyBytes } from './early-bytes.js';
+import { relayDeclinedUpgrade } from './declined-upgrade.js';
 import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 
 /**
  * An absolute-form request with `Upgrade` (WebSocket): decided like any request (scheme ws/wss),
  * then the destination is dialled, the request head is written to it (hop-by-hop cleaned, Host of
- * the checked target), the destination's answer (a 101, or a refusal) is relayed without any
- * `X-Kaizen-*` header of its own, and bytes are tunnelled both ways. `https://` upgrades get
- * verified TLS to the destination.
+ * the checked target), and only a 101 answer (relayed without any `X-Kaizen-*` header of its own)
+ * makes a tunnel, with bytes both ways; any other answer is relayed as an ordinary response and
+ * the connection closed (declined-upgrade.ts). `https://` upgrades get verified TLS to the
+ * destination.
  */
 export function createUpgradeHandler(proxy: ProxyContext): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
@@ -86,19 +88,30 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
 
   const requestHead = upgradeRequestHead(method, split.path, req.rawHeaders, hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme));
   const headBytes = Buffer.byteLength(requestHead);
+  // Only the request goes ahead: what the client sent after it (`head`, early bytes) waits for a
+  // 101, as a client must (RFC 6455 §4.1), since anything else leaves the connection HTTP and
+  // those bytes would be the next request, undecided, to this destination (declined-upgrade.ts).
   upstream.write(requestHead);
-  if (head.length > 0) upstream.write(head);
-  forwardEarlyBytes(early, upstream);
-  const answer = await readResponseHead(upstream, proxy.idleTimeoutMs);
+  let answer = await readResponseHead(upstream, proxy.idleTimeoutMs);
+  // Interim answers (100, 102, 103) are dropped, as on the plain path: the final one follows.
+  while (answer.ok && isInterim(statusOf(answer.head))) answer = await readResponseHead(upstream, proxy.idleTimeoutMs, answer.rest);
   if (!answer.ok || client.destroyed) {
     upstream.destroy();
     if (!answer.ok && !client.destroyed) refuseTunnel(proxy, conn, client, tally, errorRefusal(answer.code, { target: target.authority }), early);
+    else early.release();
     return;
   }
-  tally.status = statusOf(answer.head);
+  if (statusOf(answer.head) !== 101) {
+    early.release();
+    await relayDeclinedUpgrade({ proxy, conn, req, client, upstream, tally, target: target.authority }, answer.head, answer.rest);
+    return;
+  }
+  tally.status = 101;
   tunnelOpened(proxy, tally);
   client.write(withoutKaizenHeaders(answer.head));
   if (answer.rest.length > 0) client.write(answer.rest);
+  if (head.length > 0) upstream.write(head);
+  forwardEarlyBytes(early, upstream);
   spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), () => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
     tally.bytesDown = upstream.bytesRead;
@@ -114,6 +127,12 @@ function upgradeScheme(req: IncomingMessage, secure: boolean): 'http' | 'https' 
 
 /** The status code of a response head ("HTTP/1.1 101 ..."), 0 when unreadable. */
 function statusOf(head: string): number {
+  if (!head.startsWith('HTTP/1.') || (head[12] !== ' ' && head[12] !== '\r')) return 0;
   const status = Number(head.slice(9, 12));
   return Number.isInteger(status) ? status : 0;
+}
+
+/** 1xx but not 101: an answer before the final one. */
+function isInterim(status: number): boolean {
+  return status >= 100 && status < 200 && status !== 101;
 }
