@@ -6,7 +6,9 @@ import { parseIp, type IpAddress } from './ip-address.js';
 /**
  * The proxy's own listening sockets, so that it never dials itself (a loop, and a way around
  * gateway authentication). A listener on a wildcard address (0.0.0.0 or ::) is reachable on every
- * local interface address and on loopback, so all of those count as "own" at its port.
+ * local interface address and on loopback, so all of those count as "own" at its port. A listener
+ * on one address is reached by that address and by a dial to the unspecified address that Linux
+ * delivers to it (see dialledHost).
  */
 export interface Listener {
   readonly address: string;
@@ -40,6 +42,22 @@ function hostForms(address: IpAddress): readonly IpAddress[] {
   if (embedded === undefined) return [address];
   const forms = embedded.addresses.map((value): IpAddress => ({ family: 4, value }));
   return embedded.kind === 'mapped' ? forms : [address, ...forms];
+}
+
+const IPV4_LOOPBACK: IpAddress = { family: 4, value: 0x7f000001 };
+const IPV6_LOOPBACK: IpAddress = { family: 6, words: [0, 0, 0, 1] };
+
+/**
+ * Where Linux delivers a dial: with no source address bound (the proxy binds none), a connect()
+ * to 0.0.0.0 goes to 127.0.0.1 and one to :: goes to ::1. Measured with net.connect on Linux 6.18:
+ * 0.0.0.0 and ::ffff:0.0.0.0 reach a listener on 127.0.0.1, not one on 127.0.0.2, ::1 or an
+ * interface address; :: reaches a listener on ::1 only; 0.0.0.1 and the rest of 0.0.0.0/8 reach
+ * none. So the unspecified address stands for loopback here, not for every local address.
+ */
+function dialledHost(host: IpAddress): IpAddress {
+  if (host.family === 4) return host.value === 0 ? IPV4_LOOPBACK : host;
+  const [w0, w1, w2, w3] = host.words;
+  return (w0 | w1 | w2 | w3) === 0 ? IPV6_LOOPBACK : host;
 }
 
 function sameHost(a: IpAddress, b: IpAddress): boolean {
@@ -100,7 +118,7 @@ export function createOwnListeners(
     includes(address, port) {
       const exactHere = exact.filter((bound) => bound.port === port);
       if (exactHere.length === 0 && !wildcardPorts.has(port)) return false;
-      const forms = hostForms(address);
+      const forms = hostForms(address).map(dialledHost);
       if (anySame(forms, exactHere.map((bound) => bound.host))) return true;
       if (!wildcardPorts.has(port)) return false;
       const category = classifyIp(address)?.category;

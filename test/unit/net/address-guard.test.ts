@@ -133,6 +133,41 @@ describe('address guard: own listeners', () => {
     expect(category(guard.check('10.0.0.5', 8081))).toBe('allowed');
   });
 
+  // What Linux does with these dials was measured with real sockets (see dialledHost in
+  // src/net/own-listeners.ts): the unspecified address goes to loopback of its family, nowhere else.
+  it('refuses 0.0.0.0 and its mapped form at a listener on 127.0.0.1, where Linux delivers them, and only there', () => {
+    const guard = createAddressGuard({ allowPrivate: ['0.0.0.0/0', '::/0'], interfaceAddresses: () => ['127.0.0.1', '192.0.2.2', '::1', 'fd00::2'] });
+    guard.setOwnListeners([
+      { address: '127.0.0.1', port: 8080 },
+      { address: '192.0.2.2', port: 8081 },
+      { address: '127.0.0.2', port: 8082 },
+      { address: 'fd00::2', port: 8083 },
+    ]);
+    for (const address of ['0.0.0.0', '::ffff:0.0.0.0', '::ffff:0:0']) {
+      expect(category(guard.check(address, 8080)), address).toBe('own_listener');
+    }
+    const refusal = guard.check('0.0.0.0', 8080);
+    expect(refusal.ok ? '' : refusal.reason).toBe('destination 0.0.0.0 port 8080 is the proxy itself');
+    // Each of these reaches no listener on 127.0.0.1 (connection refused on this port).
+    for (const address of ['::', '0.0.0.1', '0.1.2.3', '192.0.2.2', '::ffff:192.0.2.2', '::1', 'fd00::2']) {
+      expect(category(guard.check(address, 8080)), address).toBe('allowed');
+    }
+    // Nor does 0.0.0.0 (or ::) reach a listener on an interface address or another loopback address.
+    expect(category(guard.check('192.0.2.2', 8081))).toBe('own_listener');
+    for (const [address, port] of [['0.0.0.0', 8081], ['0.0.0.0', 8082], ['::', 8083], ['0.0.0.0', 8084]] as const) {
+      expect(category(guard.check(address, port)), `${address} ${String(port)}`).toBe('allowed');
+    }
+  });
+
+  it('refuses :: at a listener on ::1, and not 0.0.0.0', () => {
+    const guard = createAddressGuard({ allowPrivate: ['0.0.0.0/0', '::/0'], interfaceAddresses: () => ['127.0.0.1', '::1'] });
+    guard.setOwnListeners([{ address: '::1', port: 8080 }]);
+    expect(category(guard.check('::', 8080))).toBe('own_listener');
+    expect(category(guard.check('0:0:0:0:0:0:0:0', 8080))).toBe('own_listener');
+    expect(category(guard.check('0.0.0.0', 8080))).toBe('allowed');
+    expect(category(guard.check('::ffff:0.0.0.0', 8080))).toBe('allowed');
+  });
+
   it('treats :: like 0.0.0.0 and replaces the set on each call', () => {
     const guard = createAddressGuard({ allowPrivate: [], interfaceAddresses: () => ['198.51.99.1'] });
     guard.setOwnListeners([{ address: '::', port: 9000 }]);
