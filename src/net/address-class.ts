@@ -34,10 +34,22 @@ export const CATEGORY_DESCRIPTIONS: Readonly<Record<AddressCategory, string>> = 
   invalid: 'not a valid IP address',
 };
 
+/** An IPv4 address embedded in an IPv6 one, and how. */
+export interface EmbeddedVia {
+  readonly kind: EmbeddingKind;
+  readonly ipv4: number;
+}
+
 export interface AddressClass {
   readonly category: AddressCategory;
   /** Set when the category comes from an IPv4 address embedded in an IPv6 one. */
-  readonly via?: { readonly kind: EmbeddingKind; readonly ipv4: number };
+  readonly via?: EmbeddedVia;
+}
+
+/** The category of one non-public IPv4 embedded in an IPv6 address. */
+export interface EmbeddedClass {
+  readonly category: AddressCategory;
+  readonly via: EmbeddedVia;
 }
 
 interface Entry {
@@ -131,6 +143,23 @@ function classifyIpv6(words: Ipv6Words): AddressClass | null {
   // Only 2000::/3 is allocated for global unicast; the rest is unassigned or special.
   if (words[0] >>> 29 !== 1) return { category: 'reserved' };
   return null;
+}
+
+/**
+ * Every non-public IPv4 embedded in an IPv6 address, with its category, in embedding order; empty
+ * when none is embedded or all are public. classifyIp names only the first, but Teredo carries two
+ * (server, then client): opening the server's range with allow_private must not open a loopback
+ * or metadata client, so the guard judges each one.
+ */
+export function classifyEmbedded(words: Ipv6Words): readonly EmbeddedClass[] {
+  const embedded = embeddedIpv4(words);
+  if (embedded === undefined) return [];
+  const found: EmbeddedClass[] = [];
+  for (const ipv4 of embedded.addresses) {
+    const category = classifyIpv4(ipv4);
+    if (category !== null) found.push({ category, via: { kind: embedded.kind, ipv4 } });
+  }
+  return found;
 }
 
 /** The category of a parsed address, with the embedded IPv4 that decided it; null when public. */

@@ -1,4 +1,4 @@
-import { CATEGORY_DESCRIPTIONS, classifyIp, type AddressCategory, type AddressClass } from './address-class.js';
+import { CATEGORY_DESCRIPTIONS, classifyEmbedded, classifyIp, type AddressCategory, type EmbeddedVia } from './address-class.js';
 import { compileCidr, parseCidr, type CidrMatcher } from './cidr.js';
 import { formatIp, formatIpv4, parseIp, type IpAddress } from './ip-address.js';
 import { createOwnListeners, type Listener } from './own-listeners.js';
@@ -50,7 +50,7 @@ export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
   });
   const own = createOwnListeners(options.interfaceAddresses, options.now);
 
-  function refuse(parsed: IpAddress, category: GuardRefusal['category'], port: number, via?: AddressClass['via']): GuardRefusal {
+  function refuse(parsed: IpAddress, category: GuardRefusal['category'], port: number, via?: EmbeddedVia): GuardRefusal {
     const canonical = formatIp(parsed);
     if (category === 'own_listener') {
       return refusal(category, canonical, `destination ${canonical} port ${port} is the proxy itself`);
@@ -71,13 +71,14 @@ export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
     const found = classifyIp(parsed);
     if (found === null) return ALLOWED;
     if (opened.some((matcher) => matcher.contains(parsed))) return ALLOWED;
-    const via = found.via;
-    if (via !== undefined) {
-      // Opened when the IPv4 that decided the category is inside a range (NAT64, 6to4... to it).
-      const ipv4: IpAddress = { family: 4, value: via.ipv4 };
-      if (opened.some((matcher) => matcher.contains(ipv4))) return ALLOWED;
+    if (found.via === undefined || parsed.family !== 6) return refuse(parsed, found.category, port);
+    // Opened when every non-public IPv4 it carries is inside a range (NAT64, 6to4... to it); a
+    // Teredo address carries two, and the refusal names the one that is not opened.
+    for (const inner of classifyEmbedded(parsed.words)) {
+      const ipv4: IpAddress = { family: 4, value: inner.via.ipv4 };
+      if (!opened.some((matcher) => matcher.contains(ipv4))) return refuse(parsed, inner.category, port, inner.via);
     }
-    return refuse(parsed, found.category, port, via);
+    return ALLOWED;
   }
 
   return {

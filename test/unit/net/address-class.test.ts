@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyAddress, classifyIp, type AddressCategory } from '../../../src/net/address-class.js';
+import { classifyAddress, classifyEmbedded, classifyIp, type AddressCategory } from '../../../src/net/address-class.js';
 import { embeddedIpv4 } from '../../../src/net/embedded-ipv4.js';
 import { parseIp, parseIpv6 } from '../../../src/net/ip-address.js';
 
@@ -99,6 +99,26 @@ describe('classifyIp', () => {
   it('has no embedded IPv4 for a plain address', () => {
     const parsed = parseIp('10.0.0.1');
     expect(parsed && classifyIp(parsed)).toEqual({ category: 'private' });
+  });
+});
+
+describe('classifyEmbedded', () => {
+  it('lists every non-public embedded IPv4 in order: both of a Teredo address', () => {
+    const words = parseIpv6('2001:0:a00:1::80ff:fffe'); // server 10.0.0.1, client 127.0.0.1
+    expect(words && classifyEmbedded(words)).toEqual([
+      { category: 'private', via: { kind: 'teredo', ipv4: 0x0a000001 } },
+      { category: 'loopback', via: { kind: 'teredo', ipv4: 0x7f000001 } },
+    ]);
+  });
+
+  it.each([
+    ['2001:0:808:808::5601:5601', [{ category: 'metadata', via: { kind: 'teredo', ipv4: 0xa9fea9fe } }]], // public server
+    ['2001:0:808:808::f7f7:f7f7', []], // both public
+    ['64:ff9b::a00:1', [{ category: 'private', via: { kind: 'nat64', ipv4: 0x0a000001 } }]],
+    ['fd00::1', []], // no embedded IPv4
+  ])('%s', (text, expected) => {
+    const words = parseIpv6(text);
+    expect(words && classifyEmbedded(words)).toEqual(expected);
   });
 });
 

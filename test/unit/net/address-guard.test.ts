@@ -78,6 +78,26 @@ describe('address guard: allow_private', () => {
     expect(category(guard.check(address, 443))).toBe(expected);
   });
 
+  it('opens a Teredo address only when each non-public IPv4 it carries (server, then client) is opened', () => {
+    for (const [address, expected] of [
+      ['2001:0:a00:1::80ff:fffe', 'loopback'], // server 10.0.0.1, client 127.0.0.1
+      ['2001:0:a00:1::5601:fefe', 'link_local'], // server 10.0.0.1, client 169.254.1.1
+      ['2001:0:c0a8:101::f5f6:f7f8', 'private'], // server 192.168.1.1, client 10.9.8.7
+      ['2001:0:a00:1::f5f6:f7f8', 'allowed'], // client 10.9.8.7
+      ['2001:0:a00:1::5601:5601', 'allowed'], // client 169.254.169.254, opened explicitly
+      ['2001:0:a00:1::f7f7:f7f7', 'allowed'], // client 8.8.8.8, public
+    ] as const) {
+      expect(category(guard.check(address, 443)), address).toBe(expected);
+    }
+  });
+
+  it('names the embedded IPv4 that is not opened, not the first one embedded', () => {
+    const client = guard.check('2001:0:a00:1::80ff:fffe', 80);
+    expect(client.ok ? '' : client.reason).toBe('destination 2001:0:a00:1::80ff:fffe is a loopback address (embedded IPv4 127.0.0.1)');
+    const server = guard.check('2001:0:c0a8:101::f5f6:f7f8', 80);
+    expect(server.ok ? '' : server.reason).toBe('destination 2001:0:c0a8:101::f5f6:f7f8 is a private network address (embedded IPv4 192.168.1.1)');
+  });
+
   it('refuses to start with a malformed range', () => {
     expect(() => createAddressGuard({ allowPrivate: ['10.0.0.0/33'] })).toThrow(/allow_private/);
   });
