@@ -23,7 +23,9 @@ const MAX_HELD_CHUNKS = 256;
  * Holds the client → upstream direction of a fresh tunnel until its first bytes are judged: a TLS
  * ClientHello is read whole (across as many TCP segments as it takes, bounded) so its SNI can be
  * decided before a single byte reaches the destination. A server that speaks first (SSH, SMTP)
- * ends the wait: such a tunnel does not start with the client's TLS. `initial` holds bytes that
+ * ends the wait: such a tunnel does not start with the client's TLS. So does a server's FIN before
+ * any client byte (one that accepts and closes at once): the splice carries it to the client at
+ * once, and the client's direction stays open (half-close). `initial` holds bytes that
  * arrived with or after the CONNECT. `idle` watches both sockets: a wait that reads nothing for the
  * idle timeout ends (MAX_HELD_CHUNKS bounds a trickle).
  *
@@ -54,7 +56,12 @@ class FirstFlightGate {
   #ended: boolean;
   readonly #onClientData: (chunk: Buffer) => void = this.#clientData.bind(this);
   readonly #onClientEnd: () => void = this.#clientEnd.bind(this);
-  readonly #onUpstreamData: (chunk: Buffer) => void = this.#upstreamData.bind(this);
+  /**
+   * The upstream's 'data' and its 'end' both: one bound function, not a second one per tunnel. The
+   * 'end' listener is one on/off more per tunnel (net.Socket has its own 'end' listener, so also a
+   * two-entry listener array while the gate waits); not benchmarked.
+   */
+  readonly #onUpstream: (chunk?: Buffer) => void = this.#upstreamActivity.bind(this);
   readonly #onGone: () => void = this.#gone.bind(this);
 
   constructor(
@@ -96,7 +103,8 @@ class FirstFlightGate {
     client.on('data', this.#onClientData);
     client.on('end', this.#onClientEnd);
     client.on('close', this.#onGone);
-    upstream.on('data', this.#onUpstreamData);
+    upstream.on('data', this.#onUpstream);
+    upstream.on('end', this.#onUpstream);
     upstream.on('close', this.#onGone);
     client.resume();
     upstream.resume();
@@ -135,7 +143,17 @@ class FirstFlightGate {
     this.#finish(this.#held === 0 ? { kind: 'gone' } : { kind: 'unreadable', reason: 'ClientHello too slow' });
   }
 
-  #upstreamData(chunk: Buffer): void {
+  /** A read from the server (its bytes, or its FIN when `chunk` is undefined) before the client's flight. */
+  #upstreamActivity(chunk?: Buffer): void {
+    if (chunk === undefined) {
+      // The server's FIN. Dialled with allowHalfOpen, the socket emits 'end' but no 'close': unheard,
+      // the client learnt of it only when it spoke or at the idle timeout (which destroyed both
+      // sides). With no client byte held the wait ends, and the splice carries the FIN of a socket
+      // already readableEnded (relayReads and pipe both do). With part of a ClientHello held, the
+      // rest is still waited for and judged first; the splice carries the FIN then.
+      if (this.#held === 0) this.#finish({ kind: 'other', chunks: this.#chunks, ended: this.#ended });
+      return;
+    }
     // The server spoke first: hand its bytes back for the splice, and stop judging.
     this.#upstream.pause();
     this.#upstream.unshift(chunk);
@@ -150,7 +168,8 @@ class FirstFlightGate {
     client.off('data', this.#onClientData);
     client.off('end', this.#onClientEnd);
     client.off('close', this.#onGone);
-    upstream.off('data', this.#onUpstreamData);
+    upstream.off('data', this.#onUpstream);
+    upstream.off('end', this.#onUpstream);
     upstream.off('close', this.#onGone);
     this.#onFlight(flight);
   }

@@ -92,6 +92,50 @@ describe('tunnel behaviour', () => {
     }
   });
 
+  it('passes a destination FIN that comes before any byte to the client at once, and keeps the upload open', async () => {
+    // A server that accepts and shuts its side at once (a server-speaks-first service refusing
+    // work): the client must see the FIN while the first-flight gate still waits for its bytes,
+    // and what it sends afterwards must still reach the destination (half-close).
+    let onReceived: (text: string) => void = () => undefined;
+    const received = new Promise<string>((resolve) => {
+      onReceived = resolve;
+    });
+    const origin = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.end();
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      socket.once('end', () => {
+        onReceived(text);
+      });
+    });
+    origin.listen(0, '127.0.0.1');
+    await once(origin, 'listening');
+    const port = (origin.address() as AddressInfo).port;
+    const client = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+    try {
+      let got = '';
+      client.setEncoding('latin1');
+      client.on('data', (chunk: string) => {
+        got += chunk;
+      });
+      client.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      await once(client, 'end');
+      expect(got).toBe('HTTP/1.1 200 Connection established\r\n\r\n');
+      // Before the fix the FIN came only with the idle timeout, which destroyed the tunnel: these
+      // bytes then never arrived.
+      client.end('after-fin');
+      expect(await received).toBe('after-fin');
+      const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['target'] === `127.0.0.1:${port}`);
+      expect(closed).toMatchObject({ status: 200, bytes_up: 9, bytes_down: 0 });
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => origin.close(resolve));
+    }
+  });
+
   it('survives a client that resets mid-tunnel and opens the next tunnel', async () => {
     const client = await openTunnel(tcp.port);
     client.write(randomBytes(64 * 1024));
