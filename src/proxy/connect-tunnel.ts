@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
@@ -56,6 +57,33 @@ export function createConnectHandler(proxy: ProxyContext): (req: ConnectView, so
   };
 }
 
+/**
+ * node:http's 'connect' listener: `onConnect` (createConnectHandler) for a CONNECT in HTTP/1.1 or
+ * 1.0. llhttp refuses other versions for other methods, but lets a CONNECT through with no version
+ * at all (HTTP/0.9: `CONNECT host:port` and the CRLF) and as HTTP/2.0; neither is a request to
+ * tunnel: 400 KZP_ERR_BAD_REQUEST, as request-framing.ts refuses plain requests in such versions,
+ * before any dial. The fast lane takes only 1.1 and 1.0 CONNECTs (src/net/http1-request-head.ts)
+ * and calls `onConnect` itself, so the tunnels it opens skip this check.
+ */
+export function createVersionCheckedConnect(
+  proxy: ProxyContext,
+  onConnect: (req: ConnectView, socket: Duplex, head: Buffer) => void,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    const version = req.httpVersion;
+    if (version === '1.1' || version === '1.0' || !(socket instanceof Socket)) {
+      onConnect(req, socket, head);
+      return;
+    }
+    const tunnel = new ConnectTunnel(proxy, socket, head);
+    try {
+      tunnel.refuse(req, 'HTTP version not supported');
+    } catch (error) {
+      tunnel.failed(error);
+    }
+  };
+}
+
 /** One CONNECT, from its request to its 200 (or refusal): what runEstablishedTunnel gets next. */
 class ConnectTunnel implements TunnelReceiver {
   readonly #base: ProxyContext;
@@ -108,6 +136,15 @@ class ConnectTunnel implements TunnelReceiver {
     const setup: TunnelSetup = { proxy, conn, client, target, action, tally, early: captureEarlyBytes(client), relayable: true };
     this.#setup = setup;
     openTunnel(setup, this);
+  }
+
+  /** A CONNECT not to tunnel at all (`message` says why): 400 and a close, whether or not the client authenticated. */
+  refuse(req: ConnectView, message: string): void {
+    const client = this.#client;
+    // The identity only names whose exchange this was in the closed line, as for a plain request's framing refusal.
+    const proxy = authenticateClient(this.#base, req.headers['proxy-authorization']).proxy;
+    refuseTunnel(proxy, proxy.registry.get(client), client, newTally('connect', performance.now()), errorRefusal('KZP_ERR_BAD_REQUEST', { message }));
+    this.#settled();
   }
 
   opened(upstream: Socket | null): void {

@@ -15,7 +15,7 @@ import { createClientErrorHandler } from './client-error.js';
 import { ClientRate } from './client-rate.js';
 import { installConnectionGate } from './connection-limits.js';
 import { ConnectionRegistry } from './connection-registry.js';
-import { createConnectHandler } from './connect-tunnel.js';
+import { createConnectHandler, createVersionCheckedConnect } from './connect-tunnel.js';
 import { closeGracefully } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
 import { FastLane } from './fast-lane.js';
@@ -158,7 +158,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   // Answered like any request, but the 100 Continue comes from the destination, relayed.
   server.on('checkContinue', onRequest);
   const onConnect = createConnectHandler(proxy);
-  server.on('connect', onConnect);
+  // The fast lane (below) calls onConnect itself: it takes only HTTP/1.1 and 1.0 CONNECTs.
+  server.on('connect', createVersionCheckedConnect(proxy, onConnect));
   const onUpgrade = createUpgradeHandler(proxy);
   server.on('upgrade', onUpgrade);
   const clientError = createClientErrorHandler(registry, proxy.observer);

@@ -87,6 +87,25 @@ describe('CONNECT through the fast lane', () => {
     expect(await client.readToEnd()).toBe(echoed('pipelined early bytes'));
   });
 
+  it.each([
+    // The lane leaves both to node:http, whose parser (llhttp) lets a CONNECT through in either.
+    ['with no HTTP version (HTTP/0.9)', (port: number): string => `CONNECT 127.0.0.1:${port}\r\n\r\n`],
+    ['in HTTP/2.0', (port: number): string => `CONNECT 127.0.0.1:${port} HTTP/2.0\r\nHost: 127.0.0.1:${port}\r\n\r\n`],
+  ])('answers 400 to a CONNECT %s and closes, the destination untouched', async (_name, head) => {
+    const before = tcp.connections;
+    const mark = proxy.logs.lines.length;
+    const client = await RawClient.open(proxy.port);
+    client.write(`${head(tcp.port)}hi`);
+    const refused = await client.readResponse();
+    expect(refused.status).toBe(400);
+    expect(refused.headers['connection']).toBe('close');
+    expect(JSON.parse(refused.body)).toMatchObject({ error: 'KZP_ERR_BAD_REQUEST', message: 'HTTP version not supported' });
+    expect(await client.readToEnd()).toBe('');
+    const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && proxy.logs.lines.indexOf(line) >= mark);
+    expect(closed).toMatchObject({ kind: 'connect', status: 400, code: 'KZP_ERR_BAD_REQUEST' });
+    expect(tcp.connections).toBe(before);
+  });
+
   it('refuses a blocked CONNECT 403 with its reason, then closes, the destination untouched', async () => {
     const before = tcp.connections;
     const client = await RawClient.open(proxy.port);
