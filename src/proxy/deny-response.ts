@@ -1,13 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { discardRequestBody, endAndDrain } from './drain-then-destroy.js';
+import { discardKeepsConnection, discardRequestBody, endAndDrain } from './drain-then-destroy.js';
 import type { ResponseView } from './exchange-views.js';
 import { serializeRefusal, type Refusal } from './refusal.js';
 
 /**
  * Deliberate denials: the client always reads a complete response with our reason, never a bare
  * reset. On a raw socket (CONNECT, client errors, limits) the response closes the connection; on
- * a plain-HTTP exchange the connection stays alive once the unread body is discarded.
+ * a plain-HTTP exchange the connection stays alive once a small unread body is discarded, and a
+ * larger one is read on after the answer until it has arrived, within bounds (lingering close).
  */
 export function refuseOnSocket(socket: Socket, refusal: Refusal): void {
   endAndDrain(socket, serializeRefusal(refusal));
@@ -16,18 +17,21 @@ export function refuseOnSocket(socket: Socket, refusal: Refusal): void {
 /**
  * Returns the status actually sent, or 0 when the response could no longer be written.
  * `closeConnection` (a closing proxy) ends the keep-alive connection after this response. `body`
- * is the request's unread body, if it may have one (fast-lane requests never do).
+ * is the request's unread body, if it may have one (fast-lane requests never do): a small declared
+ * one is discarded and the connection kept; any other closes the connection, lingering until the
+ * body has arrived, within bounds (drain-then-destroy.ts), so the client reads this answer.
  */
 export function refuseOnResponse(body: IncomingMessage | null, res: ResponseView, refusal: Refusal, closeConnection = false): number {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return 0;
   }
+  const unread = body !== null && !body.complete;
   const headers = refusal.headers.slice();
   headers.push('Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(refusal.body)));
-  if (closeConnection) headers.push('Connection', 'close');
+  if (closeConnection || (unread && !discardKeepsConnection(body))) headers.push('Connection', 'close');
   res.writeHead(refusal.status, headers);
   res.end(refusal.body);
-  if (body !== null) discardRequestBody(body);
+  if (unread) discardRequestBody(body);
   return refusal.status;
 }

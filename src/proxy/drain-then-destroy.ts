@@ -33,19 +33,71 @@ export function endAndDrain(socket: Socket, last: string): void {
 }
 
 /**
- * Discard the rest of a request body the proxy will not forward, within bounds, so the
- * keep-alive connection stays usable; past the bounds the connection is destroyed.
+ * Bounds of a lingering close (nginx's `lingering_close`, and what Squid and Envoy do): once a
+ * refusal says `Connection: close` while the request body is still arriving, the proxy ends its
+ * side after the answer and keeps reading and discarding the body, since a client that sends the
+ * whole body before reading (python's urllib and http.client do) would otherwise meet a reset
+ * mid-send and report a network error, never our 403 or 502. The bytes bound stops a blocked
+ * upload from costing bandwidth without end, and is generous next to the 10 MiB uploads clients
+ * must get their answer for; the time bound stops a client that never stops sending from holding
+ * the connection (10 s takes a 10 MiB body at about 8.4 Mbit/s). It also bounds the keep-alive
+ * discard of a small declared body.
+ */
+export const LINGER_MAX_BYTES = 32 * 1024 * 1024;
+export const LINGER_MAX_MS = 10_000;
+
+/** Declared bodies up to this size are discarded on a connection that stays open; larger ones close it. */
+export const KEEP_ALIVE_DISCARD_MAX_BYTES = DRAIN_MAX_BYTES;
+
+/**
+ * Whether a refused request's unread body is small enough to discard while keeping the connection:
+ * only a declared Content-Length, since a chunked body's size is unknown until it ends.
+ */
+export function discardKeepsConnection(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  const length = req.headers['content-length'];
+  return length !== undefined && /^\d{1,10}$/.test(length) && Number(length) <= KEEP_ALIVE_DISCARD_MAX_BYTES;
+}
+
+/**
+ * Discard the rest of a request body the proxy will not forward. On a connection that stays open
+ * it is read to its end, then the next request is served. When node:http closes the connection
+ * after the answer (`Connection: close`, ours or the client's, or HTTP/1.0), it does so with
+ * socket.destroySoon(): destroyed once the answer is written, the body's bytes still unread, so
+ * the kernel resets the connection under the client. While the body is unread, that call only
+ * ends our side (FIN after the answer): the close lingers, the body is read on, and the socket is
+ * destroyed once the body is complete (node:http's own destroySoon, after the last write), at the
+ * client's FIN, or at LINGER_MAX_BYTES or LINGER_MAX_MS.
  */
 export function discardRequestBody(req: IncomingMessage): void {
   if (req.complete) return;
+  const socket = req.socket;
   let drained = 0;
-  const timer = setTimeout(() => req.socket.destroy(), DRAIN_TIMEOUT_MS);
+  const cut = (): void => {
+    socket.destroy();
+  };
+  const timer = setTimeout(cut, LINGER_MAX_MS);
   timer.unref();
+  socket.destroySoon = endOnly;
   req.on('data', (chunk: Buffer) => {
     drained += chunk.length;
-    if (drained > DRAIN_MAX_BYTES) req.socket.destroy();
+    if (drained > LINGER_MAX_BYTES) cut();
   });
-  req.once('close', () => {
+  req.once('end', () => {
+    clearTimeout(timer);
+    // Back to Socket.prototype.destroySoon for the rest of the connection's life.
+    Reflect.deleteProperty(socket, 'destroySoon');
+    // Our side ended while the body was unread: with the body read, the close may complete.
+    if (socket.writableEnded) socket.destroySoon();
+  });
+  socket.once('close', () => {
     clearTimeout(timer);
   });
+  // A body the destination's pump paused (an upload cut short by a failed destination) reads on.
+  req.resume();
+}
+
+/** socket.destroySoon while a refused body is still arriving: end our side, keep reading. */
+function endOnly(this: Socket): void {
+  this.end();
 }
