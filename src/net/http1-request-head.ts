@@ -94,6 +94,21 @@ export function parseLeanRequestHead(head: string): LeanRequestHead | null {
   return { connect, method: head.slice(0, methodEnd), url: head.slice(methodEnd + 1, targetEnd), rawHeaders, host, proxyAuthorization, close };
 }
 
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Whether the bytes hold an LF not preceded by CR. A head ending in bare LFs never shows the CRLF
+ * CRLF the lane looks for its end by, so the lane would wait for the header timeout (408) where
+ * llhttp refuses the bare LF at once (400). Only asked of a head whose end is not found yet.
+ */
+export function hasBareLf(buffer: Buffer): boolean {
+  for (let at = buffer.indexOf(LF); at >= 0; at = buffer.indexOf(LF, at + 1)) {
+    if (at === 0 || buffer[at - 1] !== CR) return true;
+  }
+  return false;
+}
+
 /** Enough bytes to tell: the longest method that can pass, the space and `https://`. */
 const DECIDABLE = 30;
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
+import { hasBareLf, mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
 import type { IdleWatch } from '../net/idle-sweep.js';
 import type { LinkedEntry } from '../net/linked-set.js';
 import type { RequestView } from './exchange-views.js';
@@ -129,8 +129,9 @@ export class LaneConnection {
     }
     const end = buffer.indexOf(HEAD_END);
     if (end < 0) {
-      // Too long for a head: node:http gives the 431.
-      if (buffer.length > this.#options.maxHeaderBytes) this.#handOver();
+      // Too long for a head, or a bare LF in it (its end would never be found): node:http gives
+      // the 431 or the 400. Looked for only here, so a head that arrives whole costs nothing more.
+      if (buffer.length > this.#options.maxHeaderBytes || hasBareLf(buffer)) this.#handOver();
       else {
         this.#leaveIdle();
         this.#wait();

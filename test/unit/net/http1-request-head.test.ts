@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../../../src/net/http1-request-head.js';
+import { hasBareLf, mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../../../src/net/http1-request-head.js';
 
 // The heads the fast lane takes itself (src/proxy/fast-lane.ts); every null hands the connection to
 // node:http. Heads are latin1 text through the empty line, as the lane passes them.
@@ -193,5 +193,20 @@ describe('mayBeLeanHead: the first bytes decide whether the lane waits for the w
   ];
   it.each(cases)('%s', (_name, text, expected) => {
     expect(mayBeLeanHead(Buffer.from(text, 'latin1'))).toBe(expected);
+  });
+});
+
+describe('hasBareLf: a head whose end (CRLF CRLF) is not found yet, and never will be', () => {
+  const cases: [string, string, boolean][] = [
+    ['CRLF line endings so far', 'GET http://h/ HTTP/1.1\r\nHost: h\r\n', false],
+    ['no line end yet', 'GET http://h/ HT', false],
+    ['a CR last, its LF still to come', 'GET http://h/ HTTP/1.1\r', false],
+    ['a bare LF ending the request line', 'GET http://h/ HTTP/1.1\nHost: h', true],
+    ['a bare LF ending a later field line', 'GET http://h/ HTTP/1.1\r\nHost: h\nX-A: b', true],
+    ['a bare LF ending the head after CRLF lines', 'GET http://h/ HTTP/1.1\r\nHost: h\r\n\n', true],
+    ['an LF first', '\nGET http://h/ HTTP/1.1\r\n', true],
+  ];
+  it.each(cases)('%s', (_name, text, expected) => {
+    expect(hasBareLf(Buffer.from(text, 'latin1'))).toBe(expected);
   });
 });
