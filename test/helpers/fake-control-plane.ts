@@ -33,13 +33,15 @@ export type FakeReply =
   | { readonly kind: 'truncated' }
   /** The socket is reset (RST) without any answer. */
   | { readonly kind: 'reset' }
-  /** Status, headers and part of the body, then a reset (RST). */
+  /** Status, headers and part of the body, then (20 ms later, once the client has read them) a reset (RST). */
   | { readonly kind: 'resetMidBody' }
   /** Never answers (until close). */
   | { readonly kind: 'hang' }
   | { readonly kind: 'slow'; readonly delayMs: number; readonly then: FakeReply }
   /** Status and headers, no body (304 Not Modified). */
   | { readonly kind: 'head'; readonly status: number; readonly headers?: Readonly<Record<string, string>> };
+
+const RESET_MID_BODY_DELAY_MS = 20;
 
 let verdictIds = 0;
 const nextId = (): string => `fake-verdict-${++verdictIds}`;
@@ -154,7 +156,15 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
         return;
       case 'resetMidBody':
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': 200 });
-        res.write('{"decision":"allow","reason":', () => req.socket.resetAndDestroy());
+        // The reset waits a little: an RST right behind the bytes can make the client's kernel drop
+        // them unread, which would be a reset before the answer instead.
+        res.write('{"decision":"allow","reason":', () => {
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            req.socket.resetAndDestroy();
+          }, RESET_MID_BODY_DELAY_MS);
+          timers.add(timer);
+        });
         return;
       case 'hang':
         return;

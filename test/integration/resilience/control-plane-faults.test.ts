@@ -32,6 +32,7 @@ const FAULTS: readonly (readonly [string, () => Fault])[] = [
   ['garbage', () => reply.garbage()],
   ['a truncated body', () => reply.truncated()],
   ['a reset before the answer', () => reply.reset()],
+  // On every attempt: the one retry meets it again (a single one is absorbed: see below).
   ['a reset mid-answer', () => reply.resetMidBody()],
 ];
 
@@ -114,6 +115,19 @@ describe('control-plane faults, one at a time (fail closed)', () => {
       expect(seen.rawBody).toMatch(/"observed_at":"\d{4}-\d\d-\d\dT/);
       expect(seen.rawBody).toContain('fail mode is closed');
     }
+  });
+});
+
+describe('a fault the one retry absorbs', () => {
+  it('a reset mid-answer, then a good answer: the client is allowed after one retry, nothing spooled', async () => {
+    const running = await start();
+    cp.respondWith(reply.resetMidBody(), reply.allow());
+    const answer = await viaProxy(running.port, `${origin.url}/reset-once`);
+    expect(answer.status).toBe(200);
+    expect(answer.ms).toBeLessThan(ANSWER_BOUND_MS);
+    expect(cp.requests.filter((seen) => seen.path === '/v1/verdicts')).toHaveLength(2);
+    expect(origin.requests).toHaveLength(1);
+    expect(await counter(running, 'kaizen_proxy_spool_spooled_total')).toBe(0);
   });
 });
 

@@ -25,9 +25,10 @@ export async function startSwitchableFront(targetPort: number): Promise<Switchab
       for (const socket of [client, upstream]) {
         sockets.add(socket);
         socket.on('close', () => sockets.delete(socket));
+        // A reset on one side is passed on as a reset (not a clean close) to the other: the proxy
+        // must see the control plane's RST as the RST it is.
         socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
+          for (const side of [client, upstream]) if (!side.destroyed) side.resetAndDestroy();
         });
       }
       client.pipe(upstream).pipe(client);

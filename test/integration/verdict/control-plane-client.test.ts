@@ -141,6 +141,21 @@ describe('control-plane client: retry inside the deadline', () => {
     expect(cp.requests).toHaveLength(2);
   });
 
+  it('retries once after a reset in the middle of the answer, then takes the answer', async () => {
+    cp.respondWith(reply.resetMidBody(), reply.block());
+    const result = await client().send(REPORT);
+    expect(result.ok && result.answer).toMatchObject({ decision: 'block' });
+    expect(cp.requests).toHaveLength(2);
+  });
+
+  it('a reset mid-answer twice is KZP_ERR_CONTROL_PLANE_NETWORK within the deadline', async () => {
+    cp.respondWith(reply.resetMidBody());
+    const started = performance.now();
+    expect(failureCode(await client({ timeoutMs: 1000 }).send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_NETWORK');
+    expect(cp.requests).toHaveLength(2);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('a reset twice is KZP_ERR_CONTROL_PLANE_NETWORK', async () => {
     cp.respondWith(reply.reset());
     expect(failureCode(await client().send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_NETWORK');

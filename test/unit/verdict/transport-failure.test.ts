@@ -19,8 +19,15 @@ describe('classifyTransportError', () => {
     expect(classifyTransportError(withCode('UND_ERR_HEADERS_TIMEOUT'), 'request').code).toBe('KZP_ERR_CONTROL_PLANE_TIMEOUT');
   });
 
-  it('a failure while reading the body, or a parser error, is a malformed answer', () => {
+  it('a reset while reading the body is a retryable network failure, found on a cause too', () => {
+    expect(classifyTransportError(withCode('ECONNRESET'), 'body')).toEqual({ code: 'KZP_ERR_CONTROL_PLANE_NETWORK', retryable: true, detail: 'ECONNRESET' });
+    expect(classifyTransportError(withCode('EPIPE'), 'body').retryable).toBe(true);
+    expect(classifyTransportError(withCode('UND_ERR_SOCKET', withCode('ECONNRESET')), 'body')).toEqual({ code: 'KZP_ERR_CONTROL_PLANE_NETWORK', retryable: true, detail: 'ECONNRESET' });
+  });
+
+  it('a body cut short by a clean close, or too large, or a parser error, is a malformed answer', () => {
     expect(classifyTransportError(withCode('UND_ERR_SOCKET'), 'body')).toMatchObject({ code: 'KZP_ERR_CONTROL_PLANE_ANSWER', retryable: false });
+    expect(classifyTransportError(withCode('UND_ERR_RES_EXCEEDED_MAX_SIZE'), 'body')).toMatchObject({ code: 'KZP_ERR_CONTROL_PLANE_ANSWER', retryable: false });
     expect(classifyTransportError(withCode('HPE_INVALID_CONSTANT'), 'request').code).toBe('KZP_ERR_CONTROL_PLANE_ANSWER');
   });
 
