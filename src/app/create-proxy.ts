@@ -1,5 +1,6 @@
 import type { ConfigResult, ProxyConfig } from '../config/types.js';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
+import { shownUrl } from '../config/shown-url.js';
 import { createAddressGuard } from '../net/address-guard.js';
 import { combineObservers, type ProxyObserver } from '../contract/observer.js';
 import { createLogger, type Logger } from '../observe/logger.js';
@@ -156,7 +157,7 @@ function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin:
       agent: config.agent,
       fail: config.fail,
       mode: config.mode,
-      control_plane: account ? config.controlPlane.url : null,
+      control_plane: account ? shownUrl(config.controlPlane.url) : null,
       config_file: config.file,
     },
     'listening',

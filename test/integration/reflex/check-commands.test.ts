@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
-import { cleanEnv, runCli, tempDir, writeFile } from './cli-process.js';
+import { cleanEnv, runCli, startServe, tempDir, writeFile } from './cli-process.js';
 
 /** `kaizen-proxy check-config FILE` and `kaizen-proxy check TARGET`: exit codes and JSON, through the built CLI. */
 const KEY = 'kz_live_check_SECRET_81c2';
@@ -46,6 +46,14 @@ describe('kaizen-proxy check-config FILE', () => {
     expect(result.stdout + result.stderr).not.toContain(KEY);
   });
 
+  it('prints the control-plane URL without the userinfo, query and fragment it never sends', async () => {
+    const file = writeFile(dir, 'url.yaml', 'agent: url-check\n');
+    const result = await runCli(['check-config', file], cleanEnv({ KAIZEN_API_KEY: KEY, KAIZEN_API_URL: 'https://u:URLPW@api.example.com/base/?qkey=URLQ#URLFRAG' }));
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ controlPlane: { url: 'https://api.example.com/base' } });
+    for (const secret of ['URLPW', 'URLQ', 'URLFRAG', KEY]) expect(result.stdout + result.stderr).not.toContain(secret);
+  });
+
   it('exits 1 naming the file, line, policy and key', async () => {
     const file = writeFile(dir, 'bad.yaml', `${POLICY_FILE}\n      skill_patterns: ["(unclosed"]\n`);
     const result = await runCli(['check-config', file]);
@@ -58,6 +66,22 @@ describe('kaizen-proxy check-config FILE', () => {
   it('exits 1 for a missing file, 2 without a file', async () => {
     expect((await runCli(['check-config', `${dir}/absent.yaml`])).code).toBe(1);
     expect((await runCli(['check-config'])).code).toBe(2);
+  });
+});
+
+describe('kaizen-proxy serve: the control-plane URL in the log', () => {
+  it('the listening line shows it without userinfo, query or fragment, and no line carries them', async () => {
+    cp.routeWith('/v1/policy', reply.policies([]));
+    const withSecrets = cp.url.replace('http://', 'http://u:URLPW@') + '/?qkey=URLQ#URLFRAG';
+    const served = await startServe(['--listen', '127.0.0.1:0', '--admin', 'off'], cleanEnv({ KAIZEN_API_KEY: KEY, KAIZEN_API_URL: withSecrets, KAIZEN_PROXY_DATA_DIR: tempDir() }));
+    try {
+      const listening = await served.waitFor((line) => line['msg'] === 'listening');
+      expect(listening['control_plane']).toBe(cp.url);
+    } finally {
+      await served.stop();
+    }
+    const logged = JSON.stringify(served.lines);
+    for (const secret of ['URLPW', 'URLQ', 'URLFRAG', KEY]) expect(logged).not.toContain(secret);
   });
 });
 
