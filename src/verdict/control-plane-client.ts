@@ -43,7 +43,13 @@ const AUTH_LOG_INTERVAL_MS = 60_000;
 
 type Attempt =
   | { readonly kind: 'final'; readonly result: ControlPlaneResult }
-  | { readonly kind: 'retry'; readonly afterMs: number; readonly error: KaizenProxyError };
+  /** `retryAfterMs`: the answer's Retry-After, undefined without one (the retry then goes at once). */
+  | { readonly kind: 'retry'; readonly retryAfterMs: number | undefined; readonly error: KaizenProxyError };
+
+/** The exchange gave up after `last`: its Retry-After goes with the failure, for the spool replay. */
+function gaveUp(last: { readonly retryAfterMs: number | undefined; readonly error: KaizenProxyError }, error: KaizenProxyError = last.error): ControlPlaneResult {
+  return last.retryAfterMs === undefined ? { ok: false, error } : { ok: false, error, retryAfterMs: last.retryAfterMs };
+}
 
 /**
  * The control-plane client: `POST {url}/v1/verdicts` over an undici keep-alive Pool, one retry on
@@ -111,7 +117,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     }
     const error = failure('KZP_ERR_CONTROL_PLANE_HTTP', `control plane answered ${statusCode}`);
     if (statusCode === 429 || statusCode >= 500) {
-      return { kind: 'retry', afterMs: parseRetryAfter(response.headers['retry-after'], Date.now()) ?? 0, error };
+      return { kind: 'retry', retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()), error };
     }
     return { kind: 'final', result: { ok: false, error, rejected: statusCode >= 400 && statusCode < 500 && statusCode !== 408 } };
   }
@@ -120,7 +126,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     if (deadline.signal.aborted) return { kind: 'final', result: timedOut() };
     const classified = classifyTransportError(error, phase);
     const reduced = failure(classified.code, `control plane ${phase === 'body' ? 'answer cut short' : 'unreachable'} (${classified.detail})`);
-    return classified.retryable ? { kind: 'retry', afterMs: 0, error: reduced } : { kind: 'final', result: { ok: false, error: reduced } };
+    return classified.retryable ? { kind: 'retry', retryAfterMs: undefined, error: reduced } : { kind: 'final', result: { ok: false, error: reduced } };
   }
 
   const timedOut = (): ControlPlaneResult => ({
@@ -133,19 +139,20 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     try {
       const first = await attempt(payload, deadline);
       if (first.kind === 'final') return first.result;
-      if (first.afterMs >= deadline.remaining()) {
-        return { ok: false, error: failure(first.error.code, `${first.error.message}; Retry-After ${first.afterMs}ms does not fit the deadline`) };
+      const afterMs = first.retryAfterMs ?? 0;
+      if (afterMs >= deadline.remaining()) {
+        return gaveUp(first, failure(first.error.code, `${first.error.message}; Retry-After ${afterMs}ms does not fit the deadline`));
       }
-      logger.debug({ code: first.error.code, retry_after_ms: first.afterMs }, 'control plane call failed, retrying once');
-      if (first.afterMs > 0) {
+      logger.debug({ code: first.error.code, retry_after_ms: afterMs }, 'control plane call failed, retrying once');
+      if (afterMs > 0) {
         try {
-          await sleep(first.afterMs, undefined, { signal: deadline.signal });
+          await sleep(afterMs, undefined, { signal: deadline.signal });
         } catch {
           return timedOut();
         }
       }
       const second = await attempt(payload, deadline);
-      return second.kind === 'final' ? second.result : { ok: false, error: second.error };
+      return second.kind === 'final' ? second.result : gaveUp(second);
     } finally {
       deadline.dispose();
     }

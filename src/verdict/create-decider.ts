@@ -104,7 +104,10 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
             const started = performance.now();
             const result = await client.send(report);
             options.metrics?.controlPlaneCall((performance.now() - started) / 1000, result.ok ? null : result.error.code);
-            if (!result.ok) throw result.error;
+            if (!result.ok) {
+              outbox?.failed(result);
+              throw result.error;
+            }
             outbox?.answered();
             return resolveVerdict(result.answer, report.verdict);
           },

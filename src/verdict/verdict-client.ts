@@ -31,15 +31,20 @@ export type ControlPlaneAnswer =
       readonly verdictId: string | null;
     };
 
-/** A failure is a value with a stable code, never a thrown transport error. */
-export type ControlPlaneResult =
-  | { readonly ok: true; readonly answer: ControlPlaneAnswer }
-  | {
-      readonly ok: false;
-      readonly error: KaizenProxyError;
-      /** The control plane refused this report for good (a 4xx other than 401, 403, 408, 429): sending it again cannot help. */
-      readonly rejected?: boolean;
-    };
+/** A failed exchange: a value with a stable code, never a thrown transport error. */
+export interface ControlPlaneFailure {
+  readonly ok: false;
+  readonly error: KaizenProxyError;
+  /** The control plane refused this report for good (a 4xx other than 401, 403, 408, 429): sending it again cannot help. */
+  readonly rejected?: boolean;
+  /**
+   * The `Retry-After` of the last attempt (a 429 or 5xx), in ms, when it carried one: the control
+   * plane asked not to be sent anything more before then, so the spool replay waits it out.
+   */
+  readonly retryAfterMs?: number;
+}
+
+export type ControlPlaneResult = { readonly ok: true; readonly answer: ControlPlaneAnswer } | ControlPlaneFailure;
 
 /** What the decider needs from the control plane; the undici client implements it. */
 export interface VerdictClient {

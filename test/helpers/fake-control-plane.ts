@@ -12,6 +12,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -24,6 +25,8 @@ export interface RecordedRequest {
   readonly rawBody: string;
   /** The reply this request was given (a slow reply's eventual answer is in its `then`). */
   readonly reply: FakeReply;
+  /** performance.now() when the whole request had arrived: the spacing of retries and replays. */
+  readonly at: number;
 }
 
 export type FakeReply =
@@ -128,7 +131,7 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
         next = replies[Math.min(served, replies.length - 1)] ?? reply.allow();
         served += 1;
       }
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: parseJson(rawBody), rawBody, reply: next });
+      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: parseJson(rawBody), rawBody, reply: next, at: performance.now() });
       for (const wake of waiters) wake();
       answer(req, res, next);
     });

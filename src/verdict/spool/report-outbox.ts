@@ -3,7 +3,7 @@ import type { SpoolMetrics } from '../../contract/spool-metrics.js';
 import type { Logger } from '../../observe/logger.js';
 import { createBlockReporter } from '../block-reporter.js';
 import { createRateGate } from '../rate-gate.js';
-import type { VerdictClient, VerdictReport } from '../verdict-client.js';
+import type { ControlPlaneFailure, VerdictClient, VerdictReport } from '../verdict-client.js';
 import type { ReportSpool } from './report-spool.js';
 import { startSpoolReplayer } from './spool-replayer.js';
 
@@ -19,8 +19,10 @@ export interface ReportOutbox {
   report(report: VerdictReport): void;
   /** An action whose verdict call failed: straight to the spool. */
   undelivered(report: VerdictReport): void;
-  /** A live verdict call succeeded: replay can start at once. */
+  /** A live verdict call succeeded: replay can start at once (unless a Retry-After still holds it). */
   answered(): void;
+  /** A live verdict call failed: replay waits for its next probe, and past the failure's Retry-After. Call it before spooling the action. */
+  failed(result: ControlPlaneFailure): void;
   /** Background reports finish (failures spooled), replay stops, the spool is written and closed. */
   close(): Promise<void>;
 }
@@ -64,6 +66,10 @@ export function createReportOutbox(options: ReportOutboxOptions): ReportOutbox {
     }
   }
 
+  function failed(result: ControlPlaneFailure): void {
+    if (result.rejected !== true) replayer?.failed(result.error.code, result.retryAfterMs);
+  }
+
   const reporter = createBlockReporter({
     client,
     logger,
@@ -78,6 +84,7 @@ export function createReportOutbox(options: ReportOutboxOptions): ReportOutbox {
         logger.warn({ code: 'KZP_ERR_SPOOL', error: result.error.code, target: report.action.target }, 'control plane refused a block report for good: dropped');
         return;
       }
+      failed(result);
       undelivered(report);
     },
   });
@@ -93,6 +100,7 @@ export function createReportOutbox(options: ReportOutboxOptions): ReportOutbox {
     answered() {
       replayer?.kick();
     },
+    failed,
     async close() {
       await reporter.drain();
       await replayer?.stop();

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SpoolMetrics } from '../../contract/spool-metrics.js';
 import type { Logger } from '../../observe/logger.js';
 import type { VerdictClient, VerdictReport } from '../verdict-client.js';
@@ -15,11 +17,19 @@ export interface SpoolReplayerOptions {
   readonly concurrency?: number;
   /** Wait before probing again after a failed replay: doubling from min to max. */
   readonly backoff?: { readonly minMs: number; readonly maxMs: number };
+  /** The longest Retry-After the replay waits out (tests shorten it); 10 minutes by default. */
+  readonly maxRetryAfterMs?: number;
 }
 
 export interface SpoolReplayer {
   /** A live call just succeeded: the control plane is back, probe now instead of after the backoff. */
   kick(): void;
+  /**
+   * A live call failed (not refused for good): replay pauses as after a failed replay, so an entry
+   * spooled for that failure waits for the next probe instead of going out at once, and nothing is
+   * sent before the failure's Retry-After.
+   */
+  failed(code: string, retryAfterMs: number | undefined): void;
   /** Stops sending and waits for replays in flight (each bounded by the client's deadline). */
   stop(): Promise<void>;
 }
@@ -32,11 +42,21 @@ interface Slot {
 const key = (position: SpoolPosition): string => `${position.segment}:${position.start}`;
 
 /**
+ * Retry-After is honoured up to this. A rate limit asks for seconds or minutes; hours are more
+ * likely a broken server than a plan, and while replay waits the backlog grows toward
+ * spool.max_bytes, past which the oldest entries are dropped.
+ */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/**
  * Replays the spool to the control plane, oldest first, paced to `ratePerSecond`, a few at a time.
  * The ack cursor only moves over a contiguous run of acknowledged entries, so a crash replays at
  * worst a few entries twice (the control plane drops them by event_id). When a replay fails the
  * replayer stops, lets the replays in flight finish (remembering those that succeeded so they are
  * not sent again), waits (backoff, or a kick from a live success) and probes with the oldest entry.
+ * A live call that fails pauses it the same way. A Retry-After from any call, live or replayed,
+ * holds every replay until it has passed: a kick does not cut that short, since the control plane
+ * named the time itself and a backlog is exactly the load it asked to be spared.
  * An entry the control plane refuses for good (4xx) is dropped, counted and logged, so one bad
  * entry cannot hold the whole spool back.
  */
@@ -44,6 +64,7 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
   const { spool, client, logger, metrics } = options;
   const concurrency = options.concurrency ?? 4;
   const backoff = createReplayBackoff(options.backoff?.minMs ?? 1000, options.backoff?.maxMs ?? 30_000);
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS;
   const pacer = createReplayPacer(options.ratePerSecond);
   const controller = new AbortController();
   const { signal } = controller;
@@ -53,6 +74,10 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
   let lastRead: SpoolPosition | null = null;
   let failure: string | null = null;
   let outage = false;
+  /** recoverFromFailure is running: a live failure then only extends the Retry-After hold. */
+  let recovering = false;
+  /** No replay before this (performance.now() ms): the latest Retry-After, capped. */
+  let notBefore = 0;
   let replayedInRun = 0;
   let wakeWork: (() => void) | null = null;
   let wakeKick: (() => void) | null = null;
@@ -65,6 +90,11 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
 
   /** Re-read after each await: a replay in flight may have failed meanwhile. */
   const failing = (): boolean => failure !== null;
+
+  function holdFor(retryAfterMs: number | undefined): void {
+    if (retryAfterMs === undefined || retryAfterMs <= 0) return;
+    notBefore = Math.max(notBefore, performance.now() + Math.min(retryAfterMs, maxRetryAfterMs));
+  }
 
   function settle(): void {
     while (window[0]?.state === 'done') {
@@ -96,6 +126,7 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
     } else {
       slot.state = 'failed';
       failure = result?.error.code ?? 'KZP_ERR_DECIDER';
+      if (result?.ok === false) holdFor(result.retryAfterMs);
     }
     settle();
   }
@@ -118,6 +149,7 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
   }
 
   async function recoverFromFailure(): Promise<void> {
+    recovering = true;
     await Promise.all(inFlight);
     for (const slot of window) if (slot.state === 'done') doneAhead.add(key(slot.position));
     window.length = 0;
@@ -125,10 +157,15 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
     const wait = backoff.next();
     if (!outage) {
       outage = true;
-      logger.warn({ code: failure, pending: spool.pending, retry_in_ms: wait }, 'spool replay paused: the control plane is failing');
+      logger.warn({ code: failure, pending: spool.pending, retry_in_ms: Math.max(wait, Math.ceil(notBefore - performance.now())) }, 'spool replay paused: the control plane is failing');
     }
     failure = null;
     await pause(wait, false);
+    // Re-read each turn: a live failure may have pushed the hold further meanwhile.
+    for (let left = notBefore - performance.now(); left > 0 && !signal.aborted; left = notBefore - performance.now()) {
+      await sleep(left, undefined, { signal }).catch(() => undefined);
+    }
+    recovering = false;
   }
 
   async function dispatch(): Promise<void> {
@@ -185,6 +222,14 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
   return {
     kick() {
       wakeKick?.();
+    },
+    failed(code, retryAfterMs) {
+      holdFor(retryAfterMs);
+      if (recovering || failure !== null) return;
+      // As after a failed replay: sending stops, and an idle replayer wakes only to start its pause,
+      // so the entry spooled for this failure waits for the next probe.
+      failure = code;
+      wakeWork?.();
     },
     async stop() {
       controller.abort();

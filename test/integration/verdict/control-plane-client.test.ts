@@ -179,6 +179,16 @@ describe('control-plane client: retry inside the deadline', () => {
     expect(performance.now() - started).toBeLessThan(900);
   });
 
+  it('a failure carries the last attempt\'s Retry-After (for the spool replay), none without the header', async () => {
+    cp.respondWith(reply.tooMany('30'));
+    expect(await client({ timeoutMs: 1000 }).send(REPORT)).toMatchObject({ ok: false, retryAfterMs: 30_000 });
+    cp.respondWith(reply.status(500), reply.status(503, { 'retry-after': '7' }));
+    expect(await client().send(REPORT)).toMatchObject({ ok: false, retryAfterMs: 7000 });
+    cp.respondWith(reply.status(500));
+    const plain = await client().send(REPORT);
+    expect(!plain.ok && plain.retryAfterMs).toBeUndefined();
+  });
+
   it('keeps the deadline when the control plane is slow: KZP_ERR_CONTROL_PLANE_TIMEOUT', async () => {
     cp.respondWith(reply.slow(10_000));
     const started = performance.now();

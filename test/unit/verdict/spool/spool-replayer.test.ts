@@ -95,6 +95,38 @@ describe('spool replayer', () => {
     await spool.close();
   });
 
+  it('a live failure pauses replay: an entry spooled for it waits for the backoff and past its Retry-After, a kick included', async () => {
+    const { spool, metrics } = await filled(0);
+    const sent: number[] = [];
+    const { client, accepted } = scriptedClient(() => {
+      sent.push(performance.now());
+      return OK;
+    });
+    const replayer = startSpoolReplayer({ spool, client, ratePerSecond: 1000, logger: captureLogs('info').logger, metrics, backoff: { minMs: 50, maxMs: 50 } });
+    const failedAt = performance.now();
+    replayer.failed('KZP_ERR_CONTROL_PLANE_HTTP', 400);
+    spool.append(report(1));
+    replayer.kick();
+    await until(() => accepted.length === 1, 5000);
+    expect((sent[0] ?? 0) - failedAt).toBeGreaterThanOrEqual(390);
+    await replayer.stop();
+    await spool.close();
+  });
+
+  it('caps an absurd Retry-After from a replay at maxRetryAfterMs', async () => {
+    const { spool, metrics } = await filled(1);
+    const sent: number[] = [];
+    const { client, accepted } = scriptedClient((_, call) => {
+      sent.push(performance.now());
+      return call === 1 ? { ...DOWN, retryAfterMs: 86_400_000 } : OK;
+    });
+    const replayer = startSpoolReplayer({ spool, client, ratePerSecond: 1000, logger: captureLogs('info').logger, metrics, backoff: { minMs: 5, maxMs: 5 }, maxRetryAfterMs: 300 });
+    await until(() => accepted.length === 1, 5000);
+    expect((sent[1] ?? 0) - (sent[0] ?? 0)).toBeGreaterThanOrEqual(290);
+    await replayer.stop();
+    await spool.close();
+  });
+
   it('waits out its backoff while the control plane fails, and a live success cuts it short', async () => {
     const { spool, metrics } = await filled(3);
     let up = false;
