@@ -55,19 +55,36 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], options: Re
 /**
  * Headers of a relayed response: hop-by-hop removed and no `X-Kaizen-*` header of the upstream's
  * own (it must not forge our decision headers). `chunked` keeps `Trailer` and chunked framing.
+ * `transferEncoded`: the destination framed the body by Transfer-Encoding, which overrides any
+ * Content-Length, and a forwarded message must lose that (RFC 9112 §6.3): it no longer describes
+ * the body relayed. A Content-Length sent more than once, or as a list, goes as one: the parsers
+ * (ours, llhttp) let it through only when every value is the same.
  */
-export function forwardResponseHeaders(rawHeaders: readonly string[], chunked: boolean): string[] {
+export function forwardResponseHeaders(rawHeaders: readonly string[], chunked: boolean, transferEncoded: boolean): string[] {
   const tokens = connectionTokens(rawHeaders);
   const out: string[] = [];
+  let length = false;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
     if (ALWAYS_DROPPED.has(lower) || lower.startsWith(KAIZEN_PREFIX) || tokens?.has(lower) === true) continue;
     if (lower === 'trailer' && !chunked) continue;
+    if (lower === 'content-length') {
+      if (transferEncoded || length) continue;
+      length = true;
+      out.push(name, singleLength(rawHeaders[i + 1] ?? ''));
+      continue;
+    }
     out.push(name, rawHeaders[i + 1] ?? '');
   }
   if (chunked) out.push('Transfer-Encoding', 'chunked');
   return out;
+}
+
+/** The first element of a Content-Length value (the parser checked they are all the same number). */
+function singleLength(value: string): string {
+  const comma = value.indexOf(',');
+  return comma < 0 ? value : value.slice(0, comma).trimEnd();
 }
 
 /**

@@ -79,8 +79,10 @@ export function dispatchUpstream(
 
   const exchange: OriginExchange = {
     onHead(head: ResponseHead) {
-      chunked = keepsChunkedFraming(req, head.status, head.chunked || hasHeader(head.rawHeaders, 'transfer-encoding'), head.contentLength !== null);
-      const relayed = forwardResponseHeaders(head.rawHeaders, chunked);
+      // A body framed by length had no Transfer-Encoding (it would have overridden the length).
+      const transferEncoded = head.chunked || (head.contentLength === null && hasHeader(head.rawHeaders, 'transfer-encoding'));
+      chunked = keepsChunkedFraming(req, head.status, transferEncoded);
+      const relayed = forwardResponseHeaders(head.rawHeaders, chunked, transferEncoded);
       // A closing proxy finishes this exchange but takes no further request on the connection.
       if (proxy.lifecycle.draining) relayed.push('Connection', 'close');
       try {

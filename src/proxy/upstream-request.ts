@@ -123,8 +123,9 @@ function relayResponse(
   draining: boolean,
 ): void {
   const status = upstreamRes.statusCode ?? 502;
-  const chunked = keepsChunkedFraming(req, status, upstreamRes.headers['transfer-encoding'] !== undefined, upstreamRes.headers['content-length'] !== undefined);
-  const headers = forwardResponseHeaders(upstreamRes.rawHeaders, chunked);
+  const transferEncoded = upstreamRes.headers['transfer-encoding'] !== undefined;
+  const chunked = keepsChunkedFraming(req, status, transferEncoded);
+  const headers = forwardResponseHeaders(upstreamRes.rawHeaders, chunked, transferEncoded);
   // A closing proxy finishes this exchange but takes no further request on the connection.
   if (draining) headers.push('Connection', 'close');
   try {
