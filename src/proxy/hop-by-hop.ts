@@ -108,9 +108,19 @@ export function upgradeRequestHead(method: string, path: string, rawHeaders: rea
   return `${head}\r\n`;
 }
 
-/** Pairs for `addTrailers` from a flat raw trailer array. */
+/** Pairs for `addTrailers` from a flat raw trailer array (a request's: passed as sent). */
 export function trailerPairs(rawTrailers: readonly string[]): [string, string][] {
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < rawTrailers.length; i += 2) pairs.push([rawTrailers[i] ?? '', rawTrailers[i + 1] ?? '']);
+  return pairs;
+}
+
+/** Pairs for `addTrailers` from a relayed response's raw trailers: no `X-Kaizen-*` field of the upstream's own, as in its head. */
+export function responseTrailerPairs(rawTrailers: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < rawTrailers.length; i += 2) {
+    const name = rawTrailers[i] ?? '';
+    if (!name.toLowerCase().startsWith(KAIZEN_PREFIX)) pairs.push([name, rawTrailers[i + 1] ?? '']);
+  }
   return pairs;
 }

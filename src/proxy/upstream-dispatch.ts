@@ -5,7 +5,7 @@ import type { ResponseHead } from '../net/http1-response-parser.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
-import { forwardRequestHeaders, forwardResponseHeaders, trailerPairs } from './hop-by-hop.js';
+import { forwardRequestHeaders, forwardResponseHeaders, responseTrailerPairs } from './hop-by-hop.js';
 import type { OriginConnection, OriginExchange, OriginRequest } from './origin-connection.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
@@ -105,7 +105,7 @@ export function dispatchUpstream(
     },
     onComplete(trailers) {
       connection = null;
-      if (chunked && trailers.length > 0) res.addTrailers(trailerPairs(trailers));
+      if (chunked && trailers.length > 0) res.addTrailers(responseTrailerPairs(trailers));
       res.end();
     },
     onError(error, unanswered) {

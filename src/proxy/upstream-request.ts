@@ -5,7 +5,7 @@ import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
-import { forwardRequestHeaders, forwardResponseHeaders, trailerPairs } from './hop-by-hop.js';
+import { forwardRequestHeaders, forwardResponseHeaders, responseTrailerPairs, trailerPairs } from './hop-by-hop.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
@@ -143,7 +143,7 @@ function relayResponse(
   });
   res.on('drain', () => upstreamRes.resume());
   upstreamRes.once('end', () => {
-    if (upstreamRes.rawTrailers.length > 0) res.addTrailers(trailerPairs(upstreamRes.rawTrailers));
+    if (upstreamRes.rawTrailers.length > 0) res.addTrailers(responseTrailerPairs(upstreamRes.rawTrailers));
     res.end();
   });
   upstreamRes.on('error', () => {

@@ -8,9 +8,10 @@ import { rawExchange } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
 // How a destination's body framing reaches the client: Transfer-Encoding overrides Content-Length
-// and the length is not relayed (RFC 9112 §6.3), and a repeated length goes as one. Each case runs
-// through the fast lane and through node:http (a `Content-Length: 0` keeps a request out of the
-// lane), against a raw origin writing exact bytes.
+// and the length is not relayed (RFC 9112 §6.3), a repeated length goes as one, and no X-Kaizen-*
+// trailer of the destination's passes. Each case runs through the fast lane, through node:http (a
+// `Content-Length: 0` keeps a request out of the lane) and through an upstream proxy (node:http's
+// client), against a raw origin writing exact bytes.
 
 const scripts: Readonly<Record<string, { readonly answer: string; readonly close?: boolean }>> = {
   '/clte': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nX-End: kept\r\n\r\n5\r\nhello\r\n0\r\n\r\n' },
@@ -18,6 +19,11 @@ const scripts: Readonly<Record<string, { readonly answer: string; readonly close
   '/cl-twice': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok' },
   '/head-cl-list': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n' },
   '/not-modified': { answer: 'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 5\r\n\r\n' },
+  '/trailers': {
+    answer:
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n5\r\nhello\r\n0\r\n' +
+      'X-Kaizen-Decision: block\r\nx-kaizen-reason: forged\r\nX-Sum: abc\r\n\r\n',
+  },
 };
 
 /** A raw origin (or upstream proxy: it reads the path out of an absolute-form target too) answering by script; the heads it saw go to `heads`. */
@@ -148,5 +154,32 @@ describe('Content-Length with Transfer-Encoding to an HTTP/1.0 client', () => {
     } finally {
       await Promise.all([proxy.close(), origin.close()]);
     }
+  });
+});
+
+describe.each([
+  ['the fast lane', 'direct', false],
+  ['node:http', 'direct', true],
+  ['an upstream proxy', 'upstream', true],
+  ['an upstream proxy from the fast lane', 'upstream', false],
+] as const)('trailers relayed through %s', (_name, route, out) => {
+  let set: Awaited<ReturnType<typeof setUp>>;
+
+  beforeAll(async () => {
+    set = await setUp(route);
+  });
+
+  afterAll(async () => {
+    await Promise.all([set.proxy.close(), set.origin.close()]);
+  });
+
+  it('passes the trailers of a chunked answer but no X-Kaizen-* one', async () => {
+    const fetched = await nodeGet(set.proxy.port, `${set.base}/trailers`, out);
+    expect(fetched.body.toString()).toBe('hello');
+    expect(fetched.trailers).toEqual({ 'x-sum': 'abc' });
+    const answer = await rawGet(set.proxy.port, 'GET', `${set.base}/trailers`, '1.1', out);
+    expect(answer.trailers).toBe('X-Sum: abc\r\n\r\n');
+    // Through the upstream proxy the origin (standing in for it) is asked absolute-form.
+    expect(set.heads.at(-1)?.startsWith(`GET ${route === 'upstream' ? set.base : ''}/trailers HTTP/1.1\r\n`)).toBe(true);
   });
 });
