@@ -1,3 +1,5 @@
+import { relayedTransferEncoding } from './response-framing.js';
+
 /**
  * Hop-by-hop hygiene (RFC 9110 §7.6.1): headers that describe one connection never cross the proxy,
  * nor do those the sender named in `Connection`. Headers are handled as flat raw arrays
@@ -54,7 +56,8 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], options: Re
 
 /**
  * Headers of a relayed response: hop-by-hop removed and no `X-Kaizen-*` header of the upstream's
- * own (it must not forge our decision headers). `chunked` keeps `Trailer` and chunked framing.
+ * own (it must not forge our decision headers). `chunked` keeps `Trailer` and sends chunked
+ * framing after the destination's other transfer codings, which the body still carries.
  * `transferEncoded`: the destination framed the body by Transfer-Encoding, which overrides any
  * Content-Length, and a forwarded message must lose that (RFC 9112 §6.3): it no longer describes
  * the body relayed. A Content-Length sent more than once, or as a list, goes as one: the parsers
@@ -63,10 +66,15 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], options: Re
 export function forwardResponseHeaders(rawHeaders: readonly string[], chunked: boolean, transferEncoded: boolean): string[] {
   const tokens = connectionTokens(rawHeaders);
   const out: string[] = [];
+  let codings: string | null = null;
   let length = false;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
+    if (lower === 'transfer-encoding') {
+      if (chunked) codings = codings === null ? (rawHeaders[i + 1] ?? '') : `${codings}, ${rawHeaders[i + 1] ?? ''}`;
+      continue;
+    }
     if (ALWAYS_DROPPED.has(lower) || lower.startsWith(KAIZEN_PREFIX) || tokens?.has(lower) === true) continue;
     if (lower === 'trailer' && !chunked) continue;
     if (lower === 'content-length') {
@@ -77,7 +85,7 @@ export function forwardResponseHeaders(rawHeaders: readonly string[], chunked: b
     }
     out.push(name, rawHeaders[i + 1] ?? '');
   }
-  if (chunked) out.push('Transfer-Encoding', 'chunked');
+  if (chunked) out.push('Transfer-Encoding', relayedTransferEncoding(codings));
   return out;
 }
 

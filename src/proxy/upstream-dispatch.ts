@@ -10,7 +10,7 @@ import type { OriginConnection, OriginExchange, OriginRequest } from './origin-c
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
-import { keepsChunkedFraming } from './response-framing.js';
+import { keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import { upstreamErrorCode } from './upstream-error.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
@@ -82,6 +82,11 @@ export function dispatchUpstream(
       // A body framed by length had no Transfer-Encoding (it would have overridden the length).
       const transferEncoded = head.chunked || (head.contentLength === null && hasHeader(head.rawHeaders, 'transfer-encoding'));
       chunked = keepsChunkedFraming(req, head.status, transferEncoded);
+      if (transferEncoded && !chunked && losesTransferCoding(req, head.status, head.rawHeaders)) {
+        connection?.abort();
+        fail(protocolError('transfer coding the client cannot take'));
+        return;
+      }
       const relayed = forwardResponseHeaders(head.rawHeaders, chunked, transferEncoded);
       // A closing proxy finishes this exchange but takes no further request on the connection.
       if (proxy.lifecycle.draining) relayed.push('Connection', 'close');
@@ -90,7 +95,7 @@ export function dispatchUpstream(
         res.writeHead(head.status, head.statusMessage, relayed);
       } catch {
         connection?.abort();
-        fail(protocolError());
+        fail(protocolError('response head not relayable'));
         return;
       }
       tally.status = head.status;
@@ -150,6 +155,6 @@ function hasHeader(rawHeaders: readonly string[], lowerName: string): boolean {
   return false;
 }
 
-function protocolError(): KaizenProxyError {
-  return new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'response head not relayable');
+function protocolError(message: string): KaizenProxyError {
+  return new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', message);
 }

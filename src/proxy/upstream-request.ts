@@ -10,7 +10,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
 import { upstreamErrorCode } from './upstream-error.js';
-import { keepsChunkedFraming } from './response-framing.js';
+import { chunkedBeforeLast, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { routeRequest } from './upstream-route.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
@@ -42,12 +42,14 @@ export function sendUpstream(
   const upstream = route.secure ? httpsRequest(route.options) : httpRequest(route.options);
 
   let failed = false;
+  let answered = false;
   const fail = (error: unknown): void => {
     if (failed || res.writableFinished) return;
     failed = true;
     stopPump();
-    // Absolute-form through the upstream: anything before its answer is the upstream's failure.
-    const code = route.forwardProxy !== null && !res.headersSent ? 'KZP_ERR_UPSTREAM_PROXY' : upstreamErrorCode(error);
+    // Absolute-form through the upstream: anything before its answer is the upstream's failure;
+    // an answer that cannot be relayed is the destination's (KZP_ERR_UPSTREAM_PROTOCOL).
+    const code = route.forwardProxy !== null && !answered ? 'KZP_ERR_UPSTREAM_PROXY' : upstreamErrorCode(error);
     tally.code = code;
     if (res.headersSent) {
       res.destroy();
@@ -78,6 +80,7 @@ export function sendUpstream(
       fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', 'upstream proxy answered 407'));
       return;
     }
+    answered = true;
     relayResponse(req, res, upstreamRes, tally, fail, proxy.lifecycle.draining);
   });
   res.once('close', () => {
@@ -123,8 +126,17 @@ function relayResponse(
   draining: boolean,
 ): void {
   const status = upstreamRes.statusCode ?? 502;
-  const transferEncoded = upstreamRes.headers['transfer-encoding'] !== undefined;
+  const codings = upstreamRes.headers['transfer-encoding'];
+  const transferEncoded = codings !== undefined;
   const chunked = keepsChunkedFraming(req, status, transferEncoded);
+  // A Transfer-Encoding other than `chunked` alone (rare) may not be relayable: llhttp reads a body
+  // whose codings have `chunked` before the last until close, chunk framing still in (relayed, it
+  // would be chunked twice), and an HTTP/1.0 client cannot be told of a coding such as gzip.
+  if (transferEncoded && codings !== 'chunked' && (chunkedBeforeLast(codings) || (!chunked && losesTransferCoding(req, status, upstreamRes.rawHeaders)))) {
+    upstreamRes.destroy();
+    fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'transfer coding not relayable'));
+    return;
+  }
   const headers = forwardResponseHeaders(upstreamRes.rawHeaders, chunked, transferEncoded);
   // A closing proxy finishes this exchange but takes no further request on the connection.
   if (draining) headers.push('Connection', 'close');

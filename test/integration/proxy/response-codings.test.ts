@@ -1,4 +1,5 @@
 import { get, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnector } from '../../../src/net/connector.js';
 import { parseUpstreamProxyUrl } from '../../../src/net/upstream-proxy.js';
@@ -8,10 +9,14 @@ import { rawExchange } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
 // How a destination's body framing reaches the client: Transfer-Encoding overrides Content-Length
-// and the length is not relayed (RFC 9112 §6.3), a repeated length goes as one, and no X-Kaizen-*
+// and the length is not relayed (RFC 9112 §6.3), a repeated length goes as one, transfer codings
+// other than chunked are named (or the response refused where they cannot be), and no X-Kaizen-*
 // trailer of the destination's passes. Each case runs through the fast lane, through node:http (a
 // `Content-Length: 0` keeps a request out of the lane) and through an upstream proxy (node:http's
 // client), against a raw origin writing exact bytes.
+
+const ZIPPED = gzipSync('hello, coded body').toString('latin1');
+const chunk = (text: string): string => `${text.length.toString(16)}\r\n${text}\r\n`;
 
 const scripts: Readonly<Record<string, { readonly answer: string; readonly close?: boolean }>> = {
   '/clte': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nX-End: kept\r\n\r\n5\r\nhello\r\n0\r\n\r\n' },
@@ -24,6 +29,9 @@ const scripts: Readonly<Record<string, { readonly answer: string; readonly close
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n5\r\nhello\r\n0\r\n' +
       'X-Kaizen-Decision: block\r\nx-kaizen-reason: forged\r\nX-Sum: abc\r\n\r\n',
   },
+  '/gzip-chunked': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${chunk(ZIPPED.slice(0, 10))}${chunk(ZIPPED.slice(10))}0\r\n\r\n` },
+  '/gzip-close': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n${ZIPPED}`, close: true },
+  '/chunked-first': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n${chunk(ZIPPED)}0\r\n\r\n`, close: true },
 };
 
 /** A raw origin (or upstream proxy: it reads the path out of an absolute-form target too) answering by script; the heads it saw go to `heads`. */
@@ -162,7 +170,7 @@ describe.each([
   ['node:http', 'direct', true],
   ['an upstream proxy', 'upstream', true],
   ['an upstream proxy from the fast lane', 'upstream', false],
-] as const)('trailers relayed through %s', (_name, route, out) => {
+] as const)('trailers and transfer codings relayed through %s', (_name, route, out) => {
   let set: Awaited<ReturnType<typeof setUp>>;
 
   beforeAll(async () => {
@@ -181,5 +189,43 @@ describe.each([
     expect(answer.trailers).toBe('X-Sum: abc\r\n\r\n');
     // Through the upstream proxy the origin (standing in for it) is asked absolute-form.
     expect(set.heads.at(-1)?.startsWith(`GET ${route === 'upstream' ? set.base : ''}/trailers HTTP/1.1\r\n`)).toBe(true);
+  });
+
+  it.each(['/gzip-chunked', '/gzip-close'])('names the gzip coding of %s before its chunked framing', async (path) => {
+    const answer = await rawGet(set.proxy.port, 'GET', `${set.base}${path}`, '1.1', out);
+    expect(answer.head).toMatch(/\r\nTransfer-Encoding: gzip, chunked\r\n/);
+    expect(gunzipSync(Buffer.from(answer.body, 'latin1')).toString()).toBe('hello, coded body');
+    const fetched = await nodeGet(set.proxy.port, `${set.base}${path}`, out);
+    expect(fetched.headers['transfer-encoding']).toBe('gzip, chunked');
+    expect(gunzipSync(fetched.body).toString()).toBe('hello, coded body');
+  });
+});
+
+// HTTP/1.0 requests never take the fast lane: node:http's path, straight and through an upstream proxy.
+describe.each(['direct', 'upstream'] as const)('a transfer coding an HTTP/1.0 client cannot take (%s)', (route) => {
+  it.each(['/gzip-chunked', '/gzip-close'])('answers %s 502 KZP_ERR_UPSTREAM_PROTOCOL', async (path) => {
+    const { proxy, origin, base } = await setUp(route);
+    try {
+      const answer = await rawGet(proxy.port, 'GET', `${base}${path}`, '1.0', true);
+      expect(answer.head).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+      expect(answer.head).toMatch(/\r\nX-Kaizen-Error: KZP_ERR_UPSTREAM_PROTOCOL\r\n/);
+      expect(answer.body).not.toContain(ZIPPED);
+    } finally {
+      await Promise.all([proxy.close(), origin.close()]);
+    }
+  });
+});
+
+// Our parser refuses `chunked` before the last coding (502 straight away); llhttp reads that body until close.
+describe('a chunked coding before the last, through an upstream proxy', () => {
+  it('is answered 502 KZP_ERR_UPSTREAM_PROTOCOL, not chunked a second time', async () => {
+    const { proxy, origin, base } = await setUp('upstream');
+    try {
+      const answer = await rawGet(proxy.port, 'GET', `${base}/chunked-first`, '1.1', false);
+      expect(answer.head).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+      expect(answer.head).toMatch(/\r\nX-Kaizen-Error: KZP_ERR_UPSTREAM_PROTOCOL\r\n/);
+    } finally {
+      await Promise.all([proxy.close(), origin.close()]);
+    }
   });
 });
