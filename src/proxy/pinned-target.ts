@@ -11,8 +11,10 @@ export type RequestSplit = SplitTarget | { readonly ok: false; readonly code: 'K
 
 const MISDIRECTED = { ok: false, code: 'KZP_ERR_MISDIRECTED' } as const;
 const BAD = { ok: false, code: 'KZP_ERR_BAD_REQUEST' } as const;
-/** Bound on the Host text written to the log. */
-const MAX_LOGGED_HOST = 300;
+/** Bound on the authority written to the log (parseAuthority admits up to 1,024 characters). */
+const MAX_LOGGED_AUTHORITY = 300;
+/** Logged instead of a Host header or request target that is not a well-formed authority. */
+const NOT_AN_AUTHORITY = '(not an authority)';
 
 /**
  * Gateway credentials come with the CONNECT, not with the requests inside an intercepted tunnel:
@@ -38,11 +40,12 @@ export function requestSplit(proxy: ProxyContext, req: RequestView, conn: Connec
   if (!url.startsWith('/')) {
     const absolute = splitRequestTarget(url);
     if (!absolute.ok) return BAD;
-    if (!sameTarget(absolute.authority, tunnel, absolute.scheme)) return misdirected(conn.log, tunnel, url.slice(0, MAX_LOGGED_HOST), 'request target');
+    // Only the authority is logged: the path and query of the URI never are.
+    if (!sameTarget(absolute.authority, tunnel, absolute.scheme)) return misdirected(conn.log, tunnel, loggedAuthority(absolute.authority, absolute.scheme), 'request target');
     path = absolute.path;
   }
   const host = req.headers.host;
-  if (host !== undefined && !sameTarget(host, tunnel, tunnel.scheme)) return misdirected(conn.log, tunnel, host.slice(0, MAX_LOGGED_HOST), 'Host header');
+  if (host !== undefined && !sameTarget(host, tunnel, tunnel.scheme)) return misdirected(conn.log, tunnel, loggedAuthority(host, tunnel.scheme), 'Host header');
   const hash = path.indexOf('#');
   if (hash >= 0) path = path.slice(0, hash);
   const query = path.indexOf('?');
@@ -54,8 +57,8 @@ export function requestSplit(proxy: ProxyContext, req: RequestView, conn: Connec
  * it gives one (a Host without a port is accepted: the upstream is the CONNECT target anyway).
  */
 function sameTarget(authority: string, tunnel: PinnedTunnel, scheme: ProxyScheme): boolean {
-  const explicitPort = /:\d+$/.test(authority) && !authority.endsWith(']');
-  const parsed = parseAuthority(explicitPort ? authority : `${authority}:${scheme === 'https' ? 443 : 80}`);
+  const explicitPort = hasPort(authority);
+  const parsed = parseAuthority(explicitPort ? authority : withDefaultPort(authority, scheme));
   if (!parsed.ok) return false;
   return parsed.value.host === tunnel.target.host && (!explicitPort || parsed.value.port === tunnel.target.port);
 }
@@ -63,4 +66,27 @@ function sameTarget(authority: string, tunnel: PinnedTunnel, scheme: ProxyScheme
 function misdirected(log: Logger, tunnel: PinnedTunnel, named: string, where: string): RequestSplit {
   log.warn({ code: 'KZP_ERR_MISDIRECTED', target: tunnel.target.authority, named, where }, 'misdirected: an intercepted request named another host than its CONNECT; refused (421)');
   return MISDIRECTED;
+}
+
+/**
+ * What a Host header or a request target named, as the log may carry it: the canonical
+ * host:port of a well-formed authority (the scheme's port when it gives none), else a fixed
+ * placeholder. A Host header is the client's free text, and a URI carries a query; neither is
+ * ever logged as sent.
+ */
+function loggedAuthority(text: string, scheme: ProxyScheme): string {
+  const parsed = parseAuthority(hasPort(text) ? text : withDefaultPort(text, scheme));
+  return parsed.ok ? bounded(parsed.value.authority) : NOT_AN_AUTHORITY;
+}
+
+function hasPort(authority: string): boolean {
+  return /:\d+$/.test(authority) && !authority.endsWith(']');
+}
+
+function withDefaultPort(authority: string, scheme: ProxyScheme): string {
+  return `${authority}:${scheme === 'https' ? 443 : 80}`;
+}
+
+function bounded(authority: string): string {
+  return authority.length > MAX_LOGGED_AUTHORITY ? authority.slice(0, MAX_LOGGED_AUTHORITY) : authority;
 }

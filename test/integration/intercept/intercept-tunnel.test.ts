@@ -107,7 +107,7 @@ describe('TLS interception', () => {
     expect(answer.head).toContain('X-Kaizen-Error: KZP_ERR_MISDIRECTED');
     expect(origin.requests.length).toBe(before);
     const line = await proxy.logs.waitFor((l) => l['code'] === 'KZP_ERR_MISDIRECTED' && l.msg?.startsWith('misdirected') === true);
-    expect(line).toMatchObject({ target, named: 'evil.example', where: 'Host header' });
+    expect(line).toMatchObject({ target, named: 'evil.example:443', where: 'Host header' });
   });
 
   it('decides each request on its own: a blocked tool inside an allowed tunnel gets 403, the next request goes through', async () => {
