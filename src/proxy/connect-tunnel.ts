@@ -14,6 +14,7 @@ import { runEstablishedTunnel } from './established-tunnel.js';
 import { openTunnel, refuseTunnel, type TunnelReceiver, type TunnelSetup } from './tunnel-open.js';
 import { interceptTunnel } from './intercept-tunnel.js';
 import type { ConnectView } from './fast-lane.js';
+import { refusePinnedConnect } from './pinned-target.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 
@@ -102,6 +103,16 @@ class ConnectTunnel implements TunnelReceiver {
 
   handle(req: ConnectView): void {
     const client = this.#client;
+    // A CONNECT inside an intercepted session (its decrypted socket): refused, never dialled. An
+    // ordinary CONNECT pays one property read without interception, one WeakMap lookup with it.
+    // node:http's 'connect' is the way in; the fast lane never holds a decrypted socket
+    // (connection-limits.ts hands those to node:http), but it calls this same handler.
+    const pinned = this.#base.interception?.pinned(client);
+    if (pinned !== undefined) {
+      refusePinnedConnect(pinned, client, req.url);
+      this.#settled();
+      return;
+    }
     const auth = authenticateClient(this.#base, req.headers['proxy-authorization']);
     const proxy = auth.proxy;
     const conn = proxy.registry.get(client);

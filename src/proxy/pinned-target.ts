@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConnectionContext } from './connection-registry.js';
@@ -6,6 +8,9 @@ import { splitRequestTarget, type ProxyScheme, type SplitTarget } from './reques
 import type { PinnedTunnel } from './interception.js';
 import { authenticateClient, type ClientAuth } from './client-auth.js';
 import type { RequestView } from './exchange-views.js';
+import { newTally } from './exchange-log.js';
+import { errorRefusal } from './refusal.js';
+import { refuseTunnel } from './tunnel-open.js';
 
 export type RequestSplit = SplitTarget | { readonly ok: false; readonly code: 'KZP_ERR_MISDIRECTED' };
 
@@ -13,8 +18,9 @@ const MISDIRECTED = { ok: false, code: 'KZP_ERR_MISDIRECTED' } as const;
 const BAD = { ok: false, code: 'KZP_ERR_BAD_REQUEST' } as const;
 /** Bound on the authority written to the log (parseAuthority admits up to 1,024 characters). */
 const MAX_LOGGED_AUTHORITY = 300;
-/** Logged instead of a Host header or request target that is not a well-formed authority. */
+/** Logged instead of a Host or CONNECT target that is not a well-formed authority. */
 const NOT_AN_AUTHORITY = '(not an authority)';
+const MISDIRECTED_REFUSAL = errorRefusal('KZP_ERR_MISDIRECTED');
 
 /**
  * Gateway credentials come with the CONNECT, not with the requests inside an intercepted tunnel:
@@ -63,8 +69,26 @@ function sameTarget(authority: string, tunnel: PinnedTunnel, scheme: ProxyScheme
   return parsed.value.host === tunnel.target.host && (!explicitPort || parsed.value.port === tunnel.target.port);
 }
 
-function misdirected(log: Logger, tunnel: PinnedTunnel, named: string, where: string): RequestSplit {
-  log.warn({ code: 'KZP_ERR_MISDIRECTED', target: tunnel.target.authority, named, where }, 'misdirected: an intercepted request named another host than its CONNECT; refused (421)');
+/**
+ * A CONNECT on a connection pinned to an intercepted CONNECT target: refused (421), whatever it
+ * names and whatever credentials it carries. Honoured, it would open an opaque tunnel from inside
+ * the session, to a destination and as an agent of the client's choosing, with none of the
+ * requests in it decided; the upstream of an intercepted session is always its CONNECT target,
+ * and its agent the one the outer CONNECT named. Counted as a request: the client trusted the
+ * certificate (it is not the handshake failure a session without requests is logged as).
+ */
+export function refusePinnedConnect(tunnel: PinnedTunnel, client: Socket, url: string | undefined): void {
+  tunnel.requests++;
+  const proxy = tunnel.proxy;
+  const conn = proxy.registry.get(client);
+  const tally = newTally('connect', performance.now());
+  const parsed = parseAuthority(url ?? '');
+  misdirected(conn.log, tunnel, parsed.ok ? bounded(parsed.value.authority) : NOT_AN_AUTHORITY, 'CONNECT', 'misdirected: a CONNECT inside an intercepted session; refused (421)');
+  refuseTunnel(proxy, conn, client, tally, MISDIRECTED_REFUSAL);
+}
+
+function misdirected(log: Logger, tunnel: PinnedTunnel, named: string, where: string, message = 'misdirected: an intercepted request named another host than its CONNECT; refused (421)'): RequestSplit {
+  log.warn({ code: 'KZP_ERR_MISDIRECTED', target: tunnel.target.authority, named, where }, message);
   return MISDIRECTED;
 }
 

@@ -1,13 +1,13 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
-/** A CONNECT through the proxy, answered 200: the raw socket, ready for TLS or plain bytes. */
-export function openTunnel(proxyPort: number, authority: string): Promise<Socket> {
+/** A CONNECT through the proxy, answered 200: the raw socket, ready for TLS or plain bytes. `headers`: extra header lines, each ending in CRLF. */
+export function openTunnel(proxyPort: number, authority: string, headers = ''): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = netConnect({ port: proxyPort, host: '127.0.0.1' });
     socket.once('error', reject);
     socket.once('connect', () => {
-      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${headers}\r\n`);
     });
     let head = '';
     const onData = (chunk: Buffer): void => {
@@ -23,8 +23,8 @@ export function openTunnel(proxyPort: number, authority: string): Promise<Socket
 }
 
 /** TLS inside a tunnel; rejects when the handshake or the certificate check fails. */
-export async function tlsThrough(proxyPort: number, authority: string, options: { readonly ca?: string; readonly servername: string }): Promise<TLSSocket> {
-  const socket = await openTunnel(proxyPort, authority);
+export async function tlsThrough(proxyPort: number, authority: string, options: { readonly ca?: string; readonly servername: string; readonly connectHeaders?: string }): Promise<TLSSocket> {
+  const socket = await openTunnel(proxyPort, authority, options.connectHeaders);
   return new Promise((resolve, reject) => {
     const tls = tlsConnect({ socket, servername: options.servername, ALPNProtocols: ['http/1.1'], ...(options.ca === undefined ? {} : { ca: options.ca }) });
     tls.once('secureConnect', () => {
