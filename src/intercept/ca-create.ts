@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import { caPaths, CA_DIR_GITIGNORE } from './ca-files.js';
 import { loadCa, type CertificateAuthority } from './ca-load.js';
 import { buildCertificate, caExtensions, distinguishedName, keyIdentifier } from './certificate-builder.js';
+import { replaceFiles } from './replace-files.js';
 
 export interface CaInitOptions {
   /** The CA's common name, as clients show it in trust stores. */
@@ -41,8 +42,9 @@ export function createCaPem(name: string, days: number, now: Date): { readonly c
 }
 
 /**
- * `kaizen-proxy ca init`: create the directory (0700), write the certificate and the key (0600),
- * add a `.gitignore` when the directory has none, then load what was written as the proxy would.
+ * `kaizen-proxy ca init`: create the directory (0700), write the certificate and the key (0600) as
+ * new files renamed into place, add a `.gitignore` when the directory has none, then load what was
+ * written as the proxy would.
  * An existing CA is kept unless `force`: replacing it breaks every client that trusts it.
  */
 export async function initCa(dir: string, options: CaInitOptions): Promise<CertificateAuthority> {
@@ -55,10 +57,12 @@ export async function initCa(dir: string, options: CaInitOptions): Promise<Certi
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const ignore = join(dir, '.gitignore');
   if (!(await exists(ignore))) await writeFile(ignore, CA_DIR_GITIGNORE);
-  await writeFile(paths.key, keyPem, { mode: 0o600 });
-  // A replaced key file keeps its old mode: set it explicitly.
-  await chmod(paths.key, 0o600);
-  await writeFile(paths.cert, certPem, { mode: 0o644 });
+  // Never written into the old files (--force): a replaced file keeps its mode and its readers'
+  // open descriptors. New files, renamed over the old ones together (replace-files.ts).
+  await replaceFiles([
+    { path: paths.key, data: keyPem, mode: 0o600 },
+    { path: paths.cert, data: certPem, mode: 0o644 },
+  ]);
   return loadCa(dir, now);
 }
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { chmod, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +40,30 @@ describe('kaizen-proxy ca', () => {
     const again = await cli(['ca', 'init'], dir);
     expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('KZP_ERR_CA_EXISTS') as unknown });
     expect(await cli(['ca', 'init', '--days', '0'], dir)).toMatchObject({ code: 2 });
+  });
+
+  it('ca init --force replaces a 0644 key by a new 0600 file: a descriptor on the old one never reads the new key', async () => {
+    const keyFile = join(dir, 'forced', 'ca-key.pem');
+    expect((await cli(['ca', 'init', '--dir', 'forced'], dir)).code).toBe(0);
+    await chmod(keyFile, 0o644);
+    const oldKey = await readFile(keyFile, 'utf8');
+    const before = await stat(keyFile);
+    const reader = await open(keyFile, 'r');
+    try {
+      expect((await cli(['ca', 'init', '--dir', 'forced', '--force'], dir)).code).toBe(0);
+      const after = await stat(keyFile);
+      expect(after.mode & 0o777).toBe(0o600);
+      expect(after.ino).not.toBe(before.ino);
+      const newKey = await readFile(keyFile, 'utf8');
+      expect(newKey).not.toBe(oldKey);
+      expect((await reader.readFile({ encoding: 'utf8' })).includes(newKey)).toBe(false);
+    } finally {
+      await reader.close();
+    }
+    const certificate = new X509Certificate(await readFile(join(dir, 'forced', 'ca.pem')));
+    expect(certificate.checkPrivateKey(createPrivateKey(await readFile(keyFile)))).toBe(true);
+    expect((await stat(join(dir, 'forced', 'ca.pem'))).mode & 0o777).toBe(0o644);
+    expect((await readdir(join(dir, 'forced'))).sort()).toEqual(['.gitignore', 'ca-key.pem', 'ca.pem']);
   });
 
   it('check names an intercepted URL as the proxy would: its request, mapped to its tool (no CA needed)', async () => {
