@@ -20,10 +20,15 @@ export interface AdminServerOptions {
  * (200 while listening and not draining, 503 otherwise; the body reports control plane and policy
  * sync), `GET /metrics` (Prometheus text). Nothing else; it never proxies.
  */
+/** Bound on the path written to the log. */
+const MAX_LOGGED_PATH = 200;
+
 export function createAdminServer(options: AdminServerOptions): AdminServer {
   const server: Server = createServer({ headersTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    answer(options, req, res).catch((error: unknown) => {
-      options.logger.warn({ err: error instanceof Error ? error.name : 'unknown', path: req.url }, 'admin request failed');
+    const path = pathOf(req.url);
+    answer(options, req, res, path).catch((error: unknown) => {
+      // The path only: a query string never reaches the log.
+      options.logger.warn({ err: error instanceof Error ? error.name : 'unknown', path: path.slice(0, MAX_LOGGED_PATH) }, 'admin request failed');
       if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
       else res.destroy();
     });
@@ -50,8 +55,12 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
   };
 }
 
-async function answer(options: AdminServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
+/** The request target without its query. */
+function pathOf(url: string | undefined): string {
+  return (url ?? '/').split('?')[0] ?? '/';
+}
+
+async function answer(options: AdminServerOptions, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     send(res, 405, 'text/plain', 'method not allowed\n');
