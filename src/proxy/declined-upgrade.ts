@@ -6,11 +6,11 @@ import type { ConnectionContext } from './connection-registry.js';
 import { endAndDrain } from './drain-then-destroy.js';
 import { reportClosed } from './exchange-events.js';
 import type { ExchangeTally } from './exchange-log.js';
-import { forwardResponseHeaders } from './hop-by-hop.js';
+import { forwardResponseHeaders, responseTrailerPairs } from './hop-by-hop.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { MAX_RESPONSE_HEAD_BYTES } from './response-head.js';
-import { keepsChunkedFraming } from './response-framing.js';
+import { keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import { refuseTunnel } from './tunnel-open.js';
 
 /** What relayDeclinedUpgrade works on: the upgrade's client and destination sockets, both still open. */
@@ -85,24 +85,25 @@ class DeclinedRelay implements ResponseEvents {
 
   onHead(head: ResponseHead): void {
     const { req, client, tally } = this.#setup;
-    const bodiless = req.method === 'HEAD' || head.status === 204 || head.status === 304;
-    this.#chunked = keepsChunkedFraming(req, head.status, head.chunked, false);
-    // The destination's Content-Length stays where it frames the body (or describes the body a
-    // HEAD or 304 leaves out); beside chunked or close-delimited framing it would lie.
-    const keepLength = bodiless || head.contentLength !== null;
-    const headers = forwardResponseHeaders(head.rawHeaders, this.#chunked);
-    let text = `HTTP/1.1 ${head.status} ${head.statusMessage}\r\n`;
-    for (let i = 0; i + 1 < headers.length; i += 2) {
-      const name = headers[i] ?? '';
-      if (!keepLength && name.length === 14 && name.toLowerCase() === 'content-length') continue;
-      text += `${name}: ${headers[i + 1] ?? ''}\r\n`;
+    // As upstream-dispatch.ts relays any answer: Transfer-Encoding frames the body (and drops the
+    // destination's Content-Length); a coding other than chunked is named, or, for a client that
+    // takes no Transfer-Encoding, the answer is refused rather than relayed still coded.
+    const transferEncoded = head.chunked || (head.contentLength === null && hasTransferEncoding(head.rawHeaders));
+    this.#chunked = keepsChunkedFraming(req, head.status, transferEncoded);
+    if (transferEncoded && !this.#chunked && losesTransferCoding(req, head.status, head.rawHeaders)) {
+      this.#finish('KZP_ERR_UPSTREAM_PROTOCOL');
+      return;
     }
+    const headers = forwardResponseHeaders(head.rawHeaders, this.#chunked, transferEncoded);
+    let text = `HTTP/1.1 ${head.status} ${head.statusMessage}\r\n`;
+    for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i] ?? ''}: ${headers[i + 1] ?? ''}\r\n`;
     tally.status = head.status;
     this.#headSent = true;
     client.write(`${text}Connection: close\r\n\r\n`, 'latin1');
   }
 
   onBody(chunk: Buffer): void {
+    if (this.#done) return; // refused at its head
     const client = this.#setup.client;
     this.#bodyBytes += chunk.length;
     if (this.#chunked) client.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
@@ -115,11 +116,11 @@ class DeclinedRelay implements ResponseEvents {
   }
 
   onComplete(trailers: readonly string[]): void {
+    if (this.#done) return;
     let last = '';
     if (this.#chunked) {
-      const relayed = forwardResponseHeaders(trailers, false);
       last = '0\r\n';
-      for (let i = 0; i + 1 < relayed.length; i += 2) last += `${relayed[i] ?? ''}: ${relayed[i + 1] ?? ''}\r\n`;
+      for (const [name, value] of responseTrailerPairs(trailers)) last += `${name}: ${value}\r\n`;
       last += '\r\n';
     }
     if (last !== '') this.#setup.client.write(last, 'latin1');
@@ -194,4 +195,12 @@ class DeclinedRelay implements ResponseEvents {
     }
     this.#resolve();
   }
+}
+
+function hasTransferEncoding(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
+  }
+  return false;
 }

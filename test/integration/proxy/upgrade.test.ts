@@ -108,6 +108,9 @@ describe('Upgrade (WebSocket-style) requests', () => {
           'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n' +
             '5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Kaizen-Reason: forged\r\n\r\n',
         );
+      } else if (path === '/gzip401') {
+        // Framed by Transfer-Encoding (a stale Content-Length beside it), with a coding besides chunked.
+        socket.write('HTTP/1.1 401 Unauthorized\r\nContent-Length: 3\r\nTransfer-Encoding: gzip, chunked\r\n\r\n4\r\nGZIP\r\n0\r\n\r\n');
       } else if (path === '/close426') {
         // An interim 100 first: not the final answer, and not a 101.
         socket.end('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain\r\nUpgrade: websocket\r\n\r\nneed-upgrade');
@@ -164,6 +167,20 @@ describe('Upgrade (WebSocket-style) requests', () => {
       expect(head).toContain('\r\nConnection: close');
       expect(body).toBe('5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\n\r\n');
       expect(heads.join('\n')).not.toContain('SECRET');
+    });
+
+    it('relays a declined answer framed by Transfer-Encoding without its Content-Length, its coding named', async () => {
+      heads.length = 0;
+      const client = await RawClient.open(proxy.port);
+      client.write(upgradeRequest(`http://127.0.0.1:${scripted.port}/gzip401`));
+      const reply = await client.readToEnd();
+      const end = reply.indexOf('\r\n\r\n');
+      const head = reply.slice(0, end);
+      expect(head).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
+      expect(head.toLowerCase()).not.toContain('content-length');
+      expect(head).toContain('\r\nTransfer-Encoding: gzip, chunked');
+      expect(reply.slice(end + 4)).toBe('4\r\nGZIP\r\n0\r\n\r\n');
+      expect(heads).toHaveLength(1);
     });
 
     it('relays a close-delimited 426 after an interim 100 whole, without a Content-Length, and closes', async () => {
