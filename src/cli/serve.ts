@@ -30,8 +30,14 @@ export async function serve(flags: FlagOverrides): Promise<number> {
     return EXIT.START;
   }
   const running = proxy;
+  // A reload reads the file the running configuration came from, as if named with --config: a
+  // default file that has since gone is a refused reload, not a silent return to the defaults.
+  // Started without a file, a reload looks for the default file again, so one created since is
+  // picked up (by SIGHUP: only a file present at start is watched).
+  let file = loaded.config.file;
   const reload = (trigger: string): void => {
-    running.reload(loadConfig({ flags }), trigger);
+    const next = loadConfig({ flags: file === null ? flags : { ...flags, config: file } });
+    if (running.reload(next, trigger).ok && next.ok) file = next.config.file;
   };
   const stopSignal = onReloadSignal(() => {
     reload('SIGHUP');
