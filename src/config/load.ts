@@ -48,7 +48,7 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   if (exposure.length > 0) {
     return { ok: false, issues: exposure.map((issue) => ({ where: whereIs(issue.path, source, overrides), key: issue.path.join('.'), message: issue.message })) };
   }
-  const apiKey = readApiKey(env, parsed.data, source.file);
+  const apiKey = readApiKey(env, parsed.data, source, overrides);
   if (typeof apiKey === 'object' && apiKey !== null) return { ok: false, issues: [apiKey] };
   const gateway = readGatewayCredentials(parsed.data.gateway.credentials_file);
   if (!gateway.ok) {
@@ -135,18 +135,32 @@ function findNode(doc: Document, path: readonly string[]): { range?: readonly [n
   return undefined;
 }
 
-function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, configFile: string | null): string | null | ConfigIssue {
+/**
+ * The key goes out as an Authorization header value, which undici refuses when it holds a line
+ * break, a control character or anything beyond latin1: every verdict would then fail closed as
+ * "control plane could not be reached". Keys are tokens, so one line of visible ASCII is asked for
+ * here, at load, where the error can name its source. The value itself is never echoed.
+ */
+const API_KEY_RE = /^[\x21-\x7e]+$/;
+const API_KEY_EXPECTED = 'expected one line of visible ASCII (no spaces, control characters or line breaks inside)';
+
+function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, source: Source, overrides: readonly Override[]): string | null | ConfigIssue {
   const fromEnv = env['KAIZEN_API_KEY']?.trim();
-  if (fromEnv) return fromEnv;
+  if (fromEnv) {
+    if (!API_KEY_RE.test(fromEnv)) return { where: 'env KAIZEN_API_KEY', key: 'KAIZEN_API_KEY', message: `the API key is not usable as an HTTP header value: ${API_KEY_EXPECTED}` };
+    return fromEnv;
+  }
   const keyFile = file.control_plane.api_key_file;
   if (keyFile === null) return null;
+  const where = whereIs(['control_plane', 'api_key_file'], source, overrides);
   try {
     const key = readFileSync(keyFile, 'utf8').trim();
-    if (key === '') return { where: configFile ?? '(defaults)', key: 'control_plane.api_key_file', message: `the file ${keyFile} is empty` };
+    if (key === '') return { where, key: 'control_plane.api_key_file', message: `the file ${keyFile} is empty` };
+    if (!API_KEY_RE.test(key)) return { where, key: 'control_plane.api_key_file', message: `the API key in ${keyFile} is not usable as an HTTP header value: ${API_KEY_EXPECTED}` };
     return key;
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-    return { where: configFile ?? '(defaults)', key: 'control_plane.api_key_file', message: `cannot read ${keyFile} (${reason})` };
+    return { where, key: 'control_plane.api_key_file', message: `cannot read ${keyFile} (${reason})` };
   }
 }
 

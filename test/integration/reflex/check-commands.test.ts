@@ -63,6 +63,15 @@ describe('kaizen-proxy check-config FILE', () => {
     expect(result.stderr).toMatch(new RegExp(`${file}:10: policies\\.0\\.rules\\.skill_patterns\\.0: policy "exfil": "\\(unclosed": invalid regular expression`));
   });
 
+  it('exits 1 for an API key that cannot be an HTTP header value, never printing it', async () => {
+    const file = writeFile(dir, 'ok-key.yaml', POLICY_FILE);
+    const result = await runCli(['check-config', file], cleanEnv({ KAIZEN_API_KEY: 'sk-abc\nsk-def' }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/env KAIZEN_API_KEY: .*one line of visible ASCII/);
+    expect(result.stderr).not.toMatch(/sk-abc|sk-def/);
+  });
+
   it('exits 1 for a missing file, 2 without a file', async () => {
     expect((await runCli(['check-config', `${dir}/absent.yaml`])).code).toBe(1);
     expect((await runCli(['check-config'])).code).toBe(2);
