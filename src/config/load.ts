@@ -84,7 +84,13 @@ function readSource(named: string | undefined, defaultFile: string): Source | { 
       })),
     };
   }
-  const raw: unknown = doc.toJS() ?? {};
+  // toJS() throws on what parsing let through, an alias bomb among them ("Excessive alias count").
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (error) {
+    return { issues: [{ where: file, key: '(yaml)', message: error instanceof Error ? error.message : 'invalid YAML' }] };
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     return { issues: [{ where: `${file}:1`, key: '(root)', message: 'expected a mapping of keys at the top level' }] };
   }
