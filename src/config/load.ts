@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { deepFreeze } from './deep-freeze.js';
 import { exposureIssues } from './exposure.js';
@@ -42,7 +42,7 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   const raw = applyOverrides(source.raw, overrides);
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.map((issue) => describeIssue(issue, source, overrides)) };
+    return { ok: false, issues: parsed.error.issues.flatMap((issue) => describeIssue(issue, source, overrides)) };
   }
   const exposure = exposureIssues(parsed.data);
   if (exposure.length > 0) {
@@ -113,32 +113,55 @@ function applyOverrides(raw: unknown, overrides: readonly Override[]): unknown {
   return root;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, source: Source, overrides: readonly Override[]): ConfigIssue {
+/**
+ * One issue per offending key. zod puts an unrecognized key's parent in `path` and the names in
+ * `keys`, so those are reported each at its own path and line, not at the parent's.
+ */
+function describeIssue(issue: z.core.$ZodIssue, source: Source, overrides: readonly Override[]): ConfigIssue[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((name) => {
+      const path = [...issue.path.map(String), name];
+      return { where: whereIs(path, source, overrides, true), key: path.join('.'), message: `Unrecognized key: ${JSON.stringify(name)}; see the README for the keys` };
+    });
+  }
   const path = issue.path.map(String);
-  const key = path.join('.') || '(root)';
-  const where = whereIs(path, source, overrides);
-  return { where, key, message: issue.code === 'unrecognized_keys' ? `${issue.message}; see the README for the keys` : issue.message };
+  return [{ where: whereIs(path, source, overrides), key: path.join('.') || '(root)', message: issue.message }];
 }
 
-/** Where a key's value came from: the flag or variable that set it last, else its line in the file. */
-function whereIs(path: readonly string[], source: Source, overrides: readonly Override[]): string {
+/**
+ * Where a key's value came from: the flag or variable that set it last, else its line in the file
+ * (the line of the key itself with `atKey`, for a key that has no business being there).
+ */
+function whereIs(path: readonly string[], source: Source, overrides: readonly Override[], atKey = false): string {
   const override = [...overrides].reverse().find((o) => o.path.join('.') === path.slice(0, o.path.length).join('.'));
   if (override) return override.where;
   let where = source.file ?? '(defaults)';
   if (source.doc && source.file) {
-    const node = findNode(source.doc, path);
+    const node = (atKey ? findKeyNode(source.doc, path) : undefined) ?? findNode(source.doc, path);
     const offset = node?.range?.[0];
     if (offset !== undefined) where = `${source.file}:${source.lines.linePos(offset).line}`;
   }
   return where;
 }
 
-function findNode(doc: Document, path: readonly string[]): { range?: readonly [number, number, number] | null } | undefined {
+type Ranged = { range?: readonly [number, number, number] | null };
+
+function findNode(doc: Document, path: readonly string[]): Ranged | undefined {
   for (let depth = path.length; depth >= 0; depth -= 1) {
     const node: unknown = doc.getIn(path.slice(0, depth).map((p) => (/^\d+$/.test(p) ? Number(p) : p)), true);
-    if (node && typeof node === 'object' && 'range' in node) return node as { range?: readonly [number, number, number] | null };
+    if (node && typeof node === 'object' && 'range' in node) return node as Ranged;
   }
   return undefined;
+}
+
+/** The key node of the last step of `path` in its mapping, when the file spells it. */
+function findKeyNode(doc: Document, path: readonly string[]): Ranged | undefined {
+  const parentPath = path.slice(0, -1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const parent: unknown = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
+  if (!isMap(parent)) return undefined;
+  const name = path[path.length - 1];
+  const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === name);
+  return isScalar(pair?.key) ? pair.key : undefined;
 }
 
 /**

@@ -15,6 +15,6 @@ describe('observed (the record kaizen-proxy manifest reads)', () => {
     const loaded = load('admin: off\nobserved: { max_destinations: 0, flush_interval: 1ms, color: red }');
     expect(loaded.ok).toBe(false);
     if (loaded.ok) return;
-    expect(loaded.issues.map((issue) => issue.key).sort()).toEqual(['observed', 'observed.flush_interval', 'observed.max_destinations']);
+    expect(loaded.issues.map((issue) => issue.key).sort()).toEqual(['observed.color', 'observed.flush_interval', 'observed.max_destinations']);
   });
 });

@@ -31,7 +31,7 @@ describe('data_dir and spool keys', () => {
     const result = loadText('spool:\n  max_bytes: 1KiB\n  replay_rate: 0\n  keep: forever\n');
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.issues.map((issue) => issue.key).sort()).toEqual(['spool', 'spool.max_bytes', 'spool.replay_rate']);
+    expect(result.issues.map((issue) => issue.key).sort()).toEqual(['spool.keep', 'spool.max_bytes', 'spool.replay_rate']);
   });
 
   it('parses sizes', () => {
