@@ -15,6 +15,7 @@ import { isLoopbackHost } from '../net/loopback-host.js';
 import { createAuthenticator } from '../gateway/authenticate.js';
 import { createObservability } from './observability.js';
 import { listenTransparent } from './transparent-listeners.js';
+import { bindListener } from './listen-error.js';
 import { createObservedRecord } from './observed-setup.js';
 import { createUpstreamConnector } from './upstream-setup.js';
 import { setUpInterception } from './interception-setup.js';
@@ -105,9 +106,10 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   try {
     // Synced policies are in force from the first connection (a failed sync leaves the file's).
     await reflex.start();
-    bound = await server.listen(config.listen.host, config.listen.port);
-    if (config.transparent !== null) transparent = await listenTransparent(server, config.transparent);
-    admin = await observability.start();
+    bound = await bindListener('proxy', config.listen, () => server.listen(config.listen.host, config.listen.port));
+    const transparentAt = config.transparent;
+    if (transparentAt !== null) transparent = await bindListener('transparent', transparentAt, () => listenTransparent(server, transparentAt));
+    admin = config.admin === null ? null : await bindListener('admin', config.admin, () => observability.start());
   } catch (error) {
     reflex.stop();
     await server.close();

@@ -1,4 +1,5 @@
 import { createProxy } from '../app/create-proxy.js';
+import { ListenError } from '../app/listen-error.js';
 import { formatIssues, loadConfig } from '../config/load.js';
 import type { FlagOverrides } from '../config/types.js';
 import { watchConfigFile } from '../config/watch-config-file.js';
@@ -20,13 +21,18 @@ export async function serve(flags: FlagOverrides): Promise<number> {
   try {
     proxy = await createProxy(loaded.config);
   } catch (error) {
-    // A CA that cannot be used (interception) says which and why; anything else failed to listen.
+    // A CA that cannot be used (interception) says which and why; a listener that could not bind
+    // says which one and where.
     if (isKaizenProxyError(error)) {
       process.stderr.write(`kaizen-proxy: ${error.code}: ${error.message}\n`);
       return EXIT.START;
     }
+    if (error instanceof ListenError) {
+      process.stderr.write(`kaizen-proxy: ${error.message}\n`);
+      return EXIT.START;
+    }
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'unknown';
-    process.stderr.write(`kaizen-proxy: cannot listen on ${loaded.config.listen.host}:${loaded.config.listen.port} (${code})\n`);
+    process.stderr.write(`kaizen-proxy: cannot start (${code}): ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.START;
   }
   const running = proxy;

@@ -1,4 +1,5 @@
 import { createProxy, type KaizenProxy } from '../app/create-proxy.js';
+import { ListenError } from '../app/listen-error.js';
 import type { ProxyConfig } from '../config/types.js';
 import { combineObservers, type ProxyObserver } from '../contract/observer.js';
 import { blockNotices } from './block-notices.js';
@@ -60,6 +61,7 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
     proxy = await createProxy(config, { logger: log.logger, observer, recordObserved: false });
   } catch (error) {
     await log.close();
+    if (error instanceof ListenError) return { kind: 'setup-failed', stage: 'listen', message: error.message };
     const where = `${config.listen.host}:${config.listen.port}`;
     return { kind: 'setup-failed', stage: 'listen', message: `cannot listen on ${where} (${errnoOf(error)})` };
   }
