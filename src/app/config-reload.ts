@@ -28,7 +28,7 @@ export function createReloader(initial: ProxyConfig, reflex: LocalReflex, logger
   return {
     reload(loaded, trigger) {
       if (!loaded.ok) {
-        log.error({ trigger, code: 'KZP_ERR_CONFIG_INVALID', issues: formatIssues(loaded.issues) }, 'configuration reload refused: keeping the running configuration');
+        log.error({ trigger, code: loaded.code, issues: formatIssues(loaded.issues) }, 'configuration reload refused: keeping the running configuration');
         return { ok: false, issues: loaded.issues };
       }
       const next = loaded.config;

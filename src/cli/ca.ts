@@ -1,4 +1,4 @@
-import { formatIssues, loadConfig } from '../config/load.js';
+import { formatConfigFailure, loadConfig } from '../config/load.js';
 import { isKaizenProxyError } from '../errors/kaizen-error.js';
 import { initCa } from '../intercept/ca-create.js';
 import { loadCa, type CertificateAuthority } from '../intercept/ca-load.js';
@@ -15,7 +15,7 @@ export async function ca(command: CaCommand): Promise<number> {
   if (dir === null) {
     const loaded = loadConfig({ flags: command.config === null ? {} : { config: command.config } });
     if (!loaded.ok) {
-      process.stderr.write(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${formatIssues(loaded.issues)}\n`);
+      process.stderr.write(formatConfigFailure(loaded));
       return EXIT.CONFIG;
     }
     dir = loaded.config.intercept.caDir;

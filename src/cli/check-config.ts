@@ -1,4 +1,4 @@
-import { formatIssues, loadConfig } from '../config/load.js';
+import { formatConfigFailure, loadConfig } from '../config/load.js';
 import { redactedConfig } from '../config/redacted-config.js';
 import type { FlagOverrides } from '../config/types.js';
 import { EXIT } from './exit-codes.js';
@@ -11,7 +11,7 @@ import { EXIT } from './exit-codes.js';
 export function checkConfig(flags: FlagOverrides): Promise<number> {
   const loaded = loadConfig({ flags });
   if (!loaded.ok) {
-    process.stderr.write(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${formatIssues(loaded.issues)}\n`);
+    process.stderr.write(formatConfigFailure(loaded));
     return Promise.resolve(EXIT.CONFIG);
   }
   process.stdout.write(`${redactedConfig(loaded.config)}\n`);

@@ -1,5 +1,5 @@
 import { checkTarget } from '../app/check-target.js';
-import { formatIssues, loadConfig } from '../config/load.js';
+import { formatConfigFailure, loadConfig } from '../config/load.js';
 import type { FlagOverrides } from '../config/types.js';
 import { createLogger } from '../observe/logger.js';
 
@@ -14,7 +14,7 @@ const CHECK_EXIT = { ALLOW: 0, BLOCK: 1, ERROR: 2 } as const;
 export async function check(flags: FlagOverrides, target: string, method: string | null): Promise<number> {
   const loaded = loadConfig({ flags });
   if (!loaded.ok) {
-    process.stderr.write(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${formatIssues(loaded.issues)}\n`);
+    process.stderr.write(formatConfigFailure(loaded));
     return CHECK_EXIT.ERROR;
   }
   const logger = createLogger({ level: 'warn', destination: process.stderr });

@@ -1,4 +1,4 @@
-import { formatIssues, loadConfig } from '../config/load.js';
+import { formatConfigFailure, loadConfig } from '../config/load.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { Manifest } from '../contract/manifest.js';
 import { learnedPolicy, policyYaml } from '../learn/learned-policy.js';
@@ -30,7 +30,7 @@ const MIN_PUSH_TIMEOUT_MS = 10_000;
 export async function manifest(command: ManifestCommand): Promise<number> {
   const loaded = loadConfig({ flags: command.flags });
   if (!loaded.ok) {
-    process.stderr.write(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${formatIssues(loaded.issues)}\n`);
+    process.stderr.write(formatConfigFailure(loaded));
     return MANIFEST_EXIT.CONFIG;
   }
   const config = loaded.config;

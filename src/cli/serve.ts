@@ -1,6 +1,6 @@
 import { createProxy } from '../app/create-proxy.js';
 import { ListenError } from '../app/listen-error.js';
-import { formatIssues, loadConfig } from '../config/load.js';
+import { formatConfigFailure, loadConfig } from '../config/load.js';
 import type { FlagOverrides } from '../config/types.js';
 import { watchConfigFile } from '../config/watch-config-file.js';
 import { isKaizenProxyError } from '../errors/kaizen-error.js';
@@ -14,7 +14,7 @@ import { onReloadSignal, onShutdownSignals } from './signals.js';
 export async function serve(flags: FlagOverrides): Promise<number> {
   const loaded = loadConfig({ flags });
   if (!loaded.ok) {
-    process.stderr.write(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${formatIssues(loaded.issues)}\n`);
+    process.stderr.write(formatConfigFailure(loaded));
     return EXIT.CONFIG;
   }
   let proxy;

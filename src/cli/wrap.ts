@@ -1,4 +1,4 @@
-import { formatIssues, loadConfig } from '../config/load.js';
+import { formatConfigFailure, loadConfig } from '../config/load.js';
 import type { FlagOverrides } from '../config/types.js';
 import { agentFromCommand } from '../wrap/agent-name.js';
 import type { Collapse } from '../learn/manifest-of.js';
@@ -19,7 +19,7 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
   const env = process.env;
   const loaded = loadConfig({ flags: wrapDefaults(flags, env, argv[0]), env });
   if (!loaded.ok) {
-    process.stderr.write(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${formatIssues(loaded.issues)}\n`);
+    process.stderr.write(formatConfigFailure(loaded));
     return EXIT.CONFIG;
   }
   const learner = options.manifestOut === null ? null : createLearner(loaded.config.agent);

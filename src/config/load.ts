@@ -9,7 +9,7 @@ import { envOverrides, flagOverrides, type Override } from './overrides.js';
 import { fileSchema, type FileConfig } from './schema.js';
 import { resolveUpstreamProxy } from './upstream-load.js';
 import type { GatewayCredential } from '../gateway/credentials-file.js';
-import type { ConfigIssue, ConfigResult, FlagOverrides, ProxyConfig } from './types.js';
+import type { ConfigErrorCode, ConfigIssue, ConfigResult, FlagOverrides, ProxyConfig } from './types.js';
 
 export const DEFAULT_CONFIG_FILE = 'config/kaizen-proxy.yaml';
 
@@ -36,34 +36,34 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   const flags = options.flags ?? {};
   const named = flags.config ?? env['KAIZEN_PROXY_CONFIG'];
   const source = readSource(named, options.defaultFile ?? DEFAULT_CONFIG_FILE);
-  if ('issues' in source) return { ok: false, issues: source.issues };
+  if ('issues' in source) return { ok: false, code: source.code, issues: source.issues };
 
   const overrides = [...envOverrides(env), ...flagOverrides(flags)];
   const raw = applyOverrides(source.raw, overrides);
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.flatMap((issue) => describeIssue(issue, source, overrides)) };
+    return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: parsed.error.issues.flatMap((issue) => describeIssue(issue, source, overrides)) };
   }
   const exposure = exposureIssues(parsed.data);
   if (exposure.length > 0) {
-    return { ok: false, issues: exposure.map((issue) => ({ where: whereIs(issue.path, source, overrides), key: issue.path.join('.'), message: issue.message })) };
+    return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: exposure.map((issue) => ({ where: whereIs(issue.path, source, overrides), key: issue.path.join('.'), message: issue.message })) };
   }
   const apiKey = readApiKey(env, parsed.data, source, overrides);
-  if (typeof apiKey === 'object' && apiKey !== null) return { ok: false, issues: [apiKey] };
+  if (typeof apiKey === 'object' && apiKey !== null) return { ok: false, code: apiKey.code, issues: [apiKey.issue] };
   const gateway = readGatewayCredentials(parsed.data.gateway.credentials_file);
   if (!gateway.ok) {
     const where = gateway.where ?? whereIs(['gateway', 'credentials_file'], source, overrides);
-    return { ok: false, issues: [{ where, key: 'gateway.credentials_file', message: gateway.message }] };
+    return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: [{ where, key: 'gateway.credentials_file', message: gateway.message }] };
   }
   const upstreamCa = readUpstreamCa(parsed.data.intercept.upstream_ca);
-  if (!upstreamCa.ok) return { ok: false, issues: [{ where: whereIs(['intercept', 'upstream_ca'], source, overrides), key: 'intercept.upstream_ca', message: upstreamCa.message }] };
+  if (!upstreamCa.ok) return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: [{ where: whereIs(['intercept', 'upstream_ca'], source, overrides), key: 'intercept.upstream_ca', message: upstreamCa.message }] };
   const listeners = [parsed.data.listen, parsed.data.transparent, parsed.data.admin].filter((listener) => listener !== null);
   const upstream = resolveUpstreamProxy(parsed.data.upstream_proxy, parsed.data.upstream_no_proxy, env, listeners);
-  if (!upstream.ok) return { ok: false, issues: [{ where: upstream.where ?? whereIs(['upstream_proxy'], source, overrides), key: 'upstream_proxy', message: upstream.message }] };
+  if (!upstream.ok) return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: [{ where: upstream.where ?? whereIs(['upstream_proxy'], source, overrides), key: 'upstream_proxy', message: upstream.message }] };
   return { ok: true, config: deepFreeze({ ...toDomain(parsed.data, apiKey, source.file, gateway.credentials, upstreamCa.pems), upstreamProxy: upstream.settings }) };
 }
 
-function readSource(named: string | undefined, defaultFile: string): Source | { issues: ConfigIssue[] } {
+function readSource(named: string | undefined, defaultFile: string): Source | { code: ConfigErrorCode; issues: ConfigIssue[] } {
   const lines = new LineCounter();
   const file = named ?? (existsSync(defaultFile) ? defaultFile : null);
   if (file === null) return { file: null, raw: {}, doc: null, lines };
@@ -72,11 +72,12 @@ function readSource(named: string | undefined, defaultFile: string): Source | { 
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-    return { issues: [{ where: file, key: '(file)', message: `cannot read the configuration file (${reason})` }] };
+    return { code: 'KZP_ERR_CONFIG_READ', issues: [{ where: file, key: '(file)', message: `cannot read the configuration file (${reason})` }] };
   }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
+      code: 'KZP_ERR_CONFIG_INVALID',
       issues: doc.errors.map((error) => ({
         where: `${file}:${lines.linePos(error.pos[0]).line}`,
         key: '(yaml)',
@@ -89,10 +90,10 @@ function readSource(named: string | undefined, defaultFile: string): Source | { 
   try {
     raw = doc.toJS() ?? {};
   } catch (error) {
-    return { issues: [{ where: file, key: '(yaml)', message: error instanceof Error ? error.message : 'invalid YAML' }] };
+    return { code: 'KZP_ERR_CONFIG_INVALID', issues: [{ where: file, key: '(yaml)', message: error instanceof Error ? error.message : 'invalid YAML' }] };
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    return { issues: [{ where: `${file}:1`, key: '(root)', message: 'expected a mapping of keys at the top level' }] };
+    return { code: 'KZP_ERR_CONFIG_INVALID', issues: [{ where: `${file}:1`, key: '(root)', message: 'expected a mapping of keys at the top level' }] };
   }
   return { file, raw, doc, lines };
 }
@@ -173,10 +174,10 @@ function findKeyNode(doc: Document, path: readonly string[]): Ranged | undefined
 const API_KEY_RE = /^[\x21-\x7e]+$/;
 const API_KEY_EXPECTED = 'expected one line of visible ASCII (no spaces, control characters or line breaks inside)';
 
-function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, source: Source, overrides: readonly Override[]): string | null | ConfigIssue {
+function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, source: Source, overrides: readonly Override[]): string | null | { code: ConfigErrorCode; issue: ConfigIssue } {
   const fromEnv = env['KAIZEN_API_KEY']?.trim();
   if (fromEnv) {
-    if (!API_KEY_RE.test(fromEnv)) return { where: 'env KAIZEN_API_KEY', key: 'KAIZEN_API_KEY', message: `the API key is not usable as an HTTP header value: ${API_KEY_EXPECTED}` };
+    if (!API_KEY_RE.test(fromEnv)) return { code: 'KZP_ERR_CONFIG_INVALID', issue: { where: 'env KAIZEN_API_KEY', key: 'KAIZEN_API_KEY', message: `the API key is not usable as an HTTP header value: ${API_KEY_EXPECTED}` } };
     return fromEnv;
   }
   const keyFile = file.control_plane.api_key_file;
@@ -184,12 +185,12 @@ function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, source: Source, ov
   const where = whereIs(['control_plane', 'api_key_file'], source, overrides);
   try {
     const key = readFileSync(keyFile, 'utf8').trim();
-    if (key === '') return { where, key: 'control_plane.api_key_file', message: `the file ${keyFile} is empty` };
-    if (!API_KEY_RE.test(key)) return { where, key: 'control_plane.api_key_file', message: `the API key in ${keyFile} is not usable as an HTTP header value: ${API_KEY_EXPECTED}` };
+    if (key === '') return { code: 'KZP_ERR_CONFIG_INVALID', issue: { where, key: 'control_plane.api_key_file', message: `the file ${keyFile} is empty` } };
+    if (!API_KEY_RE.test(key)) return { code: 'KZP_ERR_CONFIG_INVALID', issue: { where, key: 'control_plane.api_key_file', message: `the API key in ${keyFile} is not usable as an HTTP header value: ${API_KEY_EXPECTED}` } };
     return key;
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-    return { where, key: 'control_plane.api_key_file', message: `cannot read ${keyFile} (${reason})` };
+    return { code: 'KZP_ERR_CONFIG_READ', issue: { where, key: 'control_plane.api_key_file', message: `cannot read ${keyFile} (${reason})` } };
   }
 }
 
@@ -250,4 +251,10 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
 
 export function formatIssues(issues: readonly ConfigIssue[]): string {
   return issues.map((issue) => `${issue.where}: ${issue.key}: ${issue.message}`).join('\n');
+}
+
+/** What a command prints on stderr for a failed load: the stable code, a headline, every issue. */
+export function formatConfigFailure(failure: { readonly code: ConfigErrorCode; readonly issues: readonly ConfigIssue[] }): string {
+  const headline = failure.code === 'KZP_ERR_CONFIG_READ' ? 'cannot read the configuration' : 'invalid configuration';
+  return `kaizen-proxy: ${failure.code}: ${headline}\n${formatIssues(failure.issues)}\n`;
 }

@@ -128,6 +128,12 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
+/**
+ * Why a load failed: KZP_ERR_CONFIG_READ when a file named explicitly (the configuration file, or
+ * control_plane.api_key_file) could not be read, KZP_ERR_CONFIG_INVALID for everything else.
+ */
+export type ConfigErrorCode = 'KZP_ERR_CONFIG_INVALID' | 'KZP_ERR_CONFIG_READ';
+
 export type ConfigResult =
   | { readonly ok: true; readonly config: ProxyConfig }
-  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+  | { readonly ok: false; readonly code: ConfigErrorCode; readonly issues: readonly ConfigIssue[] };

@@ -48,7 +48,7 @@ describe('reload of the default config file', () => {
 
     renameSync(file, join(dir, 'moved-away.yaml'));
     const refused = await sighup(serve);
-    expect(refused).toMatchObject({ level: 'error', msg: 'configuration reload refused: keeping the running configuration', trigger: 'SIGHUP' });
+    expect(refused).toMatchObject({ level: 'error', msg: 'configuration reload refused: keeping the running configuration', trigger: 'SIGHUP', code: 'KZP_ERR_CONFIG_READ' });
     expect(String(refused['issues'])).toContain('config/kaizen-proxy.yaml');
     expect(await connectStatus(serve, origin.port)).toBe(403);
   });
