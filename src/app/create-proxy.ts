@@ -16,6 +16,7 @@ import { createAuthenticator } from '../gateway/authenticate.js';
 import { createObservability } from './observability.js';
 import { listenTransparent } from './transparent-listeners.js';
 import { bindListener } from './listen-error.js';
+import { untilAborted } from './until-aborted.js';
 import { createObservedRecord } from './observed-setup.js';
 import { createUpstreamConnector } from './upstream-setup.js';
 import { setUpInterception } from './interception-setup.js';
@@ -28,6 +29,12 @@ export interface CreateProxyOptions {
   readonly observer?: ProxyObserver;
   /** Keep the observed-egress record under data_dir (when observed.enabled); wrap mode says false. */
   readonly recordObserved?: boolean;
+  /**
+   * Aborted (SIGTERM during start-up): the start stops before listening, without waiting for the
+   * first policy sync, closes what it opened and rejects with the signal's reason. Closing the
+   * control-plane pool still waits for that sync's request, up to its deadline.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface KaizenProxy {
@@ -105,7 +112,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   let transparent: HostPort[] = [];
   try {
     // Synced policies are in force from the first connection (a failed sync leaves the file's).
-    await reflex.start();
+    await untilAborted(reflex.start(), options.signal);
     bound = await bindListener('proxy', config.listen, () => server.listen(config.listen.host, config.listen.port));
     const transparentAt = config.transparent;
     if (transparentAt !== null) transparent = await bindListener('transparent', transparentAt, () => listenTransparent(server, transparentAt));
