@@ -34,7 +34,9 @@ interface Source {
 export function loadConfig(options: LoadOptions = {}): ConfigResult {
   const env = options.env ?? process.env;
   const flags = options.flags ?? {};
-  const named = flags.config ?? env['KAIZEN_PROXY_CONFIG'];
+  // An empty variable is unset, as for every other variable (envOverrides): not a file named "".
+  const fromEnv = env['KAIZEN_PROXY_CONFIG'];
+  const named = flags.config ?? (fromEnv === '' ? undefined : fromEnv);
   const source = readSource(named, options.defaultFile ?? DEFAULT_CONFIG_FILE);
   if ('issues' in source) return { ok: false, code: source.code, issues: source.issues };
 
