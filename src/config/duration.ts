@@ -16,7 +16,8 @@ export function parseDuration(text: string): number | undefined {
 /** Schema for a duration written as text; yields milliseconds. */
 export function duration(description: string, max = 86_400_000): z.ZodType<number, string> {
   return z
-    .string()
+    // A bare number (`connect_timeout: 10`) has no unit to read it in: say so, not "expected string".
+    .string({ error: (issue) => (issue.input === undefined ? undefined : `expected a duration with a unit such as 1500ms, 30s, 5m or 1h, got ${JSON.stringify(issue.input)}`) })
     .describe(description)
     .transform((text, ctx) => {
       const ms = parseDuration(text);
