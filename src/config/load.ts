@@ -5,7 +5,7 @@ import { deepFreeze } from './deep-freeze.js';
 import { exposureIssues } from './exposure.js';
 import { readGatewayCredentials } from './gateway-load.js';
 import { readUpstreamCa } from './intercept-load.js';
-import { envOverrides, flagOverrides, type Override } from './overrides.js';
+import { envOverrides, flagOverrides, KEEP, type Override } from './overrides.js';
 import { fileSchema, type FileConfig } from './schema.js';
 import { resolveUpstreamProxy } from './upstream-load.js';
 import type { GatewayCredential } from '../gateway/credentials-file.js';
@@ -40,8 +40,9 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   const source = readSource(named, options.defaultFile ?? DEFAULT_CONFIG_FILE);
   if ('issues' in source) return { ok: false, code: source.code, issues: source.issues };
 
-  const overrides = [...envOverrides(env), ...flagOverrides(flags)];
-  const raw = applyOverrides(source.raw, overrides);
+  // Only the overrides that placed a value are named as where a key came from (PORT keeps an
+  // invalid file `listen` as it is, so the error points at the file).
+  const { raw, applied: overrides } = applyOverrides(source.raw, [...envOverrides(env), ...flagOverrides(flags)]);
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: parsed.error.issues.flatMap((issue) => describeIssue(issue, source, overrides)) };
@@ -100,7 +101,8 @@ function readSource(named: string | undefined, defaultFile: string): Source | { 
   return { file, raw, doc, lines };
 }
 
-function applyOverrides(raw: unknown, overrides: readonly Override[]): unknown {
+function applyOverrides(raw: unknown, overrides: readonly Override[]): { raw: unknown; applied: Override[] } {
+  const applied: Override[] = [];
   const root = structuredClone(raw) as Record<string, unknown>;
   for (const override of overrides) {
     let node = root;
@@ -111,9 +113,13 @@ function applyOverrides(raw: unknown, overrides: readonly Override[]): unknown {
       node = node[key] as Record<string, unknown>;
     }
     const last = path[path.length - 1];
-    if (last !== undefined) node[last] = override.value(node[last]);
+    if (last === undefined) continue;
+    const value = override.value(node[last]);
+    if (value === KEEP) continue;
+    node[last] = value;
+    applied.push(override);
   }
-  return root;
+  return { raw: root, applied };
 }
 
 /**

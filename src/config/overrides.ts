@@ -1,10 +1,13 @@
 import { formatHostPort, parseHostPort } from './host-port.js';
 import type { FlagOverrides } from './types.js';
 
+/** Returned by an override's `value` to leave the lower layers' value as it is, and not be named for it. */
+export const KEEP: unique symbol = Symbol('keep');
+
 /** One value from the environment or a flag, placed at a file key, with where it came from. */
 export interface Override {
   readonly path: readonly string[];
-  /** The raw value to place, computed from what the lower layers put there. */
+  /** The raw value to place, computed from what the lower layers put there, or KEEP. */
   readonly value: (current: unknown) => unknown;
   readonly where: string;
 }
@@ -52,8 +55,14 @@ export function flagOverrides(flags: FlagOverrides): Override[] {
   return out;
 }
 
-function withPort(current: unknown, port: string): string {
+/**
+ * The file's host with PORT's port. A file `listen` that is not HOST:PORT is kept as it is, to fail
+ * validation at its own line: replacing it would hide the mistake until PORT is unset.
+ */
+function withPort(current: unknown, port: string): string | typeof KEEP {
+  if (current === undefined) return `127.0.0.1:${port}`;
   const base = typeof current === 'string' ? parseHostPort(current) : undefined;
-  const host = base?.host ?? '127.0.0.1';
+  if (base === undefined) return KEEP;
+  const host = base.host;
   return `${formatHostPort({ host, port: 0 }).replace(/:0$/, '')}:${port}`;
 }
