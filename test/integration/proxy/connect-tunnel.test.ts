@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resolution } from '../../../src/contract/decision.js';
@@ -9,18 +8,11 @@ import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient, rawExchange } from '../../helpers/raw-client.js';
 import { startProxy, type LogLine, type StartedProxy } from '../../helpers/start-proxy.js';
 import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
+import { closedPort } from '../../helpers/closed-port.js';
 
 const run = promisify(execFile);
 
 /** A port on 127.0.0.1 where nothing listens (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return port;
-}
-
 const failingResolve = (target: { host: string }): Promise<Resolution> =>
   Promise.resolve(
     target.host === 'nxdomain.test'

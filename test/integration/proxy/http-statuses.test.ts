@@ -1,4 +1,3 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resolution } from '../../../src/contract/decision.js';
 import type { Target } from '../../../src/contract/target.js';
@@ -7,14 +6,7 @@ import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return port;
-}
+import { closedPort } from '../../helpers/closed-port.js';
 
 /** Names ending in .test resolve to loopback, except nxdomain.test; nothing leaves the machine. */
 function testResolve(target: Target): Promise<Resolution> {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resolution } from '../../../src/contract/decision.js';
@@ -9,6 +9,7 @@ import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import { closedPort } from '../../helpers/closed-port.js';
 
 // A refusal of a request whose body is still arriving (src/proxy/deny-response.ts): clients that
 // send the whole body before reading the answer (python's urllib and http.client) must read the
@@ -18,14 +19,6 @@ const run = promisify(execFile);
 
 /** The spec's upload: 10 MiB, far past what the keep-alive discard reads (64 KiB). */
 const TEN_MB = 10_485_760;
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return port;
-}
 
 /** Names ending in .test resolve to loopback; nothing leaves the machine. */
 function testResolve(target: Target): Promise<Resolution> {

@@ -4,6 +4,7 @@ import { startBlackhole, type Blackhole } from '../../helpers/blackhole.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { resilienceConfig, startResilientProxy, viaProxy, type RunningProxy } from './resilience-support.js';
+import { closedPort } from '../../helpers/closed-port.js';
 
 /** A raw TCP origin that answers every request by `behave`. */
 async function rawOrigin(behave: (socket: Socket) => void): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
@@ -18,16 +19,6 @@ async function rawOrigin(behave: (socket: Socket) => void): Promise<{ port: numb
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as AddressInfo).port, server, sockets };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => {
-    resolve();
-  }));
-  return port;
 }
 
 let running: RunningProxy;
