@@ -58,6 +58,11 @@ const CASES: readonly Case[] = [
   { name: 'domain rule never matches an IP target', rules: { domains: ['example.com'] }, target: '93.184.215.14:443', addresses: ['93.184.215.14'], blocks: [] },
   { name: 'numeric-suffix domain rule is an IP, not a suffix', rules: { domains: ['0.1'] }, target: '10.0.0.1:443', blocks: [] },
   { name: 'IP in domains matches that IP exactly', rules: { domains: ['10.0.0.1'] }, target: '10.0.0.1:443', blocks: ['domains'] },
+  // an IPv4 in domains and its IPv4-mapped IPv6 form are one host (the dial reaches the IPv4)
+  { name: 'IPv4 in domains matches its mapped IPv6 target', rules: { domains: ['127.0.0.1'] }, target: '[::ffff:127.0.0.1]:80', blocks: ['domains'] },
+  { name: 'IPv4 in domains matches its mapped target in hex', rules: { domains: ['127.0.0.1'] }, target: '[::FFFF:7f00:1]:80', blocks: ['domains'] },
+  { name: 'mapped IPv6 in domains matches the IPv4 target', rules: { domains: ['::ffff:127.0.0.1'] }, target: '127.0.0.1:80', blocks: ['domains'] },
+  { name: 'mapped IPv6 in domains matches a mapped target', rules: { domains: ['::ffff:8.8.8.8'] }, target: '[::ffff:808:808]:443', blocks: ['domains'] },
   { name: 'IP in domains is not a resolved-address rule', rules: { domains: ['10.0.0.1'] }, target: 'internal.example:443', addresses: ['10.0.0.1'], blocks: [] },
   // ip and ips: both keys, IPv4 and IPv6, addresses and ranges, literal target and resolved addresses
   { name: 'ip key, single address', rules: { ip: ['169.254.169.254'] }, target: '169.254.169.254:80', blocks: ['ip'] },
@@ -105,6 +110,22 @@ describe('local policy semantics (Kaizen SDK rules, with the reference\'s bold r
     expect(verdict.reason).toBe(`blocked by local policy "p" (${c.blocks.join(', ')})`);
     expect(verdict.evidence.map((e) => e.kind)).toEqual([...c.blocks]);
     expect(verdict.evidence[0]?.source).toBe('policy "p"');
+  });
+
+  it('an IP in domains matches its own mapped form only, and names the IPv4 entry in the evidence', () => {
+    const engine = engineFor([{ name: 'p', mode: 'blocklist', rules: { domains: ['::ffff:127.0.0.1', '2001:DB8::1'] }, enabled: true }]);
+    expect(engine.evaluate(action({ target: '[::ffff:7f00:1]:80' }), []).evidence).toEqual([{ kind: 'domains', value: '127.0.0.1', source: 'policy "p"' }]);
+    // Other embeddings (NAT64, IPv4-compatible) are routes of their own: the address guard judges them, not this rule.
+    for (const target of ['[::ffff:127.0.0.2]:80', '[64:ff9b::7f00:1]:80', '[::7f00:1]:80', '127.0.0.2:80']) {
+      expect(engine.evaluate(action({ target }), []).decision, target).toBe('allow');
+    }
+    expect(engine.evaluate(action({ target: '[2001:db8:0::1]:443' }), []).decision).toBe('block');
+  });
+
+  it('an allowlisted IPv4 in domains admits its mapped form too (one host, one answer)', () => {
+    const engine = engineFor([{ name: 'a', mode: 'allowlist', rules: { domains: ['10.0.0.1'] }, enabled: true }]);
+    expect(engine.evaluate(action({ target: '[::ffff:10.0.0.1]:443' }), []).decision).toBe('allow');
+    expect(engine.evaluate(action({ target: '[::ffff:10.0.0.2]:443' }), []).decision).toBe('block');
   });
 
   it('evaluates every enabled policy and keeps every finding as evidence', () => {
