@@ -1,5 +1,7 @@
 import { canonicalHost, normaliseHostText } from '../../action/canonical-host.js';
 import { formatCidr, parseCidr } from '../../net/cidr.js';
+import { formatIp, formatIpv4, formatIpv6, parseIpv4, parseIpv6, type IpAddress } from '../../net/ip-address.js';
+import { ipRange } from '../../net/ip-range.js';
 
 /**
  * One rule entry as written → its normalised form, or a short reason it is refused. Kaizen's
@@ -38,17 +40,50 @@ export function domainEntry(raw: string): EntryResult {
   return ok(host.value.host);
 }
 
-/** An address or CIDR range, IPv4 or IPv6, in canonical text ("10.0.0.0/8", "::1/128"). */
+/**
+ * An address or CIDR range, IPv4 or IPv6, in canonical text ("10.0.0.0/8", "::1/128"). A bare
+ * address goes through the target canonicaliser (`2130706433` is 127.0.0.1, as in a target). A
+ * range's address must be a dotted quad or IPv6 with no host bits beyond the prefix: read as
+ * inet_aton would, the short forms name another network (`10/8` is 0.0.0.10/8, `192.168/16` is
+ * 192.0.0.168/16), and a host bit set (`10.0.0.1/8`) leaves unclear whether the address or the
+ * network was meant. Both are refused, as Python's strict ip_network refuses them, rather than
+ * silently blocking something else; the README documents no masking.
+ */
 export function ipEntry(raw: string): EntryResult {
   if (raw.length > MAX_ENTRY_LENGTH) return refused(`longer than ${MAX_ENTRY_LENGTH} characters`);
   const text = normaliseText(raw);
   const slash = text.indexOf('/');
-  const addressText = slash < 0 ? text : text.slice(0, slash);
-  const host = canonicalHost(addressText);
+  if (slash >= 0) return rangeEntry(text.slice(0, slash), text.slice(slash));
+  const host = canonicalHost(text);
   if (!host.ok || host.value.hostType === 'dns') return refused('not an IP address or CIDR range (e.g. 10.0.0.0/8, 2001:db8::/32)');
-  const cidr = parseCidr(slash < 0 ? host.value.host : `${host.value.host}${text.slice(slash)}`);
+  const cidr = parseCidr(host.value.host);
+  return cidr === undefined ? refused('not an IP address or CIDR range (e.g. 10.0.0.0/8, 2001:db8::/32)') : ok(formatCidr(cidr));
+}
+
+function rangeEntry(addressText: string, prefixText: string): EntryResult {
+  const address = addressText.includes(':') ? ipv6Of(addressText) : ipv4Of(addressText);
+  if (address === undefined) return refused('not a CIDR range: expected a dotted-quad IPv4 or an IPv6 address, then /prefix (e.g. 10.0.0.0/8, 2001:db8::/32)');
+  const cidr = parseCidr(`${formatIp(address)}${prefixText}`);
   if (cidr === undefined) return refused('invalid prefix length');
+  const network = networkOf(address, cidr.prefix);
+  if (network !== cidr.address) return refused(`has host bits set beyond /${cidr.prefix}; the network is ${network}/${cidr.prefix}`);
   return ok(formatCidr(cidr));
+}
+
+function ipv4Of(text: string): IpAddress | undefined {
+  const value = parseIpv4(text);
+  return value === undefined ? undefined : { family: 4, value };
+}
+
+/** No zone: a rule names an address, not an interface. */
+function ipv6Of(text: string): IpAddress | undefined {
+  const words = parseIpv6(text);
+  return words === undefined ? undefined : { family: 6, words };
+}
+
+function networkOf(address: IpAddress, prefix: number): string {
+  const range = ipRange(address, prefix);
+  return range.family === 4 ? formatIpv4(range.base) : formatIpv6(range.base);
 }
 
 /** A regular expression on the tool name: length-capped and compiled here once to refuse it early. */
