@@ -1,6 +1,6 @@
 import type { PolicyWire } from './policy-wire.js';
 import { POLICY_MODES, type PolicyMode, type PolicyRules, type PolicySpec } from './policy-spec.js';
-import { domainEntry, ipEntry, patternEntry, textEntry, type EntryResult } from './rule-values.js';
+import { domainEntry, ipEntry, patternEntry, publisherEntry, textEntry, type EntryResult } from './rule-values.js';
 
 /**
  * Policies on the wire → validated, normalised specs. Never a silent allow: an unknown mode, an
@@ -26,7 +26,7 @@ const KEYS_BY_MODE: Readonly<Record<PolicyMode, readonly string[]>> = {
 };
 
 const ENTRY_OF: Readonly<Record<ListKey, (raw: string) => EntryResult>> = {
-  publishers: textEntry,
+  publishers: publisherEntry,
   ip: ipEntry,
   ips: ipEntry,
   domains: domainEntry,

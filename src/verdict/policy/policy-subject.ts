@@ -2,7 +2,7 @@ import { canonicalHost } from '../../action/canonical-host.js';
 import type { Action } from '../../contract/action.js';
 import { parseIp } from '../../net/ip-address.js';
 import type { Candidate } from './ip-set.js';
-import { normaliseText } from './rule-values.js';
+import { normalisePublisher, normaliseText } from './rule-values.js';
 
 /**
  * What the rules look at, computed once per evaluation: the canonical host, every address to
@@ -56,7 +56,7 @@ function policySubject(action: Action, addresses: readonly string[], host: strin
     suffixes: literal === undefined ? suffixesOf(host) : [],
     candidates,
     tool: optional(action.tool),
-    publisher: optional(action.publisher),
+    publisher: optionalPublisher(action.publisher),
     hash: optional(action.hash),
   };
 }
@@ -80,5 +80,12 @@ function suffixesOf(host: string): string[] {
 function optional(value: string | undefined): string | null {
   if (value === undefined) return null;
   const normalised = normaliseText(value);
+  return normalised === '' ? null : normalised;
+}
+
+/** A route's publisher may be written in Unicode; rules hold the punycode form (rule-values.ts). */
+function optionalPublisher(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const normalised = normalisePublisher(value);
   return normalised === '' ? null : normalised;
 }

@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { canonicalHost, normaliseHostText } from '../../action/canonical-host.js';
 import { formatCidr, parseCidr } from '../../net/cidr.js';
 import { formatIp, formatIpv4, formatIpv6, parseIpv4, parseIpv6, type IpAddress } from '../../net/ip-address.js';
@@ -26,6 +27,27 @@ export function normaliseText(text: string): string {
 export function textEntry(raw: string): EntryResult {
   if (raw.length > MAX_ENTRY_LENGTH) return refused(`longer than ${MAX_ENTRY_LENGTH} characters`);
   const value = normaliseText(raw);
+  return value === '' ? refused('empty') : ok(value);
+}
+
+/** Any character beyond ASCII: only such a publisher has a punycode form to take. */
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * A publisher, normalised as its domain's labels are: NFKC, lower-case, then IDN to punycode, so
+ * `bücher` names the publisher derived from `bücher.de` (`xn--bcher-kva`, src/action/publisher.ts
+ * reads the punycode host). Text that is no IDN (UTS 46 refuses it) is kept as normalised.
+ */
+export function normalisePublisher(text: string): string {
+  const value = normaliseText(text);
+  if (!NON_ASCII.test(value)) return value;
+  const ascii = domainToASCII(value);
+  return ascii === '' ? value : ascii;
+}
+
+export function publisherEntry(raw: string): EntryResult {
+  if (raw.length > MAX_ENTRY_LENGTH) return refused(`longer than ${MAX_ENTRY_LENGTH} characters`);
+  const value = normalisePublisher(raw);
   return value === '' ? refused('empty') : ok(value);
 }
 

@@ -123,6 +123,19 @@ describe('kaizen-proxy check TARGET', () => {
     });
   });
 
+  it('a publisher rule written in Unicode blocks the publisher derived from that IDN domain (exit 1)', async () => {
+    const file = writeFile(dir, 'idn-publisher.yaml', `${POLICY_FILE}\n      publishers: ["Bücher"]\n`);
+    const result = await runCli(['check', 'http://bücher.de/', '-c', file]);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      target: 'xn--bcher-kva.de:80',
+      publisher: 'xn--bcher-kva',
+      decision: 'block',
+      reason: 'blocked by local policy "exfil" (publishers)',
+      evidence: [{ kind: 'publishers', value: 'xn--bcher-kva', source: 'policy "exfil"' }],
+    });
+  });
+
   it('exit 0 for an allowed, resolvable target (a real resolver: localhost)', async () => {
     const file = writeFile(dir, 'policy.yaml', POLICY_FILE);
     const result = await runCli(['check', `http://localhost:${port}/x?token=1`, '-c', file]);

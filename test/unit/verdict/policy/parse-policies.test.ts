@@ -87,6 +87,11 @@ describe('parsePolicies: a malformed policy is an error naming the policy and th
     expect(accepted.ok && accepted.policies[0]?.rules.ip).toEqual(['10.0.0.0/8', '192.168.0.0/16', '0.0.0.0/0', '10.1.2.3/32', 'fd00::/8', '::ffff:10.0.0.0/104', '127.0.0.1/32']);
   });
 
+  it('publishers are normalised like a domain label: an IDN becomes its punycode', () => {
+    const result = parsePolicies([policy('blocklist', { publishers: ['Bücher', 'ＳＴＲＩＰＥ', 'my publisher'] })]);
+    expect(result.ok && result.policies[0]?.rules.publishers).toEqual(['xn--bcher-kva', 'stripe', 'my publisher']);
+  });
+
   it('correlation is accepted (its rules checked), and a disabled policy is still validated', () => {
     expect(issues([policy('correlation', { risky_sequence: 'read_then_connect' })])).toEqual([]);
     expect(issues([policy('correlation', { window: 5 })])[0]?.path).toBe('0.rules.window');

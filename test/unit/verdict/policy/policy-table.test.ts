@@ -82,6 +82,8 @@ const CASES: readonly Case[] = [
   { name: 'name resolving outside every range', rules: { ips: ['10.0.0.0/8', 'fd00::/8'] }, target: 'innocent.example:443', addresses: ['93.184.215.14', '2606:2800::1'], blocks: [] },
   // publishers, hashes, skill_patterns (anchored, case-insensitive)
   { name: 'publisher', rules: { publishers: ['Stripe'] }, target: 'api.stripe.com:443', publisher: 'stripe', blocks: ['publishers'] },
+  { name: 'Unicode publisher rule against the punycode publisher derived from the IDN', rules: { publishers: ['Bücher'] }, target: 'xn--bcher-kva.de:443', publisher: 'xn--bcher-kva', blocks: ['publishers'] },
+  { name: 'punycode publisher rule against a Unicode publisher from a route', rules: { publishers: ['xn--bcher-kva'] }, target: 'a.example:443', publisher: 'BÜCHER', blocks: ['publishers'] },
   { name: 'no publisher on the action', rules: { publishers: ['stripe'] }, target: 'api.stripe.com:443', blocks: [] },
   { name: 'hash', rules: { hashes: ['SHA256:ABC'] }, target: 'a.example:443', hash: 'sha256:abc', blocks: ['hashes'] },
   { name: 'skill pattern matches the whole tool name', rules: { skill_patterns: ['issue_.*'] }, target: 'api.stripe.com:443', tool: 'Issue_Refund', blocks: ['skill_patterns'] },
@@ -120,6 +122,12 @@ describe('local policy semantics (Kaizen SDK rules, with the reference\'s bold r
       expect(engine.evaluate(action({ target }), []).decision, target).toBe('allow');
     }
     expect(engine.evaluate(action({ target: '[2001:db8:0::1]:443' }), []).decision).toBe('block');
+  });
+
+  it('a Unicode publisher rule matches its punycode publisher and nothing else', () => {
+    const engine = engineFor([{ name: 'p', mode: 'blocklist', rules: { publishers: ['bücher'] }, enabled: true }]);
+    expect(engine.evaluate(action({ target: 'xn--bcher-kva.de:443', publisher: 'xn--bcher-kva' }), []).decision).toBe('block');
+    expect(engine.evaluate(action({ target: 'bucher.de:443', publisher: 'bucher' }), []).decision).toBe('allow');
   });
 
   it('an allowlisted IPv4 in domains admits its mapped form too (one host, one answer)', () => {
