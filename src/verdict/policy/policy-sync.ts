@@ -43,43 +43,62 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
   const logger = options.logger.child({ component: 'policy_sync' });
   const now = options.now ?? (() => performance.now());
   let loggedAt = Number.NEGATIVE_INFINITY;
+  /** Repeats of `lastFailure` not logged since it last was. */
   let held = 0;
   let etag: string | null = null;
   let inForce = 0;
-  let lastFailure: string | null = null;
+  /** The last failure (code and message): many share a code (every malformed answer), so both tell them apart. */
+  let lastFailure: { readonly code: string; readonly message: string } | null = null;
   let inFlight: Promise<SyncOutcome> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let status: PolicySync['status'] = 'pending';
 
-  /** A new kind of failure is logged at once; the same one again at most every ERROR_LOG_INTERVAL_MS. */
+  /** Repeats held back are logged with the failure they repeat, before another line takes over. */
+  function releaseHeld(): void {
+    if (lastFailure === null || held === 0) return;
+    logger.error({ code: lastFailure.code, policies_in_force: inForce, suppressed: held }, `policy sync failed ${held} more time(s): ${lastFailure.message}`);
+    held = 0;
+  }
+
+  /** A new failure is logged at once; the same one again at most every ERROR_LOG_INTERVAL_MS. */
   function failed(code: string, message: string): SyncOutcome {
     const at = now();
-    if (lastFailure !== code || at - loggedAt >= ERROR_LOG_INTERVAL_MS) {
+    const same = lastFailure !== null && lastFailure.code === code && lastFailure.message === message;
+    if (!same) {
+      releaseHeld();
+      lastFailure = { code, message };
+    }
+    if (!same || at - loggedAt >= ERROR_LOG_INTERVAL_MS) {
       logger.error({ code, policies_in_force: inForce, suppressed: held }, `policy sync failed: ${message}; keeping the last good policies`);
       loggedAt = at;
       held = 0;
     } else {
       held += 1;
     }
-    lastFailure = code;
     return 'failed';
+  }
+
+  function recovered(): void {
+    releaseHeld();
+    lastFailure = null;
   }
 
   async function once(): Promise<SyncOutcome> {
     const fetched = await options.client.fetchPolicies(options.agent, etag, options.timeoutMs);
     if (!fetched.ok) return failed(fetched.error.code, fetched.error.message);
     if (fetched.kind === 'not_modified') {
-      lastFailure = null;
+      recovered();
       return 'not_modified';
     }
     const answer = parsePolicyAnswer(fetched.body);
     if (!answer.ok) return failed('KZP_ERR_CONTROL_PLANE_ANSWER', answer.message);
+    const wasFailing = lastFailure !== null;
+    recovered();
     const changed = options.apply(answer.policies);
     etag = fetched.etag;
     inForce = answer.policies.length;
-    if (lastFailure !== null) logger.info({ policies: inForce }, 'policy sync recovered');
-    lastFailure = null;
+    if (wasFailing) logger.info({ policies: inForce }, 'policy sync recovered');
     if (changed) logger.info({ policies: inForce, etag }, 'synced policies updated');
     return changed ? 'updated' : 'unchanged';
   }

@@ -20,8 +20,9 @@ let applied: number;
 const connect = (target: string): Action => ({ kind: 'connect', target, metadata: { source: 'egress' } });
 const decisionFor = (target: string): string => engine.evaluate(connect(target), []).decision;
 
-function startSync(intervalMs = 60_000, timeoutMs = 500): PolicySync {
+function startSync(intervalMs = 60_000, timeoutMs = 500, now?: () => number): PolicySync {
   sync = createPolicySync({
+    ...(now === undefined ? {} : { now }),
     client,
     agent: 'billing-bot+eu',
     intervalMs,
@@ -90,6 +91,59 @@ describe('policy sync against a fake control plane', () => {
     expect(await sync.syncNow()).toBe('not_modified');
     expect(cp.requests.at(-1)?.headers['if-none-match']).toBe('"v1"');
     expect(applied).toBe(1);
+  });
+
+  it('logs each different failure at once, even under one code, and counts held-back repeats with the failure they repeat', async () => {
+    cp.routeWith(
+      '/v1/policy',
+      reply.policies(ORG),
+      reply.policies([{ name: 'str', mode: 'blocklist', rules: { domains: 'pastebin.com' } }]),
+      reply.policies([{ name: 'mode', mode: 'denylist', rules: {} }]),
+      reply.garbage(),
+      reply.garbage(),
+      reply.garbage(),
+      reply.json(200, {}),
+      reply.json(200, { policies: null }),
+      reply.status(500),
+      reply.status(500),
+      reply.policies(ORG),
+    );
+    // A clock that never moves: only a change of failure may log a new line.
+    startSync(60_000, 500, () => 0);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 11; i++) outcomes.push(await sync.syncNow());
+    expect(outcomes).toEqual(['updated', ...Array<string>(9).fill('failed'), 'unchanged']);
+    const lines = logs.lines().filter((line) => typeof line['msg'] === 'string' && line['msg'].startsWith('policy sync'));
+    expect(lines.map((line) => [line['code'], line['suppressed'], line['msg']])).toEqual([
+      ['KZP_ERR_CONTROL_PLANE_ANSWER', 0, expect.stringMatching(/^policy sync failed: policies\.0\.rules\.domains: policy synced "str": expected a list of strings;/)],
+      ['KZP_ERR_CONTROL_PLANE_ANSWER', 0, expect.stringMatching(/^policy sync failed: policies\.0\.mode: policy synced "mode": unknown mode "denylist"/)],
+      ['KZP_ERR_CONTROL_PLANE_ANSWER', 0, 'policy sync failed: policy answer is not JSON; keeping the last good policies'],
+      ['KZP_ERR_CONTROL_PLANE_ANSWER', 2, 'policy sync failed 2 more time(s): policy answer is not JSON'],
+      ['KZP_ERR_CONTROL_PLANE_ANSWER', 0, expect.stringMatching(/^policy sync failed: policy answer malformed at policies: /)],
+      ['KZP_ERR_CONTROL_PLANE_ANSWER', 0, expect.stringMatching(/^policy sync failed: policy answer malformed at policies: /)],
+      ['KZP_ERR_CONTROL_PLANE_HTTP', 0, expect.stringMatching(/^policy sync failed: .*answered 500/)],
+      ['KZP_ERR_CONTROL_PLANE_HTTP', 1, expect.stringMatching(/^policy sync failed 1 more time\(s\): .*answered 500/)],
+      [undefined, undefined, 'policy sync recovered'],
+    ]);
+    expect(decisionFor('pastebin.com:443')).toBe('block');
+  });
+
+  it('logs the same failure again after 10 minutes with the repeats held back, and the last held ones when it recovers', async () => {
+    cp.routeWith('/v1/policy', reply.garbage(), reply.garbage(), reply.garbage(), reply.garbage(), reply.garbage(), reply.policies(ORG));
+    let clock = 0;
+    startSync(60_000, 500, () => clock);
+    for (const at of [0, 1_000, 2_000, 600_000, 600_001]) {
+      clock = at;
+      expect(await sync.syncNow()).toBe('failed');
+    }
+    expect(await sync.syncNow()).toBe('updated');
+    const lines = logs.lines().filter((line) => typeof line['msg'] === 'string' && line['msg'].startsWith('policy sync'));
+    expect(lines.map((line) => [line['suppressed'], line['msg']])).toEqual([
+      [0, 'policy sync failed: policy answer is not JSON; keeping the last good policies'],
+      [2, 'policy sync failed: policy answer is not JSON; keeping the last good policies'],
+      [1, 'policy sync failed 1 more time(s): policy answer is not JSON'],
+      [undefined, 'policy sync recovered'],
+    ]);
   });
 
   it('a valid empty set replaces the synced policies (the control plane removed them), the file\'s stay', async () => {
