@@ -65,11 +65,12 @@ export function domainEntry(raw: string): EntryResult {
 /**
  * An address or CIDR range, IPv4 or IPv6, in canonical text ("10.0.0.0/8", "::1/128"). A bare
  * address goes through the target canonicaliser (`2130706433` is 127.0.0.1, as in a target). A
- * range's address must be a dotted quad or IPv6 with no host bits beyond the prefix: read as
- * inet_aton would, the short forms name another network (`10/8` is 0.0.0.10/8, `192.168/16` is
- * 192.0.0.168/16), and a host bit set (`10.0.0.1/8`) leaves unclear whether the address or the
- * network was meant. Both are refused, as Python's strict ip_network refuses them, rather than
- * silently blocking something else; the README documents no masking.
+ * range's address must be a dotted quad or IPv6: read as inet_aton would, the short forms name
+ * another network (`10/8` is 0.0.0.10/8, `192.168/16` is 192.0.0.168/16), so they are refused
+ * (Python's ip_network refuses them too) rather than silently blocking something else. Host bits
+ * beyond the prefix are cleared (`10.0.0.1/8` is 10.0.0.0/8), as they always were here and as
+ * upstream_no_proxy and allow_private read them: the network is unambiguous, and refusing it would
+ * make a whole synced policy answer malformed over a spelling the control plane may accept.
  */
 export function ipEntry(raw: string): EntryResult {
   if (raw.length > MAX_ENTRY_LENGTH) return refused(`longer than ${MAX_ENTRY_LENGTH} characters`);
@@ -87,9 +88,7 @@ function rangeEntry(addressText: string, prefixText: string): EntryResult {
   if (address === undefined) return refused('not a CIDR range: expected a dotted-quad IPv4 or an IPv6 address, then /prefix (e.g. 10.0.0.0/8, 2001:db8::/32)');
   const cidr = parseCidr(`${formatIp(address)}${prefixText}`);
   if (cidr === undefined) return refused('invalid prefix length');
-  const network = networkOf(address, cidr.prefix);
-  if (network !== cidr.address) return refused(`has host bits set beyond /${cidr.prefix}; the network is ${network}/${cidr.prefix}`);
-  return ok(formatCidr(cidr));
+  return ok(`${networkOf(address, cidr.prefix)}/${String(cidr.prefix)}`);
 }
 
 function ipv4Of(text: string): IpAddress | undefined {

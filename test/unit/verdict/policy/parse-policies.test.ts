@@ -69,7 +69,7 @@ describe('parsePolicies: a malformed policy is an error naming the policy and th
     expect(issues([policy('blocklist', { publishers: ['\u200b '] }, 'p')])[0]?.message).toMatch(/empty/);
   });
 
-  it('CIDR ranges: only a dotted quad or IPv6 before the prefix, and no host bits beyond it', () => {
+  it('CIDR ranges: only a dotted quad or IPv6 before the prefix; host bits beyond it are cleared', () => {
     const expected = /not a CIDR range: expected a dotted-quad IPv4 or an IPv6 address, then \/prefix/;
     for (const shortForm of ['10/8', '192.168/16', '8.8/16', '0x0a.0.0.0/8', '010.0.0.0/8', '2130706432/8', '10.0.0.0.0/8']) {
       const found = issues([policy('blocklist', { ips: [shortForm] }, 'i')]);
@@ -77,10 +77,8 @@ describe('parsePolicies: a malformed policy is an error naming the policy and th
       expect(found[0]?.path).toBe('0.rules.ips.0');
       expect(found[0]?.message, shortForm).toMatch(expected);
     }
-    expect(issues([policy('blocklist', { ip: ['10.0.0.1/8'] }, 'i')])).toEqual([
-      { path: '0.rules.ip.0', message: 'policy "i": "10.0.0.1/8": has host bits set beyond /8; the network is 10.0.0.0/8' },
-    ]);
-    expect(issues([policy('blocklist', { ips: ['2001:db8::1/32'] }, 'i')])[0]?.message).toMatch(/host bits set beyond \/32; the network is 2001:db8::\/32/);
+    const masked = parsePolicies([policy('blocklist', { ip: ['10.0.0.1/8'], ips: ['2001:db8::1/32'] })]);
+    expect(masked.ok && masked.policies[0]?.rules.ip).toEqual(['10.0.0.0/8', '2001:db8::/32']);
     expect(issues([policy('blocklist', { ips: ['fe80::1%eth0/64'] }, 'i')])[0]?.message).toMatch(expected);
     expect(issues([policy('blocklist', { ips: ['10.0.0.0/'] }, 'i')])[0]?.message).toMatch(/invalid prefix length/);
     const accepted = parsePolicies([policy('blocklist', { ips: ['10.0.0.0/8', '192.168.0.0/16', '0.0.0.0/0', '10.1.2.3/32', ' FD00::/8 ', '::ffff:10.0.0.0/104', '127.1', '2130706433'] })]);
