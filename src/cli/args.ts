@@ -99,7 +99,16 @@ export function parseCommand(argv: readonly string[]): Command {
   if (values.admin !== undefined) flags.admin = values.admin;
   if (values.transparent !== undefined) flags.transparent = values.transparent;
   if (values['unsafe-open-proxy'] === true) flags.unsafeOpenProxy = true;
+  // Before any command's own parsing: serve, check and manifest would otherwise drop them unread.
+  if (wrapped === null) {
+    const misplaced = WRAP_ONLY.find((name) => values[name] !== undefined);
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} applies to wrap mode only: kaizen-proxy [options] -- COMMAND [ARGS...]`);
+  }
+  if (values.method !== undefined && !checking) throw new UsageError('--method applies to kaizen-proxy check only');
   if (checking) {
+    const manifestOnly = MANIFEST_ONLY.find((name) => values[name] !== undefined);
+    if (manifestOnly !== undefined) throw new UsageError(`--${manifestOnly} applies to kaizen-proxy manifest only`);
+    if (values.collapse !== undefined) throw new UsageError('--collapse applies to kaizen-proxy manifest and to wrap mode with --learn');
     const checked = checkCommand(first, parsed.positionals, flags, values.method);
     if (typeof checked === 'string') throw new UsageError(checked);
     return checked;
@@ -109,15 +118,10 @@ export function parseCommand(argv: readonly string[]): Command {
     if (typeof manifest === 'string') throw new UsageError(manifest);
     return manifest;
   }
-  if (values.method !== undefined) throw new UsageError('--method applies to kaizen-proxy check only');
   const notHere = MANIFEST_ONLY.find((name) => values[name] !== undefined);
   if (notHere !== undefined) throw new UsageError(`--${notHere} applies to kaizen-proxy manifest only`);
   if (values.collapse !== undefined && values.learn !== true) throw new UsageError('--collapse applies to kaizen-proxy manifest and to wrap mode with --learn');
-  if (wrapped === null) {
-    const misplaced = WRAP_ONLY.find((name) => values[name] !== undefined);
-    if (misplaced !== undefined) throw new UsageError(`--${misplaced} applies to wrap mode only: kaizen-proxy [options] -- COMMAND [ARGS...]`);
-    return { name: 'serve', flags };
-  }
+  if (wrapped === null) return { name: 'serve', flags };
   const [command, ...commandArgs] = wrapped;
   if (command === undefined || command === '') throw new UsageError('expected a command after --');
   const learn = values.learn === true;

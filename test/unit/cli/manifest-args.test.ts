@@ -27,4 +27,18 @@ describe('manifest and --learn on the command line', () => {
     expect(() => parseCommand(['--push', '--', 'x'])).toThrow(/manifest only/);
     expect(() => parseCommand(['serve', '--learn'])).toThrow(UsageError);
   });
+
+  it('manifest and check refuse the flags of other commands instead of dropping them unread', () => {
+    const wrapOnly = [['--agent', 'bot@team', '--manifest-out', 'm.json'], ['--summary-json', 's.json'], ['--log-file', 'l.log'], ['--learn'], ['--summary']];
+    for (const args of wrapOnly) {
+      const flag = args.find((arg) => arg !== '--agent' && arg.startsWith('--')) ?? '';
+      expect(() => parseCommand(['manifest', ...args])).toThrow(`${flag} applies to wrap mode only`);
+      expect(() => parseCommand(['check', 'example.com:443', ...args])).toThrow(`${flag} applies to wrap mode only`);
+      expect(() => parseCommand(['check-config', 'x.yaml', ...args])).toThrow(`${flag} applies to wrap mode only`);
+    }
+    expect(() => parseCommand(['manifest', '--method', 'GET'])).toThrow('--method applies to kaizen-proxy check only');
+    expect(() => parseCommand(['check', 'example.com:443', '--push'])).toThrow('--push applies to kaizen-proxy manifest only');
+    expect(() => parseCommand(['check', 'example.com:443', '--policy'])).toThrow('--policy applies to kaizen-proxy manifest only');
+    expect(() => parseCommand(['check', 'example.com:443', '--collapse', 'registrable'])).toThrow('--collapse applies to kaizen-proxy manifest');
+  });
 });
