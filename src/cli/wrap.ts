@@ -65,9 +65,23 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
 function wrapDefaults(flags: FlagOverrides, env: NodeJS.ProcessEnv, command: string): FlagOverrides {
   const listen = flags.listen ?? (isSet(env['KAIZEN_PROXY_LISTEN']) ? undefined : '127.0.0.1:0');
   const agent = flags.agent ?? (isSet(env['KAIZEN_AGENT']) ? undefined : agentFromCommand(command));
-  // No admin listener unless asked for: two wrapped commands must not compete for 127.0.0.1:9901.
+  // No admin or transparent listener unless a flag asks: the child uses neither, and two wrapped
+  // commands must not compete for the file's ports (127.0.0.1:9901, the sidecar's 15001).
   const admin = flags.admin ?? 'off';
-  return { ...flags, admin, ...(listen === undefined ? {} : { listen }), ...(agent === undefined ? {} : { agent }) };
+  const transparent = flags.transparent ?? 'off';
+  // The sidecar's exposure settings stay with the sidecar: only --unsafe-open-proxy opens this
+  // proxy beyond loopback, and no gateway credentials, which the child's HTTP_PROXY does not carry
+  // (every request would get 407); the proxy serves its own child only.
+  const unsafeOpenProxy = flags.unsafeOpenProxy ?? false;
+  return {
+    ...flags,
+    admin,
+    transparent,
+    unsafeOpenProxy,
+    gateway: 'off',
+    ...(listen === undefined ? {} : { listen }),
+    ...(agent === undefined ? {} : { agent }),
+  };
 }
 
 /** `--learn`: the manifest file beside the summary, and what the operator should know about it. */

@@ -48,7 +48,8 @@ export function flagOverrides(flags: FlagOverrides): Override[] {
   take(flags.logLevel, ['log', 'level'], 'log-level');
   take(flags.admin, ['admin'], 'admin');
   take(flags.transparent, ['transparent'], 'transparent');
-  if (flags.unsafeOpenProxy === true) take(true, ['unsafe_open_proxy'], 'unsafe-open-proxy');
+  take(flags.unsafeOpenProxy, ['unsafe_open_proxy'], 'unsafe-open-proxy');
+  if (flags.gateway === 'off') out.push({ path: ['gateway', 'credentials_file'], value: () => null, where: 'wrap mode' });
   if (flags.allowPrivate !== undefined && flags.allowPrivate.length > 0) {
     take([...flags.allowPrivate], ['network', 'allow_private'], 'allow-private');
   }

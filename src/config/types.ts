@@ -117,7 +117,10 @@ export interface FlagOverrides {
   readonly admin?: string;
   /** HOST:PORT or off. */
   readonly transparent?: string;
+  /** true: --unsafe-open-proxy; false (wrap mode): the file's unsafe_open_proxy does not apply. */
   readonly unsafeOpenProxy?: boolean;
+  /** Wrap mode only, no flag: off drops gateway.credentials_file (the child sends no credentials). */
+  readonly gateway?: 'off';
 }
 
 export interface ConfigIssue {
