@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { deepFreeze } from './deep-freeze.js';
@@ -218,7 +219,9 @@ function toDomain(file: FileConfig, apiKey: string | null, source: string | null
     policies: file.policies,
     policySync: { intervalMs: file.policy_sync.interval },
     tls: { sniMismatch: file.tls.sni_mismatch },
-    intercept: { caDir: file.intercept.ca_dir, hosts: file.intercept.hosts, upstreamCaFile: file.intercept.upstream_ca, upstreamCa },
+    // Absolute from here on: the CA file is handed to wrapped children (NODE_EXTRA_CA_CERTS), which
+    // resolve a relative path against their own working directory, not ours at start.
+    intercept: { caDir: resolve(file.intercept.ca_dir), hosts: file.intercept.hosts, upstreamCaFile: file.intercept.upstream_ca, upstreamCa },
     tools: file.tools.map((route) => (route.publisher === undefined ? { match: route.match, tool: route.tool } : { match: route.match, tool: route.tool, publisher: route.publisher })),
     publishers: file.publishers,
     cache: {

@@ -32,6 +32,7 @@ export interface ProxyConfig {
   readonly tls: { readonly sniMismatch: SniMismatchMode };
   /** TLS interception (issue 5); off while `hosts` is empty. */
   readonly intercept: {
+    /** intercept.ca_dir, made absolute at load (relative to the working directory at start). */
     readonly caDir: string;
     /** Normalised domain patterns, matched like the policies' `domains`. */
     readonly hosts: readonly string[];

@@ -27,7 +27,8 @@ const CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE----
  * trusted before. Adding variables get the CA alone (or, when the parent set one, its file plus
  * the CA); replacing ones get a bundle written at start: Node's bundled roots (deduplicated),
  * the CA, and the certificates of every file the parent named in these variables. The CA is
- * checked first (expired, unreadable, mismatched: its KZP_ERR_CA_* code).
+ * checked first (expired, unreadable, mismatched: its KZP_ERR_CA_* code). `caDir` must be absolute
+ * (config load makes it so): the child resolves the CA file against its own working directory.
  */
 export async function prepareCaTrust(caDir: string, parent: NodeJS.ProcessEnv): Promise<CaTrust> {
   const ca = await loadCa(caDir);

@@ -32,11 +32,13 @@ describe('kaizen-proxy ca', () => {
 
   it('ca init creates certs/ (key 0600), ca show prints the path and the SHA-256 fingerprint, a second init is refused', async () => {
     const init = await cli(['ca', 'init', '--name', 'Acme agents', '--days', '30'], dir);
-    expect(init).toMatchObject({ code: 0, stdout: expect.stringContaining('certificate  certs/ca.pem') as unknown });
+    // Without --dir, intercept.ca_dir (default certs) is made absolute at start: the path printed works from any directory.
+    expect(init).toMatchObject({ code: 0, stdout: expect.stringContaining(`certificate  ${join(dir, 'certs', 'ca.pem')}\n`) as unknown });
     expect((await stat(join(dir, 'certs', 'ca-key.pem'))).mode & 0o777).toBe(0o600);
     const show = await cli(['ca', 'show'], dir);
     expect(show.code).toBe(0);
-    expect(show.stdout).toMatch(/^certificate {2}certs\/ca\.pem\nsha256 {7}([0-9A-F]{2}:){31}[0-9A-F]{2}\nsubject {6}Acme agents\n/);
+    expect(show.stdout.startsWith(`certificate  ${join(dir, 'certs', 'ca.pem')}\n`)).toBe(true);
+    expect(show.stdout).toMatch(/^certificate {2}\S+\nsha256 {7}([0-9A-F]{2}:){31}[0-9A-F]{2}\nsubject {6}Acme agents\n/);
     const again = await cli(['ca', 'init'], dir);
     expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('KZP_ERR_CA_EXISTS') as unknown });
     expect(await cli(['ca', 'init', '--days', '0'], dir)).toMatchObject({ code: 2 });
@@ -80,7 +82,7 @@ describe('kaizen-proxy ca', () => {
     await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: elsewhere, hosts: [api.stripe.com]}\n');
     const serve = await cli(['serve', '-c', config], dir);
     expect(serve.code).toBe(3);
-    expect(serve.stderr).toContain('KZP_ERR_CA_UNREADABLE: cannot read elsewhere/ca.pem (ENOENT); create a CA with kaizen-proxy ca init --dir elsewhere');
+    expect(serve.stderr).toContain(`KZP_ERR_CA_UNREADABLE: cannot read ${join(dir, 'elsewhere', 'ca.pem')} (ENOENT); create a CA with kaizen-proxy ca init --dir ${join(dir, 'elsewhere')}`);
     expect(serve.stdout).not.toContain('"listening"');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,17 @@ describe('wrap mode with TLS interception', () => {
     const run = await wrapped([process.execPath, '-e', script, `${origin.url}/hello`]);
     expect(run).toMatchObject({ code: 0, stdout: 'hello from origin\n' });
     expect(run.seen).toEqual(expect.arrayContaining([{ kind: 'connect', target: origin.target }, { kind: 'tool_call', target: origin.target }]));
+  });
+
+  it('a relative ca_dir reaches the child as an absolute path: Node started after a cd still trusts the CA', async () => {
+    const relative = join(dir, 'relative.yaml');
+    await writeFile(relative, `intercept: {ca_dir: certs, hosts: ["${ORIGIN_HOST}"], upstream_ca: "${originCa.caFile}"}\n`);
+    await mkdir(join(dir, 'sub'), { recursive: true });
+    const script = 'fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.cause ?? e); process.exit(1); })';
+    const command = ['sh', '-c', 'cd sub && exec "$0" -e "$1" "$2"', process.execPath, script, `${origin.url}/hello`];
+    const run = await runWrapper(['-c', relative, ...OPEN_LOOPBACK, '--', ...command], { cwd: dir, env: { NODE_EXTRA_CA_CERTS: undefined, DENO_CERT: undefined } });
+    expect(run.stderr).not.toContain('Ignoring extra certs');
+    expect(run).toMatchObject({ code: 0, stdout: 'hello from origin\n' });
   });
 
   it('curl and python3 without any CA option (the replacing variables point at the combined bundle)', async () => {

@@ -24,7 +24,7 @@ describe('intercept, tools and publishers in the configuration', () => {
 
   it('defaults: interception off, no routes, publishers on', async () => {
     const result = await load('agent: a\n');
-    expect(result).toMatchObject({ ok: true, config: { intercept: { caDir: 'certs', hosts: [], upstreamCaFile: null, upstreamCa: [] }, tools: [], publishers: true } });
+    expect(result).toMatchObject({ ok: true, config: { intercept: { caDir: join(process.cwd(), 'certs'), hosts: [], upstreamCaFile: null, upstreamCa: [] }, tools: [], publishers: true } });
   });
 
   it('normalises hosts like policy domains and reads upstream_ca at load', async () => {
