@@ -44,7 +44,6 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
     stderr: (text) => {
       process.stderr.write(text);
     },
-    onTerminal: process.stdin.isTTY,
   });
   await trust?.remove();
   if (result.kind === 'setup-failed') {

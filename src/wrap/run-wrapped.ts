@@ -25,8 +25,6 @@ export interface WrapRequest {
   readonly env: NodeJS.ProcessEnv;
   /** The wrapper's stderr: notices, warnings and the summary. */
   readonly stderr: (text: string) => void;
-  /** Whether the wrapper sits on a terminal (SIGINT is then not forwarded). */
-  readonly onTerminal: boolean;
   /** Further child environment layers, applied after the proxy's own (CA trust for interception). */
   readonly layers?: readonly ChildEnvLayer[];
   /** Further observers of the proxy's events (a learning recorder, for example). */
@@ -72,7 +70,7 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
   const child = buildChildEnv(request.env, endpointFor(proxy.address), layers);
   for (const warning of child.warnings) stderr(`kaizen-proxy: warn: ${warning}\n`);
 
-  const outcome = await supervise({ argv: request.argv, env: child.env, onTerminal: request.onTerminal });
+  const outcome = await supervise({ argv: request.argv, env: child.env });
   if (outcome.kind === 'not-started') stderr(`kaizen-proxy: ${notStartedMessage(request.argv[0], outcome.errno)}\n`);
   const exitCode = exitCodeOf(outcome);
 

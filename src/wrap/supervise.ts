@@ -1,22 +1,19 @@
 import { spawn } from 'node:child_process';
 import type { ChildOutcome } from './child-outcome.js';
+import { inTerminalForeground } from './terminal-foreground.js';
 
 export interface SuperviseOptions {
   /** The command and its arguments, run as given: no shell, so nothing is re-split or expanded. */
   readonly argv: readonly [string, ...string[]];
   readonly env: NodeJS.ProcessEnv;
-  /**
-   * True when the wrapper sits on a terminal: Ctrl-C already reaches the whole foreground process
-   * group, child included, so forwarding SIGINT would deliver it twice.
-   */
-  readonly onTerminal: boolean;
 }
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
 
 /**
  * Run the command in the wrapper's own process group with inherited stdio (so prompts, TTY modes and
- * job control work), forward SIGTERM and SIGHUP (and SIGINT when not on a terminal) while it runs,
+ * job control work), forward SIGTERM and SIGHUP while it runs, and SIGINT unless the wrapper is in
+ * a terminal's foreground group (Ctrl-C there already reaches the child: inTerminalForeground),
  * and resolve with how it ended. The wrapper itself never dies of those signals while the child
  * lives: it waits for the child's answer to them.
  */
@@ -25,7 +22,7 @@ export function supervise(options: SuperviseOptions): Promise<ChildOutcome> {
   return new Promise<ChildOutcome>((resolve) => {
     const child = spawn(command, args, { stdio: 'inherit', env: options.env, shell: false, detached: false });
     const forward = (signal: NodeJS.Signals): void => {
-      if (signal === 'SIGINT' && options.onTerminal) return;
+      if (signal === 'SIGINT' && inTerminalForeground()) return;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
     for (const signal of FORWARDED) process.on(signal, forward);

@@ -19,6 +19,11 @@ export interface WrapperOptions {
   /** Added to (or, with undefined values, removed from) the test's environment. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly cwd?: string;
+  /**
+   * Start the wrapper in a session of its own, away from any terminal the test runner has: a
+   * wrapper in a terminal's foreground group leaves SIGINT to the terminal and does not forward it.
+   */
+  readonly newSession?: boolean;
 }
 
 /** A wrapper process with its output collected; `output` resolves when it exits. */
@@ -36,7 +41,7 @@ export function startWrapper(args: readonly string[], options: WrapperOptions = 
     env[name] = undefined;
   }
   for (const [name, value] of Object.entries(options.env ?? {})) env[name] = value;
-  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd, detached: options.newSession === true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters: { text: string; resolve: () => void }[] = [];

@@ -56,7 +56,7 @@ describe('wrap mode supervision', () => {
       'for (const s of ["SIGHUP", "SIGINT"]) process.on(s, () => { seen.push(s); process.stdout.write(seen.join(",") + "\\n"); if (seen.length === 2) process.exit(0); });',
       'process.stdout.write("ready\\n"); setInterval(() => {}, 1000);',
     ].join(' ');
-    const child = startWrapper(['--', 'node', '-e', script]);
+    const child = startWrapper(['--', 'node', '-e', script], { newSession: true });
     await child.waitForStdout('ready\n');
     child.process.kill('SIGHUP');
     await child.waitForStdout('SIGHUP\n'); // heard before the next is sent, so the two cannot merge

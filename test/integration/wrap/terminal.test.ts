@@ -18,17 +18,29 @@ interface TerminalRun {
   readonly screen: string;
 }
 
-/** Runs the wrapper on a pseudo-terminal; `typeWhenReady` is typed into it once `ready` is shown. */
-function onTerminal(childScript: string, typeWhenReady?: string): Promise<TerminalRun> {
-  const command = `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} -- node -e ${JSON.stringify(childScript)}`;
+interface TerminalOptions {
+  /** Typed into the terminal once the child shows `ready`. */
+  readonly typeWhenReady?: string;
+  /** Called with the screen so far once the child shows its `ready` line. */
+  readonly whenReady?: (screen: string) => void;
+  /** Shell words before the wrapper (`setsid -w`) and after its command (`< /dev/null`). */
+  readonly before?: string;
+  readonly after?: string;
+}
+
+/** Runs the wrapper on a pseudo-terminal (in its foreground process group unless `before` moves it). */
+function onTerminal(childScript: string, options: TerminalOptions = {}): Promise<TerminalRun> {
+  const wrapper = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} -- node -e ${JSON.stringify(childScript)}`;
+  const command = `exec ${options.before ?? ''} ${wrapper} ${options.after ?? ''}`;
   const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
   let screen = '';
-  let typed = false;
+  let ready = false;
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     screen += chunk;
-    if (typeWhenReady !== undefined && !typed && screen.includes('ready')) {
-      typed = true;
-      child.stdin.write(typeWhenReady);
+    if (!ready && /ready[^\n]*\n/.test(screen)) {
+      ready = true;
+      if (options.typeWhenReady !== undefined) child.stdin.write(options.typeWhenReady);
+      options.whenReady?.(screen);
     }
   });
   return new Promise((resolve, reject) => {
@@ -56,8 +68,37 @@ describe('wrap mode on a terminal', () => {
       'process.on("SIGINT", () => { process.stdout.write("child got SIGINT\\n"); setTimeout(() => process.exit(9), 200); });',
       'process.stdout.write("ready\\n"); setInterval(() => {}, 1000);',
     ].join(' ');
-    const run = await onTerminal(script, '\x03');
+    const run = await onTerminal(script, { typeWhenReady: '\x03' });
     expect(run.screen).toContain('child got SIGINT');
+    expect(run.code).toBe(9);
+  });
+
+  /**
+   * The child counts the SIGINTs that reach it and reports 300 ms after the first: a forwarded
+   * duplicate follows the terminal's own within a few milliseconds of the same keystroke. Its ready
+   * line names its parent, the wrapper (no shell between them). It gives up after 10 s.
+   */
+  const COUNT_SIGINTS = [
+    'let count = 0;',
+    'process.on("SIGINT", () => { if (count++ === 0) setTimeout(() => { process.stdout.write("SIGINT x" + count + "\\n"); process.exit(9); }, 300); });',
+    'process.stdout.write("ready " + process.ppid + "\\n"); setTimeout(() => { process.stdout.write("no SIGINT\\n"); process.exit(1); }, 10000);',
+  ].join(' ');
+
+  it('Ctrl-C reaches the child once when stdin is redirected (the wrapper is still in the foreground)', async () => {
+    const run = await onTerminal(COUNT_SIGINTS, { typeWhenReady: '\x03', after: '< /dev/null' });
+    expect(run.screen).toContain('SIGINT x1\r\n');
+    expect(run.code).toBe(9);
+  });
+
+  it('forwards SIGINT when the terminal is stdin but the wrapper is in no terminal foreground (setsid)', async () => {
+    const run = await onTerminal(COUNT_SIGINTS, {
+      before: 'setsid -w',
+      whenReady: (screen) => {
+        const wrapper = /ready (\d+)/.exec(screen)?.[1];
+        if (wrapper !== undefined) process.kill(Number(wrapper), 'SIGINT');
+      },
+    });
+    expect(run.screen).toContain('SIGINT x1\r\n');
     expect(run.code).toBe(9);
   });
 });
