@@ -7,7 +7,7 @@ import type { Logger } from '../observe/logger.js';
  * (the proxies' URLs only, never their credentials), and logs each failure at the upstream with
  * what it answered, next to the exchange's own line (which carries KZP_ERR_UPSTREAM_PROXY).
  */
-export function createUpstreamConnector(config: ProxyConfig, logger: Logger): Connector {
+export function createUpstreamConnector(config: Pick<ProxyConfig, 'upstreamProxy'>, logger: Logger): Connector {
   const settings = config.upstreamProxy;
   const log = logger.child({ component: 'upstream_proxy' });
   if (settings !== null) {

@@ -56,6 +56,7 @@ function readAnswer(socket: Socket, timeoutMs: number, options: DialOptions): Pr
     const finish = (answer: Answer): void => {
       clearTimeout(timer);
       socket.off('data', onData);
+      socket.off('end', onClose);
       socket.off('close', onClose);
       owner?.off('close', onAbort);
       if (answer.ok) socket.pause();
@@ -77,6 +78,8 @@ function readAnswer(socket: Socket, timeoutMs: number, options: DialOptions): Pr
         finish({ ok: false, aborted: false, detail: `status ${status}`, status });
       }
     };
+    // The socket is half-open (dial.ts): an upstream that closes its side without answering
+    // raises 'end' alone, and 'close' would wait for our side, until the deadline.
     const onClose = (): void => {
       finish({ ok: false, aborted: false, detail: 'closed', status: null });
     };
@@ -87,6 +90,7 @@ function readAnswer(socket: Socket, timeoutMs: number, options: DialOptions): Pr
       finish({ ok: false, aborted: false, detail: 'timeout', status: null });
     }, timeoutMs);
     socket.on('data', onData);
+    socket.once('end', onClose);
     socket.once('close', onClose);
     owner?.on('close', onAbort);
   });

@@ -1,0 +1,134 @@
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createUpstreamConnector } from '../../../src/app/upstream-setup.js';
+import { parseUpstreamProxyUrl, type UpstreamProxy, type UpstreamProxySettings } from '../../../src/net/upstream-proxy.js';
+import { createLogger } from '../../../src/observe/logger.js';
+import { CapturedLogs, startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+
+/**
+ * Upstream proxies that misbehave in ways Squid does not: one that closes its side of the
+ * connection without answering CONNECT, and one that records the Proxy-Authorization it is sent.
+ * The proxy under test logs through the app's own connector (createUpstreamConnector), so the
+ * failure lines asserted here are the ones an operator reads.
+ */
+
+/** What a fake upstream read: the request line and the Proxy-Authorization of each head. */
+interface SeenHead {
+  readonly line: string;
+  readonly authorization: string | undefined;
+}
+
+interface FakeUpstream {
+  readonly port: number;
+  readonly heads: readonly SeenHead[];
+  close(): Promise<void>;
+}
+
+/**
+ * A raw TCP upstream on loopback. `silent`: reads the head, then ends its side without a byte.
+ * `recording`: answers a plain request 200 and a CONNECT 407, closing after each.
+ */
+async function startFakeUpstream(mode: 'silent' | 'recording'): Promise<FakeUpstream> {
+  const heads: SeenHead[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let text = '';
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      const lines = text.slice(0, end).split('\r\n');
+      const auth = lines.find((l) => l.toLowerCase().startsWith('proxy-authorization:'));
+      const line = lines[0] ?? '';
+      heads.push({ line, authorization: auth?.slice(auth.indexOf(':') + 1).trim() });
+      if (mode === 'silent') socket.end();
+      else if (line.startsWith('CONNECT ')) socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="x"\r\nContent-Length: 0\r\n\r\n');
+      else socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+    };
+    socket.on('data', onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    heads,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => { resolve(); });
+      }),
+  };
+}
+
+function upstream(url: string): UpstreamProxy {
+  const parsed = parseUpstreamProxyUrl(url);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  return parsed;
+}
+
+function settings(https: UpstreamProxy, http: UpstreamProxy): UpstreamProxySettings {
+  return { source: 'config', https, http, noProxy: [], ignored: [] };
+}
+
+let fake: FakeUpstream | undefined;
+let started: StartedProxy | undefined;
+let logs: CapturedLogs;
+
+afterEach(async () => {
+  await started?.close();
+  await fake?.close();
+  started = undefined;
+  fake = undefined;
+});
+
+/** The proxy under test, chained through `upstreamProxy` with the app's logging connector. */
+async function through(upstreamProxy: UpstreamProxySettings, connectTimeoutMs = 2_000): Promise<StartedProxy> {
+  logs = new CapturedLogs();
+  const connector = createUpstreamConnector({ upstreamProxy }, createLogger({ level: 'info', destination: logs }));
+  started = await startProxy({ connector, network: { connectTimeoutMs } });
+  return started;
+}
+
+/** Whichever comes first: `work`, or 'guard' after `ms`. */
+async function within<T>(ms: number, work: Promise<T>): Promise<T | 'guard'> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<'guard'>((resolve) => {
+    timer = setTimeout(() => { resolve('guard'); }, ms);
+  });
+  try {
+    return await Promise.race([work, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('an upstream that closes without answering CONNECT', () => {
+  const PASSWORD = 'fault-test-secret';
+
+  it('a CONNECT tunnel: 502 KZP_ERR_UPSTREAM_PROXY at once (well inside connect_timeout), logged as closed', async () => {
+    fake = await startFakeUpstream('silent');
+    const proxy = upstream(`http://u:${PASSWORD}@127.0.0.1:${fake.port}`);
+    const { port } = await through(settings(proxy, proxy), 5_000);
+    const answer = await within(2_000, rawConnect(port, '127.0.0.1:9'));
+    expect(answer).toMatch(/^HTTP\/1\.1 502 /);
+    expect(answer).toMatch(/X-Kaizen-Error: KZP_ERR_UPSTREAM_PROXY/);
+    const line = logs.lines.find((l) => l['code'] === 'KZP_ERR_UPSTREAM_PROXY' && l['component'] === 'upstream_proxy');
+    expect(line).toMatchObject({ upstream_proxy: `http://127.0.0.1:${fake.port}`, target: '127.0.0.1:9', detail: 'closed' });
+    expect(logs.text).not.toContain(PASSWORD);
+  });
+});
+
+/** A raw CONNECT; resolves with whatever the proxy answers before closing. */
+function rawConnect(port: number, authority: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => { resolve(text); });
+    socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  });
+}
