@@ -1,7 +1,7 @@
 import type { Target } from '../contract/target.js';
 import { dial, dialThen, type DialOptions, type DialReport, type DialResult } from './dial.js';
 import { compileNoProxy } from './no-proxy-rules.js';
-import { connectThroughProxy } from './upstream-connect.js';
+import { connectThroughProxy, type UpstreamConnectResult } from './upstream-connect.js';
 import type { UpstreamProxy, UpstreamProxySettings, UpstreamUse } from './upstream-proxy.js';
 
 /** Told of each failure of the upstream proxy (for one log line); never given credentials. */
@@ -26,6 +26,12 @@ export interface Connector {
    * once with the result, or `dialFailed` if opening threw. Either may run inside this call.
    */
   openThen(target: Target, addresses: readonly string[], options: DialOptions, receiver: DialReceiver): void;
+  /**
+   * CONNECT to `authority` ("host:port") through `proxy` (upstreamFor chose it), a failure there
+   * reported as open reports it: for the https:// requests the proxy sends itself
+   * (TunnellingHttpsAgent), which know the proxy and authority but have no Target.
+   */
+  through(proxy: UpstreamProxy, authority: string, options: DialOptions): Promise<UpstreamConnectResult>;
 }
 
 /** Where openThen reports: dialThen's report, and a failure to open at all. */
@@ -48,17 +54,25 @@ export function createConnector(options: ConnectorOptions): Connector {
     if (proxy === null || direct(host, port)) return null;
     return proxy;
   };
+  const report = (proxy: UpstreamProxy, authority: string, connected: UpstreamConnectResult): void => {
+    if (!connected.ok && !connected.aborted) options.onUpstreamFailure?.({ proxy: proxy.url, target: authority, detail: connected.detail, status: connected.status });
+  };
   const open = async (target: Target, addresses: readonly string[], dialOptions: DialOptions): Promise<DialResult> => {
     const proxy = upstreamFor('tunnel', target.host, target.port);
     if (proxy === null) return dial(addresses, target.port, dialOptions);
     const connected = await connectThroughProxy(proxy, target.authority, dialOptions);
     if (connected.ok) return { ok: true, socket: connected.socket, address: proxy.host };
-    if (!connected.aborted) options.onUpstreamFailure?.({ proxy: proxy.url, target: target.authority, detail: connected.detail, status: connected.status });
+    report(proxy, target.authority, connected);
     return { ok: false, code: 'KZP_ERR_UPSTREAM_PROXY', aborted: connected.aborted };
   };
   return {
     upstreamFor,
     open,
+    async through(proxy, authority, dialOptions) {
+      const connected = await connectThroughProxy(proxy, authority, dialOptions);
+      report(proxy, authority, connected);
+      return connected;
+    },
     openThen(target, addresses, dialOptions, receiver) {
       // A destination outside the upstream proxy (no_proxy) is dialled as directConnector dials it, without a promise.
       if (upstreamFor('tunnel', target.host, target.port) === null) {
@@ -80,6 +94,8 @@ export function createConnector(options: ConnectorOptions): Connector {
 /** No upstream proxy: every path is dialled directly to the checked addresses. */
 export const directConnector: Connector = {
   upstreamFor: () => null,
+  // Never chosen here (upstreamFor is null); a caller that names a proxy anyway still gets one.
+  through: connectThroughProxy,
   open: (target, addresses, options) => dial(addresses, target.port, options),
   openThen(target, addresses, options, receiver) {
     try {

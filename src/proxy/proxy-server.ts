@@ -110,6 +110,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     timeoutMs: network.dnsTimeoutMs ?? 0,
     maxEntries: DNS_CACHE_ENTRIES,
   });
+  const connector = options.connector ?? directConnector;
   const proxy: ProxyContext = {
     decider: options.decider,
     agent: options.agent,
@@ -121,10 +122,10 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     idleTimeoutMs: network.idleTimeoutMs,
     idleSweep: new IdleSweep(network.idleTimeoutMs),
     registry,
-    pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [], connectTimeoutMs: network.connectTimeoutMs }),
+    pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [], connectTimeoutMs: network.connectTimeoutMs, connector }),
     lifecycle: new Lifecycle(),
     observer: options.observer ?? null,
-    connector: options.connector ?? directConnector,
+    connector,
     authenticate: options.authenticate ?? null,
     labels: options.labels ?? NO_LABELS,
     openTunnels: new OpenTunnels(),

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
-import { connectThroughProxy } from '../net/upstream-connect.js';
+import type { Connector } from '../net/connector.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
 
 type OnCreate = (error: Error | null, stream?: Duplex) => void;
@@ -15,11 +15,14 @@ type OnCreate = (error: Error | null, stream?: Duplex) => void;
  * at the proxy is KZP_ERR_UPSTREAM_PROXY; a TLS failure stays the destination's.
  */
 export class TunnellingHttpsAgent extends HttpsAgent {
+  readonly #connector: Connector;
   readonly #proxy: UpstreamProxy;
   readonly #connectTimeoutMs: number;
 
-  constructor(proxy: UpstreamProxy, connectTimeoutMs: number, options: AgentOptions) {
+  /** `connector` opens each CONNECT, so a failure at the proxy gets the log line a tunnel's does. */
+  constructor(connector: Connector, proxy: UpstreamProxy, connectTimeoutMs: number, options: AgentOptions) {
     super(options);
+    this.#connector = connector;
     this.#proxy = proxy;
     this.#connectTimeoutMs = connectTimeoutMs;
   }
@@ -31,7 +34,7 @@ export class TunnellingHttpsAgent extends HttpsAgent {
     const port = Number(options.port ?? 443);
     const authority = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
     const servername = options.servername ?? (isIP(host) === 0 ? host : undefined);
-    connectThroughProxy(this.#proxy, authority, { connectTimeoutMs: this.#connectTimeoutMs }).then(
+    this.#connector.through(this.#proxy, authority, { connectTimeoutMs: this.#connectTimeoutMs }).then(
       (result) => {
         if (!result.ok) {
           done?.(new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', `upstream proxy ${this.#proxy.url}: ${result.detail}`));

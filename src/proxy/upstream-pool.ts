@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { directConnector, type Connector } from '../net/connector.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
 import { createOriginPools, type OriginPools } from './origin-pools.js';
 import { TunnellingHttpsAgent } from './tunnelling-agent.js';
@@ -29,6 +30,8 @@ export interface UpstreamPoolOptions {
   readonly extraCa?: readonly string[];
   /** Deadline for a CONNECT through an upstream proxy (connection and answer). */
   readonly connectTimeoutMs?: number;
+  /** Opens the CONNECTs of https:// requests and reports their failures (one log line each). */
+  readonly connector?: Connector;
 }
 
 /** Per destination (host:port); bounded so one slow destination cannot take every socket. */
@@ -49,6 +52,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     scheduling: 'lifo' as const,
   };
   const extraCa = options.extraCa ?? [];
+  const connector = options.connector ?? directConnector;
   // A shared SecureContext (not a `ca` option) keeps the pool key short and the roots parsed once.
   const secureContext = extraCa.length === 0 ? undefined : createSecureContext({ ca: [...rootCertificates, ...extraCa] });
   const proxied = new Map<string, { readonly http: HttpAgent; readonly https: HttpsAgent }>();
@@ -60,7 +64,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       let agents = proxied.get(proxy.url);
       if (agents === undefined) {
         const tunnelOptions = secureContext === undefined ? common : { ...common, secureContext };
-        agents = { http: new HttpAgent(common), https: new TunnellingHttpsAgent(proxy, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, tunnelOptions) };
+        agents = { http: new HttpAgent(common), https: new TunnellingHttpsAgent(connector, proxy, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, tunnelOptions) };
         proxied.set(proxy.url, agents);
       }
       return agents;

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProxy, type KaizenProxy } from '../../../src/app/create-proxy.js';
 import { interceptedHosts } from '../../../src/app/interception-setup.js';
+import { createUpstreamConnector } from '../../../src/app/upstream-setup.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { initCa } from '../../../src/intercept/ca-create.js';
 import { createInterceptor } from '../../../src/intercept/interceptor.js';
@@ -205,6 +206,20 @@ describe('the transport through Squid (createProxyServer with a connector)', () 
     expect(tunnel).toMatch(/^HTTP\/1\.1 502 /);
     expect(tunnel).toMatch(/X-Kaizen-Error: KZP_ERR_UPSTREAM_PROXY/);
     expect(through.logs.text).not.toContain('wrong@');
+  });
+
+  it('wrong credentials on an https:// request the proxy sends: one line says Squid answered 407', async () => {
+    const logs = new CapturedLogs();
+    const bad = upstream(`http://${squid.user}:not-the-password@127.0.0.1:${squid.port}`);
+    await started?.close();
+    started = await startProxy({ connector: createUpstreamConnector({ upstreamProxy: settings(bad) }, createLogger({ level: 'info', destination: logs })), upstreamCa: [ca.caPem] });
+    const answer = await absoluteForm(started.port, `https://localhost:${tlsOrigin.port}/badauth-tls`);
+    expect(answer.status).toBe(502);
+    expect(answer.headers['x-kaizen-error']).toBe('KZP_ERR_UPSTREAM_PROXY');
+    // Reported before the agent fails the request, so before the 502.
+    const line = logs.lines.find((l) => l['component'] === 'upstream_proxy' && l['code'] === 'KZP_ERR_UPSTREAM_PROXY');
+    expect(line).toMatchObject({ upstream_proxy: squid.bareUrl, target: `localhost:${tlsOrigin.port}`, detail: 'status 407' });
+    expect(logs.text).not.toContain('not-the-password');
   });
 
   it('an upstream that is down: 502 KZP_ERR_UPSTREAM_PROXY', async () => {

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUpstreamConnector } from '../../../src/app/upstream-setup.js';
@@ -119,7 +120,32 @@ describe('an upstream that closes without answering CONNECT', () => {
     expect(line).toMatchObject({ upstream_proxy: `http://127.0.0.1:${fake.port}`, target: '127.0.0.1:9', detail: 'closed' });
     expect(logs.text).not.toContain(PASSWORD);
   });
+
+  it('an https:// request the proxy sends: 502 at once, and one line says the upstream closed', async () => {
+    fake = await startFakeUpstream('silent');
+    const proxy = upstream(`http://u:${PASSWORD}@127.0.0.1:${fake.port}`);
+    const { port } = await through(settings(proxy, proxy), 5_000);
+    const answer = await within(2_000, absoluteForm(port, 'https://127.0.0.1:9/originated'));
+    expect(answer).toMatchObject({ status: 502, error: 'KZP_ERR_UPSTREAM_PROXY' });
+    const line = logs.lines.find((l) => l['code'] === 'KZP_ERR_UPSTREAM_PROXY' && l['component'] === 'upstream_proxy');
+    expect(line).toMatchObject({ upstream_proxy: `http://127.0.0.1:${fake.port}`, target: '127.0.0.1:9', detail: 'closed' });
+    expect(logs.text).not.toContain(PASSWORD);
+  });
 });
+
+function absoluteForm(port: number, url: string): Promise<{ status: number; error: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'GET', path: url, headers: { host: new URL(url).host }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        const error = res.headers['x-kaizen-error'];
+        resolve({ status: res.statusCode ?? 0, error: typeof error === 'string' ? error : undefined });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** A raw CONNECT; resolves with whatever the proxy answers before closing. */
 function rawConnect(port: number, authority: string): Promise<string> {
