@@ -15,8 +15,9 @@ export interface UpstreamPool {
   /** Roots plus the configured extra CAs, when there are any (also used for wss:// upgrades). */
   readonly secureContext: SecureContext | undefined;
   /**
-   * Keep-alive agents through an upstream proxy (made on first use, one pair per proxy): `http`
-   * pools sockets to the proxy itself (absolute-form requests), `https` tunnels with CONNECT.
+   * Keep-alive agents through an upstream proxy (made on first use, one pair per proxy and
+   * credentials): `http` pools sockets to the proxy itself (absolute-form requests), `https`
+   * tunnels with CONNECT.
    */
   viaProxy(proxy: UpstreamProxy): { readonly http: HttpAgent; readonly https: HttpsAgent };
   /** Our HTTP/1.1 client's pools for every request sent straight to its destination (see upstream-dispatch.ts). */
@@ -32,6 +33,14 @@ export interface UpstreamPoolOptions {
   readonly connectTimeoutMs?: number;
   /** Opens the CONNECTs of https:// requests and reports their failures (one log line each). */
   readonly connector?: Connector;
+}
+
+/** One upstream's agents, with the credentials they were made for (never logged). */
+interface ProxyAgents {
+  readonly username: string | null;
+  readonly password: string | null;
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
 }
 
 /** Per destination (host:port); bounded so one slow destination cannot take every socket. */
@@ -55,25 +64,40 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const connector = options.connector ?? directConnector;
   // A shared SecureContext (not a `ca` option) keeps the pool key short and the roots parsed once.
   const secureContext = extraCa.length === 0 ? undefined : createSecureContext({ ca: [...rootCertificates, ...extraCa] });
-  const proxied = new Map<string, { readonly http: HttpAgent; readonly https: HttpsAgent }>();
+  // By url, then credentials: HTTPS_PROXY and HTTP_PROXY may name one host:port as different
+  // users, and a CONNECT agent made for one must never carry the other's Proxy-Authorization.
+  const proxied = new Map<string, ProxyAgents[]>();
   const origins = createOriginPools({ connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, idleTimeoutMs: options.idleTimeoutMs, secureContext });
   return {
     secureContext,
     origins,
     viaProxy(proxy) {
-      let agents = proxied.get(proxy.url);
-      if (agents === undefined) {
-        const tunnelOptions = secureContext === undefined ? common : { ...common, secureContext };
-        agents = { http: new HttpAgent(common), https: new TunnellingHttpsAgent(connector, proxy, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, tunnelOptions) };
-        proxied.set(proxy.url, agents);
+      let same = proxied.get(proxy.url);
+      if (same === undefined) {
+        same = [];
+        proxied.set(proxy.url, same);
       }
+      // A loop, not find(): no closure per request; there are one or two entries.
+      for (const agents of same) {
+        if (agents.username === proxy.username && agents.password === proxy.password) return agents;
+      }
+      const tunnelOptions = secureContext === undefined ? common : { ...common, secureContext };
+      const agents: ProxyAgents = {
+        username: proxy.username,
+        password: proxy.password,
+        http: new HttpAgent(common),
+        https: new TunnellingHttpsAgent(connector, proxy, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, tunnelOptions),
+      };
+      same.push(agents);
       return agents;
     },
     destroy(): void {
       origins.destroy();
-      for (const agents of proxied.values()) {
-        agents.http.destroy();
-        agents.https.destroy();
+      for (const same of proxied.values()) {
+        for (const agents of same) {
+          agents.http.destroy();
+          agents.https.destroy();
+        }
       }
     },
   };

@@ -133,6 +133,25 @@ describe('an upstream that closes without answering CONNECT', () => {
   });
 });
 
+describe('HTTPS_PROXY and HTTP_PROXY naming one host:port as different users', () => {
+  it("an https:// request after a plain one carries HTTPS_PROXY's credentials, not HTTP_PROXY's", async () => {
+    fake = await startFakeUpstream('recording');
+    const https = upstream(`http://tunnels:tunnel-pass@127.0.0.1:${fake.port}`);
+    const http = upstream(`http://plain:plain-pass@127.0.0.1:${fake.port}`);
+    const { port } = await through(settings(https, http));
+    const plain = await absoluteForm(port, 'http://127.0.0.1:9/plain');
+    expect(plain.status).toBe(200);
+    const secure = await absoluteForm(port, 'https://127.0.0.1:9/secure');
+    expect(secure.status).toBe(502);
+    const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    expect(fake.heads).toEqual([
+      { line: 'GET http://127.0.0.1:9/plain HTTP/1.1', authorization: basic('plain', 'plain-pass') },
+      { line: 'CONNECT 127.0.0.1:9 HTTP/1.1', authorization: basic('tunnels', 'tunnel-pass') },
+    ]);
+    expect(logs.text).not.toMatch(/plain-pass|tunnel-pass/);
+  });
+});
+
 function absoluteForm(port: number, url: string): Promise<{ status: number; error: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, method: 'GET', path: url, headers: { host: new URL(url).host }, agent: false }, (res) => {
