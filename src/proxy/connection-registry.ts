@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
 import { CONNECTION_SLOT, giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
+import type { RequestPipeline } from './request-pipeline.js';
 
 /** What the proxy knows about one admitted client connection. */
 export interface ConnectionContext {
@@ -22,6 +23,8 @@ export interface ConnectionContext {
   busy: number;
   /** The proxy already answered this connection on its own (a client error); ignore repeats. */
   refused: boolean;
+  /** node:http's pipelined requests on this connection (request-pipeline.ts), from the first one on. */
+  pipeline: RequestPipeline | null;
 }
 
 /**
@@ -34,6 +37,7 @@ class AdmittedConnection implements ConnectionContext {
   readonly client: string | null;
   busy = 0;
   refused = false;
+  pipeline: RequestPipeline | null = null;
   #child: Logger | null = null;
 
   constructor(id: number, root: Logger, client: string | null) {

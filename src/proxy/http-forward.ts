@@ -12,6 +12,7 @@ import { reportClosed } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { framingProblem } from './request-framing.js';
+import { RequestPipeline } from './request-pipeline.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
 import type { SplitTarget } from './request-target.js';
@@ -27,6 +28,9 @@ type Split = Extract<SplitTarget, { ok: true }>;
  * handleExchange with a head it parsed itself.
  */
 export function createRequestHandler(proxy: ProxyContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
+    handleExchange(proxy, req, req, res);
+  };
   return (req, res) => {
     // While the request waits on its destination, the destination's timeouts answer it (504); the
     // client socket's idle timer would race them and cut the client off without an answer. Node
@@ -35,7 +39,10 @@ export function createRequestHandler(proxy: ProxyContext): (req: IncomingMessage
     // A client that resets mid-body surfaces through 'close'; the error itself needs no handling.
     req.on('error', ignore);
     res.on('error', ignore);
-    handleExchange(proxy, req, req, res);
+    const conn = proxy.registry.get(req.socket);
+    // A request parsed while an earlier one is unfinished is pipelined: bounded per connection.
+    if (conn.busy === 0 && conn.pipeline === null) handleExchange(proxy, req, req, res);
+    else (conn.pipeline ??= new RequestPipeline(req.socket, conn, dispatch)).add(req, res);
   };
 }
 
@@ -53,6 +60,7 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
     if (tally.status === 0 && res.headersSent) tally.status = res.statusCode;
     reportClosed(proxy, conn, tally);
     proxy.lifecycle.end();
+    conn.pipeline?.closed(res);
   });
 
   // Framing Node lets through but the next hop could read differently (smuggling): refused,

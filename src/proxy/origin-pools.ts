@@ -5,6 +5,7 @@ import type { OriginPoolStats } from '../contract/origin-pool-stats.js';
 import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import { dial } from '../net/dial.js';
+import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
 import { secureUpstream } from '../net/secure-upstream.js';
 import { OriginConnection } from './origin-connection.js';
 import { upstreamErrorCode } from './upstream-error.js';
@@ -20,14 +21,25 @@ import { upstreamErrorCode } from './upstream-error.js';
  * stops at 16 KiB), and the parser refuses what two parsers could read differently.
  */
 export interface OriginPools {
-  /** A connection to one allowed destination: an idle pooled one unless `fresh`, else a new one, else the next released. */
-  acquire(target: Target, secure: boolean, addresses: readonly string[], fresh: boolean, callback: Acquired): void;
+  /**
+   * A connection to one allowed destination: an idle pooled one unless `fresh`, else a new one,
+   * else the next released. Returns the wait when the request joined the destination's queue (null
+   * otherwise), to be cancelled if its client goes away first; a full queue answers at once with
+   * KZP_ERR_LIMIT_DESTINATION.
+   */
+  acquire(target: Target, secure: boolean, addresses: readonly string[], fresh: boolean, callback: Acquired): QueuedAcquire | null;
   /** Summed over every pool with a connection or a waiting request, for /metrics (walks them: not for the hot path). */
   stats(): OriginPoolStats;
   destroy(): void;
 }
 
 export type Acquired = (result: { readonly ok: true; readonly connection: OriginConnection } | { readonly ok: false; readonly error: KaizenProxyError }) => void;
+
+/** A request waiting in a destination's queue for a connection. */
+export interface QueuedAcquire {
+  /** The client went away: out of the queue, its callback never called. */
+  cancel(): void;
+}
 
 export interface OriginPoolOptions {
   readonly connectTimeoutMs: number;
@@ -41,6 +53,14 @@ export interface OriginPoolOptions {
 
 /** Per destination, so one slow destination cannot take every socket; beyond, requests queue. */
 const CONNECTIONS_PER_DESTINATION = 256;
+/**
+ * Requests one destination may keep waiting beyond its connections; past it a request is answered
+ * 503 KZP_ERR_LIMIT_DESTINATION at once. Each waiting request holds its client's request and
+ * response (and a client connection), and a destination already 1,024 requests behind 256 busy
+ * connections is overloaded: the queue grew without bound before (50,249 requests from one client
+ * that sent 100,000 pipelined POSTs, RSS 93 to 388 MB).
+ */
+const MAX_WAITING_PER_DESTINATION = 1_024;
 /** Idle pooled connections close before typical origin keep-alive timeouts (5 s) race a reuse. */
 const FREE_SOCKET_TIMEOUT_MS = 4_000;
 /** Destinations (with their address sets) whose pools are kept; the least recent closes its idle connections. */
@@ -79,7 +99,7 @@ export function createOriginPools(options: OriginPoolOptions): OriginPools {
         else pool.revive();
         pools.set(key, pool);
       }
-      pool.acquire(fresh, callback);
+      return pool.acquire(fresh, callback);
     },
     stats() {
       let active = 0;
@@ -109,7 +129,8 @@ class OriginPool {
   /** Idle connections, most recent last (taken LIFO: the warmest, the least likely to be timed out). */
   readonly #idle: OriginConnection[] = [];
   readonly #all = new Set<OriginConnection>();
-  readonly #waiting: Acquired[] = [];
+  /** Requests waiting for a connection, oldest first (a linked set: a client that leaves takes its own out). */
+  readonly #waiting = new LinkedSet<Waiting>();
   /** Called once a retired pool has no connection and no waiting request left. */
   readonly #onDrained: (pool: OriginPool) => void;
   /** Open connections plus dials in progress. */
@@ -124,28 +145,44 @@ class OriginPool {
     this.#onDrained = onDrained;
   }
 
-  acquire(fresh: boolean, callback: Acquired): void {
+  acquire(fresh: boolean, callback: Acquired): QueuedAcquire | null {
     if (!fresh) {
       const idle = this.#idle.pop();
       if (idle !== undefined) {
         callback({ ok: true, connection: idle });
-        return;
+        return null;
       }
     }
-    if (this.#count < CONNECTIONS_PER_DESTINATION) this.#open(callback);
-    else this.#waiting.push(callback);
+    if (this.#count < CONNECTIONS_PER_DESTINATION) {
+      this.#open(callback);
+      return null;
+    }
+    if (this.#waiting.size >= MAX_WAITING_PER_DESTINATION) {
+      callback({ ok: false, error: new KaizenProxyError('KZP_ERR_LIMIT_DESTINATION', 'too many requests waiting for this destination') });
+      return null;
+    }
+    const waiting = new Waiting(this, callback);
+    waiting.entry = this.#waiting.add(waiting);
+    return waiting;
+  }
+
+  /** A waiting request whose client went away. */
+  cancel(waiting: Waiting): void {
+    if (waiting.entry === null || !this.#waiting.delete(waiting.entry)) return;
+    waiting.entry = null;
+    this.#drainedYet();
   }
 
   /** Open connections apart from the idle ones (dials in progress count as active), and waiting requests. */
   counts(): { readonly active: number; readonly idle: number; readonly queued: number } {
-    return { active: this.#count - this.#idle.length, idle: this.#idle.length, queued: this.#waiting.length };
+    return { active: this.#count - this.#idle.length, idle: this.#idle.length, queued: this.#waiting.size };
   }
 
   /** Dropped from the LRU: idle connections close now, busy ones when their exchange ends. True while any remain. */
   retire(): boolean {
     this.#retired = true;
     for (const connection of this.#idle.splice(0)) connection.destroy();
-    return this.#count > 0 || this.#waiting.length > 0;
+    return this.#count > 0 || this.#waiting.size > 0;
   }
 
   /** Its destination came back before the last exchange ended: pooled again. */
@@ -156,7 +193,9 @@ class OriginPool {
   destroyAll(): void {
     this.retire();
     for (const connection of this.#all) connection.destroy();
-    for (const waiter of this.#waiting.splice(0)) waiter({ ok: false, error: new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'the proxy is closing') });
+    for (let waiter = this.#nextWaiting(); waiter !== undefined; waiter = this.#nextWaiting()) {
+      waiter({ ok: false, error: new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'the proxy is closing') });
+    }
   }
 
   #open(callback: Acquired): void {
@@ -201,8 +240,17 @@ class OriginPool {
     return tls;
   }
 
+  /** Takes the oldest waiting request out of the queue. */
+  #nextWaiting(): Acquired | undefined {
+    const waiting = this.#waiting.first();
+    if (waiting === undefined || waiting.entry === null) return undefined;
+    this.#waiting.delete(waiting.entry);
+    waiting.entry = null;
+    return waiting.callback;
+  }
+
   #release(connection: OriginConnection): void {
-    const waiter = this.#waiting.shift();
+    const waiter = this.#nextWaiting();
     if (waiter !== undefined) {
       waiter({ ok: true, connection });
       return;
@@ -221,13 +269,30 @@ class OriginPool {
   }
 
   #drainedYet(): void {
-    if (this.#retired && this.#count === 0 && this.#waiting.length === 0) this.#onDrained(this);
+    if (this.#retired && this.#count === 0 && this.#waiting.size === 0) this.#onDrained(this);
   }
 
   #serveWaiting(): void {
-    if (this.#waiting.length === 0 || this.#count >= CONNECTIONS_PER_DESTINATION) return;
-    const waiter = this.#waiting.shift();
+    if (this.#waiting.size === 0 || this.#count >= CONNECTIONS_PER_DESTINATION) return;
+    const waiter = this.#nextWaiting();
     if (waiter !== undefined) this.#open(waiter);
+  }
+}
+
+/** One request in a pool's queue; made only when a destination's connections are all busy. */
+class Waiting implements QueuedAcquire {
+  readonly #pool: OriginPool;
+  readonly callback: Acquired;
+  /** Its place in the queue; null once served or cancelled. */
+  entry: LinkedEntry<Waiting> | null = null;
+
+  constructor(pool: OriginPool, callback: Acquired) {
+    this.#pool = pool;
+    this.callback = callback;
+  }
+
+  cancel(): void {
+    this.#pool.cancel(this);
   }
 }
 

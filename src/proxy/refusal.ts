@@ -30,6 +30,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   KZP_ERR_LIMIT_CONNECTIONS: 503,
   KZP_ERR_LIMIT_CLIENT_CONNECTIONS: 429,
   KZP_ERR_LIMIT_RATE: 429,
+  KZP_ERR_LIMIT_DESTINATION: 503,
   KZP_ERR_BLOCKED: 403,
   KZP_ERR_GUARD: 403,
   KZP_ERR_NO_VERDICT: 503,
@@ -95,7 +96,7 @@ export interface ErrorDetail {
 export function errorRefusal(code: ErrorCode, detail: ErrorDetail = {}): Refusal {
   const status = statusForCode(code);
   const headers = ['X-Kaizen-Error', code];
-  if (code === 'KZP_ERR_LIMIT_CONNECTIONS' || code === 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS') headers.push('Retry-After', RETRY_AFTER_LIMIT);
+  if (code === 'KZP_ERR_LIMIT_CONNECTIONS' || code === 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS' || code === 'KZP_ERR_LIMIT_DESTINATION') headers.push('Retry-After', RETRY_AFTER_LIMIT);
   if (code === 'KZP_ERR_PROXY_AUTH') headers.push('Proxy-Authenticate', 'Basic realm="kaizen-proxy"');
   const body = JSON.stringify({ error: code, message: detail.message ?? ERROR_CODES[code], target: detail.target });
   return { status, code, headers, body };

@@ -7,6 +7,7 @@ import type { ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { forwardRequestHeaders, forwardResponseHeaders, responseTrailerPairs } from './hop-by-hop.js';
 import type { OriginConnection, OriginExchange, OriginRequest } from './origin-connection.js';
+import type { QueuedAcquire } from './origin-pools.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
@@ -54,6 +55,8 @@ export function dispatchUpstream(
   };
   const expectsContinue = req.headers.expect !== undefined;
   let connection: OriginConnection | null = null;
+  /** Waiting in the destination's queue for a connection (all of them busy). */
+  let queued: QueuedAcquire | null = null;
   let mayRetry = IDEMPOTENT.has(method) && !hasBody;
   let failed = false;
   let chunked = false;
@@ -65,13 +68,18 @@ export function dispatchUpstream(
       res.destroy();
       return;
     }
-    const code = upstreamErrorCode(error);
+    // The destination's queue was full: the proxy's own limit, not the destination's failure.
+    const code = error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error);
     tally.code = code;
     tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining);
   };
 
   res.once('close', () => {
-    if (!res.writableFinished) connection?.abort();
+    if (res.writableFinished) return;
+    connection?.abort();
+    // Out of the queue at once, so the destination's next free connection goes to a client still there.
+    queued?.cancel();
+    queued = null;
   });
   res.on('drain', () => {
     connection?.resume();
@@ -125,7 +133,8 @@ export function dispatchUpstream(
   };
 
   const send = (fresh: boolean): void => {
-    proxy.pool.origins.acquire(target, secure, addresses, fresh, (acquired) => {
+    queued = proxy.pool.origins.acquire(target, secure, addresses, fresh, (acquired) => {
+      queued = null;
       if (!acquired.ok) {
         fail(acquired.error);
         return;
