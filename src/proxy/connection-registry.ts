@@ -25,6 +25,8 @@ export interface ConnectionContext {
   refused: boolean;
   /** node:http's pipelined requests on this connection (request-pipeline.ts), from the first one on. */
   pipeline: RequestPipeline | null;
+  /** The fast lane handed node:http a head it had begun, and times it (lane-connection.ts) until node:http's 'request' clears this. */
+  headHandedOver: boolean;
 }
 
 /**
@@ -38,6 +40,7 @@ class AdmittedConnection implements ConnectionContext {
   busy = 0;
   refused = false;
   pipeline: RequestPipeline | null = null;
+  headHandedOver = false;
   #child: Logger | null = null;
 
   constructor(id: number, root: Logger, client: string | null) {

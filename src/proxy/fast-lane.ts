@@ -26,6 +26,11 @@ export interface LaneSets {
   readonly idle: LinkedSet<LaneConnection>;
   /** Connections waiting for the rest of a head (since `waitingSince`), oldest first. */
   readonly waiting: LinkedSet<LaneConnection>;
+  /**
+   * Connections handed to node:http in the middle of a head: node:http times a head from its own
+   * first byte, so the lane keeps timing it from when it began (`waitingSince`) until node:http has it.
+   */
+  readonly handedOver: LinkedSet<LaneConnection>;
   /** A head started waiting: the sweep that times heads out must run. */
   readonly waitingStarted: () => void;
 }
@@ -50,6 +55,7 @@ export class FastLane {
   readonly #lane: LaneSets = {
     idle: new LinkedSet(),
     waiting: new LinkedSet(),
+    handedOver: new LinkedSet(),
     waitingStarted: () => {
       if (!this.#closed) this.#sweep.start();
     },
@@ -63,7 +69,7 @@ export class FastLane {
     this.#options = options;
     this.#sweep = new SweepTimer(options.checkingIntervalMs, () => {
       this.#expireHeads();
-      return this.#lane.waiting.size > 0;
+      return this.#lane.waiting.size > 0 || this.#lane.handedOver.size > 0;
     });
   }
 
@@ -93,6 +99,9 @@ export class FastLane {
     const deadline = performance.now() - this.#options.headerTimeoutMs;
     this.#lane.waiting.forEach((connection) => {
       if (connection.waitingSince <= deadline) connection.headTimedOut();
+    });
+    this.#lane.handedOver.forEach((connection) => {
+      if (connection.waitingSince <= deadline) connection.handedHeadTimedOut();
     });
   }
 }

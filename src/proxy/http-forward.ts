@@ -40,6 +40,7 @@ export function createRequestHandler(proxy: ProxyContext): (req: IncomingMessage
     req.on('error', ignore);
     res.on('error', ignore);
     const conn = proxy.registry.get(req.socket);
+    conn.headHandedOver = false;
     // A request parsed while an earlier one is unfinished is pipelined: bounded per connection.
     if (conn.busy === 0 && conn.pipeline === null) handleExchange(proxy, req, req, res);
     else (conn.pipeline ??= new RequestPipeline(req.socket, conn, dispatch)).add(req, res);

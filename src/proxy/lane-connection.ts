@@ -25,6 +25,7 @@ export class LaneConnection {
   /** This connection's place in the lane's idle and waiting sets, while it is in them. */
   #idleEntry: LinkedEntry<LaneConnection> | null = null;
   #waitingEntry: LinkedEntry<LaneConnection> | null = null;
+  #handedOverEntry: LinkedEntry<LaneConnection> | null = null;
   /** When the head being waited for started (performance.now()), while waiting. */
   #waitingSince = 0;
   /** The client sent its FIN. */
@@ -67,6 +68,18 @@ export class LaneConnection {
   headTimedOut(): void {
     this.#detach();
     this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), this.#socket);
+  }
+
+  /** The head handed to node:http unfinished is due: 408, as node:http would answer, unless node:http has it by now. */
+  handedHeadTimedOut(): void {
+    if (this.#handedOverEntry !== null) this.#lane.handedOver.delete(this.#handedOverEntry);
+    this.#handedOverEntry = null;
+    const socket = this.#socket as Socket & { parser?: unknown };
+    const conn = this.#proxy.registry.get(socket);
+    // No parser left: node:http took a CONNECT or an upgrade, whose head was complete.
+    if (!conn.headHandedOver || socket.destroyed || socket.parser === null || socket.parser === undefined) return;
+    conn.headHandedOver = false;
+    this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), socket);
   }
 
   // Listeners are the methods below, bound: a closure's optimized code lives only as long as one
@@ -215,12 +228,25 @@ export class LaneConnection {
   /** From here on the connection is node:http's: the bytes read so far go back to the socket first. */
   #handOver(): void {
     const socket = this.#socket;
+    const buffer = this.#buffer;
+    // A head begun while the lane waited and not complete yet: node:http would time it from now.
+    const timed = this.#waitingEntry !== null && this.#options.headerTimeoutMs > 0;
+    const unfinishedSince = timed && buffer !== null && buffer.indexOf(HEAD_END) < 0 ? this.#waitingSince : -1;
     this.#detach();
     socket.pause();
-    if (this.#buffer !== null) socket.unshift(this.#buffer);
+    if (buffer !== null) socket.unshift(buffer);
     this.#buffer = null;
     this.#handOverTo(socket);
     socket.resume();
+    if (unfinishedSince >= 0) this.#timeHandedHead(unfinishedSince);
+  }
+
+  /** Rare (a head trickled in, then found not lean): timed from its start until node:http's 'request' clears the mark. */
+  #timeHandedHead(since: number): void {
+    this.#proxy.registry.get(this.#socket).headHandedOver = true;
+    this.#waitingSince = since;
+    this.#handedOverEntry = this.#lane.handedOver.add(this);
+    this.#lane.waitingStarted();
   }
 
   /** The lane lets go of the connection: no more of its events, and out of its sets. */
