@@ -10,7 +10,7 @@ import { forwardResponseHeaders, responseTrailerPairs } from './hop-by-hop.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { MAX_RESPONSE_HEAD_BYTES } from './response-head.js';
-import { keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
+import { framedByTransferEncoding, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import { refuseTunnel } from './tunnel-open.js';
 
 /** What relayDeclinedUpgrade works on: the upgrade's client and destination sockets, both still open. */
@@ -88,7 +88,7 @@ class DeclinedRelay implements ResponseEvents {
     // As upstream-dispatch.ts relays any answer: Transfer-Encoding frames the body (and drops the
     // destination's Content-Length); a coding other than chunked is named, or, for a client that
     // takes no Transfer-Encoding, the answer is refused rather than relayed still coded.
-    const transferEncoded = head.chunked || (head.contentLength === null && hasTransferEncoding(head.rawHeaders));
+    const transferEncoded = framedByTransferEncoding(head);
     this.#chunked = keepsChunkedFraming(req, head.status, transferEncoded);
     if (transferEncoded && !this.#chunked && losesTransferCoding(req, head.status, head.rawHeaders)) {
       this.#finish('KZP_ERR_UPSTREAM_PROTOCOL');
@@ -195,12 +195,4 @@ class DeclinedRelay implements ResponseEvents {
     }
     this.#resolve();
   }
-}
-
-function hasTransferEncoding(rawHeaders: readonly string[]): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] ?? '';
-    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
-  }
-  return false;
 }

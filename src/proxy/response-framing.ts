@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { ResponseHead } from '../net/http1-response-parser.js';
 
 type RequestVersion = Pick<IncomingMessage, 'method' | 'httpVersionMajor' | 'httpVersionMinor'>;
 
@@ -56,6 +57,21 @@ export function chunkedBeforeLast(value: string): boolean {
     if (coding === '') continue;
     if (chunked) return true;
     chunked = coding === 'chunked';
+  }
+  return false;
+}
+
+/**
+ * The destination framed this response by Transfer-Encoding (chunked, or another coding and then
+ * close): what keepsChunkedFraming and forwardResponseHeaders take as `transferEncoded`. A body
+ * framed by length had no Transfer-Encoding (it would have overridden the length).
+ */
+export function framedByTransferEncoding(head: Pick<ResponseHead, 'chunked' | 'contentLength' | 'rawHeaders'>): boolean {
+  if (head.chunked) return true;
+  if (head.contentLength !== null) return false;
+  for (let i = 0; i < head.rawHeaders.length; i += 2) {
+    const name = head.rawHeaders[i] ?? '';
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
   }
   return false;
 }

@@ -11,7 +11,7 @@ import type { QueuedAcquire } from './origin-pools.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
-import { keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
+import { framedByTransferEncoding, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import { upstreamErrorCode } from './upstream-error.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
@@ -87,8 +87,7 @@ export function dispatchUpstream(
 
   const exchange: OriginExchange = {
     onHead(head: ResponseHead) {
-      // A body framed by length had no Transfer-Encoding (it would have overridden the length).
-      const transferEncoded = head.chunked || (head.contentLength === null && hasHeader(head.rawHeaders, 'transfer-encoding'));
+      const transferEncoded = framedByTransferEncoding(head);
       chunked = keepsChunkedFraming(req, head.status, transferEncoded);
       if (transferEncoded && !chunked && losesTransferCoding(req, head.status, head.rawHeaders)) {
         connection?.abort();
@@ -154,14 +153,6 @@ function requestHead(method: string, path: string, headers: readonly string[]): 
   let head = `${method} ${path} HTTP/1.1\r\n`;
   for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i] ?? ''}: ${headers[i + 1] ?? ''}\r\n`;
   return `${head}\r\n`;
-}
-
-function hasHeader(rawHeaders: readonly string[], lowerName: string): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] ?? '';
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return true;
-  }
-  return false;
 }
 
 function protocolError(message: string): KaizenProxyError {
