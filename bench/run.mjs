@@ -62,6 +62,7 @@ async function runOn(path, file, opts, timeoutMs) {
   const cpu = {};
   const faults = {};
   const accepted = {};
+  const serversCpu = {};
   const result = await runChild(join(BENCH, file), { ...opts, via: path.via }, {
     timeoutMs,
     onCheckpoint: async (name) => {
@@ -69,6 +70,7 @@ async function runOn(path, file, opts, timeoutMs) {
         cpu[name] = treeCpuSeconds(path.pid);
         faults[name] = treeMinorFaults(path.pid);
       }
+      serversCpu[name] = treeCpuSeconds(servers.pid);
       accepted[name] = await servers.stats();
     },
   });
@@ -76,6 +78,7 @@ async function runOn(path, file, opts, timeoutMs) {
     result.proxyCpuSeconds = cpu.end - cpu.start;
     result.proxyMinorFaults = faults.end - faults.start;
   }
+  if (serversCpu.start !== undefined && serversCpu.end !== undefined) result.serversCpuSeconds = serversCpu.end - serversCpu.start;
   if (accepted.start && accepted.end) {
     result.serverAccepts = Object.fromEntries(Object.keys(accepted.end).map((k) => [k, accepted.end[k] - accepted.start[k]]));
   }

@@ -23,7 +23,8 @@ export function childMain(measure) {
     checkpoint: (name, data) =>
       new Promise((resolve) => {
         pending.set(name, resolve);
-        process.send({ type: 'checkpoint', name, data });
+        const cpu = process.cpuUsage();
+        process.send({ type: 'checkpoint', name, data, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
       }),
   };
   measure(opts, ctx).then(
@@ -42,6 +43,7 @@ export function runChild(file, opts, { onCheckpoint, timeoutMs = 120_000 } = {})
   return new Promise((resolve, reject) => {
     const child = fork(file, [JSON.stringify(opts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let settled = false;
+    const clientCpu = {};
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
@@ -50,13 +52,16 @@ export function runChild(file, opts, { onCheckpoint, timeoutMs = 120_000 } = {})
     }, timeoutMs);
     child.on('message', async (msg) => {
       if (msg.type === 'checkpoint') {
+        clientCpu[msg.name] = msg.cpuSeconds;
         const data = onCheckpoint ? await onCheckpoint(msg.name, msg.data) : undefined;
         child.send({ type: 'ack', name: msg.name, data });
       } else if (msg.type === 'result' || msg.type === 'error') {
         settled = true;
         clearTimeout(timer);
-        if (msg.type === 'result') resolve(msg.result);
-        else reject(new Error(msg.message));
+        if (msg.type === 'result') {
+          const windowCpu = clientCpu.start !== undefined && clientCpu.end !== undefined ? clientCpu.end - clientCpu.start : undefined;
+          resolve(windowCpu === undefined ? msg.result : { ...msg.result, clientWindowCpuSeconds: windowCpu });
+        } else reject(new Error(msg.message));
       }
     });
     child.on('exit', (code, signal) => {
