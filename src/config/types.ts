@@ -134,7 +134,8 @@ export interface ConfigIssue {
 
 /**
  * Why a load failed: KZP_ERR_CONFIG_READ when a file named explicitly (the configuration file, or
- * control_plane.api_key_file) could not be read, KZP_ERR_CONFIG_INVALID for everything else.
+ * control_plane.api_key_file, gateway.credentials_file, intercept.upstream_ca) could not be read,
+ * KZP_ERR_CONFIG_INVALID for everything else.
  */
 export type ConfigErrorCode = 'KZP_ERR_CONFIG_INVALID' | 'KZP_ERR_CONFIG_READ';
 

@@ -37,4 +37,43 @@ describe('configuration errors from the CLI', () => {
       expect(result.stderr, args[0]).toBe(`kaizen-proxy: KZP_ERR_CONFIG_READ: cannot read the configuration\n${where}\n`);
     }
   });
+
+  it('gateway.credentials_file and intercept.upstream_ca that cannot be read are KZP_ERR_CONFIG_READ too, for each command', async () => {
+    const dir = tempDir();
+    const absent = join(dir, 'absent');
+    const aDirectory = join(dir, 'a-directory');
+    mkdirSync(aDirectory);
+    const files = [
+      { key: 'gateway.credentials_file', yaml: writeFile(dir, 'credentials.yaml', `admin: off\ngateway: { credentials_file: ${JSON.stringify(absent)} }\n`), reason: `cannot read ${absent} (ENOENT)` },
+      { key: 'intercept.upstream_ca', yaml: writeFile(dir, 'upstream-ca.yaml', `admin: off\nintercept: { upstream_ca: ${JSON.stringify(aDirectory)} }\n`), reason: `cannot read ${aDirectory} (EISDIR)` },
+    ];
+    for (const { key, yaml, reason } of files) {
+      for (const [args, exit] of [
+        [['serve', '--listen', '127.0.0.1:0', '-c', yaml], 1],
+        [['check-config', yaml], 1],
+        [['check', 'example.com:443', '-c', yaml], 2],
+      ] as const) {
+        const result = await runCli(args);
+        expect(result.code, `${key} ${args[0]}`).toBe(exit);
+        expect(result.stderr, `${key} ${args[0]}`).toBe(`kaizen-proxy: KZP_ERR_CONFIG_READ: cannot read the configuration\n${yaml}:2: ${key}: ${reason}\n`);
+        expect(result.stdout, `${key} ${args[0]}`).not.toContain('listening');
+      }
+    }
+  });
+
+  it('a credentials_file or upstream_ca that is read but holds nothing usable stays KZP_ERR_CONFIG_INVALID', async () => {
+    const dir = tempDir();
+    const credentials = writeFile(dir, 'credentials', 'ci-bot:plaintext-token\n');
+    const notPem = writeFile(dir, 'not.pem', 'no certificate here\n');
+    const withCredentials = writeFile(dir, 'bad-credentials.yaml', `admin: off\ngateway: { credentials_file: ${JSON.stringify(credentials)} }\n`);
+    const withUpstreamCa = writeFile(dir, 'bad-upstream-ca.yaml', `admin: off\nintercept: { upstream_ca: ${JSON.stringify(notPem)} }\n`);
+    for (const [yaml, issue] of [
+      [withCredentials, `${credentials}:1: gateway.credentials_file: expected the token's SHA-256 as 64 hex characters after "ci-bot:"`],
+      [withUpstreamCa, `${withUpstreamCa}:2: intercept.upstream_ca: ${notPem} holds no PEM certificate`],
+    ] as const) {
+      const result = await runCli(['check-config', yaml]);
+      expect(result.code, yaml).toBe(1);
+      expect(result.stderr, yaml).toBe(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${issue}\n`);
+    }
+  });
 });

@@ -49,6 +49,6 @@ describe('intercept, tools and publishers in the configuration', () => {
     const unknown = await load('tools:\n  - {match: "GET a.example/", tool: t, toll: x}\n');
     expect(unknown).toMatchObject({ ok: false });
     const missing = await load(`intercept: {upstream_ca: "${join(dir, 'absent.pem')}"}\n`);
-    expect(missing).toMatchObject({ ok: false, issues: [{ key: 'intercept.upstream_ca', message: expect.stringContaining('ENOENT') as unknown }] });
+    expect(missing).toMatchObject({ ok: false, code: 'KZP_ERR_CONFIG_READ', issues: [{ key: 'intercept.upstream_ca', message: expect.stringContaining('ENOENT') as unknown }] });
   });
 });

@@ -82,9 +82,11 @@ describe('admin, transparent, gateway and unsafe_open_proxy keys', () => {
     const failed = load({ config: write('gw3.yaml', `gateway:\n  credentials_file: ${bad}\n`) });
     expect(failed.ok).toBe(false);
     if (failed.ok) return;
+    expect(failed.code).toBe('KZP_ERR_CONFIG_INVALID');
     expect(failed.issues[0]).toMatchObject({ where: `${bad}:2`, key: 'gateway.credentials_file' });
     const missing = load({ config: write('gw4.yaml', `gateway:\n  credentials_file: ${join(dir, 'nope')}\n`) });
     expect(!missing.ok && missing.issues[0]?.message).toMatch(/cannot read .*ENOENT/);
+    expect(!missing.ok && missing.code).toBe('KZP_ERR_CONFIG_READ');
   });
 
   it('parses --admin, --transparent and --unsafe-open-proxy', () => {
