@@ -6,6 +6,7 @@ import { byteSize } from './byte-size.js';
 import { duration } from './duration.js';
 import { hostPort } from './host-port.js';
 import { hostPortOrOff } from './listener-or-off.js';
+import { userinfoProblem } from './url-userinfo.js';
 import { observedSchema } from './observed-schema.js';
 import { upstreamNoProxySchema, upstreamProxySchema } from './upstream-schema.js';
 import { interceptSchema, publishersSchema, toolsSchema } from './intercept-schema.js';
@@ -30,6 +31,10 @@ export const leaf = {
   url: z
     .url('expected an http:// or https:// URL')
     .refine((text) => /^https?:\/\//i.test(text), 'expected an http:// or https:// URL')
+    .superRefine((text, ctx) => {
+      const problem = userinfoProblem(text);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .transform((text) => text.replace(/\/+$/, ''))
     .describe('Base URL of the Kaizen control plane.'),
   fail: z.enum(FAIL_MODES).describe('What happens when no verdict can be obtained: closed refuses (503), open allows and logs it.'),

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aliasBomb } from '../../helpers/alias-bomb.js';
-import { runCli, tempDir, writeFile } from './cli-process.js';
+import { cleanEnv, runCli, tempDir, writeFile } from './cli-process.js';
 
 /** Configuration errors through the built CLI: each command's exit code, the stable code, the file. */
 describe('configuration errors from the CLI', () => {
@@ -74,6 +74,30 @@ describe('configuration errors from the CLI', () => {
       const result = await runCli(['check-config', yaml]);
       expect(result.code, yaml).toBe(1);
       expect(result.stderr, yaml).toBe(`kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${issue}\n`);
+    }
+  });
+
+  it('a control-plane URL with userinfo is KZP_ERR_CONFIG_INVALID naming its source, never echoing the userinfo', async () => {
+    const dir = tempDir();
+    const password = 'cp-PASSWORD-7f3a';
+    const user = 'cp-USER-91d0';
+    const fromFile = writeFile(dir, 'userinfo.yaml', `admin: off\ncontrol_plane:\n  url: https://${user}:${password}@api.example/base/\n`);
+    const plain = writeFile(dir, 'plain.yaml', 'admin: off\n');
+    const fromEnv = cleanEnv({ KAIZEN_API_URL: `https://${password}@api.example/base` });
+    const expected = (where: string): string =>
+      `kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${where}: control_plane.url: expected a URL without userinfo (user:password@), got one for https://api.example/base: it is never sent; the API key comes from KAIZEN_API_KEY or control_plane.api_key_file\n`;
+    for (const [args, env, exit, where] of [
+      [['check-config', fromFile], cleanEnv(), 1, `${fromFile}:3`],
+      [['check', 'example.com:443', '-c', fromFile], cleanEnv(), 2, `${fromFile}:3`],
+      [['serve', '--listen', '127.0.0.1:0', '-c', fromFile], cleanEnv(), 1, `${fromFile}:3`],
+      [['check-config', plain], fromEnv, 1, 'env KAIZEN_API_URL'],
+      [['serve', '--listen', '127.0.0.1:0', '-c', plain], fromEnv, 1, 'env KAIZEN_API_URL'],
+    ] as const) {
+      const result = await runCli(args, env);
+      expect(result.code, `${args[0]} ${where}`).toBe(exit);
+      expect(result.stderr, `${args[0]} ${where}`).toBe(expected(where));
+      expect(result.stdout, `${args[0]} ${where}`).not.toContain('listening');
+      for (const secret of [password, user]) expect(result.stdout + result.stderr, `${args[0]} ${where}`).not.toContain(secret);
     }
   });
 });
