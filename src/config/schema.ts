@@ -6,7 +6,7 @@ import { byteSize } from './byte-size.js';
 import { duration } from './duration.js';
 import { hostPort } from './host-port.js';
 import { hostPortOrOff } from './listener-or-off.js';
-import { userinfoProblem } from './url-userinfo.js';
+import { unsentPartsProblem } from './unsent-url-parts.js';
 import { observedSchema } from './observed-schema.js';
 import { upstreamNoProxySchema, upstreamProxySchema } from './upstream-schema.js';
 import { interceptSchema, publishersSchema, toolsSchema } from './intercept-schema.js';
@@ -32,7 +32,7 @@ export const leaf = {
     .url('expected an http:// or https:// URL')
     .refine((text) => /^https?:\/\//i.test(text), 'expected an http:// or https:// URL')
     .superRefine((text, ctx) => {
-      const problem = userinfoProblem(text);
+      const problem = unsentPartsProblem(text);
       if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
     })
     .transform((text) => text.replace(/\/+$/, ''))

@@ -46,12 +46,20 @@ describe('kaizen-proxy check-config FILE', () => {
     expect(result.stdout + result.stderr).not.toContain(KEY);
   });
 
-  it('prints the control-plane URL without the query and fragment it never sends (userinfo is refused)', async () => {
+  it('exits 1 for a control-plane URL with a query or fragment it would never send, never printing them', async () => {
     const file = writeFile(dir, 'url.yaml', 'agent: url-check\n');
     const result = await runCli(['check-config', file], cleanEnv({ KAIZEN_API_KEY: KEY, KAIZEN_API_URL: 'https://api.example.com/base/?qkey=URLQ#URLFRAG' }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('env KAIZEN_API_URL: control_plane.url: expected a URL without a query (?...), a fragment (#...), got one for https://api.example.com/base:');
+    for (const secret of ['URLQ', 'URLFRAG', KEY]) expect(result.stdout + result.stderr).not.toContain(secret);
+  });
+
+  it('prints the control-plane URL as it is used, without a trailing slash', async () => {
+    const file = writeFile(dir, 'url-ok.yaml', 'agent: url-check\n');
+    const result = await runCli(['check-config', file], cleanEnv({ KAIZEN_API_KEY: KEY, KAIZEN_API_URL: 'https://api.example.com/base/' }));
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ controlPlane: { url: 'https://api.example.com/base' } });
-    for (const secret of ['URLQ', 'URLFRAG', KEY]) expect(result.stdout + result.stderr).not.toContain(secret);
   });
 
   it('exits 1 naming the file, line, policy and key', async () => {
@@ -93,18 +101,24 @@ describe('kaizen-proxy check-config FILE', () => {
 });
 
 describe('kaizen-proxy serve: the control-plane URL in the log', () => {
-  it('the listening line shows it without query or fragment, and no line carries them', async () => {
+  it('the listening line shows the URL the client uses, and no line carries the API key', async () => {
     cp.routeWith('/v1/policy', reply.policies([]));
-    const withSecrets = `${cp.url}/?qkey=URLQ#URLFRAG`;
-    const served = await startServe(['--listen', '127.0.0.1:0', '--admin', 'off'], cleanEnv({ KAIZEN_API_KEY: KEY, KAIZEN_API_URL: withSecrets, KAIZEN_PROXY_DATA_DIR: tempDir() }));
+    const served = await startServe(['--listen', '127.0.0.1:0', '--admin', 'off'], cleanEnv({ KAIZEN_API_KEY: KEY, KAIZEN_API_URL: `${cp.url}/`, KAIZEN_PROXY_DATA_DIR: tempDir() }));
     try {
       const listening = await served.waitFor((line) => line['msg'] === 'listening');
       expect(listening['control_plane']).toBe(cp.url);
     } finally {
       await served.stop();
     }
-    const logged = JSON.stringify(served.lines);
-    for (const secret of ['URLQ', 'URLFRAG', KEY]) expect(logged).not.toContain(secret);
+    expect(JSON.stringify(served.lines)).not.toContain(KEY);
+  });
+
+  it('refuses to start with a query in the URL, exit 1 before listening, never echoing it', async () => {
+    const result = await runCli(['serve', '--listen', '127.0.0.1:0', '--admin', 'off'], cleanEnv({ KAIZEN_API_KEY: KEY, KAIZEN_API_URL: `${cp.url}/?qkey=URLQ` }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).not.toContain('listening');
+    expect(result.stderr).toContain('KZP_ERR_CONFIG_INVALID');
+    for (const secret of ['URLQ', KEY]) expect(result.stdout + result.stderr).not.toContain(secret);
   });
 });
 

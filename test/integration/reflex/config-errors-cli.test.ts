@@ -85,7 +85,7 @@ describe('configuration errors from the CLI', () => {
     const plain = writeFile(dir, 'plain.yaml', 'admin: off\n');
     const fromEnv = cleanEnv({ KAIZEN_API_URL: `https://${password}@api.example/base` });
     const expected = (where: string): string =>
-      `kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${where}: control_plane.url: expected a URL without userinfo (user:password@), got one for https://api.example/base: it is never sent; the API key comes from KAIZEN_API_KEY or control_plane.api_key_file\n`;
+      `kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n${where}: control_plane.url: expected a URL without userinfo (user:password@), got one for https://api.example/base: only the scheme, host, port and path are used; the API key comes from KAIZEN_API_KEY or control_plane.api_key_file\n`;
     for (const [args, env, exit, where] of [
       [['check-config', fromFile], cleanEnv(), 1, `${fromFile}:3`],
       [['check', 'example.com:443', '-c', fromFile], cleanEnv(), 2, `${fromFile}:3`],
