@@ -56,7 +56,8 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], options: Re
 
 /**
  * Headers of a relayed response: hop-by-hop removed and no `X-Kaizen-*` header of the upstream's
- * own (it must not forge our decision headers). `chunked` keeps `Trailer` and sends chunked
+ * own (it must not forge our decision headers), nor such a name in its `Trailer` (those trailers
+ * never pass: responseTrailerPairs). `chunked` keeps `Trailer` and sends chunked
  * framing after the destination's other transfer codings, which the body still carries.
  * `transferEncoded`: the destination framed the body by Transfer-Encoding, which overrides any
  * Content-Length, and a forwarded message must lose that (RFC 9112 §6.3): it no longer describes
@@ -76,7 +77,11 @@ export function forwardResponseHeaders(rawHeaders: readonly string[], chunked: b
       continue;
     }
     if (ALWAYS_DROPPED.has(lower) || lower.startsWith(KAIZEN_PREFIX) || tokens?.has(lower) === true) continue;
-    if (lower === 'trailer' && !chunked) continue;
+    if (lower === 'trailer') {
+      const announced = chunked ? withoutKaizenNames(rawHeaders[i + 1] ?? '') : '';
+      if (announced !== '') out.push(name, announced);
+      continue;
+    }
     if (lower === 'content-length') {
       if (transferEncoded || length) continue;
       length = true;
@@ -114,6 +119,21 @@ export function upgradeRequestHead(method: string, path: string, rawHeaders: rea
     head += `${name}: ${rawHeaders[i + 1] ?? ''}\r\n`;
   }
   return `${head}\r\n`;
+}
+
+/**
+ * A `Trailer` value (a list of field names) without its `X-Kaizen-*` names, matched in any case:
+ * the value as sent when it names none, the others joined by ", " when it does, '' when none is
+ * left (the header then goes).
+ */
+export function withoutKaizenNames(value: string): string {
+  if (!value.toLowerCase().includes(KAIZEN_PREFIX)) return value;
+  const kept: string[] = [];
+  for (const element of value.split(',')) {
+    const name = element.trim();
+    if (name !== '' && !name.toLowerCase().startsWith(KAIZEN_PREFIX)) kept.push(name);
+  }
+  return kept.join(', ');
 }
 
 /** Pairs for `addTrailers` from a flat raw trailer array (a request's: passed as sent). */

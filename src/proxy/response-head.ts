@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { withoutKaizenNames } from './hop-by-hop.js';
 
 /** Largest response head accepted from a destination before a tunnel (an Upgrade's 101). */
 export const MAX_RESPONSE_HEAD_BYTES = 16 * 1024;
@@ -60,11 +61,24 @@ function headIn(buffered: Buffer): HeadRead | null {
   return buffered.length > MAX_RESPONSE_HEAD_BYTES ? { ok: false, code: 'KZP_ERR_UPSTREAM_PROTOCOL' } : null;
 }
 
-/** The head without any `X-Kaizen-*` line: a destination cannot forge the proxy's headers. */
+/**
+ * The head without any `X-Kaizen-*` line, nor such a name in a `Trailer` line (dropped when it
+ * names nothing else): a destination cannot forge the proxy's headers, nor announce them.
+ */
 export function withoutKaizenHeaders(head: string): string {
-  if (!/\r\nx-kaizen-/i.test(head)) return head;
-  return head
-    .split('\r\n')
-    .filter((line) => !line.toLowerCase().startsWith('x-kaizen-'))
-    .join('\r\n');
+  if (!/x-kaizen-/i.test(head)) return head;
+  const lines: string[] = [];
+  for (const line of head.split('\r\n')) {
+    const lower = line.toLowerCase();
+    if (lower.startsWith('x-kaizen-')) continue;
+    if (lower.startsWith('trailer:')) {
+      const value = line.slice(8);
+      const names = withoutKaizenNames(value);
+      if (names === value) lines.push(line);
+      else if (names !== '') lines.push(`${line.slice(0, 7)}: ${names}`);
+      continue;
+    }
+    lines.push(line);
+  }
+  return lines.join('\r\n');
 }

@@ -11,7 +11,7 @@ import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 // How a destination's body framing reaches the client: Transfer-Encoding overrides Content-Length
 // and the length is not relayed (RFC 9112 §6.3), a repeated length goes as one, transfer codings
 // other than chunked are named (or the response refused where they cannot be), and no X-Kaizen-*
-// trailer of the destination's passes. Each case runs through the fast lane, through node:http (a
+// trailer of the destination's passes, nor its name in the Trailer header. Each case runs through the fast lane, through node:http (a
 // `Content-Length: 0` keeps a request out of the lane) and through an upstream proxy (node:http's
 // client), against a raw origin writing exact bytes.
 
@@ -28,6 +28,16 @@ const scripts: Readonly<Record<string, { readonly answer: string; readonly close
     answer:
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n5\r\nhello\r\n0\r\n' +
       'X-Kaizen-Decision: block\r\nx-kaizen-reason: forged\r\nX-Sum: abc\r\n\r\n',
+  },
+  '/announced': {
+    answer:
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Kaizen-Decision, X-Checksum\r\n\r\n5\r\nhello\r\n0\r\n' +
+      'X-Kaizen-Decision: allow\r\nX-Checksum: abc\r\n\r\n',
+  },
+  '/announced-ours': {
+    answer:
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-kaizen-reason ,X-KAIZEN-Decision\r\nTrailer: X-Sum\r\n\r\n5\r\nhello\r\n0\r\n' +
+      'x-kaizen-reason: forged\r\nX-Sum: abc\r\n\r\n',
   },
   '/gzip-chunked': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${chunk(ZIPPED.slice(0, 10))}${chunk(ZIPPED.slice(10))}0\r\n\r\n` },
   '/gzip-close': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n${ZIPPED}`, close: true },
@@ -189,6 +199,25 @@ describe.each([
     expect(answer.trailers).toBe('X-Sum: abc\r\n\r\n');
     // Through the upstream proxy the origin (standing in for it) is asked absolute-form.
     expect(set.heads.at(-1)?.startsWith(`GET ${route === 'upstream' ? set.base : ''}/trailers HTTP/1.1\r\n`)).toBe(true);
+  });
+
+  it('announces in Trailer only the trailers it passes, no X-Kaizen-* name', async () => {
+    const answer = await rawGet(set.proxy.port, 'GET', `${set.base}/announced`, '1.1', out);
+    expect(answer.head).toMatch(/\r\nTrailer: X-Checksum\r\n/);
+    expect(answer.head.toLowerCase()).not.toContain('x-kaizen-');
+    expect(answer.trailers).toBe('X-Checksum: abc\r\n\r\n');
+    const fetched = await nodeGet(set.proxy.port, `${set.base}/announced`, out);
+    expect(fetched.headers.trailer).toBe('X-Checksum');
+    expect(fetched.trailers).toEqual({ 'x-checksum': 'abc' });
+  });
+
+  it('drops a Trailer header that names only X-Kaizen-* fields, and keeps the others', async () => {
+    const answer = await rawGet(set.proxy.port, 'GET', `${set.base}/announced-ours`, '1.1', out);
+    expect([...answer.head.matchAll(/\r\ntrailer: *([^\r]*)/gi)].map((match) => match[1])).toEqual(['X-Sum']);
+    expect(answer.head.toLowerCase()).not.toContain('x-kaizen-');
+    const fetched = await nodeGet(set.proxy.port, `${set.base}/announced-ours`, out);
+    expect(fetched.headers.trailer).toBe('X-Sum');
+    expect(fetched.trailers).toEqual({ 'x-sum': 'abc' });
   });
 
   it.each(['/gzip-chunked', '/gzip-close'])('names the gzip coding of %s before its chunked framing', async (path) => {

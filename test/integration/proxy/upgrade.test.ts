@@ -108,6 +108,13 @@ describe('Upgrade (WebSocket-style) requests', () => {
           'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n' +
             '5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Kaizen-Reason: forged\r\n\r\n',
         );
+      } else if (path === '/announced404') {
+        socket.write(
+          'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nTrailer: X-Kaizen-Decision, X-Checksum\r\n\r\n' +
+            '5\r\nhello\r\n0\r\nX-Kaizen-Decision: allow\r\nX-Checksum: abc\r\n\r\n',
+        );
+      } else if (path === '/announced101') {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nTrailer: X-Kaizen-Decision, X-Checksum\r\n\r\n');
       } else if (path === '/gzip401') {
         // Framed by Transfer-Encoding (a stale Content-Length beside it), with a coding besides chunked.
         socket.write('HTTP/1.1 401 Unauthorized\r\nContent-Length: 3\r\nTransfer-Encoding: gzip, chunked\r\n\r\n4\r\nGZIP\r\n0\r\n\r\n');
@@ -167,6 +174,26 @@ describe('Upgrade (WebSocket-style) requests', () => {
       expect(head).toContain('\r\nConnection: close');
       expect(body).toBe('5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\n\r\n');
       expect(heads.join('\n')).not.toContain('SECRET');
+    });
+
+    it('names no X-Kaizen-* field in the Trailer header of a declined answer or of a 101', async () => {
+      const declined = await RawClient.open(proxy.port);
+      declined.write(upgradeRequest(`http://127.0.0.1:${scripted.port}/announced404`));
+      const reply = await declined.readToEnd();
+      const end = reply.indexOf('\r\n\r\n');
+      expect(reply).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+      expect(reply.slice(0, end + 2)).toContain('\r\nTrailer: X-Checksum\r\n');
+      expect(reply.toLowerCase()).not.toContain('x-kaizen-');
+      expect(reply.slice(end + 4)).toBe('5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n');
+
+      const switched = await RawClient.open(proxy.port);
+      switched.write(upgradeRequest(`http://127.0.0.1:${scripted.port}/announced101`));
+      const head = await switched.readUntil('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+      expect(head).toContain('\r\nTrailer: X-Checksum\r\n');
+      expect(head.toLowerCase()).not.toContain('x-kaizen-');
+      switched.destroy();
+      await switched.closed;
     });
 
     it('relays a declined answer framed by Transfer-Encoding without its Content-Length, its coding named', async () => {
