@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
+import type { DialOwner } from './dial.js';
 
 export interface SecureUpstreamOptions {
   /** The checked target's host: the SNI when it is a name, and the identity the certificate must carry. */
@@ -9,12 +10,15 @@ export interface SecureUpstreamOptions {
   /** Roots plus configured extra CAs; Node's bundled roots when undefined. */
   readonly secureContext: SecureContext | undefined;
   readonly timeoutMs: number;
+  /** When the owner closes (the client went away), the handshake is abandoned at once. */
+  readonly owner?: DialOwner;
 }
 
 /**
  * Verified TLS (HTTP/1.1 by ALPN) over a socket already dialled to a checked address. Resolves the
  * TLS socket, or the error that ended the handshake (a timeout is KZP_ERR_UPSTREAM_TIMEOUT, a close
- * without a reason KZP_ERR_UPSTREAM_TLS). The dialled socket is destroyed on failure.
+ * without a reason KZP_ERR_UPSTREAM_TLS, an owner's close KZP_ERR_UPSTREAM_CONNECT). The dialled
+ * socket is destroyed on failure.
  */
 export function secureUpstream(socket: Socket, options: SecureUpstreamOptions): Promise<TLSSocket | Error> {
   return new Promise((resolve) => {
@@ -32,6 +36,7 @@ export function secureUpstream(socket: Socket, options: SecureUpstreamOptions): 
     }, options.timeoutMs);
     const settle = (result: TLSSocket | Error): void => {
       clearTimeout(timer);
+      options.owner?.off('close', onAbandoned);
       tls.off('secureConnect', onSecure);
       tls.off('close', onClose);
       tls.off('error', onError);
@@ -52,9 +57,15 @@ export function secureUpstream(socket: Socket, options: SecureUpstreamOptions): 
     const onClose = (): void => {
       settle(failure ?? new KaizenProxyError('KZP_ERR_UPSTREAM_TLS', 'TLS with the destination failed'));
     };
+    const onAbandoned = (): void => {
+      failure ??= new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'abandoned by its owner during the TLS handshake');
+      tls.destroy();
+    };
     tls.on('error', onError);
     tls.once('secureConnect', onSecure);
     tls.once('close', onClose);
+    if (options.owner?.destroyed === true) onAbandoned();
+    else options.owner?.on('close', onAbandoned);
   });
 }
 

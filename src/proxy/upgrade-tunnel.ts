@@ -6,7 +6,7 @@ import { httpAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import { secureUpstream } from '../net/secure-upstream.js';
 import { reportClosed, tunnelOpened } from './exchange-events.js';
-import { newTally } from './exchange-log.js';
+import { newTally, type ExchangeTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
 import { authenticateRequest, requestSplit } from './pinned-target.js';
 import type { ProxyContext } from './proxy-context.js';
@@ -14,7 +14,9 @@ import { errorRefusal } from './refusal.js';
 import { readResponseHead, withoutKaizenHeaders } from './response-head.js';
 import { hostHeader } from './request-target.js';
 import { spliceSockets } from './socket-pipe.js';
-import { captureEarlyBytes } from './early-bytes.js';
+import { captureEarlyBytes, type EarlyCapture } from './early-bytes.js';
+import type { ConnectionContext } from './connection-registry.js';
+import { UpgradeWait } from './upgrade-wait.js';
 import { relayDeclinedUpgrade } from './declined-upgrade.js';
 import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 
@@ -72,19 +74,33 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   const action = httpAction(target, { method, path: split.pathOnly, scheme: upgradeScheme(req, secure) }, proxy.labels.request(target, method, split.pathOnly));
   tally.action = action;
   const early = captureEarlyBytes(client);
+  // Until the destination answers, a client that leaves gives it up at once (upgrade-wait.ts).
+  const wait = new UpgradeWait(client);
   const dialed = await openTunnelUpstream({ proxy, conn, client, target, action, tally, early, relayable: !secure });
-  if (dialed === null) return;
+  if (dialed === null) {
+    wait.stop();
+    return;
+  }
 
   let upstream: Socket = dialed;
   if (secure) {
-    const tls = await secureUpstream(dialed, { host: target.host, hostIsName: target.hostType === 'dns', secureContext: proxy.pool.secureContext, timeoutMs: proxy.connectTimeoutMs });
+    const tls = await secureUpstream(dialed, {
+      host: target.host,
+      hostIsName: target.hostType === 'dns',
+      secureContext: proxy.pool.secureContext,
+      timeoutMs: proxy.connectTimeoutMs,
+      owner: client,
+    });
     if (tls instanceof Error || client.destroyed) {
+      wait.stop();
       if (!(tls instanceof Error)) tls.destroy();
-      if (!client.destroyed) refuseTunnel(proxy, conn, client, tally, errorRefusal('KZP_ERR_UPSTREAM_TLS', { target: target.authority }), early);
+      if (client.destroyed) abandonUpgrade(proxy, conn, tally, early);
+      else refuseTunnel(proxy, conn, client, tally, errorRefusal('KZP_ERR_UPSTREAM_TLS', { target: target.authority }), early);
       return;
     }
     upstream = tls;
   }
+  wait.watch(upstream);
 
   const requestHead = upgradeRequestHead(method, split.path, req.rawHeaders, hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme));
   const headBytes = Buffer.byteLength(requestHead);
@@ -95,10 +111,15 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   let answer = await readResponseHead(upstream, proxy.idleTimeoutMs);
   // Interim answers (100, 102, 103) are dropped, as on the plain path: the final one follows.
   while (answer.ok && isInterim(statusOf(answer.head))) answer = await readResponseHead(upstream, proxy.idleTimeoutMs, answer.rest);
-  if (!answer.ok || client.destroyed) {
+  wait.stop();
+  if (client.destroyed) {
     upstream.destroy();
-    if (!answer.ok && !client.destroyed) refuseTunnel(proxy, conn, client, tally, errorRefusal(answer.code, { target: target.authority }), early);
-    else early.release();
+    abandonUpgrade(proxy, conn, tally, early);
+    return;
+  }
+  if (!answer.ok) {
+    upstream.destroy();
+    refuseTunnel(proxy, conn, client, tally, errorRefusal(answer.code, { target: target.authority }), early);
     return;
   }
   if (statusOf(answer.head) !== 101) {
@@ -117,6 +138,13 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     tally.bytesDown = upstream.bytesRead;
     reportClosed(proxy, conn, tally);
   });
+}
+
+/** The client left before the destination's answer (upgrade-wait.ts): nothing to answer, the exchange logged closed with status 0. */
+function abandonUpgrade(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally, early: EarlyCapture): void {
+  early.release();
+  tally.status = 0;
+  reportClosed(proxy, conn, tally);
 }
 
 function upgradeScheme(req: IncomingMessage, secure: boolean): 'http' | 'https' | 'ws' | 'wss' {
