@@ -31,8 +31,8 @@ export interface CreateProxyOptions {
   readonly recordObserved?: boolean;
   /**
    * Aborted (SIGTERM during start-up): the start stops before listening, without waiting for the
-   * first policy sync, closes what it opened and rejects with the signal's reason. Closing the
-   * control-plane pool still waits for that sync's request, up to its deadline.
+   * first policy sync (its request is abandoned when the sync stops), closes what it opened and
+   * rejects with the signal's reason.
    */
   readonly signal?: AbortSignal;
 }

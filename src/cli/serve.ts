@@ -15,8 +15,8 @@ import { onReloadSignal, onShutdownSignals } from './signals.js';
  * The signal handlers go in before the start, not after it: with an API key the start waits up to
  * 5 s for the first policy sync, with the spool already open, and a signal without a handler would
  * kill the process there (143, 130, 129) with nothing logged. SIGTERM/SIGINT during the start stop
- * it before it listens (what was opened is closed, exit 0, as a graceful shutdown; a policy fetch in
- * flight is waited for, up to its deadline); SIGHUP is ignored, with a log line, until the proxy
+ * it before it listens (what was opened is closed, exit 0, as a graceful shutdown; the policy fetch
+ * in flight is abandoned, not waited for); SIGHUP is ignored, with a log line, until the proxy
  * runs and again once it drains, where it would otherwise end the process and cut requests.
  */
 export async function serve(flags: FlagOverrides): Promise<number> {

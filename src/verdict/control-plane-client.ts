@@ -176,16 +176,20 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   }
 
   /** The policy GET: one attempt (the next sync is the retry), same pool, key and error codes as verdicts. */
-  async function fetchPolicies(agent: string, etag: string | null, timeoutMs: number): Promise<PolicyFetchResult> {
+  async function fetchPolicies(agent: string, etag: string | null, timeoutMs: number, stop?: AbortSignal): Promise<PolicyFetchResult> {
     if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed') };
+    const abandoned = (): PolicyFetchResult => ({ ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'policy request abandoned: the sync stopped') });
+    if (stop?.aborted === true) return abandoned();
     const deadline = startDeadline(timeoutMs);
+    // A request in flight would otherwise hold pool.close() (the shutdown) until its deadline.
+    const signal = stop === undefined ? deadline.signal : AbortSignal.any([deadline.signal, stop]);
     try {
       const response = await pool.request({
         origin: base.origin,
         method: 'GET',
         path: `${prefix}/v1/policy?agent=${encodeURIComponent(agent)}`,
         headers: { authorization: headers.authorization, accept: headers.accept, 'user-agent': headers['user-agent'], ...(etag === null ? {} : { 'if-none-match': etag }) },
-        signal: deadline.signal,
+        signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -203,6 +207,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       return { ok: false, error: failure(code, `control plane answered ${statusCode} to the policy request`) };
     } catch (error) {
       if (deadline.signal.aborted) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_TIMEOUT', `control plane sent no policies within ${timeoutMs}ms`) };
+      if (signal.aborted) return abandoned();
       const classified = classifyTransportError(error, 'request');
       return { ok: false, error: failure(classified.code, `policy request failed (${classified.detail})`) };
     } finally {

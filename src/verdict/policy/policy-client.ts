@@ -10,6 +10,9 @@ export type PolicyFetchResult =
   | { readonly ok: false; readonly error: KaizenProxyError };
 
 export interface PolicyClient {
-  /** One attempt within `timeoutMs`; `etag` goes out as If-None-Match. Never rejects. */
-  fetchPolicies(agent: string, etag: string | null, timeoutMs: number): Promise<PolicyFetchResult>;
+  /**
+   * One attempt within `timeoutMs`; `etag` goes out as If-None-Match. `stop` abandons it at once
+   * (the sync is stopping), ending as a failure. Never rejects.
+   */
+  fetchPolicies(agent: string, etag: string | null, timeoutMs: number, stop?: AbortSignal): Promise<PolicyFetchResult>;
 }

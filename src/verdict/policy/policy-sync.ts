@@ -17,14 +17,15 @@ export interface PolicySyncOptions {
   readonly now?: () => number;
 }
 
-/** How one sync ended. */
-export type SyncOutcome = 'updated' | 'unchanged' | 'not_modified' | 'failed';
+/** How one sync ended; `stopped`: abandoned by stop() (nothing applied, nothing logged, status kept). */
+export type SyncOutcome = 'updated' | 'unchanged' | 'not_modified' | 'failed' | 'stopped';
 
 export interface PolicySync {
   /** Fetches now (joining a fetch in flight). Never rejects. */
   syncNow(): Promise<SyncOutcome>;
   /** The first sync, then one every interval until stop(). */
   start(): Promise<SyncOutcome>;
+  /** No more syncs; the fetch in flight is abandoned, so a hanging control plane cannot hold a shutdown. */
   stop(): void;
   /** pending until the first sync ends; then ok, or failing while the last sync failed (last good set in force). */
   readonly status: 'pending' | 'ok' | 'failing';
@@ -51,7 +52,7 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
   let lastFailure: { readonly code: string; readonly message: string } | null = null;
   let inFlight: Promise<SyncOutcome> | null = null;
   let timer: NodeJS.Timeout | null = null;
-  let stopped = false;
+  const stopping = new AbortController();
   let status: PolicySync['status'] = 'pending';
 
   /** Repeats held back are logged with the failure they repeat, before another line takes over. */
@@ -85,7 +86,8 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
   }
 
   async function once(): Promise<SyncOutcome> {
-    const fetched = await options.client.fetchPolicies(options.agent, etag, options.timeoutMs);
+    const fetched = await options.client.fetchPolicies(options.agent, etag, options.timeoutMs, stopping.signal);
+    if (stopping.signal.aborted) return 'stopped';
     if (!fetched.ok) return failed(fetched.error.code, fetched.error.message);
     if (fetched.kind === 'not_modified') {
       recovered();
@@ -107,7 +109,7 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
     inFlight ??= once()
       .catch((error: unknown) => failed('KZP_ERR_DECIDER', error instanceof Error ? error.message : 'unexpected error'))
       .then((outcome) => {
-        status = outcome === 'failed' ? 'failing' : 'ok';
+        if (outcome !== 'stopped') status = outcome === 'failed' ? 'failing' : 'ok';
         return outcome;
       })
       .finally(() => {
@@ -117,7 +119,7 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
   }
 
   function schedule(): void {
-    if (stopped) return;
+    if (stopping.signal.aborted) return;
     timer = setTimeout(() => {
       timer = null;
       void syncNow().finally(schedule);
@@ -133,9 +135,9 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
       return outcome;
     },
     stop() {
-      stopped = true;
       if (timer !== null) clearTimeout(timer);
       timer = null;
+      stopping.abort();
     },
     get status() {
       return status;

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { followChildLogLines } from '../../helpers/child-log-lines.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { CLI, cleanEnv, startServe, tempDir, type ServeProcess } from './cli-process.js';
+import { CLI, cleanEnv, startServe, tempDir, writeFile, type ServeProcess } from './cli-process.js';
 
 /**
  * Signals outside the running window of a real `kaizen-proxy serve`: during the start (with an API
@@ -22,11 +23,11 @@ afterEach(async () => {
 });
 
 /** `serve` with an API key against a control plane whose policy sync hangs: the start waits on it. */
-async function startWaitingOnSync() {
+async function startWaitingOnSync(args: readonly string[] = []) {
   cp = await startFakeControlPlane();
   cp.routeWith('/v1/policy', { kind: 'hang' });
   const env = cleanEnv({ KAIZEN_API_KEY: 'kz_test_signals', KAIZEN_API_URL: cp.url, KAIZEN_PROXY_DATA_DIR: tempDir() });
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--admin', 'off'], { env, cwd: tempDir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--admin', 'off', ...args], { env, cwd: tempDir(), stdio: ['ignore', 'pipe', 'pipe'] });
   const log = followChildLogLines(child, 10_000);
   await cp.waitForRequests(1);
   return { child, log };
@@ -43,6 +44,23 @@ describe('signals during start-up', () => {
     expect(log.lines).toContainEqual(expect.objectContaining({ msg: 'shutdown requested during start-up: stopping the start', signal: 'SIGTERM' }));
     expect(log.lines.map((line) => line['msg'])).toContain('stopped');
     expect(log.lines.map((line) => line['msg'])).not.toContain('listening');
+    expect(log.stderr()).toBe('');
+  });
+
+  it('SIGTERM abandons the policy fetch in flight: exit 0 long before the fetch deadline, no sync failure logged', async () => {
+    // control_plane.timeout 30s makes the first sync's deadline 30 s (above its 5 s floor).
+    const deadlineMs = 30_000;
+    const config = writeFile(tempDir(), 'slow-sync.yaml', 'control_plane: { timeout: 30s }\n');
+    const { child, log } = await startWaitingOnSync(['--config', config]);
+    const signalledAt = performance.now();
+    child.kill('SIGTERM');
+    const code = await log.exited;
+    const tookMs = performance.now() - signalledAt;
+    expect(code).toBe(0);
+    // Waiting on the fetch would take the whole deadline; a tenth of it leaves room for a loaded machine.
+    expect(tookMs).toBeLessThan(deadlineMs / 10);
+    expect(log.lines.map((line) => line['msg'])).toContain('stopped');
+    expect(log.lines.filter((line) => line['component'] === 'policy_sync' && line['level'] === 'error')).toEqual([]);
     expect(log.stderr()).toBe('');
   });
 

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action } from '../../../src/contract/action.js';
 import { createControlPlaneClient, type ControlPlaneClient } from '../../../src/verdict/control-plane-client.js';
@@ -159,6 +160,22 @@ describe('policy sync against a fake control plane', () => {
     cp.routeWith('/v1/policy', reply.reset());
     expect(await startSync().start()).toBe('failed');
     expect(decisionFor('203.0.113.9:443')).toBe('block');
+  });
+
+  it('stop() abandons the fetch in flight: it ends as stopped long before its deadline, logs no failure, keeps the status', async () => {
+    cp.routeWith('/v1/policy', reply.hang());
+    const deadlineMs = 30_000;
+    startSync(60_000, deadlineMs);
+    const first = sync.start();
+    await cp.waitForRequests(1);
+    const stoppedAt = performance.now();
+    sync.stop();
+    expect(await first).toBe('stopped');
+    // The pool closes at once too: no request of the sync's is left for it to wait on.
+    await client.close();
+    expect(performance.now() - stoppedAt).toBeLessThan(deadlineMs / 10);
+    expect(sync.status).toBe('pending');
+    expect(logs.lines().filter((line) => line['component'] === 'policy_sync')).toEqual([]);
   });
 
   it('syncs at start and then every interval until stopped; concurrent calls share one request', async () => {
