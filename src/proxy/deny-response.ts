@@ -19,9 +19,10 @@ export function refuseOnSocket(socket: Socket, refusal: Refusal): void {
  * `closeConnection` (a closing proxy) ends the keep-alive connection after this response. `body`
  * is the request's unread body, if it may have one (fast-lane requests never do): a small declared
  * one is discarded and the connection kept; any other closes the connection, lingering until the
- * body has arrived, within bounds (drain-then-destroy.ts), so the client reads this answer.
+ * body has arrived, within bounds (drain-then-destroy.ts; `lingerMs` the time bound), so the
+ * client reads this answer.
  */
-export function refuseOnResponse(body: IncomingMessage | null, res: ResponseView, refusal: Refusal, closeConnection = false): number {
+export function refuseOnResponse(body: IncomingMessage | null, res: ResponseView, refusal: Refusal, closeConnection: boolean, lingerMs: number): number {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return 0;
@@ -32,6 +33,6 @@ export function refuseOnResponse(body: IncomingMessage | null, res: ResponseView
   if (closeConnection || (unread && !discardKeepsConnection(body))) headers.push('Connection', 'close');
   res.writeHead(refusal.status, headers);
   res.end(refusal.body);
-  if (unread) discardRequestBody(body);
+  if (unread) discardRequestBody(body, lingerMs);
   return refusal.status;
 }

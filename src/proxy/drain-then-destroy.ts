@@ -41,7 +41,8 @@ export function endAndDrain(socket: Socket, last: string): void {
  * upload from costing bandwidth without end, and is generous next to the 10 MiB uploads clients
  * must get their answer for; the time bound stops a client that never stops sending from holding
  * the connection (10 s takes a 10 MiB body at about 8.4 Mbit/s). It also bounds the keep-alive
- * discard of a small declared body.
+ * discard of a small declared body. The time bound is the server's (limits.lingerMs, tests shorten
+ * it), LINGER_MAX_MS by default.
  */
 export const LINGER_MAX_BYTES = 32 * 1024 * 1024;
 export const LINGER_MAX_MS = 10_000;
@@ -67,16 +68,16 @@ export function discardKeepsConnection(req: IncomingMessage): boolean {
  * the kernel resets the connection under the client. While the body is unread, that call only
  * ends our side (FIN after the answer): the close lingers, the body is read on, and the socket is
  * destroyed once the body is complete (node:http's own destroySoon, after the last write), at the
- * client's FIN, or at LINGER_MAX_BYTES or LINGER_MAX_MS.
+ * client's FIN, or at LINGER_MAX_BYTES or after `lingerMs`.
  */
-export function discardRequestBody(req: IncomingMessage): void {
+export function discardRequestBody(req: IncomingMessage, lingerMs: number): void {
   if (req.complete) return;
   const socket = req.socket;
   let drained = 0;
   const cut = (): void => {
     socket.destroy();
   };
-  const timer = setTimeout(cut, LINGER_MAX_MS);
+  const timer = setTimeout(cut, lingerMs);
   timer.unref();
   socket.destroySoon = endOnly;
   req.on('data', (chunk: Buffer) => {

@@ -69,7 +69,7 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
   const framing = body === null ? null : framingProblem(req);
   if (framing !== null) {
     tally.code = 'KZP_ERR_BAD_REQUEST';
-    tally.status = refuseOnResponse(body, res, errorRefusal('KZP_ERR_BAD_REQUEST', { message: framing }), true);
+    tally.status = refuseOnResponse(body, res, errorRefusal('KZP_ERR_BAD_REQUEST', { message: framing }), true, proxy.lingerMs);
     return;
   }
   if (!auth.ok) {
@@ -128,7 +128,7 @@ async function decideThenForward(
 
 function refuse(proxy: ProxyContext, body: IncomingMessage | null, res: ResponseView, tally: ExchangeTally, refusal: Refusal): void {
   tally.code = refusal.code;
-  tally.status = refuseOnResponse(body, res, refusal, proxy.lifecycle.draining);
+  tally.status = refuseOnResponse(body, res, refusal, proxy.lifecycle.draining, proxy.lingerMs);
 }
 
 function ignore(): void {

@@ -22,6 +22,8 @@ export interface ProxyContext {
   readonly resolveNow: (target: Target) => Resolution | undefined;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** The time bound of a lingering close after a refusal (drain-then-destroy.ts). */
+  readonly lingerMs: number;
   /** Idle timeouts (idleTimeoutMs) of tunnels and lane connections, by one sweep. */
   readonly idleSweep: IdleSweep;
   readonly registry: ConnectionRegistry;

@@ -27,6 +27,7 @@ import { createTransparentServer } from './transparent-server.js';
 import { createUpgradeHandler } from './upgrade-tunnel.js';
 import { createInterception } from './interception.js';
 import { createUpstreamPool } from './upstream-pool.js';
+import { LINGER_MAX_MS } from './drain-then-destroy.js';
 
 export interface ProxyServerOptions {
   readonly decider: Decider & Partial<ImmediateDecider>;
@@ -42,6 +43,8 @@ export interface ProxyServerOptions {
     readonly maxHeaderBytes: number;
     readonly headerTimeoutMs: number;
     readonly drainTimeoutMs: number;
+    /** How long a refused request's body is read on (lingering close); LINGER_MAX_MS when absent. Not a config key: tests shorten it. */
+    readonly lingerMs?: number;
   };
   readonly network: {
     readonly connectTimeoutMs: number;
@@ -120,6 +123,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     resolveNow: options.resolve === undefined ? (target) => dns.resolveNow(target) : () => undefined,
     connectTimeoutMs: network.connectTimeoutMs,
     idleTimeoutMs: network.idleTimeoutMs,
+    lingerMs: limits.lingerMs ?? LINGER_MAX_MS,
     idleSweep: new IdleSweep(network.idleTimeoutMs),
     registry,
     pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [], connectTimeoutMs: network.connectTimeoutMs, connector }),

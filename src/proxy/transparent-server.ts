@@ -50,7 +50,7 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
     if (!toAbsoluteForm(req)) {
       proxy.registry.get(req.socket).log.warn({ code: NO_HOST.code, reason: 'no_host' }, 'refused');
       reportRefused(proxy.observer, NO_HOST.code, 'no_host');
-      refuseOnResponse(req, res, NO_HOST, true);
+      refuseOnResponse(req, res, NO_HOST, true, proxy.lingerMs);
       return;
     }
     options.onRequest(req, res);

@@ -71,7 +71,7 @@ export function dispatchUpstream(
     // The destination's queue was full: the proxy's own limit, not the destination's failure.
     const code = error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error);
     tally.code = code;
-    tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining);
+    tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
   };
 
   res.once('close', () => {

@@ -55,7 +55,7 @@ export function sendUpstream(
       res.destroy();
       return;
     }
-    tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining);
+    tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
   };
 
   upstream.on('error', fail);

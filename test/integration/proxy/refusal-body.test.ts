@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resolution } from '../../../src/contract/decision.js';
@@ -146,5 +147,54 @@ describe('refusing a request whose body is still arriving', () => {
     // more than that plus what the two sockets' buffers hold.
     expect(written).toBeGreaterThan(LINGER_MAX_BYTES);
     expect(written).toBeLessThan(LINGER_MAX_BYTES + 32 * 1024 * 1024);
+  });
+});
+
+describe('the time bound of a lingering close', () => {
+  /** Short, through the real path: the default (LINGER_MAX_MS, 10 s) would only make the test slow. */
+  const LINGER_MS = 500;
+  let proxy: StartedProxy;
+
+  beforeAll(async () => {
+    proxy = await startProxy({ decider: createFakeDecider({ block: ['blocked.test'] }), resolve: testResolve, limits: { lingerMs: LINGER_MS } });
+  });
+
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it('cuts off a client that keeps trickling a body once the bound has passed, not before and not much after', async () => {
+    const socket = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', () => undefined);
+    const ended = new Promise<number>((resolve) => socket.once('end', () => { resolve(performance.now()); }));
+    const closed = new Promise<number>((resolve) => socket.once('close', () => { resolve(performance.now()); }));
+    socket.write('POST http://blocked.test/upload HTTP/1.1\r\nHost: blocked.test\r\nTransfer-Encoding: chunked\r\n\r\n');
+    // A byte every 20 ms: never idle, nowhere near the byte bound, never finished.
+    let trickled = 0;
+    const trickle = setInterval(() => {
+      if (!socket.writable) return;
+      socket.write('1\r\nz\r\n');
+      trickled += 1;
+    }, 20);
+    let endedAt: number;
+    let closedAt: number;
+    try {
+      [endedAt, closedAt] = await Promise.all([ended, closed]);
+    } finally {
+      clearInterval(trickle);
+    }
+    // The whole 403, then the proxy's FIN (its side ends, the body is read on), then the cut.
+    expect(received).toMatch(/^HTTP\/1\.1 403 /);
+    expect(received).toMatch(/"error":"KZP_ERR_BLOCKED"/);
+    const lingeredMs = closedAt - endedAt;
+    // It lingered (the client was still sending all along), and let go at the bound: the client
+    // notices at its next write, and a loaded machine runs timers late, hence the slack.
+    expect(trickled).toBeGreaterThan(LINGER_MS / 20 / 2);
+    expect(lingeredMs).toBeGreaterThanOrEqual(LINGER_MS / 2);
+    expect(lingeredMs).toBeLessThan(LINGER_MS + 1_000);
   });
 });
