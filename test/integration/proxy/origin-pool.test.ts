@@ -7,7 +7,7 @@ import { headOrigin } from '../../helpers/head-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
-// The pool behind the proxy's own HTTP/1.1 client (src/proxy/origin-pools.ts): at most 256
+// The pool behind the proxy's own HTTP/1.1 client (src/proxy/origin-pool.ts): at most 256
 // connections to one destination with the rest queued, a client that leaves takes its destination
 // connection with it, and an answer given before the request body was read ends that connection.
 

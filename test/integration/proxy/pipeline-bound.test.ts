@@ -6,7 +6,7 @@ import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
 // Pipelined requests on the node:http path (a POST is never the fast lane's): at most 8 of one
 // connection's requests are relayed at once, nothing of a connection's work outlives it, and a
-// destination's queue of waiting requests is bounded (src/proxy/request-pipeline.ts, origin-pools.ts).
+// destination's queue of waiting requests is bounded (src/proxy/request-pipeline.ts, origin-pool.ts).
 
 /** Resolves after `ms`, to bound a wait that must end sooner. */
 function guard(ms: number): Promise<'guard'> {

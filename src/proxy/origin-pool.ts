@@ -1,0 +1,227 @@
+import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { Target } from '../contract/target.js';
+import { KaizenProxyError } from '../errors/kaizen-error.js';
+import { dial } from '../net/dial.js';
+import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
+import { secureUpstream } from '../net/secure-upstream.js';
+import { OriginConnection } from './origin-connection.js';
+import { upstreamErrorCode } from './upstream-error.js';
+
+/** How a request for a connection ends: with one, or with the failure to report (its stable code). */
+export type Acquired = (result: { readonly ok: true; readonly connection: OriginConnection } | { readonly ok: false; readonly error: KaizenProxyError }) => void;
+
+/** A request waiting in a destination's queue for a connection. */
+export interface QueuedAcquire {
+  /** The client went away: out of the queue, its callback never called. */
+  cancel(): void;
+}
+
+/** What every destination's pool dials and times its connections with. */
+export interface DestinationSettings {
+  readonly connectTimeoutMs: number;
+  /** The proxy's idle timeout: how long a destination may keep a request waiting between bytes. */
+  readonly idleTimeoutMs: number;
+  /** Roots plus configured extra CAs; Node's bundled roots when undefined. */
+  readonly secureContext: SecureContext | undefined;
+}
+
+/** Per destination, so one slow destination cannot take every socket; beyond, requests queue. */
+const CONNECTIONS_PER_DESTINATION = 256;
+/**
+ * Requests one destination may keep waiting beyond its connections; past it a request is answered
+ * 503 KZP_ERR_LIMIT_DESTINATION at once. Each waiting request holds its client's request and
+ * response (and a client connection), and a destination already 1,024 requests behind 256 busy
+ * connections is overloaded: the queue grew without bound before (50,249 requests from one client
+ * that sent 100,000 pipelined POSTs, RSS 93 to 388 MB).
+ */
+const MAX_WAITING_PER_DESTINATION = 1_024;
+/** Idle pooled connections close before typical origin keep-alive timeouts (5 s) race a reuse. */
+const FREE_SOCKET_TIMEOUT_MS = 4_000;
+/** Response heads (and trailers) up to Squid's reply_header_max_size. */
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+
+/**
+ * One destination's pool (scheme, host:port and its set of checked addresses; keyed and kept by
+ * origin-pools.ts): dials only those addresses, reuses idle connections, queues requests beyond
+ * its connection limit within a bound, and once retired from the LRU closes as its exchanges end.
+ */
+export class OriginPool {
+  readonly #target: Target;
+  readonly #secure: boolean;
+  readonly #addresses: readonly string[];
+  readonly #options: DestinationSettings;
+  /** Idle connections, most recent last (taken LIFO: the warmest, the least likely to be timed out). */
+  readonly #idle: OriginConnection[] = [];
+  readonly #all = new Set<OriginConnection>();
+  /** Requests waiting for a connection, oldest first (a linked set: a client that leaves takes its own out). */
+  readonly #waiting = new LinkedSet<Waiting>();
+  /** Called once a retired pool has no connection and no waiting request left. */
+  readonly #onDrained: (pool: OriginPool) => void;
+  /** Open connections plus dials in progress. */
+  #count = 0;
+  #retired = false;
+
+  constructor(target: Target, secure: boolean, addresses: readonly string[], options: DestinationSettings, onDrained: (pool: OriginPool) => void) {
+    this.#target = target;
+    this.#secure = secure;
+    this.#addresses = addresses;
+    this.#options = options;
+    this.#onDrained = onDrained;
+  }
+
+  acquire(fresh: boolean, callback: Acquired): QueuedAcquire | null {
+    if (!fresh) {
+      const idle = this.#idle.pop();
+      if (idle !== undefined) {
+        callback({ ok: true, connection: idle });
+        return null;
+      }
+    }
+    if (this.#count < CONNECTIONS_PER_DESTINATION) {
+      this.#open(callback);
+      return null;
+    }
+    if (this.#waiting.size >= MAX_WAITING_PER_DESTINATION) {
+      callback({ ok: false, error: new KaizenProxyError('KZP_ERR_LIMIT_DESTINATION', 'too many requests waiting for this destination') });
+      return null;
+    }
+    const waiting = new Waiting(this, callback);
+    waiting.entry = this.#waiting.add(waiting);
+    return waiting;
+  }
+
+  /** A waiting request whose client went away. */
+  cancel(waiting: Waiting): void {
+    if (waiting.entry === null || !this.#waiting.delete(waiting.entry)) return;
+    waiting.entry = null;
+    this.#drainedYet();
+  }
+
+  /** Open connections apart from the idle ones (dials in progress count as active), and waiting requests. */
+  counts(): { readonly active: number; readonly idle: number; readonly queued: number } {
+    return { active: this.#count - this.#idle.length, idle: this.#idle.length, queued: this.#waiting.size };
+  }
+
+  /** Dropped from the LRU: idle connections close now, busy ones when their exchange ends. True while any remain. */
+  retire(): boolean {
+    this.#retired = true;
+    for (const connection of this.#idle.splice(0)) connection.destroy();
+    return this.#count > 0 || this.#waiting.size > 0;
+  }
+
+  /** Its destination came back before the last exchange ended: pooled again. */
+  revive(): void {
+    this.#retired = false;
+  }
+
+  destroyAll(): void {
+    this.retire();
+    for (const connection of this.#all) connection.destroy();
+    for (let waiter = this.#nextWaiting(); waiter !== undefined; waiter = this.#nextWaiting()) {
+      waiter({ ok: false, error: new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'the proxy is closing') });
+    }
+  }
+
+  #open(callback: Acquired): void {
+    this.#count++;
+    this.#connect().then(
+      (socket) => {
+        const connection = new OriginConnection(socket, {
+          maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
+          exchangeTimeoutMs: this.#options.idleTimeoutMs,
+          idleTimeoutMs: Math.min(FREE_SOCKET_TIMEOUT_MS, this.#options.idleTimeoutMs),
+          release: (released) => {
+            this.#release(released);
+          },
+          closed: (gone) => {
+            this.#closed(gone);
+          },
+        });
+        this.#all.add(connection);
+        callback({ ok: true, connection });
+      },
+      (error: unknown) => {
+        this.#count--;
+        callback({ ok: false, error: asProxyError(error) });
+        this.#serveWaiting();
+        this.#drainedYet();
+      },
+    );
+  }
+
+  async #connect(): Promise<Socket> {
+    const target = this.#target;
+    const dialed = await dial(this.#addresses, target.port, { connectTimeoutMs: this.#options.connectTimeoutMs });
+    if (!dialed.ok) throw new KaizenProxyError(dialed.code, 'destination unreachable');
+    if (!this.#secure) return dialed.socket;
+    const tls = await secureUpstream(dialed.socket, {
+      host: target.host,
+      hostIsName: target.hostType === 'dns',
+      secureContext: this.#options.secureContext,
+      timeoutMs: this.#options.connectTimeoutMs,
+    });
+    if (tls instanceof Error) throw tls;
+    return tls;
+  }
+
+  /** Takes the oldest waiting request out of the queue. */
+  #nextWaiting(): Acquired | undefined {
+    const waiting = this.#waiting.first();
+    if (waiting === undefined || waiting.entry === null) return undefined;
+    this.#waiting.delete(waiting.entry);
+    waiting.entry = null;
+    return waiting.callback;
+  }
+
+  #release(connection: OriginConnection): void {
+    const waiter = this.#nextWaiting();
+    if (waiter !== undefined) {
+      waiter({ ok: true, connection });
+      return;
+    }
+    if (this.#retired) connection.destroy();
+    else this.#idle.push(connection);
+  }
+
+  #closed(connection: OriginConnection): void {
+    this.#all.delete(connection);
+    this.#count--;
+    const at = this.#idle.lastIndexOf(connection);
+    if (at !== -1) this.#idle.splice(at, 1);
+    this.#serveWaiting();
+    this.#drainedYet();
+  }
+
+  #drainedYet(): void {
+    if (this.#retired && this.#count === 0 && this.#waiting.size === 0) this.#onDrained(this);
+  }
+
+  #serveWaiting(): void {
+    if (this.#waiting.size === 0 || this.#count >= CONNECTIONS_PER_DESTINATION) return;
+    const waiter = this.#nextWaiting();
+    if (waiter !== undefined) this.#open(waiter);
+  }
+}
+
+/** One request in a pool's queue; made only when a destination's connections are all busy. */
+class Waiting implements QueuedAcquire {
+  readonly #pool: OriginPool;
+  readonly callback: Acquired;
+  /** Its place in the queue; null once served or cancelled. */
+  entry: LinkedEntry<Waiting> | null = null;
+
+  constructor(pool: OriginPool, callback: Acquired) {
+    this.#pool = pool;
+    this.callback = callback;
+  }
+
+  cancel(): void {
+    this.#pool.cancel(this);
+  }
+}
+
+function asProxyError(error: unknown): KaizenProxyError {
+  if (error instanceof KaizenProxyError) return error;
+  return new KaizenProxyError(upstreamErrorCode(error), 'could not open a connection to the destination', { cause: error });
+}
