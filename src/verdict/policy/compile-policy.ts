@@ -74,7 +74,7 @@ function blocklistFindings(policy: string, m: Matchers, subject: PolicySubject):
 /** Every listed dimension must match (AND); an action lacking a listed field (no tool, no publisher) does not. */
 function allowlistFindings(policy: string, m: Matchers, subject: PolicySubject): readonly Finding[] {
   const missing: string[] = [];
-  if (m.domains !== null && m.domains.match(subject) === undefined) missing.push(`domains (${subject.host})`);
+  if (m.domains !== null && !m.domains.admits(subject)) missing.push(`domains (${subject.host})`);
   if (m.publishers !== null && (subject.publisher === null || !m.publishers.has(subject.publisher))) missing.push(`publishers (${subject.publisher ?? 'none'})`);
   if (m.tools !== null && (subject.tool === null || !m.tools.has(subject.tool))) missing.push(`tools (${subject.tool ?? 'none'})`);
   return missing.length === 0 ? NONE : [{ policy, kind: 'allowlist', value: `not listed in ${missing.join(', ')}` }];

@@ -114,14 +114,22 @@ describe('local policy semantics (Kaizen SDK rules, with the reference\'s bold r
     expect(verdict.evidence[0]?.source).toBe('policy "p"');
   });
 
-  it('an IP in domains matches its own mapped form only, and names the IPv4 entry in the evidence', () => {
-    const engine = engineFor([{ name: 'p', mode: 'blocklist', rules: { domains: ['::ffff:127.0.0.1', '2001:DB8::1'] }, enabled: true }]);
-    expect(engine.evaluate(action({ target: '[::ffff:7f00:1]:80' }), []).evidence).toEqual([{ kind: 'domains', value: '127.0.0.1', source: 'policy "p"' }]);
-    // Other embeddings (NAT64, IPv4-compatible) are routes of their own: the address guard judges them, not this rule.
-    for (const target of ['[::ffff:127.0.0.2]:80', '[64:ff9b::7f00:1]:80', '[::7f00:1]:80', '127.0.0.2:80']) {
+  it('an IPv4 in domains matches every IPv6 form that carries it, and names the IPv4 entry in the evidence', () => {
+    const engine = engineFor([{ name: 'p', mode: 'blocklist', rules: { domains: ['::ffff:127.0.0.1', '2001:DB8::1', '64:ff9b::a00:1'] }, enabled: true }]);
+    // Mapped, NAT64, 6to4 (any subnet), IPv4-translated, IPv4-compatible, Teredo server or client: the forms
+    // src/net/embedded-ipv4.ts reads for the address guard; through a translator or relay each reaches 127.0.0.1.
+    const carriers = ['[::ffff:7f00:1]:80', '[64:ff9b::7f00:1]:80', '[2002:7f00:1::]:80', '[2002:7f00:1:ffff::2]:80', '[::ffff:0:7f00:1]:80', '[::7f00:1]:80', '[2001:0:7f00:1::ffff:ffff]:80', '[2001:0:808:808::80ff:fffe]:80'];
+    for (const target of carriers) {
+      expect(engine.evaluate(action({ target }), []).evidence, target).toEqual([{ kind: 'domains', value: '127.0.0.1', source: 'policy "p"' }]);
+    }
+    // Another IPv4 inside, a local-use NAT64 prefix (where the IPv4 sits depends on the site), a plain IPv6.
+    for (const target of ['[::ffff:127.0.0.2]:80', '[64:ff9b::7f00:2]:80', '[2002:7f00:2::]:80', '[64:ff9b:1::7f00:1]:80', '[2001:db8::2]:80', '127.0.0.2:80']) {
       expect(engine.evaluate(action({ target }), []).decision, target).toBe('allow');
     }
     expect(engine.evaluate(action({ target: '[2001:db8:0::1]:443' }), []).decision).toBe('block');
+    // An IPv6 entry names that IPv6 target, not the IPv4 inside it.
+    expect(engine.evaluate(action({ target: '[64:ff9b::10.0.0.1]:443' }), []).decision).toBe('block');
+    expect(engine.evaluate(action({ target: '10.0.0.1:443' }), []).decision).toBe('allow');
   });
 
   it('a Unicode publisher rule matches its punycode publisher and nothing else', () => {
@@ -134,6 +142,17 @@ describe('local policy semantics (Kaizen SDK rules, with the reference\'s bold r
     const engine = engineFor([{ name: 'a', mode: 'allowlist', rules: { domains: ['10.0.0.1'] }, enabled: true }]);
     expect(engine.evaluate(action({ target: '[::ffff:10.0.0.1]:443' }), []).decision).toBe('allow');
     expect(engine.evaluate(action({ target: '[::ffff:10.0.0.2]:443' }), []).decision).toBe('block');
+  });
+
+  it('an allowlisted IPv4 in domains admits NAT64 and 6to4 forms of it; Teredo only when both IPv4s it carries are listed', () => {
+    const engine = engineFor([{ name: 'a', mode: 'allowlist', rules: { domains: ['10.0.0.1', '10.0.0.2'] }, enabled: true }]);
+    for (const target of ['[64:ff9b::a00:1]:443', '[2002:a00:2::1]:443', '[2001:0:a00:1::f5ff:fffd]:443']) {
+      expect(engine.evaluate(action({ target }), []).decision, target).toBe('allow');
+    }
+    // An unlisted IPv4 inside; Teredo with server 10.0.0.1 and client 10.0.0.3, or the reverse.
+    for (const target of ['[64:ff9b::a00:3]:443', '[2001:0:a00:1::f5ff:fffc]:443', '[2001:0:a00:3::f5ff:fffe]:443']) {
+      expect(engine.evaluate(action({ target }), []).decision, target).toBe('block');
+    }
   });
 
   it('evaluates every enabled policy and keeps every finding as evidence', () => {
