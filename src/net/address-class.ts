@@ -1,4 +1,4 @@
-import { embeddedIpv4, type EmbeddingKind } from './embedded-ipv4.js';
+import { embeddedAt, embeddedCount, embeddedIpv4, embeddingOf, type EmbeddingKind } from './embedded-ipv4.js';
 import { parseIp, type IpAddress, type Ipv6Words } from './ip-address.js';
 import { ipRangeOf, ipv4InRange, ipv6InRange, type IpRange } from './ip-range.js';
 
@@ -126,23 +126,33 @@ function lookupIpv6(words: Ipv6Words, entries: Table): AddressCategory | null {
   return null;
 }
 
-function classifyIpv6(words: Ipv6Words): AddressClass | null {
+/** classifyIpv6's category alone: computed without allocating, since it runs before every dial. */
+function ipv6Category(words: Ipv6Words): AddressCategory | null {
   const early = lookupIpv6(words, IPV6_BEFORE_EMBEDDED);
-  if (early !== null) return { category: early };
-  const embedded = embeddedIpv4(words);
-  if (embedded !== undefined) {
-    // The embedded IPv4 decides; the IPv6 ranges that carry one are otherwise global.
-    for (const ipv4 of embedded.addresses) {
-      const category = classifyIpv4(ipv4);
-      if (category !== null) return { category, via: { kind: embedded.kind, ipv4 } };
+  if (early !== null) return early;
+  const kind = embeddingOf(words);
+  if (kind !== undefined) {
+    // The embedded IPv4 decides (the first one with a category); the IPv6 ranges that carry one are otherwise global.
+    for (let index = 0; index < embeddedCount(kind); index++) {
+      const category = classifyIpv4(embeddedAt(words, kind, index));
+      if (category !== null) return category;
     }
     return null;
   }
   const category = lookupIpv6(words, IPV6);
-  if (category !== null) return { category };
+  if (category !== null) return category;
   // Only 2000::/3 is allocated for global unicast; the rest is unassigned or special.
-  if (words[0] >>> 29 !== 1) return { category: 'reserved' };
+  if (words[0] >>> 29 !== 1) return 'reserved';
   return null;
+}
+
+function classifyIpv6(words: Ipv6Words): AddressClass | null {
+  const category = ipv6Category(words);
+  if (category === null) return null;
+  // Named when an embedded IPv4 decided (not the early table): the first non-public one, as ipv6Category found it.
+  const decided = embeddingOf(words) !== undefined && lookupIpv6(words, IPV6_BEFORE_EMBEDDED) === null;
+  const via = decided ? classifyEmbedded(words)[0]?.via : undefined;
+  return via === undefined ? { category } : { category, via };
 }
 
 /**
@@ -160,6 +170,11 @@ export function classifyEmbedded(words: Ipv6Words): readonly EmbeddedClass[] {
     if (category !== null) found.push({ category, via: { kind: embedded.kind, ipv4 } });
   }
   return found;
+}
+
+/** classifyIp(address)?.category ?? null, without building the result: for checks made on every dial. */
+export function ipCategory(address: IpAddress): AddressCategory | null {
+  return address.family === 4 ? classifyIpv4(address.value) : ipv6Category(address.words);
 }
 
 /** The category of a parsed address, with the embedded IPv4 that decided it; null when public. */
