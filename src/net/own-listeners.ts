@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
-import { classifyIp } from './address-class.js';
-import { embeddedIpv4 } from './embedded-ipv4.js';
-import { parseIp, type IpAddress } from './ip-address.js';
+import { classifyIp, ipCategory } from './address-class.js';
+import { embeddedAt, embeddedCount, embeddedIpv4, embeddingOf } from './embedded-ipv4.js';
+import { parseIp, type IpAddress, type Ipv6Words } from './ip-address.js';
 
 /**
  * The proxy's own listening sockets, so that it never dials itself (a loop, and a way around
@@ -44,8 +44,8 @@ function hostForms(address: IpAddress): readonly IpAddress[] {
   return embedded.kind === 'mapped' ? forms : [address, ...forms];
 }
 
-const IPV4_LOOPBACK: IpAddress = { family: 4, value: 0x7f000001 };
-const IPV6_LOOPBACK: IpAddress = { family: 6, words: [0, 0, 0, 1] };
+const IPV4_LOOPBACK = 0x7f000001;
+const IPV6_LOOPBACK: Ipv6Words = [0, 0, 0, 1];
 
 /**
  * Where Linux delivers a dial: with no source address bound (the proxy binds none), a connect()
@@ -54,32 +54,51 @@ const IPV6_LOOPBACK: IpAddress = { family: 6, words: [0, 0, 0, 1] };
  * interface address; :: reaches a listener on ::1 only; 0.0.0.1 and the rest of 0.0.0.0/8 reach
  * none. So the unspecified address stands for loopback here, not for every local address.
  */
-function dialledHost(host: IpAddress): IpAddress {
-  if (host.family === 4) return host.value === 0 ? IPV4_LOOPBACK : host;
-  const [w0, w1, w2, w3] = host.words;
-  return (w0 | w1 | w2 | w3) === 0 ? IPV6_LOOPBACK : host;
+function dialledIpv4(value: number): number {
+  return value === 0 ? IPV4_LOOPBACK : value;
 }
 
-function sameHost(a: IpAddress, b: IpAddress): boolean {
-  if (a.family === 4) return b.family === 4 && a.value === b.value;
-  if (b.family !== 6) return false;
-  return a.words[0] === b.words[0] && a.words[1] === b.words[1] && a.words[2] === b.words[2] && a.words[3] === b.words[3];
+function dialledIpv6(words: Ipv6Words): Ipv6Words {
+  // Indexed, not destructured: destructuring iterates, and boxes each word of 2^31 or more.
+  return (words[0] | words[1] | words[2] | words[3]) === 0 ? IPV6_LOOPBACK : words;
 }
 
-function anySame(candidates: readonly IpAddress[], known: readonly IpAddress[]): boolean {
-  return candidates.some((candidate) => known.some((host) => sameHost(candidate, host)));
+function knowsIpv4(known: readonly IpAddress[], value: number): boolean {
+  for (const host of known) {
+    if (host.family === 4 && host.value === value) return true;
+  }
+  return false;
 }
 
-interface Bound {
-  readonly host: IpAddress;
-  readonly port: number;
+function knowsIpv6(known: readonly IpAddress[], words: Ipv6Words): boolean {
+  for (const host of known) {
+    if (host.family === 6 && host.words[0] === words[0] && host.words[1] === words[1] && host.words[2] === words[2] && host.words[3] === words[3]) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a dial to `address` lands on one of `known`: some form of it (hostForms), as delivered
+ * (dialled*), is listed. Walks the forms instead of building them: this runs before every dial.
+ */
+function reachesAny(address: IpAddress, known: readonly IpAddress[]): boolean {
+  if (address.family === 4) return knowsIpv4(known, dialledIpv4(address.value));
+  const { words } = address;
+  const kind = embeddingOf(words);
+  if (kind !== 'mapped' && knowsIpv6(known, dialledIpv6(words))) return true;
+  if (kind === undefined) return false;
+  for (let index = 0; index < embeddedCount(kind); index++) {
+    if (knowsIpv4(known, dialledIpv4(embeddedAt(words, kind, index)))) return true;
+  }
+  return false;
 }
 
 export function createOwnListeners(
   interfaceAddresses: () => readonly string[] = systemInterfaceAddresses,
   now: () => number = Date.now,
 ): OwnListeners {
-  let exact: readonly Bound[] = [];
+  // Port → the hosts listening on it on one address (each in every form hostForms gives).
+  let exact: ReadonlyMap<number, readonly IpAddress[]> = new Map();
   let wildcardPorts: ReadonlySet<number> = new Set<number>();
   let interfaceHosts: readonly IpAddress[] = [];
   let interfacesReadAt = Number.NEGATIVE_INFINITY;
@@ -100,30 +119,37 @@ export function createOwnListeners(
 
   return {
     set(listeners) {
-      const nextExact: Bound[] = [];
+      const nextExact = new Map<number, IpAddress[]>();
       const nextWildcard = new Set<number>();
       for (const { address, port } of listeners) {
         const parsed = parseIp(address);
         // Unparsable (a host name) is treated like a wildcard: over-refusing beats a loop.
         if (parsed === undefined || classifyIp(parsed)?.category === 'unspecified') {
           nextWildcard.add(port);
-        } else {
-          for (const host of hostForms(parsed)) nextExact.push({ host, port });
+          continue;
         }
+        let hosts = nextExact.get(port);
+        if (hosts === undefined) {
+          hosts = [];
+          nextExact.set(port, hosts);
+        }
+        hosts.push(...hostForms(parsed));
       }
       exact = nextExact;
       wildcardPorts = nextWildcard;
       interfacesReadAt = Number.NEGATIVE_INFINITY;
     },
+    // Allocation-free (see test/integration/net/own-listeners-allocation.test.ts): no arrays of
+    // forms or bounds per call, and most calls end at the port lookups.
     includes(address, port) {
-      const exactHere = exact.filter((bound) => bound.port === port);
-      if (exactHere.length === 0 && !wildcardPorts.has(port)) return false;
-      const forms = hostForms(address).map(dialledHost);
-      if (anySame(forms, exactHere.map((bound) => bound.host))) return true;
-      if (!wildcardPorts.has(port)) return false;
-      const category = classifyIp(address)?.category;
+      const exactHere = exact.get(port);
+      const wildcard = wildcardPorts.has(port);
+      if (exactHere === undefined && !wildcard) return false;
+      if (exactHere !== undefined && reachesAny(address, exactHere)) return true;
+      if (!wildcard) return false;
+      const category = ipCategory(address);
       if (category === 'loopback' || category === 'unspecified') return true;
-      return anySame(forms, localInterfaceHosts());
+      return reachesAny(address, localInterfaceHosts());
     },
   };
 }
