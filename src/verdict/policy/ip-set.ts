@@ -1,6 +1,7 @@
-import { compileCidr, parseCidr, type CidrMatcher } from '../../net/cidr.js';
+import { parseCidr } from '../../net/cidr.js';
+import { embeddedAt, embeddedCount, embeddingOf } from '../../net/embedded-ipv4.js';
 import { parseIp, type IpAddress, type Ipv6Words } from '../../net/ip-address.js';
-import { ipRange } from '../../net/ip-range.js';
+import { ipRange, ipv4InRange, ipv6InRange, type IpRange } from '../../net/ip-range.js';
 
 /** A candidate address: the literal target or one the name resolved to, parsed once per evaluation. */
 export interface Candidate {
@@ -14,10 +15,18 @@ export interface IpMatch {
 }
 
 /**
- * `ip`/`ips` entries compiled for matching; IPv4-mapped IPv6 (`::ffff:10.0.0.1`) and IPv4 match
- * each other's ranges, as src/net/cidr.ts (and the address guard) judge them. Short lists are
- * scanned with cidr.ts matchers; long ones (threat feeds) are bucketed by prefix length, so a
- * lookup costs one masked Map probe per distinct prefix instead of one compare per entry.
+ * `ip`/`ips` entries compiled for matching. An IPv4 is judged against an IPv6 entry as its
+ * IPv4-mapped form, as src/net/cidr.ts does (`::ffff:10.0.0.0/104` is 10.0.0.0/8). An IPv6
+ * candidate is judged as itself and, when it carries an IPv4 (src/net/embedded-ipv4.ts, read as
+ * the address guard reads it: IPv4-mapped, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`,
+ * IPv4-translated, IPv4-compatible, Teredo), as that IPv4 too: through a dual-stack socket, a
+ * translator or a relay the dial reaches it. A Teredo candidate carries two (server, client) and
+ * matches when either is in a range, as a blocklist must (ip rules are blocklist rules). An IPv6
+ * entry holds IPv6 candidates only, never the IPv4 inside one.
+ *
+ * Short lists are scanned; long ones (threat feeds) are bucketed by prefix length, so a lookup
+ * costs one masked Map probe per distinct prefix instead of one compare per entry. Reading the
+ * carried IPv4s allocates nothing, and neither does an IPv4 lookup.
  */
 export interface IpSet {
   match(candidates: readonly Candidate[]): IpMatch | undefined;
@@ -26,81 +35,132 @@ export interface IpSet {
 /** Up to this many entries a linear scan is as fast as hashing. */
 const LINEAR_MAX = 16;
 
+type Ipv4Range = Extract<IpRange, { readonly family: 4 }>;
+type Ipv6Range = Extract<IpRange, { readonly family: 6 }>;
+
+interface Held<R> {
+  readonly entry: string;
+  readonly range: R;
+}
+
+/** The two questions a set answers: which entry holds this IPv4, which this IPv6. */
+interface Lookup {
+  ipv4(value: number): string | undefined;
+  ipv6(words: Ipv6Words): string | undefined;
+}
+
 export function createIpSet(entries: readonly string[]): IpSet {
-  const compiled = entries.map((entry) => {
+  // What each entry holds: IPv4s (an IPv4 entry, or the mapped part of an IPv6 one) and IPv6s.
+  const ipv4: Held<Ipv4Range>[] = [];
+  const ipv6: Held<Ipv6Range>[] = [];
+  for (const entry of entries) {
     const cidr = parseCidr(entry);
+    const address = cidr === undefined ? undefined : parseIp(cidr.address);
     // parse-policies.ts produced these; a bad one here is a programming error (and fails closed).
-    if (cidr === undefined) throw new Error(`ip rule is not canonical: ${entry}`);
-    return { entry, matcher: compileCidr(cidr) };
-  });
-  return compiled.length <= LINEAR_MAX ? linearSet(compiled) : bucketedSet(compiled);
-}
-
-function linearSet(compiled: readonly { readonly entry: string; readonly matcher: CidrMatcher }[]): IpSet {
-  return {
-    match(candidates) {
-      for (const candidate of candidates) {
-        for (const { entry, matcher } of compiled) {
-          if (matcher.contains(candidate.ip)) return { entry, address: candidate.text };
-        }
-      }
-      return undefined;
-    },
-  };
-}
-
-interface Bucket {
-  readonly family: 4 | 6;
-  readonly mask: Ipv6Words;
-  /** Masked network key → the entry that put it there. */
-  readonly networks: Map<string, string>;
-}
-
-function bucketedSet(compiled: readonly { readonly entry: string; readonly matcher: CidrMatcher }[]): IpSet {
-  const buckets = new Map<string, Bucket>();
-  for (const { entry, matcher } of compiled) {
-    const range = ipRange(addressOf(matcher), matcher.cidr.prefix);
-    const mask: Ipv6Words = range.family === 4 ? [0, 0, 0, range.mask] : range.mask;
-    const words: Ipv6Words = range.family === 4 ? [0, 0, 0, range.base] : range.base;
-    const id = `${range.family}/${range.prefix}`;
-    let bucket = buckets.get(id);
-    if (bucket === undefined) {
-      bucket = { family: range.family, mask, networks: new Map() };
-      buckets.set(id, bucket);
+    if (cidr === undefined || address === undefined) throw new Error(`ip rule is not canonical: ${entry}`);
+    const range = ipRange(address, cidr.prefix);
+    if (range.family === 4) {
+      ipv4.push({ entry, range });
+      continue;
     }
-    const key = keyOf(words, mask);
-    if (!bucket.networks.has(key)) bucket.networks.set(key, entry);
+    ipv6.push({ entry, range });
+    const mapped = mappedPart(range);
+    if (mapped !== undefined) ipv4.push({ entry, range: mapped });
   }
-  const all = [...buckets.values()];
+  const lookup = entries.length <= LINEAR_MAX ? scanned(ipv4, ipv6) : bucketed(ipv4, ipv6);
   return {
     match(candidates) {
       for (const candidate of candidates) {
-        const { v4, v6 } = forms(candidate.ip);
-        for (const bucket of all) {
-          const words = bucket.family === 4 ? v4 : v6;
-          if (words === null) continue;
-          const entry = bucket.networks.get(keyOf(words, bucket.mask));
-          if (entry !== undefined) return { entry, address: candidate.text };
-        }
+        const entry = entryFor(lookup, candidate.ip);
+        if (entry !== undefined) return { entry, address: candidate.text };
       }
       return undefined;
     },
   };
 }
 
-/** The candidate as IPv4 (in the last word) and as IPv6: a mapped address is both, as in cidr.ts. */
-function forms(ip: IpAddress): { readonly v4: Ipv6Words | null; readonly v6: Ipv6Words } {
-  if (ip.family === 4) return { v4: [0, 0, 0, ip.value], v6: [0, 0, 0xffff, ip.value] };
-  const [w0, w1, w2, w3] = ip.words;
-  return { v4: w0 === 0 && w1 === 0 && w2 === 0xffff ? [0, 0, 0, w3] : null, v6: ip.words };
+/** An IPv4 as itself; an IPv6 as itself, then as each IPv4 it carries (one listed is enough). */
+function entryFor(lookup: Lookup, ip: IpAddress): string | undefined {
+  if (ip.family === 4) return lookup.ipv4(ip.value);
+  const words = ip.words;
+  const kind = embeddingOf(words);
+  if (kind === undefined) return lookup.ipv6(words);
+  // A mapped address is in an IPv6 range exactly when its IPv4 is in the range's mapped part.
+  if (kind !== 'mapped') {
+    const own = lookup.ipv6(words);
+    if (own !== undefined) return own;
+  }
+  const count = embeddedCount(kind);
+  for (let index = 0; index < count; index++) {
+    const entry = lookup.ipv4(embeddedAt(words, kind, index));
+    if (entry !== undefined) return entry;
+  }
+  return undefined;
+}
+
+/**
+ * The IPv4s an IPv6 range holds as IPv4-mapped addresses, as an IPv4 range (`::ffff:10.0.0.0/104`
+ * → 10.0.0.0/8; `::/0` → every IPv4), or undefined when it holds none (`2001:db8::/32`).
+ */
+function mappedPart(range: Ipv6Range): Ipv4Range | undefined {
+  const { base, mask } = range;
+  if (base[0] !== 0 || base[1] !== 0 || (0xffff & mask[2]) >>> 0 !== base[2]) return undefined;
+  return { family: 4, base: base[3], mask: mask[3], prefix: Math.max(0, range.prefix - 96) };
+}
+
+function scanned(ipv4: readonly Held<Ipv4Range>[], ipv6: readonly Held<Ipv6Range>[]): Lookup {
+  return {
+    ipv4(value) {
+      for (const { entry, range } of ipv4) if (ipv4InRange(value, range)) return entry;
+      return undefined;
+    },
+    ipv6(words) {
+      for (const { entry, range } of ipv6) if (ipv6InRange(words, range)) return entry;
+      return undefined;
+    },
+  };
+}
+
+interface Bucket<K, M> {
+  readonly mask: M;
+  /** Masked network → the first entry that listed it. */
+  readonly networks: Map<K, string>;
+}
+
+function bucketed(ipv4: readonly Held<Ipv4Range>[], ipv6: readonly Held<Ipv6Range>[]): Lookup {
+  const v4 = new Map<number, Bucket<number, number>>();
+  for (const { entry, range } of ipv4) add(v4, range.prefix, range.mask, range.base, entry);
+  const v6 = new Map<number, Bucket<string, Ipv6Words>>();
+  for (const { entry, range } of ipv6) add(v6, range.prefix, range.mask, keyOf(range.base, range.mask), entry);
+  const v4Buckets = [...v4.values()];
+  const v6Buckets = [...v6.values()];
+  return {
+    ipv4(value) {
+      for (const { mask, networks } of v4Buckets) {
+        const entry = networks.get((value & mask) >>> 0);
+        if (entry !== undefined) return entry;
+      }
+      return undefined;
+    },
+    ipv6(words) {
+      for (const { mask, networks } of v6Buckets) {
+        const entry = networks.get(keyOf(words, mask));
+        if (entry !== undefined) return entry;
+      }
+      return undefined;
+    },
+  };
+}
+
+function add<K, M>(buckets: Map<number, Bucket<K, M>>, prefix: number, mask: M, key: K, entry: string): void {
+  let bucket = buckets.get(prefix);
+  if (bucket === undefined) {
+    bucket = { mask, networks: new Map() };
+    buckets.set(prefix, bucket);
+  }
+  if (!bucket.networks.has(key)) bucket.networks.set(key, entry);
 }
 
 function keyOf(words: Ipv6Words, mask: Ipv6Words): string {
   return `${(words[0] & mask[0]) >>> 0}.${(words[1] & mask[1]) >>> 0}.${(words[2] & mask[2]) >>> 0}.${(words[3] & mask[3]) >>> 0}`;
-}
-
-function addressOf(matcher: CidrMatcher): IpAddress {
-  const parsed = parseIp(matcher.cidr.address);
-  if (parsed === undefined) throw new Error(`ip rule is not canonical: ${matcher.cidr.address}`);
-  return parsed;
 }

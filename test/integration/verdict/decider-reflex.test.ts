@@ -43,6 +43,15 @@ describe('decider with Kaizen policies', () => {
     expect(decision.evidence).toEqual([{ kind: 'ip', value: '104.16.0.0/24 (104.16.0.9)', source: 'policy "exfil"' }]);
   });
 
+  it('a name that resolves to a NAT64 or 6to4 form of an address in a blocked range is blocked too', async () => {
+    for (const address of ['64:ff9b::6810:9', '2002:6810:9::1']) {
+      const d = decider({ apiKey: null });
+      const decision = await d.decide(decisionRequest(connectAction('innocent.example:443'), ['1.1.1.1', address]));
+      expect(decision, address).toMatchObject({ decision: 'block', source: 'local', reason: 'blocked by local policy "exfil" (ip)' });
+      expect(decision.evidence).toEqual([{ kind: 'ip', value: `104.16.0.0/24 (${address})`, source: 'policy "exfil"' }]);
+    }
+  });
+
   it('an allowed action still goes to the control plane with the local verdict', async () => {
     harness.cp.respondWith(reply.block({ id: 'v-9' }));
     const d = decider();

@@ -80,6 +80,18 @@ const CASES: readonly Case[] = [
   { name: 'name resolving into a blocked range', rules: { ips: ['10.0.0.0/8'] }, target: 'innocent.example:443', addresses: ['93.184.215.14', '10.1.2.3'], blocks: ['ip'] },
   { name: 'name resolving to a mapped address in a blocked range', rules: { ips: ['10.0.0.0/8'] }, target: 'innocent.example:443', addresses: ['::ffff:10.1.2.3'], blocks: ['ip'] },
   { name: 'name resolving outside every range', rules: { ips: ['10.0.0.0/8', 'fd00::/8'] }, target: 'innocent.example:443', addresses: ['93.184.215.14', '2606:2800::1'], blocks: [] },
+  // an IPv4 range also holds the IPv6 forms the address guard reads an IPv4 of it out of (the dial reaches that IPv4)
+  { name: 'NAT64 target against an IPv4 range', rules: { ips: ['1.2.3.0/24'] }, target: '[64:ff9b::102:304]:443', blocks: ['ip'] },
+  { name: '6to4 target against an IPv4 range', rules: { ips: ['1.2.3.0/24'] }, target: '[2002:102:304::]:443', blocks: ['ip'] },
+  { name: 'IPv4-translated target against an IPv4 range', rules: { ips: ['1.2.3.0/24'] }, target: '[::ffff:0:102:304]:443', blocks: ['ip'] },
+  { name: 'IPv4-compatible target against an IPv4 range', rules: { ips: ['1.2.3.0/24'] }, target: '[::102:304]:443', blocks: ['ip'] },
+  { name: 'Teredo target whose server is in an IPv4 range', rules: { ips: ['1.2.3.0/24'] }, target: '[2001:0:102:304::ffff:ffff]:443', blocks: ['ip'] },
+  { name: 'Teredo target whose client is in an IPv4 range', rules: { ips: ['1.2.3.0/24'] }, target: '[2001:0:808:808::fefd:fcfb]:443', blocks: ['ip'] },
+  { name: 'NAT64 target against a mapped IPv6 range', rules: { ips: ['::ffff:1.2.3.0/120'] }, target: '[64:ff9b::102:304]:443', blocks: ['ip'] },
+  { name: 'NAT64 target outside the IPv4 range', rules: { ips: ['1.2.3.0/24'] }, target: '[64:ff9b::102:404]:443', blocks: [] },
+  { name: 'local-use NAT64 prefix is not read', rules: { ips: ['1.2.3.0/24'] }, target: '[64:ff9b:1::102:304]:443', blocks: [] },
+  { name: 'an IPv6 entry holds that IPv6, not the IPv4 inside it', rules: { ips: ['64:ff9b::102:304'] }, target: '1.2.3.4:443', blocks: [] },
+  { name: 'name resolving to a NAT64 address in a blocked range', rules: { ips: ['10.0.0.0/8'] }, target: 'innocent.example:443', addresses: ['93.184.215.14', '64:ff9b::a01:203'], blocks: ['ip'] },
   // publishers, hashes, skill_patterns (anchored, case-insensitive)
   { name: 'publisher', rules: { publishers: ['Stripe'] }, target: 'api.stripe.com:443', publisher: 'stripe', blocks: ['publishers'] },
   { name: 'Unicode publisher rule against the punycode publisher derived from the IDN', rules: { publishers: ['Bücher'] }, target: 'xn--bcher-kva.de:443', publisher: 'xn--bcher-kva', blocks: ['publishers'] },
