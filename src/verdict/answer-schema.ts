@@ -5,7 +5,8 @@ import type { ControlPlaneAnswer } from './verdict-client.js';
 /**
  * The wire format of the answer to `POST /v1/verdicts`, parsed strictly at the edge: known fields
  * must have the right types (else the answer is malformed), unknown fields are tolerated.
- * A decision at top level, or else under `verdict`, wins; no decision means "recorded, no opinion".
+ * A decision at top level, or else under `verdict`, wins; no decision (an empty body included)
+ * means "recorded, no opinion".
  */
 const MAX_REASON = 1024;
 const MAX_EVIDENCE = 32;
@@ -42,8 +43,16 @@ export type AnswerParse =
   | { readonly ok: true; readonly answer: ControlPlaneAnswer }
   | { readonly ok: false; readonly message: string };
 
-/** Body text of a 2xx answer → the domain answer, or a short description of what is wrong (no body echo). */
+/** Only JSON's own whitespace: a body of anything else that is not JSON stays malformed. */
+const BLANK = /^[\t\n\r ]*$/;
+
+/**
+ * Body text of a 2xx answer → the domain answer, or a short description of what is wrong (no body echo).
+ * An empty (or whitespace-only) body, whatever the 2xx (204 and an empty 200/201/202 alike),
+ * carries no decision: recorded, no opinion.
+ */
 export function parseAnswer(text: string): AnswerParse {
+  if (BLANK.test(text)) return { ok: true, answer: { kind: 'recorded', verdictId: null } };
   let json: unknown;
   try {
     json = JSON.parse(text);

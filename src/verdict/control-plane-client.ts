@@ -103,7 +103,6 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       } catch (error) {
         return transportAttempt(error, 'body', deadline);
       }
-      if (statusCode === 204) return { kind: 'final', result: { ok: true, answer: { kind: 'recorded', verdictId: null } } };
       if (Buffer.byteLength(text) > MAX_ANSWER_BYTES) return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', 'answer too large for a verdict') } };
       const parsed = parseAnswer(text);
       return {

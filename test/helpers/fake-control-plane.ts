@@ -4,7 +4,7 @@
  *
  *   const cp = await startFakeControlPlane();          // answers `allow` until told otherwise
  *   cp.respondWith(reply.status(500), reply.allow());  // a sequence: request n takes reply n, the last repeats
- *   cp.respondWith(reply.slow(2000, reply.allow()));   // slow, reset, resetMidBody, garbage, truncated, 401, 429 + Retry-After...
+ *   cp.respondWith(reply.slow(2000, reply.allow()));   // slow, reset, resetMidBody, garbage, truncated, blank, 401, 429 + Retry-After...
  *   await cp.waitForRequests(1);                       // readiness without sleeps (fire-and-forget reports)
  *   cp.requests[0]?.headers.authorization; cp.requests[0]?.body;   // everything the client sent
  *   cp.routeWith('/v1/policy', reply.policies([...], '"v1"'), reply.notModified());  // a sequence of its own for one path
@@ -70,6 +70,8 @@ export const reply = {
   empty: (): FakeReply => ({ kind: 'json', status: 200, body: {} }),
   /** `{"id": ...}`: recorded, no opinion. */
   recorded: (id = nextId()): FakeReply => ({ kind: 'json', status: 200, body: { id } }),
+  /** A status with an empty (or, given `body`, whitespace-only) body and a Content-Length: recorded, no opinion. */
+  blank: (status: number, body = ''): FakeReply => ({ kind: 'text', status, body }),
   json: (status: number, body: unknown, headers?: Record<string, string>): FakeReply =>
     headers === undefined ? { kind: 'json', status, body } : { kind: 'json', status, body, headers },
   status: (status: number, headers?: Record<string, string>): FakeReply => reply.json(status, { error: `fake status ${status}` }, headers),

@@ -112,9 +112,10 @@ export const eventIdOf = (body: unknown): string | undefined => {
   return typeof id === 'string' ? id : undefined;
 };
 
-/** A reply the proxy takes as delivered in time: an answer with a 2xx status and a JSON body. */
+/** A reply the proxy takes as delivered in time: an answer with a 2xx status and a JSON body, or an empty one. */
 export function delivered(reply: FakeReply): boolean {
-  return reply.kind === 'json' && reply.status >= 200 && reply.status < 300;
+  if (reply.kind !== 'json' && reply.kind !== 'text') return false;
+  return reply.status >= 200 && reply.status < 300 && (reply.kind === 'json' || reply.body.trim() === '');
 }
 
 /** Per event_id seen at the fake: how many times it was sent, and how many of those were delivered. */

@@ -93,11 +93,12 @@ describe('control-plane client: answers', () => {
     expect(result.ok && result.answer).toMatchObject({ kind: 'verdict', decision: 'block', reason: 'fake control plane (wrapped) says block' });
   });
 
-  it('`{}` and `{"id"}` mean recorded, no opinion', async () => {
-    cp.respondWith(reply.empty(), reply.recorded('v-42'));
+  it('`{}`, `{"id"}` and an empty 2xx mean recorded, no opinion', async () => {
+    cp.respondWith(reply.empty(), reply.recorded('v-42'), reply.blank(204), reply.blank(200), reply.blank(202, ' \n'));
     const c = client();
     expect(await c.send(REPORT)).toEqual({ ok: true, answer: { kind: 'recorded', verdictId: null } });
     expect(await c.send(REPORT)).toEqual({ ok: true, answer: { kind: 'recorded', verdictId: 'v-42' } });
+    for (let i = 0; i < 3; i += 1) expect(await c.send(REPORT)).toEqual({ ok: true, answer: { kind: 'recorded', verdictId: null } });
   });
 
   it('`anomaly` is allow-and-flag, logged at warn', async () => {

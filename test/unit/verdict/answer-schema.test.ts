@@ -27,6 +27,10 @@ describe('parseAnswer', () => {
     expect(parse(body)).toMatchObject({ ok: true, answer: { kind: 'recorded' } });
   });
 
+  it.each(['', ' ', '\r\n', ' \t\n '])('an empty or whitespace-only body %j is recorded, no opinion', (text) => {
+    expect(parseAnswer(text)).toEqual({ ok: true, answer: { kind: 'recorded', verdictId: null } });
+  });
+
   it('an unknown decision is allow-and-flag with a reason that names it', () => {
     expect(parse({ decision: 'anomaly' })).toMatchObject({
       answer: { kind: 'verdict', decision: 'allow', flagged: true, reported: 'anomaly', reason: 'flagged by the Kaizen control plane (decision "anomaly")' },
