@@ -1,6 +1,6 @@
 /**
  * Why spooled actions were dropped: `overflow` the spool reached spool.max_bytes (oldest first),
- * `rejected` the control plane refused the entry for good (a 4xx other than 401/403/408/429),
+ * `rejected` the control plane refused the entry for good (400, 413, 415 or 422: its body),
  * `unreadable` an entry on disk that no longer decodes, `too_large` one report larger than a
  * segment, `unavailable` no spool could be opened (data_dir not writable) or it was closed.
  */

@@ -40,6 +40,12 @@ const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 /** One client, one pool: verdicts (the decider) and policies (the sync) share the connection and the key. */
 export type ControlPlaneClient = VerdictClient & PolicyClient & ManifestClient;
 const AUTH_LOG_INTERVAL_MS = 60_000;
+/**
+ * The statuses that refuse the report itself (its body): sending it again cannot help. Any other
+ * 4xx says something about the control plane, not the entry (404, 405, 410: a route missing while
+ * an ingress deploys, a wrong path prefix) and is a failure like a 5xx.
+ */
+const REFUSES_REPORT: ReadonlySet<number> = new Set([400, 413, 415, 422]);
 
 type Attempt =
   | { readonly kind: 'final'; readonly result: ControlPlaneResult }
@@ -118,7 +124,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     if (statusCode === 429 || statusCode >= 500) {
       return { kind: 'retry', retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()), error };
     }
-    return { kind: 'final', result: { ok: false, error, rejected: statusCode >= 400 && statusCode < 500 && statusCode !== 408 } };
+    return { kind: 'final', result: { ok: false, error, rejected: REFUSES_REPORT.has(statusCode) } };
   }
 
   function transportAttempt(error: unknown, phase: 'request' | 'body', deadline: Deadline): Attempt {

@@ -35,7 +35,7 @@ export type ControlPlaneAnswer =
 export interface ControlPlaneFailure {
   readonly ok: false;
   readonly error: KaizenProxyError;
-  /** The control plane refused this report for good (a 4xx other than 401, 403, 408, 429): sending it again cannot help. */
+  /** The control plane refused this report for good (400, 413, 415, 422: its body): sending it again cannot help. */
   readonly rejected?: boolean;
   /**
    * The `Retry-After` of the last attempt (a 429 or 5xx), in ms, when it carried one: the control

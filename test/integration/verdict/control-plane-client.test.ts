@@ -233,9 +233,20 @@ describe('control-plane client: failures', () => {
     expect(errors[1]).toMatchObject({ suppressed: 1 });
   });
 
-  it('other statuses are KZP_ERR_CONTROL_PLANE_HTTP, not retried', async () => {
-    cp.respondWith(reply.status(404));
-    expect(failureCode(await client().send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_HTTP');
+  it.each([
+    [400, true],
+    [413, true],
+    [415, true],
+    [422, true],
+    [404, false],
+    [405, false],
+    [409, false],
+    [410, false],
+  ])('%i is KZP_ERR_CONTROL_PLANE_HTTP, not retried; the report itself refused: %s', async (status, rejected) => {
+    cp.respondWith(reply.status(status));
+    const result = await client().send(REPORT);
+    expect(failureCode(result)).toBe('KZP_ERR_CONTROL_PLANE_HTTP');
+    expect(!result.ok && result.rejected === true).toBe(rejected);
     expect(cp.requests).toHaveLength(1);
   });
 
