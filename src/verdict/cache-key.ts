@@ -1,4 +1,4 @@
-import type { Action } from '../contract/action.js';
+import type { Action, ActionMetadata } from '../contract/action.js';
 
 /** Targets whose last key is remembered; past this many the memo starts over. */
 const MEMO_TARGETS = 1024;
@@ -8,6 +8,7 @@ interface Remembered {
   readonly kind: string;
   readonly tool: string | undefined;
   readonly method: string | undefined;
+  readonly scheme: ActionMetadata['scheme'];
   readonly key: string;
 }
 
@@ -20,20 +21,23 @@ interface Remembered {
 const remembered = new Map<string, Remembered>();
 
 /**
- * Every field a verdict can depend on (agent, kind, target, tool, method) and nothing that varies per
- * request (path, query, ids), so one host's traffic shares one entry. Each free-text field is
- * written with its length first, which keeps the fields apart whatever they contain (a
- * JSON.stringify of the five was 3 µs of a forwarded request's CPU, bench/profile.mjs http).
+ * Every field a verdict can depend on (agent, kind, target, tool, method, scheme) and nothing that
+ * varies per request (path, query, ids), so one host's traffic shares one entry. The scheme keeps a
+ * WebSocket upgrade (an `http` GET with scheme ws) apart from a plain GET to the same target:port;
+ * a CONNECT has none. Each free-text field is written with its length first, which keeps the
+ * fields apart whatever they contain; the scheme is one of four fixed words and needs no length
+ * (a JSON.stringify of the fields was 3 µs of a forwarded request's CPU, bench/profile.mjs http).
  */
 export function verdictCacheKey(agent: string, action: Action): string {
   const target = action.target;
   const kind = action.kind;
   const tool = action.tool;
   const method = action.metadata.method;
+  const scheme = action.metadata.scheme;
   const last = remembered.get(target);
-  if (last !== undefined && last.agent === agent && last.kind === kind && last.tool === tool && last.method === method) return last.key;
-  const key = `${agent.length}:${agent}|${kind}|${target.length}:${target}|${tool === undefined ? '-' : `${tool.length}:${tool}`}|${method === undefined ? '-' : `${method.length}:${method}`}`;
+  if (last !== undefined && last.agent === agent && last.kind === kind && last.tool === tool && last.method === method && last.scheme === scheme) return last.key;
+  const key = `${agent.length}:${agent}|${kind}|${target.length}:${target}|${tool === undefined ? '-' : `${tool.length}:${tool}`}|${method === undefined ? '-' : `${method.length}:${method}`}|${scheme ?? '-'}`;
   if (last === undefined && remembered.size >= MEMO_TARGETS) remembered.clear();
-  remembered.set(target, { agent, kind, tool, method, key });
+  remembered.set(target, { agent, kind, tool, method, scheme, key });
   return key;
 }

@@ -72,7 +72,7 @@ describe('decider: the control plane decides', () => {
     expect(new Set(decisions.map((x) => `${x.decision}/${x.verdictId ?? ''}`))).toEqual(new Set(['allow/v-once']));
   });
 
-  it('keys on agent, kind, target, tool and method, never on path or query', async () => {
+  it('keys on agent, kind, target, tool, method and scheme, never on path or query', async () => {
     const d = decider();
     await d.decide(decisionRequest(httpAction('example.com:80', 'GET', '/a'), undefined, 80));
     await d.decide(decisionRequest(httpAction('example.com:80', 'GET', '/b/c'), undefined, 80));
@@ -81,7 +81,9 @@ describe('decider: the control plane decides', () => {
     await d.decide(decisionRequest(httpAction('example.com:80', 'GET', '/a'), undefined, 80, 'other-agent'));
     await d.decide(decisionRequest({ ...httpAction('example.com:80', 'GET', '/a'), tool: 'search' }, undefined, 80));
     await d.decide(decisionRequest(connectAction('example.com:80'), undefined, 80));
-    expect(harness.cp.requests).toHaveLength(5);
+    const upgrade = httpAction('example.com:80', 'GET', '/a');
+    await d.decide(decisionRequest({ ...upgrade, metadata: { ...upgrade.metadata, scheme: 'ws' } }, undefined, 80));
+    expect(harness.cp.requests).toHaveLength(6);
   });
 
   it('clearCache forgets verdicts', async () => {

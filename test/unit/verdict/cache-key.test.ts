@@ -17,7 +17,7 @@ describe('verdictCacheKey', () => {
     );
   });
 
-  it('separates agent, kind, target, tool and method', () => {
+  it('separates agent, kind, target, tool, method and scheme', () => {
     const keys = new Set([
       verdictCacheKey('a', http('GET', '/')),
       verdictCacheKey('b', http('GET', '/')),
@@ -25,8 +25,10 @@ describe('verdictCacheKey', () => {
       verdictCacheKey('a', http('GET', '/', { tool: 'search' })),
       verdictCacheKey('a', http('GET', '/', { target: 'example.org:80' })),
       verdictCacheKey('a', { kind: 'connect', target: 'example.com:80', metadata: { source: 'egress' } }),
+      verdictCacheKey('a', { ...http('GET', '/'), metadata: { source: 'egress', method: 'GET', path: '/', scheme: 'ws' } }),
+      verdictCacheKey('a', { ...http('GET', '/'), metadata: { source: 'egress', method: 'GET', path: '/', scheme: 'https' } }),
     ]);
-    expect(keys.size).toBe(6);
+    expect(keys.size).toBe(8);
   });
 
   it('cannot be confused by separators inside a field', () => {
@@ -48,10 +50,12 @@ describe('verdictCacheKey, asked again', () => {
       verdictCacheKey('a', http('POST', '/')),
       verdictCacheKey('a', http('GET', '/', { tool: 'search' })),
       verdictCacheKey('a', { kind: 'connect', target: 'example.com:80', metadata: { source: 'egress' } }),
+      verdictCacheKey('a', { ...http('GET', '/'), metadata: { source: 'egress', method: 'GET', path: '/', scheme: 'ws' } }),
     ];
-    expect(new Set([first, ...changed]).size).toBe(5);
-    expect(changed[0]).toBe('1:b|http|14:example.com:80|-|3:GET');
-    expect(verdictCacheKey('a', http('GET', '/'))).toBe('1:a|http|14:example.com:80|-|3:GET');
+    expect(new Set([first, ...changed]).size).toBe(6);
+    expect(changed[0]).toBe('1:b|http|14:example.com:80|-|3:GET|http');
+    expect(changed[4]).toBe('1:a|http|14:example.com:80|-|3:GET|ws');
+    expect(verdictCacheKey('a', http('GET', '/'))).toBe('1:a|http|14:example.com:80|-|3:GET|http');
   });
 
   it('stays right for more targets than it remembers', () => {
@@ -60,7 +64,7 @@ describe('verdictCacheKey, asked again', () => {
       for (let i = 0; i < 3000; i++) {
         const target = `host-${String(i)}.example:443`;
         const key = verdictCacheKey('a', { kind: 'connect', target, metadata: { source: 'egress' } });
-        expect(key).toBe(`1:a|connect|${String(target.length)}:${target}|-|-`);
+        expect(key).toBe(`1:a|connect|${String(target.length)}:${target}|-|-|-`);
         if (round === 0) keys.set(target, key);
         else expect(key).toBe(keys.get(target));
       }
