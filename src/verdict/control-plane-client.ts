@@ -41,11 +41,12 @@ const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 export type ControlPlaneClient = VerdictClient & PolicyClient & ManifestClient;
 const AUTH_LOG_INTERVAL_MS = 60_000;
 /**
- * The statuses that refuse the report itself (its body): sending it again cannot help. Any other
- * 4xx says something about the control plane, not the entry (404, 405, 410: a route missing while
- * an ingress deploys, a wrong path prefix) and is a failure like a 5xx.
+ * The statuses that refuse the report itself (its body), or say it is already there (409, a
+ * duplicate event_id): sending it again cannot help, and holding it would hold every entry behind it
+ * for good. Any other 4xx says something about the control plane, not the entry (404, 405, 410: a
+ * route missing while an ingress deploys, a wrong path prefix) and is a failure like a 5xx.
  */
-const REFUSES_REPORT: ReadonlySet<number> = new Set([400, 413, 415, 422]);
+const REFUSES_REPORT: ReadonlySet<number> = new Set([400, 409, 413, 415, 422]);
 
 type Attempt =
   | { readonly kind: 'final'; readonly result: ControlPlaneResult }

@@ -240,7 +240,7 @@ describe('control-plane client: failures', () => {
     [422, true],
     [404, false],
     [405, false],
-    [409, false],
+    [409, true],
     [410, false],
   ])('%i is KZP_ERR_CONTROL_PLANE_HTTP, not retried; the report itself refused: %s', async (status, rejected) => {
     cp.respondWith(reply.status(status));
