@@ -10,13 +10,19 @@ export interface LearnedManifest {
   readonly manifest: Manifest;
   /** Targets left out: every action on them was refused (a declaration must not legitimise them). */
   readonly refusedOnly: readonly string[];
+  /**
+   * Targets left out: forwarded only by fail: open, never on a verdict (the control plane said
+   * nothing about them, so nothing says they belong in a declaration).
+   */
+  readonly failOpenOnly: readonly string[];
   /** Forwarded only because of monitor mode: kept in the manifest, listed for the operator. */
   readonly wouldBlock: readonly string[];
 }
 
 /**
- * Kaizen's manifest from an observed record: every destination the agent reached (at least one
- * action forwarded, monitor-mode would-blocks included) and every tool its actions carried.
+ * Kaizen's manifest from an observed record: every destination the agent reached on a verdict (at
+ * least one action forwarded, monitor-mode would-blocks included, fail-open allows not) and every
+ * tool its actions carried.
  * `registrable` collapses names to their registrable domain with the port kept
  * (`api.openai.com:443` → `openai.com:443`), using the public suffix list with its private section
  * (so one tenant of `github.io` does not stand for all of them); IP literals and names without a
@@ -26,10 +32,11 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
   const destinations = new Set<string>();
   const tools = new Set<string>();
   const refusedOnly: string[] = [];
+  const failOpenOnly: string[] = [];
   const wouldBlock = new Set<string>();
   for (const stats of record.destinations.values()) {
     if (stats.allowed + stats.wouldBlock === 0) {
-      refusedOnly.push(stats.target);
+      (stats.failOpen > 0 ? failOpenOnly : refusedOnly).push(stats.target);
       continue;
     }
     const destination = collapse === 'registrable' ? collapsed(stats.target) : stats.target;
@@ -40,6 +47,7 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
   return {
     manifest: { tools: [...tools].sort(), destinations: [...destinations].sort() },
     refusedOnly: refusedOnly.sort(),
+    failOpenOnly: failOpenOnly.sort(),
     wouldBlock: [...wouldBlock].sort(),
   };
 }

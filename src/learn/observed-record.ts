@@ -8,12 +8,14 @@ export interface DestinationStats {
   readonly kinds: Partial<Record<ActionKind, number>>;
   /** Tool names the actions carried (mapped routes), sorted; at most MAX_TOOLS_PER_DESTINATION. */
   readonly tools: readonly string[];
-  /** Forwarded without objection. */
+  /** Forwarded on a verdict (control plane, cache, local policy). */
   readonly allowed: number;
   /** Refused by the proxy (blocks, guard, no verdict). */
   readonly blocked: number;
   /** Forwarded in monitor mode although it would have been refused. */
   readonly wouldBlock: number;
+  /** Forwarded without any verdict, because the control plane gave none and fail mode is open. */
+  readonly failOpen: number;
   /** Epoch milliseconds. */
   readonly firstSeen: number;
   readonly lastSeen: number;
@@ -40,7 +42,7 @@ export function emptyRecord(agent: string): ObservedRecord {
 
 /** The total number of actions decided for a destination. */
 export function actionCount(stats: DestinationStats): number {
-  return stats.allowed + stats.blocked + stats.wouldBlock;
+  return stats.allowed + stats.blocked + stats.wouldBlock + stats.failOpen;
 }
 
 /** DestinationStats while it is being counted: updated in place, one Map lookup per event. */
@@ -51,6 +53,7 @@ interface MutableStats {
   allowed: number;
   blocked: number;
   wouldBlock: number;
+  failOpen: number;
   readonly firstSeen: number;
   lastSeen: number;
 }
@@ -86,12 +89,13 @@ export class RecordBuilder {
         this.#droppedActions++;
         return false;
       }
-      stats = { target: action.target, kinds: {}, tools: [], allowed: 0, blocked: 0, wouldBlock: 0, firstSeen: now, lastSeen: now };
+      stats = { target: action.target, kinds: {}, tools: [], allowed: 0, blocked: 0, wouldBlock: 0, failOpen: 0, firstSeen: now, lastSeen: now };
       this.#destinations.set(action.target, stats);
     }
     stats.kinds[action.kind] = (stats.kinds[action.kind] ?? 0) + 1;
     if (decision.enforce === 'refuse') stats.blocked++;
     else if (decision.wouldBlock) stats.wouldBlock++;
+    else if (decision.source === 'fail_open') stats.failOpen++;
     else stats.allowed++;
     if (now > stats.lastSeen) stats.lastSeen = now;
     const tool = action.tool;
@@ -145,6 +149,7 @@ export function mergeRecords(older: ObservedRecord, newer: ObservedRecord, maxDe
       allowed: known.allowed + stats.allowed,
       blocked: known.blocked + stats.blocked,
       wouldBlock: known.wouldBlock + stats.wouldBlock,
+      failOpen: known.failOpen + stats.failOpen,
       firstSeen: Math.min(known.firstSeen, stats.firstSeen),
       lastSeen: Math.max(known.lastSeen, stats.lastSeen),
     });

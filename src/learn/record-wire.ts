@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ActionKind } from '../contract/action.js';
-import { byText, MAX_TOOLS_PER_DESTINATION, type DestinationStats, type ObservedRecord } from './observed-record.js';
+import { actionCount, byText, MAX_TOOLS_PER_DESTINATION, type DestinationStats, type ObservedRecord } from './observed-record.js';
 
 /**
  * data_dir/observed/<agent>.json on disk: version 1, times as ISO 8601, destinations sorted by
@@ -14,7 +14,8 @@ const destinationWire = z.looseObject({
   kinds: z.looseObject({ connect: count.optional(), http: count.optional(), tool_call: count.optional() }),
   tools: z.array(z.string().max(1000)).max(10_000),
   count,
-  decisions: z.looseObject({ allow: count, block: count, would_block: count }),
+  // fail_open came later: a record written before it has none (read as 0).
+  decisions: z.looseObject({ allow: count, block: count, would_block: count, fail_open: count.optional() }),
   first_seen: time,
   last_seen: time,
 });
@@ -40,8 +41,8 @@ export function recordToWire(record: ObservedRecord, updatedAt: number): RecordW
       target: stats.target,
       kinds: stats.kinds,
       tools: [...stats.tools],
-      count: stats.allowed + stats.blocked + stats.wouldBlock,
-      decisions: { allow: stats.allowed, block: stats.blocked, would_block: stats.wouldBlock },
+      count: actionCount(stats),
+      decisions: { allow: stats.allowed, block: stats.blocked, would_block: stats.wouldBlock, fail_open: stats.failOpen },
       first_seen: new Date(stats.firstSeen).toISOString(),
       last_seen: new Date(stats.lastSeen).toISOString(),
     })),
@@ -77,6 +78,7 @@ export function parseRecord(text: string): ParsedRecord {
       allowed: entry.decisions.allow,
       blocked: entry.decisions.block,
       wouldBlock: entry.decisions.would_block,
+      failOpen: entry.decisions.fail_open ?? 0,
       firstSeen: Date.parse(entry.first_seen),
       lastSeen: Date.parse(entry.last_seen),
     });

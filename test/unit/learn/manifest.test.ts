@@ -30,15 +30,19 @@ describe('the learned manifest', () => {
     { target: 'localhost:8080' },
     { target: 'pastebin.com:443', decision: { ...allow, decision: 'block', enforce: 'refuse' } },
     { target: 'evil.example:443', decision: { ...allow, decision: 'block', wouldBlock: true } },
+    { target: 'unjudged.example:443', tool: 'leak', decision: { ...allow, source: 'fail_open' } },
+    { target: 'www.bbc.co.uk:443', decision: { ...allow, source: 'fail_open' } },
   ]);
 
-  it("is Kaizen's {tools, destinations}: host:port as observed, refused-only targets left out, would-blocks flagged", () => {
+  it("is Kaizen's {tools, destinations}: host:port as observed, refused-only and fail-open-only targets left out, would-blocks flagged", () => {
     const learned = manifestOf(observed, 'none');
     expect(learned.manifest).toEqual({
       tools: ['chat', 'ping'],
       destinations: ['203.0.113.7:8443', 'alice.github.io:443', 'api.openai.com:443', 'evil.example:443', 'localhost:8080', 'uploads.openai.com:443', 'www.bbc.co.uk:443'],
     });
     expect(learned.refusedOnly).toEqual(['pastebin.com:443']);
+    // Allowed only without a verdict: not declared, nor its tools. Once allowed on a verdict too: kept.
+    expect(learned.failOpenOnly).toEqual(['unjudged.example:443']);
     expect(learned.wouldBlock).toEqual(['evil.example:443']);
   });
 

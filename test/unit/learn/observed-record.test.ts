@@ -9,6 +9,7 @@ import { parseRecord, recordToWire } from '../../../src/learn/record-wire.js';
 const allow: Decision = { decision: 'allow', enforce: 'forward', reason: 'ok', evidence: [], source: 'local', verdictId: null, flagged: false, wouldBlock: false };
 const block: Decision = { ...allow, decision: 'block', enforce: 'refuse', reason: 'no' };
 const wouldBlock: Decision = { ...block, enforce: 'forward', wouldBlock: true };
+const failOpen: Decision = { ...allow, source: 'fail_open', reason: 'no verdict; allowed because fail mode is open' };
 
 function event(target: string, decision: Decision = allow, extra: Partial<Action> = {}): DecisionEvent {
   return { agent: 'a', action: { kind: 'connect', target, metadata: { source: 'egress' }, ...extra }, decision, ms: 1 };
@@ -28,6 +29,7 @@ describe('the observed record', () => {
       allowed: 1,
       blocked: 1,
       wouldBlock: 1,
+      failOpen: 0,
       firstSeen: 1000,
       lastSeen: 3000,
     });
@@ -59,13 +61,44 @@ describe('the observed record', () => {
     expect(merged.droppedActions).toBe(1);
   });
 
+  it('counts fail-open allows apart from allows on a verdict, in the builder, the merge and the file', () => {
+    const older = new RecordBuilder('a');
+    older.observe(event('one:443', failOpen), 100, () => true);
+    older.observe(event('one:443'), 100, () => true);
+    const newer = new RecordBuilder('a');
+    newer.observe(event('one:443', failOpen), 200, () => true);
+    expect(newer.snapshot().destinations.get('one:443')).toMatchObject({ allowed: 0, failOpen: 1 });
+    const merged = mergeRecords(older.snapshot(), newer.snapshot(), 10);
+    expect(merged.destinations.get('one:443')).toMatchObject({ allowed: 1, blocked: 0, wouldBlock: 0, failOpen: 2 });
+    const wire = recordToWire(merged, 300);
+    expect(wire.destinations[0]).toMatchObject({ count: 3, decisions: { allow: 1, block: 0, would_block: 0, fail_open: 2 } });
+    const parsed = parseRecord(JSON.stringify(wire));
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.record).toEqual(merged);
+  });
+
+  it('loads a record written before fail_open was counted: none of its actions were fail-open', () => {
+    const old = {
+      version: 1,
+      agent: 'a',
+      updated_at: '2024-01-03T00:00:00.000Z',
+      dropped: { actions: 0, tools: 0 },
+      destinations: [
+        { target: 'one:443', kinds: { connect: 2 }, tools: [], count: 2, decisions: { allow: 1, block: 1, would_block: 0 }, first_seen: '2024-01-01T00:00:00.000Z', last_seen: '2024-01-02T00:00:00.000Z' },
+      ],
+    };
+    const parsed = parseRecord(JSON.stringify(old));
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.record.destinations.get('one:443')).toMatchObject({ allowed: 1, blocked: 1, wouldBlock: 0, failOpen: 0 });
+  });
+
   it('round-trips through its file format, sorted, times as ISO 8601', () => {
     const builder = new RecordBuilder('agent/x');
     builder.observe(event('b.example:443', allow, { tool: 't' }), Date.UTC(2024, 0, 1), () => true);
     builder.observe(event('[2001:db8::1]:443'), Date.UTC(2024, 0, 2), () => true);
     const wire = recordToWire(builder.snapshot(), Date.UTC(2024, 0, 3));
     expect(wire.destinations.map((d) => d.target)).toEqual(['[2001:db8::1]:443', 'b.example:443']);
-    expect(wire.destinations[1]).toMatchObject({ count: 1, decisions: { allow: 1, block: 0, would_block: 0 }, first_seen: '2024-01-01T00:00:00.000Z' });
+    expect(wire.destinations[1]).toMatchObject({ count: 1, decisions: { allow: 1, block: 0, would_block: 0, fail_open: 0 }, first_seen: '2024-01-01T00:00:00.000Z' });
     const parsed = parseRecord(JSON.stringify(wire));
     if (!parsed.ok) throw new Error(parsed.message);
     expect(parsed.record).toEqual(builder.snapshot());
