@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OWNER_ONLY_FILE } from './owner-only.js';
 
 /**
  * The ack cursor: everything before (segment, offset) has been acknowledged by the control plane.
@@ -33,6 +34,6 @@ export async function readAckCursor(dir: string): Promise<AckCursor | null> {
 
 export async function writeAckCursor(dir: string, cursor: AckCursor): Promise<void> {
   const temp = join(dir, `${FILE}.tmp`);
-  await writeFile(temp, JSON.stringify(cursor));
+  await writeFile(temp, JSON.stringify(cursor), { mode: OWNER_ONLY_FILE });
   await rename(temp, join(dir, FILE));
 }

@@ -2,6 +2,7 @@ import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { noSpoolMetrics, type SpoolMetrics } from '../../contract/spool-metrics.js';
 import type { Logger } from '../../observe/logger.js';
+import { ownerOnlyDir, type OwnerOnlyDir } from './owner-only.js';
 import { openReportSpool, type ReportSpool, type SpoolPosition } from './report-spool.js';
 import { listSegmentIds } from './segment-file.js';
 import { acquireSlot, claimAbandoned, partitionDir, type SlotLock } from './spool-slot.js';
@@ -31,9 +32,13 @@ export async function openSpool(options: OpenSpoolOptions): Promise<ReportSpool 
   const dataDir = resolve(options.dataDir);
   try {
     const partition = partitionDir(dataDir, options.controlPlaneUrl, options.apiKey);
+    const modes = new Map<string, OwnerOnlyDir>();
+    for (const dir of [dirname(partition), partition]) modes.set(dir, await ownerOnlyDir(dir));
     const lock = await acquireSlot(partition);
     let spool: ReportSpool;
     try {
+      modes.set(lock.dir, await ownerOnlyDir(lock.dir));
+      logModes(modes, logger);
       spool = await openReportSpool({ dir: lock.dir, maxBytes: options.maxBytes, flushIntervalMs: options.flushIntervalMs, logger, metrics: options.metrics });
     } catch (error) {
       await lock.release();
@@ -50,6 +55,15 @@ export async function openSpool(options: OpenSpoolOptions): Promise<ReportSpool 
     );
     return null;
   }
+}
+
+/** Directories an older version made 0755 (under umask 022) are said once, tightened or not. */
+function logModes(modes: ReadonlyMap<string, OwnerOnlyDir>, logger: Logger): void {
+  const having = (mode: OwnerOnlyDir): string[] => [...modes].filter(([, m]) => m === mode).map(([dir]) => dir);
+  const tightened = having('tightened');
+  const open = having('open');
+  if (tightened.length > 0) logger.info({ dirs: tightened }, 'spool directory was open to other users (made by an older version): now 0700');
+  if (open.length > 0) logger.warn({ code: 'KZP_ERR_SPOOL', dirs: open }, 'spool directory is open to other users and this process cannot make it 0700 (another owner, or chmod refused)');
 }
 
 async function adoptAbandoned(partition: string, own: string, spool: ReportSpool, logger: Logger): Promise<void> {

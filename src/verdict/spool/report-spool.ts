@@ -3,6 +3,7 @@ import type { SpoolMetrics } from '../../contract/spool-metrics.js';
 import type { Logger } from '../../observe/logger.js';
 import type { VerdictReport } from '../verdict-client.js';
 import { writeAckCursor } from './ack-cursor.js';
+import { OWNER_ONLY_DIR, OWNER_ONLY_FILE } from './owner-only.js';
 import { encodeRecord } from './record-frame.js';
 import { SEGMENT_MAGIC, segmentPath } from './segment-file.js';
 import { readSegment, type SpooledReport } from './segment-reader.js';
@@ -56,7 +57,7 @@ export function segmentBytesFor(maxBytes: number): number {
  */
 export async function openReportSpool(options: ReportSpoolOptions): Promise<ReportSpool> {
   const { dir, logger, metrics } = options;
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: OWNER_ONLY_DIR });
   const table = await recoverSpool(dir, logger);
   const segmentBytes = segmentBytesFor(options.maxBytes);
   const handles = new Map<number, FileHandle>();
@@ -121,7 +122,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
   async function handleFor(segment: SegmentState): Promise<FileHandle> {
     const open_ = handles.get(segment.id);
     if (open_ !== undefined) return open_;
-    const handle = await open(segmentPath(dir, segment.id), 'a');
+    const handle = await open(segmentPath(dir, segment.id), 'a', OWNER_ONLY_FILE);
     handles.set(segment.id, handle);
     return handle;
   }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OWNER_ONLY_DIR, OWNER_ONLY_FILE } from './owner-only.js';
 
 /**
  * Where one proxy's spool lives, and who owns it. Entries belong to one control plane and one API
@@ -29,7 +30,7 @@ export function partitionDir(dataDir: string, controlPlaneUrl: string, apiKey: s
 
 /** The first free (or abandoned) slot of the partition, locked. Rejects when every slot is held or the disk refuses. */
 export async function acquireSlot(partition: string): Promise<SlotLock> {
-  await mkdir(partition, { recursive: true });
+  await mkdir(partition, { recursive: true, mode: OWNER_ONLY_DIR });
   for (let slot = 0; slot < MAX_SLOTS; slot += 1) {
     const lock = await tryLock(join(partition, `slot-${slot}`));
     if (lock !== null) return lock;
@@ -61,11 +62,11 @@ async function tryLock(dir: string): Promise<SlotLock | null> {
 }
 
 async function tryLockOnce(dir: string): Promise<SlotLock | null> {
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: OWNER_ONLY_DIR });
   const token = randomUUID();
   const lockPath = join(dir, LOCK);
   const temp = join(dir, `${LOCK}.${token}`);
-  await writeFile(temp, `${process.pid} ${startTimeOf(process.pid) ?? '-'} ${token}\n`);
+  await writeFile(temp, `${process.pid} ${startTimeOf(process.pid) ?? '-'} ${token}\n`, { mode: OWNER_ONLY_FILE });
   try {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
