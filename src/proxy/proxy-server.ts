@@ -19,6 +19,7 @@ import { createConnectHandler, createVersionCheckedConnect } from './connect-tun
 import { closeGracefully } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
 import { FastLane } from './fast-lane.js';
+import { headerCheckInterval } from './header-check-interval.js';
 import { listenOn, stopAccepting } from '../net/listen-on.js';
 import { inheritNoDelay } from '../net/listener-nodelay.js';
 import { isLoopbackHost } from '../net/loopback-host.js';
@@ -98,11 +99,6 @@ const DNS_CACHE_ENTRIES = 10_000;
 /** Clients whose rate buckets are kept (limits.client_rate); a forgotten one starts with a full bucket. */
 const RATE_CLIENTS = 10_000;
 
-/** Parser checks run this often, so a header timeout fires within a quarter of its length. */
-function checkingInterval(headerTimeoutMs: number): number {
-  return Math.max(50, Math.min(1_000, Math.floor(headerTimeoutMs / 4)));
-}
-
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const { limits, network } = options;
   const registry = new ConnectionRegistry(options.logger);
@@ -150,7 +146,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     // Whole-request deadlines would cut long uploads; a stalled body is caught by the idle timeout.
     requestTimeout: 0,
     keepAliveTimeout: network.idleTimeoutMs,
-    connectionsCheckingInterval: checkingInterval(limits.headerTimeoutMs),
+    connectionsCheckingInterval: headerCheckInterval(limits.headerTimeoutMs),
     // Absolute-form requests carry their authority; a missing Host is not our 400 to give.
     requireHostHeader: false,
     noDelay: true,
@@ -173,7 +169,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const lane = new FastLane(proxy, {
     maxHeaderBytes: limits.maxHeaderBytes,
     headerTimeoutMs: limits.headerTimeoutMs,
-    checkingIntervalMs: checkingInterval(limits.headerTimeoutMs),
+    checkingIntervalMs: headerCheckInterval(limits.headerTimeoutMs),
     idleTimeoutMs: network.idleTimeoutMs,
     clientError,
     connect: onConnect,

@@ -7,6 +7,7 @@ import { refuseOnResponse, refuseOnSocket } from './deny-response.js';
 import type { ProxyContext } from './proxy-context.js';
 import { reportRefused } from './exchange-events.js';
 import { errorRefusal } from './refusal.js';
+import { headerCheckInterval } from './header-check-interval.js';
 import { refuseRedirect } from './transparent-refusal.js';
 import { sniffFirstFlight } from './transparent-sniff.js';
 import { tunnelRedirectedTls } from './transparent-tls.js';
@@ -40,6 +41,8 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
     headersTimeout: options.headerTimeoutMs,
     requestTimeout: 0,
     keepAliveTimeout: options.idleTimeoutMs,
+    // As on the proxy port: Node's default checks header deadlines only every 30 s.
+    connectionsCheckingInterval: headerCheckInterval(options.headerTimeoutMs),
     requireHostHeader: false,
     noDelay: true,
   });
