@@ -6,10 +6,10 @@ import { installConnectionGate, type ConnectionLimits } from './connection-limit
 import { refuseOnResponse, refuseOnSocket } from './deny-response.js';
 import type { ProxyContext } from './proxy-context.js';
 import { reportRefused } from './exchange-events.js';
-import { errorRefusal } from './refusal.js';
+import { errorRefusal, type Refusal } from './refusal.js';
 import { headerCheckInterval } from './header-check-interval.js';
 import { refuseRedirect } from './transparent-refusal.js';
-import { sniffFirstFlight } from './transparent-sniff.js';
+import { sniffFirstFlight, type SniffLimits } from './transparent-sniff.js';
 import { tunnelRedirectedTls } from './transparent-tls.js';
 import { inheritNoDelay } from '../net/listener-nodelay.js';
 
@@ -27,6 +27,8 @@ export interface TransparentOptions {
 }
 
 const NO_HOST = errorRefusal('KZP_ERR_TRANSPARENT_DESTINATION', { message: 'a redirected HTTP request without a Host header' });
+const CONNECT_REFUSED = errorRefusal('KZP_ERR_BAD_REQUEST', { message: 'CONNECT is not accepted on the transparent port' });
+const HEADER_TIMEOUT = errorRefusal('KZP_ERR_HEADER_TIMEOUT');
 
 /**
  * The listener for connections redirected by iptables. Each connection's first flight is sniffed:
@@ -62,16 +64,14 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   server.on('checkContinue', onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (toAbsoluteForm(req)) options.onUpgrade(req, socket, head);
-    else if (socket instanceof Socket) refuseOnSocket(socket, NO_HOST);
-    else socket.destroy();
+    else refuseHead(proxy, socket, NO_HOST, 'no_host');
   });
   // CONNECT is a request to a proxy; nothing redirected here ever needs it.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-    if (socket instanceof Socket) refuseOnSocket(socket, errorRefusal('KZP_ERR_BAD_REQUEST', { message: 'CONNECT is not accepted on the transparent port' }));
-    else socket.destroy();
+    refuseHead(proxy, socket, CONNECT_REFUSED, 'connect');
   });
   server.on('clientError', createClientErrorHandler(proxy.registry, proxy.observer));
-  installSniffer(server, proxy, options.headerTimeoutMs);
+  installSniffer(server, proxy, { timeoutMs: options.headerTimeoutMs, maxHeaderBytes: options.maxHeaderBytes });
   // Redirected clients are the pod's own processes, from its own address: read and logged, as before.
   installConnectionGate(server, proxy.registry, options.connectionLimits, proxy.logger, { observer: proxy.observer, readClient: true });
   return server;
@@ -87,19 +87,36 @@ function toAbsoluteForm(req: IncomingMessage): boolean {
   return true;
 }
 
+/** A request head refused on its socket (an upgrade or a CONNECT): logged and counted like a refused request. */
+function refuseHead(proxy: ProxyContext, socket: Duplex, refusal: Refusal, reason: string): void {
+  if (!(socket instanceof Socket)) {
+    socket.destroy();
+    return;
+  }
+  proxy.registry.get(socket).log.warn({ code: refusal.code, reason }, 'refused');
+  reportRefused(proxy.observer, refusal.code, reason);
+  refuseOnSocket(socket, refusal);
+}
+
 type ConnectionListener = (this: Server, socket: Socket) => void;
 
 /** Puts the first-flight sniff in front of the http.Server's own connection listener. */
-function installSniffer(server: Server, proxy: ProxyContext, timeoutMs: number): void {
+function installSniffer(server: Server, proxy: ProxyContext, limits: SniffLimits): void {
   const http = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     const conn = proxy.registry.get(socket);
-    void sniffFirstFlight(socket, timeoutMs).then((sniffed) => {
+    void sniffFirstFlight(socket, limits).then((sniffed) => {
       switch (sniffed.kind) {
         case 'http':
           socket.unshift(sniffed.bytes);
           for (const listener of http) listener.call(server, socket);
+          return;
+        case 'http_timeout':
+          // What node:http's own header timeout answers (client-error.ts), had it had the bytes.
+          conn.log.info({ status: HEADER_TIMEOUT.status, code: HEADER_TIMEOUT.code }, 'refused');
+          refuseOnSocket(socket, HEADER_TIMEOUT);
+          reportRefused(proxy.observer, HEADER_TIMEOUT.code);
           return;
         case 'tls':
           proxy.lifecycle.begin();
