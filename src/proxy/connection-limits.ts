@@ -6,6 +6,7 @@ import type { Logger } from '../observe/logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { refuseOnSocket } from './deny-response.js';
 import { reportRefused } from './exchange-events.js';
+import type { EarlyRefuse } from './first-byte-refusal.js';
 import { errorRefusal } from './refusal.js';
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
@@ -31,12 +32,15 @@ export interface GateOptions {
   readonly front?: ConnectionFront | null;
   /** Read every client's address, whatever the registry's readClientAddresses says (the transparent listener). */
   readonly readClient?: boolean;
+  /** How a refused client reads its refusal; refuseOnSocket (HTTP) by default. */
+  readonly refuse?: EarlyRefuse;
 }
 
 export function installConnectionGate(server: Server, registry: ConnectionRegistry, limits: ConnectionLimits, logger: Logger, options: GateOptions = {}): void {
   const observer = options.observer ?? null;
   const front = options.front ?? null;
   const alwaysReadClient = options.readClient === true;
+  const refuse = options.refuse ?? refuseOnSocket;
   const listeners = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   const overflow = errorRefusal('KZP_ERR_LIMIT_CONNECTIONS');
@@ -54,14 +58,14 @@ export function installConnectionGate(server: Server, registry: ConnectionRegist
     if (!decrypted) {
       if (registry.size >= maxConnections) {
         logger.warn({ status: overflow.status, code: overflow.code, max_connections: maxConnections }, 'refused');
-        refuseOnSocket(socket, overflow);
+        refuse(socket, overflow);
         reportRefused(observer, overflow.code);
         return;
       }
       // One client holding its share gets 429; the others keep being admitted.
       if (maxConnectionsPerClient > 0 && registry.countFor(socket.remoteAddress ?? '') >= maxConnectionsPerClient) {
         logger.warn({ status: clientOverflow.status, code: clientOverflow.code, max_connections_per_client: maxConnectionsPerClient }, 'refused');
-        refuseOnSocket(socket, clientOverflow);
+        refuse(socket, clientOverflow);
         reportRefused(observer, clientOverflow.code);
         return;
       }

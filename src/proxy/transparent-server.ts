@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { createClientErrorHandler } from './client-error.js';
 import { installConnectionGate, type ConnectionLimits } from './connection-limits.js';
 import { refuseOnResponse, refuseOnSocket } from './deny-response.js';
+import { refuseByFirstByte } from './first-byte-refusal.js';
 import type { ProxyContext } from './proxy-context.js';
 import { reportRefused } from './exchange-events.js';
 import { errorRefusal, type Refusal } from './refusal.js';
@@ -73,7 +74,12 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   server.on('clientError', createClientErrorHandler(proxy.registry, proxy.observer));
   installSniffer(server, proxy, { timeoutMs: options.headerTimeoutMs, maxHeaderBytes: options.maxHeaderBytes });
   // Redirected clients are the pod's own processes, from its own address: read and logged, as before.
-  installConnectionGate(server, proxy.registry, options.connectionLimits, proxy.logger, { observer: proxy.observer, readClient: true });
+  // A refused TLS client reads a TLS alert, not an HTTP answer it would take for a protocol failure.
+  installConnectionGate(server, proxy.registry, options.connectionLimits, proxy.logger, {
+    observer: proxy.observer,
+    readClient: true,
+    refuse: refuseByFirstByte(options.headerTimeoutMs),
+  });
   return server;
 }
 
