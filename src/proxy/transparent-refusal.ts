@@ -5,7 +5,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { sendTlsAlert, TLS_ALERT } from './tls-alert.js';
 
 /** Why a redirected connection's destination could not be recovered (a log field and metrics label). */
-export type RedirectFailure = 'no_sni' | 'bad_sni' | 'malformed_tls' | 'unknown_protocol' | 'silent' | 'closed' | 'no_host';
+export type RedirectFailure = 'no_sni' | 'bad_sni' | 'malformed_tls' | 'unknown_protocol' | 'silent' | 'closed' | 'no_host' | 'bad_host';
 
 /**
  * Refuse a redirected connection whose destination is unknown: logged with the reason (the

@@ -9,6 +9,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { reportRefused } from './exchange-events.js';
 import { errorRefusal, type Refusal } from './refusal.js';
 import { headerCheckInterval } from './header-check-interval.js';
+import { toAbsoluteForm } from './redirected-target.js';
 import { refuseRedirect } from './transparent-refusal.js';
 import { sniffFirstFlight, type SniffLimits } from './transparent-sniff.js';
 import { tunnelRedirectedTls } from './transparent-tls.js';
@@ -27,7 +28,7 @@ export interface TransparentOptions {
   readonly onUpgrade: UpgradeHandler;
 }
 
-const NO_HOST = errorRefusal('KZP_ERR_TRANSPARENT_DESTINATION', { message: 'a redirected HTTP request without a Host header' });
+const NO_DESTINATION = errorRefusal('KZP_ERR_TRANSPARENT_DESTINATION', { message: 'a redirected HTTP request without a Host header of host[:port]' });
 const CONNECT_REFUSED = errorRefusal('KZP_ERR_BAD_REQUEST', { message: 'CONNECT is not accepted on the transparent port' });
 const HEADER_TIMEOUT = errorRefusal('KZP_ERR_HEADER_TIMEOUT');
 
@@ -53,10 +54,11 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   inheritNoDelay(server);
   server.timeout = options.idleTimeoutMs;
   const onRequest: RequestHandler = (req, res) => {
-    if (!toAbsoluteForm(req)) {
-      proxy.registry.get(req.socket).log.warn({ code: NO_HOST.code, reason: 'no_host' }, 'refused');
-      reportRefused(proxy.observer, NO_HOST.code, 'no_host');
-      refuseOnResponse(req, res, NO_HOST, true, proxy.lingerMs);
+    const failure = toAbsoluteForm(req);
+    if (failure !== null) {
+      proxy.registry.get(req.socket).log.warn({ code: NO_DESTINATION.code, reason: failure }, 'refused');
+      reportRefused(proxy.observer, NO_DESTINATION.code, failure);
+      refuseOnResponse(req, res, NO_DESTINATION, true, proxy.lingerMs);
       return;
     }
     options.onRequest(req, res);
@@ -64,8 +66,9 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   server.on('request', onRequest);
   server.on('checkContinue', onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (toAbsoluteForm(req)) options.onUpgrade(req, socket, head);
-    else refuseHead(proxy, socket, NO_HOST, 'no_host');
+    const failure = toAbsoluteForm(req);
+    if (failure === null) options.onUpgrade(req, socket, head);
+    else refuseHead(proxy, socket, NO_DESTINATION, failure);
   });
   // CONNECT is a request to a proxy; nothing redirected here ever needs it.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
@@ -81,16 +84,6 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
     refuse: refuseByFirstByte(options.headerTimeoutMs),
   });
   return server;
-}
-
-/** Origin-form `/path` + `Host: name[:port]` → `http://name[:port]/path`; false without a Host. */
-function toAbsoluteForm(req: IncomingMessage): boolean {
-  const url = req.url ?? '';
-  if (!url.startsWith('/')) return /^https?:\/\//i.test(url);
-  const host = req.headers.host;
-  if (host === undefined || host === '') return false;
-  req.url = `http://${host}${url}`;
-  return true;
 }
 
 /** A request head refused on its socket (an upgrade or a CONNECT): logged and counted like a refused request. */
