@@ -129,7 +129,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const address = { host: bound.address, port: bound.port };
   observability.readiness.markListening();
 
-  announce(logger, config, address, admin, transparent[0] ?? null);
+  announce(logger, config, address, admin, transparent);
   const reloader = createReloader(config, reflex, logger);
 
   let closing: Promise<void> | undefined;
@@ -156,13 +156,14 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   };
 }
 
-function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin: HostPort | null, transparent: HostPort | null): void {
+function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin: HostPort | null, transparent: readonly HostPort[]): void {
   const account = config.controlPlane.apiKey !== null;
+  const firstTransparent = transparent[0];
   logger.info(
     {
       proxy: formatHostPort(address),
       admin: admin === null ? null : formatHostPort(admin),
-      transparent: transparent === null ? null : formatHostPort(transparent),
+      transparent: firstTransparent === undefined ? null : formatHostPort(firstTransparent),
       agent: config.agent,
       fail: config.fail,
       mode: config.mode,
@@ -182,6 +183,14 @@ function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin:
     logger.info({ agents: config.gateway.credentials.length }, 'gateway mode: clients authenticate with Proxy-Authorization: Basic agent:token');
   } else if (!isLoopbackHost(address.host)) {
     logger.warn({ proxy: formatHostPort(address) }, 'unsafe_open_proxy: listening beyond loopback without gateway credentials; any host that reaches this port can use the proxy');
+  }
+  // Redirected connections carry no credentials, gateway or not: they act as the configured agent.
+  const exposed = transparent.find((listener) => !isLoopbackHost(listener.host));
+  if (exposed !== undefined) {
+    logger.warn(
+      { transparent: formatHostPort(exposed), agent: config.agent, gateway },
+      'unsafe_open_proxy: the transparent listener is beyond loopback and takes no credentials (it bypasses gateway identity); any host that reaches it can use the proxy as the configured agent',
+    );
   }
   // Scripts and orchestrators wait on the listening line: never leave it in the write buffer.
   logger.flush();
