@@ -9,7 +9,7 @@ export type EarlyRefuse = (socket: Socket, refusal: Refusal) => void;
 
 /**
  * For a listener whose clients may speak TLS first (the transparent one): the refusal waits for
- * the client's first byte, up to `waitMs` (limits.header_timeout), and a TLS client (a handshake
+ * the client's first byte, up to `waitMs` (limits.header_timeout, at most the 2 s any refusal drains for), and a TLS client (a handshake
  * record) reads a fatal `internal_error` alert, as for the other transparent refusals of TLS,
  * instead of an HTTP answer its TLS stack reports as "wrong version number". Anything else, and a
  * client that sends nothing in time, reads the HTTP refusal. One byte is read; the rest is

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { createClientErrorHandler } from './client-error.js';
 import { installConnectionGate, type ConnectionLimits } from './connection-limits.js';
 import { refuseOnResponse, refuseOnSocket } from './deny-response.js';
+import { DRAIN_TIMEOUT_MS } from './drain-then-destroy.js';
 import { refuseByFirstByte } from './first-byte-refusal.js';
 import type { ProxyContext } from './proxy-context.js';
 import { reportRefused } from './exchange-events.js';
@@ -81,7 +82,9 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   installConnectionGate(server, proxy.registry, options.connectionLimits, proxy.logger, {
     observer: proxy.observer,
     readClient: true,
-    refuse: refuseByFirstByte(options.headerTimeoutMs),
+    // A connection over the limit is held no longer than any other refusal's drain: a TLS client
+    // sends its ClientHello at once, and a flood of silent sockets must not pile up for header_timeout.
+    refuse: refuseByFirstByte(Math.min(options.headerTimeoutMs, DRAIN_TIMEOUT_MS)),
   });
   return server;
 }
