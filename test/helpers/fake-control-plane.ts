@@ -8,6 +8,8 @@
  *   await cp.waitForRequests(1);                       // readiness without sleeps (fire-and-forget reports)
  *   cp.requests[0]?.headers.authorization; cp.requests[0]?.body;   // everything the client sent
  *   cp.routeWith('/v1/policy', reply.policies([...], '"v1"'), reply.notModified());  // a sequence of its own for one path
+ *   cp.routeWith('/v1/policy?agent=ci-bot', reply.policies([...]));                 // ...or for one path and query exactly
+ *   await cp.waitForRequest((request) => request.path === '/v1/policy?agent=ci-bot'); // the first (or next) request that matches
  *   await cp.close();
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -101,7 +103,12 @@ export interface FakeControlPlane {
   respondWith(...replies: readonly FakeReply[]): void;
   /** Resolves once at least `count` requests have arrived; rejects after `timeoutMs`. */
   waitForRequests(count: number, timeoutMs?: number): Promise<void>;
-  /** Replies for requests to `path` (query ignored), in order, the last repeating; other paths keep the main sequence. */
+  /** Resolves with the first request received (already or still to come) that matches; rejects after `timeoutMs`. */
+  waitForRequest(matches: (request: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
+  /**
+   * Replies for requests to `path`, in order, the last repeating; other paths keep the main sequence.
+   * A `path` with a query matches that path and query exactly and goes before the path's own route.
+   */
   routeWith(path: string, ...replies: readonly FakeReply[]): void;
   /** Clears the recorded requests (the reply sequence is kept). */
   resetRequests(): void;
@@ -124,7 +131,7 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
     res.on('error', () => undefined);
     req.on('end', () => {
       const rawBody = Buffer.concat(chunks).toString('utf8');
-      const route = routes.get((req.url ?? '').split('?')[0] ?? '');
+      const route = routes.get(req.url ?? '') ?? routes.get((req.url ?? '').split('?')[0] ?? '');
       let next: FakeReply;
       if (route !== undefined) {
         next = route.replies[Math.min(route.served, route.replies.length - 1)] ?? reply.allow();
@@ -221,6 +228,24 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
           clearTimeout(timer);
           waiters.delete(check);
           resolve();
+        };
+        waiters.add(check);
+      });
+    },
+    waitForRequest(matches, timeoutMs = 5000) {
+      const found = requests.find(matches);
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise<RecordedRequest>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`fake control plane: no matching request after ${timeoutMs}ms`));
+        }, timeoutMs);
+        const check = (): void => {
+          const match = requests.find(matches);
+          if (match === undefined) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(match);
         };
         waiters.add(check);
       });
