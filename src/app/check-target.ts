@@ -31,7 +31,8 @@ export async function checkTarget(config: ProxyConfig, text: string, method: str
 
   const guard = createAddressGuard({ allowPrivate: config.network.allowPrivate });
   guard.setOwnListeners([{ address: config.listen.host, port: config.listen.port }]);
-  const reflex = createLocalReflex(config, logger);
+  // Only the agent checked as (config.agent) needs its policies synced, not each gateway identity's.
+  const reflex = createLocalReflex({ ...config, gateway: { ...config.gateway, credentials: [] } }, logger);
   const decider = createDecider({ config, logger, guard, ...reflex.deciderOptions });
   try {
     await reflex.start();

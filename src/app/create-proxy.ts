@@ -111,7 +111,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   let admin: HostPort | null;
   let transparent: HostPort[] = [];
   try {
-    // Synced policies are in force from the first connection (a failed sync leaves the file's).
+    // Every agent's synced policies are in force from its first connection (a failed sync leaves the file's).
     await untilAborted(reflex.start(), options.signal);
     bound = await bindListener('proxy', config.listen, () => server.listen(config.listen.host, config.listen.port));
     const transparentAt = config.transparent;

@@ -4,20 +4,28 @@ import { createControlPlaneClient } from '../verdict/control-plane-client.js';
 import type { ModeSettings } from '../verdict/enforcement-mode.js';
 import type { LocalPolicy } from '../verdict/local-policy.js';
 import { createPolicyEngine, type PolicyEngine } from '../verdict/policy/policy-engine.js';
-import { createPolicySync, type PolicySync } from '../verdict/policy/policy-sync.js';
+import { createAgentSyncs, type AgentSyncStatus } from '../verdict/policy/agent-syncs.js';
+import { createPolicySync } from '../verdict/policy/policy-sync.js';
 import type { PolicySpec } from '../verdict/policy/policy-spec.js';
 import { withSniMismatchRule } from '../verdict/policy/sni-mismatch-rule.js';
 import type { VerdictClient } from '../verdict/verdict-client.js';
 
-/** Reported on /readyz and in metrics: `none` without an account. */
-export type SyncStatus = 'none' | PolicySync['status'];
+/** One agent's policy sync, reported on /readyz and in metrics: `none` without an account. */
+export interface AgentSyncReport {
+  readonly agent: string;
+  readonly status: 'none' | AgentSyncStatus['status'];
+}
 
 export interface LocalReflex {
   /** Spread into createDecider's options: the policy engine, the shared client, the live mode. */
   readonly deciderOptions: { readonly localPolicy: LocalPolicy; readonly mode: () => ModeSettings; readonly client?: VerdictClient };
   readonly engine: PolicyEngine;
-  syncStatus(): SyncStatus;
-  /** With an API key: the first policy sync (bounded by its deadline), then one every policy_sync.interval. */
+  /** Every agent served (the configured one first, then the gateway's) and its sync's status. */
+  syncStatus(): readonly AgentSyncReport[];
+  /**
+   * With an API key: the first policy sync of every agent served, in parallel (each bounded by its
+   * deadline), then one every policy_sync.interval each.
+   */
   start(): Promise<void>;
   /** Hot reload: the file's policies (true when they changed) and the mode. */
   setFilePolicies(policies: readonly PolicySpec[]): boolean;
@@ -30,8 +38,8 @@ const MIN_SYNC_TIMEOUT_MS = 5_000;
 
 /**
  * The local half of the decision, assembled once: Kaizen policies from the file, those synced from
- * the control plane (sharing the verdict client's pool and key), and the enforcement mode.
- * `onPoliciesChanged` runs when either source changes, so cached verdicts can be dropped.
+ * the control plane for each agent served (sharing the verdict client's pool and key), and the
+ * enforcement mode. `onPoliciesChanged` runs when any source changes, so cached verdicts can be dropped.
  */
 export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { readonly onPoliciesChanged?: () => void } = {}): LocalReflex {
   const engine = createPolicyEngine({ logger, file: config.policies });
@@ -39,19 +47,28 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { 
   const apiKey = config.controlPlane.apiKey;
   const client =
     apiKey === null ? null : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger, upstreamProxy: config.upstreamProxy });
-  const sync =
+  const agents = servedAgents(config.agent, config.gateway.credentials.map((credential) => credential.agent));
+  const syncs =
     client === null
       ? null
-      : createPolicySync({
-          client,
-          agent: config.agent,
-          intervalMs: config.policySync.intervalMs,
-          timeoutMs: Math.max(config.controlPlane.timeoutMs, MIN_SYNC_TIMEOUT_MS),
+      : createAgentSyncs({
+          agents,
           logger,
-          apply: (policies) => {
-            const changed = engine.setSyncedPolicies(policies);
-            if (changed) hooks.onPoliciesChanged?.();
-            return changed;
+          create: (agent) =>
+            createPolicySync({
+              client,
+              agent,
+              intervalMs: config.policySync.intervalMs,
+              timeoutMs: Math.max(config.controlPlane.timeoutMs, MIN_SYNC_TIMEOUT_MS),
+              logger,
+              apply: (policies) => {
+                const changed = engine.setSyncedPolicies(agent, policies);
+                if (changed) hooks.onPoliciesChanged?.();
+                return changed;
+              },
+            }),
+          dropped: (agent) => {
+            if (engine.dropSyncedPolicies(agent)) hooks.onPoliciesChanged?.();
           },
         });
   announce(logger, config.policies, config.mode);
@@ -59,9 +76,9 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { 
   return {
     deciderOptions: { localPolicy: withSniMismatchRule(engine, () => config.tls.sniMismatch), mode: () => mode, ...(client === null ? {} : { client }) },
     engine,
-    syncStatus: () => sync?.status ?? 'none',
+    syncStatus: () => syncs?.statuses() ?? agents.map((agent) => ({ agent, status: 'none' as const })),
     async start() {
-      await sync?.start();
+      await syncs?.start();
     },
     setFilePolicies(policies) {
       const changed = engine.setFilePolicies(policies);
@@ -73,9 +90,14 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { 
       mode = settings;
     },
     stop() {
-      sync?.stop();
+      syncs?.stop();
     },
   };
+}
+
+/** The configured agent (every client's without a gateway, a transparent connection's with one), then each gateway identity. */
+function servedAgents(configured: string, gateway: readonly string[]): readonly string[] {
+  return [...new Set([configured, ...gateway])];
 }
 
 function announce(logger: Logger, policies: readonly PolicySpec[], mode: EnforcementMode): void {

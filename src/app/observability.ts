@@ -7,15 +7,15 @@ import { createAdminServer } from '../observe/admin-server.js';
 import { createControlPlaneState } from '../observe/control-plane-state.js';
 import type { Logger } from '../observe/logger.js';
 import { metricsObserver } from '../observe/metrics-observer.js';
-import { createProxyMetrics, type PolicySyncStatus, type ProxyMetrics } from '../observe/proxy-metrics.js';
+import { createProxyMetrics, type AgentPolicySync, type ProxyMetrics } from '../observe/proxy-metrics.js';
 import { Readiness } from '../observe/readiness.js';
 
 export interface ObservabilitySources {
   readonly activeConnections: () => number;
   readonly activeTunnels: () => number;
   readonly cacheEntries: () => number;
-  /** Local-policy sync from the control plane; 'none' until one is configured. */
-  readonly policySync?: () => PolicySyncStatus;
+  /** Local-policy sync from the control plane, per agent served; none listed when absent. */
+  readonly policySync?: () => readonly AgentPolicySync[];
   /** The plain-HTTP destination pools. */
   readonly originPool?: () => OriginPoolStats;
 }
@@ -38,7 +38,7 @@ export interface Observability {
  * /readyz.
  */
 export function createObservability(config: ProxyConfig, logger: Logger, sources: ObservabilitySources): Observability {
-  const policySync = sources.policySync ?? ((): PolicySyncStatus => 'none');
+  const policySync = sources.policySync ?? ((): readonly AgentPolicySync[] => []);
   const metrics = createProxyMetrics({
     activeConnections: sources.activeConnections,
     activeTunnels: sources.activeTunnels,

@@ -15,8 +15,8 @@ export interface MetricSources {
   /** Tunnels open now. */
   readonly activeTunnels: () => number;
   readonly cacheEntries: () => number;
-  /** The current policy-sync status (its label reads 1, the others 0). */
-  readonly policySync: () => PolicySyncStatus;
+  /** Each agent's policy-sync status (its label reads 1, the others 0). */
+  readonly policySync: () => readonly AgentPolicySync[];
   /** The plain-HTTP destination pools; none when absent. */
   readonly originPool?: () => OriginPoolStats;
 }
@@ -24,10 +24,16 @@ export interface MetricSources {
 export const POLICY_SYNC_STATUSES = ['none', 'pending', 'ok', 'failing'] as const;
 export type PolicySyncStatus = (typeof POLICY_SYNC_STATUSES)[number];
 
+/** One agent's policy sync: the configured agent and, in gateway mode, each identity of the credentials file. */
+export interface AgentPolicySync {
+  readonly agent: string;
+  readonly status: PolicySyncStatus;
+}
+
 /**
  * Every Prometheus metric of one proxy, on a private Registry (no global singleton: two proxies in
  * one process, or two tests, never share counters). Names are `kaizen_proxy_*`; labels are small
- * closed sets (no targets or agents, which would grow without bound).
+ * closed sets (no targets, and no agents but the policy sync's, bounded by the credentials file).
  */
 export interface ProxyMetrics {
   readonly registry: Registry;
@@ -189,12 +195,15 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
   });
   new Gauge({
     name: 'kaizen_proxy_policy_sync_status',
-    help: 'Local policy sync from the control plane: 1 for the current status (none, pending, ok, failing).',
-    labelNames: ['status'] as const,
+    help: 'Local policy sync from the control plane, per agent served: 1 for its current status (none, pending, ok, failing).',
+    labelNames: ['agent', 'status'] as const,
     registers,
     collect() {
-      const current = sources.policySync();
-      for (const status of POLICY_SYNC_STATUSES) this.set({ status }, status === current ? 1 : 0);
+      // An agent no longer served (gateway credentials reloaded) leaves no series behind.
+      this.reset();
+      for (const sync of sources.policySync()) {
+        for (const status of POLICY_SYNC_STATUSES) this.set({ agent: sync.agent, status }, status === sync.status ? 1 : 0);
+      }
     },
   });
   const originPool = sources.originPool ?? ((): OriginPoolStats => NO_ORIGIN_POOL_STATS);

@@ -1,5 +1,5 @@
 import type { ControlPlaneStatus } from './control-plane-state.js';
-import type { PolicySyncStatus } from './proxy-metrics.js';
+import type { AgentPolicySync, PolicySyncStatus } from './proxy-metrics.js';
 
 /**
  * Readiness of one proxy: ready while its listeners are bound and it is not draining (the
@@ -10,9 +10,9 @@ export class Readiness {
   #listening = false;
   #draining = false;
   readonly #controlPlane: () => ControlPlaneStatus;
-  readonly #policySync: () => PolicySyncStatus;
+  readonly #policySync: () => readonly AgentPolicySync[];
 
-  constructor(controlPlane: () => ControlPlaneStatus, policySync: () => PolicySyncStatus) {
+  constructor(controlPlane: () => ControlPlaneStatus, policySync: () => readonly AgentPolicySync[]) {
     this.#controlPlane = controlPlane;
     this.#policySync = policySync;
   }
@@ -37,7 +37,17 @@ export class Readiness {
       config_loaded: true,
       draining: this.#draining,
       control_plane: this.#controlPlane(),
-      policy_sync: { status: this.#policySync() },
+      policy_sync: policySyncReport(this.#policySync()),
     };
   }
+}
+
+/** How bad a status is, for the summary: a failing agent makes the whole failing, a pending one pending. */
+const SEVERITY: Readonly<Record<PolicySyncStatus, number>> = { none: 0, ok: 1, pending: 2, failing: 3 };
+
+/** `status` sums the agents up by the worst; `agents` names each one's (own properties, whatever the name). */
+function policySyncReport(syncs: readonly AgentPolicySync[]): { status: PolicySyncStatus; agents: Record<string, PolicySyncStatus> } {
+  let worst: PolicySyncStatus = 'none';
+  for (const sync of syncs) if (SEVERITY[sync.status] > SEVERITY[worst]) worst = sync.status;
+  return { status: worst, agents: Object.fromEntries(syncs.map((sync) => [sync.agent, sync.status])) };
 }

@@ -144,7 +144,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
         return blockLocally(request, reported, { decision: 'block', reason: guarded.reason, evidence }, 'guard');
       }
     }
-    const local = evaluateLocally(policy, request.action, addresses, logger);
+    const local = evaluateLocally(policy, request.action, addresses, request.agent, logger);
     if (local.decision === 'block') return blockLocally(request, reported, local, 'local');
     if (cache === null) return decisionOf(local, 'local');
     return local;

@@ -6,9 +6,9 @@ import type { LocalPolicy, LocalVerdict } from './local-policy.js';
  * Runs the local policy the way Kaizen's SDKs run their reflex: fail closed. An engine error is a
  * block whatever the fail mode (which is about the control plane, not about local policy).
  */
-export function evaluateLocally(policy: LocalPolicy, action: Action, addresses: readonly string[], logger: Logger): LocalVerdict {
+export function evaluateLocally(policy: LocalPolicy, action: Action, addresses: readonly string[], agent: string, logger: Logger): LocalVerdict {
   try {
-    return policy.evaluate(action, addresses);
+    return policy.evaluate(action, addresses, agent);
   } catch (error) {
     logger.error({ err: error, code: 'KZP_ERR_DECIDER', target: action.target }, 'local policy failed: refusing');
     return {

@@ -9,11 +9,12 @@ export interface LocalVerdict {
 }
 
 /**
- * The seam for the local reflex (Kaizen SDK policy semantics, a later issue). A local block is final:
- * the control plane cannot turn it into an allow. `addresses` is empty when DNS failed.
+ * The seam for the local reflex (Kaizen SDK policy semantics). A local block is final: the control
+ * plane cannot turn it into an allow. `addresses` is empty when DNS failed; `agent` is the one the
+ * action is decided for (gateway mode: the authenticated one), whose synced policies apply.
  */
 export interface LocalPolicy {
-  evaluate(action: Action, addresses: readonly string[]): LocalVerdict;
+  evaluate(action: Action, addresses: readonly string[], agent: string): LocalVerdict;
 }
 
 const NO_MATCH: LocalVerdict = Object.freeze({ decision: 'allow', reason: 'no local policy matched', evidence: Object.freeze([]) });

@@ -7,16 +7,21 @@ import type { PolicySpec } from './policy-spec.js';
 import { createSubjectBuilder } from './policy-subject.js';
 
 /**
- * The local reflex with Kaizen's semantics: every enabled policy, from the file and from the
- * control plane, is evaluated; any finding blocks, and the block carries every finding as evidence.
- * Each source is replaced whole (hot reload, sync), atomically for the decisions that follow.
+ * The local reflex with Kaizen's semantics: every enabled policy of the file, and those synced from
+ * the control plane for the action's agent, is evaluated; any finding blocks, and the block carries
+ * every finding as evidence. The file's policies apply to every agent; each agent's synced set only
+ * to its own actions (an agent with none yet is judged by the file's). Each source is replaced whole
+ * (hot reload, sync), atomically for the decisions that follow.
  */
 export interface PolicyEngine extends LocalPolicy {
   /** Replaces the file's policies (start, reload). True when they differ from the previous ones. */
   setFilePolicies(policies: readonly PolicySpec[]): boolean;
-  /** Replaces the synced policies (only after a valid sync). True when they differ. */
-  setSyncedPolicies(policies: readonly PolicySpec[]): boolean;
-  readonly counts: { readonly file: number; readonly synced: number; readonly evaluated: number };
+  /** Replaces one agent's synced policies (only after a valid sync). True when they differ. */
+  setSyncedPolicies(agent: string, policies: readonly PolicySpec[]): boolean;
+  /** Forgets an agent's synced policies (it is no longer served). True when it had some. */
+  dropSyncedPolicies(agent: string): boolean;
+  /** The file's policies, those synced for `agent`, and how many of both are evaluated for it. */
+  counts(agent: string): { readonly file: number; readonly synced: number; readonly evaluated: number };
 }
 
 interface Source {
@@ -30,8 +35,11 @@ const NO_MATCH: LocalVerdict = Object.freeze({ decision: 'allow', reason: 'no lo
 export function createPolicyEngine(options: { readonly logger: Logger; readonly file?: readonly PolicySpec[] }): PolicyEngine {
   const logger = options.logger.child({ component: 'policy' });
   let file = EMPTY;
-  let synced = EMPTY;
-  let active: readonly CompiledPolicy[] = [];
+  /** Per agent, bounded by the agents synced (the configured one and the gateway's identities). */
+  const synced = new Map<string, Source>();
+  /** What is evaluated: the file's for an agent without a synced set, else the file's and its own. */
+  let fileActive: readonly CompiledPolicy[] = [];
+  const active = new Map<string, readonly CompiledPolicy[]>();
   let noted = false;
   const subjectOf = createSubjectBuilder();
 
@@ -42,18 +50,21 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
     return { key, compiled: next.map(compilePolicy) };
   }
 
-  function activate(): void {
-    active = [...file.compiled, ...synced.compiled].filter(({ spec }) => spec.enabled && spec.mode !== 'correlation');
-    const correlation = [...file.compiled, ...synced.compiled].filter(({ spec }) => spec.mode === 'correlation').map(({ spec }) => spec.label);
+  function note(source: Source): void {
+    const correlation = source.compiled.filter(({ spec }) => spec.mode === 'correlation').map(({ spec }) => spec.label);
     if (correlation.length > 0 && !noted) {
       noted = true;
       logger.info({ policies: correlation }, 'correlation policies are accepted and not evaluated: the proxy sees no file reads');
     }
   }
 
+  function activate(agent: string, source: Source): void {
+    active.set(agent, [...fileActive, ...evaluatedOf(source)]);
+  }
+
   const engine: PolicyEngine = {
-    evaluate(action: Action, addresses: readonly string[]): LocalVerdict {
-      const policies = active;
+    evaluate(action: Action, addresses: readonly string[], agent: string): LocalVerdict {
+      const policies = active.get(agent) ?? fileActive;
       if (policies.length === 0) return NO_MATCH;
       const subject = subjectOf(action, addresses);
       const findings: Finding[] = [];
@@ -67,22 +78,35 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
       const next = replace(file, policies);
       if (next === null) return false;
       file = next;
-      activate();
+      fileActive = evaluatedOf(file);
+      for (const [agent, source] of synced) activate(agent, source);
+      note(file);
       return true;
     },
-    setSyncedPolicies(policies) {
-      const next = replace(synced, policies);
+    setSyncedPolicies(agent, policies) {
+      const next = replace(synced.get(agent) ?? EMPTY, policies);
       if (next === null) return false;
-      synced = next;
-      activate();
+      synced.set(agent, next);
+      activate(agent, next);
+      note(next);
       return true;
     },
-    get counts() {
-      return { file: file.compiled.length, synced: synced.compiled.length, evaluated: active.length };
+    dropSyncedPolicies(agent) {
+      const had = (synced.get(agent)?.compiled.length ?? 0) > 0;
+      synced.delete(agent);
+      active.delete(agent);
+      return had;
+    },
+    counts(agent) {
+      return { file: file.compiled.length, synced: synced.get(agent)?.compiled.length ?? 0, evaluated: (active.get(agent) ?? fileActive).length };
     },
   };
   if (options.file !== undefined) engine.setFilePolicies(options.file);
   return engine;
+}
+
+function evaluatedOf(source: Source): readonly CompiledPolicy[] {
+  return source.compiled.filter(({ spec }) => spec.enabled && spec.mode !== 'correlation');
 }
 
 /** The reason names the policies and the rule kinds that matched; the evidence lists every finding. */

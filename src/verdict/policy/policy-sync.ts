@@ -35,13 +35,14 @@ export interface PolicySync {
 const ERROR_LOG_INTERVAL_MS = 10 * 60_000;
 
 /**
- * The control plane's policies for this agent, kept in force beside the file's. Only a valid
+ * The control plane's policies for one agent, kept in force beside the file's (its log lines name
+ * the agent). Only a valid
  * answer replaces them; a failure, a timeout or a malformed answer keeps the last good set and
  * logs an error, so a sync can never silently turn into "allow everything". ETag/If-None-Match
  * makes an unchanged set a 304; the ETag is kept only with the set it came with.
  */
 export function createPolicySync(options: PolicySyncOptions): PolicySync {
-  const logger = options.logger.child({ component: 'policy_sync' });
+  const logger = options.logger.child({ component: 'policy_sync', agent: options.agent });
   const now = options.now ?? (() => performance.now());
   let loggedAt = Number.NEGATIVE_INFINITY;
   /** Repeats of `lastFailure` not logged since it last was. */

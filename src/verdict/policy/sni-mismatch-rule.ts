@@ -11,10 +11,10 @@ import type { LocalPolicy, LocalVerdict } from '../local-policy.js';
  */
 export function withSniMismatchRule(inner: LocalPolicy, mode: () => SniMismatchMode): LocalPolicy {
   return {
-    evaluate(action: Action, addresses: readonly string[]): LocalVerdict {
+    evaluate(action: Action, addresses: readonly string[], agent: string): LocalVerdict {
       const { sni, connect_host: connectHost } = action.metadata;
       if (action.kind === 'connect' && sni !== undefined && connectHost !== undefined && mode() === 'block') {
-        const findings = inner.evaluate(action, addresses);
+        const findings = inner.evaluate(action, addresses, agent);
         return {
           decision: 'block',
           reason: 'sni_mismatch',
@@ -25,7 +25,7 @@ export function withSniMismatchRule(inner: LocalPolicy, mode: () => SniMismatchM
           ],
         };
       }
-      return inner.evaluate(action, addresses);
+      return inner.evaluate(action, addresses, agent);
     },
   };
 }

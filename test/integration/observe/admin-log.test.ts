@@ -36,7 +36,7 @@ describe('admin request failures in the log', () => {
         throw new Error('collection failed');
       },
     });
-    const readiness = new Readiness(() => ({ status: 'none' }), () => 'none');
+    const readiness = new Readiness(() => ({ status: 'none' }), () => []);
     admin = createAdminServer({ readiness, registry, logger: createLogger({ level: 'info', destination: logs }) });
     port = (await admin.listen('127.0.0.1', 0)).port;
   });

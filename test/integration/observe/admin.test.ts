@@ -73,7 +73,7 @@ describe('admin listener', () => {
       config_loaded: true,
       draining: false,
       control_plane: { status: 'none' },
-      policy_sync: { status: 'none' },
+      policy_sync: { status: 'none', agents: { 'egress-agent': 'none' } },
     });
     const metrics = await get(admin.port, '/metrics');
     expect(metrics.status).toBe(200);
@@ -93,7 +93,7 @@ describe('admin listener', () => {
       expect(metrics.body).toContain(`# TYPE ${name} `);
     }
     expect(metrics.body).toContain('kaizen_proxy_verdict_cache_entries 0');
-    expect(metrics.body).toContain('kaizen_proxy_policy_sync_status{status="none"} 1');
+    expect(metrics.body).toContain('kaizen_proxy_policy_sync_status{agent="egress-agent",status="none"} 1');
     expect(metrics.body).toContain('process_resident_memory_bytes');
 
     expect((await get(admin.port, '/other')).status).toBe(404);

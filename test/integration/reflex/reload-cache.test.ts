@@ -75,11 +75,12 @@ describe('policy changes drop cached verdicts', () => {
     // The next sync brings a changed set: cached verdicts go again.
     await decider.decide(stripe());
     expect(decider.cacheSize).toBeGreaterThan(0);
-    for (let i = 0; i < 40 && reflex.engine.counts.synced === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(reflex.engine.counts.synced).toBe(1);
+    for (let i = 0; i < 40 && reflex.engine.counts(config.agent).synced === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reflex.engine.counts(config.agent).synced).toBe(1);
     expect(decider.cacheSize).toBe(0);
-    expect((await decider.decide(decisionRequest(connectAction('evil.example:443')))).reason).toBe('blocked by local policy synced "org" (domains)');
-    expect(reflex.syncStatus()).toBe('ok');
+    // Synced for the configured agent: its actions only.
+    expect((await decider.decide(decisionRequest(connectAction('evil.example:443'), undefined, 443, config.agent))).reason).toBe('blocked by local policy synced "org" (domains)');
+    expect(reflex.syncStatus()).toEqual([{ agent: config.agent, status: 'ok' }]);
     expect(logs.lines().filter((line) => line['msg'] === 'correlation policies are accepted and not evaluated: the proxy sees no file reads')).toHaveLength(1);
   });
 });

@@ -19,19 +19,20 @@ let sync: PolicySync;
 let applied: number;
 
 const connect = (target: string): Action => ({ kind: 'connect', target, metadata: { source: 'egress' } });
-const decisionFor = (target: string): string => engine.evaluate(connect(target), []).decision;
+const AGENT = 'billing-bot+eu';
+const decisionFor = (target: string): string => engine.evaluate(connect(target), [], AGENT).decision;
 
 function startSync(intervalMs = 60_000, timeoutMs = 500, now?: () => number): PolicySync {
   sync = createPolicySync({
     ...(now === undefined ? {} : { now }),
     client,
-    agent: 'billing-bot+eu',
+    agent: AGENT,
     intervalMs,
     timeoutMs,
     logger: logs.logger,
     apply: (policies) => {
       applied += 1;
-      return engine.setSyncedPolicies(policies);
+      return engine.setSyncedPolicies(AGENT, policies);
     },
   });
   return sync;
@@ -62,7 +63,7 @@ describe('policy sync against a fake control plane', () => {
     expect(cp.requests[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expect(cp.requests[0]?.headers['if-none-match']).toBeUndefined();
     expect(decisionFor('api.pastebin.com:443')).toBe('block');
-    expect(engine.evaluate(connect('pastebin.com:443'), []).reason).toBe('blocked by local policy synced "org" (domains)');
+    expect(engine.evaluate(connect('pastebin.com:443'), [], AGENT).reason).toBe('blocked by local policy synced "org" (domains)');
 
     expect(await sync.syncNow()).toBe('not_modified');
     expect(cp.requests[1]?.headers['if-none-match']).toBe('"v1"');
@@ -86,7 +87,7 @@ describe('policy sync against a fake control plane', () => {
     expect(decisionFor('pastebin.com:443')).toBe('block');
     expect(decisionFor('203.0.113.9:443')).toBe('block');
     const error = logs.lines().find((line) => typeof line['msg'] === 'string' && line['msg'].startsWith('policy sync failed'));
-    expect(error).toMatchObject({ level: 'error', code, policies_in_force: 1 });
+    expect(error).toMatchObject({ level: 'error', code, policies_in_force: 1, agent: AGENT });
     expect(error?.['msg']).toMatch(message);
     expect(await sync.syncNow()).toBe('not_modified');
     expect(cp.requests.at(-1)?.headers['if-none-match']).toBe('"v1"');

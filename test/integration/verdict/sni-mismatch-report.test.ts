@@ -63,6 +63,6 @@ describe('tls.sni_mismatch is policy: decided, logged and reported like any loca
       return t.value;
     })());
     const rule = withSniMismatchRule(allowAllPolicy, () => 'block');
-    expect(rule.evaluate(plain, [])).toEqual(allowAllPolicy.evaluate(plain, []));
+    expect(rule.evaluate(plain, [], 'test-agent')).toEqual(allowAllPolicy.evaluate(plain, [], 'test-agent'));
   });
 });

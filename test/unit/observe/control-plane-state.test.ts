@@ -3,7 +3,7 @@ import { createControlPlaneState } from '../../../src/observe/control-plane-stat
 import { createProxyMetrics } from '../../../src/observe/proxy-metrics.js';
 
 function setup(hasAccount: boolean) {
-  const metrics = createProxyMetrics({ activeConnections: () => 0, activeTunnels: () => 0, cacheEntries: () => 3, policySync: () => 'ok' });
+  const metrics = createProxyMetrics({ activeConnections: () => 0, activeTunnels: () => 0, cacheEntries: () => 3, policySync: () => [{ agent: 'ops-bot', status: 'ok' }, { agent: 'billing-bot', status: 'failing' }] });
   let now = Date.parse('2026-01-01T00:00:00Z');
   const clock = () => new Date((now += 1000));
   return { metrics, state: createControlPlaneState(metrics, hasAccount, clock) };
@@ -39,8 +39,9 @@ describe('control-plane state and decider metrics', () => {
     expect(text).toContain('kaizen_proxy_verdict_cache_misses_total{outcome="fetched"} 1');
     expect(text).toContain('kaizen_proxy_verdict_cache_misses_total{outcome="stale"} 1');
     expect(text).toContain('kaizen_proxy_verdict_cache_entries 3');
-    expect(text).toContain('kaizen_proxy_policy_sync_status{status="ok"} 1');
-    expect(text).toContain('kaizen_proxy_policy_sync_status{status="failing"} 0');
+    expect(text).toContain('kaizen_proxy_policy_sync_status{agent="ops-bot",status="ok"} 1');
+    expect(text).toContain('kaizen_proxy_policy_sync_status{agent="ops-bot",status="failing"} 0');
+    expect(text).toContain('kaizen_proxy_policy_sync_status{agent="billing-bot",status="failing"} 1');
   });
 
   it('keeps two proxies apart: each has its own registry', async () => {

@@ -6,6 +6,7 @@ import { createPolicyEngine } from '../../../../src/verdict/policy/policy-engine
 import type { PolicyWire } from '../../../../src/verdict/policy/policy-wire.js';
 
 const logger = createLogger({ level: 'silent' });
+const AGENT = 'billing-bot';
 
 interface Case {
   readonly name: string;
@@ -115,7 +116,7 @@ const CASES: readonly Case[] = [
 describe('local policy semantics (Kaizen SDK rules, with the reference\'s bold rulings)', () => {
   it.each(CASES)('$name', (c) => {
     const engine = engineFor([{ name: 'p', mode: c.mode ?? 'blocklist', rules: c.rules, enabled: true }]);
-    const verdict = engine.evaluate(action(c), c.addresses ?? []);
+    const verdict = engine.evaluate(action(c), c.addresses ?? [], AGENT);
     if (c.blocks.length === 0) {
       expect(verdict.decision, verdict.reason).toBe('allow');
       return;
@@ -132,38 +133,38 @@ describe('local policy semantics (Kaizen SDK rules, with the reference\'s bold r
     // src/net/embedded-ipv4.ts reads for the address guard; through a translator or relay each reaches 127.0.0.1.
     const carriers = ['[::ffff:7f00:1]:80', '[64:ff9b::7f00:1]:80', '[2002:7f00:1::]:80', '[2002:7f00:1:ffff::2]:80', '[::ffff:0:7f00:1]:80', '[::7f00:1]:80', '[2001:0:7f00:1::ffff:ffff]:80', '[2001:0:808:808::80ff:fffe]:80'];
     for (const target of carriers) {
-      expect(engine.evaluate(action({ target }), []).evidence, target).toEqual([{ kind: 'domains', value: '127.0.0.1', source: 'policy "p"' }]);
+      expect(engine.evaluate(action({ target }), [], AGENT).evidence, target).toEqual([{ kind: 'domains', value: '127.0.0.1', source: 'policy "p"' }]);
     }
     // Another IPv4 inside, a local-use NAT64 prefix (where the IPv4 sits depends on the site), a plain IPv6.
     for (const target of ['[::ffff:127.0.0.2]:80', '[64:ff9b::7f00:2]:80', '[2002:7f00:2::]:80', '[64:ff9b:1::7f00:1]:80', '[2001:db8::2]:80', '127.0.0.2:80']) {
-      expect(engine.evaluate(action({ target }), []).decision, target).toBe('allow');
+      expect(engine.evaluate(action({ target }), [], AGENT).decision, target).toBe('allow');
     }
-    expect(engine.evaluate(action({ target: '[2001:db8:0::1]:443' }), []).decision).toBe('block');
+    expect(engine.evaluate(action({ target: '[2001:db8:0::1]:443' }), [], AGENT).decision).toBe('block');
     // An IPv6 entry names that IPv6 target, not the IPv4 inside it.
-    expect(engine.evaluate(action({ target: '[64:ff9b::10.0.0.1]:443' }), []).decision).toBe('block');
-    expect(engine.evaluate(action({ target: '10.0.0.1:443' }), []).decision).toBe('allow');
+    expect(engine.evaluate(action({ target: '[64:ff9b::10.0.0.1]:443' }), [], AGENT).decision).toBe('block');
+    expect(engine.evaluate(action({ target: '10.0.0.1:443' }), [], AGENT).decision).toBe('allow');
   });
 
   it('a Unicode publisher rule matches its punycode publisher and nothing else', () => {
     const engine = engineFor([{ name: 'p', mode: 'blocklist', rules: { publishers: ['bücher'] }, enabled: true }]);
-    expect(engine.evaluate(action({ target: 'xn--bcher-kva.de:443', publisher: 'xn--bcher-kva' }), []).decision).toBe('block');
-    expect(engine.evaluate(action({ target: 'bucher.de:443', publisher: 'bucher' }), []).decision).toBe('allow');
+    expect(engine.evaluate(action({ target: 'xn--bcher-kva.de:443', publisher: 'xn--bcher-kva' }), [], AGENT).decision).toBe('block');
+    expect(engine.evaluate(action({ target: 'bucher.de:443', publisher: 'bucher' }), [], AGENT).decision).toBe('allow');
   });
 
   it('an allowlisted IPv4 in domains admits its mapped form too (one host, one answer)', () => {
     const engine = engineFor([{ name: 'a', mode: 'allowlist', rules: { domains: ['10.0.0.1'] }, enabled: true }]);
-    expect(engine.evaluate(action({ target: '[::ffff:10.0.0.1]:443' }), []).decision).toBe('allow');
-    expect(engine.evaluate(action({ target: '[::ffff:10.0.0.2]:443' }), []).decision).toBe('block');
+    expect(engine.evaluate(action({ target: '[::ffff:10.0.0.1]:443' }), [], AGENT).decision).toBe('allow');
+    expect(engine.evaluate(action({ target: '[::ffff:10.0.0.2]:443' }), [], AGENT).decision).toBe('block');
   });
 
   it('an allowlisted IPv4 in domains admits NAT64 and 6to4 forms of it; Teredo only when both IPv4s it carries are listed', () => {
     const engine = engineFor([{ name: 'a', mode: 'allowlist', rules: { domains: ['10.0.0.1', '10.0.0.2'] }, enabled: true }]);
     for (const target of ['[64:ff9b::a00:1]:443', '[2002:a00:2::1]:443', '[2001:0:a00:1::f5ff:fffd]:443']) {
-      expect(engine.evaluate(action({ target }), []).decision, target).toBe('allow');
+      expect(engine.evaluate(action({ target }), [], AGENT).decision, target).toBe('allow');
     }
     // An unlisted IPv4 inside; Teredo with server 10.0.0.1 and client 10.0.0.3, or the reverse.
     for (const target of ['[64:ff9b::a00:3]:443', '[2001:0:a00:1::f5ff:fffc]:443', '[2001:0:a00:3::f5ff:fffe]:443']) {
-      expect(engine.evaluate(action({ target }), []).decision, target).toBe('block');
+      expect(engine.evaluate(action({ target }), [], AGENT).decision, target).toBe('block');
     }
   });
 
@@ -174,7 +175,7 @@ describe('local policy semantics (Kaizen SDK rules, with the reference\'s bold r
       { name: 'off', mode: 'blocklist', rules: { domains: ['pastebin.com'] }, enabled: false },
       { name: 'only-openai', mode: 'allowlist', rules: { domains: ['openai.com'] }, enabled: true },
     ]);
-    const verdict = engine.evaluate(action({ target: 'pastebin.com:443', publisher: 'pastebin' }), ['10.9.9.9']);
+    const verdict = engine.evaluate(action({ target: 'pastebin.com:443', publisher: 'pastebin' }), ['10.9.9.9'], AGENT);
     expect(verdict.decision).toBe('block');
     expect(verdict.reason).toBe('blocked by local policies "exfil", #1, "only-openai" (domains, ip, publishers, allowlist)');
     expect(verdict.evidence).toEqual([
@@ -186,33 +187,53 @@ describe('local policy semantics (Kaizen SDK rules, with the reference\'s bold r
   });
 
   it('allows with a constant reason when nothing matches, and when there is no policy', () => {
-    expect(engineFor([]).evaluate(action({ target: 'a.example:443' }), [])).toMatchObject({ decision: 'allow', reason: 'no local policy matched' });
-    expect(engineFor([{ mode: 'blocklist', rules: { domains: ['b.example'] }, enabled: true }]).evaluate(action({ target: 'a.example:443' }), [])).toMatchObject({
+    expect(engineFor([]).evaluate(action({ target: 'a.example:443' }), [], AGENT)).toMatchObject({ decision: 'allow', reason: 'no local policy matched' });
+    expect(engineFor([{ mode: 'blocklist', rules: { domains: ['b.example'] }, enabled: true }]).evaluate(action({ target: 'a.example:443' }), [], AGENT)).toMatchObject({
       decision: 'allow',
     });
   });
 
-  it('adds synced policies to the file\'s and replaces them whole', () => {
+  it('adds an agent\'s synced policies to the file\'s, for that agent only, and replaces them whole', () => {
     const engine = engineFor([{ name: 'file', mode: 'blocklist', rules: { domains: ['a.example'] }, enabled: true }]);
     const synced = parsePolicies([{ name: 'org', mode: 'blocklist', rules: { domains: ['b.example'] }, enabled: true }], 'synced ');
     if (!synced.ok) throw new Error('synced policies invalid');
-    expect(engine.setSyncedPolicies(synced.policies)).toBe(true);
-    expect(engine.setSyncedPolicies(synced.policies)).toBe(false);
-    expect(engine.evaluate(action({ target: 'a.example:443' }), []).decision).toBe('block');
-    expect(engine.evaluate(action({ target: 'b.example:443' }), []).reason).toBe('blocked by local policy synced "org" (domains)');
-    engine.setSyncedPolicies([]);
-    expect(engine.evaluate(action({ target: 'b.example:443' }), []).decision).toBe('allow');
-    expect(engine.evaluate(action({ target: 'a.example:443' }), []).decision).toBe('block');
-    expect(engine.counts).toEqual({ file: 1, synced: 0, evaluated: 1 });
+    expect(engine.setSyncedPolicies(AGENT, synced.policies)).toBe(true);
+    expect(engine.setSyncedPolicies(AGENT, synced.policies)).toBe(false);
+    expect(engine.evaluate(action({ target: 'a.example:443' }), [], AGENT).decision).toBe('block');
+    expect(engine.evaluate(action({ target: 'b.example:443' }), [], AGENT).reason).toBe('blocked by local policy synced "org" (domains)');
+    // Another agent: the file's policies, not this agent's synced ones.
+    expect(engine.evaluate(action({ target: 'b.example:443' }), [], 'other-bot').decision).toBe('allow');
+    expect(engine.evaluate(action({ target: 'a.example:443' }), [], 'other-bot').decision).toBe('block');
+    expect(engine.counts('other-bot')).toEqual({ file: 1, synced: 0, evaluated: 1 });
+    expect(engine.counts(AGENT)).toEqual({ file: 1, synced: 1, evaluated: 2 });
+    engine.setSyncedPolicies(AGENT, []);
+    expect(engine.evaluate(action({ target: 'b.example:443' }), [], AGENT).decision).toBe('allow');
+    expect(engine.evaluate(action({ target: 'a.example:443' }), [], AGENT).decision).toBe('block');
+    expect(engine.counts(AGENT)).toEqual({ file: 1, synced: 0, evaluated: 1 });
+  });
+
+  it('a file change applies to every agent\'s synced set; a dropped agent keeps only the file\'s', () => {
+    const engine = engineFor([]);
+    const synced = parsePolicies([{ name: 'org', mode: 'blocklist', rules: { domains: ['b.example'] }, enabled: true }], 'synced ');
+    const file = parsePolicies([{ name: 'file', mode: 'blocklist', rules: { domains: ['a.example'] }, enabled: true }]);
+    if (!synced.ok || !file.ok) throw new Error('policies invalid');
+    engine.setSyncedPolicies(AGENT, synced.policies);
+    expect(engine.setFilePolicies(file.policies)).toBe(true);
+    expect(engine.evaluate(action({ target: 'a.example:443' }), [], AGENT).decision).toBe('block');
+    expect(engine.evaluate(action({ target: 'b.example:443' }), [], AGENT).decision).toBe('block');
+    expect(engine.dropSyncedPolicies(AGENT)).toBe(true);
+    expect(engine.dropSyncedPolicies(AGENT)).toBe(false);
+    expect(engine.evaluate(action({ target: 'b.example:443' }), [], AGENT).decision).toBe('allow');
+    expect(engine.evaluate(action({ target: 'a.example:443' }), [], AGENT).decision).toBe('block');
   });
 
   it('throws on a target without a valid host, so the reflex fails closed', () => {
     const engine = engineFor([{ mode: 'blocklist', rules: { domains: ['a.example'] }, enabled: true }]);
-    expect(() => engine.evaluate(action({ target: 'bad host:443' }), [])).toThrow(/no valid host/);
+    expect(() => engine.evaluate(action({ target: 'bad host:443' }), [], AGENT)).toThrow(/no valid host/);
   });
 
   it('refuses a tool name too long to match patterns safely (block, not a silent allow)', () => {
     const engine = engineFor([{ mode: 'blocklist', rules: { skill_patterns: ['x'] }, enabled: true }]);
-    expect(engine.evaluate(action({ target: 'a.example:443', tool: 'a'.repeat(300) }), []).decision).toBe('block');
+    expect(engine.evaluate(action({ target: 'a.example:443', tool: 'a'.repeat(300) }), [], AGENT).decision).toBe('block');
   });
 });
