@@ -1,6 +1,7 @@
 import { formatIssues } from '../config/load.js';
 import type { ConfigIssue, ConfigResult, ProxyConfig } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
+import type { GatewayIdentities } from './gateway-identities.js';
 import type { LocalReflex } from './local-reflex.js';
 
 export type ReloadOutcome =
@@ -15,13 +16,20 @@ export interface Reloader {
 /** Settings a running proxy takes without a restart; every other change waits for one (and is logged as such). */
 const RELOADABLE = new Set<keyof ProxyConfig>(['policies', 'mode', 'monitorGuard', 'log']);
 
+/** The gateway's credentials reload while the gateway stays on; turning it on or off needs a restart. */
+function reloadable(key: keyof ProxyConfig, next: ProxyConfig, gateway: GatewayIdentities | null): boolean {
+  if (key === 'gateway') return gateway !== null && next.gateway.credentials.length > 0;
+  return RELOADABLE.has(key);
+}
+
 /**
  * Hot reload (SIGHUP, or the file changed): the new configuration was validated by loadConfig
  * before it gets here, so a bad file changes nothing. The file's policies, the mode and the log
- * level apply at once; open connections are never touched. Keys are compared as values, so
+ * level apply at once, and in gateway mode the credentials file read again (`gateway`, null
+ * without a gateway); open connections are never touched. Keys are compared as values, so
  * reloading an unchanged file is a no-op.
  */
-export function createReloader(initial: ProxyConfig, reflex: LocalReflex, logger: Logger): Reloader {
+export function createReloader(initial: ProxyConfig, reflex: LocalReflex, logger: Logger, gateway: GatewayIdentities | null = null): Reloader {
   const log = logger.child({ component: 'reload' });
   let running = initial;
 
@@ -33,12 +41,13 @@ export function createReloader(initial: ProxyConfig, reflex: LocalReflex, logger
       }
       const next = loaded.config;
       const changed = (Object.keys(next) as (keyof ProxyConfig)[]).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(running[key]));
-      const applied = changed.filter((key) => RELOADABLE.has(key));
-      const restartRequired = changed.filter((key) => !RELOADABLE.has(key));
+      const applied = changed.filter((key) => reloadable(key, next, gateway));
+      const restartRequired = changed.filter((key) => !reloadable(key, next, gateway));
       if (applied.includes('policies')) reflex.setFilePolicies(next.policies);
       if (applied.includes('mode') || applied.includes('monitorGuard')) reflex.setMode({ mode: next.mode, monitorGuard: next.monitorGuard });
       if (applied.includes('log')) logger.level = next.log.level;
-      running = { ...running, policies: next.policies, mode: next.mode, monitorGuard: next.monitorGuard, log: next.log };
+      if (applied.includes('gateway')) gateway?.replace(next.gateway.credentials);
+      running = { ...running, policies: next.policies, mode: next.mode, monitorGuard: next.monitorGuard, log: next.log, ...(applied.includes('gateway') ? { gateway: next.gateway } : {}) };
 
       const names = { applied: applied.map(fileKey), restart_required: restartRequired.map(fileKey) };
       if (restartRequired.length > 0) log.warn({ trigger, ...names }, 'configuration reloaded; some changed settings take effect only after a restart');

@@ -12,7 +12,7 @@ import { createSpoolMetrics } from '../observe/spool-metrics.js';
 import { createReloader, type ReloadOutcome } from './config-reload.js';
 import { createLocalReflex } from './local-reflex.js';
 import { isLoopbackHost } from '../net/loopback-host.js';
-import { createAuthenticator } from '../gateway/authenticate.js';
+import { createGatewayIdentities } from './gateway-identities.js';
 import { createObservability } from './observability.js';
 import { listenTransparent } from './transparent-listeners.js';
 import { bindListener } from './listen-error.js';
@@ -95,13 +95,15 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         });
   const decider = createDecider({ config, logger, guard, metrics: observability.deciderMetrics, ...reflex.deciderOptions, spool, spoolMetrics });
   const recorder = createObservedRecord(config, logger, options.recordObserved ?? true);
+  // Gateway mode: each identity has its own policy sync, and a reload of the file changes both.
+  const gateway = config.gateway.credentials.length > 0 ? createGatewayIdentities(config.gateway.credentials, (agents) => reflex.setGatewayAgents(agents), logger) : null;
   const server = createProxyServer({
     decider,
     logger,
     observer: combineObservers([observability.observer, ...(recorder === null ? [] : [recorder]), ...(options.observer === undefined ? [] : [options.observer])]),
     connector: createUpstreamConnector(config, logger),
     agent: config.agent,
-    ...(config.gateway.credentials.length > 0 ? { authenticate: createAuthenticator(config.gateway.credentials) } : {}),
+    ...(gateway === null ? {} : { authenticate: gateway.authenticate }),
     limits: config.limits,
     network: config.network,
     ...interception,
@@ -130,7 +132,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   observability.readiness.markListening();
 
   announce(logger, config, address, admin, transparent);
-  const reloader = createReloader(config, reflex, logger);
+  const reloader = createReloader(config, reflex, logger, gateway);
 
   let closing: Promise<void> | undefined;
   return {

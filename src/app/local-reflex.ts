@@ -27,6 +27,12 @@ export interface LocalReflex {
    * deadline), then one every policy_sync.interval each.
    */
   start(): Promise<void>;
+  /**
+   * The gateway's identities after a reload: the agents served are the configured one and these; a
+   * new one starts syncing, one gone stops and its synced policies go. Resolves once every agent
+   * served has had its first sync (at once without an account). Never rejects.
+   */
+  setGatewayAgents(agents: readonly string[]): Promise<void>;
   /** Hot reload: the file's policies (true when they changed) and the mode. */
   setFilePolicies(policies: readonly PolicySpec[]): boolean;
   setMode(settings: ModeSettings): void;
@@ -47,7 +53,7 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { 
   const apiKey = config.controlPlane.apiKey;
   const client =
     apiKey === null ? null : createControlPlaneClient({ url: config.controlPlane.url, apiKey, timeoutMs: config.controlPlane.timeoutMs, logger, upstreamProxy: config.upstreamProxy });
-  const agents = servedAgents(config.agent, config.gateway.credentials.map((credential) => credential.agent));
+  let agents = servedAgents(config.agent, config.gateway.credentials.map((credential) => credential.agent));
   const syncs =
     client === null
       ? null
@@ -79,6 +85,10 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { 
     syncStatus: () => syncs?.statuses() ?? agents.map((agent) => ({ agent, status: 'none' as const })),
     async start() {
       await syncs?.start();
+    },
+    async setGatewayAgents(gatewayAgents) {
+      agents = servedAgents(config.agent, gatewayAgents);
+      await syncs?.setAgents(agents);
     },
     setFilePolicies(policies) {
       const changed = engine.setFilePolicies(policies);

@@ -143,4 +143,25 @@ describe('synced policies per gateway agent', () => {
     expect(updated.sort()).toEqual(['billing-bot', 'ops-bot']);
   });
 
+  it('a reload that adds an identity starts its sync and admits it synced; one that removes an identity refuses it and stops its sync', async () => {
+    cp.routeWith(policyPath('ops-bot'), reply.policies([]));
+    cp.routeWith(policyPath('billing-bot'), reply.policies(blocking('billing-only', ORIGIN_A)));
+    cp.routeWith(policyPath('new-bot'), reply.slow(300, reply.policies(blocking('new-only', ORIGIN_A, ORIGIN_B))));
+    await start();
+    expect((await getAs('new-bot', ORIGIN_B)).status).toBe(407);
+
+    await writeCredentials(['ops-bot', 'new-bot']);
+    expect(proxy?.reload(load(), 'SIGHUP')).toEqual({ ok: true, applied: ['gateway'], restartRequired: [] });
+    // The removed identity is refused at once; the new one until its first sync (answered 300 ms late) has ended.
+    expect((await getAs('billing-bot', ORIGIN_B)).status).toBe(407);
+    expect((await getAs('new-bot', ORIGIN_B)).status).toBe(407);
+    await cp.waitForRequest((seen) => seen.path === policyPath('new-bot'));
+    await logs.waitFor((line) => line.msg === 'gateway identities updated');
+
+    expect(await getAs('new-bot', ORIGIN_B)).toEqual({ status: 403, reason: 'blocked by local policy synced "new-only" (ip)' });
+    expect(await getAs('ops-bot', ORIGIN_A)).toMatchObject({ status: 200 });
+    expect((JSON.parse(await admin('/readyz')) as { policy_sync: unknown }).policy_sync).toEqual({ status: 'ok', agents: { 'ops-bot': 'ok', 'new-bot': 'ok' } });
+    expect(await admin('/metrics')).not.toContain('agent="billing-bot"');
+    expect(logs.lines.find((line) => line.msg === 'policy sync stopped: the agent is no longer served')).toMatchObject({ agent: 'billing-bot' });
+  });
 });
