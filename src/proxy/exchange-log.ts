@@ -43,6 +43,12 @@ class DecisionLine extends InfoLine {
   }
 }
 
+/**
+ * Why an intercepted CONNECT became an ordinary tunnel (intercept-passthrough.ts): its client sent
+ * nothing in time (a server that speaks first), or a protocol that is neither TLS nor HTTP.
+ */
+export type InterceptSkip = 'server_first' | 'not_tls_or_http';
+
 /** Mutable tally of one exchange, filled as it goes and logged once when it closes. */
 export interface ExchangeTally {
   kind: 'connect' | 'http' | 'upgrade';
@@ -53,13 +59,15 @@ export interface ExchangeTally {
   bytesUp: number;
   bytesDown: number;
   code: ErrorCode | null;
+  /** Set when an intercepted CONNECT was tunnelled instead (`intercept_skipped` on the closed line). */
+  interceptSkipped: InterceptSkip | null;
   /** Counted among the open tunnels (tunnelOpened), until reported closed. */
   opened: boolean;
   readonly startedAt: number;
 }
 
 export function newTally(kind: ExchangeTally['kind'], startedAt: number): ExchangeTally {
-  return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, opened: false, startedAt };
+  return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, interceptSkipped: null, opened: false, startedAt };
 }
 
 /**
@@ -81,6 +89,7 @@ class ClosedLine extends InfoLine {
   readonly #bytesDown: number;
   readonly #durationMs: number;
   readonly #code: ErrorCode | null;
+  readonly #interceptSkipped: InterceptSkip | null;
 
   constructor(conn: number, client: string | null, tally: ExchangeTally, durationMs: number) {
     super('closed');
@@ -93,6 +102,7 @@ class ClosedLine extends InfoLine {
     this.#bytesDown = tally.bytesDown;
     this.#durationMs = durationMs;
     this.#code = tally.code;
+    this.#interceptSkipped = tally.interceptSkipped;
   }
 
   fields(): string {
@@ -104,6 +114,7 @@ class ClosedLine extends InfoLine {
       numberField('bytes_down', this.#bytesDown) +
       millisField('duration_ms', this.#durationMs);
     if (this.#code !== null) fields += textField('code', this.#code);
+    if (this.#interceptSkipped !== null) fields += textField('intercept_skipped', this.#interceptSkipped);
     return fields;
   }
 }

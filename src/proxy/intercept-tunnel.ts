@@ -5,6 +5,8 @@ import type { Target } from '../contract/target.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
 import { captureEarlyBytes } from './early-bytes.js';
+import { readInterceptFlight } from './intercept-flight.js';
+import { passThrough } from './intercept-passthrough.js';
 import { reportClosed, tunnelOpened } from './exchange-events.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { Interception, PinnedTunnel } from './interception.js';
@@ -13,8 +15,11 @@ import { decisionRefusal, errorRefusal } from './refusal.js';
 import { refuseTunnel } from './tunnel-open.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
-/** First byte of a TLS record carrying a handshake (the ClientHello). */
-const TLS_HANDSHAKE = 0x16;
+/**
+ * How long a client has after the 200 to start its TLS or HTTP before the destination is dialled
+ * for a protocol whose server speaks first (SMTP, FTP); TLS and HTTP clients speak at once.
+ */
+const FIRST_FLIGHT_WAIT_MS = 1_000;
 const CA_TRUST_HINT = 'the client refused the interception certificate or left without a request: make it trust the CA (kaizen-proxy ca show; NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, curl --cacert), or remove the host from intercept.hosts';
 
 /**
@@ -22,7 +27,9 @@ const CA_TRUST_HINT = 'the client refused the interception certificate or left w
  * The proxy answers 200, terminates TLS on the client socket (a certificate for the CONNECT host,
  * ALPN http/1.1) and hands the decrypted socket to its own HTTP server, pinned to the CONNECT
  * target: each request on it is decided and forwarded on its own, always to that target. A
- * client that speaks plain HTTP in the tunnel is served the same way. Never rejects.
+ * client that speaks plain HTTP in the tunnel is served the same way. A client that speaks
+ * another protocol, or nothing within FIRST_FLIGHT_WAIT_MS, gets the ordinary tunnel the
+ * CONNECT's decision allowed (intercept-passthrough.ts). Never rejects.
  */
 export async function interceptTunnel(
   proxy: ProxyContext,
@@ -42,8 +49,11 @@ export async function interceptTunnel(
   }
   // Nothing is dialled here, but a name that does not resolve is answered now, like a tunnel's.
   const resolved = await resolution;
-  if (!resolved.ok && !client.destroyed) {
-    refuseTunnel(proxy, conn, client, tally, errorRefusal(resolved.code, { target: target.authority }), early);
+  if (!resolved.ok) {
+    if (client.destroyed) {
+      early.release();
+      reportClosed(proxy, conn, tally);
+    } else refuseTunnel(proxy, conn, client, tally, errorRefusal(resolved.code, { target: target.authority }), early);
     return;
   }
   let context: SecureContext;
@@ -64,26 +74,52 @@ export async function interceptTunnel(
   tunnelOpened(proxy, tally);
   client.write(ESTABLISHED);
   const { chunks, ended } = early.release();
-  const waiting = Buffer.concat([head, ...chunks]);
-  const readBase = client.bytesRead - waiting.length;
+  const flight = await readInterceptFlight(client, { chunks: [head, ...chunks], ended }, FIRST_FLIGHT_WAIT_MS);
+  const intercept = (bytes: Buffer, kind: 'tls' | 'http'): void => {
+    interceptFlight(interception, conn, client, context, { target, proxy, tally }, bytes, kind);
+  };
+  switch (flight.kind) {
+    case 'gone':
+      client.destroy();
+      reportClosed(proxy, conn, tally);
+      return;
+    case 'tls':
+    case 'http':
+      intercept(flight.bytes, flight.kind);
+      return;
+    case 'other':
+      passThrough({ proxy, conn, client, target, addresses: resolved.addresses, tally, intercept }, flight);
+      return;
+    case 'silent':
+      passThrough({ proxy, conn, client, target, addresses: resolved.addresses, tally, intercept }, null);
+      return;
+  }
+}
+
+/** Serve the client's TLS or plain HTTP (`bytes`, its first, go back into the socket first) through the proxy's own HTTP server. */
+function interceptFlight(
+  interception: Interception,
+  conn: ConnectionContext,
+  client: Socket,
+  context: SecureContext,
+  exchange: { readonly target: Target; readonly proxy: ProxyContext; readonly tally: ExchangeTally },
+  bytes: Buffer,
+  kind: 'tls' | 'http',
+): void {
+  const { target, proxy, tally } = exchange;
+  const readBase = client.bytesRead - bytes.length;
   const writtenBase = client.bytesWritten;
   const onClosed = (): void => {
     tally.bytesUp = client.bytesRead - readBase;
     tally.bytesDown = client.bytesWritten - writtenBase;
     reportClosed(proxy, conn, tally);
   };
-  const first = waiting.length > 0 ? waiting : ended ? null : await firstChunk(client, interception.handshakeTimeoutMs);
-  if (first === null) {
-    client.destroy();
-    onClosed();
-    return;
-  }
-  client.unshift(first);
-  if (first[0] !== TLS_HANDSHAKE) {
+  client.unshift(bytes);
+  if (kind === 'http') {
     const tunnel: PinnedTunnel = { target, proxy, scheme: 'http', requests: 0 };
     client.once('close', onClosed);
     interception.feed(client, tunnel);
-    // Paused since the decision: flowing again, the server's parser reads the unshifted request first.
+    // Paused since the first flight: flowing again, the server's parser reads the unshifted request first.
     client.resume();
     return;
   }
@@ -133,30 +169,5 @@ function terminateTls(
       }
     }
     onClosed();
-  });
-}
-
-/** The client's first bytes after the 200 (it speaks first in TLS and HTTP); null when it leaves or stays silent. */
-function firstChunk(client: Socket, timeoutMs: number): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const settle = (chunk: Buffer | null): void => {
-      clearTimeout(timer);
-      client.off('data', onData);
-      client.off('end', onEnd);
-      client.off('close', onEnd);
-      client.pause();
-      resolve(chunk);
-    };
-    const onData = (chunk: Buffer): void => {
-      settle(chunk);
-    };
-    const onEnd = (): void => {
-      settle(null);
-    };
-    const timer = setTimeout(onEnd, timeoutMs);
-    client.on('data', onData);
-    client.once('end', onEnd);
-    client.once('close', onEnd);
-    client.resume();
   });
 }

@@ -1,0 +1,118 @@
+import { METHODS } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** What an intercepted tunnel's first client bytes can be: the two protocols the proxy terminates, or another one. */
+export type FlightKind = 'tls' | 'http' | 'other';
+
+/** The first flight of an intercepted tunnel, as readInterceptFlight judged it. */
+export type InterceptFlight =
+  /** TLS or HTTP from the client: `bytes` go back into the socket (unshift) for the interception to read. */
+  | { readonly kind: 'tls' | 'http'; readonly bytes: Buffer }
+  /** Another protocol (SSH, say) from the client: the bytes go to the destination first, `ended` with the client's FIN. */
+  | { readonly kind: 'other'; readonly chunks: readonly Buffer[]; readonly ended: boolean }
+  /** Nothing within the wait: perhaps a protocol whose server speaks first (SMTP, FTP). */
+  | { readonly kind: 'silent' }
+  /** The client closed (or sent only its FIN) first. */
+  | { readonly kind: 'gone' };
+
+/** A TLS record carrying a handshake (the ClientHello), then the record version's major byte. */
+const TLS_HANDSHAKE = 0x16;
+const TLS_MAJOR = 0x03;
+const CR = 0x0d;
+const LF = 0x0a;
+/**
+ * Every method node:http's parser (llhttp) takes, each with its space, and PRI (the HTTP/2
+ * preface, which llhttp parses too): a client that sends one of these is served by the
+ * interception, never passed to the destination unseen.
+ */
+const REQUEST_STARTS: readonly Buffer[] = [...METHODS, 'PRI'].map((method) => Buffer.from(`${method} `, 'latin1'));
+const LONGEST_START = Math.max(...REQUEST_STARTS.map((start) => start.length));
+/** llhttp skips empty lines before a request line; past this many, the bytes are not taken for HTTP. */
+const MAX_BLANK_BYTES = 8;
+
+/**
+ * Which protocol bytes from a client begin, as soon as they can tell: TLS (a handshake record),
+ * HTTP (a request line's method and its space, after at most a few empty lines), or neither; null
+ * while they could still be either (a lone 0x16, `GE`). Decided within the first few bytes.
+ */
+export function judgeFlight(bytes: Buffer): FlightKind | null {
+  let start = 0;
+  while (start < bytes.length && (bytes[start] === CR || bytes[start] === LF)) start++;
+  if (start > MAX_BLANK_BYTES) return 'other';
+  if (start === bytes.length) return null;
+  if (start === 0 && bytes[0] === TLS_HANDSHAKE) {
+    if (bytes.length < 2) return null;
+    return bytes[1] === TLS_MAJOR ? 'tls' : 'other';
+  }
+  const line = bytes.subarray(start, start + LONGEST_START);
+  let possible = false;
+  for (const request of REQUEST_STARTS) {
+    if (line.length >= request.length) {
+      if (line.subarray(0, request.length).equals(request)) return 'http';
+    } else if (request.subarray(0, line.length).equals(line)) possible = true;
+  }
+  return possible ? null : 'other';
+}
+
+/**
+ * What undecided bytes are taken for when no more come in time (or the client ended): the protocol
+ * they started like, served as before (the TLS handshake or the HTTP parser then times out or refuses).
+ */
+export function likelyKind(bytes: Buffer): 'tls' | 'http' {
+  return bytes[0] === TLS_HANDSHAKE ? 'tls' : 'http';
+}
+
+/**
+ * Reads an intercepted tunnel's first flight after its 200: until the bytes say TLS, HTTP or
+ * neither (judgeFlight), for at most `waitMs` when nothing comes. `initial` holds the bytes that
+ * came with and after the CONNECT. The client is left paused. Never rejects.
+ */
+export function readInterceptFlight(client: Socket, initial: { readonly chunks: readonly Buffer[]; readonly ended: boolean }, waitMs: number): Promise<InterceptFlight> {
+  return new Promise((resolve) => {
+    const chunks = initial.chunks.filter((chunk) => chunk.length > 0);
+    const judged = (ended: boolean): InterceptFlight | null => {
+      if (chunks.length === 0) return ended ? { kind: 'gone' } : null;
+      const bytes = Buffer.concat(chunks);
+      const kind = judgeFlight(bytes) ?? (ended ? likelyKind(bytes) : null);
+      if (kind === null) return null;
+      return kind === 'other' ? { kind, chunks, ended } : { kind, bytes };
+    };
+    const now = judged(initial.ended);
+    if (now !== null) {
+      resolve(now);
+      return;
+    }
+    const settle = (flight: InterceptFlight): void => {
+      clearTimeout(timer);
+      client.off('data', onData);
+      client.off('end', onEnd);
+      client.off('close', onClose);
+      client.pause();
+      resolve(flight);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      const flight = judged(false);
+      if (flight !== null) settle(flight);
+    };
+    const onEnd = (): void => {
+      settle(judged(true) ?? { kind: 'gone' });
+    };
+    const onClose = (): void => {
+      settle({ kind: 'gone' });
+    };
+    const onTimeout = (): void => {
+      if (chunks.length === 0) {
+        settle({ kind: 'silent' });
+        return;
+      }
+      const bytes = Buffer.concat(chunks);
+      settle({ kind: likelyKind(bytes), bytes });
+    };
+    const timer = setTimeout(onTimeout, waitMs);
+    client.on('data', onData);
+    client.once('end', onEnd);
+    client.once('close', onClose);
+    client.resume();
+  });
+}

@@ -1,0 +1,144 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { interceptedHosts } from '../../../src/app/interception-setup.js';
+import { initCa } from '../../../src/intercept/ca-create.js';
+import type { CertificateAuthority } from '../../../src/intercept/ca-load.js';
+import { createInterceptor } from '../../../src/intercept/interceptor.js';
+import { createFakeDecider, type FakeDecider } from '../../helpers/fake-decider.js';
+import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import { openTunnel } from './tunnel-client.js';
+
+/** A TCP server on 127.0.0.1:0 running `onSocket` for each connection; `sockets` records them. */
+async function listen(onSocket: (socket: Socket) => void): Promise<{ server: Server; port: number; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {
+      // A reset by the proxy is part of some tests.
+    });
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { server, port: address.port, sockets };
+}
+
+/** What the socket receives until `text` appears in it, or until it closes. */
+function readUntil(socket: Socket, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    let seen = '';
+    const done = (): void => {
+      socket.off('data', onData);
+      socket.off('close', done);
+      resolve(seen);
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString('latin1');
+      if (seen.includes(text)) done();
+    };
+    socket.on('data', onData);
+    socket.once('close', done);
+    socket.resume();
+  });
+}
+
+/**
+ * intercept.hosts selects hosts, not ports: a CONNECT to another port of an intercepted host may
+ * carry a protocol that is neither TLS nor HTTP (SSH on 22, SMTP on 25). Such a tunnel is the
+ * ordinary one the CONNECT's verdict allowed, not a broken interception.
+ */
+describe('interception: protocols that are neither TLS nor HTTP', () => {
+  let dir: string;
+  let ca: CertificateAuthority;
+  let decider: FakeDecider;
+  let proxy: StartedProxy;
+  const servers: Server[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kzp-intercept-other-'));
+    ca = await initCa(join(dir, 'certs'), { name: 'kaizen-proxy test interception CA', days: 2, force: false });
+    decider = createFakeDecider();
+    proxy = await startProxy({
+      decider,
+      resolve: () => Promise.resolve({ ok: true, addresses: ['127.0.0.1'] }),
+      interceptor: createInterceptor({ ca, intercepts: interceptedHosts(['stripe.com']) }),
+    });
+  });
+
+  afterAll(async () => {
+    await proxy.close();
+    for (const server of servers) server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a server that speaks first (an SMTP banner) reaches the client, and the dialogue goes on', async () => {
+    const banner = await listen((socket) => {
+      socket.write('220 mail.stripe.com ESMTP ready\r\n');
+      socket.on('data', (chunk: Buffer) => socket.write(`250 ${chunk.toString('latin1')}`));
+    });
+    servers.push(banner.server);
+    const target = `mail.stripe.com:${banner.port}`;
+    const client = await openTunnel(proxy.port, target);
+    expect(await readUntil(client, '\r\n')).toBe('220 mail.stripe.com ESMTP ready\r\n');
+    client.write('EHLO agent\r\n');
+    expect(await readUntil(client, 'agent\r\n')).toBe('250 EHLO agent\r\n');
+    client.end();
+    const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['target'] === target);
+    expect(closed).toMatchObject({ kind: 'connect', status: 200, intercept_skipped: 'server_first', bytes_up: 12 });
+    expect(closed['code']).toBeUndefined();
+    // The tunnel was decided once, as a tunnel; nothing inside it became an http action.
+    expect(decider.calls.filter((call) => call.action.target === target).map((call) => call.action.kind)).toEqual(['connect']);
+  });
+
+  it('a client that speaks first in another protocol (SSH) reaches the origin, and the answer comes back', async () => {
+    const received: string[] = [];
+    const ssh = await listen((socket) => {
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk.toString('latin1'));
+        if (received.join('').includes('\r\n')) socket.write('SSH-2.0-origin\r\n');
+      });
+    });
+    servers.push(ssh.server);
+    const target = `ssh.stripe.com:${ssh.port}`;
+    const client = await openTunnel(proxy.port, target);
+    const answer = readUntil(client, '\r\n');
+    client.write('SSH-2.0-OpenSSH_9.6\r\n');
+    expect(await answer).toBe('SSH-2.0-origin\r\n');
+    expect(received.join('')).toBe('SSH-2.0-OpenSSH_9.6\r\n');
+    client.destroy();
+    const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['target'] === target);
+    expect(closed).toMatchObject({ kind: 'connect', status: 200, intercept_skipped: 'not_tls_or_http' });
+  });
+
+  it('a TLS client that stays silent past the wait is still intercepted when it speaks: the dialled origin is dropped unread', async () => {
+    const origin = await listen(() => {
+      // Never speaks: an HTTPS origin waits for the client.
+    });
+    servers.push(origin.server);
+    const target = `slow.stripe.com:${origin.port}`;
+    const dialled = new Promise<Socket>((resolve) => origin.server.once('connection', resolve));
+    const socket = await openTunnel(proxy.port, target);
+    // The proxy dials the origin only once the client has said nothing for the first-flight wait.
+    const upstream = await Promise.race([
+      dialled,
+      new Promise<never>((_resolve, reject) => socket.once('close', () => { reject(new Error('the proxy closed the silent client without dialling')); })),
+    ]);
+    const upstreamData: Buffer[] = [];
+    upstream.on('data', (chunk: Buffer) => upstreamData.push(chunk));
+    const upstreamClosed = new Promise<void>((resolve) => upstream.once('close', () => { resolve(); }));
+    const tls = tlsConnect({ socket, servername: 'slow.stripe.com', ca: ca.certPem, ALPNProtocols: ['http/1.1'] });
+    await new Promise<void>((resolve, reject) => {
+      tls.once('secureConnect', resolve);
+      tls.once('error', reject);
+    });
+    expect(tls.getPeerCertificate().issuer.CN).toBe('kaizen-proxy test interception CA');
+    await upstreamClosed;
+    expect(upstreamData).toEqual([]);
+    tls.destroy();
+  });
+});
