@@ -20,6 +20,9 @@ const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
  * for a protocol whose server speaks first (SMTP, FTP); TLS and HTTP clients speak at once.
  */
 const FIRST_FLIGHT_WAIT_MS = 1_000;
+/** Node's code when a TLS client's ALPN list has nothing in common with the server's (http/1.1 here). */
+const NO_APPLICATION_PROTOCOL = 'ERR_SSL_NO_APPLICATION_PROTOCOL';
+const H2_ONLY_HINT = 'the client offers only h2 (gRPC?): the proxy intercepts HTTP/1.1 only; remove the host from intercept.hosts';
 const CA_TRUST_HINT = 'the client refused the interception certificate or left without a request: make it trust the CA (kaizen-proxy ca show; NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, curl --cacert), or remove the host from intercept.hosts';
 
 /**
@@ -164,8 +167,12 @@ function terminateTls(
     const refused = failure !== null || tunnel.requests === 0;
     if (refused) {
       tally.code = 'KZP_ERR_INTERCEPT_TLS';
-      if (interception.firstWarning(target.host)) {
-        conn.log.warn({ code: 'KZP_ERR_INTERCEPT_TLS', target: target.authority, tls_error: failure ?? 'closed without a request', ca: interception.interceptor.caFile }, CA_TRUST_HINT);
+      // No ALPN protocol in common: the client offered h2 alone, a limit of ours, not a CA it distrusts.
+      const h2Only = failure === NO_APPLICATION_PROTOCOL;
+      if (interception.firstWarning(h2Only ? 'h2_only' : 'ca_trust', target.host)) {
+        const fields = { code: 'KZP_ERR_INTERCEPT_TLS', target: target.authority, tls_error: failure ?? 'closed without a request' } as const;
+        if (h2Only) conn.log.warn(fields, H2_ONLY_HINT);
+        else conn.log.warn({ ...fields, ca: interception.interceptor.caFile }, CA_TRUST_HINT);
       }
     }
     onClosed();

@@ -26,15 +26,19 @@ export interface Interception {
   pinned(socket: Socket): PinnedTunnel | undefined;
   /** Hand a socket to the HTTP server as a new connection whose requests all go to the tunnel's target. */
   feed(socket: Socket, tunnel: PinnedTunnel): void;
-  /** True the first time a host is named (log once per host, not once per connection). */
-  firstWarning(host: string): boolean;
+  /** True the first time a host is named for this kind of warning (log once per host, not once per connection). */
+  firstWarning(kind: InterceptWarning, host: string): boolean;
 }
+
+/** What a once-per-host warning is about: a client that does not trust the CA, or one that offers only h2. */
+export type InterceptWarning = 'ca_trust' | 'h2_only';
 
 /** Hosts remembered for once-per-host warnings; past it the memory starts over (a warning may repeat). */
 const MAX_WARNED_HOSTS = 10_000;
 
 export function createInterception(interceptor: Interceptor, handshakeTimeoutMs: number, emitConnection: (socket: Socket) => void): Interception {
   const pins = new WeakMap<Socket, PinnedTunnel>();
+  // Keyed by kind and host: an h2-only client does not use up the host's trust warning.
   const warned = new Set<string>();
   return {
     interceptor,
@@ -44,10 +48,11 @@ export function createInterception(interceptor: Interceptor, handshakeTimeoutMs:
       pins.set(socket, tunnel);
       emitConnection(socket);
     },
-    firstWarning(host) {
-      if (warned.has(host)) return false;
+    firstWarning(kind, host) {
+      const key = `${kind} ${host}`;
+      if (warned.has(key)) return false;
       if (warned.size >= MAX_WARNED_HOSTS) warned.clear();
-      warned.add(host);
+      warned.add(key);
       return true;
     },
   };
