@@ -5,7 +5,8 @@
  * and are left out.
  */
 export function appendJavaProxyOptions(existing: string | undefined, host: string, port: number, noProxy: readonly string[]): string {
-  const nonProxy = noProxy.map(javaHostPattern).filter((p): p is string => p !== undefined);
+  // "::1" and "[::1]" both become "[::1]": each pattern once.
+  const nonProxy = [...new Set(noProxy.map(javaHostPattern).filter((p): p is string => p !== undefined))];
   const options = [
     `-Dhttp.proxyHost=${host}`,
     `-Dhttp.proxyPort=${port}`,

@@ -1,5 +1,9 @@
-/** What every wrapped child must reach directly: the proxy itself and the machine's own services. */
-export const LOOPBACK_NO_PROXY: readonly string[] = Object.freeze(['localhost', '127.0.0.1', '::1']);
+/**
+ * What every wrapped child must reach directly: the proxy itself and the machine's own services.
+ * The IPv6 loopback twice: Python's urllib and undici match `[::1]` (the host as the URL writes
+ * it), curl and others `::1`.
+ */
+export const LOOPBACK_NO_PROXY: readonly string[] = Object.freeze(['localhost', '127.0.0.1', '::1', '[::1]']);
 
 export interface NoProxyList {
   /** Loopback first, then the user's own entries from NO_PROXY and no_proxy, each once. */

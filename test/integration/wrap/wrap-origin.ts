@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join, normalize } from 'node:path';
 
 /**
- * Children get NO_PROXY=localhost,127.0.0.1,::1, so an origin on 127.0.0.1 would be reached
+ * Children get NO_PROXY=localhost,127.0.0.1,::1,[::1], so an origin on 127.0.0.1 would be reached
  * directly. Linux routes all of 127/8 to the loopback interface: origins listen on 127.0.0.2,
  * which children send through the proxy (opened with --allow-private 127.0.0.0/8).
  */

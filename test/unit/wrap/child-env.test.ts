@@ -20,8 +20,8 @@ describe('child environment', () => {
       https_proxy: URL,
       ALL_PROXY: URL,
       all_proxy: URL,
-      NO_PROXY: 'localhost,127.0.0.1,::1',
-      no_proxy: 'localhost,127.0.0.1,::1',
+      NO_PROXY: 'localhost,127.0.0.1,::1,[::1]',
+      no_proxy: 'localhost,127.0.0.1,::1,[::1]',
       NODE_USE_ENV_PROXY: '1',
       NODE_OPTIONS: '--require /opt/kaizen/dist/preload.cjs',
       JAVA_TOOL_OPTIONS:
@@ -46,7 +46,7 @@ describe('child environment', () => {
     );
     expect(env['HTTPS_PROXY']).toBe(URL);
     expect(env['http_proxy']).toBe(URL);
-    const noProxy = 'localhost,127.0.0.1,::1,.internal.example,10.0.0.0/8,registry.local:5000';
+    const noProxy = 'localhost,127.0.0.1,::1,[::1],.internal.example,10.0.0.0/8,registry.local:5000';
     expect([env['NO_PROXY'], env['no_proxy']]).toEqual([noProxy, noProxy]);
     expect(env['NODE_OPTIONS']).toBe('--max-old-space-size=4096 --require /opt/kaizen/dist/preload.cjs');
     expect(env['JAVA_TOOL_OPTIONS']).toBe(
@@ -56,7 +56,7 @@ describe('child environment', () => {
 
   it("drops a NO_PROXY '*' (it would bypass the proxy for everything) and says so", () => {
     const { env, warnings } = buildChildEnv({ no_proxy: '*,example.org' }, PROXY, []);
-    expect(env['NO_PROXY']).toBe('localhost,127.0.0.1,::1,example.org');
+    expect(env['NO_PROXY']).toBe('localhost,127.0.0.1,::1,[::1],example.org');
     expect(warnings).toEqual(['NO_PROXY entry "*" ignored: it would send every request around the proxy']);
   });
 
