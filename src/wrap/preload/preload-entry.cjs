@@ -12,10 +12,13 @@
  *   slot (the first fetch, or the child's own undici starting), not at startup: the many Node
  *   processes that never fetch (npm scripts, compilers, linters) pay nothing.
  * - http/https (and got, node-fetch, axios on top of them): global-agent, reading the UPPER-case
- *   HTTP_PROXY/HTTPS_PROXY/NO_PROXY that wrap mode sets.
+ *   HTTP_PROXY/HTTPS_PROXY/NO_PROXY that wrap mode sets, with its routing decision guarded
+ *   (guard-routing.cjs: IPv6 literal hosts, and a decision that throws goes through the proxy).
  * It does nothing where the Node version already honours NODE_USE_ENV_PROXY=1 for that API.
  */
 'use strict';
+
+const { guardRouting } = require('./guard-routing.cjs');
 
 const DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
@@ -72,6 +75,9 @@ function routeHttp() {
   try {
     const { createGlobalProxyAgent } = require('global-agent');
     createGlobalProxyAgent({ environmentVariableNamespace: '' });
+    // global-agent installs its agents as the global ones; an IPv6 literal host would crash their decision.
+    guardRouting(require('node:http').globalAgent);
+    guardRouting(require('node:https').globalAgent);
   } catch (error) {
     warn('http', error);
   }
