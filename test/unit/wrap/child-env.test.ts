@@ -50,7 +50,7 @@ describe('child environment', () => {
     expect([env['NO_PROXY'], env['no_proxy']]).toEqual([noProxy, noProxy]);
     expect(env['NODE_OPTIONS']).toBe('--max-old-space-size=4096 --require /opt/kaizen/dist/preload.cjs');
     expect(env['JAVA_TOOL_OPTIONS']).toBe(
-      '-Xmx1g -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=41234 -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=41234 -Dhttp.nonProxyHosts=localhost|127.0.0.1|[::1]|*.internal.example|registry.local',
+      '-Xmx1g -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=41234 -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=41234 -Dhttp.nonProxyHosts=localhost|127.0.0.1|[::1]|*.internal.example',
     );
   });
 
