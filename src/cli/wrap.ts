@@ -9,6 +9,7 @@ import { isKaizenProxyError } from '../errors/kaizen-error.js';
 import type { WrapFlags } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { learnedNotes } from './manifest.js';
+import { stderrWriter, type StderrWriter } from './stderr-writer.js';
 
 /**
  * `kaizen-proxy [options] -- COMMAND [ARGS...]`: the proxy on an ephemeral loopback port (unless
@@ -17,9 +18,11 @@ import { learnedNotes } from './manifest.js';
  */
 export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: readonly [string, ...string[]]): Promise<number> {
   const env = process.env;
+  // From here on a stderr that fails (EPIPE) silences the wrapper's notices, never the wrapper.
+  const stderr = stderrWriter(process.stderr);
   const loaded = loadConfig({ flags: wrapDefaults(flags, env, argv[0]), env });
   if (!loaded.ok) {
-    process.stderr.write(formatConfigFailure(loaded));
+    stderr(formatConfigFailure(loaded));
     return EXIT.CONFIG;
   }
   const learner = options.manifestOut === null ? null : createLearner(loaded.config.agent);
@@ -29,7 +32,7 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
     trust = await caTrustFor(loaded.config, env);
   } catch (error) {
     if (!isKaizenProxyError(error)) throw error;
-    process.stderr.write(`kaizen-proxy: ${error.code}: ${error.message}\n`);
+    stderr(`kaizen-proxy: ${error.code}: ${error.message}\n`);
     return EXIT.START;
   }
   const result = await runWrapped({
@@ -41,17 +44,15 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
     summaryJson: options.summaryJson,
     logFile: options.logFile,
     env,
-    stderr: (text) => {
-      process.stderr.write(text);
-    },
+    stderr,
   });
   await trust?.remove();
   if (result.kind === 'setup-failed') {
-    process.stderr.write(`kaizen-proxy: ${result.message}\n`);
+    stderr(`kaizen-proxy: ${result.message}\n`);
     return EXIT.START;
   }
   if (learner !== null && options.manifestOut !== null && result.outcome.kind !== 'not-started') {
-    await writeLearned(learner, options.manifestOut, options.collapse, loaded.config.agent);
+    await writeLearned(learner, options.manifestOut, options.collapse, loaded.config.agent, stderr);
   }
   return result.exitCode;
 }
@@ -84,18 +85,18 @@ function wrapDefaults(flags: FlagOverrides, env: NodeJS.ProcessEnv, command: str
 }
 
 /** `--learn`: the manifest file beside the summary, and what the operator should know about it. */
-async function writeLearned(learner: Learner, file: string, collapse: Collapse, agent: string): Promise<void> {
+async function writeLearned(learner: Learner, file: string, collapse: Collapse, agent: string, stderr: StderrWriter): Promise<void> {
   const learned = learner.manifest(collapse);
   try {
     await writeManifestFile(file, learned);
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'unwritable';
-    process.stderr.write(`kaizen-proxy: warn: cannot write the manifest to ${file} (${code})\n`);
+    stderr(`kaizen-proxy: warn: cannot write the manifest to ${file} (${code})\n`);
     return;
   }
   const { destinations, tools } = learned.manifest;
-  process.stderr.write(`kaizen-proxy: manifest of ${JSON.stringify(agent)} (${destinations.length} destinations, ${tools.length} tools) written to ${file}\n`);
-  for (const note of learnedNotes(learned)) process.stderr.write(`kaizen-proxy: note: ${note}\n`);
+  stderr(`kaizen-proxy: manifest of ${JSON.stringify(agent)} (${destinations.length} destinations, ${tools.length} tools) written to ${file}\n`);
+  for (const note of learnedNotes(learned)) stderr(`kaizen-proxy: note: ${note}\n`);
 }
 
 function isSet(value: string | undefined): boolean {
