@@ -1,10 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import type { ProxyConfig } from '../config/types.js';
 import { loadCa } from '../intercept/ca-load.js';
 import type { ChildEnvLayer } from './child-env.js';
+import { CERTIFICATE, certificatesIn } from './pem-file.js';
+import { SYSTEM_BUNDLE_FILES, systemRoots } from './system-roots.js';
 
 /** Variables that add to a client's default roots: they get the CA (plus what the parent already added there). */
 export const ADDING_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'DENO_CERT'] as const;
@@ -14,24 +15,29 @@ export const REPLACING_VARIABLES = ['SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL
 export interface CaTrust {
   /** Sets the variables in the child's environment. */
   readonly layer: ChildEnvLayer;
-  /** The combined bundle: the bundled roots, the CA, and every CA the parent already trusted. */
+  /** The combined bundle: the system's roots, the CA, and every CA the parent already trusted. */
   readonly bundleFile: string;
   /** Deletes the files written for this run. */
   remove(): Promise<void>;
 }
 
-const CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+export interface CaTrustOptions {
+  /** Where the system's default roots are looked for (SYSTEM_BUNDLE_FILES). */
+  readonly systemBundles?: readonly string[];
+}
 
 /**
  * Wrap mode with interception: the child must trust the interception CA, without losing any CA it
  * trusted before. Adding variables get the CA alone (or, when the parent set one, its file plus
- * the CA); replacing ones get a bundle written at start: Node's bundled roots (deduplicated),
- * the CA, and the certificates of every file the parent named in these variables. The CA is
- * checked first (expired, unreadable, mismatched: its KZP_ERR_CA_* code). `caDir` must be absolute
- * (config load makes it so): the child resolves the CA file against its own working directory.
+ * the CA); replacing ones get a bundle written at start: the system's default roots (systemRoots:
+ * private roots installed there included), the CA, and the certificates of every file the parent
+ * named in these variables, each certificate once. The CA is checked first (expired, unreadable,
+ * mismatched: its KZP_ERR_CA_* code). `caDir` must be absolute (config load makes it so): the
+ * child resolves the CA file against its own working directory.
  */
-export async function prepareCaTrust(caDir: string, parent: NodeJS.ProcessEnv): Promise<CaTrust> {
+export async function prepareCaTrust(caDir: string, parent: NodeJS.ProcessEnv, options: CaTrustOptions = {}): Promise<CaTrust> {
   const ca = await loadCa(caDir);
+  const roots = await systemRoots(parent, options.systemBundles ?? SYSTEM_BUNDLE_FILES);
   const parentCerts = new Map<string, readonly string[]>();
   for (const name of [...ADDING_VARIABLES, ...REPLACING_VARIABLES]) {
     const file = parent[name];
@@ -40,7 +46,7 @@ export async function prepareCaTrust(caDir: string, parent: NodeJS.ProcessEnv): 
   const dir = await mkdtemp(join(tmpdir(), 'kaizen-proxy-trust-'));
   const bundleFile = join(dir, 'ca-bundle.pem');
   const inherited = [...parentCerts.values()].flat();
-  await writeFile(bundleFile, joinUnique([...rootCertificates, ca.certPem, ...inherited]));
+  await writeFile(bundleFile, joinUnique([...roots, ca.certPem, ...inherited]));
   const adding = new Map<string, string>();
   for (const name of ADDING_VARIABLES) {
     const own = parentCerts.get(name);
@@ -68,15 +74,6 @@ export async function prepareCaTrust(caDir: string, parent: NodeJS.ProcessEnv): 
 /** The child's CA trust when interception is on (intercept.hosts set); null otherwise. */
 export function caTrustFor(config: ProxyConfig, parent: NodeJS.ProcessEnv): Promise<CaTrust | null> {
   return config.intercept.hosts.length === 0 ? Promise.resolve(null) : prepareCaTrust(config.intercept.caDir, parent);
-}
-
-/** The PEM certificates of a file; none when it cannot be read (a stale variable must not stop the run). */
-async function certificatesIn(file: string): Promise<string[]> {
-  try {
-    return (await readFile(file, 'utf8')).match(CERTIFICATE) ?? [];
-  } catch {
-    return [];
-  }
 }
 
 /** One PEM per certificate, compared on its base64 body, in first-seen order. */

@@ -11,6 +11,7 @@ import type { MutableEnv } from '../../../src/wrap/child-env.js';
 
 const CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const fingerprints = (pem: string): string[] => (pem.match(CERTIFICATE) ?? []).map((cert) => new X509Certificate(cert).fingerprint256);
+const readable = (file: string): Promise<string | null> => readFile(file, 'utf8').catch(() => null);
 
 describe('wrap mode: the child trusts the interception CA', () => {
   let dir: string;
@@ -27,7 +28,8 @@ describe('wrap mode: the child trusts the interception CA', () => {
   });
 
   it('adding variables get the CA alone; replacing ones a bundle of the roots (once each) and the CA', async () => {
-    const trust = await prepareCaTrust(join(dir, 'certs'), {});
+    // No system bundle file: the bundle starts from Node's bundled roots.
+    const trust = await prepareCaTrust(join(dir, 'certs'), {}, { systemBundles: [join(dir, 'no-system-bundle.pem')] });
     const env: MutableEnv = {};
     trust.layer.apply(env, { host: '127.0.0.1', port: 1 });
     expect(env['NODE_EXTRA_CA_CERTS']).toBe(ca.certFile);
@@ -59,6 +61,34 @@ describe('wrap mode: the child trusts the interception CA', () => {
     expect(bundle).toContain(corporateFingerprint);
     expect(new Set(bundle).size).toBe(bundle.length);
     await trust.remove();
+  });
+
+  it("starts the bundle from the system's bundle file, the first that holds certificates", async () => {
+    const system = join(dir, 'system-bundle.pem');
+    const privateRoot = createCaPem('private root in the system store', 2, new Date()).certPem;
+    await writeFile(system, `${rootCertificates[1] ?? ''}\n${privateRoot}`);
+    await writeFile(join(dir, 'empty.pem'), '');
+    const trust = await prepareCaTrust(join(dir, 'certs'), {}, { systemBundles: [join(dir, 'missing.pem'), join(dir, 'empty.pem'), system] });
+    const bundle = fingerprints(await readFile(trust.bundleFile, 'utf8'));
+    // The system's roots, private ones included, then the CA: not Node's bundled roots.
+    expect(bundle).toEqual([...fingerprints(rootCertificates[1] ?? ''), ...fingerprints(privateRoot), ca.fingerprint256]);
+    await trust.remove();
+  });
+
+  it("on this machine: every root of the system's default bundle file is in the bundle", async () => {
+    // The default bundle files of Debian, RHEL, Alpine and macOS, in the order the README gives.
+    let systemPem: string | null = null;
+    for (const file of ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem']) {
+      systemPem = await readable(file);
+      if (systemPem?.includes('-----BEGIN CERTIFICATE-----') === true) break;
+      systemPem = null;
+    }
+    const trust = await prepareCaTrust(join(dir, 'certs'), {});
+    const bundle = new Set(fingerprints(await readFile(trust.bundleFile, 'utf8')));
+    await trust.remove();
+    const expected = systemPem === null ? rootCertificates.flatMap(fingerprints) : fingerprints(systemPem);
+    expect(expected.filter((fingerprint) => !bundle.has(fingerprint))).toEqual([]);
+    expect(bundle.has(ca.fingerprint256)).toBe(true);
   });
 
   it('an unusable CA is refused before anything is written', async () => {
