@@ -48,7 +48,8 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   if (!parsed.success) {
     return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: parsed.error.issues.flatMap((issue) => describeIssue(issue, source, overrides)) };
   }
-  const exposure = exposureIssues(parsed.data);
+  // Wrap mode drops gateway credentials and the file's unsafe_open_proxy (wrapDefaults in src/cli/wrap.ts).
+  const exposure = exposureIssues(parsed.data, { gateway: flags.gateway !== 'off', fileSwitch: flags.unsafeOpenProxy !== false });
   if (exposure.length > 0) {
     return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: exposure.map((issue) => ({ where: whereIs(issue.path, source, overrides), key: issue.path.join('.'), message: issue.message })) };
   }

@@ -53,7 +53,9 @@ describe("wrap mode with a sidecar's configuration file", () => {
     const refused = await runWrapper(['-c', config, ...command], { env: { KAIZEN_PROXY_LISTEN: '0.0.0.0:0' } });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
-    expect(refused.stderr).toContain('listening on 0.0.0.0 (beyond loopback)');
+    // Only the flag can open it: the message names neither the file's key nor gateway credentials.
+    expect(refused.stderr).toContain('listening on 0.0.0.0 (beyond loopback) needs --unsafe-open-proxy to let anyone');
+    expect(refused.stderr).not.toMatch(/gateway\.credentials_file|unsafe_open_proxy: true/);
     const asked = await runWrapper(['-c', config, '--unsafe-open-proxy', ...command], { env: { KAIZEN_PROXY_LISTEN: '0.0.0.0:0' } });
     expect(asked).toMatchObject({ code: 0, stdout: 'ran' });
   });

@@ -61,6 +61,17 @@ describe('admin, transparent, gateway and unsafe_open_proxy keys', () => {
     expect(open.ok && open.config.unsafeOpenProxy).toBe(true);
   });
 
+  it('in wrap mode (no gateway, the flag alone opens) names only --unsafe-open-proxy', () => {
+    const wrapMode = { gateway: 'off', unsafeOpenProxy: false } as const;
+    const result = load({ ...wrapMode, listen: '0.0.0.0:0', transparent: '0.0.0.0:15001' });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((issue) => issue.message)).toEqual([
+      'listening on 0.0.0.0 (beyond loopback) needs --unsafe-open-proxy to let anyone who reaches the port use the proxy (wrap mode takes no gateway credentials)',
+      'the transparent listener on 0.0.0.0 (beyond loopback) takes no credentials; keep it on loopback (iptables REDIRECT delivers there) or pass --unsafe-open-proxy',
+    ]);
+  });
+
   it('refuses a transparent listener beyond loopback even with gateway credentials', () => {
     const credentials = write('creds-a', `ci-bot:${digest('t0ken')}\n`);
     const file = write('gw.yaml', `listen: 0.0.0.0:8080\ngateway:\n  credentials_file: ${credentials}\n`);
