@@ -22,7 +22,7 @@ export const interceptSchema = z.strictObject({
     .string()
     .min(1)
     .nullable()
-    .describe('PEM file of CAs trusted, besides the bundled roots, for TLS the proxy originates (intercepted requests, https:// and wss:// forwarding).')
+    .describe('PEM file of CAs trusted, besides Node’s default store (bundled roots, NODE_EXTRA_CA_CERTS), for TLS the proxy originates (intercepted requests, https:// and wss:// forwarding).')
     .default(null),
 });
 

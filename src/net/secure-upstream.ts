@@ -7,7 +7,7 @@ export interface SecureUpstreamOptions {
   /** The checked target's host: the SNI when it is a name, and the identity the certificate must carry. */
   readonly host: string;
   readonly hostIsName: boolean;
-  /** Roots plus configured extra CAs; Node's bundled roots when undefined. */
+  /** Node's default store plus configured extra CAs; the default store alone when undefined. */
   readonly secureContext: SecureContext | undefined;
   readonly timeoutMs: number;
   /** When the owner closes (the client went away), the handshake is abandoned at once. */

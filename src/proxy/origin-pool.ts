@@ -22,7 +22,7 @@ export interface DestinationSettings {
   readonly connectTimeoutMs: number;
   /** The proxy's idle timeout: how long a destination may keep a request waiting between bytes. */
   readonly idleTimeoutMs: number;
-  /** Roots plus configured extra CAs; Node's bundled roots when undefined. */
+  /** Node's default store plus configured extra CAs; the default store alone when undefined. */
   readonly secureContext: SecureContext | undefined;
 }
 

@@ -60,7 +60,7 @@ export interface ProxyServerOptions {
   };
   /** Replaces the cached system resolver (`dns.lookup`, all addresses, verbatim order): a test's own name table. */
   readonly resolve?: (target: Target) => Promise<Resolution>;
-  /** PEM CAs trusted besides Node's bundled roots when the proxy itself originates TLS (https:// and wss:// absolute-form). */
+  /** PEM CAs trusted besides Node's default store (bundled roots, NODE_EXTRA_CA_CERTS) when the proxy itself originates TLS (https:// and wss:// absolute-form). */
   readonly upstreamCa?: readonly string[];
   /** Told of every decision, finished exchange and early refusal (metrics, wrap summary, records). */
   readonly observer?: ProxyObserver;
@@ -122,7 +122,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     lingerMs: limits.lingerMs ?? LINGER_MAX_MS,
     idleSweep: new IdleSweep(network.idleTimeoutMs),
     registry,
-    pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [], connectTimeoutMs: network.connectTimeoutMs, connector }),
+    pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [], connectTimeoutMs: network.connectTimeoutMs, connector, logger: options.logger }),
     lifecycle: new Lifecycle(),
     observer: options.observer ?? null,
     connector,

@@ -1,7 +1,9 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { directConnector, type Connector } from '../net/connector.js';
+import { defaultCaStore } from '../net/default-ca-store.js';
+import type { Logger } from '../observe/logger.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
 import { createOriginPools, type OriginPools } from './origin-pools.js';
 import { TunnellingHttpsAgent } from './tunnelling-agent.js';
@@ -12,7 +14,10 @@ import { TunnellingHttpsAgent } from './tunnelling-agent.js';
  * and node:http keep-alive agents through an upstream proxy (`viaProxy`).
  */
 export interface UpstreamPool {
-  /** Roots plus the configured extra CAs, when there are any (also used for wss:// upgrades). */
+  /**
+   * Node's default store (bundled roots, NODE_EXTRA_CA_CERTS) plus the configured extra CAs, when
+   * there are any (also used for wss:// upgrades); undefined leaves Node's default store alone.
+   */
   readonly secureContext: SecureContext | undefined;
   /**
    * Keep-alive agents through an upstream proxy (made on first use, one pair per proxy and
@@ -27,8 +32,10 @@ export interface UpstreamPool {
 
 export interface UpstreamPoolOptions {
   readonly idleTimeoutMs: number;
-  /** PEM certificates trusted in addition to Node's bundled roots when the proxy originates TLS. */
+  /** PEM certificates trusted in addition to Node's default store when the proxy originates TLS. */
   readonly extraCa?: readonly string[];
+  /** Told when NODE_EXTRA_CA_CERTS cannot be read while extraCa is built on top of it. */
+  readonly logger: Logger;
   /** Deadline for a CONNECT through an upstream proxy (connection and answer). */
   readonly connectTimeoutMs?: number;
   /** Opens the CONNECTs of https:// requests and reports their failures (one log line each). */
@@ -41,6 +48,18 @@ interface ProxyAgents {
   readonly password: string | null;
   readonly http: HttpAgent;
   readonly https: HttpsAgent;
+}
+
+/**
+ * A `ca` option replaces Node's default store: it starts from that store (NODE_EXTRA_CA_CERTS
+ * included), so upstream_ca adds to what the process trusts instead of taking it away.
+ */
+function withExtraCa(extraCa: readonly string[], logger: Logger): SecureContext {
+  const store = defaultCaStore();
+  if (store.ignored !== null) {
+    logger.warn({ file: store.ignored.file, reason: store.ignored.reason }, 'NODE_EXTRA_CA_CERTS ignored, as Node ignores it: the file cannot be read or holds no certificate');
+  }
+  return createSecureContext({ ca: [...store.pems, ...extraCa] });
 }
 
 /** Per destination (host:port); bounded so one slow destination cannot take every socket. */
@@ -63,7 +82,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const extraCa = options.extraCa ?? [];
   const connector = options.connector ?? directConnector;
   // A shared SecureContext (not a `ca` option) keeps the pool key short and the roots parsed once.
-  const secureContext = extraCa.length === 0 ? undefined : createSecureContext({ ca: [...rootCertificates, ...extraCa] });
+  const secureContext = extraCa.length === 0 ? undefined : withExtraCa(extraCa, options.logger);
   // By url, then credentials: HTTPS_PROXY and HTTP_PROXY may name one host:port as different
   // users, and a CONNECT agent made for one must never carry the other's Proxy-Authorization.
   const proxied = new Map<string, ProxyAgents[]>();
