@@ -77,6 +77,20 @@ describe('kaizen-proxy ca', () => {
     expect(JSON.parse(opaque.stdout)).toMatchObject({ kind: 'connect', publisher: 'example', tool: null });
   });
 
+  it('check-config refuses what serve would refuse: intercept.hosts with no usable CA is exit 1 with the CA code', async () => {
+    const config = join(dir, 'check-no-ca.yaml');
+    await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: absent, hosts: [api.stripe.com]}\n');
+    const check = await cli(['check-config', config], dir);
+    expect(check).toMatchObject({ code: 1, stdout: '' });
+    expect(check.stderr).toContain(`KZP_ERR_CA_UNREADABLE: cannot read ${join(dir, 'absent', 'ca.pem')} (ENOENT); create a CA with kaizen-proxy ca init --dir ${join(dir, 'absent')}`);
+    // Without intercept.hosts serve never loads the CA: nor does check-config.
+    await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: absent}\n');
+    expect(await cli(['check-config', config], dir)).toMatchObject({ code: 0, stderr: '' });
+    expect((await cli(['ca', 'init', '--dir', 'absent'], dir)).code).toBe(0);
+    await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: absent, hosts: [api.stripe.com]}\n');
+    expect(await cli(['check-config', config], dir)).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('serve with intercept.hosts and no usable CA exits 3 with the CA code, before listening', async () => {
     const config = join(dir, 'no-ca.yaml');
     await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: elsewhere, hosts: [api.stripe.com]}\n');
