@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   KZP_ERR_DECIDER: 'The decision pipeline failed internally; treated as no verdict.',
   KZP_ERR_PROXY_AUTH: 'Gateway mode: Proxy-Authorization missing, malformed or not matching gateway.credentials_file (407).',
   KZP_ERR_TRANSPARENT_DESTINATION: 'Transparent mode: the destination of a redirected connection could not be recovered (no TLS SNI, no HTTP Host, or another protocol).',
-  KZP_ERR_CA_UNREADABLE: 'The interception CA (intercept.ca_dir) is missing or unreadable, or is not PEM.',
+  KZP_ERR_CA_UNREADABLE: 'The interception CA (intercept.ca_dir) is missing or unreadable, or is not PEM; or ca init could not make or write its directory (a file in its place, no permission).',
   KZP_ERR_CA_EXPIRED: 'The interception CA is outside its validity period.',
   KZP_ERR_CA_MISMATCH: 'The interception CA certificate is not a CA, or its key is not its own or not ECDSA P-256.',
   KZP_ERR_CA_EXISTS: 'ca init found a CA already in the directory; --force replaces it.',

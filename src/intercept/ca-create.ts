@@ -46,6 +46,8 @@ export function createCaPem(name: string, days: number, now: Date): { readonly c
  * new files renamed into place, add a `.gitignore` when the directory has none, then load what was
  * written as the proxy would.
  * An existing CA is kept unless `force`: replacing it breaks every client that trusts it.
+ * A directory that cannot be made (a file in its place or above it, no permission) or written is
+ * KZP_ERR_CA_UNREADABLE, naming the path and the errno.
  */
 export async function initCa(dir: string, options: CaInitOptions): Promise<CertificateAuthority> {
   const paths = caPaths(dir);
@@ -54,16 +56,28 @@ export async function initCa(dir: string, options: CaInitOptions): Promise<Certi
   }
   const now = options.now ?? new Date();
   const { certPem, keyPem } = createCaPem(options.name, options.days, now);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const ignore = join(dir, '.gitignore');
-  if (!(await exists(ignore))) await writeFile(ignore, CA_DIR_GITIGNORE);
-  // Never written into the old files (--force): a replaced file keeps its mode and its readers'
-  // open descriptors. New files, renamed over the old ones together (replace-files.ts).
-  await replaceFiles([
-    { path: paths.key, data: keyPem, mode: 0o600 },
-    { path: paths.cert, data: certPem, mode: 0o644 },
-  ]);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new KaizenProxyError('KZP_ERR_CA_UNREADABLE', `cannot create the CA directory ${dir} (${errnoOf(error)}): --dir (or intercept.ca_dir) must be a directory, or a path where one can be made`, { cause: error });
+  }
+  try {
+    const ignore = join(dir, '.gitignore');
+    if (!(await exists(ignore))) await writeFile(ignore, CA_DIR_GITIGNORE);
+    // Never written into the old files (--force): a replaced file keeps its mode and its readers'
+    // open descriptors. New files, renamed over the old ones together (replace-files.ts).
+    await replaceFiles([
+      { path: paths.key, data: keyPem, mode: 0o600 },
+      { path: paths.cert, data: certPem, mode: 0o644 },
+    ]);
+  } catch (error) {
+    throw new KaizenProxyError('KZP_ERR_CA_UNREADABLE', `cannot write the CA in ${dir} (${errnoOf(error)})`, { cause: error });
+  }
   return loadCa(dir, now);
+}
+
+function errnoOf(error: unknown): string {
+  return error instanceof Error && 'code' in error ? String(error.code) : 'unknown';
 }
 
 export function toPem(label: string, der: Buffer): string {

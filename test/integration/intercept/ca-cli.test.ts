@@ -68,6 +68,19 @@ describe('kaizen-proxy ca', () => {
     expect((await readdir(join(dir, 'forced'))).sort()).toEqual(['.gitignore', 'ca-key.pem', 'ca.pem']);
   });
 
+  it('ca init --dir naming a regular file, or a path under one, is refused with a CA code that says a directory is expected', async () => {
+    await writeFile(join(dir, 'afile'), 'not a directory\n');
+    for (const [given, reason] of [
+      ['afile', 'EEXIST'],
+      [join('afile', 'sub'), 'ENOTDIR'],
+    ] as const) {
+      const init = await cli(['ca', 'init', '--dir', given], dir);
+      expect(init).toMatchObject({ code: 1, stdout: '' });
+      expect(init.stderr).toBe(`kaizen-proxy: KZP_ERR_CA_UNREADABLE: cannot create the CA directory ${given} (${reason}): --dir (or intercept.ca_dir) must be a directory, or a path where one can be made\n`);
+    }
+    expect(await readFile(join(dir, 'afile'), 'utf8')).toBe('not a directory\n');
+  });
+
   it('check names an intercepted URL as the proxy would: its request, mapped to its tool (no CA needed)', async () => {
     const config = join(dir, 'check.yaml');
     await writeFile(config, 'admin: off\nintercept: {hosts: [localhost]}\ntools: [{match: "POST localhost/v1/refunds", tool: issue_refund, publisher: stripe}]\n');
