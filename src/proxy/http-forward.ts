@@ -4,7 +4,7 @@ import { httpAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
-import { authenticateRequest, requestSplit } from './pinned-target.js';
+import { authenticateRequest, requestSplit, splitRefusal } from './pinned-target.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideEagerly } from './decide-action.js';
 import { refuseOnResponse } from './deny-response.js';
@@ -78,7 +78,7 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
   }
   const split = requestSplit(proxy, req, conn);
   if (!split.ok) {
-    refuse(proxy, body, res, tally, errorRefusal(split.code));
+    refuse(proxy, body, res, tally, splitRefusal(split, tally));
     return;
   }
   const parsed = parseAuthority(split.authority);

@@ -8,19 +8,26 @@ import { splitRequestTarget, type ProxyScheme, type SplitTarget } from './reques
 import type { PinnedTunnel } from './interception.js';
 import { authenticateClient, type ClientAuth } from './client-auth.js';
 import type { RequestView } from './exchange-views.js';
-import { newTally } from './exchange-log.js';
-import { errorRefusal } from './refusal.js';
+import { newTally, type ExchangeTally } from './exchange-log.js';
+import { hostFieldProblem } from './host-field.js';
+import { errorRefusal, type Refusal } from './refusal.js';
 import { refuseTunnel } from './tunnel-open.js';
 
-export type RequestSplit = SplitTarget | { readonly ok: false; readonly code: 'KZP_ERR_MISDIRECTED' };
+/** A request refused inside a pinned session: its answer, and the session's target for its closed line. */
+export interface PinnedRefusal {
+  readonly ok: false;
+  readonly target: string;
+  readonly refusal: Refusal;
+}
 
-const MISDIRECTED = { ok: false, code: 'KZP_ERR_MISDIRECTED' } as const;
-const BAD = { ok: false, code: 'KZP_ERR_BAD_REQUEST' } as const;
+export type RequestSplit = SplitTarget | PinnedRefusal;
+
 /** Bound on the authority written to the log (parseAuthority admits up to 1,024 characters). */
 const MAX_LOGGED_AUTHORITY = 300;
 /** Logged instead of a Host or CONNECT target that is not a well-formed authority. */
 const NOT_AN_AUTHORITY = '(not an authority)';
 const MISDIRECTED_REFUSAL = errorRefusal('KZP_ERR_MISDIRECTED');
+const BAD_REFUSAL = errorRefusal('KZP_ERR_BAD_REQUEST');
 
 /**
  * Gateway credentials come with the CONNECT, not with the requests inside an intercepted tunnel:
@@ -35,17 +42,21 @@ export function authenticateRequest(base: ProxyContext, req: RequestView): Clien
  * The request target of a request the proxy received: absolute-form as sent on a proxy
  * connection; on a connection pinned to an intercepted CONNECT target, the origin-form path
  * joined to that target, whatever the request says. A `Host` header (or an absolute URI) naming
- * another host is refused (421) and logged: the destination is never taken from the request.
+ * another host is refused (421) and logged: the destination is never taken from the request. There
+ * the proxy is the origin server: an HTTP/1.1 request without Host, or one with two Host lines, is
+ * refused (400) as RFC 9112 §3.2 asks.
  */
 export function requestSplit(proxy: ProxyContext, req: RequestView, conn: ConnectionContext): RequestSplit {
   const tunnel = proxy.interception?.pinned(req.socket);
   if (tunnel === undefined) return splitRequestTarget(req.url ?? '');
   tunnel.requests++;
+  const hostProblem = hostFieldProblem(req);
+  if (hostProblem !== null) return pinnedRefusal(tunnel, errorRefusal('KZP_ERR_BAD_REQUEST', { message: hostProblem }));
   const url = req.url ?? '';
   let path = url;
   if (!url.startsWith('/')) {
     const absolute = splitRequestTarget(url);
-    if (!absolute.ok) return BAD;
+    if (!absolute.ok) return pinnedRefusal(tunnel, BAD_REFUSAL);
     // Only the authority is logged: the path and query of the URI never are.
     if (!sameTarget(absolute.authority, tunnel, absolute.scheme)) return misdirected(conn.log, tunnel, loggedAuthority(absolute.authority, absolute.scheme), 'request target');
     path = absolute.path;
@@ -56,6 +67,20 @@ export function requestSplit(proxy: ProxyContext, req: RequestView, conn: Connec
   if (hash >= 0) path = path.slice(0, hash);
   const query = path.indexOf('?');
   return { ok: true, scheme: tunnel.scheme, authority: tunnel.target.authority, path, pathOnly: query < 0 ? path : path.slice(0, query) };
+}
+
+/**
+ * The answer to a request whose target was refused. Inside a session the tally takes the
+ * session's target, so the closed line names where the connection was pinned.
+ */
+export function splitRefusal(split: Extract<RequestSplit, { ok: false }>, tally: ExchangeTally): Refusal {
+  if (!('target' in split)) return errorRefusal(split.code);
+  tally.target = split.target;
+  return split.refusal;
+}
+
+function pinnedRefusal(tunnel: PinnedTunnel, refusal: Refusal): PinnedRefusal {
+  return { ok: false, target: tunnel.target.authority, refusal };
 }
 
 /**
@@ -82,14 +107,15 @@ export function refusePinnedConnect(tunnel: PinnedTunnel, client: Socket, url: s
   const proxy = tunnel.proxy;
   const conn = proxy.registry.get(client);
   const tally = newTally('connect', performance.now());
+  tally.target = tunnel.target.authority;
   const parsed = parseAuthority(url ?? '');
   misdirected(conn.log, tunnel, parsed.ok ? bounded(parsed.value.authority) : NOT_AN_AUTHORITY, 'CONNECT', 'misdirected: a CONNECT inside an intercepted session; refused (421)');
   refuseTunnel(proxy, conn, client, tally, MISDIRECTED_REFUSAL);
 }
 
-function misdirected(log: Logger, tunnel: PinnedTunnel, named: string, where: string, message = 'misdirected: an intercepted request named another host than its CONNECT; refused (421)'): RequestSplit {
+function misdirected(log: Logger, tunnel: PinnedTunnel, named: string, where: string, message = 'misdirected: an intercepted request named another host than its CONNECT; refused (421)'): PinnedRefusal {
   log.warn({ code: 'KZP_ERR_MISDIRECTED', target: tunnel.target.authority, named, where }, message);
-  return MISDIRECTED;
+  return pinnedRefusal(tunnel, MISDIRECTED_REFUSAL);
 }
 
 /**

@@ -8,7 +8,7 @@ import { secureUpstream } from '../net/secure-upstream.js';
 import { reportClosed, tunnelOpened } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
-import { authenticateRequest, requestSplit } from './pinned-target.js';
+import { authenticateRequest, requestSplit, splitRefusal } from './pinned-target.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { readResponseHead, withoutKaizenHeaders } from './response-head.js';
@@ -59,7 +59,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   }
   const split = requestSplit(proxy, req, conn);
   if (!split.ok) {
-    refuseTunnel(proxy, conn, client, tally, errorRefusal(split.code));
+    refuseTunnel(proxy, conn, client, tally, splitRefusal(split, tally));
     return;
   }
   const parsed = parseAuthority(split.authority);

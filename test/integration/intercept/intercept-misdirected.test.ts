@@ -75,9 +75,9 @@ describe('misdirected requests inside an intercepted session', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** The closed line of the intercepted CONNECT to `authority` (its session over). */
+  /** The closed line of the intercepted CONNECT to `authority` (its session over), not that of a CONNECT refused inside it (421, the same target). */
   function sessionClosed(started: StartedProxy, authority: string): Promise<LogLine> {
-    return started.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'connect' && line['target'] === authority);
+    return started.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'connect' && line['target'] === authority && line['status'] === 200);
   }
 
   it('gateway: a CONNECT inside ci-bot’s session, with another agent’s credentials, is refused 421 and nothing is dialled', async () => {
