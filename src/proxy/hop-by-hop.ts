@@ -12,6 +12,8 @@ const ALWAYS_DROPPED: ReadonlySet<string> = new Set([
   'te',
   'transfer-encoding',
   'upgrade',
+  // Sent only with an h2c Upgrade, for the next hop alone (RFC 7540 §3.2.1), even when Connection omits it.
+  'http2-settings',
   'proxy-authorization',
   'proxy-authenticate',
 ]);
@@ -101,8 +103,9 @@ function singleLength(value: string): string {
 }
 
 /**
- * The head of an Upgrade request written to the destination as raw bytes: origin-form request
- * line, Host of the checked target, `Connection: Upgrade` and the client's `Upgrade` kept; other
+ * The head of a WebSocket Upgrade request (the only upgrade tunnelled: ordinary-upgrade.ts) written
+ * to the destination as raw bytes: origin-form request line, Host of the checked target,
+ * `Connection: Upgrade` and the client's `Upgrade: websocket` kept; other
  * hop-by-hop headers and proxy credentials removed.
  */
 export function upgradeRequestHead(method: string, path: string, rawHeaders: readonly string[], host: string): string {

@@ -27,6 +27,7 @@ import { Lifecycle, OpenTunnels, type ProxyContext } from './proxy-context.js';
 import { createTransparentServer } from './transparent-server.js';
 import { createUpgradeHandler } from './upgrade-tunnel.js';
 import { createInterception } from './interception.js';
+import { parserHandOff } from './parser-hand-off.js';
 import { createUpstreamPool } from './upstream-pool.js';
 import { LINGER_MAX_MS } from './drain-then-destroy.js';
 
@@ -153,6 +154,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   });
   // Accepted sockets take TCP_NODELAY from the listening socket, not by a call each (listener-nodelay.ts).
   inheritNoDelay(server);
+  // Before the gate moves node:http's listener: a non-WebSocket upgrade goes back to its parser.
+  const toParser = parserHandOff(server);
   server.timeout = network.idleTimeoutMs;
   const onRequest = createRequestHandler(proxy);
   server.on('request', onRequest);
@@ -161,7 +164,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const onConnect = createConnectHandler(proxy);
   // The fast lane (below) calls onConnect itself: it takes only HTTP/1.1 and 1.0 CONNECTs.
   server.on('connect', createVersionCheckedConnect(proxy, onConnect));
-  const onUpgrade = createUpgradeHandler(proxy);
+  const onUpgrade = createUpgradeHandler(proxy, toParser);
   server.on('upgrade', onUpgrade);
   const clientError = createClientErrorHandler(registry, proxy.observer);
   server.on('clientError', clientError);
@@ -201,7 +204,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         headerTimeoutMs: limits.headerTimeoutMs,
         idleTimeoutMs: network.idleTimeoutMs,
         onRequest: createRequestHandler(redirectedProxy),
-        onUpgrade: createUpgradeHandler(redirectedProxy),
+        upgradeHandler: (toRedirectedParser) => createUpgradeHandler(redirectedProxy, toRedirectedParser),
       });
       redirected.push(listener);
       return listenOn(listener, host, port);

@@ -15,6 +15,7 @@ import { refuseRedirect } from './transparent-refusal.js';
 import { sniffFirstFlight, type SniffLimits } from './transparent-sniff.js';
 import { tunnelRedirectedTls } from './transparent-tls.js';
 import { inheritNoDelay } from '../net/listener-nodelay.js';
+import { parserHandOff, type ParserHandOff } from './parser-hand-off.js';
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -26,7 +27,8 @@ export interface TransparentOptions {
   readonly idleTimeoutMs: number;
   /** The proxy's own plain-HTTP and upgrade handlers: a redirected request takes the same path. */
   readonly onRequest: RequestHandler;
-  readonly onUpgrade: UpgradeHandler;
+  /** The upgrade handler, given this listener's own parser to hand a non-WebSocket upgrade back to. */
+  readonly upgradeHandler: (toParser: ParserHandOff) => UpgradeHandler;
 }
 
 const NO_DESTINATION = errorRefusal('KZP_ERR_TRANSPARENT_DESTINATION', { message: 'a redirected HTTP request without a Host header of host[:port]' });
@@ -53,6 +55,7 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   });
   // Redirected connections take TCP_NODELAY from the listening socket too (listener-nodelay.ts).
   inheritNoDelay(server);
+  const onUpgrade = options.upgradeHandler(parserHandOff(server));
   server.timeout = options.idleTimeoutMs;
   const onRequest: RequestHandler = (req, res) => {
     const failure = toAbsoluteForm(req);
@@ -68,7 +71,7 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   server.on('checkContinue', onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const failure = toAbsoluteForm(req);
-    if (failure === null) options.onUpgrade(req, socket, head);
+    if (failure === null) onUpgrade(req, socket, head);
     else refuseHead(proxy, socket, NO_DESTINATION, failure);
   });
   // CONNECT is a request to a proxy; nothing redirected here ever needs it.

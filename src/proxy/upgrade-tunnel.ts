@@ -19,19 +19,26 @@ import type { ConnectionContext } from './connection-registry.js';
 import { UpgradeWait } from './upgrade-wait.js';
 import { relayDeclinedUpgrade } from './declined-upgrade.js';
 import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
+import { isWebSocketUpgrade, reparseAsOrdinary } from './ordinary-upgrade.js';
+import type { ParserHandOff } from './parser-hand-off.js';
 
 /**
- * An absolute-form request with `Upgrade` (WebSocket): decided like any request (scheme ws/wss),
+ * An absolute-form request with `Upgrade: websocket`: decided like any request (scheme ws/wss),
  * then the destination is dialled, the request head is written to it (hop-by-hop cleaned, Host of
  * the checked target), and only a 101 answer (relayed without any `X-Kaizen-*` header of its own)
  * makes a tunnel, with bytes both ways; any other answer is relayed as an ordinary response and
  * the connection closed (declined-upgrade.ts). `https://` upgrades get verified TLS to the
- * destination.
+ * destination. Any other Upgrade is dropped and the request handed back to node:http's parser
+ * (`toParser`) as an ordinary one (ordinary-upgrade.ts).
  */
-export function createUpgradeHandler(proxy: ProxyContext): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function createUpgradeHandler(proxy: ProxyContext, toParser: ParserHandOff): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     if (!(socket instanceof Socket)) {
       socket.destroy();
+      return;
+    }
+    if (!isWebSocketUpgrade(req)) {
+      reparseAsOrdinary(req, socket, head, toParser);
       return;
     }
     proxy.lifecycle.begin();
@@ -71,7 +78,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   tally.target = target.authority;
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
-  const action = httpAction(target, { method, path: split.pathOnly, scheme: upgradeScheme(req, secure) }, proxy.labels.request(target, method, split.pathOnly));
+  const action = httpAction(target, { method, path: split.pathOnly, scheme: secure ? 'wss' : 'ws' }, proxy.labels.request(target, method, split.pathOnly));
   tally.action = action;
   const early = captureEarlyBytes(client);
   // Until the destination answers, a client that leaves gives it up at once (upgrade-wait.ts).
@@ -145,12 +152,6 @@ function abandonUpgrade(proxy: ProxyContext, conn: ConnectionContext, tally: Exc
   early.release();
   tally.status = 0;
   reportClosed(proxy, conn, tally);
-}
-
-function upgradeScheme(req: IncomingMessage, secure: boolean): 'http' | 'https' | 'ws' | 'wss' {
-  const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
-  if (websocket) return secure ? 'wss' : 'ws';
-  return secure ? 'https' : 'http';
 }
 
 /** The status code of a response head ("HTTP/1.1 101 ..."), 0 when unreadable. */
