@@ -23,7 +23,10 @@ const MAX_SNI_SHOWN = 253;
  * SNI naming the CONNECT host (or none, or no TLS at all) passes. Another name is decided as a
  * `connect` action of its own (metadata.sni, metadata.connect_host), and the tunnel goes on only if
  * that is allowed: whether a mismatch is refused outright (tls.sni_mismatch) is policy, the
- * Decider's to say, so the refusal is reported to the control plane like any other. A refusal is a TLS `access_denied` alert (the client already has its
+ * Decider's to say, so the refusal is reported to the control plane like any other. An SNI naming a
+ * host the proxy intercepts (proxy.interception) is refused even when that action is allowed,
+ * whatever tls.sni_mismatch says: that host's requests are decided one by one, which an opaque
+ * tunnel would skip. A refusal is a TLS `access_denied` alert (the client already has its
  * 200), logged as a decision and a closed line and reported to observers. Returns the flight to
  * forward, or null when the tunnel was closed here.
  */
@@ -63,6 +66,15 @@ export async function admitFirstFlight(
     // `sni_mismatch` is the reason tls.sni_mismatch: block gives; other refusals keep their own code.
     const code = decision.reason === 'sni_mismatch' ? 'KZP_ERR_SNI_MISMATCH' : decisionRefusal(decision, { agent: proxy.agent, target: action.target }).code;
     return close(proxy, conn, sockets, tally, code);
+  }
+  // An intercepted host's requests are decided one by one once its CONNECT is terminated
+  // (intercept-tunnel.ts): an opaque session to it inside a tunnel to another host would skip them.
+  if (proxy.interception?.interceptor.intercepts(named.value) === true) {
+    conn.log.warn(
+      { code: 'KZP_ERR_SNI_MISMATCH', reason: 'sni_intercepted', target: target.authority, named: named.value.authority },
+      'tunnel refused: its SNI names an intercepted host, reached only through a CONNECT to it',
+    );
+    return close(proxy, conn, sockets, tally, 'KZP_ERR_SNI_MISMATCH');
   }
   return flight;
 }
