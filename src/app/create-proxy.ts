@@ -4,6 +4,7 @@ import { shownUrl } from '../config/shown-url.js';
 import { createAddressGuard } from '../net/address-guard.js';
 import { combineObservers, type ProxyObserver } from '../contract/observer.js';
 import { createLogger, type Logger } from '../observe/logger.js';
+import type { CloseOptions } from '../proxy/graceful-close.js';
 import { createProxyServer } from '../proxy/proxy-server.js';
 import { createDecider } from '../verdict/create-decider.js';
 import { openSpool } from '../verdict/spool/open-spool.js';
@@ -45,8 +46,12 @@ export interface KaizenProxy {
   /** The bound transparent-mode address (redirected connections), or null when config.transparent is off. */
   readonly transparent: HostPort | null;
   readonly logger: Logger;
-  /** Graceful stop: stop accepting, drain in-flight requests up to limits.drain_timeout, close tunnels. */
-  close(): Promise<void>;
+  /**
+   * Graceful stop: readiness fails, listeners stop accepting, requests in flight and open tunnels
+   * may finish until limits.drain_timeout, then what is left is closed. Later calls return the
+   * first call's promise.
+   */
+  close(options?: CloseOptions): Promise<void>;
   /**
    * Hot reload with a freshly loaded configuration (SIGHUP, file change): an invalid one is logged
    * and changes nothing; policies, mode and log level apply at once; open connections stay.
@@ -140,12 +145,12 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     admin,
     transparent: transparent[0] ?? null,
     logger,
-    close() {
+    close(closeOptions = {}) {
       closing ??= (async () => {
         // Readiness fails first, so an orchestrator stops sending before the drain begins.
         observability.readiness.markDraining();
-        logger.info({ drain_timeout_ms: config.limits.drainTimeoutMs }, 'draining');
-        await server.close();
+        logger.info({ drain_timeout_ms: config.limits.drainTimeoutMs, open_tunnels: server.activeTunnels, in_flight: server.inFlight }, 'draining');
+        await server.close(closeOptions);
         reflex.stop();
         await decider.close();
         await recorder?.close();

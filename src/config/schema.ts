@@ -89,7 +89,7 @@ export const limitsSchema = z.strictObject({
   client_burst: z.number().int().min(0).max(1_000_000).describe('Actions a client may start at once beyond client_rate (0: as many as client_rate, at least 1).').default(0),
   max_header_bytes: z.number().int().min(1024).max(1_048_576).describe('Largest request head accepted; beyond it 431.').default(16_384),
   header_timeout: duration('Deadline for a complete request head (slowloris).', 600_000).prefault('30s'),
-  drain_timeout: duration('On SIGTERM, how long in-flight requests may finish before tunnels are closed.', 600_000).prefault('10s'),
+  drain_timeout: duration('On SIGTERM, how long requests in flight and open tunnels may finish before what is left is closed.', 600_000).prefault('10s'),
 });
 
 export const gatewaySchema = z.strictObject({

@@ -135,9 +135,12 @@ export class ConnectionRegistry {
     return this.admit(socket);
   }
 
-  destroyAll(): void {
+  /** Destroys every admitted socket still open (decrypted ones included); returns how many there were. */
+  destroyAll(): number {
+    const open = this.#sockets.size;
     this.#sockets.forEach((socket) => {
       socket.destroy();
     });
+    return open;
   }
 }

@@ -26,7 +26,7 @@ export function reportDecided(proxy: ProxyContext, conn: ConnectionContext, acti
 export function tunnelOpened(proxy: ProxyContext, tally: ExchangeTally): void {
   if (tally.opened) return;
   tally.opened = true;
-  proxy.openTunnels.opened();
+  proxy.lifecycle.tunnelOpened();
 }
 
 /**
@@ -37,7 +37,7 @@ export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally
   const now = performance.now();
   if (tally.opened) {
     tally.opened = false;
-    proxy.openTunnels.closed();
+    proxy.lifecycle.tunnelClosed();
   }
   logClosed(conn.lineLogger, conn.id, conn.client, tally, now);
   const observer = proxy.observer;

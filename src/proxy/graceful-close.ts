@@ -1,26 +1,67 @@
 import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { stopAccepting } from '../net/listen-on.js';
 import type { FastLane } from './fast-lane.js';
 import type { ProxyContext } from './proxy-context.js';
 
+export interface CloseOptions {
+  /**
+   * Let open tunnels (CONNECT, upgrades, intercepted sessions, redirected TLS) run until they end
+   * or the deadline passes: the default. False cuts them as soon as no request is in flight (wrap
+   * mode, once its command has exited: nobody is left at the other end).
+   */
+  readonly waitForTunnels?: boolean;
+  /** Aborted during the drain: it ends at once and what is still open is cut (a second SIGTERM or SIGINT). */
+  readonly signal?: AbortSignal;
+}
+
+/** What accepts clients: the proxy port's server (intercepted sessions are its connections too), its fast lane, transparent listeners. */
+export interface ClientListeners {
+  readonly server: Server;
+  readonly lane: FastLane | null;
+  readonly redirected: readonly Server[];
+}
+
 /**
- * Graceful close: stop accepting, close idle keep-alive connections, let requests (and tunnels
- * being set up) in flight finish within `drainTimeoutMs` (new responses say `Connection: close`),
- * then destroy whatever is left, established tunnels included, and the upstream pool.
+ * Graceful close: stop accepting, close idle keep-alive connections, let requests in flight and
+ * open tunnels finish within `drainTimeoutMs` (one deadline for everything, from this call), then
+ * destroy whatever is left and the upstream pool. A tunnel is left to its client and destination,
+ * as Squid's shutdown_lifetime and Envoy's drain leave them. A connection does not start another
+ * request: responses say `Connection: close` once the drain has begun (node:http, the fast lane),
+ * and one whose response said keep-alive before it is closed once that response is done (an
+ * intercepted session with a stream in flight would otherwise hold the drain to its deadline).
  */
-export async function closeGracefully(server: Server, proxy: ProxyContext, drainTimeoutMs: number, lane: FastLane | null = null): Promise<void> {
-  const closed = new Promise<void>((resolve) => {
-    if (!server.listening) {
-      resolve();
-      return;
-    }
-    server.close(() => {
-      resolve();
-    });
+export async function closeGracefully(listeners: ClientListeners, proxy: ProxyContext, drainTimeoutMs: number, options: CloseOptions = {}): Promise<void> {
+  const servers = [listeners.server, ...listeners.redirected];
+  // Each closes its idle connections now; resolves once every connection of theirs is gone.
+  const closed = Promise.all(servers.map(stopAccepting));
+  listeners.lane?.closeIdle();
+  // node:http knows which connections are idle (a pipelined request keeps one busy): asked once
+  // per turn of the event loop in which exchanges ended, not once per exchange.
+  let asked = false;
+  const closeIdle = (): void => {
+    asked = false;
+    for (const server of servers) server.closeIdleConnections();
+  };
+  const startedAt = performance.now();
+  const lifecycle = proxy.lifecycle;
+  const ended = await lifecycle.drain({
+    timeoutMs: drainTimeoutMs,
+    waitForTunnels: options.waitForTunnels ?? true,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    exchangeEnded: () => {
+      if (asked) return;
+      asked = true;
+      setImmediate(closeIdle);
+    },
   });
-  server.closeIdleConnections();
-  lane?.closeIdle();
-  await proxy.lifecycle.drain(drainTimeoutMs);
-  proxy.registry.destroyAll();
+  const tunnels = lifecycle.openTunnels;
+  const inflight = lifecycle.inflight;
+  const connections = proxy.registry.destroyAll();
   proxy.pool.destroy();
+  proxy.logger.info(
+    { ended, drain_ms: Math.round(performance.now() - startedAt), tunnels_cut: tunnels, in_flight_cut: inflight, connections_cut: connections },
+    'drain ended',
+  );
   await closed;
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../observe/logger.js';
 import type { ClientRate } from './client-rate.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { Interception } from './interception.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** Everything the handlers share, built once by createProxyServer. */
@@ -30,6 +31,7 @@ export interface ProxyContext {
   readonly pool: UpstreamPool;
   /** How a TCP path to a destination is opened: direct, or through the upstream proxy (upstream_proxy). */
   readonly connector: Connector;
+  /** Exchanges in flight and tunnels open, for graceful close and kaizen_proxy_active_tunnels (lifecycle.ts). */
   readonly lifecycle: Lifecycle;
   /** Metrics, the wrap summary and records subscribe here; null when nobody listens. */
   readonly observer: ProxyObserver | null;
@@ -41,67 +43,4 @@ export interface ProxyContext {
   readonly interception: Interception | null;
   /** limits.client_rate: each action takes a token from its client's bucket first; null when off. */
   readonly clientRate: ClientRate | null;
-  /** Tunnels open now (kaizen_proxy_active_tunnels): see tunnelOpened in exchange-events.ts. */
-  readonly openTunnels: OpenTunnels;
-}
-
-/**
- * Tunnels open now: CONNECT tunnels after their 200 (opaque or intercepted), spliced upgrades and
- * redirected TLS, until their exchange is reported closed. Counted on the exchange's tally, so a
- * tunnel counts once whatever was decided on its way (an SNI check is a second decision, not a
- * second tunnel), and never when it was refused or its destination could not be reached.
- */
-export class OpenTunnels {
-  #open = 0;
-
-  get open(): number {
-    return this.#open;
-  }
-
-  opened(): void {
-    this.#open++;
-  }
-
-  closed(): void {
-    this.#open--;
-  }
-}
-
-/** In-flight accounting for graceful close: requests and tunnels still being set up. */
-export class Lifecycle {
-  #inflight = 0;
-  #draining = false;
-  #onIdle: (() => void) | null = null;
-
-  get draining(): boolean {
-    return this.#draining;
-  }
-
-  get inflight(): number {
-    return this.#inflight;
-  }
-
-  begin(): void {
-    this.#inflight++;
-  }
-
-  end(): void {
-    this.#inflight--;
-    if (this.#inflight === 0 && this.#onIdle !== null) this.#onIdle();
-  }
-
-  /** Mark draining; resolves when nothing is in flight or after `timeoutMs`, whichever is first. */
-  drain(timeoutMs: number): Promise<void> {
-    this.#draining = true;
-    if (this.#inflight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#onIdle = null;
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#onIdle = done;
-    });
-  }
 }

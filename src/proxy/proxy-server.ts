@@ -16,14 +16,15 @@ import { ClientRate } from './client-rate.js';
 import { installConnectionGate } from './connection-limits.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { createConnectHandler, createVersionCheckedConnect } from './connect-tunnel.js';
-import { closeGracefully } from './graceful-close.js';
+import { closeGracefully, type CloseOptions } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
 import { FastLane } from './fast-lane.js';
 import { headerCheckInterval } from './header-check-interval.js';
-import { listenOn, stopAccepting } from '../net/listen-on.js';
+import { listenOn } from '../net/listen-on.js';
 import { inheritNoDelay } from '../net/listener-nodelay.js';
 import { isLoopbackHost } from '../net/loopback-host.js';
-import { Lifecycle, OpenTunnels, type ProxyContext } from './proxy-context.js';
+import { Lifecycle } from './lifecycle.js';
+import type { ProxyContext } from './proxy-context.js';
 import { createTransparentServer } from './transparent-server.js';
 import { createUpgradeHandler } from './upgrade-tunnel.js';
 import { createInterception } from './interception.js';
@@ -77,8 +78,11 @@ export interface ProxyServerOptions {
 
 export interface ProxyServer {
   listen(host: string, port: number): Promise<{ address: string; port: number }>;
-  /** Graceful: stop accepting, let in-flight requests finish up to drainTimeoutMs, then destroy tunnels. */
-  close(): Promise<void>;
+  /**
+   * Graceful: stop accepting, let requests in flight and open tunnels finish up to drainTimeoutMs,
+   * then destroy what is left (graceful-close.ts). Later calls return the first call's promise.
+   */
+  close(options?: CloseOptions): Promise<void>;
   /**
    * Also accept connections redirected by iptables on host:port (transparent mode): same decider,
    * limits, registry and graceful close. May be called several times (e.g. 127.0.0.1 and ::1).
@@ -87,6 +91,8 @@ export interface ProxyServer {
   readonly activeConnections: number;
   /** Tunnels open now (CONNECT after its 200, spliced upgrades, redirected TLS). */
   readonly activeTunnels: number;
+  /** Exchanges in flight now: requests not yet answered in full, tunnels and upgrades being set up. */
+  readonly inFlight: number;
   /** The plain-HTTP destination pools now (read at /metrics scrapes). */
   readonly originPool: OriginPoolStats;
   /** The name-lookup cache now (read at /metrics scrapes). */
@@ -129,7 +135,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     connector,
     authenticate: options.authenticate ?? null,
     labels: options.labels ?? NO_LABELS,
-    openTunnels: new OpenTunnels(),
     clientRate: (limits.clientRatePerSecond ?? 0) > 0 ? new ClientRate({ perSecond: limits.clientRatePerSecond ?? 0, burst: limits.clientBurst ?? 0, maxClients: RATE_CLIENTS }) : null,
     // Decrypted sockets join the server like new connections (gate, parser, timeouts, registry).
     interception:
@@ -209,15 +214,18 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       redirected.push(listener);
       return listenOn(listener, host, port);
     },
-    close() {
-      closing ??= Promise.all([...redirected.map(stopAccepting), closeGracefully(server, proxy, limits.drainTimeoutMs, lane)]).then(() => undefined);
+    close(closeOptions = {}) {
+      closing ??= closeGracefully({ server, lane, redirected }, proxy, limits.drainTimeoutMs, closeOptions);
       return closing;
     },
     get activeConnections() {
       return registry.size;
     },
     get activeTunnels() {
-      return proxy.openTunnels.open;
+      return proxy.lifecycle.openTunnels;
+    },
+    get inFlight() {
+      return proxy.lifecycle.inflight;
     },
     get originPool() {
       return proxy.pool.origins.stats();

@@ -40,8 +40,8 @@ export type WrapResult =
 
 /**
  * Wrap mode end to end: start the proxy, run the command behind it, stop the proxy after the
- * command (draining), then report. The child's stdout is left alone; everything the wrapper says
- * goes to stderr.
+ * command (requests in flight finish, tunnels are closed at once), then report. The child's
+ * stdout is left alone; everything the wrapper says goes to stderr.
  */
 export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
   const { config, stderr } = request;
@@ -74,7 +74,9 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
   if (outcome.kind === 'not-started') stderr(`kaizen-proxy: ${notStartedMessage(request.argv[0], outcome.errno)}\n`);
   const exitCode = exitCodeOf(outcome);
 
-  await proxy.close();
+  // The command is gone: requests in flight may finish, but tunnels still open (a process it left
+  // behind) are not waited for up to limits.drain_timeout.
+  await proxy.close({ waitForTunnels: false });
   await log.close();
   const rows = tally.rows();
   const refusals = tally.refusals();

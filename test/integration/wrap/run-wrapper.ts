@@ -30,6 +30,8 @@ export interface WrapperOptions {
 export interface RunningWrapper {
   readonly process: ChildProcess;
   readonly output: Promise<WrapperRun>;
+  /** The child's stdout so far. */
+  stdout(): string;
   /** Resolves once stdout contains `text`. */
   waitForStdout(text: string): Promise<void>;
 }
@@ -64,6 +66,7 @@ export function startWrapper(args: readonly string[], options: WrapperOptions = 
   return {
     process: child,
     output,
+    stdout: () => stdout,
     waitForStdout: (text) =>
       stdout.includes(text)
         ? Promise.resolve()
