@@ -6,7 +6,7 @@ import { watchConfigFile, type ConfigWatcher } from '../config/watch-config-file
 import { isKaizenProxyError } from '../errors/kaizen-error.js';
 import { createLogger } from '../observe/logger.js';
 import { EXIT } from './exit-codes.js';
-import { onReloadSignal, onShutdownSignals } from './signals.js';
+import { exitCodeOfSignal, onReloadSignal, onShutdownSignals } from './signals.js';
 
 /**
  * `kaizen-proxy serve`: load, validate, listen, run until SIGTERM/SIGINT, drain, exit. SIGHUP and
@@ -18,6 +18,10 @@ import { onReloadSignal, onShutdownSignals } from './signals.js';
  * it before it listens (what was opened is closed, exit 0, as a graceful shutdown; the policy fetch
  * in flight is abandoned, not waited for); SIGHUP is ignored, with a log line, until the proxy
  * runs and again once it drains, where it would otherwise end the process and cut requests.
+ *
+ * The drain lets requests in flight and open tunnels finish, up to limits.drain_timeout from the
+ * signal; a second SIGTERM/SIGINT ends it at once (what is open is cut, the rest of the shutdown
+ * runs and is logged) and the exit code is then 128+signal; a third exits on the spot.
  */
 export async function serve(flags: FlagOverrides): Promise<number> {
   const loaded = loadConfig({ flags });
@@ -27,6 +31,9 @@ export async function serve(flags: FlagOverrides): Promise<number> {
   }
   const logger = createLogger({ level: loaded.config.log.level });
   const startup = new AbortController();
+  // Aborted by a second SIGTERM/SIGINT (the signal is kept for the exit code): the drain ends at once.
+  const hurry = new AbortController();
+  const second: { signal: NodeJS.Signals | null } = { signal: null };
   let running: KaizenProxy | null = null;
   let state: 'starting' | 'running' | 'draining' = 'starting';
   let watcher: ConfigWatcher | null = null;
@@ -55,6 +62,10 @@ export async function serve(flags: FlagOverrides): Promise<number> {
     }
     state = 'draining';
     onShutdown?.(signal);
+  }, (signal) => {
+    logger.warn({ signal }, 'second shutdown signal: ending the drain now');
+    second.signal = signal;
+    hurry.abort();
   });
 
   try {
@@ -77,8 +88,8 @@ export async function serve(flags: FlagOverrides): Promise<number> {
   watcher?.close();
   if (!startup.signal.aborted) logger.info({ signal }, 'shutdown requested');
   try {
-    await proxy.close();
-    return EXIT.OK;
+    await proxy.close({ signal: hurry.signal });
+    return second.signal === null ? EXIT.OK : exitCodeOfSignal(second.signal);
   } catch (error) {
     logger.error({ err: error }, 'shutdown failed');
     return EXIT.START;

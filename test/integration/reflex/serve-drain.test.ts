@@ -136,4 +136,25 @@ describe('SIGTERM drains open tunnels', () => {
     expect(cutAfterMs).toBeGreaterThanOrEqual(drainMs - 5);
     expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'deadline', tunnels_cut: 1 }));
   });
+
+  it('a second SIGTERM ends the drain at once: the tunnel is cut, the shutdown is logged, exit 143', async () => {
+    const drainMs = 30_000;
+    origin = await startStreamingOrigin();
+    serve = await serveWithDrain('30s');
+    const proxy = serve;
+    const proxyExited = new Promise<number | null>((resolve) => proxy.child.once('exit', resolve));
+    const tunnel = await streamThroughTunnel(proxy.port, origin);
+
+    const signalledAt = performance.now();
+    proxy.child.kill('SIGTERM');
+    await proxy.waitFor((line) => line['msg'] === 'draining');
+    expect(proxy.child.exitCode).toBeNull();
+    proxy.child.kill('SIGTERM');
+    await tunnel.closed;
+
+    expect(await proxyExited).toBe(143);
+    expect(performance.now() - signalledAt).toBeLessThan(drainMs / 3);
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'cut', tunnels_cut: 1 }));
+    expect(proxy.lines.map((line) => line['msg'])).toContain('stopped');
+  });
 });
