@@ -17,22 +17,30 @@ const CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE----
  * NODE_EXTRA_CA_CERTS. A `ca` option replaces that store instead of adding to it, so TLS that
  * must trust more CAs starts from this list. Where Node can list its store it is asked;
  * elsewhere the bundled roots and the PEM certificates of NODE_EXTRA_CA_CERTS are read here (the
- * upstream pool calls this once, at start). A file that cannot be read, or holds no certificate, is ignored as Node ignores it,
+ * upstream pool calls this once, at start). A file that cannot be read, or holds no certificate, is
+ * ignored as Node ignores it,
  * and named in `ignored` so the caller can warn.
  */
 export function defaultCaStore(env: NodeJS.ProcessEnv = process.env): DefaultCaStore {
   const getCaCertificates = (tls as { readonly getCACertificates?: GetCaCertificates }).getCACertificates;
-  if (typeof getCaCertificates === 'function') return { pems: getCaCertificates('default'), ignored: null };
   const file = env['NODE_EXTRA_CA_CERTS'];
-  if (file === undefined || file === '') return { pems: tls.rootCertificates, ignored: null };
+  const extra = file === undefined || file === '' ? null : readExtra(file);
+  const ignored = extra !== null && 'reason' in extra ? { file: extra.file, reason: extra.reason } : null;
+  // Where Node lists its own store it has read the file already (and warned on stderr when it could
+  // not); the file is still read here, so the log names one it left out, on every runtime alike.
+  if (typeof getCaCertificates === 'function') return { pems: getCaCertificates('default'), ignored };
+  if (extra === null || 'reason' in extra) return { pems: tls.rootCertificates, ignored };
+  return { pems: [...tls.rootCertificates, ...extra.pems], ignored: null };
+}
+
+function readExtra(file: string): { readonly pems: readonly string[] } | { readonly file: string; readonly reason: string } {
   let text: string;
   try {
     text = readFileSync(file, 'latin1');
   } catch (error) {
-    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-    return { pems: tls.rootCertificates, ignored: { file, reason } };
+    return { file, reason: error instanceof Error && 'code' in error ? String(error.code) : 'unreadable' };
   }
-  const extra = text.match(CERTIFICATE) ?? [];
-  if (extra.length === 0) return { pems: tls.rootCertificates, ignored: { file, reason: 'no PEM certificate' } };
-  return { pems: [...tls.rootCertificates, ...extra.map((pem) => `${pem}\n`)], ignored: null };
+  const found = text.match(CERTIFICATE) ?? [];
+  if (found.length === 0) return { file, reason: 'no PEM certificate' };
+  return { pems: found.map((pem) => `${pem}\n`) };
 }
