@@ -89,7 +89,7 @@ class EstablishedTunnel {
     for (const chunk of admitted.chunks) upstream.write(chunk);
     if (admitted.ended) upstream.end();
     this.idle.restart();
-    spliceSockets(client, upstream, this.idle, this.#closed.bind(this));
+    spliceSockets(client, upstream, this.idle, this.#proxy.lifecycle, this.#closed.bind(this));
   }
 
   #closed(): void {

@@ -23,6 +23,12 @@ export interface ClientListeners {
 }
 
 /**
+ * How long a close waits, after destroying what was left, for those connections to report
+ * themselves closed: destroyed sockets close a few ticks later; this only bounds a leak.
+ */
+const CLOSE_REPORTS_MS = 2_000;
+
+/**
  * Graceful close: stop accepting, close idle keep-alive connections, let requests in flight and
  * open tunnels finish within `drainTimeoutMs` (one deadline for everything, from this call), then
  * destroy whatever is left and the upstream pool. A tunnel is left to its client and destination,
@@ -30,6 +36,8 @@ export interface ClientListeners {
  * request: responses say `Connection: close` once the drain has begun (node:http, the fast lane),
  * and one whose response said keep-alive before it is closed once that response is done (an
  * intercepted session with a stream in flight would otherwise hold the drain to its deadline).
+ * Resolves once every connection has closed and every exchange and tunnel has been reported
+ * closed (its `closed` line and observers: the wrap summary counts their bytes from them).
  */
 export async function closeGracefully(listeners: ClientListeners, proxy: ProxyContext, drainTimeoutMs: number, options: CloseOptions = {}): Promise<void> {
   const servers = [listeners.server, ...listeners.redirected];
@@ -58,10 +66,15 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
   const tunnels = lifecycle.openTunnels;
   const inflight = lifecycle.inflight;
   const connections = proxy.registry.destroyAll();
+  // Tunnels whose client has closed first and whose destination has not answered yet.
+  lifecycle.cutSpliced();
   proxy.pool.destroy();
   proxy.logger.info(
     { ended, drain_ms: Math.round(performance.now() - startedAt), tunnels_cut: tunnels, in_flight_cut: inflight, connections_cut: connections },
     'drain ended',
   );
   await closed;
+  if (!(await lifecycle.settled(CLOSE_REPORTS_MS))) {
+    proxy.logger.warn({ open_tunnels: lifecycle.openTunnels, in_flight: lifecycle.inflight }, 'closed without every exchange reported closed');
+  }
 }

@@ -180,7 +180,7 @@ class Passthrough implements DialReceiver {
     for (const chunk of chunks) upstream.write(chunk);
     if (ended) upstream.end();
     idle.restart();
-    spliceSockets(client, upstream, idle, this.#closed.bind(this));
+    spliceSockets(client, upstream, idle, this.#setup.proxy.lifecycle, this.#closed.bind(this));
   }
 
   #closed(): void {

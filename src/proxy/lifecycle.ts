@@ -1,3 +1,5 @@
+import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
+
 /** How a drain ended: nothing was left, the deadline passed, or it was ended early (DrainOptions.signal). */
 export type DrainEnd = 'finished' | 'deadline' | 'cut';
 
@@ -15,6 +17,12 @@ export interface DrainOptions {
   readonly exchangeEnded?: () => void;
 }
 
+/** A tunnel whose two sockets are spliced (socket-pipe.ts), as a drain sees it. */
+export interface SplicedTunnel {
+  /** Destroy both sockets: the drain is over. */
+  cut(): void;
+}
+
 /**
  * What a graceful close waits for: exchanges in flight (plain requests, tunnels and upgrades
  * being set up) and tunnels open (CONNECT tunnels after their 200, opaque or intercepted, spliced
@@ -26,6 +34,8 @@ export interface DrainOptions {
 export class Lifecycle {
   #inflight = 0;
   #tunnels = 0;
+  /** Spliced tunnels not yet closed, to be cut when a drain is over. */
+  readonly #spliced = new LinkedSet<SplicedTunnel>();
   #draining = false;
   #waitForTunnels = true;
   /** Set while a drain waits: called when what it waits for is done. */
@@ -64,6 +74,24 @@ export class Lifecycle {
     if (this.#onIdle !== null && this.#idle()) this.#onIdle();
   }
 
+  /** A tunnel's sockets were spliced; pass the entry to unspliced() once both have closed. */
+  spliced(tunnel: SplicedTunnel): LinkedEntry<SplicedTunnel> {
+    return this.#spliced.add(tunnel);
+  }
+
+  unspliced(entry: LinkedEntry<SplicedTunnel>): void {
+    this.#spliced.delete(entry);
+  }
+
+  /** Destroys every spliced tunnel still open, those whose client has closed included; returns how many. */
+  cutSpliced(): number {
+    const open = this.#spliced.size;
+    this.#spliced.forEach((tunnel) => {
+      tunnel.cut();
+    });
+    return open;
+  }
+
   /**
    * Mark draining (new responses say `Connection: close`); resolves when nothing it waits for is
    * left, at the deadline, or when `signal` aborts, whichever is first.
@@ -73,6 +101,21 @@ export class Lifecycle {
     this.#waitForTunnels = options.waitForTunnels;
     const signal = options.signal;
     if (signal?.aborted === true) return Promise.resolve('cut');
+    return this.#until(options.timeoutMs, signal, options.exchangeEnded ?? null);
+  }
+
+  /**
+   * Resolves true once every exchange in flight and every open tunnel counted here has been
+   * reported closed (its closed line written and its observers called), false after `timeoutMs`:
+   * a close that destroyed them waits for their reports, the wrap summary among them.
+   */
+  async settled(timeoutMs: number): Promise<boolean> {
+    // Everything counted, tunnels included, whatever the drain before it waited for.
+    this.#waitForTunnels = true;
+    return (await this.#until(timeoutMs, undefined, null)) === 'finished';
+  }
+
+  #until(timeoutMs: number, signal: AbortSignal | undefined, exchangeEnded: (() => void) | null): Promise<DrainEnd> {
     if (this.#idle()) return Promise.resolve('finished');
     return new Promise((resolve) => {
       const done = (end: DrainEnd): void => {
@@ -85,11 +128,11 @@ export class Lifecycle {
       const onAbort = (): void => {
         done('cut');
       };
-      const timer = setTimeout(done, options.timeoutMs, 'deadline');
+      const timer = setTimeout(done, timeoutMs, 'deadline');
       this.#onIdle = () => {
         done('finished');
       };
-      this.#onEnd = options.exchangeEnded ?? null;
+      this.#onEnd = exchangeEnded;
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

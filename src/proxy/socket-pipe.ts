@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
 import { batchedPipe } from '../net/batched-pipe.js';
 import type { IdleWatch } from '../net/idle-sweep.js';
+import type { LinkedEntry } from '../net/linked-set.js';
 import { adoptReads, relayReads } from '../net/relay-reads.js';
+import type { Lifecycle, SplicedTunnel } from './lifecycle.js';
 
 /**
  * Join two connected sockets into a tunnel: bytes both ways with backpressure, each direction
@@ -9,10 +11,11 @@ import { adoptReads, relayReads } from '../net/relay-reads.js';
  * pipe down),
  * half-close carried across (a FIN on one side ends the other's writing, the opposite direction
  * keeps flowing), the idle timeout (`idle`, watching both sockets: see idle-sweep.ts) and any error
- * or abrupt close destroying both. `onClosed` runs once, after both sockets have closed.
+ * or abrupt close destroying both. `onClosed` runs once, after both sockets have closed. The
+ * tunnel is known to `lifecycle` until then, for a graceful close (SplicedTunnel).
  */
-export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch, onClosed: () => void): void {
-  const splice = new Splice(client, upstream, idle, onClosed);
+export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: () => void): void {
+  const splice = new Splice(client, upstream, idle, lifecycle, onClosed);
   idle.onIdle = splice.destroyBoth;
   splice.wire(client, upstream);
   splice.wire(upstream, client);
@@ -24,19 +27,27 @@ export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch,
 }
 
 /** One splice's close bookkeeping: listeners are methods bound to it (see connect-tunnel.ts). */
-class Splice {
+class Splice implements SplicedTunnel {
   readonly #client: Socket;
   readonly #upstream: Socket;
   readonly #idle: IdleWatch;
+  readonly #lifecycle: Lifecycle;
+  readonly #entry: LinkedEntry<SplicedTunnel>;
   readonly #onClosed: () => void;
   #open = 2;
   readonly destroyBoth: () => void = this.#destroyBoth.bind(this);
 
-  constructor(client: Socket, upstream: Socket, idle: IdleWatch, onClosed: () => void) {
+  constructor(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: () => void) {
     this.#client = client;
     this.#upstream = upstream;
     this.#idle = idle;
+    this.#lifecycle = lifecycle;
     this.#onClosed = onClosed;
+    this.#entry = lifecycle.spliced(this);
+  }
+
+  cut(): void {
+    this.#destroyBoth();
   }
 
   wire(self: Socket, other: Socket): void {
@@ -66,5 +77,6 @@ class Splice {
     if (--this.#open > 0) return;
     this.#idle.stop();
     this.#onClosed();
+    this.#lifecycle.unspliced(this.#entry);
   }
 }

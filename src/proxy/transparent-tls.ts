@@ -75,7 +75,7 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
   tunnelOpened(proxy, tally);
   upstream.write(hello);
   forwardEarlyBytes(early, upstream);
-  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), () => {
+  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), proxy.lifecycle, () => {
     tally.bytesUp = upstream.bytesWritten;
     tally.bytesDown = upstream.bytesRead;
     reportClosed(proxy, conn, tally);

@@ -140,7 +140,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   if (answer.rest.length > 0) client.write(answer.rest);
   if (head.length > 0) upstream.write(head);
   forwardEarlyBytes(early, upstream);
-  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), () => {
+  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), proxy.lifecycle, () => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
     tally.bytesDown = upstream.bytesRead;
     reportClosed(proxy, conn, tally);

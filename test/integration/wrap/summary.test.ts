@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
 import { OPEN_LOOPBACK, readSummary, runWrapper } from './run-wrapper.js';
 import { startWrapOrigin, type WrapOrigin } from './wrap-origin.js';
 
@@ -94,6 +95,27 @@ describe('wrap mode summary and logs', () => {
     expect((await readSummary(file)).agent).toBe('from-env');
     await runWrapper(['--summary-json', file, '--', process.execPath, '-e', '0']);
     expect((await readSummary(file)).agent).toBe('node');
+  });
+
+  it('counts the bytes of a short-lived client\'s tunnel in every run', async () => {
+    // The tunnel's closed event used to come after the proxy's close had resolved, so the summary
+    // was written without it: 0 B / 0 B in most runs of a quick curl.
+    const ca: TestCa = await createTestCa(['127.0.0.2']);
+    const tlsOrigin = await startWrapOrigin({ tls: { cert: ca.certPem, key: ca.keyPem } });
+    try {
+      const counted: { up: number; down: number }[] = [];
+      for (let run = 0; run < 10; run++) {
+        const file = join(dir, `tunnel-${String(run)}.json`);
+        const wrapped = await runWrapper([...OPEN_LOOPBACK, '--summary-json', file, '--', 'curl', '-sS', '-f', '-o', '/dev/null', '--cacert', ca.caFile, `${tlsOrigin.url}/hello`]);
+        expect(wrapped.code).toBe(0);
+        const tunnel = (await readSummary(file)).destinations.find((row) => row.kind === 'connect');
+        counted.push({ up: tunnel?.bytes_up ?? -1, down: tunnel?.bytes_down ?? -1 });
+      }
+      expect(counted.filter(({ up, down }) => up <= 0 || down <= 0)).toEqual([]);
+    } finally {
+      await tlsOrigin.close();
+      await ca.remove();
+    }
   });
 
   it('says so when nothing went through the proxy', async () => {
