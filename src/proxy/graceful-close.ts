@@ -7,8 +7,9 @@ import type { ProxyContext } from './proxy-context.js';
 export interface CloseOptions {
   /**
    * Let open tunnels (CONNECT, upgrades, intercepted sessions, redirected TLS) run until they end
-   * or the deadline passes: the default. False cuts them as soon as no request is in flight (wrap
-   * mode, once its command has exited: nobody is left at the other end).
+   * or the deadline passes: the default. False (wrap mode, once its command has exited: nobody is
+   * left at the other end) waits only for requests in flight and for uploads still on their way to
+   * a tunnel's destination (upload-flush.ts), and cuts every other tunnel.
    */
   readonly waitForTunnels?: boolean;
   /** Aborted during the drain: it ends at once and what is still open is cut (a second SIGTERM or SIGINT). */
@@ -63,7 +64,7 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
       setImmediate(closeIdle);
     },
   });
-  const tunnels = lifecycle.openTunnels;
+  const tunnels = lifecycle.openTunnels + lifecycle.quietCuts;
   const inflight = lifecycle.inflight;
   const connections = proxy.registry.destroyAll();
   // Tunnels whose client has closed first and whose destination has not answered yet.

@@ -7,8 +7,9 @@ export interface DrainOptions {
   /** The one deadline, for requests and tunnels alike (limits.drain_timeout). */
   readonly timeoutMs: number;
   /**
-   * Wait for open tunnels too (a graceful shutdown); false: only for exchanges in flight, the
-   * tunnels being cut right after (wrap mode, once its command is gone).
+   * Wait for open tunnels too (a graceful shutdown); false (wrap mode, once its command is gone):
+   * for exchanges in flight and for spliced tunnels whose upload is still under way
+   * (SplicedTunnel.finishUpload), the others being cut.
    */
   readonly waitForTunnels: boolean;
   /** Aborted: the drain ends at once (a second SIGTERM or SIGINT). */
@@ -19,6 +20,11 @@ export interface DrainOptions {
 
 /** A tunnel whose two sockets are spliced (socket-pipe.ts), as a drain sees it. */
 export interface SplicedTunnel {
+  /**
+   * The drain does not wait for tunnels: let an upload under way reach the destination and cut
+   * the tunnel once its upload is quiet (upload-flush.ts), calling `onCut` when it does.
+   */
+  finishUpload(onCut: () => void): void;
   /** Destroy both sockets: the drain is over. */
   cut(): void;
 }
@@ -34,10 +40,18 @@ export interface SplicedTunnel {
 export class Lifecycle {
   #inflight = 0;
   #tunnels = 0;
-  /** Spliced tunnels not yet closed, to be cut when a drain is over. */
+  /**
+   * Spliced tunnels not yet closed: a drain without waitForTunnels waits for their uploads, and
+   * those still open when a drain is over are cut.
+   */
   readonly #spliced = new LinkedSet<SplicedTunnel>();
+  /** Spliced tunnels a drain without waitForTunnels cut once their uploads were quiet. */
+  #quietCuts = 0;
   #draining = false;
   #waitForTunnels = true;
+  readonly #countQuietCut = (): void => {
+    this.#quietCuts++;
+  };
   /** Set while a drain waits: called when what it waits for is done. */
   #onIdle: (() => void) | null = null;
   /** DrainOptions.exchangeEnded, while a drain waits. */
@@ -53,6 +67,11 @@ export class Lifecycle {
 
   get openTunnels(): number {
     return this.#tunnels;
+  }
+
+  /** Tunnels cut during a drain without waitForTunnels, their uploads being quiet. */
+  get quietCuts(): number {
+    return this.#quietCuts;
   }
 
   begin(): void {
@@ -76,11 +95,14 @@ export class Lifecycle {
 
   /** A tunnel's sockets were spliced; pass the entry to unspliced() once both have closed. */
   spliced(tunnel: SplicedTunnel): LinkedEntry<SplicedTunnel> {
-    return this.#spliced.add(tunnel);
+    const entry = this.#spliced.add(tunnel);
+    if (this.#draining && !this.#waitForTunnels) tunnel.finishUpload(this.#countQuietCut);
+    return entry;
   }
 
   unspliced(entry: LinkedEntry<SplicedTunnel>): void {
     this.#spliced.delete(entry);
+    if (this.#onIdle !== null && this.#idle()) this.#onIdle();
   }
 
   /** Destroys every spliced tunnel still open, those whose client has closed included; returns how many. */
@@ -101,6 +123,11 @@ export class Lifecycle {
     this.#waitForTunnels = options.waitForTunnels;
     const signal = options.signal;
     if (signal?.aborted === true) return Promise.resolve('cut');
+    if (!options.waitForTunnels) {
+      this.#spliced.forEach((tunnel) => {
+        tunnel.finishUpload(this.#countQuietCut);
+      });
+    }
     return this.#until(options.timeoutMs, signal, options.exchangeEnded ?? null);
   }
 
@@ -138,6 +165,6 @@ export class Lifecycle {
   }
 
   #idle(): boolean {
-    return this.#inflight === 0 && (this.#tunnels === 0 || !this.#waitForTunnels);
+    return this.#inflight === 0 && (this.#waitForTunnels ? this.#tunnels === 0 : this.#spliced.size === 0);
   }
 }

@@ -4,6 +4,7 @@ import type { IdleWatch } from '../net/idle-sweep.js';
 import type { LinkedEntry } from '../net/linked-set.js';
 import { adoptReads, relayReads } from '../net/relay-reads.js';
 import type { Lifecycle, SplicedTunnel } from './lifecycle.js';
+import { UploadFlush } from './upload-flush.js';
 
 /**
  * Join two connected sockets into a tunnel: bytes both ways with backpressure, each direction
@@ -35,6 +36,8 @@ class Splice implements SplicedTunnel {
   readonly #entry: LinkedEntry<SplicedTunnel>;
   readonly #onClosed: () => void;
   #open = 2;
+  /** Set when a drain lets the upload finish (finishUpload). */
+  #flush: UploadFlush | null = null;
   readonly destroyBoth: () => void = this.#destroyBoth.bind(this);
 
   constructor(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: () => void) {
@@ -44,6 +47,15 @@ class Splice implements SplicedTunnel {
     this.#lifecycle = lifecycle;
     this.#onClosed = onClosed;
     this.#entry = lifecycle.spliced(this);
+  }
+
+  finishUpload(onCut: () => void): void {
+    if (this.#flush !== null || this.#open === 0) return;
+    this.#flush = new UploadFlush(this.#client, this.#upstream, () => {
+      onCut();
+      this.#destroyBoth();
+    });
+    this.#flush.start();
   }
 
   cut(): void {
@@ -76,6 +88,7 @@ class Splice implements SplicedTunnel {
   #closedOne(): void {
     if (--this.#open > 0) return;
     this.#idle.stop();
+    this.#flush?.stop();
     this.#onClosed();
     this.#lifecycle.unspliced(this.#entry);
   }

@@ -158,25 +158,61 @@ function json(res: ServerResponse, value: unknown): void {
 export interface TcpOrigin {
   readonly port: number;
   readonly connections: number;
+  /** What the first connection sent, once its FIN came (or its connection ended without one: complete false). */
+  readonly firstUpload: Promise<TcpUpload>;
   close(): Promise<void>;
 }
 
-export async function startTcpOrigin(): Promise<TcpOrigin> {
+export interface TcpUpload {
+  readonly bytes: number;
+  readonly sha256: string;
+  /** The client's FIN came (a reset or destroy leaves it false). */
+  readonly complete: boolean;
+}
+
+export interface TcpOriginOptions {
+  /** A slow destination: reading starts `startAfterMs` after the connection, with `pauseMs` between reads. */
+  readonly slow?: { readonly startAfterMs: number; readonly pauseMs: number };
+}
+
+export async function startTcpOrigin(options: TcpOriginOptions = {}): Promise<TcpOrigin> {
   let connections = 0;
   const sockets = new Set<Socket>();
+  let uploaded: (upload: TcpUpload) => void = () => undefined;
+  const firstUpload = new Promise<TcpUpload>((resolve) => {
+    uploaded = resolve;
+  });
+  const slow = options.slow;
   const server = createNetServer({ allowHalfOpen: true }, (socket) => {
     connections++;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
     const hash = createHash('sha256');
     let bytes = 0;
+    let complete = false;
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (!complete) uploaded({ bytes, sha256: hash.digest('hex'), complete });
+    });
+    socket.on('error', () => undefined);
+    const resume = (): void => {
+      socket.resume();
+    };
+    if (slow !== undefined) {
+      socket.pause();
+      setTimeout(resume, slow.startAfterMs);
+    }
     socket.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       hash.update(chunk);
+      if (slow === undefined) return;
+      socket.pause();
+      setTimeout(resume, slow.pauseMs);
     });
     socket.on('end', () => {
-      socket.end(`${bytes} ${hash.digest('hex')}`);
+      complete = true;
+      const sha256 = hash.digest('hex');
+      uploaded({ bytes, sha256, complete });
+      socket.end(`${bytes} ${sha256}`);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -185,6 +221,7 @@ export async function startTcpOrigin(): Promise<TcpOrigin> {
     get connections() {
       return connections;
     },
+    firstUpload,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

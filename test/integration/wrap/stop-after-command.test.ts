@@ -1,18 +1,70 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { startTcpOrigin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { OPEN_LOOPBACK, startWrapper } from './run-wrapper.js';
+import { OPEN_LOOPBACK, runWrapper, startWrapper } from './run-wrapper.js';
+
+/** A command that sends `bytes` random bytes through a CONNECT tunnel to 127.0.0.1:`port`, prints their sha256, ends the socket and exits at once. */
+function uploadScript(port: number, bytes: number): string {
+  return [
+    `const net = require('node:net');`,
+    `const { createHash, randomBytes } = require('node:crypto');`,
+    `const body = randomBytes(${String(bytes)});`,
+    `const proxy = new URL(process.env.HTTPS_PROXY);`,
+    `const socket = net.connect(Number(proxy.port), proxy.hostname);`,
+    `socket.write('CONNECT 127.0.0.1:${String(port)} HTTP/1.1\\r\\nHost: 127.0.0.1:${String(port)}\\r\\n\\r\\n');`,
+    `let head = '';`,
+    `socket.on('data', function answer(chunk) {`,
+    `  head += chunk;`,
+    `  if (!head.includes('\\r\\n\\r\\n')) return;`,
+    `  socket.off('data', answer);`,
+    `  if (!head.startsWith('HTTP/1.1 200 ')) { process.stderr.write(head); process.exit(1); }`,
+    `  process.stdout.write(createHash('sha256').update(body).digest('hex') + '\\n');`,
+    // 'finish': every byte handed to the kernel; the command is gone before the destination has them.
+    `  socket.end(body, () => process.exit(0));`,
+    `});`,
+  ].join('\n');
+}
 
 /** How the wrapper's proxy stops once the command has exited: nobody is left to drain for. */
 describe('wrap mode stop', () => {
-  it('a tunnel still open when the command exits is closed at once, not after drain_timeout', async () => {
+  it('delivers every byte a command sent through a tunnel before exiting, to a slow destination', async () => {
+    // Reproduction: the proxy still held part of the upload (and the kernel the rest, the FIN last)
+    // when the command exited; the close cut the tunnel and the destination got a clean FIN after
+    // about 12 of 20 MB, which looked like the whole upload.
+    const bytes = 20 * 1024 * 1024;
+    const dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-stop-'));
+    const sink = await startTcpOrigin({ slow: { startAfterMs: 1_000, pauseMs: 2 } });
+    try {
+      const config = join(dir, 'drain.yaml');
+      await writeFile(config, 'limits: { drain_timeout: 30s }\n');
+      const run = await runWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'node', '-e', uploadScript(sink.port, bytes)]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(await sink.firstUpload).toEqual({ bytes, sha256: run.stdout.trim(), complete: true });
+    } finally {
+      await sink.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+
+  // A process the command left behind (here the test) holds a tunnel: nothing will end it, nobody
+  // waits for it. Spliced or still waiting for its first bytes, it is cut at once.
+  it.each([
+    ['waiting for its first bytes', false],
+    ['that carried bytes both ways', true],
+  ])('a tunnel %s and still open when the command exits is closed at once, not after drain_timeout', async (_, carry) => {
     const drainMs = 30_000;
     const dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-stop-'));
-    const tcp = await startTcpOrigin();
+    const echo = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.pipe(socket);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
     try {
       const config = join(dir, 'drain.yaml');
       await writeFile(config, 'limits: { drain_timeout: 30s }\n');
@@ -22,8 +74,12 @@ describe('wrap mode stop', () => {
       await wrapper.waitForStdout('\n');
       const [pid, proxyUrl] = wrapper.stdout().trim().split(' ');
       const tunnel = await RawClient.open(Number(new URL(proxyUrl ?? '').port));
-      tunnel.write(`CONNECT 127.0.0.1:${String(tcp.port)} HTTP/1.1\r\n\r\n`);
+      tunnel.write(`CONNECT 127.0.0.1:${String((echo.address() as AddressInfo).port)} HTTP/1.1\r\n\r\n`);
       expect(await tunnel.readUntil('\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+      if (carry) {
+        tunnel.write('ping');
+        expect(await tunnel.readBytes(4)).toBe('ping');
+      }
 
       const exitedAt = performance.now();
       process.kill(Number(pid), 'SIGUSR2');
@@ -32,7 +88,7 @@ describe('wrap mode stop', () => {
       expect(run.code).toBe(0);
       expect(performance.now() - exitedAt).toBeLessThan(drainMs / 3);
     } finally {
-      await tcp.close();
+      echo.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
