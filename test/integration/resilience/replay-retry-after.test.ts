@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { reply, startFakeControlPlane, type FakeControlPlane, type RecordedRequest } from '../../helpers/fake-control-plane.js';
-import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { API_KEY, eventIdOf, eventually, resilienceConfig, scrape, startResilientProxy, viaProxy, type RunningProxy } from './resilience-support.js';
+import { describe, expect, it } from 'vitest';
+import { useReplayFixture } from './replay-fixture.js';
+import { reply, type RecordedRequest } from '../../helpers/fake-control-plane.js';
+import { eventIdOf, eventually, scrape, viaProxy, type RunningProxy } from './resilience-support.js';
 
 /**
  * When the spool replays an action whose live call failed: not at once, not before the control
@@ -12,32 +12,10 @@ const DEADLINE_MS = 500;
 /** Timer and scheduling slack under a lower bound. */
 const SLACK_MS = 100;
 
-let cp: FakeControlPlane;
-let origin: Origin;
-let running: RunningProxy | null = null;
+const fixture = useReplayFixture(DEADLINE_MS);
+const start = (): Promise<RunningProxy> => fixture.start();
 
-beforeEach(async () => {
-  cp = await startFakeControlPlane();
-  cp.routeWith('/v1/policy', reply.policies([]));
-  origin = await startOrigin();
-});
-
-afterEach(async () => {
-  if (running !== null) {
-    await running.proxy.close();
-    expect(running.logs.text()).not.toContain(API_KEY);
-    running = null;
-  }
-  await cp.close();
-  await origin.close();
-});
-
-async function start(): Promise<RunningProxy> {
-  running = await startResilientProxy(resilienceConfig({ url: cp.url, timeoutMs: DEADLINE_MS }));
-  return running;
-}
-
-const verdictPosts = (): RecordedRequest[] => cp.requests.filter((seen) => seen.path === '/v1/verdicts');
+const verdictPosts = (): RecordedRequest[] => fixture.cp.requests.filter((seen) => seen.path === '/v1/verdicts');
 
 /** The verdict POSTs that carried the action requested at `path`, in arrival order. */
 function postsFor(path: string): RecordedRequest[] {
@@ -51,12 +29,12 @@ async function replayedOnce(proxy: RunningProxy): Promise<void> {
 describe('spool replay and the control plane\'s Retry-After', () => {
   it('a live 429 with Retry-After holds the replay until then, a live success meanwhile included', async () => {
     const proxy = await start();
-    cp.respondWith(reply.tooMany('3'), reply.allow());
-    const refused = await viaProxy(proxy.port, `${origin.url}/limited`);
+    fixture.cp.respondWith(reply.tooMany('3'), reply.allow());
+    const refused = await viaProxy(proxy.port, `${fixture.origin.url}/limited`);
     expect(refused.status).toBe(503);
     // The control plane answers again at once: a live success (which kicks the replayer) must not
     // cut the 3 s the control plane asked for.
-    expect((await viaProxy(proxy.port, `${origin.url}/meanwhile`)).status).toBe(200);
+    expect((await viaProxy(proxy.port, `${fixture.origin.url}/meanwhile`)).status).toBe(200);
     await replayedOnce(proxy);
     const [live, replayed, ...more] = postsFor('/limited');
     expect(more).toEqual([]);
@@ -67,8 +45,8 @@ describe('spool replay and the control plane\'s Retry-After', () => {
 
   it('a live call that failed without Retry-After: its spooled action waits for the backoff (1 s), not sent at once', async () => {
     const proxy = await start();
-    cp.respondWith(reply.status(500), reply.status(500), reply.allow());
-    expect((await viaProxy(proxy.port, `${origin.url}/failed`)).status).toBe(503);
+    fixture.cp.respondWith(reply.status(500), reply.status(500), reply.allow());
+    expect((await viaProxy(proxy.port, `${fixture.origin.url}/failed`)).status).toBe(503);
     await replayedOnce(proxy);
     const [live, retry, replayed, ...more] = postsFor('/failed');
     expect(more).toEqual([]);
@@ -78,8 +56,8 @@ describe('spool replay and the control plane\'s Retry-After', () => {
 
   it('a replay answered 429 with Retry-After holds the next probe past it (beyond the 2 s backoff)', async () => {
     const proxy = await start();
-    cp.respondWith(reply.status(500), reply.status(500), reply.tooMany('4'), reply.allow());
-    expect((await viaProxy(proxy.port, `${origin.url}/probe`)).status).toBe(503);
+    fixture.cp.respondWith(reply.status(500), reply.status(500), reply.tooMany('4'), reply.allow());
+    expect((await viaProxy(proxy.port, `${fixture.origin.url}/probe`)).status).toBe(503);
     await replayedOnce(proxy);
     const [, , probe, replayed, ...more] = postsFor('/probe');
     expect(more).toEqual([]);

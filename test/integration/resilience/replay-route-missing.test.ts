@@ -1,37 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { reply, startFakeControlPlane, type FakeControlPlane, type RecordedRequest } from '../../helpers/fake-control-plane.js';
-import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { API_KEY, deliveries, eventIdOf, eventually, resilienceConfig, scrape, startResilientProxy, viaProxy, type RunningProxy } from './resilience-support.js';
+import { describe, expect, it } from 'vitest';
+import { useReplayFixture } from './replay-fixture.js';
+import { reply, type RecordedRequest } from '../../helpers/fake-control-plane.js';
+import { deliveries, eventIdOf, eventually, scrape, viaProxy, type RunningProxy } from './resilience-support.js';
 
 /**
  * Which answers to a spooled action drop it for good: only those that refuse the entry itself
  * (400, 413, 415, 422). A missing route (404, 405, 410, 501: an ingress mid-deploy, a wrong path
  * prefix) says nothing about the entry, so replay holds and backs off as in an outage.
  */
-let cp: FakeControlPlane;
-let origin: Origin;
-let running: RunningProxy | null = null;
-
-beforeEach(async () => {
-  cp = await startFakeControlPlane();
-  cp.routeWith('/v1/policy', reply.policies([]));
-  origin = await startOrigin();
-});
-
-afterEach(async () => {
-  if (running !== null) {
-    await running.proxy.close();
-    expect(running.logs.text()).not.toContain(API_KEY);
-    running = null;
-  }
-  await cp.close();
-  await origin.close();
-});
-
-async function start(): Promise<RunningProxy> {
-  running = await startResilientProxy(resilienceConfig({ url: cp.url, timeoutMs: 500 }));
-  return running;
-}
+const fixture = useReplayFixture(500);
+const start = (): Promise<RunningProxy> => fixture.start();
 
 async function counter(proxy: RunningProxy, name: string): Promise<number> {
   return (await scrape(proxy.proxy)).get(name) ?? 0;
@@ -47,8 +25,8 @@ const pathOf = (seen: RecordedRequest): string => (seen.body as { action?: { met
 
 /** Three actions refused (fail closed) and spooled during a 503 outage. */
 async function spoolDuringOutage(proxy: RunningProxy): Promise<void> {
-  cp.respondWith(reply.status(503));
-  const answers = await Promise.all([0, 1, 2].map((i) => viaProxy(proxy.port, `${origin.url}/outage/${i}`)));
+  fixture.cp.respondWith(reply.status(503));
+  const answers = await Promise.all([0, 1, 2].map((i) => viaProxy(proxy.port, `${fixture.origin.url}/outage/${i}`)));
   expect(answers.map((answer) => answer.status)).toEqual([503, 503, 503]);
   await eventually(async () => (await counter(proxy, 'kaizen_proxy_spool_spooled_total')) === 3, 10_000, '3 spooled');
 }
@@ -58,14 +36,14 @@ describe('spool replay when the verdict route is missing', () => {
     const proxy = await start();
     await spoolDuringOutage(proxy);
 
-    cp.respondWith(reply.status(status));
+    fixture.cp.respondWith(reply.status(status));
     // A live call meets the missing route too: it fails (fail closed), and its action is spooled, not dropped.
-    expect((await viaProxy(proxy.port, `${origin.url}/missing`)).status).toBe(503);
+    expect((await viaProxy(proxy.port, `${fixture.origin.url}/missing`)).status).toBe(503);
     await eventually(async () => (await counter(proxy, 'kaizen_proxy_spool_spooled_total')) === 4, 10_000, '4 spooled');
     // Two probe rounds (each starts with the oldest entry again), or a drop, whichever comes first.
     const probedTwice = (): boolean => {
       const sent = new Map<string, number>();
-      for (const seen of cp.requests) {
+      for (const seen of fixture.cp.requests) {
         const id = eventIdOf(seen.body);
         if (id !== undefined && pathOf(seen).startsWith('/outage/') && seen.reply.kind === 'json' && seen.reply.status === status) sent.set(id, (sent.get(id) ?? 0) + 1);
       }
@@ -76,13 +54,13 @@ describe('spool replay when the verdict route is missing', () => {
     expect(await counter(proxy, 'kaizen_proxy_spool_pending_entries')).toBe(4);
     expect(proxy.logs.lines()).not.toContainEqual(expect.objectContaining({ msg: expect.stringContaining('refused a spooled action for good') as unknown }));
 
-    cp.respondWith(reply.allow());
+    fixture.cp.respondWith(reply.allow());
     // A live success kicks the replayer out of its backoff.
-    expect((await viaProxy(proxy.port, `${origin.url}/back`)).status).toBe(200);
+    expect((await viaProxy(proxy.port, `${fixture.origin.url}/back`)).status).toBe(200);
     await eventually(async () => (await counter(proxy, 'kaizen_proxy_spool_pending_entries')) === 0, 15_000, 'the spool drained');
     expect(await counter(proxy, 'kaizen_proxy_spool_replayed_total')).toBe(4);
     expect(await dropped(proxy)).toBe(0);
-    const seen = [...deliveries(cp).values()];
+    const seen = [...deliveries(fixture.cp).values()];
     expect(seen).toHaveLength(5);
     expect(seen.every((entry) => entry.delivered === 1)).toBe(true);
   });
@@ -91,7 +69,7 @@ describe('spool replay when the verdict route is missing', () => {
     const proxy = await start();
     await spoolDuringOutage(proxy);
 
-    cp.respondWith(reply.status(400), reply.allow());
+    fixture.cp.respondWith(reply.status(400), reply.allow());
     await eventually(async () => (await counter(proxy, 'kaizen_proxy_spool_pending_entries')) === 0, 15_000, 'the spool drained');
     const metrics = await scrape(proxy.proxy);
     expect(metrics.get('kaizen_proxy_spool_dropped_total{reason="rejected"}')).toBe(1);
