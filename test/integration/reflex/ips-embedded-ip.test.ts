@@ -1,13 +1,7 @@
-import { execFile } from 'node:child_process';
-import { connect } from 'node:net';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProxy, type KaizenProxy } from '../../../src/app/create-proxy.js';
-import { loadConfig } from '../../../src/config/load.js';
-import { createLogger } from '../../../src/observe/logger.js';
+import type { KaizenProxy } from '../../../src/app/create-proxy.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { CapturedLogs } from '../../helpers/start-proxy.js';
-import { tempDir, writeFile } from './cli-process.js';
+import { curl, EMBEDDING_127_0_0_1, rawConnect, startLoopbackRuleProxy } from './loopback-rule-proxy.js';
 
 /**
  * An IPv4 range in a policy's `ip`/`ips` also holds every IPv6 target the address guard reads an
@@ -18,49 +12,19 @@ import { tempDir, writeFile } from './cli-process.js';
  * The whole proxy (createProxy), curl for plain HTTP, a raw socket for CONNECT. The guard opens
  * 127.0.0.0/8 so that the ip rule is what answers.
  */
-const run = promisify(execFile);
 let origin: Origin;
 let scanned: KaizenProxy;
 let bucketed: KaizenProxy;
 
-/** Each spelling carries 127.0.0.1 (Teredo's client is stored inverted: ~7f00:0001 = 80ff:fffe). */
-const EMBEDDING_127_0_0_1 = [
-  '64:ff9b::7f00:1', // NAT64, well-known prefix (RFC 6052)
-  '64:ff9b::127.0.0.1',
-  '2002:7f00:1::', // 6to4 (RFC 3056)
-  '2002:7f00:1:abcd::1', // 6to4: any subnet and interface id behind the same IPv4
-  '::ffff:0:7f00:1', // IPv4-translated (SIIT)
-  '::7f00:1', // IPv4-compatible
-  '2001:0:7f00:2::80ff:fffe', // Teredo: server 127.0.0.2, client 127.0.0.1
-  '2001:0:7f00:1::80ff:fffd', // Teredo: server 127.0.0.1, client 127.0.0.2
-];
 
 /** More than the 16 entries a linear scan handles: documentation ranges of several prefix lengths, then the loopback host. */
 const LONG_LIST = [...Array.from({ length: 10 }, (_, i) => `203.0.113.${i * 16}/28`), ...Array.from({ length: 10 }, (_, i) => `198.51.100.${i}`), '2001:db8::/32', '127.0.0.1'];
 
-async function startPolicyProxy(ips: readonly string[]): Promise<KaizenProxy> {
-  const file = writeFile(
-    tempDir(),
-    'kaizen-proxy.yaml',
-    [
-      'admin: off',
-      // A dial the rule lets through goes nowhere on a test machine: bound it.
-      'network: { allow_private: [127.0.0.0/8], connect_timeout: 1s }',
-      'policies:',
-      '  - name: loopback-rule',
-      '    mode: blocklist',
-      `    rules: { ips: ${JSON.stringify(ips)} }`,
-    ].join('\n'),
-  );
-  const loaded = loadConfig({ env: {}, flags: { config: file, listen: '127.0.0.1:0' } });
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  return createProxy(loaded.config, { logger: createLogger({ level: 'info', destination: new CapturedLogs() }) });
-}
 
 beforeAll(async () => {
   origin = await startOrigin();
-  scanned = await startPolicyProxy(['127.0.0.1']);
-  bucketed = await startPolicyProxy(LONG_LIST);
+  scanned = await startLoopbackRuleProxy('blocklist', '{ ips: ["127.0.0.1"] }');
+  bucketed = await startLoopbackRuleProxy('blocklist', `{ ips: ${JSON.stringify(LONG_LIST)} }`);
 });
 
 afterAll(async () => {
@@ -69,35 +33,6 @@ afterAll(async () => {
   await origin.close();
 });
 
-interface Answer {
-  readonly status: string;
-  readonly headers: string;
-}
-
-async function curl(proxy: KaizenProxy, url: string): Promise<Answer> {
-  const proxyUrl = `http://127.0.0.1:${proxy.address.port}`;
-  const { stdout } = await run('curl', ['-sS', '--noproxy', '', '-x', proxyUrl, '-D', '-', '-o', '/dev/null', '-w', '\n%{http_code}', '-g', url]);
-  const lines = stdout.split('\n');
-  return { status: lines.pop() ?? '', headers: lines.join('\n') };
-}
-
-/** The proxy's answer to one CONNECT line, up to the end of its head. */
-function rawConnect(proxy: KaizenProxy, target: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(proxy.address.port, '127.0.0.1', () => {
-      socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
-    });
-    let head = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      head += chunk;
-      if (!head.includes('\r\n\r\n')) return;
-      socket.destroy();
-      resolve({ status: head.slice(9, 12), headers: head });
-    });
-    socket.on('error', reject);
-  });
-}
 
 const IP_BLOCK = /x-kaizen-reason: blocked by local policy "loopback-rule" \(ip\)/i;
 /** Let through by the policy, then the dial fails (no translator here): 502 or 504, never a block. */
