@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { ProxyConfig } from '../config/types.js';
 import { loadCa } from '../intercept/ca-load.js';
 import type { ChildEnvLayer } from './child-env.js';
-import { CERTIFICATE, certificatesIn } from './pem-file.js';
+import { PEM_CERTIFICATE } from '../net/pem-certificates.js';
+import { certificatesIn } from './pem-file.js';
 import { SYSTEM_BUNDLE_FILES, systemRoots } from './system-roots.js';
 
 /** Variables that add to a client's default roots: they get the CA (plus what the parent already added there). */
@@ -81,7 +82,7 @@ function joinUnique(pems: readonly string[]): string {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const pem of pems) {
-    for (const cert of pem.match(CERTIFICATE) ?? []) {
+    for (const cert of pem.match(PEM_CERTIFICATE) ?? []) {
       const body = cert.replace(/-----[A-Z ]+-----|\s/g, '');
       if (seen.has(body)) continue;
       seen.add(body);
