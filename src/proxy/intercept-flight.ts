@@ -1,5 +1,6 @@
 import { METHODS } from 'node:http';
 import type { Socket } from 'node:net';
+import { looksLikeTls } from '../net/client-hello.js';
 
 /** What an intercepted tunnel's first client bytes can be: the two protocols the proxy terminates, or another one. */
 export type FlightKind = 'tls' | 'http' | 'other';
@@ -15,8 +16,7 @@ export type InterceptFlight =
   /** The client closed (or sent only its FIN) first. */
   | { readonly kind: 'gone' };
 
-/** A TLS record carrying a handshake (the ClientHello), then the record version's major byte. */
-const TLS_HANDSHAKE = 0x16;
+/** A TLS record's version major byte, after its content type (a handshake: looksLikeTls). */
 const TLS_MAJOR = 0x03;
 const CR = 0x0d;
 const LF = 0x0a;
@@ -34,13 +34,17 @@ const MAX_BLANK_BYTES = 8;
  * Which protocol bytes from a client begin, as soon as they can tell: TLS (a handshake record),
  * HTTP (a request line's method and its space, after at most a few empty lines), or neither; null
  * while they could still be either (a lone 0x16, `GE`). Decided within the first few bytes.
+ * Deliberately wider than the transparent listener's requestLineStart (net/request-line-start.ts),
+ * which waits for `HTTP/`: here a method and its space suffice, so that even a request line llhttp
+ * would refuse (HTTP/0.9's `GET /x`, say) is served by the interception, never passed to the
+ * destination undecided.
  */
 export function judgeFlight(bytes: Buffer): FlightKind | null {
   let start = 0;
   while (start < bytes.length && (bytes[start] === CR || bytes[start] === LF)) start++;
   if (start > MAX_BLANK_BYTES) return 'other';
   if (start === bytes.length) return null;
-  if (start === 0 && bytes[0] === TLS_HANDSHAKE) {
+  if (start === 0 && looksLikeTls(bytes[0] ?? 0)) {
     if (bytes.length < 2) return null;
     return bytes[1] === TLS_MAJOR ? 'tls' : 'other';
   }
@@ -59,7 +63,7 @@ export function judgeFlight(bytes: Buffer): FlightKind | null {
  * they started like, served as before (the TLS handshake or the HTTP parser then times out or refuses).
  */
 export function likelyKind(bytes: Buffer): 'tls' | 'http' {
-  return bytes[0] === TLS_HANDSHAKE ? 'tls' : 'http';
+  return looksLikeTls(bytes[0] ?? 0) ? 'tls' : 'http';
 }
 
 /**
