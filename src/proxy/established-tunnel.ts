@@ -42,6 +42,8 @@ class EstablishedTunnel {
   /** One idle watch for the tunnel's life: the wait for the first flight, then the splice. */
   readonly idle: IdleWatch;
   readonly onFlight: (flight: FirstFlight) => void = this.#flight.bind(this);
+  /** Set once the sockets are spliced: from then on the splice reports the close. */
+  #spliced = false;
 
   constructor(proxy: ProxyContext, conn: ConnectionContext, sockets: { readonly client: Socket; readonly upstream: Socket }, target: Target, tally: ExchangeTally) {
     this.#proxy = proxy;
@@ -52,11 +54,20 @@ class EstablishedTunnel {
     this.idle = proxy.idleSweep.watch(sockets.client, sockets.upstream);
   }
 
+  /**
+   * A fault of ours (a bug) before or while splicing: both sockets go. Before the splice nothing
+   * else reports this tunnel's close, so it is reported here: otherwise the open-tunnel count
+   * (kaizen_proxy_active_tunnels) stays up and a drain waits its deadline for a tunnel long gone.
+   */
   failed(error: unknown): void {
     this.idle.stop();
     this.#conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: this.#target.authority }, 'tunnel failed');
     this.#sockets.client.destroy();
     this.#sockets.upstream.destroy();
+    if (!this.#spliced) {
+      this.#spliced = true;
+      this.#closed();
+    }
   }
 
   #flight(flight: FirstFlight): void {
@@ -89,6 +100,7 @@ class EstablishedTunnel {
     for (const chunk of admitted.chunks) upstream.write(chunk);
     if (admitted.ended) upstream.end();
     this.idle.restart();
+    this.#spliced = true;
     spliceSockets(client, upstream, this.idle, this.#proxy.lifecycle, this.#closed.bind(this));
   }
 
