@@ -116,7 +116,7 @@ export const policiesSchema = filePoliciesWire
   });
 
 export const policySyncSchema = z.strictObject({
-  interval: duration('How often the control plane\'s policies are fetched (with an API key).')
+  interval: duration('How often the control plane\'s policies are fetched (with an API key); each wait is drawn from 90% to 100% of it.')
     .refine((ms) => ms >= 1000, 'expected at least 1s')
     .prefault('60s'),
 });

@@ -3,10 +3,12 @@ import type { Logger } from '../../observe/logger.js';
 import type { PolicyClient } from './policy-client.js';
 import { parsePolicyAnswer } from './policy-answer.js';
 import type { PolicySpec } from './policy-spec.js';
+import { jitteredInterval } from './sync-jitter.js';
 
 export interface PolicySyncOptions {
   readonly client: PolicyClient;
   readonly agent: string;
+  /** The longest wait between two syncs; each wait is drawn from 90% to 100% of it (sync-jitter.ts). */
   readonly intervalMs: number;
   /** Deadline for one fetch. */
   readonly timeoutMs: number;
@@ -15,6 +17,8 @@ export interface PolicySyncOptions {
   readonly logger: Logger;
   /** Clock for the error-log rate limit (ms); performance.now by default. */
   readonly now?: () => number;
+  /** Draws in [0, 1) for the jitter of each wait; Math.random by default. */
+  readonly random?: () => number;
 }
 
 /** How one sync ended; `stopped`: abandoned by stop() (nothing applied, nothing logged, status kept). */
@@ -23,7 +27,7 @@ export type SyncOutcome = 'updated' | 'unchanged' | 'not_modified' | 'failed' | 
 export interface PolicySync {
   /** Fetches now (joining a fetch in flight). Never rejects. */
   syncNow(): Promise<SyncOutcome>;
-  /** The first sync, then one every interval until stop(). */
+  /** The first sync at once, then one after each jittered interval (from the end of the one before) until stop(). */
   start(): Promise<SyncOutcome>;
   /** No more syncs; the fetch in flight is abandoned, so a hanging control plane cannot hold a shutdown. */
   stop(): void;
@@ -44,6 +48,7 @@ const ERROR_LOG_INTERVAL_MS = 10 * 60_000;
 export function createPolicySync(options: PolicySyncOptions): PolicySync {
   const logger = options.logger.child({ component: 'policy_sync', agent: options.agent });
   const now = options.now ?? (() => performance.now());
+  const random = options.random ?? Math.random;
   let loggedAt = Number.NEGATIVE_INFINITY;
   /** Repeats of `lastFailure` not logged since it last was. */
   let held = 0;
@@ -124,7 +129,7 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
     timer = setTimeout(() => {
       timer = null;
       void syncNow().finally(schedule);
-    }, options.intervalMs);
+    }, jitteredInterval(options.intervalMs, random()));
     timer.unref();
   }
 

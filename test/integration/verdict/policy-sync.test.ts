@@ -22,9 +22,10 @@ const connect = (target: string): Action => ({ kind: 'connect', target, metadata
 const AGENT = 'billing-bot+eu';
 const decisionFor = (target: string): string => engine.evaluate(connect(target), [], AGENT).decision;
 
-function startSync(intervalMs = 60_000, timeoutMs = 500, now?: () => number): PolicySync {
+function startSync(intervalMs = 60_000, timeoutMs = 500, now?: () => number, random?: () => number): PolicySync {
   sync = createPolicySync({
     ...(now === undefined ? {} : { now }),
+    ...(random === undefined ? {} : { random }),
     client,
     agent: AGENT,
     intervalMs,
@@ -190,5 +191,25 @@ describe('policy sync against a fake control plane', () => {
     const seen = cp.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 450));
     expect(cp.requests.length).toBe(seen);
+  });
+
+  it('waits a jittered interval between syncs: one draw per wait, each wait at least what its draw says', async () => {
+    cp.routeWith('/v1/policy', reply.policies(ORG, '"v1"'), reply.notModified());
+    const draws = [0, 0.5, 0.99];
+    let drawn = 0;
+    startSync(300, 500, undefined, () => draws[drawn++ % draws.length] ?? 0);
+    expect(await sync.start()).toBe('updated');
+    // The first sync is immediate: the one draw so far is for the wait after it.
+    expect(cp.requests).toHaveLength(1);
+    expect(drawn).toBe(1);
+    await cp.waitForRequests(4, 5000);
+    sync.stop();
+    expect(drawn).toBeGreaterThanOrEqual(3);
+    // Each wait starts once the sync before it has ended, so the next request comes no sooner than
+    // its draw says (0.9, 0.95 and 0.999 of the interval; the timer's clock is whole milliseconds).
+    const at = cp.requests.map((request) => request.at);
+    [270, 285, 300].forEach((wait, index) => {
+      expect((at[index + 1] ?? 0) - (at[index] ?? 0)).toBeGreaterThanOrEqual(wait - 2);
+    });
   });
 });
