@@ -70,10 +70,12 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   // First: a CA that cannot be used stops the start before anything listens or connects.
   const interception = await setUpInterception(config, logger);
   const guard = createAddressGuard({ allowPrivate: config.network.allowPrivate });
-  // Changed policies invalidate cached verdicts (reported with the old local verdict).
+  // Changed policies invalidate cached verdicts (reported with the old local verdict): one agent's
+  // synced set only that agent's, the file's (every agent's policies) all of them.
   const reflex = createLocalReflex(config, logger, {
-    onPoliciesChanged: () => {
-      decider.clearCache();
+    onPoliciesChanged: (agent) => {
+      if (agent === null) decider.clearCache();
+      else decider.clearAgentCache(agent);
     },
   });
   const observability = createObservability(config, logger, {

@@ -39,6 +39,14 @@ export interface LocalReflex {
   stop(): void;
 }
 
+export interface LocalReflexHooks {
+  /**
+   * Policies changed: one agent's (its synced set changed, or it is no longer served), whose cached
+   * verdicts should go, or, with null, the file's, which apply to every agent.
+   */
+  readonly onPoliciesChanged?: (agent: string | null) => void;
+}
+
 /** Fetching policies may take longer than one verdict: at least this long. */
 const MIN_SYNC_TIMEOUT_MS = 5_000;
 
@@ -47,7 +55,7 @@ const MIN_SYNC_TIMEOUT_MS = 5_000;
  * the control plane for each agent served (sharing the verdict client's pool and key), and the
  * enforcement mode. `onPoliciesChanged` runs when any source changes, so cached verdicts can be dropped.
  */
-export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { readonly onPoliciesChanged?: () => void } = {}): LocalReflex {
+export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: LocalReflexHooks = {}): LocalReflex {
   const engine = createPolicyEngine({ logger, file: config.policies });
   let mode: ModeSettings = { mode: config.mode, monitorGuard: config.monitorGuard };
   const apiKey = config.controlPlane.apiKey;
@@ -69,12 +77,14 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { 
               logger,
               apply: (policies) => {
                 const changed = engine.setSyncedPolicies(agent, policies);
-                if (changed) hooks.onPoliciesChanged?.();
+                if (changed) hooks.onPoliciesChanged?.(agent);
                 return changed;
               },
             }),
           dropped: (agent) => {
-            if (engine.dropSyncedPolicies(agent)) hooks.onPoliciesChanged?.();
+            engine.dropSyncedPolicies(agent);
+            // Its cached verdicts go even without synced policies: served again later, it starts afresh.
+            hooks.onPoliciesChanged?.(agent);
           },
         });
   announce(logger, config.policies, config.mode);
@@ -92,7 +102,7 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: { 
     },
     setFilePolicies(policies) {
       const changed = engine.setFilePolicies(policies);
-      if (changed) hooks.onPoliciesChanged?.();
+      if (changed) hooks.onPoliciesChanged?.(null);
       return changed;
     },
     setMode(settings) {

@@ -36,8 +36,16 @@ export function verdictCacheKey(agent: string, action: Action): string {
   const scheme = action.metadata.scheme;
   const last = remembered.get(target);
   if (last !== undefined && last.agent === agent && last.kind === kind && last.tool === tool && last.method === method && last.scheme === scheme) return last.key;
-  const key = `${agent.length}:${agent}|${kind}|${target.length}:${target}|${tool === undefined ? '-' : `${tool.length}:${tool}`}|${method === undefined ? '-' : `${method.length}:${method}`}|${scheme ?? '-'}`;
+  const key = `${agentKeyPrefix(agent)}${kind}|${target.length}:${target}|${tool === undefined ? '-' : `${tool.length}:${tool}`}|${method === undefined ? '-' : `${method.length}:${method}`}|${scheme ?? '-'}`;
   if (last === undefined && remembered.size >= MEMO_TARGETS) remembered.clear();
   remembered.set(target, { agent, kind, tool, method, scheme, key });
   return key;
+}
+
+/**
+ * The start of every cache key of `agent`'s verdicts and of no other agent's: the name's length
+ * comes first, so no name (whatever it holds) can begin like another's key.
+ */
+export function agentKeyPrefix(agent: string): string {
+  return `${agent.length}:${agent}|`;
 }

@@ -7,7 +7,7 @@ import { noSpoolMetrics, type SpoolMetrics } from '../contract/spool-metrics.js'
 import type { ErrorCode } from '../errors/codes.js';
 import type { AddressGuard } from '../net/address-guard.js';
 import type { Logger } from '../observe/logger.js';
-import { verdictCacheKey } from './cache-key.js';
+import { agentKeyPrefix, verdictCacheKey } from './cache-key.js';
 import { createControlPlaneClient } from './control-plane-client.js';
 import { decisionOf, failModeDecision } from './decision-of.js';
 import { applyMode, type ModeSettings } from './enforcement-mode.js';
@@ -50,6 +50,8 @@ export interface KaizenDecider extends Decider, ImmediateDecider {
   close(): Promise<void>;
   /** Forgets every cached verdict (hot reload). */
   clearCache(): void;
+  /** Forgets `agent`'s cached verdicts (its synced policies changed, or it is no longer served); every other agent's stay. */
+  clearAgentCache(agent: string): void;
   /** Verdicts held in the cache (0 without an account). */
   readonly cacheSize: number;
 }
@@ -210,6 +212,9 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     },
     clearCache() {
       cache?.clear();
+    },
+    clearAgentCache(agent) {
+      cache?.clearPrefix(agentKeyPrefix(agent));
     },
     get cacheSize() {
       return cache?.size ?? 0;

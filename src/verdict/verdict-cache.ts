@@ -33,6 +33,8 @@ export interface VerdictCache {
   fresh(key: string): ResolvedVerdict | undefined;
   /** Forget every verdict (hot reload). A call in flight still answers its waiters but is not stored. */
   clear(): void;
+  /** Forget the verdicts whose keys start with `prefix` (one agent's), as clear() does, and keep every other. */
+  clearPrefix(prefix: string): void;
   readonly size: number;
 }
 
@@ -55,6 +57,12 @@ export function createVerdictCache(options: VerdictCacheOptions): VerdictCache {
   // lru-cache reads ttl 0 as "forever": every stored lifetime is at least 1 ms.
   const lifetime = (ttl: number): number => Math.max(1, Math.ceil(ttl + stale));
 
+  /**
+   * Keys with a call in flight, counted (one deleted mid-call may start another before the first
+   * ends): lru-cache's keys() leaves them out, and clearPrefix() must not let them be stored.
+   */
+  const loading = new Map<string, number>();
+
   const lru = new LRUCache<string, Entry, VerdictReport>({
     max: options.maxEntries,
     ttl: lifetime(Math.max(options.allowTtlMs, options.blockTtlMs)),
@@ -69,11 +77,18 @@ export function createVerdictCache(options: VerdictCacheOptions): VerdictCache {
     noDeleteOnFetchRejection: true,
     // Eviction or clear() during a call must not fail the callers waiting on it; the call has its own deadline.
     ignoreFetchAbort: true,
-    fetchMethod: async (_key, _previous, { options: setOptions, context }) => {
-      const verdict = await options.load(context);
-      const ttl = ttlFor(verdict);
-      setOptions.ttl = lifetime(ttl);
-      return { verdict, expiresAt: now() + ttl };
+    fetchMethod: async (key, _previous, { options: setOptions, context }) => {
+      loading.set(key, (loading.get(key) ?? 0) + 1);
+      try {
+        const verdict = await options.load(context);
+        const ttl = ttlFor(verdict);
+        setOptions.ttl = lifetime(ttl);
+        return { verdict, expiresAt: now() + ttl };
+      } finally {
+        const left = (loading.get(key) ?? 1) - 1;
+        if (left === 0) loading.delete(key);
+        else loading.set(key, left);
+      }
     },
   });
 
@@ -108,6 +123,11 @@ export function createVerdictCache(options: VerdictCacheOptions): VerdictCache {
     },
     clear() {
       lru.clear();
+    },
+    clearPrefix(prefix) {
+      // Collected first: deleting while lru-cache iterates would skip entries.
+      const doomed = [...lru.keys(), ...loading.keys()].filter((key) => key.startsWith(prefix));
+      for (const key of doomed) lru.delete(key);
     },
     get size() {
       return lru.size;

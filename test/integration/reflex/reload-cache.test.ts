@@ -37,13 +37,14 @@ afterEach(async () => {
 });
 
 describe('policy changes drop cached verdicts', () => {
-  it('on reload, and on a sync that changes the synced set; an unchanged reload keeps them', async () => {
+  it('on reload (every agent\'s), and on a sync that changes one agent\'s synced set (that agent\'s); an unchanged reload keeps them', async () => {
     cp.routeWith('/v1/policy', reply.policies([], '"v1"'), reply.policies([{ name: 'org', mode: 'blocklist', rules: { domains: ['evil.example'] } }], '"v2"'));
     cp.respondWith(reply.allow());
     const config: ProxyConfig = { ...testConfig({ url: cp.url }), policySync: { intervalMs: 300 } };
     const reflex = createLocalReflex(config, logs.logger, {
-      onPoliciesChanged: () => {
-        decider?.clearCache();
+      onPoliciesChanged: (agent) => {
+        if (agent === null) decider?.clearCache();
+        else decider?.clearAgentCache(agent);
       },
     });
     stopReflex = () => {
@@ -72,12 +73,16 @@ describe('policy changes drop cached verdicts', () => {
     expect(verdictPosts()).toBe(2);
     expect((await decider.decide(decisionRequest(connectAction('pastebin.com:443')))).source).toBe('local');
 
-    // The next sync brings a changed set: cached verdicts go again.
-    await decider.decide(stripe());
-    expect(decider.cacheSize).toBeGreaterThan(0);
+    // The next sync brings a changed set for the configured agent: its cached verdicts go again,
+    // another agent's stay.
+    const stripeAs = (agent: string): ReturnType<typeof decisionRequest> => decisionRequest(connectAction('api.stripe.com:443'), undefined, 443, agent);
+    await decider.decide(stripeAs(config.agent));
+    expect(decider.cacheSize).toBe(2);
     for (let i = 0; i < 40 && reflex.engine.counts(config.agent).synced === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(reflex.engine.counts(config.agent).synced).toBe(1);
-    expect(decider.cacheSize).toBe(0);
+    expect(decider.cacheSize).toBe(1);
+    expect((await decider.decide(stripe())).source).toBe('cache');
+    expect((await decider.decide(stripeAs(config.agent))).source).toBe('control_plane');
     // Synced for the configured agent: its actions only.
     expect((await decider.decide(decisionRequest(connectAction('evil.example:443'), undefined, 443, config.agent))).reason).toBe('blocked by local policy synced "org" (domains)');
     expect(reflex.syncStatus()).toEqual([{ agent: config.agent, status: 'ok' }]);

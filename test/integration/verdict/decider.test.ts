@@ -93,6 +93,17 @@ describe('decider: the control plane decides', () => {
     expect(await d.decide(decisionRequest(stripe))).toMatchObject({ source: 'control_plane' });
     expect(harness.cp.requests).toHaveLength(2);
   });
+
+  it('clearAgentCache forgets one agent\'s verdicts and keeps every other agent\'s', async () => {
+    const d = decider();
+    const as = (agent: string) => decisionRequest(stripe, undefined, 443, agent);
+    for (const agent of ['a', 'ab', 'b']) await d.decide(as(agent));
+    d.clearAgentCache('a');
+    expect(await d.decide(as('ab'))).toMatchObject({ source: 'cache' });
+    expect(await d.decide(as('b'))).toMatchObject({ source: 'cache' });
+    expect(await d.decide(as('a'))).toMatchObject({ source: 'control_plane' });
+    expect(harness.cp.requests).toHaveLength(4);
+  });
 });
 
 describe('decider: when the control plane fails', () => {

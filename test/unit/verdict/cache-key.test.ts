@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../../src/contract/action.js';
-import { verdictCacheKey } from '../../../src/verdict/cache-key.js';
+import { agentKeyPrefix, verdictCacheKey } from '../../../src/verdict/cache-key.js';
 
 const http = (method: string, path: string, extra: Partial<Action> = {}): Action => ({
   kind: 'http',
@@ -67,6 +67,18 @@ describe('verdictCacheKey, asked again', () => {
         expect(key).toBe(`1:a|connect|${String(target.length)}:${target}|-|-|-`);
         if (round === 0) keys.set(target, key);
         else expect(key).toBe(keys.get(target));
+      }
+    }
+  });
+});
+
+describe('agentKeyPrefix', () => {
+  it('starts every key of its agent and no key of another, whatever the names hold', () => {
+    const agents = ['a', 'ab', 'a|b', '1:a', 'a|http'];
+    for (const agent of agents) {
+      for (const other of agents) {
+        const key = verdictCacheKey(other, http('GET', '/'));
+        expect(key.startsWith(agentKeyPrefix(agent))).toBe(agent === other);
       }
     }
   });

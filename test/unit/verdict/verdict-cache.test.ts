@@ -132,6 +132,25 @@ describe('verdict cache', () => {
     expect(h.cache.size).toBe(0);
   });
 
+  it('clearPrefix() forgets the keys that start with the prefix, loads in flight included, and keeps every other', async () => {
+    const h = harness([verdict('allow')]);
+    const lookup = (key: string) => h.cache.lookup(key, () => REPORT);
+    await lookup('1:a|one');
+    await lookup('1:b|one');
+    await lookup('2:ab|one');
+    const inFlight = lookup('1:a|two');
+    h.cache.clearPrefix('1:a|');
+    // The load in flight still answers its waiters but is not stored.
+    expect(await inFlight).toMatchObject({ kind: 'fresh', fetched: true });
+    expect(h.cache.fresh('1:a|one')).toBeUndefined();
+    expect(h.cache.fresh('1:a|two')).toBeUndefined();
+    expect(h.cache.fresh('1:b|one')).toMatchObject({ decision: 'allow' });
+    expect(h.cache.fresh('2:ab|one')).toMatchObject({ decision: 'allow' });
+    expect(h.cache.size).toBe(2);
+    expect(h.loads()).toBe(4);
+    expect(await lookup('1:b|one')).toMatchObject({ kind: 'fresh', fetched: false });
+  });
+
   it('turns an unexpected load error into KZP_ERR_DECIDER', async () => {
     const h = harness([new Error('bug')]);
     const result = await h.lookup();
