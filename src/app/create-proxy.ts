@@ -102,8 +102,21 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         });
   const decider = createDecider({ config, logger, guard, metrics: observability.deciderMetrics, ...reflex.deciderOptions, spool, spoolMetrics });
   const recorder = createObservedRecord(config, logger, options.recordObserved ?? true);
-  // Gateway mode: each identity has its own policy sync, and a reload of the file changes both.
-  const gateway = config.gateway.credentials.length > 0 ? createGatewayIdentities(config.gateway.credentials, (agents) => reflex.setGatewayAgents(agents), logger) : null;
+  // Gateway mode: each identity has its own policy sync, and a reload of the file changes both; an
+  // identity removed leaves no state in the transport (its cached verdicts go with its sync).
+  const gateway =
+    config.gateway.credentials.length > 0
+      ? createGatewayIdentities(
+          config.gateway.credentials,
+          {
+            syncAgents: (agents) => reflex.setGatewayAgents(agents),
+            forget: (agent) => {
+              server.forgetAgent(agent);
+            },
+          },
+          logger,
+        )
+      : null;
   const server = createProxyServer({
     decider,
     logger,

@@ -11,6 +11,11 @@ export interface ClientRateOptions {
   readonly now?: () => number;
 }
 
+/** The client a gateway agent's actions count against: in gateway mode a client is its agent, else its address. */
+export function agentClient(agent: string): string {
+  return `agent ${agent}`;
+}
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -50,5 +55,10 @@ export class ClientRate {
       return null;
     }
     return Math.max(1, Math.ceil((1 - bucket.tokens) / this.#perMs / 1000));
+  }
+
+  /** Drops `client`'s bucket: seen again, it starts with a full one (a gateway identity removed or admitted anew). */
+  forget(client: string): void {
+    this.#buckets.delete(client);
   }
 }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Action } from '../contract/action.js';
 import type { Decision, Resolution, SettledDecisionRequest } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
+import { agentClient } from './client-rate.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { reportDecided } from './exchange-events.js';
 import type { ProxyContext } from './proxy-context.js';
@@ -68,7 +69,7 @@ export type EagerDecision = { readonly decision: Decision } & (
 export function decideEagerly(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): EagerDecision | Promise<EagerDecision> {
   const started = performance.now();
   // Over its rate, the client is answered 429 before anything is resolved or asked for.
-  const wait = proxy.clientRate?.take(proxy.authenticate === null ? (conn.client ?? '') : `agent ${proxy.agent}`) ?? null;
+  const wait = proxy.clientRate?.take(proxy.authenticate === null ? (conn.client ?? '') : agentClient(proxy.agent)) ?? null;
   if (wait !== null) {
     const limited = rateLimited(wait);
     reportDecided(proxy, conn, action, limited, 0);

@@ -12,7 +12,7 @@ import { createDnsCache } from '../net/dns-cache.js';
 import { IdleSweep } from '../net/idle-sweep.js';
 import type { Logger } from '../observe/logger.js';
 import { createClientErrorHandler } from './client-error.js';
-import { ClientRate } from './client-rate.js';
+import { agentClient, ClientRate } from './client-rate.js';
 import { installConnectionGate } from './connection-limits.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { createConnectHandler, createVersionCheckedConnect } from './connect-tunnel.js';
@@ -99,6 +99,8 @@ export interface ProxyServer {
   readonly dnsCache: DnsCacheStats;
   /** Client connections the fast lane holds between requests (idle, or waiting for a head). */
   readonly laneConnections: number;
+  /** A gateway identity removed or admitted anew: what the transport holds for it (its client_rate bucket) starts over. */
+  forgetAgent(agent: string): void;
 }
 
 /** Names whose lookups are kept (a sidecar's agent talks to tens of hosts; a shared proxy to thousands). */
@@ -235,6 +237,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     },
     get laneConnections() {
       return lane.held;
+    },
+    forgetAgent(agent) {
+      proxy.clientRate?.forget(agentClient(agent));
     },
   };
 }

@@ -39,4 +39,28 @@ describe('per-agent state in gateway mode', () => {
     expect((await gateway.getAs('billing-bot', ORIGIN_A)).status).toBe(200);
     expect(gateway.verdictPosts()).toBe(5);
   });
+
+  it('an identity removed by a reload leaves no client_rate bucket: added back, it starts with a full one', async () => {
+    gateway.cp.routeWith('/v1/policy', reply.policies([]));
+    // One action each, then a token every 100 s: a second action within the test is always over the rate.
+    await gateway.configure(['limits: { client_rate: 0.01, client_burst: 1 }']);
+    await gateway.start();
+    for (const agent of ['billing-bot', 'ops-bot']) {
+      expect((await gateway.getAs(agent, ORIGIN_A)).status).toBe(200);
+      expect((await gateway.getAs(agent, ORIGIN_A)).status).toBe(429);
+    }
+
+    await gateway.writeCredentials(['ops-bot']);
+    expect(gateway.reload()).toEqual({ ok: true, applied: ['gateway'], restartRequired: [] });
+    expect((await gateway.getAs('billing-bot', ORIGIN_A)).status).toBe(407);
+    await logged('gateway identities updated', { agents: 1 });
+
+    await gateway.writeCredentials(['ops-bot', 'billing-bot']);
+    expect(gateway.reload()).toEqual({ ok: true, applied: ['gateway'], restartRequired: [] });
+    await logged('gateway identities updated', { agents: 2 });
+    expect((await gateway.getAs('billing-bot', ORIGIN_A)).status).toBe(200);
+    expect((await gateway.getAs('billing-bot', ORIGIN_A)).status).toBe(429);
+    // The identity that stayed keeps its bucket (still empty).
+    expect((await gateway.getAs('ops-bot', ORIGIN_A)).status).toBe(429);
+  });
 });

@@ -62,4 +62,17 @@ describe('client rate', () => {
     expect(h.rate.take('b')).toBe(1);
     expect(h.rate.take('a')).toBeNull();
   });
+
+  it('forget() drops one client\'s bucket (it starts again full) and keeps the others', () => {
+    const h = harness(1, 1);
+    for (const client of ['a', 'b']) {
+      expect(h.rate.take(client)).toBeNull();
+      expect(h.rate.take(client)).toBe(1);
+    }
+    h.rate.forget('a');
+    h.rate.forget('never-seen');
+    expect(h.rate.take('a')).toBeNull();
+    expect(h.rate.take('a')).toBe(1);
+    expect(h.rate.take('b')).toBe(1);
+  });
 });
