@@ -3,6 +3,7 @@ import type { Target } from '../contract/target.js';
 import type { DialResult } from '../net/dial.js';
 import type { DialReceiver } from '../net/connector.js';
 import type { IdleWatch } from '../net/idle-sweep.js';
+import { closePair } from '../net/reset-socket.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { reportClosed } from './exchange-events.js';
 import type { ExchangeTally, InterceptSkip } from './exchange-log.js';
@@ -147,11 +148,10 @@ class Passthrough implements DialReceiver {
     this.#splice(this.#chunks, false, 'server_first');
   }
 
-  /** Either socket closed, or both were idle, before anything was spliced. */
+  /** Either socket closed (a reset is carried on as one), or both were idle, before anything was spliced. */
   #gone(): void {
     this.#stopListening();
-    this.#setup.client.destroy();
-    this.#upstream?.destroy();
+    closePair(this.#setup.client, this.#upstream);
     this.#end();
   }
 

@@ -4,6 +4,7 @@ import { targetFromParts } from '../action/target-parse.js';
 import type { Decision } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
 import type { ErrorCode } from '../errors/codes.js';
+import { closePair } from '../net/reset-socket.js';
 import type { FirstFlight } from './client-hello-gate.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
@@ -120,9 +121,13 @@ function close(
   tally: ExchangeTally,
   code: ErrorCode | null,
 ): null {
-  sockets.upstream.destroy();
-  if (code === null) sockets.client.destroy();
-  else sendTlsAlert(sockets.client, TLS_ALERT.accessDenied);
+  if (code === null) {
+    // A side went away first: its reset, if it was one, reaches the other side.
+    closePair(sockets.client, sockets.upstream);
+  } else {
+    sockets.upstream.destroy();
+    sendTlsAlert(sockets.client, TLS_ALERT.accessDenied);
+  }
   tally.code = code;
   tally.bytesDown = sockets.upstream.bytesRead;
   reportClosed(proxy, conn, tally);

@@ -3,6 +3,7 @@ import { batchedPipe } from '../net/batched-pipe.js';
 import type { IdleWatch } from '../net/idle-sweep.js';
 import type { LinkedEntry } from '../net/linked-set.js';
 import { adoptReads, relayReads } from '../net/relay-reads.js';
+import { resetSocket } from '../net/reset-socket.js';
 import type { Lifecycle, SplicedTunnel } from './lifecycle.js';
 import { UploadFlush } from './upload-flush.js';
 
@@ -11,9 +12,12 @@ import { UploadFlush } from './upload-flush.js';
  * relayed from a read buffer by relay-reads.ts where it can be (else batched-pipe.ts up, a stream
  * pipe down),
  * half-close carried across (a FIN on one side ends the other's writing, the opposite direction
- * keeps flowing), the idle timeout (`idle`, watching both sockets: see idle-sweep.ts) and any error
- * or abrupt close destroying both. `onClosed` runs once, after both sockets have closed. The
- * tunnel is known to `lifecycle` until then, for a graceful close (SplicedTunnel).
+ * keeps flowing), the idle timeout (`idle`, watching both sockets: see idle-sweep.ts) closing both,
+ * and an abrupt close destroying both. A side's error (a reset from its peer, ECONNRESET) resets
+ * the other side (reset-socket.ts), as Envoy's tcp_proxy carries a reset: closed with a FIN, the
+ * other peer would take a stream cut short for a complete one. `onClosed` runs once, after both
+ * sockets have closed. The tunnel is known to `lifecycle` until then, for a graceful close
+ * (SplicedTunnel).
  */
 export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: () => void): void {
   const splice = new Splice(client, upstream, idle, lifecycle, onClosed);
@@ -38,7 +42,12 @@ class Splice implements SplicedTunnel {
   #open = 2;
   /** Set when a drain lets the upload finish (finishUpload). */
   #flush: UploadFlush | null = null;
-  readonly destroyBoth: () => void = this.#destroyBoth.bind(this);
+  /**
+   * The idle timeout's close (no argument: a FIN both ways, nothing being in flight) and either
+   * side's 'error' listener (the error: a reset). One bound method for both: a second bind per
+   * tunnel would cost the connections/s path.
+   */
+  readonly destroyBoth: (error?: Error) => void = this.#destroyBoth.bind(this);
 
   constructor(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: () => void) {
     this.#client = client;
@@ -66,22 +75,31 @@ class Splice implements SplicedTunnel {
     self.on('error', this.destroyBoth);
     if (self.closed) {
       // Gone between dial and splice: no 'close' will come, settle it now.
-      other.destroy();
+      if (self.errored === null) other.destroy();
+      else resetSocket(other);
       this.#closedOne();
       return;
     }
     self.on('close', this.#sideClosed.bind(this, other));
   }
 
-  #destroyBoth(): void {
-    this.#client.destroy();
-    this.#upstream.destroy();
+  #destroyBoth(error?: Error): void {
+    if (error === undefined) {
+      this.#client.destroy();
+      this.#upstream.destroy();
+      return;
+    }
+    // A side's error: that side is destroyed already (or going), the other is reset.
+    resetSocket(this.#client);
+    resetSocket(this.#upstream);
   }
 
   #sideClosed(other: Socket, hadError: boolean): void {
-    // A side that went away without ending its stream (reset, destroy, timeout) takes the other
-    // with it; a side that closed after a clean FIN exchange leaves the other to finish.
-    if (hadError || !other.writableEnded) other.destroy();
+    // A side closed by an error (a reset from its peer) resets the other; one that went away
+    // without ending its stream otherwise (destroyed, timed out) takes the other with it; one that
+    // closed after a clean FIN exchange leaves the other to finish.
+    if (hadError) resetSocket(other);
+    else if (!other.writableEnded) other.destroy();
     this.#closedOne();
   }
 

@@ -9,6 +9,7 @@ import { initCa } from '../../../src/intercept/ca-create.js';
 import type { CertificateAuthority } from '../../../src/intercept/ca-load.js';
 import { createInterceptor } from '../../../src/intercept/interceptor.js';
 import { createFakeDecider, type FakeDecider } from '../../helpers/fake-decider.js';
+import { howItEnds } from '../../helpers/socket-end.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 import { openTunnel } from './tunnel-client.js';
 
@@ -140,5 +141,23 @@ describe('interception: protocols that are neither TLS nor HTTP', () => {
     await upstreamClosed;
     expect(upstreamData).toEqual([]);
     tls.destroy();
+  });
+
+  it('a silent client that resets before either side spoke: the dialled destination reads the reset, not a clean end', async () => {
+    let accepted: (socket: Socket) => void = () => undefined;
+    const dialled = new Promise<Socket>((resolve) => {
+      accepted = resolve;
+    });
+    const origin = await listen((socket) => {
+      accepted(socket);
+    });
+    servers.push(origin.server);
+    const client = await openTunnel(proxy.port, `reset.stripe.com:${origin.port}`);
+    // Silent past the first-flight wait, the proxy dials (its side connects before this one is
+    // accepted) and waits for whichever side speaks first: the client resets instead.
+    const upstream = await dialled;
+    const ends = howItEnds(upstream);
+    client.resetAndDestroy();
+    expect(await ends).toBe('ECONNRESET');
   });
 });
