@@ -32,11 +32,12 @@ const CLOSE_REPORTS_MS = 2_000;
 /**
  * Graceful close: stop accepting, close idle keep-alive connections, let requests in flight and
  * open tunnels finish within `drainTimeoutMs` (one deadline for everything, from this call), then
- * destroy whatever is left and the upstream pool. A tunnel is left to its client and destination,
- * as Squid's shutdown_lifetime and Envoy's drain leave them. A connection does not start another
- * request: responses say `Connection: close` once the drain has begun (node:http, the fast lane),
- * and one whose response said keep-alive before it is closed once that response is done (an
- * intercepted session with a stream in flight would otherwise hold the drain to its deadline).
+ * destroy whatever is left and the upstream pool (a spliced tunnel with a reset both ways). A
+ * tunnel is left to its client and destination, as Squid's shutdown_lifetime and Envoy's drain
+ * leave them. A connection does not start another request: responses say `Connection: close`
+ * once the drain has begun (node:http, the fast lane), and one whose response said keep-alive
+ * before it is closed once that response is done (an intercepted session with a stream in flight
+ * would otherwise hold the drain to its deadline).
  * Resolves once every connection has closed and every exchange and tunnel has been reported
  * closed (its `closed` line and observers: the wrap summary counts their bytes from them).
  */
@@ -66,9 +67,11 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
   });
   const tunnels = lifecycle.openTunnels + lifecycle.quietCuts;
   const inflight = lifecycle.inflight;
-  const connections = proxy.registry.destroyAll();
-  // Tunnels whose client has closed first and whose destination has not answered yet.
+  // Spliced tunnels first, reset both ways: destroyAll would end their client sockets with a FIN,
+  // as if their streams were complete. Those whose client has closed first and whose destination
+  // has not answered yet are among them.
   lifecycle.cutSpliced();
+  const connections = proxy.registry.destroyAll();
   proxy.pool.destroy();
   proxy.logger.info(
     { ended, drain_ms: Math.round(performance.now() - startedAt), tunnels_cut: tunnels, in_flight_cut: inflight, connections_cut: connections },

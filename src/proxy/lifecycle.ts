@@ -25,7 +25,10 @@ export interface SplicedTunnel {
    * the tunnel once its upload is quiet (upload-flush.ts), calling `onCut` when it does.
    */
   finishUpload(onCut: () => void): void;
-  /** Destroy both sockets: the drain is over. */
+  /**
+   * The drain is over: reset both sockets (a TCP RST each way), so neither the client nor the
+   * destination takes the stream cut here for a complete one, as a FIN would let them.
+   */
   cut(): void;
 }
 
@@ -105,7 +108,7 @@ export class Lifecycle {
     if (this.#onIdle !== null && this.#idle()) this.#onIdle();
   }
 
-  /** Destroys every spliced tunnel still open, those whose client has closed included; returns how many. */
+  /** Cuts (resets) every spliced tunnel still open, those whose client has closed included; returns how many. */
   cutSpliced(): number {
     const open = this.#spliced.size;
     this.#spliced.forEach((tunnel) => {

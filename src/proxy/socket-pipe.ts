@@ -17,7 +17,7 @@ import { UploadFlush } from './upload-flush.js';
  * the other side (reset-socket.ts), as Envoy's tcp_proxy carries a reset: closed with a FIN, the
  * other peer would take a stream cut short for a complete one. `onClosed` runs once, after both
  * sockets have closed. The tunnel is known to `lifecycle` until then, for a graceful close
- * (SplicedTunnel).
+ * (SplicedTunnel), whose cut at its deadline resets both sides.
  */
 export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: () => void): void {
   const splice = new Splice(client, upstream, idle, lifecycle, onClosed);
@@ -67,8 +67,10 @@ class Splice implements SplicedTunnel {
     this.#flush.start();
   }
 
+  /** The drain is over: a reset both ways, so neither peer takes a cut stream for a whole one. */
   cut(): void {
-    this.#destroyBoth();
+    resetSocket(this.#client);
+    resetSocket(this.#upstream);
   }
 
   wire(self: Socket, other: Socket): void {

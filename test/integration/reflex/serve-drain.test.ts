@@ -4,12 +4,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawClient } from '../../helpers/raw-client.js';
+import { howItEnds } from '../../helpers/socket-end.js';
 import { startServe, tempDir, writeFile, type ServeProcess } from './cli-process.js';
 
 /**
  * The drain of a real `kaizen-proxy serve` on SIGTERM: CONNECT tunnels open at the signal carry
  * on (a streaming LLM answer through HTTPS is one) until they close by themselves or
- * limits.drain_timeout passes; then what is left is cut and the process exits 0.
+ * limits.drain_timeout passes; then what is left is cut (a reset to the client and to the
+ * destination, so neither takes the cut stream for a complete one) and the process exits 0.
  */
 
 /** An origin whose /stream answer sends its first chunk at once and each next one when the test says. */
@@ -114,7 +116,7 @@ describe('SIGTERM drains open tunnels', () => {
     expect(proxy.lines.map((line) => line['msg'])).toContain('stopped');
   });
 
-  it('a tunnel still open at drain_timeout carries bytes until then, is cut, and the proxy exits 0', async () => {
+  it('a tunnel still open at drain_timeout carries bytes until then, is reset on both sides, and the proxy exits 0', async () => {
     const drainMs = 1_000;
     origin = await startStreamingOrigin();
     serve = await serveWithDrain(`${String(drainMs)}ms`);
@@ -122,6 +124,8 @@ describe('SIGTERM drains open tunnels', () => {
     const proxyExited = new Promise<number | null>((resolve) => proxy.child.once('exit', resolve));
     const tunnel = await streamThroughTunnel(proxy.port, origin);
     const res = await origin.streaming;
+    const clientEnds = howItEnds(tunnel.socket);
+    const originEnds = howItEnds(res.socket as Socket);
 
     const signalledAt = performance.now();
     proxy.child.kill('SIGTERM');
@@ -134,16 +138,21 @@ describe('SIGTERM drains open tunnels', () => {
     expect(await proxyExited).toBe(0);
     // The deadline counts from the signal: the tunnel lived at least that long after it.
     expect(cutAfterMs).toBeGreaterThanOrEqual(drainMs - 5);
+    // A clean FIN would end the streamed answer and the upload as if they were complete.
+    expect(await clientEnds).toBe('ECONNRESET');
+    expect(await originEnds).toBe('ECONNRESET');
     expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'deadline', tunnels_cut: 1 }));
   });
 
-  it('a second SIGTERM ends the drain at once: the tunnel is cut, the shutdown is logged, exit 143', async () => {
+  it('a second SIGTERM ends the drain at once: the tunnel is reset, the shutdown is logged, exit 143', async () => {
     const drainMs = 30_000;
     origin = await startStreamingOrigin();
     serve = await serveWithDrain('30s');
     const proxy = serve;
     const proxyExited = new Promise<number | null>((resolve) => proxy.child.once('exit', resolve));
     const tunnel = await streamThroughTunnel(proxy.port, origin);
+    const clientEnds = howItEnds(tunnel.socket);
+    const originEnds = howItEnds((await origin.streaming).socket as Socket);
 
     const signalledAt = performance.now();
     proxy.child.kill('SIGTERM');
@@ -154,6 +163,8 @@ describe('SIGTERM drains open tunnels', () => {
 
     expect(await proxyExited).toBe(143);
     expect(performance.now() - signalledAt).toBeLessThan(drainMs / 3);
+    expect(await clientEnds).toBe('ECONNRESET');
+    expect(await originEnds).toBe('ECONNRESET');
     expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'cut', tunnels_cut: 1 }));
     expect(proxy.lines.map((line) => line['msg'])).toContain('stopped');
   });
