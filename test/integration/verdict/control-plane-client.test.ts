@@ -1,48 +1,18 @@
 import { createServer } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VERSION } from '../../../src/version.js';
-import { createControlPlaneClient, type ControlPlaneClientOptions } from '../../../src/verdict/control-plane-client.js';
-import type { ControlPlaneResult, VerdictClient, VerdictReport } from '../../../src/verdict/verdict-client.js';
-import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
-import { API_KEY, captureLogs, connectAction, type LogCapture } from './support.js';
+import { reply } from '../../helpers/fake-control-plane.js';
+import { API_KEY } from './support.js';
+import { failureCode, REPORT, useClientFixture } from './client-fixture.js';
 
-const REPORT: VerdictReport = {
-  agent: 'test-agent',
-  action: connectAction('api.stripe.com:443'),
-  verdict: { decision: 'allow', reason: 'no local policy matched', evidence: [] },
-};
-
-let cp: FakeControlPlane;
-let logs: LogCapture;
-const clients: VerdictClient[] = [];
-
-function client(changes: Partial<ControlPlaneClientOptions> = {}): VerdictClient {
-  const created = createControlPlaneClient({ url: cp.url, apiKey: API_KEY, timeoutMs: 2000, logger: logs.logger, ...changes });
-  clients.push(created);
-  return created;
-}
-
-function failureCode(result: ControlPlaneResult): string {
-  if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.answer)}`);
-  return result.error.code;
-}
-
-beforeEach(async () => {
-  cp = await startFakeControlPlane();
-  logs = captureLogs();
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await cp.close();
-  expect(logs.text()).not.toContain(API_KEY);
-});
+const fixture = useClientFixture();
+const client = fixture.client;
 
 describe('control-plane client: the request', () => {
   it('POSTs the report to /v1/verdicts with bearer auth, JSON and a versioned User-Agent', async () => {
     await client().send(REPORT);
-    expect(cp.requests).toHaveLength(1);
-    const [request] = cp.requests;
+    expect(fixture.cp.requests).toHaveLength(1);
+    const [request] = fixture.cp.requests;
     expect(request?.method).toBe('POST');
     expect(request?.path).toBe('/v1/verdicts');
     expect(request?.headers.authorization).toBe(`Bearer ${API_KEY}`);
@@ -57,22 +27,22 @@ describe('control-plane client: the request', () => {
   });
 
   it('keeps a path prefix of the base URL and drops its trailing slash', async () => {
-    await client({ url: `${cp.url}/kaizen/` }).send(REPORT);
-    expect(cp.requests[0]?.path).toBe('/kaizen/v1/verdicts');
+    await client({ url: `${fixture.cp.url}/kaizen/` }).send(REPORT);
+    expect(fixture.cp.requests[0]?.path).toBe('/kaizen/v1/verdicts');
   });
 
   it('reuses one keep-alive connection for sequential verdicts', async () => {
     const c = client();
     for (let i = 0; i < 20; i += 1) await c.send(REPORT);
-    expect(cp.requests).toHaveLength(20);
+    expect(fixture.cp.requests).toHaveLength(20);
     // undici may open a second socket while the first is still finishing its exchange; never one per verdict.
-    expect(cp.connections).toBeLessThanOrEqual(2);
+    expect(fixture.cp.connections).toBeLessThanOrEqual(2);
   });
 });
 
 describe('control-plane client: answers', () => {
   it('allow and block with reason, evidence, confidence and id', async () => {
-    cp.respondWith(reply.allow({ id: 'v-1', confidence: 0.9 }), reply.block({ verdict_id: 'v-2', id: undefined }));
+    fixture.cp.respondWith(reply.allow({ id: 'v-1', confidence: 0.9 }), reply.block({ verdict_id: 'v-2', id: undefined }));
     const c = client();
     expect(await c.send(REPORT)).toEqual({
       ok: true,
@@ -88,13 +58,13 @@ describe('control-plane client: answers', () => {
   });
 
   it('a decision under `verdict` wins', async () => {
-    cp.respondWith(reply.wrapped('block'));
+    fixture.cp.respondWith(reply.wrapped('block'));
     const result = await client().send(REPORT);
     expect(result.ok && result.answer).toMatchObject({ kind: 'verdict', decision: 'block', reason: 'fake control plane (wrapped) says block' });
   });
 
   it('`{}`, `{"id"}` and an empty 2xx mean recorded, no opinion', async () => {
-    cp.respondWith(reply.empty(), reply.recorded('v-42'), reply.blank(204), reply.blank(200), reply.blank(202, ' \n'));
+    fixture.cp.respondWith(reply.empty(), reply.recorded('v-42'), reply.blank(204), reply.blank(200), reply.blank(202, ' \n'));
     const c = client();
     expect(await c.send(REPORT)).toEqual({ ok: true, answer: { kind: 'recorded', verdictId: null } });
     expect(await c.send(REPORT)).toEqual({ ok: true, answer: { kind: 'recorded', verdictId: 'v-42' } });
@@ -102,10 +72,10 @@ describe('control-plane client: answers', () => {
   });
 
   it('`anomaly` is allow-and-flag, logged at warn', async () => {
-    cp.respondWith(reply.anomaly());
+    fixture.cp.respondWith(reply.anomaly());
     const result = await client().send(REPORT);
     expect(result.ok && result.answer).toMatchObject({ kind: 'verdict', decision: 'allow', flagged: true, reported: 'anomaly' });
-    expect(logs.lines()).toContainEqual(expect.objectContaining({ level: 'warn', reported_decision: 'anomaly' }));
+    expect(fixture.logs.lines()).toContainEqual(expect.objectContaining({ level: 'warn', reported_decision: 'anomaly' }));
   });
 
   it.each([
@@ -115,120 +85,120 @@ describe('control-plane client: answers', () => {
     ['a decision that is not a string', reply.json(200, { decision: 1 })],
     ['evidence of the wrong shape', reply.json(200, { decision: 'block', evidence: 'everything' })],
   ])('%s is KZP_ERR_CONTROL_PLANE_ANSWER, not retried', async (_name, answer) => {
-    cp.respondWith(answer);
+    fixture.cp.respondWith(answer);
     expect(failureCode(await client().send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_ANSWER');
-    expect(cp.requests).toHaveLength(1);
+    expect(fixture.cp.requests).toHaveLength(1);
   });
 });
 
 describe('control-plane client: retry inside the deadline', () => {
   it.each([500, 502, 503])('retries once after %i, then takes the answer', async (status) => {
-    cp.respondWith(reply.status(status), reply.block());
+    fixture.cp.respondWith(reply.status(status), reply.block());
     const result = await client().send(REPORT);
     expect(result.ok && result.answer).toMatchObject({ decision: 'block' });
-    expect(cp.requests).toHaveLength(2);
+    expect(fixture.cp.requests).toHaveLength(2);
   });
 
   it('gives up after one retry: KZP_ERR_CONTROL_PLANE_HTTP', async () => {
-    cp.respondWith(reply.status(500));
+    fixture.cp.respondWith(reply.status(500));
     expect(failureCode(await client().send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_HTTP');
-    expect(cp.requests).toHaveLength(2);
+    expect(fixture.cp.requests).toHaveLength(2);
   });
 
   it('retries once after a connection reset', async () => {
-    cp.respondWith(reply.reset(), reply.allow());
+    fixture.cp.respondWith(reply.reset(), reply.allow());
     const result = await client().send(REPORT);
     expect(result.ok).toBe(true);
-    expect(cp.requests).toHaveLength(2);
+    expect(fixture.cp.requests).toHaveLength(2);
   });
 
   it('retries once after a reset in the middle of the answer, then takes the answer', async () => {
-    cp.respondWith(reply.resetMidBody(), reply.block());
+    fixture.cp.respondWith(reply.resetMidBody(), reply.block());
     const result = await client().send(REPORT);
     expect(result.ok && result.answer).toMatchObject({ decision: 'block' });
-    expect(cp.requests).toHaveLength(2);
+    expect(fixture.cp.requests).toHaveLength(2);
   });
 
   it('a reset mid-answer twice is KZP_ERR_CONTROL_PLANE_NETWORK within the deadline', async () => {
-    cp.respondWith(reply.resetMidBody());
+    fixture.cp.respondWith(reply.resetMidBody());
     const started = performance.now();
     expect(failureCode(await client({ timeoutMs: 1000 }).send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_NETWORK');
-    expect(cp.requests).toHaveLength(2);
+    expect(fixture.cp.requests).toHaveLength(2);
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('a reset twice is KZP_ERR_CONTROL_PLANE_NETWORK', async () => {
-    cp.respondWith(reply.reset());
+    fixture.cp.respondWith(reply.reset());
     expect(failureCode(await client().send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_NETWORK');
-    expect(cp.requests).toHaveLength(2);
+    expect(fixture.cp.requests).toHaveLength(2);
   });
 
   it('honours Retry-After when it fits in the deadline', async () => {
-    cp.respondWith(reply.tooMany('1'), reply.allow());
+    fixture.cp.respondWith(reply.tooMany('1'), reply.allow());
     const started = performance.now();
     const result = await client({ timeoutMs: 4000 }).send(REPORT);
     expect(result.ok).toBe(true);
-    expect(cp.requests).toHaveLength(2);
+    expect(fixture.cp.requests).toHaveLength(2);
     expect(performance.now() - started).toBeGreaterThanOrEqual(900);
   });
 
   it('fails at once when Retry-After does not fit in the deadline', async () => {
-    cp.respondWith(reply.tooMany('30'), reply.allow());
+    fixture.cp.respondWith(reply.tooMany('30'), reply.allow());
     const started = performance.now();
     expect(failureCode(await client({ timeoutMs: 1000 }).send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_HTTP');
-    expect(cp.requests).toHaveLength(1);
+    expect(fixture.cp.requests).toHaveLength(1);
     expect(performance.now() - started).toBeLessThan(900);
   });
 
   it('a failure carries the last attempt\'s Retry-After (for the spool replay), none without the header', async () => {
-    cp.respondWith(reply.tooMany('30'));
+    fixture.cp.respondWith(reply.tooMany('30'));
     expect(await client({ timeoutMs: 1000 }).send(REPORT)).toMatchObject({ ok: false, retryAfterMs: 30_000 });
-    cp.respondWith(reply.status(500), reply.status(503, { 'retry-after': '7' }));
+    fixture.cp.respondWith(reply.status(500), reply.status(503, { 'retry-after': '7' }));
     expect(await client().send(REPORT)).toMatchObject({ ok: false, retryAfterMs: 7000 });
-    cp.respondWith(reply.status(500));
+    fixture.cp.respondWith(reply.status(500));
     const plain = await client().send(REPORT);
     expect(!plain.ok && plain.retryAfterMs).toBeUndefined();
   });
 
   it('keeps the deadline when the control plane is slow: KZP_ERR_CONTROL_PLANE_TIMEOUT', async () => {
-    cp.respondWith(reply.slow(10_000));
+    fixture.cp.respondWith(reply.slow(10_000));
     const started = performance.now();
     expect(failureCode(await client({ timeoutMs: 300 }).send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_TIMEOUT');
     expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('keeps the deadline across a retry', async () => {
-    cp.respondWith(reply.status(503), reply.hang());
+    fixture.cp.respondWith(reply.status(503), reply.hang());
     const started = performance.now();
     expect(failureCode(await client({ timeoutMs: 300 }).send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_TIMEOUT');
-    expect(cp.requests).toHaveLength(2);
+    expect(fixture.cp.requests).toHaveLength(2);
     expect(performance.now() - started).toBeLessThan(5000);
   });
 });
 
 describe('control-plane client: failures', () => {
   it('401 and 403 are KZP_ERR_CONTROL_PLANE_AUTH, logged at error at most once a minute', async () => {
-    cp.respondWith(reply.unauthorized(), reply.forbidden(), reply.unauthorized());
+    fixture.cp.respondWith(reply.unauthorized(), reply.forbidden(), reply.unauthorized());
     const c = client();
     expect(failureCode(await c.send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_AUTH');
     expect(failureCode(await c.send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_AUTH');
     expect(failureCode(await c.send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_AUTH');
-    expect(cp.requests).toHaveLength(3);
-    const errors = logs.lines().filter((line) => line['level'] === 'error');
+    expect(fixture.cp.requests).toHaveLength(3);
+    const errors = fixture.logs.lines().filter((line) => line['level'] === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'KZP_ERR_CONTROL_PLANE_AUTH' });
   });
 
   it('logs the auth error again once the minute has passed', async () => {
     let clock = 0;
-    cp.respondWith(reply.unauthorized());
+    fixture.cp.respondWith(reply.unauthorized());
     const c = client({ now: () => clock });
     await c.send(REPORT);
     clock += 30_000;
     await c.send(REPORT);
     clock += 31_000;
     await c.send(REPORT);
-    const errors = logs.lines().filter((line) => line['level'] === 'error');
+    const errors = fixture.logs.lines().filter((line) => line['level'] === 'error');
     expect(errors).toHaveLength(2);
     expect(errors[1]).toMatchObject({ suppressed: 1 });
   });
@@ -243,11 +213,11 @@ describe('control-plane client: failures', () => {
     [409, true],
     [410, false],
   ])('%i is KZP_ERR_CONTROL_PLANE_HTTP, not retried; the report itself refused: %s', async (status, rejected) => {
-    cp.respondWith(reply.status(status));
+    fixture.cp.respondWith(reply.status(status));
     const result = await client().send(REPORT);
     expect(failureCode(result)).toBe('KZP_ERR_CONTROL_PLANE_HTTP');
     expect(!result.ok && result.rejected === true).toBe(rejected);
-    expect(cp.requests).toHaveLength(1);
+    expect(fixture.cp.requests).toHaveLength(1);
   });
 
   it('a refused connection is KZP_ERR_CONTROL_PLANE_NETWORK', async () => {
@@ -259,28 +229,28 @@ describe('control-plane client: failures', () => {
     const c = client();
     await c.close();
     expect(failureCode(await c.send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_NETWORK');
-    expect(cp.requests).toHaveLength(0);
+    expect(fixture.cp.requests).toHaveLength(0);
   });
 });
 
 describe('control-plane client: construction', () => {
   it('warns when the URL is plain http:// beyond loopback', () => {
     client({ url: 'http://kaizen.example.com' });
-    expect(logs.lines()).toContainEqual(expect.objectContaining({ level: 'warn', control_plane: 'http://kaizen.example.com' }));
+    expect(fixture.logs.lines()).toContainEqual(expect.objectContaining({ level: 'warn', control_plane: 'http://kaizen.example.com' }));
   });
 
   it.each(['http://127.0.0.1:9', 'http://localhost:9', 'http://[::1]:9', 'https://kaizen.example.com'])('does not warn for %s', (url) => {
     client({ url });
-    expect(logs.lines().filter((line) => line['level'] === 'warn')).toEqual([]);
+    expect(fixture.logs.lines().filter((line) => line['level'] === 'warn')).toEqual([]);
   });
 
   it('never logs the API key or a body, even at trace level', async () => {
-    cp.respondWith(reply.unauthorized(), reply.status(500), reply.garbage(), reply.anomaly(), reply.reset());
+    fixture.cp.respondWith(reply.unauthorized(), reply.status(500), reply.garbage(), reply.anomaly(), reply.reset());
     const c = client();
     for (let i = 0; i < 6; i += 1) await c.send(REPORT);
-    expect(logs.text()).not.toContain(API_KEY);
-    expect(logs.text()).not.toContain('not a verdict');
-    expect(logs.text()).not.toContain('schema_version');
+    expect(fixture.logs.text()).not.toContain(API_KEY);
+    expect(fixture.logs.text()).not.toContain('not a verdict');
+    expect(fixture.logs.text()).not.toContain('schema_version');
   });
 });
 
