@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   KZP_ERR_CONTROL_PLANE_AUTH: 'The control plane refused the API key (401/403).',
   KZP_ERR_CONTROL_PLANE_ANSWER: 'The control plane answered with a body that is not a valid verdict answer (cut short by a clean close, too large, unreadable). An empty 2xx is not one: like `{}`, it means recorded, no opinion.',
   KZP_ERR_CONTROL_PLANE_NETWORK: 'The control plane could not be reached (refused, reset before or while the answer was read, DNS).',
+  KZP_ERR_CONTROL_PLANE_REFUSED: 'The control plane refused an action report for good (400, 409, 413, 415 or 422: the report itself): it is not spooled or sent again; logged at most once a minute, with how many more were held back.',
   KZP_ERR_SPOOL: 'The report spool in data_dir could not be opened or written, or dropped actions (spool.max_bytes reached); see the log line for which.',
   KZP_ERR_DECIDER: 'The decision pipeline failed internally; treated as no verdict.',
   KZP_ERR_PROXY_AUTH: 'Gateway mode: Proxy-Authorization missing, malformed or not matching gateway.credentials_file (407).',

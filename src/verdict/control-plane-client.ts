@@ -40,6 +40,8 @@ const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 /** One client, one pool: verdicts (the decider) and policies (the sync) share the connection and the key. */
 export type ControlPlaneClient = VerdictClient & PolicyClient & ManifestClient;
 const AUTH_LOG_INTERVAL_MS = 60_000;
+/** A refused report is logged at most this often: one line names the problem, a flood of them says nothing more. */
+const REFUSED_LOG_INTERVAL_MS = 60_000;
 /**
  * The statuses that refuse the report itself (its body), or say it is already there (409, a
  * duplicate event_id): sending it again cannot help, and holding it would hold every entry behind it
@@ -68,6 +70,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   const logger = options.logger.child({ component: 'control_plane' });
   const now = options.now ?? (() => performance.now());
   const authGate = createRateGate(AUTH_LOG_INTERVAL_MS, now);
+  const refusedGate = createRateGate(REFUSED_LOG_INTERVAL_MS, now);
   const prefix = base.pathname.replace(/\/+$/, '');
   const path = `${prefix}/v1/verdicts`;
   const headers = {
@@ -176,6 +179,16 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     if (code === 'KZP_ERR_CONTROL_PLANE_AUTH') {
       const gate = authGate.pass();
       if (gate.open) logger.error({ ...fields, code, suppressed: gate.suppressed }, `${message}: check KAIZEN_API_KEY; no verdicts until it is fixed`);
+      return;
+    }
+    if (result.rejected === true) {
+      const gate = refusedGate.pass();
+      if (gate.open) {
+        logger.error(
+          { ...fields, code: 'KZP_ERR_CONTROL_PLANE_REFUSED', error: code, suppressed: gate.suppressed },
+          `${message}: the control plane refuses the report itself, so it is dropped, neither spooled nor sent again`,
+        );
+      }
       return;
     }
     logger.warn({ ...fields, code }, message);

@@ -5,6 +5,7 @@ import type { Decider, Decision, DecisionRequest, ImmediateDecider, Resolution, 
 import type { DeciderMetrics } from '../contract/decider-metrics.js';
 import { noSpoolMetrics, type SpoolMetrics } from '../contract/spool-metrics.js';
 import type { ErrorCode } from '../errors/codes.js';
+import type { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { AddressGuard } from '../net/address-guard.js';
 import type { Logger } from '../observe/logger.js';
 import { agentKeyPrefix, verdictCacheKey } from './cache-key.js';
@@ -93,6 +94,11 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
           metrics: options.spoolMetrics ?? noSpoolMetrics,
           ...(options.replayBackoff === undefined ? {} : { backoff: options.replayBackoff }),
         });
+  /**
+   * The errors of live calls the control plane refused for good. The cache hands each waiter the
+   * error its call threw (one object for lookups that shared the call), so their actions are not spooled.
+   */
+  const refusedCalls = new WeakSet<KaizenProxyError>();
   const cache =
     client === null
       ? null
@@ -107,7 +113,8 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
             const result = await client.send(report);
             options.metrics?.controlPlaneCall((performance.now() - started) / 1000, result.ok ? null : result.error.code);
             if (!result.ok) {
-              outbox?.failed(result);
+              if (result.rejected === true) refusedCalls.add(result.error);
+              else outbox?.failed(result);
               throw result.error;
             }
             outbox?.answered();
@@ -127,8 +134,15 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     return decisionOf(verdict, source);
   }
 
-  /** The control plane did not get this action (its call failed): spooled with the verdict enforced. */
-  function undelivered(request: Asking, reported: () => Action, decision: Decision): Decision {
+  /**
+   * The control plane did not get this action (its call failed): spooled with the verdict enforced,
+   * unless it refused the report for good (`failure`), which a replay could only repeat.
+   */
+  function undelivered(request: Asking, reported: () => Action, decision: Decision, failure?: KaizenProxyError): Decision {
+    if (failure !== undefined && refusedCalls.has(failure)) {
+      outbox?.refused();
+      return decision;
+    }
     outbox?.undelivered({ agent: request.agent, action: reported(), verdict: { decision: decision.decision, reason: decision.reason, evidence: decision.evidence } });
     return decision;
   }
@@ -166,9 +180,9 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
       case 'fresh':
         return decisionOf(found.verdict, found.fetched ? found.verdict.origin : 'cache');
       case 'stale':
-        return undelivered(request, reported, decisionOf(found.verdict, 'stale'));
+        return undelivered(request, reported, decisionOf(found.verdict, 'stale'), found.error);
       case 'failed':
-        return undelivered(request, reported, noVerdict(found.error.code, request));
+        return undelivered(request, reported, noVerdict(found.error.code, request), found.error);
     }
   }
 

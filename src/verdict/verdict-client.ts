@@ -35,7 +35,7 @@ export type ControlPlaneAnswer =
 export interface ControlPlaneFailure {
   readonly ok: false;
   readonly error: KaizenProxyError;
-  /** The control plane refused this report for good (400, 413, 415, 422: its body): sending it again cannot help. */
+  /** The control plane refused this report for good (400, 409, 413, 415, 422: its body): sending it again cannot help, nor spooling it. */
   readonly rejected?: boolean;
   /**
    * The `Retry-After` of the last attempt (a 429 or 5xx), in ms, when it carried one: the control

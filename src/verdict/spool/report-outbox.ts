@@ -23,6 +23,11 @@ export interface ReportOutbox {
   answered(): void;
   /** A live verdict call failed: replay waits for its next probe, and past the failure's Retry-After. Call it before spooling the action. */
   failed(result: ControlPlaneFailure): void;
+  /**
+   * An action whose live verdict call the control plane refused for good (the report itself: a
+   * replay would be refused the same): not spooled, counted as dropped `rejected` (the client logged it).
+   */
+  refused(): void;
   /** Background reports finish (failures spooled), replay stops, the spool is written and closed. */
   close(): Promise<void>;
 }
@@ -101,6 +106,9 @@ export function createReportOutbox(options: ReportOutboxOptions): ReportOutbox {
       replayer?.kick();
     },
     failed,
+    refused() {
+      metrics.dropped('rejected', 1);
+    },
     async close() {
       await reporter.drain();
       await replayer?.stop();
