@@ -125,10 +125,12 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_AUTH', `control plane refused the API key (${statusCode})`) } };
     }
     const error = failure('KZP_ERR_CONTROL_PLANE_HTTP', `control plane answered ${statusCode}`);
-    if (statusCode === 429 || statusCode >= 500) {
-      return { kind: 'retry', retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()), error };
-    }
-    return { kind: 'final', result: { ok: false, error, rejected: REFUSES_REPORT.has(statusCode) } };
+    if (REFUSES_REPORT.has(statusCode)) return { kind: 'final', result: { ok: false, error, rejected: true } };
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now());
+    if (statusCode === 429 || statusCode >= 500) return { kind: 'retry', retryAfterMs, error };
+    // Not retried here (404, 405, 410: a route missing), but it holds the spool like an outage, and a
+    // Retry-After it names holds the replay as a 429's does.
+    return { kind: 'final', result: gaveUp({ retryAfterMs, error }) };
   }
 
   function transportAttempt(error: unknown, phase: 'request' | 'body', deadline: Deadline): Attempt {

@@ -38,7 +38,8 @@ export interface ControlPlaneFailure {
   /** The control plane refused this report for good (400, 409, 413, 415, 422: its body): sending it again cannot help, nor spooling it. */
   readonly rejected?: boolean;
   /**
-   * The `Retry-After` of the last attempt (a 429 or 5xx), in ms, when it carried one: the control
+   * The `Retry-After` of the last attempt (a 429, a 5xx, or another status that holds the spool
+   * such as a 404, 405 or 410; never a refused report), in ms, when it carried one: the control
    * plane asked not to be sent anything more before then, so the spool replay waits it out.
    */
   readonly retryAfterMs?: number;

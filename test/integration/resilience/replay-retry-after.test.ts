@@ -64,4 +64,28 @@ describe('spool replay and the control plane\'s Retry-After', () => {
     expect(probe?.reply).toMatchObject({ status: 429 });
     expect((replayed?.at ?? 0) - (probe?.at ?? 0)).toBeGreaterThanOrEqual(4000 - SLACK_MS);
   });
+
+  it('a replay answered 404 (a missing route) with Retry-After holds the next probe past it too', async () => {
+    const proxy = await start();
+    fixture.cp.respondWith(reply.status(500), reply.status(500), reply.status(404, { 'retry-after': '4' }), reply.allow());
+    expect((await viaProxy(proxy.port, `${fixture.origin.url}/route-missing`)).status).toBe(503);
+    await replayedOnce(proxy);
+    const [, , probe, replayed, ...more] = postsFor('/route-missing');
+    expect(more).toEqual([]);
+    expect(probe?.reply).toMatchObject({ status: 404 });
+    expect((replayed?.at ?? 0) - (probe?.at ?? 0)).toBeGreaterThanOrEqual(4000 - SLACK_MS);
+  });
+
+  it('a live 410 with Retry-After holds the replay until then, a live success meanwhile included', async () => {
+    const proxy = await start();
+    fixture.cp.respondWith(reply.status(410, { 'retry-after': '3' }), reply.allow());
+    expect((await viaProxy(proxy.port, `${fixture.origin.url}/gone`)).status).toBe(503);
+    expect((await viaProxy(proxy.port, `${fixture.origin.url}/meanwhile`)).status).toBe(200);
+    await replayedOnce(proxy);
+    const [live, replayed, ...more] = postsFor('/gone');
+    expect(more).toEqual([]);
+    expect(live?.reply).toMatchObject({ status: 410 });
+    expect(eventIdOf(replayed?.body)).toBe(eventIdOf(live?.body));
+    expect((replayed?.at ?? 0) - (live?.at ?? 0)).toBeGreaterThanOrEqual(3000 - SLACK_MS);
+  });
 });

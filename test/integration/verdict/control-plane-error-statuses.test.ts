@@ -4,7 +4,7 @@ import { failureCode, REPORT, useClientFixture } from './client-fixture.js';
 
 /**
  * What the client says of an error status beyond its classification (control-plane-client.test.ts):
- * how a report refused for good is logged.
+ * how a report refused for good is logged, and what a status that holds the spool tells its replay.
  */
 const fixture = useClientFixture();
 const client = fixture.client;
@@ -27,5 +27,22 @@ describe('control-plane client: a report refused for good', () => {
     expect(refused[1]).toMatchObject({ suppressed: 3 });
     // Nothing else per call: the refusals are the rate-limited line only.
     expect(fixture.logs.lines().filter((line) => line['level'] === 'warn' || line['level'] === 'error')).toHaveLength(2);
+  });
+});
+
+describe('control-plane client: a missing route that names a Retry-After', () => {
+  it.each([404, 405, 410])('%i: the failure carries the Retry-After (the spool replay waits it out), still not retried', async (status) => {
+    fixture.cp.respondWith(reply.status(status, { 'retry-after': '7' }));
+    const result = await client().send(REPORT);
+    expect(result).toMatchObject({ ok: false, retryAfterMs: 7000 });
+    expect(!result.ok && result.rejected === true).toBe(false);
+    expect(fixture.cp.requests).toHaveLength(1);
+  });
+
+  it('a refused report carries none: it is dropped, nothing waits for it', async () => {
+    fixture.cp.respondWith(reply.status(422, { 'retry-after': '7' }));
+    const result = await client().send(REPORT);
+    expect(!result.ok && result.rejected).toBe(true);
+    expect(!result.ok && result.retryAfterMs).toBeUndefined();
   });
 });
