@@ -4,8 +4,16 @@ import { compileNoProxy } from './no-proxy-rules.js';
 import { connectThroughProxy, type UpstreamConnectResult } from './upstream-connect.js';
 import type { UpstreamProxy, UpstreamProxySettings, UpstreamUse } from './upstream-proxy.js';
 
-/** Told of each failure of the upstream proxy (for one log line); never given credentials. */
-export type UpstreamFailureListener = (failure: { readonly proxy: string; readonly target: string; readonly detail: string; readonly status: number | null }) => void;
+/** A failure at the upstream proxy: its URL (never credentials), the destination asked for, what went wrong. */
+export interface UpstreamFailure {
+  readonly proxy: string;
+  readonly target: string;
+  readonly detail: string;
+  readonly status: number | null;
+}
+
+/** Told of each failure of the upstream proxy (for the log); never given credentials. */
+export type UpstreamFailureListener = (failure: UpstreamFailure) => void;
 
 /**
  * The one place that decides how a TCP path to a destination is opened: dialled directly to the
@@ -32,6 +40,11 @@ export interface Connector {
    * (TunnellingHttpsAgent), which know the proxy and authority but have no Target.
    */
   through(proxy: UpstreamProxy, authority: string, options: DialOptions): Promise<UpstreamConnectResult>;
+  /**
+   * A failure at the upstream seen outside the connector (its 407 to a plain request, sent on
+   * node:http's agents), told to the same listener as the connector's own, so one place logs them all.
+   */
+  reportFailure(failure: UpstreamFailure): void;
 }
 
 /** Where openThen reports: dialThen's report, and a failure to open at all. */
@@ -68,6 +81,9 @@ export function createConnector(options: ConnectorOptions): Connector {
   return {
     upstreamFor,
     open,
+    reportFailure(failure) {
+      options.onUpstreamFailure?.(failure);
+    },
     async through(proxy, authority, dialOptions) {
       const connected = await connectThroughProxy(proxy, authority, dialOptions);
       report(proxy, authority, connected);
@@ -97,6 +113,8 @@ export const directConnector: Connector = {
   // Never chosen here (upstreamFor is null); a caller that names a proxy anyway still gets one.
   through: connectThroughProxy,
   open: (target, addresses, options) => dial(addresses, target.port, options),
+  // No upstream, no listener: nothing to tell.
+  reportFailure: () => undefined,
   openThen(target, addresses, options, receiver) {
     try {
       dialThen(addresses, target.port, options, receiver);

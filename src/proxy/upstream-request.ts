@@ -76,7 +76,7 @@ export function sendUpstream(
     if (route.forwardProxy !== null && upstreamRes.statusCode === 407) {
       // The upstream refused our credentials: never relayed (the client would answer it to us).
       upstreamRes.resume();
-      proxy.logger.warn({ upstream_proxy: route.forwardProxy.url, status: 407, code: 'KZP_ERR_UPSTREAM_PROXY' }, 'upstream proxy refused the credentials of upstream_proxy');
+      proxy.connector.reportFailure({ proxy: route.forwardProxy.url, target: target.authority, detail: 'status 407', status: 407 });
       fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', 'upstream proxy answered 407'));
       return;
     }

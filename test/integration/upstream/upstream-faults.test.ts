@@ -4,11 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createUpstreamConnector } from '../../../src/app/upstream-setup.js';
 import { parseUpstreamProxyUrl, type UpstreamProxy, type UpstreamProxySettings } from '../../../src/net/upstream-proxy.js';
 import { createLogger } from '../../../src/observe/logger.js';
-import { CapturedLogs, startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import { CapturedLogs, startProxy, type LogLine, type StartedProxy } from '../../helpers/start-proxy.js';
 
 /**
  * Upstream proxies that misbehave in ways Squid does not: one that closes its side of the
- * connection without answering CONNECT, and one that records the Proxy-Authorization it is sent.
+ * connection without answering CONNECT, one that records the Proxy-Authorization it is sent, one
+ * whose destinations are all down, one that refuses every request's credentials.
  * The proxy under test logs through the app's own connector (createUpstreamConnector), so the
  * failure lines asserted here are the ones an operator reads.
  */
@@ -27,9 +28,10 @@ interface FakeUpstream {
 
 /**
  * A raw TCP upstream on loopback. `silent`: reads the head, then ends its side without a byte.
- * `recording`: answers a plain request 200 and a CONNECT 407, closing after each.
+ * `recording`: answers a plain request 200 and a CONNECT 407. `down`: answers a CONNECT 503 (the
+ * destination cannot be reached from there). `refusing`: answers everything 407. It closes after each.
  */
-async function startFakeUpstream(mode: 'silent' | 'recording'): Promise<FakeUpstream> {
+async function startFakeUpstream(mode: 'silent' | 'recording' | 'down' | 'refusing'): Promise<FakeUpstream> {
   const heads: SeenHead[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
@@ -46,7 +48,10 @@ async function startFakeUpstream(mode: 'silent' | 'recording'): Promise<FakeUpst
       const auth = lines.find((l) => l.toLowerCase().startsWith('proxy-authorization:'));
       const line = lines[0] ?? '';
       heads.push({ line, authorization: auth?.slice(auth.indexOf(':') + 1).trim() });
+      const proxyAuth = 'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="x"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
       if (mode === 'silent') socket.end();
+      else if (mode === 'down') socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
+      else if (mode === 'refusing') socket.end(proxyAuth);
       else if (line.startsWith('CONNECT ')) socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="x"\r\nContent-Length: 0\r\n\r\n');
       else socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
     };
@@ -85,10 +90,10 @@ afterEach(async () => {
   fake = undefined;
 });
 
-/** The proxy under test, chained through `upstreamProxy` with the app's logging connector. */
-async function through(upstreamProxy: UpstreamProxySettings, connectTimeoutMs = 2_000): Promise<StartedProxy> {
+/** The proxy under test, chained through `upstreamProxy` with the app's logging connector (its rate limit on `now`). */
+async function through(upstreamProxy: UpstreamProxySettings, connectTimeoutMs = 2_000, now?: () => number): Promise<StartedProxy> {
   logs = new CapturedLogs();
-  const connector = createUpstreamConnector({ upstreamProxy }, createLogger({ level: 'info', destination: logs }));
+  const connector = createUpstreamConnector({ upstreamProxy }, createLogger({ level: 'info', destination: logs }), now === undefined ? {} : { now });
   started = await startProxy({ connector, network: { connectTimeoutMs } });
   return started;
 }
@@ -149,6 +154,49 @@ describe('HTTPS_PROXY and HTTP_PROXY naming one host:port as different users', (
       { line: 'CONNECT 127.0.0.1:9 HTTP/1.1', authorization: basic('tunnels', 'tunnel-pass') },
     ]);
     expect(logs.text).not.toMatch(/plain-pass|tunnel-pass/);
+  });
+});
+
+describe('upstream failure lines under a flood', () => {
+  /** The connector's lines about failures at the upstream (the exchanges' own lines are the proxy's). */
+  const failureLines = (): LogLine[] => logs.lines.filter((l) => l['component'] === 'upstream_proxy' && l['code'] === 'KZP_ERR_UPSTREAM_PROXY');
+  const exchangeLines = (proxy: StartedProxy, msg: string, target: string): LogLine[] => proxy.logs.lines.filter((l) => l.msg === msg && l['target'] === target);
+
+  it('a destination down: one line per destination per 10 s, the next saying how many were held back; every exchange keeps its decision and closed lines', async () => {
+    let clock = 0;
+    fake = await startFakeUpstream('down');
+    const proxy = upstream(`http://127.0.0.1:${fake.port}`);
+    const started = await through(settings(proxy, proxy), 2_000, () => clock);
+    for (let i = 0; i < 5; i += 1) expect(await rawConnect(started.port, '127.0.0.1:9')).toMatch(/^HTTP\/1\.1 502 [^]*X-Kaizen-Error: KZP_ERR_UPSTREAM_PROXY/);
+    expect(await rawConnect(started.port, '127.0.0.1:7')).toMatch(/^HTTP\/1\.1 502 /);
+    expect(failureLines()).toEqual([
+      expect.objectContaining({ level: 'warn', upstream_proxy: `http://127.0.0.1:${fake.port}`, target: '127.0.0.1:9', detail: 'status 503', suppressed: 0 }),
+      expect.objectContaining({ target: '127.0.0.1:7', suppressed: 0 }),
+    ]);
+    clock += 9_000;
+    await rawConnect(started.port, '127.0.0.1:9');
+    expect(failureLines()).toHaveLength(2);
+    clock += 1_000;
+    await rawConnect(started.port, '127.0.0.1:9');
+    expect(failureLines()).toHaveLength(3);
+    expect(failureLines()[2]).toMatchObject({ target: '127.0.0.1:9', detail: 'status 503', suppressed: 5 });
+    // The audit feed is untouched: one decision and one closed line per exchange.
+    expect(exchangeLines(started, 'decision', '127.0.0.1:9')).toHaveLength(7);
+    expect(exchangeLines(started, 'closed', '127.0.0.1:9')).toHaveLength(7);
+    expect(exchangeLines(started, 'closed', '127.0.0.1:9').every((l) => l['code'] === 'KZP_ERR_UPSTREAM_PROXY')).toBe(true);
+  });
+
+  it('credentials refused: one line per upstream, tunnels and plain requests alike, whatever the destination', async () => {
+    const PASSWORD = 'refused-secret';
+    fake = await startFakeUpstream('refusing');
+    const proxy = upstream(`http://u:${PASSWORD}@127.0.0.1:${fake.port}`);
+    const started = await through(settings(proxy, proxy), 2_000, () => 0);
+    for (const authority of ['127.0.0.1:9', '127.0.0.1:7', '127.0.0.1:13']) expect(await rawConnect(started.port, authority)).toMatch(/^HTTP\/1\.1 502 /);
+    for (const url of ['http://127.0.0.1:9/a', 'http://127.0.0.1:7/b']) expect(await absoluteForm(started.port, url)).toMatchObject({ status: 502, error: 'KZP_ERR_UPSTREAM_PROXY' });
+    expect(fake.heads).toHaveLength(5);
+    const refusals = [...logs.lines, ...started.logs.lines].filter((l) => typeof l.msg === 'string' && l.msg.includes('refused the credentials'));
+    expect(refusals).toEqual([expect.objectContaining({ component: 'upstream_proxy', upstream_proxy: `http://127.0.0.1:${fake.port}`, status: 407, suppressed: 0 })]);
+    expect(logs.text + started.logs.text).not.toContain(PASSWORD);
   });
 });
 
