@@ -57,7 +57,7 @@ const MAX_RETRY_AFTER_MS = 10 * 60_000;
  * A live call that fails pauses it the same way. A Retry-After from any call, live or replayed,
  * holds every replay until it has passed: a kick does not cut that short, since the control plane
  * named the time itself and a backlog is exactly the load it asked to be spared.
- * An entry the control plane refuses for good (400, 413, 415, 422: its body) is dropped, counted
+ * An entry the control plane refuses for good (400, 409, 413, 415, 422: its body, or a duplicate event_id) is dropped, counted
  * and logged, so one bad entry cannot hold the whole spool back; any other failure (a 404 from a
  * missing route included) holds the spool as an outage does.
  */
