@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { ErrorCode } from '../errors/codes.js';
+import { createKeyedRateGate } from '../observe/keyed-rate-gate.js';
 import type { Logger } from '../observe/logger.js';
 import type { UpstreamProxySettings } from '../net/upstream-proxy.js';
 import { VERSION } from '../version.js';
@@ -43,6 +44,12 @@ const AUTH_LOG_INTERVAL_MS = 60_000;
 /** A refused report is logged at most this often: one line names the problem, a flood of them says nothing more. */
 const REFUSED_LOG_INTERVAL_MS = 60_000;
 /**
+ * Other failures (timeouts, 5xx, resets): one warning per error code per 10 s, the next one saying
+ * how many were held back. Each action's own decision line still says it got no verdict; an outage
+ * with many destinations uncached would otherwise write a second line for every one of them.
+ */
+const FAILURE_LOG_INTERVAL_MS = 10_000;
+/**
  * The statuses that refuse the report itself (its body), or say it is already there (409, a
  * duplicate event_id): sending it again cannot help, and holding it would hold every entry behind it
  * for good. Any other 4xx says something about the control plane, not the entry (404, 405, 410: a
@@ -71,6 +78,8 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   const now = options.now ?? (() => performance.now());
   const authGate = createRateGate(AUTH_LOG_INTERVAL_MS, now);
   const refusedGate = createRateGate(REFUSED_LOG_INTERVAL_MS, now);
+  // Keyed by error code: a few dozen at most.
+  const failureGate = createKeyedRateGate(FAILURE_LOG_INTERVAL_MS, 64, now);
   const prefix = base.pathname.replace(/\/+$/, '');
   const path = `${prefix}/v1/verdicts`;
   const headers = {
@@ -193,7 +202,8 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       }
       return;
     }
-    logger.warn({ ...fields, code }, message);
+    const gate = failureGate.pass(code);
+    if (gate.open) logger.warn({ ...fields, code, suppressed: gate.suppressed }, message);
   }
 
   /** The policy GET: one attempt (the next sync is the retry), same pool, key and error codes as verdicts. */

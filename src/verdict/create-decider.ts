@@ -7,6 +7,7 @@ import { noSpoolMetrics, type SpoolMetrics } from '../contract/spool-metrics.js'
 import type { ErrorCode } from '../errors/codes.js';
 import type { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { AddressGuard } from '../net/address-guard.js';
+import { createKeyedRateGate } from '../observe/keyed-rate-gate.js';
 import type { Logger } from '../observe/logger.js';
 import { agentKeyPrefix, verdictCacheKey } from './cache-key.js';
 import { createControlPlaneClient } from './control-plane-client.js';
@@ -57,6 +58,7 @@ export interface KaizenDecider extends Decider, ImmediateDecider {
   readonly cacheSize: number;
 }
 
+const FAIL_OPEN_LOG_INTERVAL_MS = 10_000;
 const DNS_FAILED: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: 'resolution failed' };
 
 /** What the pipeline's steps read of a request (decide's and decideNow's alike). */
@@ -99,6 +101,8 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
    * error its call threw (one object for lookups that shared the call), so their actions are not spooled.
    */
   const refusedCalls = new WeakSet<KaizenProxyError>();
+  // Fail open's warning, once per error code per 10 s: each action's decision line says fail_open already.
+  const failOpenGate = createKeyedRateGate(FAIL_OPEN_LOG_INTERVAL_MS, 64, options.now ?? (() => performance.now()));
   const cache =
     client === null
       ? null
@@ -124,7 +128,8 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
 
   function noVerdict(code: ErrorCode, request: Asking): Decision {
     if (config.fail === 'open') {
-      logger.warn({ code, agent: request.agent, target: request.action.target }, 'no verdict: allowing because fail mode is open');
+      const gate = failOpenGate.pass(code);
+      if (gate.open) logger.warn({ code, agent: request.agent, target: request.action.target, suppressed: gate.suppressed }, 'no verdict: allowing because fail mode is open');
     }
     return failModeDecision(config.fail, code);
   }

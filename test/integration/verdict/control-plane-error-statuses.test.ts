@@ -30,6 +30,26 @@ describe('control-plane client: a report refused for good', () => {
   });
 });
 
+describe('control-plane client: an outage', () => {
+  it('one warning per error code per 10 s, the next saying how many were held back; each code its own', async () => {
+    let clock = 0;
+    fixture.cp.respondWith(reply.status(404));
+    const c = client({ now: () => clock, timeoutMs: 300 });
+    for (let i = 0; i < 4; i += 1) expect(failureCode(await c.send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_HTTP');
+    fixture.cp.respondWith(reply.hang());
+    expect(failureCode(await c.send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_TIMEOUT');
+    clock += 10_000;
+    fixture.cp.respondWith(reply.status(404));
+    await c.send(REPORT);
+    const warnings = fixture.logs.lines().filter((line) => line['level'] === 'warn');
+    expect(warnings).toEqual([
+      expect.objectContaining({ code: 'KZP_ERR_CONTROL_PLANE_HTTP', target: 'api.stripe.com:443', suppressed: 0 }),
+      expect.objectContaining({ code: 'KZP_ERR_CONTROL_PLANE_TIMEOUT', suppressed: 0 }),
+      expect.objectContaining({ code: 'KZP_ERR_CONTROL_PLANE_HTTP', suppressed: 3 }),
+    ]);
+  });
+});
+
 describe('control-plane client: a missing route that names a Retry-After', () => {
   it.each([404, 405, 410])('%i: the failure carries the Retry-After (the spool replay waits it out), still not retried', async (status) => {
     fixture.cp.respondWith(reply.status(status, { 'retry-after': '7' }));

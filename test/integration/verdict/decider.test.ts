@@ -144,6 +144,22 @@ describe('decider: when the control plane fails', () => {
     expect(harness.logs.lines()).toContainEqual(expect.objectContaining({ level: 'warn', code: 'KZP_ERR_CONTROL_PLANE_HTTP', target: 'api.stripe.com:443' }));
   });
 
+  it('says it fails open once per error code per 10 s, not once per action', async () => {
+    let clock = 1_000;
+    harness.cp.respondWith(reply.status(404));
+    const d = decider({ fail: 'open' }, { now: () => clock });
+    for (const host of ['a.example', 'b.example', 'c.example']) {
+      expect(await d.decide(decisionRequest(connectAction(`${host}:443`)))).toMatchObject({ source: 'fail_open' });
+    }
+    clock += 10_000;
+    expect(await d.decide(decisionRequest(connectAction('d.example:443')))).toMatchObject({ source: 'fail_open' });
+    const failOpen = harness.logs.lines().filter((line) => line['msg'] === 'no verdict: allowing because fail mode is open');
+    expect(failOpen).toEqual([
+      expect.objectContaining({ code: 'KZP_ERR_CONTROL_PLANE_HTTP', target: 'a.example:443', suppressed: 0 }),
+      expect.objectContaining({ code: 'KZP_ERR_CONTROL_PLANE_HTTP', target: 'd.example:443', suppressed: 2 }),
+    ]);
+  });
+
   it('serves an expired verdict inside stale_if_error, and fails closed beyond it', async () => {
     let clock = 1_000;
     const d = decider({ cache: { allowTtlMs: 50, blockTtlMs: 50, staleIfErrorMs: 1_000 } }, { now: () => clock });
