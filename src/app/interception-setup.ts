@@ -3,7 +3,7 @@ import { parseToolRoute, type ToolRoute } from '../action/tool-routes.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { Interceptor } from '../contract/interceptor.js';
 import type { Target } from '../contract/target.js';
-import { loadCa } from '../intercept/ca-load.js';
+import { loadCa, type CertificateAuthority } from '../intercept/ca-load.js';
 import { createInterceptor } from '../intercept/interceptor.js';
 import type { Logger } from '../observe/logger.js';
 import { createDomainSet } from '../verdict/policy/domain-set.js';
@@ -20,22 +20,31 @@ const EXPIRY_WARNING_MS = 30 * 86_400_000;
 
 /**
  * Tool routes and publishers for every action; with intercept.hosts, the CA loaded and checked
- * (a missing, expired or mismatched CA stops the start with its KZP_ERR_CA_* code) and the
- * hosts matched exactly like the policies' `domains`.
+ * (interceptionCa) and the hosts matched exactly like the policies' `domains`.
  */
 export async function setUpInterception(config: ProxyConfig, logger: Logger, now: Date = new Date()): Promise<InterceptionSetup> {
   const labels = actionLabelsFor(config);
   const base = { labels, upstreamCa: config.intercept.upstreamCa };
-  if (config.intercept.hosts.length === 0) {
+  const ca = await interceptionCa(config, logger, now);
+  if (ca === null) {
     if (config.tools.length > 0) logger.info({ routes: config.tools.length }, 'tool routes apply to plain http:// requests only: intercept.hosts is empty');
     return base;
   }
+  return { ...base, interceptor: createInterceptor({ ca, intercepts: interceptedHosts(config.intercept.hosts) }) };
+}
+
+/**
+ * The CA as serve's start and check-config both take it: loaded only when intercept.hosts names a
+ * host (else null), and checked (a missing, expired or mismatched CA throws its KZP_ERR_CA_* code);
+ * announced with its fingerprint, and a warning when it expires within 30 days.
+ */
+export async function interceptionCa(config: ProxyConfig, logger: Logger, now: Date = new Date()): Promise<CertificateAuthority | null> {
+  if (config.intercept.hosts.length === 0) return null;
   const ca = await loadCa(config.intercept.caDir, now);
-  const interceptor = createInterceptor({ ca, intercepts: interceptedHosts(config.intercept.hosts) });
   const fields = { hosts: config.intercept.hosts.length, ca: ca.certFile, fingerprint: ca.fingerprint256, not_after: ca.notAfter.toISOString(), routes: config.tools.length };
   logger.info(fields, 'TLS interception on: clients must trust the CA');
   if (ca.notAfter.getTime() - now.getTime() < EXPIRY_WARNING_MS) logger.warn(fields, 'the interception CA expires within 30 days; create a new one (kaizen-proxy ca init --force) and trust it');
-  return { ...base, interceptor };
+  return ca;
 }
 
 /** The tool routes and publisher derivation of the configuration. */

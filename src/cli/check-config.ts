@@ -1,8 +1,9 @@
+import { interceptionCa } from '../app/interception-setup.js';
 import { formatConfigFailure, loadConfig } from '../config/load.js';
 import { redactedConfig } from '../config/redacted-config.js';
 import type { FlagOverrides, ProxyConfig } from '../config/types.js';
 import { isKaizenProxyError } from '../errors/kaizen-error.js';
-import { loadCa } from '../intercept/ca-load.js';
+import { createLogger } from '../observe/logger.js';
 import { EXIT } from './exit-codes.js';
 
 /**
@@ -10,7 +11,9 @@ import { EXIT } from './exit-codes.js';
  * flags applied, and with intercept.hosts the CA in intercept.ca_dir loaded and checked) and print
  * the effective configuration as JSON, secrets redacted. Exit 0, or 1 with the errors on stderr: a
  * CA serve would refuse (exit 3) is one line with its KZP_ERR_CA_* code, exit 1 like any other
- * configuration error, so scripts read one code for "serve would not run on this".
+ * configuration error, so scripts read one code for "serve would not run on this". A CA serve
+ * would run on but warn about (it expires within 30 days) gets serve's own warning line on stderr,
+ * and exit 0.
  */
 export async function checkConfig(flags: FlagOverrides): Promise<number> {
   const loaded = loadConfig({ flags });
@@ -27,11 +30,10 @@ export async function checkConfig(flags: FlagOverrides): Promise<number> {
   return EXIT.OK;
 }
 
-/** As serve's start (interception-setup.ts): the CA is loaded only when intercept.hosts names a host. */
+/** serve's own CA check (interception-setup.ts), its warnings logged to stderr as serve logs them. */
 async function interceptionCaProblem(config: ProxyConfig): Promise<string | null> {
-  if (config.intercept.hosts.length === 0) return null;
   try {
-    await loadCa(config.intercept.caDir);
+    await interceptionCa(config, createLogger({ level: 'warn', destination: process.stderr }));
     return null;
   } catch (error) {
     if (!isKaizenProxyError(error)) throw error;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServe } from '../reflex/cli-process.js';
 import { CLI } from '../wrap/run-wrapper.js';
 
 const execute = promisify(execFile);
@@ -101,6 +102,30 @@ describe('kaizen-proxy ca', () => {
     expect(await cli(['check-config', config], dir)).toMatchObject({ code: 0, stderr: '' });
     expect((await cli(['ca', 'init', '--dir', 'absent'], dir)).code).toBe(0);
     await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: absent, hosts: [api.stripe.com]}\n');
+    expect(await cli(['check-config', config], dir)).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('check-config warns, as serve does, of a CA that expires within 30 days, and still exits 0', async () => {
+    // A real CA made by ca init to end in 10 days: valid, so nothing refuses it, but due for renewal.
+    expect((await cli(['ca', 'init', '--dir', 'soon', '--days', '10'], dir)).code).toBe(0);
+    const config = join(dir, 'check-soon.yaml');
+    await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: soon, hosts: [api.stripe.com]}\n');
+    const check = await cli(['check-config', config], dir);
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ intercept: { hosts: ['api.stripe.com'] } });
+    const warnings = check.stderr.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(warnings).toEqual([expect.objectContaining({ level: 'warn', msg: 'the interception CA expires within 30 days; create a new one (kaizen-proxy ca init --force) and trust it', ca: join(dir, 'soon', 'ca.pem') })]);
+    // serve gives the same line, word for word and field for field (its time and pid aside).
+    const serve = await startServe(['-c', config], { PATH: process.env['PATH'] ?? '' }, dir);
+    try {
+      const served = await serve.waitFor((line) => line['level'] === 'warn' && String(line['msg']).includes('expires within 30 days'));
+      const comparable = ({ time: _time, pid: _pid, hostname: _hostname, ...rest }: Record<string, unknown>): Record<string, unknown> => rest;
+      expect(comparable(served)).toEqual(comparable(warnings[0] ?? {}));
+    } finally {
+      await serve.stop();
+    }
+    // A CA far from its end gives no warning.
+    expect((await cli(['ca', 'init', '--dir', 'soon', '--days', '90', '--force'], dir)).code).toBe(0);
     expect(await cli(['check-config', config], dir)).toMatchObject({ code: 0, stderr: '' });
   });
 
