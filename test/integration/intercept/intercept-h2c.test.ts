@@ -1,16 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interceptedHosts } from '../../../src/app/interception-setup.js';
-import { initCa } from '../../../src/intercept/ca-create.js';
 import type { CertificateAuthority } from '../../../src/intercept/ca-load.js';
-import { createInterceptor } from '../../../src/intercept/interceptor.js';
-import { createFakeDecider, type FakeDecider } from '../../helpers/fake-decider.js';
-import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
-import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
+import type { FakeDecider } from '../../helpers/fake-decider.js';
+import { startInterception, type Interception } from '../../helpers/interception.js';
+import type { Origin } from '../../helpers/origins.js';
+import type { StartedProxy } from '../../helpers/start-proxy.js';
 import { exchange, openTunnel, tlsThrough } from './tunnel-client.js';
 
 function h2cUpgrade(path: string, host: string): string {
@@ -23,36 +17,19 @@ function h2cUpgrade(path: string, host: string): string {
  * Upgrade and sends an ordinary HTTP/1.1 request, decided like every other request in the session.
  */
 describe('h2c upgrades inside an intercepted session', () => {
-  let dir: string;
+  let setup: Interception;
   let ca: CertificateAuthority;
-  let originCa: TestCa;
   let origin: Origin;
   let plainOrigin: Origin;
   let decider: FakeDecider;
   let proxy: StartedProxy;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kzp-intercept-h2c-'));
-    ca = await initCa(join(dir, 'certs'), { name: 'kaizen-proxy test interception CA', days: 2, force: false });
-    originCa = await createTestCa(['api.stripe.com']);
-    origin = await startOrigin({ tls: originCa });
-    plainOrigin = await startOrigin();
-    decider = createFakeDecider();
-    proxy = await startProxy({
-      decider,
-      resolve: () => Promise.resolve({ ok: true as const, addresses: ['127.0.0.1'] }),
-      upstreamCa: [originCa.caPem],
-      interceptor: createInterceptor({ ca, intercepts: interceptedHosts(['stripe.com']) }),
-    });
+    setup = await startInterception();
+    ({ ca, origin, plainOrigin, decider, proxy } = setup);
   });
 
-  afterAll(async () => {
-    await proxy.close();
-    await origin.close();
-    await plainOrigin.close();
-    await originCa.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => setup.close());
 
   /** The upgrade, then a second request on the same session: both ordinary, both decided. */
   async function expectOrdinary(session: Socket, authority: string, scheme: 'http' | 'https', seen: Origin): Promise<void> {

@@ -1,16 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interceptedHosts } from '../../../src/app/interception-setup.js';
-import { initCa } from '../../../src/intercept/ca-create.js';
 import type { CertificateAuthority } from '../../../src/intercept/ca-load.js';
-import { createInterceptor } from '../../../src/intercept/interceptor.js';
-import { createFakeDecider, type FakeDecider } from '../../helpers/fake-decider.js';
-import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
-import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
+import { startInterception, type Interception } from '../../helpers/interception.js';
+import type { Origin } from '../../helpers/origins.js';
+import type { StartedProxy } from '../../helpers/start-proxy.js';
 import { exchange, openTunnel, tlsThrough } from './tunnel-client.js';
 
 /**
@@ -20,38 +13,19 @@ import { exchange, openTunnel, tlsThrough } from './tunnel-client.js';
  * session, 400 or 421, is logged with the session's target on its closed line.
  */
 describe('the Host header inside an intercepted session', () => {
-  let dir: string;
+  let setup: Interception;
   let ca: CertificateAuthority;
-  let originCa: TestCa;
   let origin: Origin;
   let plainOrigin: Origin;
-  let decider: FakeDecider;
   let proxy: StartedProxy;
   let target: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kzp-host-field-'));
-    ca = await initCa(join(dir, 'certs'), { name: 'kaizen-proxy test interception CA', days: 2, force: false });
-    originCa = await createTestCa(['api.stripe.com']);
-    origin = await startOrigin({ tls: originCa });
-    plainOrigin = await startOrigin();
-    decider = createFakeDecider();
-    proxy = await startProxy({
-      decider,
-      resolve: () => Promise.resolve({ ok: true as const, addresses: ['127.0.0.1'] }),
-      upstreamCa: [originCa.caPem],
-      interceptor: createInterceptor({ ca, intercepts: interceptedHosts(['stripe.com']) }),
-    });
-    target = `api.stripe.com:${origin.port}`;
+    setup = await startInterception();
+    ({ ca, origin, plainOrigin, proxy, target } = setup);
   });
 
-  afterAll(async () => {
-    await proxy.close();
-    await origin.close();
-    await plainOrigin.close();
-    await originCa.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => setup.close());
 
   /** Closed lines already matched to a request: each request takes the next one. */
   const seen = new Set<Record<string, unknown>>();

@@ -1,21 +1,17 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActionLabels } from '../../../src/action/action-labels.js';
 import { parseToolRoute, type ToolRoute } from '../../../src/action/tool-routes.js';
 import type { Decider, Decision } from '../../../src/contract/decision.js';
-import { initCa } from '../../../src/intercept/ca-create.js';
 import type { CertificateAuthority } from '../../../src/intercept/ca-load.js';
-import { createInterceptor, type CaInterceptor } from '../../../src/intercept/interceptor.js';
-import { interceptedHosts } from '../../../src/app/interception-setup.js';
-import { createFakeDecider, type FakeDecider } from '../../helpers/fake-decider.js';
-import { startOrigin, type Origin } from '../../helpers/origins.js';
+import type { CaInterceptor } from '../../../src/intercept/interceptor.js';
+import type { FakeDecider } from '../../helpers/fake-decider.js';
+import { startInterception, type Interception } from '../../helpers/interception.js';
+import type { Origin } from '../../helpers/origins.js';
 import { startProxy, type LogLine, type StartedProxy } from '../../helpers/start-proxy.js';
-import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
+import type { TestCa } from '../../helpers/test-ca.js';
 import { exchange, openTunnel, tlsThrough } from './tunnel-client.js';
 
 const run = promisify(execFile);
@@ -28,7 +24,7 @@ function route(match: string, tool: string, publisher?: string): ToolRoute {
 
 /** Intercepted CONNECTs to a local HTTPS origin posing as api.stripe.com (every name resolves to 127.0.0.1). */
 describe('TLS interception', () => {
-  let dir: string;
+  let setup: Interception;
   let ca: CertificateAuthority;
   let originCa: TestCa;
   let origin: Origin;
@@ -39,30 +35,11 @@ describe('TLS interception', () => {
   let target: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kzp-intercept-'));
-    ca = await initCa(join(dir, 'certs'), { name: 'kaizen-proxy test interception CA', days: 2, force: false });
-    originCa = await createTestCa(['api.stripe.com']);
-    origin = await startOrigin({ tls: originCa });
-    plainOrigin = await startOrigin();
-    decider = createFakeDecider();
-    interceptor = createInterceptor({ ca, intercepts: interceptedHosts(['stripe.com']) });
-    proxy = await startProxy({
-      decider,
-      resolve: () => Promise.resolve({ ok: true, addresses: ['127.0.0.1'] }),
-      upstreamCa: [originCa.caPem],
-      interceptor,
-      labels: createActionLabels({ routes: [route('POST api.stripe.com/v1/refunds', 'issue_refund', 'stripe')], publishers: true }),
-    });
-    target = `api.stripe.com:${origin.port}`;
+    setup = await startInterception({ labels: createActionLabels({ routes: [route('POST api.stripe.com/v1/refunds', 'issue_refund', 'stripe')], publishers: true }) });
+    ({ ca, originCa, origin, plainOrigin, decider, interceptor, proxy, target } = setup);
   });
 
-  afterAll(async () => {
-    await proxy.close();
-    await origin.close();
-    await plainOrigin.close();
-    await originCa.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => setup.close());
 
   it('curl --cacert: a mapped route is a tool_call, decided and forwarded to the CONNECT target', async () => {
     const { stdout } = await run('curl', ['-sS', '--fail', '--cacert', ca.certFile, '-x', proxy.url, '-d', 'amount=100', `https://${target}/v1/refunds?key=query-secret`]);
