@@ -9,7 +9,7 @@ import type { PinnedTunnel } from './interception.js';
 import { authenticateClient, type ClientAuth } from './client-auth.js';
 import type { RequestView } from './exchange-views.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
-import { hostFieldProblem } from './host-field.js';
+import { hostAuthority, hostFieldProblem, INVALID_HOST_FIELD, type HostAuthority } from './host-field.js';
 import { errorRefusal, type Refusal } from './refusal.js';
 import { refuseTunnel } from './tunnel-open.js';
 
@@ -28,6 +28,7 @@ const MAX_LOGGED_AUTHORITY = 300;
 const NOT_AN_AUTHORITY = '(not an authority)';
 const MISDIRECTED_REFUSAL = errorRefusal('KZP_ERR_MISDIRECTED');
 const BAD_REFUSAL = errorRefusal('KZP_ERR_BAD_REQUEST');
+const INVALID_HOST_REFUSAL = errorRefusal('KZP_ERR_BAD_REQUEST', { message: INVALID_HOST_FIELD });
 
 /**
  * Gateway credentials come with the CONNECT, not with the requests inside an intercepted tunnel:
@@ -43,8 +44,8 @@ export function authenticateRequest(base: ProxyContext, req: RequestView): Clien
  * connection; on a connection pinned to an intercepted CONNECT target, the origin-form path
  * joined to that target, whatever the request says. A `Host` header (or an absolute URI) naming
  * another host is refused (421) and logged: the destination is never taken from the request. There
- * the proxy is the origin server: an HTTP/1.1 request without Host, or one with two Host lines, is
- * refused (400) as RFC 9112 §3.2 asks.
+ * the proxy is the origin server: an HTTP/1.1 request without Host, one with two Host lines, or one
+ * whose Host is not host[:port] is refused (400) as RFC 9112 §3.2 asks.
  */
 export function requestSplit(proxy: ProxyContext, req: RequestView, conn: ConnectionContext): RequestSplit {
   const tunnel = proxy.interception?.pinned(req.socket);
@@ -52,6 +53,9 @@ export function requestSplit(proxy: ProxyContext, req: RequestView, conn: Connec
   tunnel.requests++;
   const hostProblem = hostFieldProblem(req);
   if (hostProblem !== null) return pinnedRefusal(tunnel, errorRefusal('KZP_ERR_BAD_REQUEST', { message: hostProblem }));
+  const hostText = req.headers.host;
+  const host = hostText === undefined ? undefined : hostAuthority(hostText, defaultPort(tunnel.scheme));
+  if (host === null) return pinnedRefusal(tunnel, INVALID_HOST_REFUSAL);
   const url = req.url ?? '';
   let path = url;
   if (!url.startsWith('/')) {
@@ -61,8 +65,7 @@ export function requestSplit(proxy: ProxyContext, req: RequestView, conn: Connec
     if (!sameTarget(absolute.authority, tunnel, absolute.scheme)) return misdirected(conn.log, tunnel, loggedAuthority(absolute.authority, absolute.scheme), 'request target');
     path = absolute.path;
   }
-  const host = req.headers.host;
-  if (host !== undefined && !sameTarget(host, tunnel, tunnel.scheme)) return misdirected(conn.log, tunnel, loggedAuthority(host, tunnel.scheme), 'Host header');
+  if (host !== undefined && !namesTarget(host, tunnel)) return misdirected(conn.log, tunnel, bounded(host.target.authority), 'Host header');
   const hash = path.indexOf('#');
   if (hash >= 0) path = path.slice(0, hash);
   const query = path.indexOf('?');
@@ -88,10 +91,12 @@ function pinnedRefusal(tunnel: PinnedTunnel, refusal: Refusal): PinnedRefusal {
  * it gives one (a Host without a port is accepted: the upstream is the CONNECT target anyway).
  */
 function sameTarget(authority: string, tunnel: PinnedTunnel, scheme: ProxyScheme): boolean {
-  const explicitPort = hasPort(authority);
-  const parsed = parseAuthority(explicitPort ? authority : withDefaultPort(authority, scheme));
-  if (!parsed.ok) return false;
-  return parsed.value.host === tunnel.target.host && (!explicitPort || parsed.value.port === tunnel.target.port);
+  const named = hostAuthority(authority, defaultPort(scheme));
+  return named !== null && namesTarget(named, tunnel);
+}
+
+function namesTarget(named: HostAuthority, tunnel: PinnedTunnel): boolean {
+  return named.target.host === tunnel.target.host && (!named.explicitPort || named.target.port === tunnel.target.port);
 }
 
 /**
@@ -119,22 +124,17 @@ function misdirected(log: Logger, tunnel: PinnedTunnel, named: string, where: st
 }
 
 /**
- * What a Host header or a request target named, as the log may carry it: the canonical
- * host:port of a well-formed authority (the scheme's port when it gives none), else a fixed
- * placeholder. A Host header is the client's free text, and a URI carries a query; neither is
- * ever logged as sent.
+ * What a request target named, as the log may carry it: the canonical host:port of a well-formed
+ * authority (the scheme's port when it gives none), else a fixed placeholder. A URI carries a
+ * query, and the Host header is the client's free text; neither is ever logged as sent.
  */
 function loggedAuthority(text: string, scheme: ProxyScheme): string {
-  const parsed = parseAuthority(hasPort(text) ? text : withDefaultPort(text, scheme));
-  return parsed.ok ? bounded(parsed.value.authority) : NOT_AN_AUTHORITY;
+  const named = hostAuthority(text, defaultPort(scheme));
+  return named === null ? NOT_AN_AUTHORITY : bounded(named.target.authority);
 }
 
-function hasPort(authority: string): boolean {
-  return /:\d+$/.test(authority) && !authority.endsWith(']');
-}
-
-function withDefaultPort(authority: string, scheme: ProxyScheme): string {
-  return `${authority}:${scheme === 'https' ? 443 : 80}`;
+function defaultPort(scheme: ProxyScheme): number {
+  return scheme === 'https' ? 443 : 80;
 }
 
 function bounded(authority: string): string {

@@ -76,7 +76,31 @@ describe('the Host header inside an intercepted session', () => {
     expect(answer.status).toBe(400);
     expect(plainOrigin.requests).toEqual([]);
     const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'http' && line['target'] === authority);
+    // Taken: a later inSession 400 must not match this session's line.
+    seen.add(closed);
     expect(closed).toMatchObject({ status: 400, code: 'KZP_ERR_BAD_REQUEST' });
+  });
+
+  it('a single Host that is not host[:port] is refused 400, not 421 (RFC 9112 §3.2: an invalid Host field value)', async () => {
+    for (const [host, path] of [
+      ['a b', '/space-in-host'],
+      ['h:p/x', '/path-in-host'],
+      [`api.stripe.com:${origin.port}/x`, '/path-after-port'],
+      ['api.stripe.com:99999', '/port-out-of-range'],
+    ] as const) {
+      const answer = await inSession(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, path);
+      expect({ host, ...answer }).toMatchObject({ host, status: 400, error: 'KZP_ERR_BAD_REQUEST', closed: { kind: 'http', target, code: 'KZP_ERR_BAD_REQUEST' } });
+    }
+    const upgrade = await inSession('GET /ws-bad-host HTTP/1.1\r\nHost: a b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', '/ws-bad-host');
+    expect(upgrade).toMatchObject({ status: 400, error: 'KZP_ERR_BAD_REQUEST', closed: { kind: 'upgrade', target } });
+    // Neither is a misdirection: nothing is logged as one.
+    expect(proxy.logs.lines.filter((line) => line['code'] === 'KZP_ERR_MISDIRECTED' && line.msg?.startsWith('misdirected') === true)).toEqual([]);
+  });
+
+  it('a valid Host naming the session target without a port (or an empty one), or with its port, is served', async () => {
+    expect(await inSession('GET /host-no-port HTTP/1.1\r\nHost: api.stripe.com\r\n\r\n', '/host-no-port')).toMatchObject({ status: 200 });
+    expect(await inSession('GET /host-empty-port HTTP/1.1\r\nHost: api.stripe.com:\r\n\r\n', '/host-empty-port')).toMatchObject({ status: 200 });
+    expect(await inSession(`GET /host-port HTTP/1.1\r\nHost: API.Stripe.com:${origin.port}\r\n\r\n`, '/host-port')).toMatchObject({ status: 200 });
   });
 
   it('a 421 inside a session (Host naming another host, absolute URI, nested CONNECT) carries the session target on its closed line', async () => {

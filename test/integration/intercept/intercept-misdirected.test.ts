@@ -140,13 +140,14 @@ describe('misdirected requests inside an intercepted session', () => {
     expect(origin.requests.filter((seen) => seen.url.includes('SECRET'))).toEqual([]);
   });
 
-  it('logs a Host header that is no authority as a placeholder, never as sent', async () => {
+  it('a Host header that is no authority is no misdirection (400, RFC 9112 §3.2) and is never logged as sent', async () => {
     const tls = await tlsThrough(proxy.port, target, { ca: ca.certPem, servername: 'api.stripe.com' });
     const answer = await exchange(tls, 'GET /v1/balance HTTP/1.1\r\nHost: evil.example/?tok=HOSTSECRET\r\n\r\n');
     tls.destroy();
-    expect(answer.status).toBe(421);
-    const named = proxy.logs.lines.filter((l) => l['code'] === 'KZP_ERR_MISDIRECTED' && l['where'] === 'Host header').map((l) => l['named']);
-    expect(named).toEqual(['(not an authority)']);
+    expect(answer.status).toBe(400);
+    expect(answer.head).toContain('X-Kaizen-Error: KZP_ERR_BAD_REQUEST');
+    await proxy.logs.waitFor((l) => l.msg === 'closed' && l['code'] === 'KZP_ERR_BAD_REQUEST' && l['target'] === target);
+    expect(proxy.logs.lines.filter((l) => l['code'] === 'KZP_ERR_MISDIRECTED' && l['where'] === 'Host header')).toEqual([]);
     expect(proxy.logs.text).not.toContain('HOSTSECRET');
   });
 });
