@@ -65,7 +65,12 @@ export async function initCa(dir: string, options: CaInitOptions): Promise<Certi
     const ignore = join(dir, '.gitignore');
     if (!(await exists(ignore))) await writeFile(ignore, CA_DIR_GITIGNORE);
     // Never written into the old files (--force): a replaced file keeps its mode and its readers'
-    // open descriptors. New files, renamed over the old ones together (replace-files.ts).
+    // open descriptors. New files, renamed over the old ones (replace-files.ts): the key first, the
+    // certificate last. The certificate is what clients and wrap mode pick up, so once it is new the
+    // key is too; a crash between the two leaves the old certificate with a key that is not its
+    // own, which no one loads (KZP_ERR_CA_MISMATCH) and which the next --force replaces. The other
+    // order would leave the new private key in a stray temporary file and a new certificate that
+    // clients could trust before the proxy can sign with its key.
     await replaceFiles([
       { path: paths.key, data: keyPem, mode: 0o600 },
       { path: paths.cert, data: certPem, mode: 0o644 },

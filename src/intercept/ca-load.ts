@@ -48,7 +48,10 @@ export async function loadCa(dir: string, now: Date = new Date()): Promise<Certi
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new KaizenProxyError('KZP_ERR_CA_MISMATCH', `${paths.key} is not an ECDSA P-256 key; create a CA with kaizen-proxy ca init`);
   }
-  if (!certificate.checkPrivateKey(key)) throw new KaizenProxyError('KZP_ERR_CA_MISMATCH', `${paths.key} is not the key of ${paths.cert}`);
+  if (!certificate.checkPrivateKey(key)) {
+    // What a `ca init --force` killed between its two renames leaves (replace-files.ts): never used, repaired by a rerun.
+    throw new KaizenProxyError('KZP_ERR_CA_MISMATCH', `${paths.key} is not the key of ${paths.cert}; if a kaizen-proxy ca init --force was interrupted, run it again (clients must then trust the new certificate)`);
+  }
   const notBefore = new Date(certificate.validFrom);
   const notAfter = new Date(certificate.validTo);
   if (now.getTime() > notAfter.getTime()) {

@@ -20,6 +20,22 @@ async function cli(args: readonly string[], cwd: string): Promise<{ code: number
   }
 }
 
+/**
+ * The CLI under strace, with the Nth rename(2) of its one file-system thread (UV_THREADPOOL_SIZE=1,
+ * io_uring off) failed with `inject` (`signal=KILL`: a crash at that point; `error=EIO`: a failure).
+ */
+async function cliWithFaultAtRename(args: readonly string[], cwd: string, nth: number, inject: string): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  const renames = 'rename,renameat,renameat2';
+  const strace = ['-f', '-qq', '-o', '/dev/null', '-e', `trace=${renames}`, '-e', `inject=${renames}:${inject}:when=${nth}`, process.execPath, CLI, ...args];
+  try {
+    const { stderr } = await execute('strace', strace, { cwd, env: { PATH: process.env['PATH'] ?? '', UV_THREADPOOL_SIZE: '1', UV_USE_IO_URING: '0' } });
+    return { code: 0, signal: null, stderr };
+  } catch (error) {
+    const failed = error as { code: number | null; signal: string | null; stderr: string };
+    return { code: failed.code, signal: failed.signal, stderr: failed.stderr };
+  }
+}
+
 /** The built CLI: `ca init`, `ca show`, and a proxy that will not start on a CA it cannot use. */
 describe('kaizen-proxy ca', () => {
   let dir: string;
@@ -67,6 +83,57 @@ describe('kaizen-proxy ca', () => {
     expect(certificate.checkPrivateKey(createPrivateKey(await readFile(keyFile)))).toBe(true);
     expect((await stat(join(dir, 'forced', 'ca.pem'))).mode & 0o777).toBe(0o644);
     expect((await readdir(join(dir, 'forced'))).sort()).toEqual(['.gitignore', 'ca-key.pem', 'ca.pem']);
+  });
+
+  /** The SHA-256 fingerprint `ca show` prints for a CA directory, or 'none' when it refuses it. */
+  async function fingerprint(sub: string): Promise<string> {
+    return /^sha256 +(\S+)$/m.exec((await cli(['ca', 'show', '--dir', sub], dir)).stdout)?.[1] ?? 'none';
+  }
+
+  /** A CA in `sub`, then `ca init --force` on it with the fault; the old fingerprint and what the faulted run did. */
+  async function faultedForce(sub: string, nth: number, inject: string): Promise<{ old: string; run: Awaited<ReturnType<typeof cliWithFaultAtRename>> }> {
+    expect((await cli(['ca', 'init', '--dir', sub], dir)).code).toBe(0);
+    const old = await fingerprint(sub);
+    expect(old).toMatch(/^[0-9A-F:]{95}$/);
+    return { old, run: await cliWithFaultAtRename(['ca', 'init', '--dir', sub, '--force'], dir, nth, inject) };
+  }
+
+  /** The next ca init --force leaves a loadable new pair and nothing else. */
+  async function expectRepaired(sub: string, old: string): Promise<void> {
+    expect((await cli(['ca', 'init', '--dir', sub, '--force'], dir)).code).toBe(0);
+    expect(await fingerprint(sub)).not.toMatch(new RegExp(`^(none|${old})$`));
+    expect((await readdir(join(dir, sub))).sort()).toEqual(['.gitignore', 'ca-key.pem', 'ca.pem']);
+  }
+
+  it('ca init --force killed at its first rename leaves the old CA; the next --force removes the temporary files left', async () => {
+    const { old, run } = await faultedForce('killed-first', 1, 'signal=KILL');
+    expect(run.signal).toBe('SIGKILL');
+    expect(await fingerprint('killed-first')).toBe(old);
+    await expectRepaired('killed-first', old);
+  });
+
+  it('ca init --force killed between its renames (key first, certificate last): the pair is refused, never used, and the next --force repairs it', async () => {
+    const { old, run } = await faultedForce('killed-second', 2, 'signal=KILL');
+    expect(run.signal).toBe('SIGKILL');
+    const show = await cli(['ca', 'show', '--dir', 'killed-second'], dir);
+    expect(show).toMatchObject({ code: 1, stdout: '' });
+    expect(show.stderr).toMatch(/^kaizen-proxy: KZP_ERR_CA_MISMATCH: \S*killed-second\/ca-key\.pem is not the key of \S*killed-second\/ca\.pem; if a kaizen-proxy ca init --force was interrupted, run it again/);
+    // The certificate clients trust is still the old one: the new key went in first.
+    expect(new X509Certificate(await readFile(join(dir, 'killed-second', 'ca.pem'))).fingerprint256).toBe(old);
+    const config = join(dir, 'killed-second.yaml');
+    await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: killed-second, hosts: [api.stripe.com]}\n');
+    const serve = await cli(['serve', '-c', config], dir);
+    expect(serve.code).toBe(3);
+    expect(serve.stderr).toContain('KZP_ERR_CA_MISMATCH');
+    await expectRepaired('killed-second', old);
+  });
+
+  it('ca init --force whose second rename fails puts the first back: the old CA, and the errno reported', async () => {
+    const { old, run } = await faultedForce('failed-second', 2, 'error=EIO');
+    expect(run).toMatchObject({ code: 1, stderr: 'kaizen-proxy: KZP_ERR_CA_UNREADABLE: cannot write the CA in failed-second (EIO)\n' });
+    expect(await fingerprint('failed-second')).toBe(old);
+    expect((await readdir(join(dir, 'failed-second'))).sort()).toEqual(['.gitignore', 'ca-key.pem', 'ca.pem']);
+    await expectRepaired('failed-second', old);
   });
 
   it('ca init --dir naming a regular file, or a path under one, is refused with a CA code that says a directory is expected', async () => {

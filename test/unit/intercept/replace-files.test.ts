@@ -31,16 +31,34 @@ describe('replaceFiles (a CA key and certificate written together)', () => {
     expect((await readdir(dir)).sort()).toEqual(['cert', 'key']);
   });
 
-  it('removes its temporary files when a rename fails', async () => {
+  it('removes its temporary files when a rename fails, and puts back the files it had already renamed', async () => {
     const dir = join(root, 'failing');
     // A non-empty directory where the second file goes: renaming a file over it fails (EISDIR).
     await mkdir(join(dir, 'cert', 'occupied'), { recursive: true });
+    await writeFile(join(dir, 'key'), 'old key', { mode: 0o640 });
     await expect(
       replaceFiles([
         { path: join(dir, 'key'), data: 'new key', mode: 0o600 },
+        // No file of this name before: put back means removed.
+        { path: join(dir, 'absent-before'), data: 'new file', mode: 0o600 },
         { path: join(dir, 'cert'), data: 'new cert', mode: 0o644 },
       ]),
     ).rejects.toThrow();
-    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(await readFile(join(dir, 'key'), 'utf8')).toBe('old key');
+    expect((await stat(join(dir, 'key'))).mode & 0o777).toBe(0o640);
+    expect((await readdir(dir)).sort()).toEqual(['cert', 'key']);
+  });
+
+  it('removes the temporary files an earlier, interrupted replacement of the same files left behind', async () => {
+    const dir = join(root, 'interrupted');
+    await mkdir(dir);
+    await writeFile(join(dir, '.key.0123456789ab.tmp'), 'a key never renamed', { mode: 0o600 });
+    await writeFile(join(dir, '.cert.ba9876543210.tmp'), 'a cert never renamed');
+    await writeFile(join(dir, '.other.0123456789ab.tmp'), 'not ours');
+    await replaceFiles([
+      { path: join(dir, 'key'), data: 'new key', mode: 0o600 },
+      { path: join(dir, 'cert'), data: 'new cert', mode: 0o644 },
+    ]);
+    expect((await readdir(dir)).sort()).toEqual(['.other.0123456789ab.tmp', 'cert', 'key']);
   });
 });
