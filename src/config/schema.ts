@@ -68,7 +68,7 @@ export const networkSchema = z.strictObject({
   dns_ttl: duration('How long a name lookup is reused (0s looks up every time).').prefault('30s'),
   dns_negative_ttl: duration('How long a failed name lookup is reused.', 3_600_000).prefault('5s'),
   dns_timeout: duration('Deadline for one name lookup; past it the lookup fails (502 KZP_ERR_DNS, or the stale answer).', 600_000).prefault('5s'),
-  dns_stale_if_error: duration('How long past dns_ttl a name\'s last answer may serve while lookups fail (0s: never).').prefault('5m'),
+  dns_stale_if_error: duration('How long past dns_ttl a name\'s last answer may serve while the resolver gives no answer (0s: never); never after the name is gone (NXDOMAIN, NODATA).').prefault('5m'),
 });
 
 export const limitsSchema = z.strictObject({

@@ -59,7 +59,7 @@ export interface ProxyConfig {
     readonly dnsNegativeTtlMs: number;
     /** Deadline for one lookup (0: none). */
     readonly dnsTimeoutMs: number;
-    /** A name's last answer serves this long past dnsTtlMs while lookups fail. */
+    /** A name's last answer serves this long past dnsTtlMs while the resolver gives no answer (never after NXDOMAIN/NODATA). */
     readonly dnsStaleIfErrorMs: number;
   };
   readonly limits: {

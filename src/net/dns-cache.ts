@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Resolution } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
-import { lookupAll } from './resolve.js';
+import { lookupAll, type FailedLookup, type LookupResult } from './resolve.js';
 
 export interface DnsCacheOptions {
   /** How long an answer with addresses is reused; 0 turns the cache off (lookups still coalesce). */
@@ -9,8 +9,10 @@ export interface DnsCacheOptions {
   /** How long a failed lookup (no such name, no answer) is reused before the resolver is asked again. */
   readonly negativeTtlMs: number;
   /**
-   * How long past `ttlMs` a name's last answer may still serve when a new lookup fails (the
-   * resolver is down or slow to answer: RFC 8767's serve-stale); 0 never serves a stale answer.
+   * How long past `ttlMs` a name's last answer may still serve when a new lookup gets no answer
+   * (the resolver is down, failing or slow to answer: RFC 8767's serve-stale); 0 never serves a
+   * stale answer. A negative answer (no such name, no address record) is never covered: it
+   * replaces the last answer at once and is kept for `negativeTtlMs`.
    */
   readonly staleIfErrorMs?: number;
   /**
@@ -22,7 +24,7 @@ export interface DnsCacheOptions {
   /** Names kept at most; the least recently used goes first. */
   readonly maxEntries: number;
   /** The system resolver by default (`dns.lookup`, all addresses, verbatim order); must never reject. */
-  readonly lookup?: (host: string) => Promise<Resolution>;
+  readonly lookup?: (host: string) => Promise<LookupResult>;
   /** Clock in ms for the TTLs (tests pass a fake one); performance.now by default. */
   readonly now?: () => number;
 }
@@ -47,8 +49,10 @@ export interface DnsCache {
  * and 1,000 clients connecting to one new name queue 1,000 of them. Concurrent lookups of one name
  * share one call; an answer is reused for `ttlMs` (getaddrinfo gives no record TTL, so one fixed
  * lifetime, as Java's resolver cache keeps), a failure for `negativeTtlMs`.
- * When a refresh fails, the name's last answer serves for up to `staleIfErrorMs` past its expiry
- * (asked again after `negativeTtlMs`), so a resolver outage does not turn into 502s at once.
+ * When a refresh gets no answer, the name's last answer serves for up to `staleIfErrorMs` past its
+ * expiry (asked again after `negativeTtlMs`), so a resolver outage does not turn into 502s at once;
+ * an answer that the name has no address (a deleted record) drops it, as RFC 8767 keeps serve-stale
+ * for resolvers that cannot answer, not for names that are gone.
  * Every use still goes through the address guard, on the addresses that will be dialled, so a
  * reused answer is checked like a fresh one; between refreshes a name cannot be rebound.
  */
@@ -65,10 +69,17 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
   let hits = 0;
   let stale = 0;
 
-  /** What a finished lookup answers: its own result, or the name's last good answer when it failed and one is kept. */
-  const answerOf = (host: string, resolution: Resolution): Resolution => {
+  /**
+   * What a finished lookup answers: its own result, or the name's last good answer when it got no
+   * answer and one is kept. A negative answer is the name's answer now: the last good one goes.
+   */
+  const answerOf = (host: string, resolution: LookupResult): Resolution => {
     if (resolution.ok) {
       if (staleMs > 0) lastGood.set(host, resolution, { ttl: Math.max(1, Math.ceil(options.ttlMs + staleMs)) });
+      return resolution;
+    }
+    if (resolution.negative) {
+      lastGood.delete(host);
       return resolution;
     }
     const kept = staleMs > 0 ? lastGood.get(host) : undefined;
@@ -96,14 +107,14 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
         return held;
       }
       lookups += 1;
-      const finish = (resolution: Resolution): Resolution => {
+      const finish = (resolution: LookupResult): Resolution => {
         const answer = answerOf(host, resolution);
         answers.set(pending, answer);
         settle(host, pending, answer, answer !== resolution);
         return answer;
       };
       const pending = withDeadline(lookup(host), options.timeoutMs ?? 0).then(finish, (error: unknown) =>
-        finish({ ok: false, code: 'KZP_ERR_DNS', message: `lookup failed: ${error instanceof Error ? error.name : 'unknown'}` }),
+        finish({ ok: false, code: 'KZP_ERR_DNS', message: `lookup failed: ${error instanceof Error ? error.name : 'unknown'}`, negative: false }),
       );
       // In flight it has no lifetime: every caller until it settles shares it.
       entries.set(host, pending, { ttl: 0 });
@@ -125,10 +136,11 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
   };
 }
 
-const TIMED_OUT: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: 'lookup timed out' };
+/** No answer within the deadline: a resolver failure, so the last answer may serve. */
+const TIMED_OUT: FailedLookup = { ok: false, code: 'KZP_ERR_DNS', message: 'lookup timed out', negative: false };
 
 /** The lookup's answer, or TIMED_OUT when it takes longer than `timeoutMs` (the lookup itself runs on; its late answer is dropped). */
-function withDeadline(lookup: Promise<Resolution>, timeoutMs: number): Promise<Resolution> {
+function withDeadline(lookup: Promise<LookupResult>, timeoutMs: number): Promise<LookupResult> {
   if (timeoutMs <= 0) return lookup;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

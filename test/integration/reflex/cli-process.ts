@@ -46,8 +46,18 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv(), cwd = tmpdir()): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `launch` turns the proxy's argv into the one spawned (e.g. under a resolv.conf of the test's own,
+ * see test/helpers/system-resolver.ts); the argv itself by default.
+ */
+export async function startServe(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+  cwd = tmpdir(),
+  launch: (argv: readonly string[]) => readonly string[] = (argv) => argv,
+): Promise<ServeProcess> {
+  const [command = process.execPath, ...rest] = launch([process.execPath, CLI, 'serve', ...args]);
+  const child = spawn(command, rest, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const { lines, waitFor, exited } = followChildLogLines(child, 10_000);
 
   const listening = await waitFor((line) => line['msg'] === 'listening');

@@ -3,6 +3,7 @@ import type { Resolution } from '../../../src/contract/decision.js';
 import { targetFromParts } from '../../../src/action/target-parse.js';
 import type { Target } from '../../../src/contract/target.js';
 import { createDnsCache, type DnsCacheOptions } from '../../../src/net/dns-cache.js';
+import type { LookupResult } from '../../../src/net/resolve.js';
 
 function target(host: string): Target {
   const parsed = targetFromParts(host, 443);
@@ -11,13 +12,16 @@ function target(host: string): Target {
 }
 
 const FOUND: Resolution = { ok: true, addresses: ['203.0.113.7'] };
-const NOT_FOUND: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: 'lookup failed: ENOTFOUND' };
+/** The resolver's answer: no such name (or no address records). */
+const NOT_FOUND: LookupResult = { ok: false, code: 'KZP_ERR_DNS', message: 'lookup failed: ENOTFOUND', negative: true };
+/** No answer had: the resolver failed or could not be reached. */
+const UNAVAILABLE: LookupResult = { ok: false, code: 'KZP_ERR_DNS', message: 'lookup failed: EAI_AGAIN', negative: false };
 
 /**
  * A cache on a fake clock whose resolver answers from a script, one answer per call, each only
  * when the test releases it (so lookups in flight can be observed).
  */
-function harness(script: Resolution[], changes: Partial<DnsCacheOptions> = {}) {
+function harness(script: LookupResult[], changes: Partial<DnsCacheOptions> = {}) {
   let clock = 1_000;
   const asked: string[] = [];
   const waiting: (() => void)[] = [];
@@ -110,7 +114,7 @@ describe('dns cache', () => {
   });
 
   it('while lookups fail, serves the last answer for stale_if_error past its ttl, asking again after negative_ttl', async () => {
-    const h = harness([FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND], { staleIfErrorMs: 1_000 });
+    const h = harness([FOUND, UNAVAILABLE, UNAVAILABLE, UNAVAILABLE], { staleIfErrorMs: 1_000 });
     const resolveNow = (): Promise<Resolution> => h.resolveNow('api.example.com');
     expect(await resolveNow()).toEqual(FOUND);
     h.advance(101); // past ttl: the refresh fails, the last answer stands in
@@ -123,13 +127,39 @@ describe('dns cache', () => {
     expect(await resolveNow()).toEqual(FOUND);
     expect(h.asked).toHaveLength(3);
     h.advance(1_000); // past ttl + stale_if_error: the failure shows
-    expect(await resolveNow()).toEqual(NOT_FOUND);
+    expect(await resolveNow()).toEqual(UNAVAILABLE);
     expect(h.cache.counts).toMatchObject({ lookups: 4, stale: 2 });
+  });
+
+  it('never serves a stale answer for a name that no longer exists: the negative answer replaces it, for negative_ttl', async () => {
+    const h = harness([FOUND, NOT_FOUND, FOUND, UNAVAILABLE], { staleIfErrorMs: 1_000 });
+    expect(await h.resolveNow('gone.example.com')).toEqual(FOUND);
+    h.advance(101); // past ttl: the record was deleted
+    expect(await h.resolveNow('gone.example.com')).toEqual(NOT_FOUND);
+    expect(h.cache.counts.stale).toBe(0);
+    h.advance(9); // inside negative_ttl: the negative answer is kept, not asked again
+    expect(await h.cache.resolve(target('gone.example.com'))).toEqual(NOT_FOUND);
+    expect(h.asked).toHaveLength(2);
+    h.advance(2); // past negative_ttl: asked again, and the name is back
+    expect(await h.resolveNow('gone.example.com')).toEqual(FOUND);
+    h.advance(101); // the resolver fails now: the answer before the NXDOMAIN is gone, the new one serves
+    expect(await h.resolveNow('gone.example.com')).toEqual(FOUND);
+    expect(h.cache.counts).toMatchObject({ lookups: 4, stale: 1 });
+  });
+
+  it('after a negative answer, a resolver failure has no last answer to serve', async () => {
+    const h = harness([FOUND, NOT_FOUND, UNAVAILABLE], { staleIfErrorMs: 1_000 });
+    expect(await h.resolveNow('gone.example.com')).toEqual(FOUND);
+    h.advance(101);
+    expect(await h.resolveNow('gone.example.com')).toEqual(NOT_FOUND);
+    h.advance(11); // past negative_ttl, well inside ttl + stale_if_error of the deleted answer
+    expect(await h.resolveNow('gone.example.com')).toEqual(UNAVAILABLE);
+    expect(h.cache.counts.stale).toBe(0);
   });
 
   it('fails a lookup that outlasts dns_timeout; its late answer is not kept', async () => {
     const h = harness([FOUND], { timeoutMs: 20 });
-    expect(await h.cache.resolve(target('slow.example.com'))).toEqual({ ok: false, code: 'KZP_ERR_DNS', message: 'lookup timed out' });
+    expect(await h.cache.resolve(target('slow.example.com'))).toEqual({ ok: false, code: 'KZP_ERR_DNS', message: 'lookup timed out', negative: false });
     await h.answer(); // the resolver answers at last
     expect(await h.cache.resolve(target('slow.example.com'))).toMatchObject({ ok: false, message: 'lookup timed out' });
     expect(h.asked).toHaveLength(1);
@@ -144,10 +174,10 @@ describe('dns cache', () => {
   });
 
   it('without stale_if_error a failed refresh is a failure', async () => {
-    const h = harness([FOUND, NOT_FOUND]);
+    const h = harness([FOUND, UNAVAILABLE]);
     expect(await h.resolveNow('api.example.com')).toEqual(FOUND);
     h.advance(101);
-    expect(await h.resolveNow('api.example.com')).toEqual(NOT_FOUND);
+    expect(await h.resolveNow('api.example.com')).toEqual(UNAVAILABLE);
   });
 
   it('with a ttl of 0 keeps nothing once answered, but still shares a lookup in flight', async () => {
@@ -194,7 +224,7 @@ describe('dns cache', () => {
 
   it('turns a resolver that rejects into a KZP_ERR_DNS resolution', async () => {
     const h = harness([], { lookup: () => Promise.reject(new TypeError('broken')) });
-    expect(await h.cache.resolve(target('a.example'))).toEqual({ ok: false, code: 'KZP_ERR_DNS', message: 'lookup failed: TypeError' });
+    expect(await h.cache.resolve(target('a.example'))).toEqual({ ok: false, code: 'KZP_ERR_DNS', message: 'lookup failed: TypeError', negative: false });
   });
 
   it('caches what the system resolver says about localhost', async () => {
