@@ -70,10 +70,13 @@ export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
     if (own.includes(parsed, port)) return refuse(parsed, 'own_listener', port);
     const found = classifyIp(parsed);
     if (found === null) return ALLOWED;
-    if (opened.some((matcher) => matcher.contains(parsed))) return ALLOWED;
-    if (found.via === undefined || parsed.family !== 6) return refuse(parsed, found.category, port);
-    // Opened when every non-public IPv4 it carries is inside a range (NAT64, 6to4... to it); a
-    // Teredo address carries two, and the refusal names the one that is not opened.
+    if (found.via === undefined || parsed.family !== 6) {
+      return opened.some((matcher) => matcher.contains(parsed)) ? ALLOWED : refuse(parsed, found.category, port);
+    }
+    // An IPv6 address that carries a non-public IPv4 (mapped, NAT64, 6to4, Teredo...) reaches that
+    // IPv4, so it is opened only when every such IPv4 is inside a range (an IPv4 one, or an
+    // IPv4-mapped one): an IPv6 range around the address itself (::/0, 64:ff9b::/96) does not
+    // open the IPv4s inside it. A Teredo address carries two; the refusal names the one not opened.
     for (const inner of classifyEmbedded(parsed.words)) {
       const ipv4: IpAddress = { family: 4, value: inner.via.ipv4 };
       if (!opened.some((matcher) => matcher.contains(ipv4))) return refuse(parsed, inner.category, port, inner.via);

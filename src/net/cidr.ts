@@ -31,7 +31,14 @@ export function formatCidr(cidr: Cidr): string {
   return `${cidr.address}/${cidr.prefix}`;
 }
 
-/** A Cidr compiled for matching; IPv4-mapped IPv6 (`::ffff:a.b.c.d`) and IPv4 match each other's ranges. */
+/**
+ * A Cidr compiled for matching. An address matches a range of its own family; across families
+ * only through IPv4-mapped IPv6 (`::ffff:a.b.c.d`, the same host on a dual-stack socket): a mapped
+ * address matches an IPv4 range holding its IPv4, and an IPv4 address matches an IPv6 range only
+ * when that range lies wholly inside ::ffff:0:0/96 (`::ffff:10.0.0.0/104`), which names IPv4
+ * hosts. A wider IPv6 range (`::/0`, `::/64`, `::/80`) names IPv6 hosts: it holds
+ * `::ffff:10.0.0.1` as an IPv6 address but not 10.0.0.1.
+ */
 export interface CidrMatcher {
   readonly cidr: Cidr;
   contains(address: IpAddress): boolean;
@@ -41,6 +48,7 @@ export function compileCidr(cidr: Cidr): CidrMatcher {
   const address = parseIp(cidr.address);
   if (address === undefined) throw new Error('compileCidr: the Cidr does not come from parseCidr');
   const range = ipRange(address, cidr.prefix);
+  const mappedOnly = range.family === 6 && range.prefix >= 96 && range.base[0] === 0 && range.base[1] === 0 && range.base[2] === 0xffff;
   return {
     cidr,
     contains(candidate: IpAddress): boolean {
@@ -49,7 +57,7 @@ export function compileCidr(cidr: Cidr): CidrMatcher {
         const [w0, w1, w2, w3] = candidate.words;
         return w0 === 0 && w1 === 0 && w2 === 0xffff && ipv4InRange(w3, range);
       }
-      return ipv6InRange([0, 0, 0xffff, candidate.value], range);
+      return mappedOnly && ipv6InRange([0, 0, 0xffff, candidate.value], range);
     },
   };
 }

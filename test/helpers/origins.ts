@@ -17,7 +17,7 @@ export interface SeenRequest {
 
 export interface Origin {
   readonly port: number;
-  /** "http://127.0.0.1:PORT" or "https://127.0.0.1:PORT". */
+  /** "http://127.0.0.1:PORT" or "https://127.0.0.1:PORT" ("http://[::1]:PORT" on ::1). */
   readonly url: string;
   /** TCP connections accepted so far (a blocked destination must see zero). */
   readonly connections: number;
@@ -26,13 +26,14 @@ export interface Origin {
 }
 
 /**
- * A real origin on 127.0.0.1:0. Every request's body is read and hashed, then by path:
+ * A real origin on 127.0.0.1:0 (or `host`, e.g. ::1). Every request's body is read and hashed, then by path:
  * `/sha256` answers {bytes, sha256}; `/forge` answers with X-Kaizen-* headers of its own;
  * `/trailers` answers chunked with a trailer and echoes the request's trailers; `/continue`
  * echoes like the default; anything else echoes {method, url, headers}. Upgrade requests get
  * `101` (with a forged X-Kaizen-Decision header) and an echo of every byte after it.
  */
-export async function startOrigin(options: { readonly tls?: TestCa } = {}): Promise<Origin> {
+export async function startOrigin(options: { readonly tls?: TestCa; readonly host?: string } = {}): Promise<Origin> {
+  const host = options.host ?? '127.0.0.1';
   const requests: SeenRequest[] = [];
   let connections = 0;
   const sockets = new Set<Socket>();
@@ -70,11 +71,11 @@ export async function startOrigin(options: { readonly tls?: TestCa } = {}): Prom
     if (head.length > 0) socket.write(head);
     socket.pipe(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
-    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     get connections() {
       return connections;
     },

@@ -98,6 +98,53 @@ describe('address guard: allow_private', () => {
     expect(server.ok ? '' : server.reason).toBe('destination 2001:0:c0a8:101::f5f6:f7f8 is a private network address (embedded IPv4 192.168.1.1)');
   });
 
+  it('an IPv6 range opens IPv6 destinations, never an IPv4 one nor the IPv4 an IPv6 address carries', () => {
+    const wide = createAddressGuard({ allowPrivate: ['::/0'], interfaceAddresses: () => [] });
+    for (const [address, expected] of [
+      ['::1', 'allowed'],
+      ['fd00::1', 'allowed'],
+      ['fe80::1%eth0', 'allowed'],
+      ['fd00:ec2::254', 'allowed'], // AWS IMDS over IPv6 is an IPv6 destination: ::/0 opens it
+      ['127.0.0.1', 'loopback'],
+      ['10.0.0.1', 'private'],
+      ['169.254.169.254', 'metadata'],
+      ['::ffff:127.0.0.1', 'loopback'], // mapped: the same host as 127.0.0.1
+      ['::ffff:169.254.169.254', 'metadata'],
+      ['64:ff9b::a00:1', 'private'], // NAT64 to 10.0.0.1
+      ['2002:a9fe:a9fe::1', 'metadata'], // 6to4 to 169.254.169.254
+      ['::ffff:0:7f00:1', 'loopback'], // IPv4-translated
+      ['::7f00:1', 'loopback'], // IPv4-compatible
+      ['2001:0:a00:1::80ff:fffe', 'private'], // Teredo: server 10.0.0.1, client 127.0.0.1
+    ] as const) {
+      expect(category(wide.check(address, 443)), address).toBe(expected);
+    }
+    for (const range of ['::/64', '::/80', '64:ff9b::/96', '2002::/16', '2001::/32']) {
+      const guard = createAddressGuard({ allowPrivate: [range], interfaceAddresses: () => [] });
+      for (const [address, expected] of [
+        ['10.0.0.1', 'private'],
+        ['64:ff9b::a00:1', 'private'],
+        ['2002:a00:1::1', 'private'],
+        ['2001:0:a00:1::f5f6:f7f8', 'private'],
+      ] as const) {
+        expect(category(guard.check(address, 443)), `${range} ${address}`).toBe(expected);
+      }
+    }
+  });
+
+  it('an IPv4-mapped range (inside ::ffff:0:0/96) opens those IPv4s in every spelling', () => {
+    const mapped = createAddressGuard({ allowPrivate: ['::ffff:10.0.0.0/104'], interfaceAddresses: () => [] });
+    for (const [address, expected] of [
+      ['10.1.2.3', 'allowed'],
+      ['::ffff:10.1.2.3', 'allowed'],
+      ['64:ff9b::a01:203', 'allowed'],
+      ['11.0.0.1', 'allowed'], // public anyway
+      ['127.0.0.1', 'loopback'],
+      ['::1', 'loopback'],
+    ] as const) {
+      expect(category(mapped.check(address, 443)), address).toBe(expected);
+    }
+  });
+
   it('refuses to start with a malformed range', () => {
     expect(() => createAddressGuard({ allowPrivate: ['10.0.0.0/33'] })).toThrow(/allow_private/);
   });

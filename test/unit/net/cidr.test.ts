@@ -44,7 +44,17 @@ describe('cidrContains', () => {
     // other families never match
     ['10.0.0.0/8', '::a00:1', false],
     ['fd00::/8', '10.0.0.1', false],
-    ['::/0', '10.0.0.1', true], // ::/0 holds ::ffff:10.0.0.1, the same host
+    // An IPv4 address is in an IPv6 range only when the range is all IPv4-mapped (inside
+    // ::ffff:0:0/96): ::/0, ::/64 or ::/80 name IPv6 hosts, not every IPv4 one.
+    ['::/0', '10.0.0.1', false],
+    ['::/64', '169.254.169.254', false],
+    ['::/80', '127.0.0.1', false],
+    ['::ffff:0:0/95', '10.0.0.1', false],
+    ['::ffff:0:0/96', '10.0.0.1', true],
+    ['::ffff:127.0.0.1', '127.0.0.1', true],
+    ['::ffff:0:a00:0/104', '10.0.0.1', false], // IPv4-translated, not mapped
+    // An IPv6 address is matched as itself: ::/0 holds ::ffff:10.0.0.1 (the guard reads the IPv4 out)
+    ['::/0', '::ffff:10.0.0.1', true],
     // malformed input never matches
     ['10.0.0.0/8', 'not-an-ip', false],
     ['bogus', '10.0.0.1', false],

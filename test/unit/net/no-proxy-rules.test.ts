@@ -31,6 +31,15 @@ describe('upstream_no_proxy / NO_PROXY entries', () => {
     expect(direct('ten.example', 443)).toBe(false);
   });
 
+  it('an IPv6 range sends IPv6 destinations direct, IPv4 ones only when it is IPv4-mapped', () => {
+    const wide = compileNoProxy(['::/0']);
+    expect(wide('2001:db8::1', 443)).toBe(true);
+    expect(wide('10.1.2.3', 443)).toBe(false);
+    const mapped = compileNoProxy(['::ffff:10.0.0.0/104']);
+    expect(mapped('10.1.2.3', 443)).toBe(true);
+    expect(mapped('11.0.0.1', 443)).toBe(false);
+  });
+
   it('* sends everything direct; an empty list nothing', () => {
     expect(compileNoProxy(['*'])('anything.example', 1)).toBe(true);
     expect(compileNoProxy([])('anything.example', 1)).toBe(false);
