@@ -2,17 +2,34 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 
 /**
+ * The TCP socket under each TLS socket the proxy made on one of its own (tlsOver): an intercepted
+ * session's CONNECT socket, the socket dialled under a `wss://` or `https://` destination. Weak:
+ * an entry goes with its TLS socket.
+ */
+const underTls = new WeakMap<TLSSocket, Socket>();
+
+/** `tls` runs on `socket`, a socket the proxy holds: resetSocket(tls) resets that one. */
+export function tlsOver(tls: TLSSocket, socket: Socket): void {
+  underTls.set(tls, socket);
+}
+
+/**
  * Close a socket with a TCP reset (RST), not a FIN: for a connection cut short, whose peer must not
  * take what it got for the whole stream. A TLS socket cannot be reset itself (resetAndDestroy
- * throws ERR_INVALID_HANDLE_TYPE on any handle but a TCP one, and a TLS socket's is its TLSWrap),
- * and the TCP socket under it is not ours to reach: it is destroyed instead, which ends its session with a FIN and no close_notify, a
- * truncation a TLS peer that checks for one (OpenSSL 3, curl) reports. Does nothing to a socket
- * already destroyed.
+ * throws ERR_INVALID_HANDLE_TYPE on any handle but a TCP one, and a TLS socket's is its TLSWrap):
+ * the socket it runs on, when the proxy made it on one (tlsOver), is reset, which its peer reads
+ * as a reset as from a plain TCP socket. A TLS socket the proxy knows nothing under is destroyed,
+ * which ends its session with a FIN and no close_notify, a truncation a TLS peer that checks for
+ * one (OpenSSL 3, curl) reports. Does nothing to a socket already destroyed.
  */
 export function resetSocket(socket: Socket): void {
   if (socket.destroyed) return;
-  if (socket instanceof TLSSocket) socket.destroy();
-  else socket.resetAndDestroy();
+  if (socket instanceof TLSSocket) {
+    // The TCP socket first: destroyed first, the TLS socket would close it with a FIN.
+    const under = underTls.get(socket);
+    if (under !== undefined) resetSocket(under);
+    socket.destroy();
+  } else socket.resetAndDestroy();
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { DialOwner } from './dial.js';
+import { tlsOver } from './reset-socket.js';
 
 export interface SecureUpstreamOptions {
   /** The checked target's host: the SNI when it is a name, and the identity the certificate must carry. */
@@ -29,6 +30,8 @@ export function secureUpstream(socket: Socket, options: SecureUpstreamOptions): 
       ...(options.secureContext === undefined ? {} : { secureContext: options.secureContext }),
       ALPNProtocols: ['http/1.1'],
     });
+    // A reset meant for the destination goes to the TCP socket under this one (reset-socket.ts).
+    tlsOver(tls, socket);
     let failure: Error | null = null;
     const timer = setTimeout(() => {
       failure = new KaizenProxyError('KZP_ERR_UPSTREAM_TIMEOUT', 'TLS handshake with the destination timed out');

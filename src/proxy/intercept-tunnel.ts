@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Action } from '../contract/action.js';
+import { tlsOver } from '../net/reset-socket.js';
 import type { Target } from '../contract/target.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideAction } from './decide-action.js';
@@ -139,6 +140,8 @@ function terminateTls(
   onClosed: () => void,
 ): void {
   const tls = new TLSSocket(client, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] });
+  // A reset meant for the session's client goes to the CONNECT socket under it (reset-socket.ts).
+  tlsOver(tls, client);
   const { target } = tunnel;
   let failure: string | null = null;
   const timer = setTimeout(() => {

@@ -1,22 +1,14 @@
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createHttpsServer } from 'node:https';
-import { type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { interceptedHosts } from '../../../src/app/interception-setup.js';
-import { initCa } from '../../../src/intercept/ca-create.js';
-import { createInterceptor } from '../../../src/intercept/interceptor.js';
 import { headOrigin } from '../../helpers/head-origin.js';
 import { startTcpOrigin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { howItEnds } from '../../helpers/socket-end.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
-import { createTestCa } from '../../helpers/test-ca.js';
-import { exchange, tlsThrough } from '../intercept/tunnel-client.js';
+import { exchange } from '../intercept/tunnel-client.js';
 import { loopbackServers } from './loopback-servers.js';
+import { startResettableTlsOrigin } from './resettable-tls-origin.js';
 
 /**
  * A reset on one side of a spliced tunnel (socket-pipe.ts) reaches the other side as a reset, as
@@ -122,61 +114,57 @@ describe('a reset carried across a tunnel', () => {
     expect(await cleanEnds).toBe('end');
   });
 
-  it('an intercepted session (a TLS client side) whose upgraded destination resets ends, and the proxy serves on', async () => {
+  it('an intercepted session (a TLS client side) whose upgraded destination resets: the client reads a reset, and the proxy serves on', async () => {
     // The client side of this splice is the proxy's TLS socket of the session, which cannot send a
-    // TCP reset itself (resetAndDestroy throws on it): it is destroyed instead, and nothing throws.
-    const dir = await mkdtemp(join(tmpdir(), 'kzp-reset-intercept-'));
-    toClose.push(() => rm(dir, { recursive: true, force: true }));
-    const ca = await initCa(join(dir, 'certs'), { name: 'kaizen-proxy reset test CA', days: 2, force: false });
-    const originCa = await createTestCa(['ws.example.test']);
-    toClose.push(() => originCa.remove());
-    const raws: Socket[] = [];
-    const origin = createHttpsServer({ cert: originCa.certPem, key: originCa.keyPem }, (_req, res) => {
-      res.end('ok');
+    // TCP reset itself (resetAndDestroy throws on it): the CONNECT socket under it is reset.
+    const origin = await startResettableTlsOrigin({
+      upgrade: (_req, socket) => {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nframe-1');
+        socket.once('data', () => {
+          origin.resetUnder(socket);
+        });
+      },
     });
-    origin.on('connection', (socket: Socket) => {
-      raws.push(socket);
-    });
-    origin.on('upgrade', (_req, socket: Socket) => {
-      socket.on('error', () => undefined);
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nframe-1');
-      // The TCP connection under this TLS session: the only one accepted so far.
-      socket.once('data', () => raws[0]?.resetAndDestroy());
-    });
-    origin.listen(0, '127.0.0.1');
-    await once(origin, 'listening');
-    toClose.push(
-      () =>
-        new Promise((resolve) => {
-          for (const raw of raws) raw.destroy();
-          origin.close(resolve);
-        }),
-    );
-    const port = (origin.address() as AddressInfo).port;
-    const proxy = await proxyForTest({
-      resolve: () => Promise.resolve({ ok: true, addresses: ['127.0.0.1'] }),
-      upstreamCa: [originCa.caPem],
-      interceptor: createInterceptor({ ca, intercepts: interceptedHosts(['ws.example.test']) }),
-    });
-    const target = `ws.example.test:${String(port)}`;
-    const session = (): Promise<TLSSocket> => tlsThrough(proxy.port, target, { ca: ca.certPem, servername: 'ws.example.test' });
-    const tls = await session();
-    tls.on('error', () => undefined);
-    const closed = once(tls, 'close');
+    toClose.push(() => origin.close());
+    const { proxy, target } = origin;
+    const tls = await origin.session();
+    const ends = howItEnds(tls);
     let text = '';
     tls.on('data', (chunk: Buffer) => {
       text += chunk.toString('latin1');
       if (text.endsWith('frame-1')) tls.write('trigger the reset');
     });
     tls.write(`GET /socket HTTP/1.1\r\nHost: ${target}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
-    await closed;
+    // A FIN (without close_notify) would read as a clean 'end' to a Node client.
+    expect(await ends).toBe('ECONNRESET');
     expect(text).toMatch(/^HTTP\/1\.1 101 [^]*frame-1$/);
     const logged = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'upgrade');
     expect(logged).toMatchObject({ status: 101, target });
-    const next = await session();
+    const next = await origin.session();
     const answer = await exchange(next, `GET /after HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
     next.destroy();
     expect(answer.status).toBe(200);
     expect(answer.body).toBe('ok');
+  });
+
+  it('a wss:// upgrade (a TLS destination side) whose client resets: the destination reads a reset, not a clean end', async () => {
+    let upgraded: (socket: Socket) => void = () => undefined;
+    const accepted = new Promise<Socket>((resolve) => {
+      upgraded = resolve;
+    });
+    const origin = await startResettableTlsOrigin({
+      upgrade: (_req, socket) => {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nframe-1');
+        upgraded(socket);
+      },
+    });
+    toClose.push(() => origin.close());
+    const client = await RawClient.open(origin.proxy.port);
+    client.write(`GET https://${origin.target}/socket HTTP/1.1\r\nHost: ${origin.target}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
+    expect(await client.readUntil('\r\n\r\n')).toMatch(/^HTTP\/1\.1 101 /);
+    expect(await client.readBytes('frame-1'.length)).toBe('frame-1');
+    const ends = howItEnds(await accepted);
+    client.socket.resetAndDestroy();
+    expect(await ends).toBe('ECONNRESET');
   });
 });
