@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
+import { resetSocket } from '../net/reset-socket.js';
 import { CONNECTION_SLOT, giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
 import type { RequestPipeline } from './request-pipeline.js';
@@ -135,9 +136,17 @@ export class ConnectionRegistry {
     return this.admit(socket);
   }
 
-  /** Destroys every admitted socket still open (decrypted ones included); returns how many there were. */
+  /**
+   * Closes every admitted socket still open (decrypted ones included); returns how many there were.
+   * One with a request in flight (`busy`) is reset first (reset-socket.ts: an intercepted session's
+   * CONNECT connection under it too): its response is cut, and one without a length would end
+   * with the connection, a FIN passing part of its body for all of it. The others are destroyed.
+   */
   destroyAll(): number {
     const open = this.#sockets.size;
+    this.#sockets.forEach((socket) => {
+      if (((socket as Admitted)[CONNECTION_SLOT]?.busy ?? 0) > 0) resetSocket(socket);
+    });
     this.#sockets.forEach((socket) => {
       socket.destroy();
     });

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { ResponseHead } from '../net/http1-response-parser.js';
+import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
@@ -65,7 +66,7 @@ export function dispatchUpstream(
     if (failed || res.writableFinished || res.destroyed) return;
     failed = true;
     if (res.headersSent) {
-      res.destroy();
+      cutResponse(res, req.socket);
       return;
     }
     // The destination's queue was full: the proxy's own limit, not the destination's failure.

@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
+import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
 import { forwardRequestHeaders, forwardResponseHeaders, responseTrailerPairs, trailerPairs } from './hop-by-hop.js';
@@ -52,7 +53,7 @@ export function sendUpstream(
     const code = route.forwardProxy !== null && !answered ? 'KZP_ERR_UPSTREAM_PROXY' : upstreamErrorCode(error);
     tally.code = code;
     if (res.headersSent) {
-      res.destroy();
+      cutResponse(res, req.socket);
       return;
     }
     tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
@@ -159,11 +160,11 @@ function relayResponse(
     res.end();
   });
   upstreamRes.on('error', () => {
-    res.destroy();
+    cutResponse(res, req.socket);
   });
   upstreamRes.once('close', () => {
     // Cut short by the destination: the client must see a truncated response, not a complete one.
-    if (!upstreamRes.complete) res.destroy();
+    if (!upstreamRes.complete) cutResponse(res, req.socket);
   });
 }
 

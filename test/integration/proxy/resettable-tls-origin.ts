@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { interceptedHosts } from '../../../src/app/interception-setup.js';
 import { initCa } from '../../../src/intercept/ca-create.js';
 import { createInterceptor } from '../../../src/intercept/interceptor.js';
-import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import { startProxy, type StartedProxy, type StartProxyOptions } from '../../helpers/start-proxy.js';
 import { createTestCa } from '../../helpers/test-ca.js';
 import { tlsThrough } from '../intercept/tunnel-client.js';
 
@@ -39,7 +39,8 @@ export interface TlsOriginHandlers {
   readonly upgrade?: (req: IncomingMessage, socket: Socket) => void;
 }
 
-export async function startResettableTlsOrigin(handlers: TlsOriginHandlers): Promise<ResettableTlsOrigin> {
+/** `limits`: the proxy's, over the test defaults (a short drain_timeout, say). */
+export async function startResettableTlsOrigin(handlers: TlsOriginHandlers, limits: StartProxyOptions['limits'] = {}): Promise<ResettableTlsOrigin> {
   const dir = await mkdtemp(join(tmpdir(), 'kzp-reset-tls-'));
   const ca = await initCa(join(dir, 'certs'), { name: 'kaizen-proxy reset test CA', days: 2, force: false });
   const originCa = await createTestCa([ORIGIN_NAME]);
@@ -64,6 +65,7 @@ export async function startResettableTlsOrigin(handlers: TlsOriginHandlers): Pro
     resolve: () => Promise.resolve({ ok: true, addresses: ['127.0.0.1'] }),
     upstreamCa: [originCa.caPem],
     interceptor: createInterceptor({ ca, intercepts: interceptedHosts([ORIGIN_NAME]) }),
+    limits,
   });
   const target = `${ORIGIN_NAME}:${String(port)}`;
   return {

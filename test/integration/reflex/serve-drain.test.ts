@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawClient } from '../../helpers/raw-client.js';
 import { howItEnds } from '../../helpers/socket-end.js';
+import { watchChild } from '../../helpers/watched-child.js';
 import { startServe, tempDir, writeFile, type ServeProcess } from './cli-process.js';
 
 /**
@@ -142,6 +143,23 @@ describe('SIGTERM drains open tunnels', () => {
     expect(await clientEnds).toBe('ECONNRESET');
     expect(await originEnds).toBe('ECONNRESET');
     expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'deadline', tunnels_cut: 1 }));
+  });
+
+  it('curl -0: a response without a length still in flight at drain_timeout is cut with a reset, not ended as if complete', async () => {
+    origin = await startStreamingOrigin();
+    serve = await serveWithDrain('500ms');
+    const proxy = serve;
+    // HTTP/1.0: the answer is relayed without a length, ended by the connection's end.
+    const curl = watchChild('curl', ['-sS', '-0', '-N', '--noproxy', '', '-x', `http://127.0.0.1:${String(proxy.port)}`, `http://127.0.0.1:${String(origin.port)}/stream`]);
+    await curl.waitForStdout('chunk 1\n');
+
+    proxy.child.kill('SIGTERM');
+    const run = await curl.exited;
+
+    // 56: "Recv failure: Connection reset by peer". A FIN made it exit 0, the partial body complete.
+    expect(run.code, run.stderr).toBe(56);
+    expect(run.stdout).toBe('chunk 1\n');
+    expect(await proxy.waitFor((line) => line['msg'] === 'drain ended')).toMatchObject({ ended: 'deadline', in_flight_cut: 1 });
   });
 
   it('a second SIGTERM ends the drain at once: the tunnel is reset, the shutdown is logged, exit 143', async () => {
