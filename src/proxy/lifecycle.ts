@@ -22,7 +22,8 @@ export interface DrainOptions {
 export interface SplicedTunnel {
   /**
    * The drain does not wait for tunnels: let an upload under way reach the destination and cut
-   * the tunnel once its upload is quiet (upload-flush.ts), calling `onCut` when it does.
+   * the tunnel once its upload is quiet (upload-flush.ts), calling `onCut` when it does: with a
+   * reset both ways (cut) while its download has not ended, else with a FIN both ways.
    */
   finishUpload(onCut: () => void): void;
   /**

@@ -62,7 +62,10 @@ class Splice implements SplicedTunnel {
     if (this.#flush !== null || this.#open === 0) return;
     this.#flush = new UploadFlush(this.#client, this.#upstream, () => {
       onCut();
-      this.#destroyBoth();
+      // A download still coming (a process the command left behind reading it) is cut short: a
+      // FIN would end it as if complete. A tunnel done both ways closes cleanly.
+      if (this.#upstream.readableEnded) this.#destroyBoth();
+      else this.cut();
     });
     this.#flush.start();
   }

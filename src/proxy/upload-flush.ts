@@ -14,7 +14,8 @@ export const UPLOAD_QUIET_MS = 50;
  * make it quiet). A process still holding the tunnel open without sending (one the command left
  * behind) is cut that soon. Once the client's FIN is read the upload is complete: the splice
  * carries the FIN on and the destination's answer ends the tunnel. The drain's deadline bounds
- * both. `cut` destroys the tunnel; stop() once it has closed.
+ * both. `cut` closes the tunnel (socket-pipe.ts: a reset while its download is still coming);
+ * stop() once it has closed.
  */
 export class UploadFlush {
   readonly #client: Socket;

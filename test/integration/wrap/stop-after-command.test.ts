@@ -1,11 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { startTcpOrigin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
+import { howItEnds } from '../../helpers/socket-end.js';
 import { OPEN_LOOPBACK, runWrapper, startWrapper } from './run-wrapper.js';
 
 /** A command that sends `bytes` random bytes through a CONNECT tunnel to 127.0.0.1:`port`, prints their sha256, ends the socket and exits at once. */
@@ -28,6 +29,64 @@ function uploadScript(port: number, bytes: number): string {
     `  socket.end(body, () => process.exit(0));`,
     `});`,
   ].join('\n');
+}
+
+/**
+ * A command that opens a CONNECT tunnel to 127.0.0.1:`port`, reads its first download bytes, then
+ * forks: the command exits 0 at once, the process it leaves behind reads on and prints how the
+ * download ended ('end' for a clean EOF, 'reset'), as `sh -c 'python3 dl.py & sleep 1'` would.
+ */
+function leftDownloadScript(port: number): string {
+  return [
+    'import os, socket, sys',
+    "proxy = os.environ['HTTPS_PROXY'].split('//')[1].rstrip('/')",
+    "host, _, proxy_port = proxy.rpartition(':')",
+    's = socket.create_connection((host, int(proxy_port)))',
+    `s.sendall(b'CONNECT 127.0.0.1:${String(port)} HTTP/1.1\\r\\nHost: 127.0.0.1:${String(port)}\\r\\n\\r\\n')`,
+    "data = b''",
+    "while b'\\r\\n\\r\\n' not in data or data.endswith(b'\\r\\n\\r\\n'):",
+    '    chunk = s.recv(65536)',
+    '    if not chunk:',
+    "        sys.exit('closed before any download')",
+    '    data += chunk',
+    "if not data.startswith(b'HTTP/1.1 200 '):",
+    '    sys.exit(data.decode())',
+    'if os.fork() != 0:',
+    '    os._exit(0)',
+    "outcome = 'end'",
+    'try:',
+    '    while s.recv(65536):',
+    '        pass',
+    'except ConnectionResetError:',
+    "    outcome = 'reset'",
+    'print(outcome, flush=True)',
+  ].join('\n');
+}
+
+/** A TCP origin writing 1 KiB every 20 ms to each connection until it closes; hands each socket to `onSocket`. */
+async function startDripOrigin(onSocket: (socket: Socket) => void): Promise<{ readonly port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    const timer = setInterval(() => socket.write(Buffer.alloc(1024, 120)), 20);
+    socket.once('close', () => {
+      clearInterval(timer);
+      sockets.delete(socket);
+    });
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
 }
 
 /** How the wrapper's proxy stops once the command has exited: nobody is left to drain for. */
@@ -89,6 +148,59 @@ describe('wrap mode stop', () => {
       expect(performance.now() - exitedAt).toBeLessThan(drainMs / 3);
     } finally {
       echo.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('a download still running when the command exits (its process left behind) is cut with a reset both ways, not a clean EOF', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-stop-'));
+    let originEnds: Promise<string> = Promise.resolve('no connection');
+    const origin = await startDripOrigin((socket) => {
+      originEnds = howItEnds(socket);
+    });
+    try {
+      const config = join(dir, 'drain.yaml');
+      await writeFile(config, 'limits: { drain_timeout: 30s }\n');
+      const run = await runWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'python3', '-c', leftDownloadScript(origin.port)]);
+      expect(run.code, run.stderr).toBe(0);
+      // A clean EOF mid-stream would tell the process left behind its download was complete.
+      expect(run.stdout).toBe('reset\n');
+      expect(await originEnds).toBe('ECONNRESET');
+    } finally {
+      await origin.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a tunnel whose download has ended and whose upload is quiet when the command exits keeps its clean close', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-stop-'));
+    let originEnds: Promise<string> = Promise.resolve('no connection');
+    const done = createServer((socket) => {
+      originEnds = howItEnds(socket);
+      socket.on('error', () => undefined);
+      socket.end('done');
+    });
+    await new Promise<void>((resolve) => done.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = join(dir, 'drain.yaml');
+      await writeFile(config, 'limits: { drain_timeout: 30s }\n');
+      const script = 'process.on("SIGUSR2", () => process.exit(0)); process.stdout.write(`${process.pid} ${process.env.HTTPS_PROXY}\\n`); setInterval(() => {}, 1000);';
+      const wrapper = startWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'node', '-e', script]);
+      await wrapper.waitForStdout('\n');
+      const [pid, proxyUrl] = wrapper.stdout().trim().split(' ');
+      // The test plays the process left behind: it holds the tunnel open after the download's end.
+      const tunnel = await RawClient.open(Number(new URL(proxyUrl ?? '').port));
+      const clientEnds = howItEnds(tunnel.socket);
+      tunnel.write(`CONNECT 127.0.0.1:${String((done.address() as AddressInfo).port)} HTTP/1.1\r\n\r\n`);
+      expect(await tunnel.readUntil('\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+      expect(await tunnel.readBytes(4)).toBe('done');
+      expect(await clientEnds).toBe('end');
+
+      process.kill(Number(pid), 'SIGUSR2');
+      await tunnel.closed;
+      expect((await wrapper.output).code).toBe(0);
+      expect(await originEnds).toBe('end');
+    } finally {
+      done.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
