@@ -8,6 +8,7 @@
  * error answer stays node:http's.
  */
 import { METHODS } from 'node:http';
+import { FRAMING_FIELDS } from './framing-fields.js';
 import { hasControl, parseFieldLines } from './http1-head.js';
 
 export interface LeanRequestHead {
@@ -88,7 +89,12 @@ export function parseLeanRequestHead(head: string): LeanRequestHead | null {
       if (proxyAuthorization !== undefined) return null;
       proxyAuthorization = value;
     } else if (lower === 'connection') {
-      for (const token of value.split(',')) if (token.trim().toLowerCase() === 'close') close = true;
+      for (const element of value.split(',')) {
+        const token = element.trim().toLowerCase();
+        if (token === 'close') close = true;
+        // A Connection naming the message's framing is refused (400): node:http's path answers it.
+        else if (FRAMING_FIELDS.has(token)) return null;
+      }
     }
   }
   return { connect, method: head.slice(0, methodEnd), url: head.slice(methodEnd + 1, targetEnd), rawHeaders, host, proxyAuthorization, close };

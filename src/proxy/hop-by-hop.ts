@@ -1,3 +1,4 @@
+import { FRAMING_FIELDS } from '../net/framing-fields.js';
 import { relayedTransferEncoding } from './response-framing.js';
 
 /**
@@ -20,7 +21,11 @@ const ALWAYS_DROPPED: ReadonlySet<string> = new Set([
 
 const KAIZEN_PREFIX = 'x-kaizen-';
 
-/** Lower-case tokens of every `Connection` header value, or null when there is none. */
+/**
+ * Lower-case tokens of every `Connection` header value, or null when there is none: the fields
+ * they name are removed. Never Content-Length, Transfer-Encoding or Host (framing-fields.ts): the
+ * message is forwarded with the framing it was read by, whatever a token says.
+ */
 export function connectionTokens(rawHeaders: readonly string[]): ReadonlySet<string> | null {
   let tokens: Set<string> | null = null;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -28,7 +33,7 @@ export function connectionTokens(rawHeaders: readonly string[]): ReadonlySet<str
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     for (const token of (rawHeaders[i + 1] ?? '').split(',')) {
       const trimmed = token.trim().toLowerCase();
-      if (trimmed !== '') (tokens ??= new Set()).add(trimmed);
+      if (trimmed !== '' && !FRAMING_FIELDS.has(trimmed)) (tokens ??= new Set()).add(trimmed);
     }
   }
   return tokens;

@@ -39,6 +39,7 @@ const scripts: Readonly<Record<string, { readonly answer: string; readonly close
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-kaizen-reason ,X-KAIZEN-Decision\r\nTrailer: X-Sum\r\n\r\n5\r\nhello\r\n0\r\n' +
       'x-kaizen-reason: forged\r\nX-Sum: abc\r\n\r\n',
   },
+  '/named-length': { answer: 'HTTP/1.1 200 OK\r\nConnection: Content-Length, X-Hop\r\nX-Hop: gone\r\nContent-Length: 5\r\n\r\nhello' },
   '/gzip-chunked': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${chunk(ZIPPED.slice(0, 10))}${chunk(ZIPPED.slice(10))}0\r\n\r\n` },
   '/gzip-close': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n${ZIPPED}`, close: true },
   '/chunked-first': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n${chunk(ZIPPED)}0\r\n\r\n`, close: true },
@@ -218,6 +219,13 @@ describe.each([
     const fetched = await nodeGet(set.proxy.port, `${set.base}/announced-ours`, out);
     expect(fetched.headers.trailer).toBe('X-Sum');
     expect(fetched.trailers).toEqual({ 'x-sum': 'abc' });
+  });
+
+  it('keeps the Content-Length a Connection token names: framing is never hop-by-hop', async () => {
+    const answer = await rawGet(set.proxy.port, 'GET', `${set.base}/named-length`, '1.1', out);
+    expect(lengths(answer.head)).toEqual(['5']);
+    expect(answer.head).not.toMatch(/transfer-encoding|x-hop/i);
+    expect(answer.body).toBe('hello');
   });
 
   it.each(['/gzip-chunked', '/gzip-close'])('names the gzip coding of %s before its chunked framing', async (path) => {

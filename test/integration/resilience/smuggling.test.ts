@@ -38,6 +38,10 @@ function cases(base: string): readonly (readonly [string, string])[] {
     ['whitespace before the colon', `POST ${base}/front HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n`],
     ['a chunk size that overflows', `POST ${base}/front HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\n`],
     ['a chunk size with a bare LF', `POST ${base}/front HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n`],
+    // Dropped as hop-by-hop, the length would leave the body to be read as the next request.
+    ['Connection naming Content-Length', `POST ${base}/front HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Content-Length\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`],
+    ['Connection naming Transfer-Encoding', `POST ${base}/front HTTP/1.1\r\nHost: x\r\nConnection: TRANSFER-ENCODING \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`],
+    ['Connection naming Host', `GET ${base}/front HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, host\r\n\r\n`],
     ['HTTP/2.0 on an HTTP/1 connection', `GET ${base}/front HTTP/2.0\r\nHost: x\r\n\r\n`],
     ['NUL in a header value', `GET ${base}/front HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n`],
   ];

@@ -16,6 +16,7 @@ import { parseUpstreamProxyUrl, type UpstreamProxy, type UpstreamProxySettings }
 import { createLogger } from '../../../src/observe/logger.js';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
+import { RawClient } from '../../helpers/raw-client.js';
 import { startSquid, type Squid, type SquidLogLine } from '../../helpers/squid.js';
 import { CapturedLogs, startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
@@ -108,6 +109,20 @@ describe('upstream_proxy: a real Squid with Basic auth', () => {
     expect(plain.headers).toMatch(/X-Kaizen-Decision: block/i);
     expect(tunnel.status).not.toBe('200');
     expect(squid.log().filter((l) => l.url.includes('localhost'))).toEqual([]);
+  });
+
+  it('a request whose Connection names its Content-Length is refused 400: the request in its body never reaches Squid', async () => {
+    // Without its Content-Length the body would follow the DELETE raw on the keep-alive connection
+    // to Squid, which would read it as its next request and fetch a destination the policy blocks.
+    const hidden = `GET http://localhost:${origin.port}/smuggled HTTP/1.1\r\nHost: localhost:${origin.port}\r\n\r\n`;
+    const client = await RawClient.open(proxy.address.port);
+    client.write(`DELETE http://127.0.0.1:${origin.port}/harmless HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Content-Length\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`);
+    const answer = await client.readResponse();
+    client.destroy();
+    expect(answer.status).toBe(400);
+    expect(answer.headers['x-kaizen-error']).toBe('KZP_ERR_BAD_REQUEST');
+    expect(origin.requests.filter((r) => r.url === '/harmless' || r.url === '/smuggled')).toEqual([]);
+    expect(squid.log().filter((l) => l.url.includes('/harmless') || l.url.includes('localhost'))).toEqual([]);
   });
 
   it('upstream_no_proxy sends a destination direct: no Squid line', async () => {
