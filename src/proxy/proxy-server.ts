@@ -159,6 +159,10 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     requireHostHeader: false,
     noDelay: true,
   });
+  // Every header line reaches the handlers (node:http keeps 1,000 unless told): one past them, a
+  // Transfer-Encoding say, was parsed but never seen, so the body went unframed. Intercepted
+  // sessions join this server; max_header_bytes bounds a head.
+  server.maxHeadersCount = 0;
   // Accepted sockets take TCP_NODELAY from the listening socket, not by a call each (listener-nodelay.ts).
   inheritNoDelay(server);
   // Before the gate moves node:http's listener: a non-WebSocket upgrade goes back to its parser.

@@ -53,6 +53,8 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
     requireHostHeader: false,
     noDelay: true,
   });
+  // Every header line, as on the proxy port (proxy-server.ts): max_header_bytes bounds a head.
+  server.maxHeadersCount = 0;
   // Redirected connections take TCP_NODELAY from the listening socket too (listener-nodelay.ts).
   inheritNoDelay(server);
   const onUpgrade = options.upgradeHandler(parserHandOff(server));

@@ -41,6 +41,9 @@ export function sendUpstream(
     host,
   });
   const upstream = route.secure ? httpsRequest(route.options) : httpRequest(route.options);
+  // Every line of the answer's head, as on our listeners (node:http keeps 1,000 unless told):
+  // a framing or Connection line past them would be parsed but never seen. Its size is bounded.
+  upstream.maxHeadersCount = 0;
 
   let failed = false;
   let answered = false;
