@@ -51,6 +51,8 @@ class DeclinedRelay implements ResponseEvents {
   readonly #parser: ResponseParser;
   /** The body is relayed chunked (the destination's chunks, decoded, written as chunks again). */
   #chunked = false;
+  /** The answer's head: its Connection tokens name fields its trailers lose too. */
+  #answerHeaders: readonly string[] = [];
   #headSent = false;
   #done = false;
   #waitingForDrain = false;
@@ -88,6 +90,7 @@ class DeclinedRelay implements ResponseEvents {
     // As upstream-dispatch.ts relays any answer: Transfer-Encoding frames the body (and drops the
     // destination's Content-Length); a coding other than chunked is named, or, for a client that
     // takes no Transfer-Encoding, the answer is refused rather than relayed still coded.
+    this.#answerHeaders = head.rawHeaders;
     const transferEncoded = framedByTransferEncoding(head);
     this.#chunked = keepsChunkedFraming(req, head.status, transferEncoded);
     if (transferEncoded && !this.#chunked && losesTransferCoding(req, head.status, head.rawHeaders)) {
@@ -120,7 +123,7 @@ class DeclinedRelay implements ResponseEvents {
     let last = '';
     if (this.#chunked) {
       last = '0\r\n';
-      for (const [name, value] of responseTrailerPairs(trailers)) last += `${name}: ${value}\r\n`;
+      for (const [name, value] of responseTrailerPairs(trailers, this.#answerHeaders)) last += `${name}: ${value}\r\n`;
       last += '\r\n';
     }
     if (last !== '') this.#setup.client.write(last, 'latin1');

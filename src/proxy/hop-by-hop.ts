@@ -3,8 +3,9 @@ import { relayedTransferEncoding } from './response-framing.js';
 
 /**
  * Hop-by-hop hygiene (RFC 9110 §7.6.1): headers that describe one connection never cross the proxy,
- * nor do those the sender named in `Connection`. Headers are handled as flat raw arrays
- * (`[name, value, name, value...]`) so case, order and duplicates (Set-Cookie) pass intact.
+ * nor do those the sender named in `Connection`, in a head or in trailers (which lose more:
+ * forwardTrailers). Headers are handled as flat raw arrays (`[name, value, name, value...]`) so
+ * case, order and duplicates (Set-Cookie) pass intact.
  */
 const ALWAYS_DROPPED: ReadonlySet<string> = new Set([
   'connection',
@@ -144,19 +145,74 @@ export function withoutKaizenNames(value: string): string {
   return kept.join(', ');
 }
 
-/** Pairs for `addTrailers` from a flat raw trailer array (a request's: passed as sent). */
-export function trailerPairs(rawTrailers: readonly string[]): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i + 1 < rawTrailers.length; i += 2) pairs.push([rawTrailers[i] ?? '', rawTrailers[i + 1] ?? '']);
-  return pairs;
-}
+/**
+ * Fields a trailer section never carries across the proxy, either way. A trailer must not say what
+ * only a header can (RFC 9110 §6.5.1; the list of RFC 7230 §4.1.2): framing and routing,
+ * authentication and cookies, request modifiers, response controls, the content's format. And as
+ * in a head, no hop-by-hop field and no credential for a proxy: a recipient that merged trailers
+ * into its header section would otherwise take from the body's sender what the proxy removed.
+ */
+const NEVER_IN_TRAILERS: ReadonlySet<string> = new Set([
+  ...ALWAYS_DROPPED,
+  ...FRAMING_FIELDS,
+  'trailer',
+  'authorization',
+  'www-authenticate',
+  'proxy-authentication-info',
+  'cookie',
+  'set-cookie',
+  'cache-control',
+  'expect',
+  'max-forwards',
+  'pragma',
+  'range',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+  'if-range',
+  'age',
+  'expires',
+  'date',
+  'location',
+  'retry-after',
+  'vary',
+  'warning',
+  'content-encoding',
+  'content-type',
+  'content-range',
+]);
 
-/** Pairs for `addTrailers` from a relayed response's raw trailers: no `X-Kaizen-*` field of the upstream's own, as in its head. */
-export function responseTrailerPairs(rawTrailers: readonly string[]): [string, string][] {
-  const pairs: [string, string][] = [];
+/**
+ * The trailers of a forwarded message as a flat raw array: without NEVER_IN_TRAILERS, the fields
+ * the head's `Connection` named (`rawHeaders`: the head of the same message), and, for a response
+ * (`response`), any `X-Kaizen-*` field of the upstream's own, as in its head.
+ */
+export function forwardTrailers(rawTrailers: readonly string[], rawHeaders: readonly string[], response: boolean): string[] {
+  const kept: string[] = [];
+  if (rawTrailers.length === 0) return kept;
+  const tokens = connectionTokens(rawHeaders);
   for (let i = 0; i + 1 < rawTrailers.length; i += 2) {
     const name = rawTrailers[i] ?? '';
-    if (!name.toLowerCase().startsWith(KAIZEN_PREFIX)) pairs.push([name, rawTrailers[i + 1] ?? '']);
+    const lower = name.toLowerCase();
+    if (NEVER_IN_TRAILERS.has(lower) || tokens?.has(lower) === true || (response && lower.startsWith(KAIZEN_PREFIX))) continue;
+    kept.push(name, rawTrailers[i + 1] ?? '');
   }
-  return pairs;
+  return kept;
+}
+
+/** Pairs for `addTrailers` from a request's raw trailers, filtered as forwardTrailers does. */
+export function trailerPairs(rawTrailers: readonly string[], rawHeaders: readonly string[]): [string, string][] {
+  return pairs(forwardTrailers(rawTrailers, rawHeaders, false));
+}
+
+/** Pairs for `addTrailers` from a relayed response's raw trailers, filtered as forwardTrailers does. */
+export function responseTrailerPairs(rawTrailers: readonly string[], rawHeaders: readonly string[]): [string, string][] {
+  return pairs(forwardTrailers(rawTrailers, rawHeaders, true));
+}
+
+function pairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i] ?? '', flat[i + 1] ?? '']);
+  return out;
 }

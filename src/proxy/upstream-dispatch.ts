@@ -6,7 +6,7 @@ import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
-import { forwardRequestHeaders, forwardResponseHeaders, responseTrailerPairs } from './hop-by-hop.js';
+import { forwardRequestHeaders, forwardResponseHeaders, forwardTrailers, responseTrailerPairs } from './hop-by-hop.js';
 import type { OriginConnection, OriginExchange, OriginRequest } from './origin-connection.js';
 import type { QueuedAcquire } from './origin-pool.js';
 import type { ProxyContext } from './proxy-context.js';
@@ -52,7 +52,7 @@ export function dispatchUpstream(
     onBodyChunk: (bytes) => {
       tally.bytesUp += bytes;
     },
-    ...(chunkedBody ? { chunked: { trailers: () => req.rawTrailers } } : {}),
+    ...(chunkedBody ? { chunked: { trailers: () => forwardTrailers(req.rawTrailers, req.rawHeaders, false) } } : {}),
   };
   const expectsContinue = req.headers.expect !== undefined;
   let connection: OriginConnection | null = null;
@@ -61,6 +61,8 @@ export function dispatchUpstream(
   let mayRetry = IDEMPOTENT.has(method) && !hasBody;
   let failed = false;
   let chunked = false;
+  /** The answer's head (its Connection tokens name fields its trailers lose too). */
+  let answerHeaders: readonly string[] = [];
 
   const fail = (error: KaizenProxyError): void => {
     if (failed || res.writableFinished || res.destroyed) return;
@@ -88,6 +90,7 @@ export function dispatchUpstream(
 
   const exchange: OriginExchange = {
     onHead(head: ResponseHead) {
+      answerHeaders = head.rawHeaders;
       const transferEncoded = framedByTransferEncoding(head);
       chunked = keepsChunkedFraming(req, head.status, transferEncoded);
       if (transferEncoded && !chunked && losesTransferCoding(req, head.status, head.rawHeaders)) {
@@ -118,7 +121,7 @@ export function dispatchUpstream(
     },
     onComplete(trailers) {
       connection = null;
-      if (chunked && trailers.length > 0) res.addTrailers(responseTrailerPairs(trailers));
+      if (chunked && trailers.length > 0) res.addTrailers(responseTrailerPairs(trailers, answerHeaders));
       res.end();
     },
     onError(error, unanswered) {

@@ -107,7 +107,7 @@ function pumpBody(req: IncomingMessage | null, upstream: ClientRequest, tally: E
     req.resume();
   };
   const onEnd = (): void => {
-    if (req.rawTrailers.length > 0) upstream.addTrailers(trailerPairs(req.rawTrailers));
+    if (req.rawTrailers.length > 0) upstream.addTrailers(trailerPairs(req.rawTrailers, req.rawHeaders));
     upstream.end();
   };
   req.on('data', onData);
@@ -159,7 +159,7 @@ function relayResponse(
   });
   res.on('drain', () => upstreamRes.resume());
   upstreamRes.once('end', () => {
-    if (upstreamRes.rawTrailers.length > 0) res.addTrailers(responseTrailerPairs(upstreamRes.rawTrailers));
+    if (upstreamRes.rawTrailers.length > 0) res.addTrailers(responseTrailerPairs(upstreamRes.rawTrailers, upstreamRes.rawHeaders));
     res.end();
   });
   upstreamRes.on('error', () => {

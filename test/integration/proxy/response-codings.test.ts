@@ -40,6 +40,11 @@ const scripts: Readonly<Record<string, { readonly answer: string; readonly close
       'x-kaizen-reason: forged\r\nX-Sum: abc\r\n\r\n',
   },
   '/named-length': { answer: 'HTTP/1.1 200 OK\r\nConnection: Content-Length, X-Hop\r\nX-Hop: gone\r\nContent-Length: 5\r\n\r\nhello' },
+  '/credential-trailers': {
+    answer:
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: X-Hop\r\n\r\n5\r\nhello\r\n0\r\nProxy-Authorization: Basic c2VjcmV0\r\n' +
+      'Proxy-Authenticate: Basic realm="x"\r\nSet-Cookie: a=b\r\nX-Hop: gone\r\nX-Sum: abc\r\n\r\n',
+  },
   '/gzip-chunked': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${chunk(ZIPPED.slice(0, 10))}${chunk(ZIPPED.slice(10))}0\r\n\r\n` },
   '/gzip-close': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n${ZIPPED}`, close: true },
   '/chunked-first': { answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n${chunk(ZIPPED)}0\r\n\r\n`, close: true },
@@ -218,6 +223,14 @@ describe.each([
     expect(answer.head.toLowerCase()).not.toContain('x-kaizen-');
     const fetched = await nodeGet(set.proxy.port, `${set.base}/announced-ours`, out);
     expect(fetched.headers.trailer).toBe('X-Sum');
+    expect(fetched.trailers).toEqual({ 'x-sum': 'abc' });
+  });
+
+  it('passes no credential, cookie or hop-by-hop field in trailers (RFC 9110 §6.5.1)', async () => {
+    const answer = await rawGet(set.proxy.port, 'GET', `${set.base}/credential-trailers`, '1.1', out);
+    expect(answer.body).toBe('hello');
+    expect(answer.trailers).toBe('X-Sum: abc\r\n\r\n');
+    const fetched = await nodeGet(set.proxy.port, `${set.base}/credential-trailers`, out);
     expect(fetched.trailers).toEqual({ 'x-sum': 'abc' });
   });
 

@@ -106,7 +106,7 @@ describe('Upgrade (WebSocket-style) requests', () => {
       } else if (path === '/chunked404') {
         socket.write(
           'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n' +
-            '5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Kaizen-Reason: forged\r\n\r\n',
+            '5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Kaizen-Reason: forged\r\nProxy-Authorization: Basic c2VjcmV0\r\nSet-Cookie: a=b\r\n\r\n',
         );
       } else if (path === '/announced404') {
         socket.write(
