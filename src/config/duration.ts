@@ -13,8 +13,18 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(amount) * factor);
 }
 
+export interface DurationBounds {
+  /**
+   * The least value accepted, in milliseconds: 1 unless said otherwise, because a deadline or an
+   * interval of 0 is not "off" for most keys but something worse (every verdict timed out, no
+   * slowloris deadline). A key where 0 does mean off passes 0 and says so in its description.
+   */
+  readonly min?: number;
+  readonly max?: number;
+}
+
 /** Schema for a duration written as text; yields milliseconds. */
-export function duration(description: string, max = 86_400_000): z.ZodType<number, string> {
+export function duration(description: string, { min = 1, max = 86_400_000 }: DurationBounds = {}): z.ZodType<number, string> {
   return z
     // A bare number (`connect_timeout: 10`) has no unit to read it in: say so, not "expected string".
     .string({ error: (issue) => (issue.input === undefined ? undefined : `expected a duration with a unit such as 1500ms, 30s, 5m or 1h, got ${JSON.stringify(issue.input)}`) })
@@ -26,6 +36,10 @@ export function duration(description: string, max = 86_400_000): z.ZodType<numbe
           code: 'custom',
           message: `expected a duration such as 1500ms, 30s, 5m or 1h (at most ${max / 1000}s), got ${JSON.stringify(text)}`,
         });
+        return z.NEVER;
+      }
+      if (ms < min) {
+        ctx.addIssue({ code: 'custom', message: `expected at least ${formatDuration(min)}, got ${JSON.stringify(text)}` });
         return z.NEVER;
       }
       return ms;

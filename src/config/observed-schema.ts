@@ -11,7 +11,5 @@ export const observedSchema = z.strictObject({
     .max(100_000)
     .describe('Destinations (host:port) kept per agent; beyond it new ones are only counted.')
     .default(1000),
-  flush_interval: duration('How long changes may wait before the record is rewritten (atomically).', 600_000)
-    .refine((ms) => ms >= 10, 'expected at least 10ms')
-    .prefault('5s'),
+  flush_interval: duration('How long changes may wait before the record is rewritten (atomically).', { min: 10, max: 600_000 }).prefault('5s'),
 });

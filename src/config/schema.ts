@@ -51,24 +51,24 @@ const positiveInt = (description: string, max: number) => z.number().int().min(1
 export const controlPlaneSchema = z.strictObject({
   url: leaf.url.prefault('https://api.getkaizen.io'),
   api_key_file: z.string().min(1).nullable().default(null).describe('File holding the API key (e.g. a mounted Kubernetes Secret).'),
-  timeout: duration('Deadline for one verdict, retries included.', 60_000).prefault('1500ms'),
+  timeout: duration('Deadline for one verdict, retries included.', { max: 60_000 }).prefault('1500ms'),
 });
 
 export const cacheSchema = z.strictObject({
   max_entries: positiveInt('Verdicts kept in the LRU cache.', 10_000_000).default(10_000),
-  allow_ttl: duration('How long an allow verdict is reused.').prefault('5m'),
-  block_ttl: duration('How long a block verdict is reused.').prefault('30s'),
-  stale_if_error: duration('How long past expiry a verdict may serve while the control plane fails.').prefault('1h'),
+  allow_ttl: duration('How long an allow verdict is reused (0s: never reused).', { min: 0 }).prefault('5m'),
+  block_ttl: duration('How long a block verdict is reused (0s: never reused).', { min: 0 }).prefault('30s'),
+  stale_if_error: duration('How long past expiry a verdict may serve while the control plane fails (0s: never).', { min: 0 }).prefault('1h'),
 });
 
 export const networkSchema = z.strictObject({
   allow_private: z.array(leaf.cidr).default([]),
-  connect_timeout: duration('Deadline for each connection attempt to a destination (with several addresses, the next starts after 250 ms).', 600_000).prefault('10s'),
+  connect_timeout: duration('Deadline for each connection attempt to a destination (with several addresses, the next starts after 250 ms).', { max: 600_000 }).prefault('10s'),
   idle_timeout: duration('Idle tunnels and keep-alive sockets are closed after this.').prefault('5m'),
-  dns_ttl: duration('How long a name lookup is reused (0s looks up every time).').prefault('30s'),
-  dns_negative_ttl: duration('How long a failed name lookup is reused.', 3_600_000).prefault('5s'),
-  dns_timeout: duration('Deadline for one name lookup; past it the lookup fails (502 KZP_ERR_DNS, or the stale answer).', 600_000).prefault('5s'),
-  dns_stale_if_error: duration('How long past dns_ttl a name\'s last answer may serve while the resolver gives no answer (0s: never); never after the name is gone (NXDOMAIN, NODATA).').prefault('5m'),
+  dns_ttl: duration('How long a name lookup is reused (0s looks up every time).', { min: 0 }).prefault('30s'),
+  dns_negative_ttl: duration('How long a failed name lookup is reused (0s: never reused).', { min: 0, max: 3_600_000 }).prefault('5s'),
+  dns_timeout: duration('Deadline for one name lookup; past it the lookup fails (502 KZP_ERR_DNS, or the stale answer).', { max: 600_000 }).prefault('5s'),
+  dns_stale_if_error: duration('How long past dns_ttl a name\'s last answer may serve while the resolver gives no answer (0s: never); never after the name is gone (NXDOMAIN, NODATA).', { min: 0 }).prefault('5m'),
 });
 
 export const limitsSchema = z.strictObject({
@@ -88,8 +88,8 @@ export const limitsSchema = z.strictObject({
     .default(0),
   client_burst: z.number().int().min(0).max(1_000_000).describe('Actions a client may start at once beyond client_rate (0: as many as client_rate, at least 1).').default(0),
   max_header_bytes: z.number().int().min(1024).max(1_048_576).describe('Largest request head accepted; beyond it 431.').default(16_384),
-  header_timeout: duration('Deadline for a complete request head (slowloris).', 600_000).prefault('30s'),
-  drain_timeout: duration('On SIGTERM, how long requests in flight and open tunnels may finish before what is left is closed.', 600_000).prefault('10s'),
+  header_timeout: duration('Deadline for a complete request head (slowloris).', { max: 600_000 }).prefault('30s'),
+  drain_timeout: duration('On SIGTERM, how long requests in flight and open tunnels may finish before what is left is closed (0s: no drain, closed at once).', { min: 0, max: 600_000 }).prefault('10s'),
 });
 
 export const gatewaySchema = z.strictObject({
@@ -116,9 +116,7 @@ export const policiesSchema = filePoliciesWire
   });
 
 export const policySyncSchema = z.strictObject({
-  interval: duration('How often the control plane\'s policies are fetched (with an API key); each wait is drawn from 90% to 100% of it.')
-    .refine((ms) => ms >= 1000, 'expected at least 1s')
-    .prefault('60s'),
+  interval: duration('How often the control plane\'s policies are fetched (with an API key); each wait is drawn from 90% to 100% of it.', { min: 1000 }).prefault('60s'),
 });
 
 export const tlsSchema = z.strictObject({
@@ -137,9 +135,7 @@ export const spoolSchema = z.strictObject({
     .max(10_000)
     .describe('Spooled actions replayed per second at most once the control plane answers again, so replay never starves live verdicts.')
     .default(50),
-  fsync_interval: duration('Appends are written and fsynced in batches at least this often.', 10_000)
-    .refine((ms) => ms >= 1, 'expected at least 1ms')
-    .prefault('100ms'),
+  fsync_interval: duration('Appends are written and fsynced in batches at least this often.', { max: 10_000 }).prefault('100ms'),
 });
 
 export const fileSchema = z.strictObject({

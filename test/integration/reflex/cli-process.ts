@@ -73,3 +73,23 @@ export async function startServe(
     },
   };
 }
+
+/** How a `kaizen-proxy serve` that may refuse to start ended: its exit code and stderr, or that it listened. */
+export interface ServeStart {
+  readonly listened: boolean;
+  readonly code: number | null;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `kaizen-proxy serve` until it exits or logs `listening` (then it is stopped with SIGTERM):
+ * a configuration it should refuse shows as `listened: true` instead of hanging the test.
+ */
+export async function serveUntilListening(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv(), cwd = tmpdir()): Promise<ServeStart> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { waitFor, exited, stderr } = followChildLogLines(child, 15_000);
+  const listened = await waitFor((line) => line['msg'] === 'listening').then(() => true, () => false);
+  if (listened) child.kill('SIGTERM');
+  const code = await exited;
+  return { listened, code, stderr: stderr() };
+}
