@@ -103,25 +103,37 @@ function readSource(named: string | undefined, defaultFile: string): Source | { 
   return { file, raw, doc, lines };
 }
 
+/**
+ * Places each override's value in a copy of the file's values. A section the file leaves out is
+ * made; one the file spells as something else than a mapping (`log: verbose`) is left as it is and
+ * the override not applied, so validation names the file's line instead of the value vanishing.
+ */
 function applyOverrides(raw: unknown, overrides: readonly Override[]): { raw: unknown; applied: Override[] } {
   const applied: Override[] = [];
   const root = structuredClone(raw) as Record<string, unknown>;
   for (const override of overrides) {
-    let node = root;
     const path = override.path;
-    for (const key of path.slice(0, -1)) {
-      const child = node[key];
-      if (child === null || typeof child !== 'object' || Array.isArray(child)) node[key] = {};
-      node = node[key] as Record<string, unknown>;
-    }
+    const node = sectionOf(root, path.slice(0, -1));
     const last = path[path.length - 1];
-    if (last === undefined) continue;
+    if (node === undefined || last === undefined) continue;
     const value = override.value(node[last]);
     if (value === KEEP) continue;
     node[last] = value;
     applied.push(override);
   }
   return { raw: root, applied };
+}
+
+/** The mapping at `path`, made where missing; undefined when the file put something else there. */
+function sectionOf(root: Record<string, unknown>, path: readonly string[]): Record<string, unknown> | undefined {
+  let node = root;
+  for (const key of path) {
+    if (node[key] === undefined) node[key] = {};
+    const child = node[key];
+    if (child === null || typeof child !== 'object' || Array.isArray(child)) return undefined;
+    node = child as Record<string, unknown>;
+  }
+  return node;
 }
 
 /**

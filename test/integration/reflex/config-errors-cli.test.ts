@@ -100,4 +100,27 @@ describe('configuration errors from the CLI', () => {
       for (const secret of [password, user]) expect(result.stdout + result.stderr, `${args[0]} ${where}`).not.toContain(secret);
     }
   });
+  it('a malformed section stays an error when a variable or flag sets a key under it, named at its line', async () => {
+    const file = writeFile(tempDir(), 'hid.yaml', 'log: verbose\ncontrol_plane: "https://api.example"\nnetwork: [10.0.0.0/8]\n');
+    const env = cleanEnv({ LOG_LEVEL: 'info', KAIZEN_API_URL: 'https://x.example' });
+    const result = await runCli(['check-config', file, '--allow-private', '10.0.0.0/8'], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n').sort()).toEqual(
+      [
+        '',
+        'kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration',
+        `${file}:1: log: Invalid input: expected object, received string`,
+        `${file}:2: control_plane: Invalid input: expected object, received string`,
+        `${file}:3: network: Invalid input: expected object, received array`,
+      ].sort(),
+    );
+  });
+
+  it('a section the file leaves out is still made for a variable or flag that sets a key under it', async () => {
+    const file = writeFile(tempDir(), 'bare.yaml', 'admin: off\n');
+    const result = await runCli(['check-config', file, '--allow-private', '10.0.0.0/8'], cleanEnv({ LOG_LEVEL: 'debug', KAIZEN_API_URL: 'https://x.example' }));
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ log: { level: 'debug' }, controlPlane: { url: 'https://x.example' }, network: { allowPrivate: ['10.0.0.0/8'] } });
+  });
 });
