@@ -34,14 +34,16 @@ export function formatHostPort({ host, port }: HostPort): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** A listener address, `HOST:PORT`; a value of another type (`listen: 8080`) gets the same message. */
 export function hostPort(description: string): z.ZodType<HostPort, string> {
+  const expected = (value: unknown): string => `expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got ${JSON.stringify(value)}`;
   return z
-    .string()
+    .string({ error: (issue) => (issue.input === undefined ? undefined : expected(issue.input)) })
     .describe(description)
     .transform((text, ctx) => {
       const parsed = parseHostPort(text);
       if (!parsed) {
-        ctx.addIssue({ code: 'custom', message: `expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got ${JSON.stringify(text)}` });
+        ctx.addIssue({ code: 'custom', message: expected(text) });
         return z.NEVER;
       }
       return parsed;

@@ -8,6 +8,7 @@ import { readGatewayCredentials } from './gateway-load.js';
 import { readUpstreamCa } from './intercept-load.js';
 import { envOverrides, flagOverrides, KEEP, type Override } from './overrides.js';
 import { fileSchema, type FileConfig } from './schema.js';
+import { sharedAddressIssues } from './shared-address.js';
 import { resolveUpstreamProxy } from './upstream-load.js';
 import type { GatewayCredential } from '../gateway/credentials-file.js';
 import type { ConfigErrorCode, ConfigIssue, ConfigResult, FlagOverrides, ProxyConfig } from './types.js';
@@ -49,7 +50,10 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
     return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: parsed.error.issues.flatMap((issue) => describeIssue(issue, source, overrides)) };
   }
   // Wrap mode drops gateway credentials and the file's unsafe_open_proxy (wrapDefaults in src/cli/wrap.ts).
-  const exposure = exposureIssues(parsed.data, { gateway: flags.gateway !== 'off', fileSwitch: flags.unsafeOpenProxy !== false });
+  const exposure = [
+    ...exposureIssues(parsed.data, { gateway: flags.gateway !== 'off', fileSwitch: flags.unsafeOpenProxy !== false }),
+    ...sharedAddressIssues(parsed.data, (path) => whereIs(path, source, overrides)),
+  ];
   if (exposure.length > 0) {
     return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: exposure.map((issue) => ({ where: whereIs(issue.path, source, overrides), key: issue.path.join('.'), message: issue.message })) };
   }

@@ -155,8 +155,8 @@ export const fileSchema = z.strictObject({
   network: networkSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   log: logSchema.prefault({}),
-  admin: hostPortOrOff('Admin listener (/healthz, /readyz, /metrics), or off.').prefault('127.0.0.1:9901'),
-  transparent: hostPortOrOff('Listener for connections redirected by iptables (TLS SNI or HTTP Host recovers the destination), or off.').prefault('off'),
+  admin: hostPortOrOff('Admin listener (/healthz, /readyz, /metrics), or off.', '127.0.0.1:9901').prefault('127.0.0.1:9901'),
+  transparent: hostPortOrOff('Listener for connections redirected by iptables (TLS SNI or HTTP Host recovers the destination), or off.', '127.0.0.1:15001').prefault('off'),
   gateway: gatewaySchema.prefault({}),
   data_dir: z
     .string()

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../../helpers/closed-port.js';
+import { startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
+import { cleanEnv, runCli, serveUntilListening, tempDir, writeFile } from './cli-process.js';
+
+/**
+ * The listener keys (listen, transparent, admin) through the built CLI: a value of the wrong type
+ * says what is expected, and two listeners on one address are a configuration error naming both
+ * keys, found at load: before any control-plane call and before any bind.
+ */
+const HEADLINE = 'kaizen-proxy: KZP_ERR_CONFIG_INVALID: invalid configuration\n';
+let cp: FakeControlPlane;
+let dir: string;
+let port: number;
+
+beforeAll(async () => {
+  cp = await startFakeControlPlane();
+  dir = tempDir();
+  port = await closedPort();
+});
+
+afterAll(async () => {
+  await cp.close();
+});
+
+describe('a listener value of the wrong type', () => {
+  it('says HOST:PORT is expected (or off, for admin and transparent), with the value given', async () => {
+    const cases = [
+      ['admin: 9901', 'admin: expected HOST:PORT such as 127.0.0.1:9901, or off, got 9901'],
+      ['admin: true', 'admin: expected HOST:PORT such as 127.0.0.1:9901, or off, got true'],
+      ['transparent: true', 'transparent: expected HOST:PORT such as 127.0.0.1:15001, or off, got true'],
+      ['transparent: [127.0.0.1:15001]', 'transparent: expected HOST:PORT such as 127.0.0.1:15001, or off, got ["127.0.0.1:15001"]'],
+      ['listen: 8080', 'listen: expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got 8080'],
+      ['listen: off', 'listen: expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got "off"'],
+    ] as const;
+    for (const [line, issue] of cases) {
+      const file = writeFile(dir, 'type.yaml', `agent: typed\n${line}\n`);
+      const result = await runCli(['check-config', file]);
+      expect(result.code, line).toBe(1);
+      expect(result.stderr, line).toBe(`${HEADLINE}${file}:2: ${issue}\n`);
+    }
+  });
+});
+
+describe('two listeners on one address', () => {
+  it('is refused at load naming both keys and where each came from, exit 1', async () => {
+    const file = writeFile(dir, 'shared.yaml', `listen: 127.0.0.1:${port}\nadmin: 127.0.0.1:${port}\n`);
+    const fromFile = await runCli(['check-config', file]);
+    expect(fromFile.code).toBe(1);
+    expect(fromFile.stderr).toBe(`${HEADLINE}${file}:2: admin: 127.0.0.1:${port} is listen's address too (${file}:1): each listener needs its own; give admin another port, or off\n`);
+
+    const fromFlags = await runCli(['check-config', writeFile(dir, 'plain.yaml', 'admin: off\n'), '--listen', `127.0.0.1:${port}`, '--transparent', `127.0.0.1:${port}`]);
+    expect(fromFlags.code).toBe(1);
+    expect(fromFlags.stderr).toBe(`${HEADLINE}flag --transparent: transparent: 127.0.0.1:${port} is listen's address too (flag --listen): each listener needs its own; give transparent another port, or off\n`);
+  });
+
+  it('counts a wildcard address as every address of its family, and IPv6 however it is spelled', async () => {
+    const wildcard = writeFile(dir, 'wildcard.yaml', `listen: 0.0.0.0:${port}\nunsafe_open_proxy: true\ntransparent: 127.0.0.1:${port}\nadmin: "[::1]:${port}"\n`);
+    const result = await runCli(['check-config', wildcard]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`${HEADLINE}${wildcard}:3: transparent: 127.0.0.1:${port} overlaps listen's 0.0.0.0:${port} (${wildcard}:1): each listener needs its own; give transparent another port, or off\n`);
+
+    const spelled = writeFile(dir, 'spelled.yaml', `listen: "[::1]:${port}"\nadmin: "[0:0::1]:${port}"\n`);
+    const ipv6 = await runCli(['check-config', spelled]);
+    expect(ipv6.code).toBe(1);
+    expect(ipv6.stderr).toBe(`${HEADLINE}${spelled}:2: admin: [::1]:${port} is listen's address too (${spelled}:1): each listener needs its own; give admin another port, or off\n`);
+  });
+
+  it('leaves port 0 (each gets its own) and another family alone', async () => {
+    for (const args of [
+      ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--transparent', '127.0.0.1:0'],
+      ['--listen', `127.0.0.1:${port}`, '--admin', `[::1]:${port}`],
+    ]) {
+      const result = await runCli(['check-config', writeFile(dir, 'ok.yaml', 'agent: ok\n'), ...args]);
+      expect(result.code, args.join(' ')).toBe(0);
+    }
+  });
+
+  it('stops serve before it listens and before any control-plane call', async () => {
+    const file = writeFile(dir, 'serve-shared.yaml', `listen: 127.0.0.1:${port}\nadmin: 127.0.0.1:${port}\ncontrol_plane: { url: ${JSON.stringify(cp.url)} }\n`);
+    const result = await serveUntilListening(['-c', file], cleanEnv({ KAIZEN_API_KEY: 'kz_test_shared_address' }));
+    expect(result.listened).toBe(false);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`${HEADLINE}${file}:2: admin: 127.0.0.1:${port} is listen's address too (${file}:1): each listener needs its own; give admin another port, or off\n`);
+    expect(cp.requests).toEqual([]);
+  });
+});
