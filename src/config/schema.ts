@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DOT_SEGMENT_EXPECTED, isDotSegment } from '../contract/agent-name.js';
 import { parseCidr } from '../net/cidr.js';
 import { parsePolicies } from '../verdict/policy/parse-policies.js';
 import { filePoliciesWire } from '../verdict/policy/policy-wire.js';
@@ -27,7 +28,10 @@ export const leaf = {
     .min(1)
     .max(200)
     .regex(/^[^\s/\\]+$/, 'expected an agent name without spaces or slashes')
-    .describe('Agent name reported with every action.'),
+    .superRefine((name, ctx) => {
+      if (isDotSegment(name)) ctx.addIssue({ code: 'custom', message: `${DOT_SEGMENT_EXPECTED}, got ${JSON.stringify(name)}` });
+    })
+    .describe('Agent name reported with every action (not . or ..).'),
   url: z
     .url('expected an http:// or https:// URL')
     .refine((text) => /^https?:\/\//i.test(text), 'expected an http:// or https:// URL')

@@ -1,3 +1,5 @@
+import { isDotSegment } from '../contract/agent-name.js';
+
 /**
  * The gateway's credentials file: one `agent:sha256hex(token)` per line; blank lines and lines
  * starting with `#` are ignored. Only digests are stored, never tokens, so the file (a mounted
@@ -27,6 +29,7 @@ export function parseCredentialsFile(text: string): CredentialsParse {
     const agent = colon < 0 ? '' : line.slice(0, colon);
     const digest = colon < 0 ? '' : line.slice(colon + 1);
     if (!AGENT.test(agent)) return { ok: false, line: index + 1, message: 'expected agent:sha256hex, with an agent name without spaces, slashes or colons' };
+    if (isDotSegment(agent)) return { ok: false, line: index + 1, message: 'expected agent:sha256hex, with an agent name other than . or ..' };
     if (!DIGEST.test(digest)) return { ok: false, line: index + 1, message: `expected the token's SHA-256 as 64 hex characters after "${agent}:"` };
     if (seen.has(agent)) return { ok: false, line: index + 1, message: `agent ${agent} is listed twice` };
     seen.add(agent);

@@ -33,8 +33,7 @@ export async function pushManifest(route: ManifestRoute, agent: string, manifest
     const response = await route.dispatcher.request({
       origin: route.origin,
       method: 'POST',
-      // The SDKs put the name in the path as it is; an agent name may hold characters a path cannot.
-      path: `${route.prefix}/v1/agents/${encodeURIComponent(agent)}/manifest`,
+      path: `${route.prefix}/v1/agents/${agentSegment(agent)}/manifest`,
       headers: route.headers,
       body: JSON.stringify({ tools: manifest.tools, destinations: manifest.destinations }),
       signal: deadline.signal,
@@ -56,4 +55,13 @@ export async function pushManifest(route: ManifestRoute, agent: string, manifest
   } finally {
     deadline.dispose();
   }
+}
+
+/**
+ * The agent name as one path segment. The SDKs put the name in the path as it is; an agent name may
+ * hold characters a path cannot. Dots are encoded too (encodeURIComponent leaves them): `.` and `..`
+ * are refused as names at load, and a name of dots must never read as a dot segment on the way.
+ */
+export function agentSegment(agent: string): string {
+  return encodeURIComponent(agent).replaceAll('.', '%2E');
 }
