@@ -13,7 +13,9 @@ export function isCheckCommand(name: string | undefined): name is CheckCommand['
 export function checkCommand(name: CheckCommand['name'], positionals: readonly string[], flags: FlagOverrides, method: string | undefined): CheckCommand | string {
   const [operand, ...extra] = positionals;
   if (name === 'check-config') {
-    if (operand === undefined || extra.length > 0) return 'usage: kaizen-proxy check-config FILE';
+    if (operand === undefined || operand === '' || extra.length > 0) return 'usage: kaizen-proxy check-config FILE';
+    // FILE is the --config of this command: with both, one of them would be silently ignored.
+    if (flags.config !== undefined) return 'check-config takes the file as FILE: drop --config (-c)';
     if (method !== undefined) return '--method applies to kaizen-proxy check only';
     return { name: 'check-config', flags: { ...flags, config: operand }, file: operand };
   }

@@ -37,6 +37,7 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   const env = options.env ?? process.env;
   const flags = options.flags ?? {};
   // An empty variable is unset, as for every other variable (envOverrides): not a file named "".
+  if (flags.config === '') return { ok: false, code: 'KZP_ERR_CONFIG_READ', issues: [{ where: 'flag --config', key: '(file)', message: 'the flag gave an empty path: name a configuration file' }] };
   const fromEnv = env['KAIZEN_PROXY_CONFIG'];
   const named = flags.config ?? (fromEnv === '' ? undefined : fromEnv);
   const source = readSource(named, options.defaultFile ?? DEFAULT_CONFIG_FILE);

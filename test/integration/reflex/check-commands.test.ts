@@ -98,6 +98,27 @@ describe('kaizen-proxy check-config FILE', () => {
     expect((await runCli(['check-config', `${dir}/absent.yaml`])).code).toBe(1);
     expect((await runCli(['check-config'])).code).toBe(2);
   });
+
+  it('FILE and --config (-c) together are a usage error, exit 2, not one of them ignored', async () => {
+    const file = writeFile(dir, 'operand.yaml', 'admin: off\n');
+    const other = writeFile(dir, 'other.yaml', 'admin: off\nagent: [not, a, name]\n');
+    for (const args of [
+      ['check-config', file, '-c', other],
+      ['check-config', '--config', other, file],
+      ['check-config', file, '--config', file],
+    ]) {
+      const result = await runCli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stdout, args.join(' ')).toBe('');
+      expect(result.stderr, args.join(' ')).toBe("kaizen-proxy: check-config takes the file as FILE: drop --config (-c)\nRun 'kaizen-proxy --help' for usage.\n");
+    }
+  });
+
+  it('an empty FILE is a usage error, exit 2', async () => {
+    const result = await runCli(['check-config', '']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("kaizen-proxy: usage: kaizen-proxy check-config FILE\nRun 'kaizen-proxy --help' for usage.\n");
+  });
 });
 
 describe('kaizen-proxy serve: the control-plane URL in the log', () => {

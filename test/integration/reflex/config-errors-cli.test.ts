@@ -123,4 +123,15 @@ describe('configuration errors from the CLI', () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ log: { level: 'debug' }, controlPlane: { url: 'https://x.example' }, network: { allowPrivate: ['10.0.0.0/8'] } });
   });
+  it('--config with an empty path says the flag gave one, for each command', async () => {
+    for (const [args, exit] of [
+      [['serve', '--config', ''], 1],
+      [['check', 'example.com:443', '-c', ''], 2],
+    ] as const) {
+      const result = await runCli(args);
+      expect(result.code, args[0]).toBe(exit);
+      expect(result.stderr, args[0]).toBe('kaizen-proxy: KZP_ERR_CONFIG_READ: cannot read the configuration\nflag --config: (file): the flag gave an empty path: name a configuration file\n');
+      expect(result.stdout, args[0]).not.toContain('listening');
+    }
+  });
 });
