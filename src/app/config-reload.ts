@@ -13,6 +13,9 @@ export interface Reloader {
   reload(loaded: ConfigResult, trigger: string): ReloadOutcome;
 }
 
+/** Where the configuration came from, not a setting: a default file created since start changes it. */
+const NOT_SETTINGS = new Set<keyof ProxyConfig>(['file']);
+
 /** Settings a running proxy takes without a restart; every other change waits for one (and is logged as such). */
 const RELOADABLE = new Set<keyof ProxyConfig>(['policies', 'mode', 'monitorGuard', 'log']);
 
@@ -40,7 +43,7 @@ export function createReloader(initial: ProxyConfig, reflex: LocalReflex, logger
         return { ok: false, issues: loaded.issues };
       }
       const next = loaded.config;
-      const changed = (Object.keys(next) as (keyof ProxyConfig)[]).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(running[key]));
+      const changed = (Object.keys(next) as (keyof ProxyConfig)[]).filter((key) => !NOT_SETTINGS.has(key) && JSON.stringify(next[key]) !== JSON.stringify(running[key]));
       const applied = changed.filter((key) => reloadable(key, next, gateway));
       const restartRequired = changed.filter((key) => !reloadable(key, next, gateway));
       if (applied.includes('policies')) reflex.setFilePolicies(next.policies);

@@ -52,4 +52,13 @@ describe('reload of the default config file', () => {
     expect(String(refused['issues'])).toContain('config/kaizen-proxy.yaml');
     expect(await connectStatus(serve, origin.port)).toBe(403);
   });
+
+  it('picks up a default file created after start on SIGHUP, and lists only its keys', async () => {
+    const dir = tempDir();
+    serve = await startServe(['--listen', '127.0.0.1:0', '--admin', 'off'], cleanEnv(), dir);
+    mkdirSync(join(dir, 'config'));
+    writeFile(dir, 'config/kaizen-proxy.yaml', 'mode: monitor\nnetwork: { allow_private: [127.0.0.0/8] }\n');
+    const reloaded = await sighup(serve);
+    expect(reloaded).toMatchObject({ trigger: 'SIGHUP', applied: ['mode'], restart_required: ['network'] });
+  });
 });
