@@ -58,10 +58,10 @@ export async function pushManifest(route: ManifestRoute, agent: string, manifest
 }
 
 /**
- * The agent name as one path segment. The SDKs put the name in the path as it is; an agent name may
- * hold characters a path cannot. Dots are encoded too (encodeURIComponent leaves them): `.` and `..`
- * are refused as names at load, and a name of dots must never read as a dot segment on the way.
+ * The agent name as one path segment, as the SDKs put it: URL-encoded, dots as they are (a name
+ * like `release.bot` is one segment). The only names that would read as dot segments, `.` and
+ * `..`, are refused wherever a name is read (src/contract/agent-name.ts).
  */
 export function agentSegment(agent: string): string {
-  return encodeURIComponent(agent).replaceAll('.', '%2E');
+  return encodeURIComponent(agent);
 }

@@ -68,14 +68,14 @@ describe('agent names . and ..', () => {
     expect(cp.requests).toEqual([]);
   });
 
-  it('a name with dots is pushed with its dots percent-encoded', async () => {
+  it('a name with dots is pushed as one segment, dots as they are (as the SDKs send it)', async () => {
     const dataDir = join(dir, 'data-dotted');
     writeRecord(dataDir, 'release.bot.json', 'release.bot');
     const file = writeFile(dir, 'push-dotted.yaml', `admin: off\nagent: release.bot\ndata_dir: ${JSON.stringify(dataDir)}\n`);
     cp.resetRequests();
-    cp.routeWith('/v1/agents/release%2Ebot/manifest', reply.json(200, { id: 'm-dots' }));
+    cp.routeWith('/v1/agents/release.bot/manifest', reply.json(200, { id: 'm-dots' }));
     const result = await runCli(['manifest', '--config', file, '--push'], cleanEnv({ KAIZEN_API_URL: cp.url, KAIZEN_API_KEY: 'kz_test_dots' }));
     expect(result.code).toBe(0);
-    expect(cp.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['POST /v1/agents/release%2Ebot/manifest']);
+    expect(cp.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['POST /v1/agents/release.bot/manifest']);
   });
 });
