@@ -63,18 +63,39 @@ export function dispatchUpstream(
   let chunked = false;
   /** The answer's head (its Connection tokens name fields its trailers lose too). */
   let answerHeaders: readonly string[] = [];
+  /** The destination's head, relayed with the first body bytes (or the end): until then a failure can still be answered 502. */
+  let held: ResponseHead | null = null;
 
   const fail = (error: KaizenProxyError): void => {
     if (failed || res.writableFinished || res.destroyed) return;
     failed = true;
-    if (res.headersSent) {
-      cutResponse(res, req.socket);
-      return;
-    }
     // The destination's queue was full: the proxy's own limit, not the destination's failure.
     const code = error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error);
     tally.code = code;
+    if (res.headersSent) {
+      // Cut short with bytes of the answer out: the client reads a truncated response, the log its code.
+      cutResponse(res, req.socket);
+      return;
+    }
     tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
+  };
+
+  /** Writes the held head; false (the exchange failed) when it cannot be relayed. */
+  const relayHead = (head: ResponseHead): boolean => {
+    held = null;
+    const relayed = forwardResponseHeaders(head.rawHeaders, chunked, framedByTransferEncoding(head));
+    // A closing proxy finishes this exchange but takes no further request on the connection.
+    if (proxy.lifecycle.draining) relayed.push('Connection', 'close');
+    try {
+      res.sendDate = false;
+      res.writeHead(head.status, head.statusMessage, relayed);
+    } catch {
+      connection?.abort();
+      fail(protocolError('response head not relayable'));
+      return false;
+    }
+    tally.status = head.status;
+    return true;
   };
 
   res.once('close', () => {
@@ -98,29 +119,22 @@ export function dispatchUpstream(
         fail(protocolError('transfer coding the client cannot take'));
         return;
       }
-      const relayed = forwardResponseHeaders(head.rawHeaders, chunked, transferEncoded);
-      // A closing proxy finishes this exchange but takes no further request on the connection.
-      if (proxy.lifecycle.draining) relayed.push('Connection', 'close');
-      try {
-        res.sendDate = false;
-        res.writeHead(head.status, head.statusMessage, relayed);
-      } catch {
-        connection?.abort();
-        fail(protocolError('response head not relayable'));
-        return;
-      }
-      tally.status = head.status;
+      // Written with the first body bytes, as both responses would send it anyway: a body broken
+      // before them (a bad first chunk size) is still answered 502, not a head and a cut.
+      held = head;
     },
     onInterim(status) {
       // The client asked to hear it before sending its body; other interim answers are not relayed.
       if (status === 100 && expectsContinue && !res.headersSent) res.writeContinue();
     },
     onBody(chunk) {
+      if (held !== null && !relayHead(held)) return false;
       tally.bytesDown += chunk.length;
       return res.write(chunk);
     },
     onComplete(trailers) {
       connection = null;
+      if (held !== null && !relayHead(held)) return;
       if (chunked && trailers.length > 0) res.addTrailers(responseTrailerPairs(trailers, answerHeaders));
       res.end();
     },
