@@ -86,8 +86,8 @@ export function dispatchUpstream(
     const relayed = forwardResponseHeaders(head.rawHeaders, chunked, framedByTransferEncoding(head));
     // A closing proxy finishes this exchange but takes no further request on the connection.
     if (proxy.lifecycle.draining) relayed.push('Connection', 'close');
+    // Both responses add Date (sendDate) only to a head without one (RFC 9110 §6.6.1).
     try {
-      res.sendDate = false;
       res.writeHead(head.status, head.statusMessage, relayed);
     } catch {
       connection?.abort();

@@ -145,7 +145,6 @@ function relayResponse(
   // A closing proxy finishes this exchange but takes no further request on the connection.
   if (draining) headers.push('Connection', 'close');
   try {
-    res.sendDate = false;
     res.writeHead(status, upstreamRes.statusMessage ?? '', headers);
   } catch {
     upstreamRes.destroy();

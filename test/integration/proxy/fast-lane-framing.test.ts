@@ -122,10 +122,10 @@ describe('response framing through the fast lane', () => {
     return { lane, node };
   }
 
-  it('relays an answer with Content-Length as is (no Date made up), with Connection: keep-alive and Keep-Alive: timeout=<idle s>', async () => {
+  it('relays an answer with Content-Length as is (with the Date it lacked), with Connection: keep-alive and Keep-Alive: timeout=<idle s>', async () => {
     const { lane, node } = await bothPaths('GET', '/length');
     expect(lane.head).toBe(
-      'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nX-Origin: v\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nX-Origin: v\r\nDate: <date>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n',
     );
     expect(lane.body).toBe('hello');
     expect(lane).toEqual(node);
@@ -133,7 +133,7 @@ describe('response framing through the fast lane', () => {
 
   it('answers a close-delimited origin answer chunked, body whole, and keeps the client connection', async () => {
     const { lane, node } = await bothPaths('GET', '/until-close');
-    expect(lane.head).toBe('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\nTransfer-Encoding: chunked\r\n\r\n');
+    expect(lane.head).toBe('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: <date>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\nTransfer-Encoding: chunked\r\n\r\n');
     expect(lane.body).toBe('read until the origin closes');
     expect(lane.wire.endsWith('0\r\n\r\n')).toBe(true);
     // Chunk boundaries follow the destination's reads, on either path.
@@ -165,13 +165,13 @@ describe('response framing through the fast lane', () => {
 
   it('gives a HEAD answer no body: the next response follows its head at once', async () => {
     const { lane, node } = await bothPaths('HEAD', '/head');
-    expect(lane.head).toBe('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n');
+    expect(lane.head).toBe('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nDate: <date>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n');
     expect(lane).toEqual(node);
   });
 
   it('gives a HEAD answer without Content-Length no body and no framing headers', async () => {
     const { lane, node } = await bothPaths('HEAD', '/head-chunked');
-    expect(lane.head).toBe('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n');
+    expect(lane.head).toBe('HTTP/1.1 200 OK\r\nDate: <date>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n');
     expect(lane).toEqual(node);
   });
 
@@ -216,8 +216,8 @@ describe('response framing through the fast lane', () => {
   });
 
   it.each([
-    ['204', '/no-content', 'HTTP/1.1 204 No Content\r\nX-A: b\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n'],
-    ['304', '/not-modified', 'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n'],
+    ['204', '/no-content', 'HTTP/1.1 204 No Content\r\nX-A: b\r\nDate: <date>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n'],
+    ['304', '/not-modified', 'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nDate: <date>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n'],
   ])('gives a %s no body and no framing headers', async (_status, path, head) => {
     const { lane, node } = await bothPaths('GET', path);
     expect(lane.head).toBe(head);
@@ -228,7 +228,7 @@ describe('response framing through the fast lane', () => {
     const client = await RawClient.open(proxy.port);
     client.write(`GET ${base}/length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     const answer = await readRaw(client);
-    expect(answer.head).toBe('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nX-Origin: v\r\nConnection: close\r\n\r\n');
+    expect(answer.head).toBe('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nX-Origin: v\r\nDate: <date>\r\nConnection: close\r\n\r\n');
     expect(answer.body).toBe('hello');
     expect(await client.readToEnd()).toBe('');
   });
@@ -244,7 +244,7 @@ describe('response framing through the fast lane', () => {
 
   it('passes no hop-by-hop or X-Kaizen-* header of the origin', async () => {
     const { lane, node } = await bothPaths('GET', '/hop');
-    expect(lane.head).toBe('HTTP/1.1 200 OK\r\nX-End: kept\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n');
+    expect(lane.head).toBe('HTTP/1.1 200 OK\r\nX-End: kept\r\nContent-Length: 2\r\nDate: <date>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\n');
     expect(lane.body).toBe('ok');
     expect(lane).toEqual(node);
   });
