@@ -28,6 +28,8 @@ export interface ConnectionContext {
   pipeline: RequestPipeline | null;
   /** The fast lane handed node:http a head it had begun, and times it (lane-connection.ts) until node:http's 'request' clears this. */
   headHandedOver: boolean;
+  /** node:http's path: an answer said `Connection: close` (closing-response.ts); no later request is relayed. */
+  closing: boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ class AdmittedConnection implements ConnectionContext {
   refused = false;
   pipeline: RequestPipeline | null = null;
   headHandedOver = false;
+  closing = false;
   #child: Logger | null = null;
 
   constructor(id: number, root: Logger, client: string | null) {
@@ -152,4 +155,9 @@ export class ConnectionRegistry {
     });
     return open;
   }
+}
+
+/** The context of a socket the registry admitted, null for any other. */
+export function admittedContext(socket: Socket): ConnectionContext | null {
+  return (socket as Admitted)[CONNECTION_SLOT] ?? null;
 }

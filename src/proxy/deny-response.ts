@@ -17,7 +17,8 @@ export function refuseOnSocket(socket: Socket, refusal: Refusal): void {
 /**
  * Returns the status actually sent, or 0 when the response could no longer be written.
  * `closeConnection` (a closing proxy) ends the keep-alive connection after this response. `body`
- * is the request's unread body, if it may have one (fast-lane requests never do): a small declared
+ * is the request's unread body, if it may have one (fast-lane requests never do; nor does one
+ * without Content-Length or Transfer-Encoding, RFC 9112 §6.3): a small declared
  * one is discarded and the connection kept; any other closes the connection, lingering until the
  * body has arrived, within bounds (drain-then-destroy.ts; `lingerMs` the time bound), so the
  * client reads this answer.
@@ -27,7 +28,9 @@ export function refuseOnResponse(body: IncomingMessage | null, res: ResponseView
     res.destroy();
     return 0;
   }
-  const unread = body !== null && !body.complete;
+  // Refused inside node:http's 'request', a request without a body is not `complete` yet either:
+  // only one with Content-Length or Transfer-Encoding has a body that may still be arriving.
+  const unread = body !== null && !body.complete && (body.headers['content-length'] !== undefined || body.headers['transfer-encoding'] !== undefined);
   const headers = refusal.headers.slice();
   headers.push('Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(refusal.body)));
   if (closeConnection || (unread && !discardKeepsConnection(body))) headers.push('Connection', 'close');

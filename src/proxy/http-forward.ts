@@ -41,6 +41,12 @@ export function createRequestHandler(proxy: ProxyContext): (req: IncomingMessage
     res.on('error', ignore);
     const conn = proxy.registry.get(req.socket);
     conn.headHandedOver = false;
+    // Behind an answer that closes the connection (closing-response.ts): never relayed, its body
+    // discarded; node:http never writes its response.
+    if (conn.closing) {
+      req.resume();
+      return;
+    }
     // A request parsed while an earlier one is unfinished is pipelined: bounded per connection.
     if (conn.busy === 0 && conn.pipeline === null) handleExchange(proxy, req, req, res);
     else (conn.pipeline ??= new RequestPipeline(req.socket, conn, dispatch)).add(req, res);
@@ -57,8 +63,10 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
   proxy.lifecycle.begin();
   res.once('close', () => {
     conn.busy--;
-    // Nothing was answered (the client went away first): status stays 0.
-    if (tally.status === 0 && res.headersSent) tally.status = res.statusCode;
+    // Nothing was answered (the client went away first, or it was abandoned behind an answer
+    // that closed the connection): status 0.
+    if (conn.pipeline?.cancelled(res) === true) tally.status = 0;
+    else if (tally.status === 0 && res.headersSent) tally.status = res.statusCode;
     reportClosed(proxy, conn, tally);
     proxy.lifecycle.end();
     conn.pipeline?.closed(res);

@@ -12,6 +12,7 @@ import { createDnsCache } from '../net/dns-cache.js';
 import { IdleSweep } from '../net/idle-sweep.js';
 import type { Logger } from '../observe/logger.js';
 import { createClientErrorHandler } from './client-error.js';
+import { ClosingAwareResponse } from './closing-response.js';
 import { agentClient, ClientRate } from './client-rate.js';
 import { installConnectionGate } from './connection-limits.js';
 import { ConnectionRegistry } from './connection-registry.js';
@@ -158,6 +159,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     // Absolute-form requests carry their authority; a missing Host is not our 400 to give.
     requireHostHeader: false,
     noDelay: true,
+    // Tells the connection when an answer closes it, so nothing pipelined behind is relayed.
+    ServerResponse: ClosingAwareResponse,
   });
   // Every header line reaches the handlers (node:http keeps 1,000 unless told): one past them, a
   // Transfer-Encoding say, was parsed but never seen, so the body went unframed. Intercepted

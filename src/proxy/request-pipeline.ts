@@ -48,6 +48,8 @@ export class RequestPipeline {
   /** Reading is stopped for the held requests. */
   #holding = false;
   #closed = false;
+  /** Responses abandoned behind an answer that closes the connection (cancelBehind). */
+  readonly #cancelled = new WeakSet<object>();
 
   constructor(socket: Socket, conn: ConnectionContext, dispatch: (req: IncomingMessage, res: ServerResponse) => void) {
     this.#socket = socket;
@@ -85,6 +87,31 @@ export class RequestPipeline {
       this.#start(req, next);
     }
     if (this.#heldRequests.length === 0) this.#release();
+  }
+
+  /**
+   * `res` closes the connection (closing-response.ts): the requests after it are not processed
+   * (RFC 9112 §9.6). Held ones are dropped, never relayed; relayed ones are abandoned as when the
+   * client goes (their 'close': destination request aborted or taken out of the queue), their
+   * responses queued behind `res`, which node:http never writes. Reading goes on (a refused
+   * body may still be arriving); what node:http parses from now on is not relayed (http-forward.ts).
+   */
+  cancelBehind(res: ServerResponse): void {
+    for (const req of this.#heldRequests.splice(0)) req.resume();
+    this.#heldResponses.length = 0;
+    this.#release();
+    // Not found: `res` is the connection's first request, relayed before this pipeline existed.
+    for (const behind of this.#open.slice(this.#open.indexOf(res) + 1)) {
+      if (behind.writableFinished) continue;
+      this.#cancelled.add(behind);
+      behind.destroy();
+      behind.emit('close');
+    }
+  }
+
+  /** The response was abandoned behind an answer that closes the connection: the client never reads it. */
+  cancelled(res: object): boolean {
+    return this.#cancelled.has(res);
   }
 
   #start(req: IncomingMessage, res: ServerResponse): void {

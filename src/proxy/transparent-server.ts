@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createClientErrorHandler } from './client-error.js';
+import { ClosingAwareResponse } from './closing-response.js';
 import { installConnectionGate, type ConnectionLimits } from './connection-limits.js';
 import { refuseOnResponse, refuseOnSocket } from './deny-response.js';
 import { DRAIN_TIMEOUT_MS } from './drain-then-destroy.js';
@@ -52,6 +53,8 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
     connectionsCheckingInterval: headerCheckInterval(options.headerTimeoutMs),
     requireHostHeader: false,
     noDelay: true,
+    // Tells the connection when an answer closes it, so nothing pipelined behind is relayed.
+    ServerResponse: ClosingAwareResponse,
   });
   // Every header line, as on the proxy port (proxy-server.ts): max_header_bytes bounds a head.
   server.maxHeadersCount = 0;
