@@ -15,8 +15,9 @@ export interface IpMatch {
 }
 
 /**
- * `ip`/`ips` entries compiled for matching. An IPv4 is judged against an IPv6 entry as its
- * IPv4-mapped form, as src/net/cidr.ts does (`::ffff:10.0.0.0/104` is 10.0.0.0/8). An IPv6
+ * `ip`/`ips` entries compiled for matching. An IPv4 is judged against an IPv6 entry only when
+ * that entry lies inside ::ffff:0:0/96 (`::ffff:10.0.0.0/104` is 10.0.0.0/8), as src/net/cidr.ts
+ * does: a wider IPv6 entry (`::/0`, `::/64`) names IPv6 hosts, not every IPv4. An IPv6
  * candidate is judged as itself and, when it carries an IPv4 (src/net/embedded-ipv4.ts, read as
  * the address guard reads it: IPv4-mapped, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`,
  * IPv4-translated, IPv4-compatible, Teredo), as that IPv4 too: through a dual-stack socket, a
@@ -84,12 +85,8 @@ function entryFor(lookup: Lookup, ip: IpAddress): string | undefined {
   if (ip.family === 4) return lookup.ipv4(ip.value);
   const words = ip.words;
   const kind = embeddingOf(words);
-  if (kind === undefined) return lookup.ipv6(words);
-  // A mapped address is in an IPv6 range exactly when its IPv4 is in the range's mapped part.
-  if (kind !== 'mapped') {
-    const own = lookup.ipv6(words);
-    if (own !== undefined) return own;
-  }
+  const own = lookup.ipv6(words);
+  if (kind === undefined || own !== undefined) return own;
   const count = embeddedCount(kind);
   for (let index = 0; index < count; index++) {
     const entry = lookup.ipv4(embeddedAt(words, kind, index));
@@ -99,12 +96,12 @@ function entryFor(lookup: Lookup, ip: IpAddress): string | undefined {
 }
 
 /**
- * The IPv4s an IPv6 range holds as IPv4-mapped addresses, as an IPv4 range (`::ffff:10.0.0.0/104`
- * → 10.0.0.0/8; `::/0` → every IPv4), or undefined when it holds none (`2001:db8::/32`).
+ * The IPv4s an IPv6 range names, as an IPv4 range, when it lies inside ::ffff:0:0/96
+ * (`::ffff:10.0.0.0/104` → 10.0.0.0/8); undefined for any other (`::/0`, `2001:db8::/32`).
  */
 function mappedPart(range: Ipv6Range): Ipv4Range | undefined {
   const { base, mask } = range;
-  if (base[0] !== 0 || base[1] !== 0 || (0xffff & mask[2]) >>> 0 !== base[2]) return undefined;
+  if (range.prefix < 96 || base[0] !== 0 || base[1] !== 0 || base[2] !== 0xffff) return undefined;
   return { family: 4, base: base[3], mask: mask[3], prefix: Math.max(0, range.prefix - 96) };
 }
 
