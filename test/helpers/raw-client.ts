@@ -125,3 +125,12 @@ export async function rawExchange(port: number, data: string): Promise<string> {
   client.write(data);
   return client.readToEnd();
 }
+
+/** One request on a new connection to 127.0.0.1:port, its response read, the connection dropped. */
+export async function sendRaw(port: number, request: string): Promise<RawResponse> {
+  const client = await RawClient.open(port);
+  client.write(request);
+  const response = await client.readResponse();
+  client.destroy();
+  return response;
+}

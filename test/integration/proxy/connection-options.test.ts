@@ -6,7 +6,7 @@ import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
 import { startInterception, type Interception } from '../../helpers/interception.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { RawClient, type RawResponse } from '../../helpers/raw-client.js';
+import { sendRaw as send } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 import { exchange, tlsThrough } from '../intercept/tunnel-client.js';
 import { startTransparent, type DirectTransparent } from '../transparent/direct-listener.js';
@@ -23,14 +23,6 @@ const SMUGGLED = 'DELETE /v1/customers/42 HTTP/1.1\r\nHost: blocked.test\r\nCont
 
 function smuggling(target: string, host: string, method = 'POST'): string {
   return `${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive, Content-Length\r\nContent-Length: ${String(SMUGGLED.length)}\r\n\r\n${SMUGGLED}`;
-}
-
-async function send(port: number, request: string): Promise<RawResponse> {
-  const client = await RawClient.open(port);
-  client.write(request);
-  const response = await client.readResponse();
-  client.destroy();
-  return response;
 }
 
 describe('a request whose Connection names its own framing, on the proxy port', () => {

@@ -4,7 +4,7 @@ import { parseUpstreamProxyUrl } from '../../../src/net/upstream-proxy.js';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { RawClient, type RawResponse } from '../../helpers/raw-client.js';
+import { sendRaw as send } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 import { startTransparent, type DirectTransparent } from '../transparent/direct-listener.js';
 
@@ -18,14 +18,6 @@ import { startTransparent, type DirectTransparent } from '../transparent/direct-
 /** 1,200 header lines (about 11 KB: under the destination's own 16 KiB limit). */
 const MANY = Array.from({ length: 1200 }, (_, i) => `A${String(i)}: b\r\n`).join('');
 const CHUNKED_HELLO = 'Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n';
-
-async function send(port: number, request: string): Promise<RawResponse> {
-  const client = await RawClient.open(port);
-  client.write(request);
-  const response = await client.readResponse();
-  client.destroy();
-  return response;
-}
 
 describe('a request with more than 1,000 header lines', () => {
   let origin: Origin;

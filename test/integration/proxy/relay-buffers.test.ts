@@ -14,20 +14,7 @@ import { loopbackServers } from './loopback-servers.js';
 // one per read, nor fall back to the smallest buffer on one small read and grow through every
 // size again.
 
-const { listen, opened } = loopbackServers();
-
-/** A server's first accepted socket. */
-async function acceptOne(): Promise<{ port: number; accepted: Promise<Socket> }> {
-  let accept: (socket: Socket) => void = () => undefined;
-  const accepted = new Promise<Socket>((resolve) => {
-    accept = resolve;
-  });
-  const port = await listen((socket) => {
-    opened.push(socket);
-    accept(socket);
-  });
-  return { port, accepted };
-}
+const { opened, acceptOne } = loopbackServers();
 
 interface Read {
   readonly nread: number;

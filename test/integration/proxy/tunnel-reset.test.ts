@@ -15,7 +15,7 @@ import { startResettableTlsOrigin } from './resettable-tls-origin.js';
  * Envoy's tcp_proxy carries it: a clean FIN there would pass a stream cut short for a complete one
  * (connection-delimited protocols cannot tell). Half-close and clean ends: tunnel-behaviour.test.ts.
  */
-const { listen, opened } = loopbackServers();
+const { acceptOne } = loopbackServers();
 const toClose: (() => Promise<unknown>)[] = [];
 
 afterEach(async () => {
@@ -35,22 +35,9 @@ async function connectThrough(proxy: StartedProxy, port: number): Promise<RawCli
   return client;
 }
 
-/** A raw origin handing each accepted socket to the test, in order. */
-async function acceptingOrigin(): Promise<{ readonly port: number; readonly accepted: Promise<Socket> }> {
-  let accept: (socket: Socket) => void = () => undefined;
-  const accepted = new Promise<Socket>((resolve) => {
-    accept = resolve;
-  });
-  const port = await listen((socket) => {
-    opened.push(socket);
-    accept(socket);
-  });
-  return { port, accepted };
-}
-
 describe('a reset carried across a tunnel', () => {
   it('CONNECT: the destination resets mid-download, the client reads a reset, not a clean end', async () => {
-    const origin = await acceptingOrigin();
+    const origin = await acceptOne();
     const proxy = await proxyForTest();
     const client = await connectThrough(proxy, origin.port);
     const ends = howItEnds(client.socket);
@@ -64,7 +51,7 @@ describe('a reset carried across a tunnel', () => {
   });
 
   it('CONNECT: the client resets mid-upload, the destination reads a reset, not a clean end', async () => {
-    const origin = await acceptingOrigin();
+    const origin = await acceptOne();
     const proxy = await proxyForTest();
     const client = await connectThrough(proxy, origin.port);
     const upstream = await origin.accepted;
@@ -100,7 +87,7 @@ describe('a reset carried across a tunnel', () => {
   it('CONNECT: a destination that resets before the client spoke (the first-flight wait) is a reset too; the next tunnel half-closes and ends with a clean FIN', async () => {
     const tcp = await startTcpOrigin();
     toClose.push(() => tcp.close());
-    const origin = await acceptingOrigin();
+    const origin = await acceptOne();
     const proxy = await proxyForTest();
     const reset = await connectThrough(proxy, origin.port);
     const resetEnds = howItEnds(reset.socket);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { startTcpOrigin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { howItEnds } from '../../helpers/socket-end.js';
-import { OPEN_LOOPBACK, runWrapper, startWrapper } from './run-wrapper.js';
+import { OPEN_LOOPBACK, runWrapper, startWrapper, type RunningWrapper } from './run-wrapper.js';
 
 /** A command that sends `bytes` random bytes through a CONNECT tunnel to 127.0.0.1:`port`, prints their sha256, ends the socket and exits at once. */
 function uploadScript(port: number, bytes: number): string {
@@ -90,6 +90,20 @@ async function startDripOrigin(onSocket: (socket: Socket) => void): Promise<{ re
 }
 
 /** How the wrapper's proxy stops once the command has exited: nobody is left to drain for. */
+/**
+ * A wrapper (drain_timeout 30s) whose command says where its proxy is, then waits for SIGUSR2 (not
+ * forwarded: it comes from the test) to exit 0.
+ */
+async function startWaitingCommand(dir: string): Promise<{ readonly wrapper: RunningWrapper; readonly pid: number; readonly proxyPort: number }> {
+  const config = join(dir, 'drain.yaml');
+  await writeFile(config, 'limits: { drain_timeout: 30s }\n');
+  const script = 'process.on("SIGUSR2", () => process.exit(0)); process.stdout.write(`${process.pid} ${process.env.HTTPS_PROXY}\\n`); setInterval(() => {}, 1000);';
+  const wrapper = startWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'node', '-e', script]);
+  await wrapper.waitForStdout('\n');
+  const [pid, proxyUrl] = wrapper.stdout().trim().split(' ');
+  return { wrapper, pid: Number(pid), proxyPort: Number(new URL(proxyUrl ?? '').port) };
+}
+
 describe('wrap mode stop', () => {
   it('delivers every byte a command sent through a tunnel before exiting, to a slow destination', async () => {
     // Reproduction: the proxy still held part of the upload (and the kernel the rest, the FIN last)
@@ -125,14 +139,8 @@ describe('wrap mode stop', () => {
     });
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
     try {
-      const config = join(dir, 'drain.yaml');
-      await writeFile(config, 'limits: { drain_timeout: 30s }\n');
-      // The command says where its proxy is, then waits for SIGUSR2 (not forwarded: it comes from the test) to exit 0.
-      const script = 'process.on("SIGUSR2", () => process.exit(0)); process.stdout.write(`${process.pid} ${process.env.HTTPS_PROXY}\\n`); setInterval(() => {}, 1000);';
-      const wrapper = startWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'node', '-e', script]);
-      await wrapper.waitForStdout('\n');
-      const [pid, proxyUrl] = wrapper.stdout().trim().split(' ');
-      const tunnel = await RawClient.open(Number(new URL(proxyUrl ?? '').port));
+      const { wrapper, pid, proxyPort } = await startWaitingCommand(dir);
+      const tunnel = await RawClient.open(proxyPort);
       tunnel.write(`CONNECT 127.0.0.1:${String((echo.address() as AddressInfo).port)} HTTP/1.1\r\n\r\n`);
       expect(await tunnel.readUntil('\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
       if (carry) {
@@ -141,7 +149,7 @@ describe('wrap mode stop', () => {
       }
 
       const exitedAt = performance.now();
-      process.kill(Number(pid), 'SIGUSR2');
+      process.kill(pid, 'SIGUSR2');
       await tunnel.closed;
       const run = await wrapper.output;
       expect(run.code).toBe(0);
@@ -181,21 +189,16 @@ describe('wrap mode stop', () => {
     });
     await new Promise<void>((resolve) => done.listen(0, '127.0.0.1', resolve));
     try {
-      const config = join(dir, 'drain.yaml');
-      await writeFile(config, 'limits: { drain_timeout: 30s }\n');
-      const script = 'process.on("SIGUSR2", () => process.exit(0)); process.stdout.write(`${process.pid} ${process.env.HTTPS_PROXY}\\n`); setInterval(() => {}, 1000);';
-      const wrapper = startWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'node', '-e', script]);
-      await wrapper.waitForStdout('\n');
-      const [pid, proxyUrl] = wrapper.stdout().trim().split(' ');
+      const { wrapper, pid, proxyPort } = await startWaitingCommand(dir);
       // The test plays the process left behind: it holds the tunnel open after the download's end.
-      const tunnel = await RawClient.open(Number(new URL(proxyUrl ?? '').port));
+      const tunnel = await RawClient.open(proxyPort);
       const clientEnds = howItEnds(tunnel.socket);
       tunnel.write(`CONNECT 127.0.0.1:${String((done.address() as AddressInfo).port)} HTTP/1.1\r\n\r\n`);
       expect(await tunnel.readUntil('\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
       expect(await tunnel.readBytes(4)).toBe('done');
       expect(await clientEnds).toBe('end');
 
-      process.kill(Number(pid), 'SIGUSR2');
+      process.kill(pid, 'SIGUSR2');
       await tunnel.closed;
       expect((await wrapper.output).code).toBe(0);
       expect(await originEnds).toBe('end');
