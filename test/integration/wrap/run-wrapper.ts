@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { watchChild } from '../../helpers/watched-child.js';
 
 /** The built CLI (npm test builds first; run `npm run build` before vitest by hand). */
 export const CLI = fileURLToPath(new URL('../../../dist/cli.js', import.meta.url));
@@ -43,40 +44,8 @@ export function startWrapper(args: readonly string[], options: WrapperOptions = 
     env[name] = undefined;
   }
   for (const [name, value] of Object.entries(options.env ?? {})) env[name] = value;
-  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd, detached: options.newSession === true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    for (const waiter of waiters.filter((w) => stdout.includes(w.text))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const output = new Promise<WrapperRun>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return {
-    process: child,
-    output,
-    stdout: () => stdout,
-    waitForStdout: (text) =>
-      stdout.includes(text)
-        ? Promise.resolve()
-        : new Promise<void>((resolve, reject) => {
-            waiters.push({ text, resolve });
-            output.then(() => {
-              reject(new Error(`wrapper exited before printing ${JSON.stringify(text)}; stdout: ${stdout}; stderr: ${stderr}`));
-            }, reject);
-          }),
-  };
+  const watched = watchChild(process.execPath, [CLI, ...args], { env, cwd: options.cwd, detached: options.newSession === true, stdoutEncoding: 'utf8' });
+  return { process: watched.process, output: watched.exited, stdout: watched.stdout, waitForStdout: watched.waitForStdout };
 }
 
 export function runWrapper(args: readonly string[], options: WrapperOptions = {}): Promise<WrapperRun> {
