@@ -25,6 +25,8 @@ export interface ResponseView {
   writeHead(statusCode: number, statusMessage: string, headers: string[]): unknown;
   writeHead(statusCode: number, headers: string[]): unknown;
   writeContinue(): void;
+  /** Send a head written but held for the first body bytes now. */
+  flushHeaders(): void;
   /** false: stop until 'drain'. */
   write(chunk: Buffer): boolean;
   end(body?: string): unknown;

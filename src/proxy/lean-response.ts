@@ -115,6 +115,14 @@ export class LeanResponse implements ResponseView {
     if (!this.headersSent && !this.destroyed) this.#socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
   }
 
+  /** Writes a head held for the first body bytes now (node:http's flushHeaders). */
+  flushHeaders(): void {
+    const head = this.#head;
+    if (head === null || this.#ended || this.destroyed) return;
+    this.#head = null;
+    this.#socket.write(head, 'latin1');
+  }
+
   write(chunk: Buffer): boolean {
     if (this.#ended || this.destroyed) return false;
     if (!this.headersSent) this.writeHead(this.statusCode, []);

@@ -11,6 +11,8 @@ export interface OriginExchange {
   /** Returns false to stop reading the destination until resume() (the client is slow). */
   onBody(chunk: Buffer): boolean;
   onComplete(trailers: readonly string[]): void;
+  /** A read has been parsed and the answer goes on (what came with the head has been handed over). */
+  onParsed?(): void;
   /**
    * The exchange failed; nothing more comes. `unanswered`: the connection was a reused one and it
    * closed before a byte of the answer arrived (the destination dropped an idle connection as the
@@ -158,6 +160,7 @@ export class OriginConnection {
     const error = this.#parser.execute(chunk);
     if (this.#completed !== null) this.#complete(error === null);
     else if (error !== null) this.#fail(new KaizenProxyError(error.code, error.reason), false);
+    else this.#exchange.onParsed?.();
   }
 
   #onEnd(): void {

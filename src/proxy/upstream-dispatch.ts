@@ -63,7 +63,10 @@ export function dispatchUpstream(
   let chunked = false;
   /** The answer's head (its Connection tokens name fields its trailers lose too). */
   let answerHeaders: readonly string[] = [];
-  /** The destination's head, relayed with the first body bytes (or the end): until then a failure can still be answered 502. */
+  /**
+   * The destination's head, relayed with the body bytes read with it (or the end): until then a
+   * failure can still be answered 502. A head that came alone goes out at once (flushHeld).
+   */
   let held: ResponseHead | null = null;
 
   const fail = (error: KaizenProxyError): void => {
@@ -77,6 +80,7 @@ export function dispatchUpstream(
       cutResponse(res, req.socket);
       return;
     }
+    held = null;
     tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
   };
 
@@ -119,8 +123,9 @@ export function dispatchUpstream(
         fail(protocolError('transfer coding the client cannot take'));
         return;
       }
-      // Written with the first body bytes, as both responses would send it anyway: a body broken
-      // before them (a bad first chunk size) is still answered 502, not a head and a cut.
+      // Written with the body bytes of the same read, in one write: a body broken in them (a bad
+      // first chunk size) is still answered 502, not a head and a cut. A head alone goes once its
+      // read is parsed (onParsed).
       held = head;
     },
     onInterim(status) {
@@ -131,6 +136,15 @@ export function dispatchUpstream(
       if (held !== null && !relayHead(held)) return false;
       tally.bytesDown += chunk.length;
       return res.write(chunk);
+    },
+    /**
+     * The read that brought the head is parsed and its body did not come with it (a stream, a long
+     * poll, an answer still being made): the head reaches the client now, as a direct connection
+     * gives it, not with a first body byte that may be minutes away.
+     */
+    onParsed() {
+      if (held === null || failed || !relayHead(held)) return;
+      res.flushHeaders();
     },
     onComplete(trailers) {
       connection = null;
