@@ -161,12 +161,11 @@ function relayResponse(
     if (upstreamRes.rawTrailers.length > 0) res.addTrailers(responseTrailerPairs(upstreamRes.rawTrailers, upstreamRes.rawHeaders));
     res.end();
   });
-  upstreamRes.on('error', () => {
-    cutResponse(res, req.socket);
-  });
+  // Cut short by the destination: the client must see a truncated response, not a complete one,
+  // and the closed line (and observers) the failure's code, not a success (fail: headers are out).
+  upstreamRes.on('error', fail);
   upstreamRes.once('close', () => {
-    // Cut short by the destination: the client must see a truncated response, not a complete one.
-    if (!upstreamRes.complete) cutResponse(res, req.socket);
+    if (!upstreamRes.complete) fail(new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'destination closed the connection mid-answer'));
   });
 }
 

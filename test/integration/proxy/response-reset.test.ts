@@ -93,6 +93,29 @@ describe('a close-delimited response cut short by its destination', () => {
     (await answering).resetAndDestroy();
     const run = await python.exited;
     expect(run.stdout, run.stderr).toBe('got\nreset\n');
+    const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['target'] === '127.0.0.1:9');
+    expect(closed).toMatchObject({ kind: 'http', status: 200, code: 'KZP_ERR_UPSTREAM_CONNECT' });
+  });
+
+  it('through a configured upstream proxy: an answer closed short of its Content-Length is logged cut, with its code', async () => {
+    const upstream = await headOrigin((socket) => {
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n${PART}`);
+    });
+    toClose.push(() => upstream.close());
+    const via = parseUpstreamProxyUrl(`http://127.0.0.1:${String(upstream.port)}`);
+    if (typeof via === 'string') throw new Error(via);
+    const connector = createUpstreamConnector(
+      { upstreamProxy: { source: 'config', https: via, http: via, noProxy: [], ignored: [] } },
+      createLogger({ level: 'info', destination: new CapturedLogs() }),
+    );
+    const proxy = await proxyForTest({ connector });
+    const curl = watchChild('curl', ['-sS', '--noproxy', '', '-x', proxy.url, 'http://127.0.0.1:9/short']);
+    const run = await curl.exited;
+    expect(run.code, run.stderr).not.toBe(0);
+    expect(run.stdout).toBe(PART);
+    // The audit line says the answer was cut, not a plain 200.
+    const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['target'] === '127.0.0.1:9');
+    expect(closed).toMatchObject({ kind: 'http', status: 200, code: 'KZP_ERR_UPSTREAM_CONNECT' });
   });
 
 });
