@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors/codes.js';
 import { ResponseParser, type ResponseEvents, type ResponseHead } from '../net/http1-response-parser.js';
+import { resetSocket } from '../net/reset-socket.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { endAndDrain } from './drain-then-destroy.js';
 import { reportClosed } from './exchange-events.js';
@@ -192,7 +193,8 @@ class DeclinedRelay implements ResponseEvents {
     } else {
       if (code !== null) {
         tally.code = code;
-        client.destroy();
+        // A reset, not a FIN: an answer without a length would read as complete.
+        resetSocket(client);
       } else if (!client.destroyed) endAndDrain(client, '');
       reportClosed(proxy, conn, tally);
     }

@@ -4,6 +4,7 @@ import { createUpstreamConnector } from '../../../src/app/upstream-setup.js';
 import { parseUpstreamProxyUrl } from '../../../src/net/upstream-proxy.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
+import { RawClient } from '../../helpers/raw-client.js';
 import { howItEnds } from '../../helpers/socket-end.js';
 import { CapturedLogs, startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 import { watchChild } from '../../helpers/watched-child.js';
@@ -77,6 +78,21 @@ describe('a close-delimited response cut short by its destination', () => {
     expect(run.stdout).toBe(PART);
     const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['target'] === `127.0.0.1:${String(origin.port)}`);
     expect(closed).toMatchObject({ kind: 'http', status: 200 });
+  });
+
+  it('a declined WebSocket upgrade: the destination answers 200 without a length and resets mid-body, the client reads a reset', async () => {
+    const { origin, answering } = await partialOrigin();
+    const proxy = await proxyForTest();
+    const client = await RawClient.open(proxy.port);
+    const ends = howItEnds(client.socket);
+    const authority = `127.0.0.1:${String(origin.port)}`;
+    client.write(
+      `GET http://${authority}/ws HTTP/1.1\r\nHost: ${authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    expect(await client.readUntil(PART)).toMatch(/^HTTP\/1\.1 200 /);
+    (await answering).resetAndDestroy();
+    // A FIN would end the body where the connection ends: the partial answer read as all of it.
+    expect(await ends).toBe('ECONNRESET');
   });
 
   it('python3 through a configured upstream proxy: the upstream resets mid-body, the client reads a reset', async () => {
