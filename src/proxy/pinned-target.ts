@@ -61,8 +61,11 @@ export function requestSplit(proxy: ProxyContext, req: RequestView, conn: Connec
   if (!url.startsWith('/')) {
     const absolute = splitRequestTarget(url);
     if (!absolute.ok) return pinnedRefusal(tunnel, BAD_REFUSAL);
-    // Only the authority is logged: the path and query of the URI never are.
-    if (!sameTarget(absolute.authority, tunnel, absolute.scheme)) return misdirected(conn.log, tunnel, loggedAuthority(absolute.authority, absolute.scheme), 'request target');
+    // An authority that is no host[:port] is malformed (400), as an invalid Host is; a valid one
+    // naming another host is misdirected (421). Only the authority is logged, never the path or query.
+    const named = hostAuthority(absolute.authority, defaultPort(absolute.scheme));
+    if (named === null) return pinnedRefusal(tunnel, BAD_REFUSAL);
+    if (!namesTarget(named, tunnel)) return misdirected(conn.log, tunnel, bounded(named.target.authority), 'request target');
     path = absolute.path;
   }
   if (host !== undefined && !namesTarget(host, tunnel)) return misdirected(conn.log, tunnel, bounded(host.target.authority), 'Host header');
@@ -90,11 +93,6 @@ function pinnedRefusal(tunnel: PinnedTunnel, refusal: Refusal): PinnedRefusal {
  * Whether an authority names the tunnel's target: same canonical host, and the same port when
  * it gives one (a Host without a port is accepted: the upstream is the CONNECT target anyway).
  */
-function sameTarget(authority: string, tunnel: PinnedTunnel, scheme: ProxyScheme): boolean {
-  const named = hostAuthority(authority, defaultPort(scheme));
-  return named !== null && namesTarget(named, tunnel);
-}
-
 function namesTarget(named: HostAuthority, tunnel: PinnedTunnel): boolean {
   return named.target.host === tunnel.target.host && (!named.explicitPort || named.target.port === tunnel.target.port);
 }
@@ -121,16 +119,6 @@ export function refusePinnedConnect(tunnel: PinnedTunnel, client: Socket, url: s
 function misdirected(log: Logger, tunnel: PinnedTunnel, named: string, where: string, message = 'misdirected: an intercepted request named another host than its CONNECT; refused (421)'): PinnedRefusal {
   log.warn({ code: 'KZP_ERR_MISDIRECTED', target: tunnel.target.authority, named, where }, message);
   return pinnedRefusal(tunnel, MISDIRECTED_REFUSAL);
-}
-
-/**
- * What a request target named, as the log may carry it: the canonical host:port of a well-formed
- * authority (the scheme's port when it gives none), else a fixed placeholder. A URI carries a
- * query, and the Host header is the client's free text; neither is ever logged as sent.
- */
-function loggedAuthority(text: string, scheme: ProxyScheme): string {
-  const named = hostAuthority(text, defaultPort(scheme));
-  return named === null ? NOT_AN_AUTHORITY : bounded(named.target.authority);
 }
 
 function defaultPort(scheme: ProxyScheme): number {

@@ -93,7 +93,10 @@ describe('the Host header inside an intercepted session', () => {
     }
     const upgrade = await inSession('GET /ws-bad-host HTTP/1.1\r\nHost: a b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', '/ws-bad-host');
     expect(upgrade).toMatchObject({ status: 400, error: 'KZP_ERR_BAD_REQUEST', closed: { kind: 'upgrade', target } });
-    // Neither is a misdirection: nothing is logged as one.
+    // The same for the authority of an absolute URI (with a valid Host beside it).
+    const absolute = await inSession(`GET https://h:p/absolute-bad-authority HTTP/1.1\r\nHost: ${target}\r\n\r\n`, '/absolute-bad-authority');
+    expect(absolute).toMatchObject({ status: 400, error: 'KZP_ERR_BAD_REQUEST', closed: { kind: 'http', target } });
+    // None is a misdirection: nothing is logged as one.
     expect(proxy.logs.lines.filter((line) => line['code'] === 'KZP_ERR_MISDIRECTED' && line.msg?.startsWith('misdirected') === true)).toEqual([]);
   });
 
