@@ -136,7 +136,7 @@ describe('the keep-alive idle timeout on a lane connection', () => {
   });
 });
 
-describe('no idle timeout (idle_timeout: 0s)', () => {
+describe('no idle timeout (the transport option idleTimeoutMs: 0; the configuration refuses idle_timeout: 0s)', () => {
   it('announces no Keep-Alive timeout, as node:http does for keepAliveTimeout 0', async () => {
     const proxy = await startProxy({ network: { idleTimeoutMs: 0 } });
     try {
@@ -181,7 +181,7 @@ describe('connections the lane lets go', () => {
   });
 });
 
-describe('no header deadline (header_timeout: 0s)', () => {
+describe('no header deadline (the transport option headerTimeoutMs: 0; the configuration refuses header_timeout: 0s)', () => {
   it('waits for a slow head as node:http does with headersTimeout 0, instead of answering 408', async () => {
     const proxy = await startProxy({ limits: { headerTimeoutMs: 0 } });
     try {
