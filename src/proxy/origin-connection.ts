@@ -157,10 +157,12 @@ export class OriginConnection {
       this.#socket.destroy();
       return;
     }
+    const exchange = this.#exchange;
     const error = this.#parser.execute(chunk);
     if (this.#completed !== null) this.#complete(error === null);
     else if (error !== null) this.#fail(new KaizenProxyError(error.code, error.reason), false);
-    else this.#exchange.onParsed?.();
+    // Only to the exchange still served: the parse's own callbacks can end it (the client left).
+    else if (this.#exchange === exchange) exchange.onParsed?.();
   }
 
   #onEnd(): void {
