@@ -33,7 +33,10 @@ export async function pushManifest(route: ManifestRoute, agent: string, manifest
     const response = await route.dispatcher.request({
       origin: route.origin,
       method: 'POST',
-      path: `${route.prefix}/v1/agents/${agentSegment(agent)}/manifest`,
+      // The SDKs put the name in the path as it is; an agent name may hold characters a path cannot.
+      // Its dots stay: `.` and `..`, the names that would read as dot segments, are refused
+      // wherever a name is read (src/contract/agent-name.ts).
+      path: `${route.prefix}/v1/agents/${encodeURIComponent(agent)}/manifest`,
       headers: route.headers,
       body: JSON.stringify({ tools: manifest.tools, destinations: manifest.destinations }),
       signal: deadline.signal,
@@ -55,13 +58,4 @@ export async function pushManifest(route: ManifestRoute, agent: string, manifest
   } finally {
     deadline.dispose();
   }
-}
-
-/**
- * The agent name as one path segment, as the SDKs put it: URL-encoded, dots as they are (a name
- * like `release.bot` is one segment). The only names that would read as dot segments, `.` and
- * `..`, are refused wherever a name is read (src/contract/agent-name.ts).
- */
-export function agentSegment(agent: string): string {
-  return encodeURIComponent(agent);
 }

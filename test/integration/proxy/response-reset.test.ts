@@ -44,6 +44,17 @@ async function proxyForTest(options: Parameters<typeof startProxy>[0] = {}): Pro
   return proxy;
 }
 
+/** A proxy whose requests go through the upstream proxy on 127.0.0.1:`port` (upstream_proxy). */
+async function proxyThroughUpstream(port: number): Promise<StartedProxy> {
+  const via = parseUpstreamProxyUrl(`http://127.0.0.1:${String(port)}`);
+  if (typeof via === 'string') throw new Error(via);
+  const connector = createUpstreamConnector(
+    { upstreamProxy: { source: 'config', https: via, http: via, noProxy: [], ignored: [] } },
+    createLogger({ level: 'info', destination: new CapturedLogs() }),
+  );
+  return proxyForTest({ connector });
+}
+
 /** python3 on a raw socket: an HTTP/1.0 request, prints `got` once PART is in, then how the connection ended. */
 const PYTHON_CLIENT = `import socket, sys
 s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
@@ -97,13 +108,7 @@ describe('a close-delimited response cut short by its destination', () => {
 
   it('python3 through a configured upstream proxy: the upstream resets mid-body, the client reads a reset', async () => {
     const { origin: upstream, answering } = await partialOrigin();
-    const via = parseUpstreamProxyUrl(`http://127.0.0.1:${String(upstream.port)}`);
-    if (typeof via === 'string') throw new Error(via);
-    const connector = createUpstreamConnector(
-      { upstreamProxy: { source: 'config', https: via, http: via, noProxy: [], ignored: [] } },
-      createLogger({ level: 'info', destination: new CapturedLogs() }),
-    );
-    const proxy = await proxyForTest({ connector });
+    const proxy = await proxyThroughUpstream(upstream.port);
     const python = watchChild('python3', ['-c', PYTHON_CLIENT, String(proxy.port), 'http://127.0.0.1:9/download']);
     await python.waitForStdout('got\n');
     (await answering).resetAndDestroy();
@@ -118,13 +123,7 @@ describe('a close-delimited response cut short by its destination', () => {
       socket.end(`HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n${PART}`);
     });
     toClose.push(() => upstream.close());
-    const via = parseUpstreamProxyUrl(`http://127.0.0.1:${String(upstream.port)}`);
-    if (typeof via === 'string') throw new Error(via);
-    const connector = createUpstreamConnector(
-      { upstreamProxy: { source: 'config', https: via, http: via, noProxy: [], ignored: [] } },
-      createLogger({ level: 'info', destination: new CapturedLogs() }),
-    );
-    const proxy = await proxyForTest({ connector });
+    const proxy = await proxyThroughUpstream(upstream.port);
     const curl = watchChild('curl', ['-sS', '--noproxy', '', '-x', proxy.url, 'http://127.0.0.1:9/short']);
     const run = await curl.exited;
     expect(run.code, run.stderr).not.toBe(0);
