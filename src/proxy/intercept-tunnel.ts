@@ -100,8 +100,12 @@ export async function interceptTunnel(
   }
 }
 
-/** Serve the client's TLS or plain HTTP (`bytes`, its first, go back into the socket first) through the proxy's own HTTP server. */
-function interceptFlight(
+/**
+ * Serve the client's TLS or plain HTTP (`bytes`, its first, go back into the socket first) through
+ * the proxy's own HTTP server, pinned to `target`; the tally's closed line follows the session's
+ * end. Also the way in for a redirected ClientHello naming an intercepted host (transparent-tls.ts).
+ */
+export function interceptFlight(
   interception: Interception,
   conn: ConnectionContext,
   client: Socket,

@@ -1,17 +1,19 @@
 import { execFile, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initCa } from '../../../src/intercept/ca-create.js';
 import { AGENT_ADDRESS, createNetnsWorld, netnsSupport, type NetnsWorld } from './netns-world.js';
 import { WORLD_ORIGIN_SOURCE } from './world-origin.js';
 
 // Transparent mode for real: the shipped iptables script inside a network namespace made here,
 // the proxy as one UID, curl as another. Checks that the agent's plain and TLS connections are
 // captured, decided, forwarded or refused, that unrecoverable ones are refused with a reason, and
-// that the proxy's own connections are not redirected back to it.
+// that the proxy's own connections are not redirected back to it; and that TLS to a host in
+// intercept.hosts is opened and its requests decided one by one, as a CONNECT to it would be.
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -19,7 +21,20 @@ const CLI = join(ROOT, 'dist/cli.js');
 const SCRIPT = join(ROOT, 'config/iptables/kaizen-redirect.sh');
 const AGENT_UID = '1000';
 const PORT = '15001';
-const HOSTS = { 'allowed.test': '203.0.113.2', 'blocked.test': '203.0.113.3' };
+const HOSTS = { 'allowed.test': '203.0.113.2', 'blocked.test': '203.0.113.3', 'secret.test': '203.0.113.2' };
+/** Intercepted, with a tool route on /secret that a local policy blocks (on the proxy port: 403). */
+const PROXY_CONFIG = (dir: string): string => `intercept:
+  ca_dir: ${join(dir, 'ca')}
+  hosts: [secret.test]
+  upstream_ca: ${join(dir, 'cert.pem')}
+tools:
+  - {match: "GET secret.test/secret", tool: read_secret}
+policies:
+  - name: no-secret
+    mode: blocklist
+    rules:
+      skill_patterns: [read_secret]
+`;
 
 const unsupported = await netnsSupport();
 
@@ -75,6 +90,8 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
   let proxy: ChildProcess;
   let originLines: Lines;
   let proxyLines: Lines;
+  /** The proxy port, http://127.0.0.1:PORT (loopback: never redirected). */
+  let proxyUrl: string;
 
   /** curl run by the agent's UID inside the agent namespace. */
   const curlAs = (uid: string, args: readonly string[]) =>
@@ -87,11 +104,11 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
     dir = mkdtempSync(join(tmpdir(), 'kzp-netns-'));
     chmodSync(dir, 0o755);
     await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=kaizen netns test',
-      '-addext', 'subjectAltName=DNS:allowed.test,DNS:blocked.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+      '-addext', 'subjectAltName=DNS:allowed.test,DNS:blocked.test,DNS:secret.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
     chmodSync(join(dir, 'cert.pem'), 0o644);
     writeFileSync(join(dir, 'origin.mjs'), WORLD_ORIGIN_SOURCE);
 
-    origin = world.spawn(world.world, [process.execPath, join(dir, 'origin.mjs'), join(dir, 'cert.pem'), join(dir, 'key.pem'), ...Object.values(HOSTS)]);
+    origin = world.spawn(world.world, [process.execPath, join(dir, 'origin.mjs'), join(dir, 'cert.pem'), join(dir, 'key.pem'), ...new Set(Object.values(HOSTS))]);
     originLines = new Lines(origin);
     await originLines.waitFor((line) => line['event'] === 'ready');
 
@@ -99,14 +116,19 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
     // root can read) as root: either way a UID other than the agent's, and the one the rules exempt.
     const readable = await world.exec(world.agent, ['setpriv', '--reuid', '1337', '--regid', '1337', '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(CLI)})`]);
     proxyUid = readable.code === 0 ? '1337' : '0';
+    const ca = await initCa(join(dir, 'ca'), { name: 'kaizen netns interception CA', days: 2, force: false });
+    for (const file of [join(dir, 'ca'), ca.certFile, ca.keyFile]) chownSync(file, Number(proxyUid), Number(proxyUid));
+    // curl trusts both the interception CA and the origin's certificate: only the proxy's answer tells them apart.
+    writeFileSync(join(dir, 'both.pem'), readFileSync(ca.certFile, 'utf8') + readFileSync(join(dir, 'cert.pem'), 'utf8'));
+    writeFileSync(join(dir, 'kaizen-proxy.yaml'), PROXY_CONFIG(dir));
     const rules = await world.exec(world.agent, ['sh', SCRIPT, 'apply'], { env: { ...process.env, KAIZEN_PROXY_UID: proxyUid, KAIZEN_TRANSPARENT_PORT: PORT } });
     expect(rules, rules.stderr).toMatchObject({ code: 0 });
 
     const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: dir };
     proxy = world.spawn(world.agent, ['setpriv', '--reuid', proxyUid, '--regid', proxyUid, '--clear-groups', process.execPath, CLI, 'serve',
-      '--listen', '127.0.0.1:0', '--admin', 'off', '--transparent', `127.0.0.1:${PORT}`, '--allow-private', '203.0.113.2/32'], { cwd: dir, env });
+      '--config', join(dir, 'kaizen-proxy.yaml'), '--listen', '127.0.0.1:0', '--admin', 'off', '--transparent', `127.0.0.1:${PORT}`, '--allow-private', '203.0.113.2/32'], { cwd: dir, env });
     proxyLines = new Lines(proxy);
-    await proxyLines.waitFor((line) => line['msg'] === 'listening');
+    proxyUrl = `http://${String((await proxyLines.waitFor((line) => line['msg'] === 'listening'))['proxy'])}`;
   });
 
   afterAll(async () => {
@@ -152,6 +174,34 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
     expect(tls.stderr).toMatch(/access denied/i);
     expect(await decisionFor('blocked.test:443')).toMatchObject({ decision: 'block', source: 'guard' });
     expect(originLines.lines.filter((line) => String(line['local']).startsWith('203.0.113.3'))).toEqual([]);
+  });
+
+  it('opens redirected TLS to an intercepted host and decides each request inside, as a CONNECT to it', async () => {
+    const head = ['--cacert', join(dir, 'both.pem'), '-D', '-', '-o', '/dev/null'];
+    const proxied = await curl([...head, '-x', proxyUrl, 'https://secret.test/secret']);
+    // After the CONNECT's own 200, the request's answer.
+    expect(proxied.stdout).toMatch(/^HTTP\/1\.1 403/m);
+    const toolCall = (line: Line) => line['msg'] === 'decision' && line['kind'] === 'tool_call' && line['target'] === 'secret.test:443';
+    const onProxyPort = await proxyLines.waitFor(toolCall);
+    const redirected = await curl([...head, 'https://secret.test/secret']);
+    expect(redirected.stderr).toBe('');
+    expect(redirected.stdout).toMatch(/^HTTP\/1\.1 403/);
+    const reason = (stdout: string) => /^X-Kaizen-Reason: (.*)\r$/im.exec(stdout)?.[1];
+    expect(reason(redirected.stdout)).toMatch(/no-secret/);
+    expect(reason(redirected.stdout)).toBe(reason(proxied.stdout));
+    // The redirected request was an action of its own, decided as the one on the proxy port was.
+    const decided = (line: Line) => ({ agent: line['agent'], method: line['method'], decision: line['decision'], reason: line['reason'], source: line['source'] });
+    expect(decided(onProxyPort)).toMatchObject({ method: 'GET', decision: 'block', source: 'local' });
+    expect(decided(await proxyLines.waitFor((line) => toolCall(line) && line !== onProxyPort))).toEqual(decided(onProxyPort));
+
+    // Another path is decided on its own and served by the proxy, over its own TLS to the origin.
+    const served = await curl(['--cacert', join(dir, 'both.pem'), 'https://secret.test/public']);
+    expect(JSON.parse(served.stdout)).toMatchObject({ scheme: 'https', host: 'secret.test', path: '/public' });
+    expect(await proxyLines.waitFor((line) => line['msg'] === 'decision' && line['kind'] === 'http' && line['target'] === 'secret.test:443')).toMatchObject({
+      method: 'GET', decision: 'allow',
+    });
+    // The redirected /secret never reached the origin; /public did, once.
+    expect(originLines.lines.filter((line) => line['event'] === 'request' && String(line['host']).startsWith('secret.test')).map((line) => line['path'])).toEqual(['/public']);
   });
 
   it('refuses HTTPS to a bare IP (no SNI) and logs why', async () => {
