@@ -55,7 +55,9 @@ export async function admitFirstFlight(
   const named = targetFromParts(sni, target.port);
 
   const shown = sni.slice(0, MAX_SNI_SHOWN);
-  const action = connectAction(named.ok ? named.value : target, { sni: shown, connectHost: target.host });
+  const subject = named.ok ? named.value : target;
+  // Labelled as a CONNECT to that name would be (its publisher), so publisher rules see it.
+  const action = connectAction(subject, { ...proxy.labels.tunnel(subject), sni: shown, connectHost: target.host });
   if (!named.ok) {
     // Not a host name at all: a malformed ClientHello, refused here like a malformed request.
     reportDecided(proxy, conn, action, unreadableSni(shown, target.host), 0);

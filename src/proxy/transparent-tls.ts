@@ -45,7 +45,7 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
   const target = parsed.value;
   const tally = newTally('connect', performance.now());
   tally.target = target.authority;
-  const action = connectAction(target, { sni });
+  const action = connectAction(target, { ...proxy.labels.tunnel(target), sni });
   tally.action = action;
   const early = captureEarlyBytes(client);
   client.resume();

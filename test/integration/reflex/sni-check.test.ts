@@ -30,7 +30,18 @@ async function start(sniMismatch: 'block' | 'allow'): Promise<number> {
   const file = writeFile(
     tempDir(),
     'kaizen-proxy.yaml',
-    ['admin: off', 'network: { allow_private: [127.0.0.0/8, "::1"] }', `tls: { sni_mismatch: ${sniMismatch} }`, 'policies:', '  - name: no-paste', '    mode: blocklist', '    rules: { domains: [pastebin.com] }'].join('\n'),
+    [
+      'admin: off',
+      'network: { allow_private: [127.0.0.0/8, "::1"] }',
+      `tls: { sni_mismatch: ${sniMismatch} }`,
+      'policies:',
+      '  - name: no-paste',
+      '    mode: blocklist',
+      '    rules: { domains: [pastebin.com] }',
+      '  - name: no-paste-publisher',
+      '    mode: blocklist',
+      '    rules: { publishers: [hastebin] }',
+    ].join('\n'),
   );
   const loaded = loadConfig({ env: {}, flags: { config: file, listen: '127.0.0.1:0' } });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
@@ -240,5 +251,14 @@ describe('SNI check, tls.sni_mismatch: allow', () => {
     const body = await httpsGet(await tunnel(port, `localhost:${origin.port}`), 'fine.example');
     expect(body).toMatch(/^HTTP\/1\.1 200/);
     expect(logs.lines.some((line) => line.msg === 'decision' && line['target'] === `fine.example:${origin.port}` && line['decision'] === 'allow')).toBe(true);
+  });
+
+  it('labels the SNI action with its publisher, so a publisher rule refuses it', async () => {
+    const port = await start('allow');
+    const fronted = await tunnel(port, `localhost:${origin.port}`);
+    await expect(httpsGet(fronted, 'files.hastebin.com')).rejects.toThrow();
+    const decision = await logs.waitFor((line) => line.msg === 'decision' && line['target'] === `files.hastebin.com:${origin.port}`);
+    expect(decision).toMatchObject({ kind: 'connect', decision: 'block', source: 'local', reason: 'blocked by local policy "no-paste-publisher" (publishers)' });
+    expect(await closedLine(`localhost:${origin.port}`)).toMatchObject({ code: 'KZP_ERR_BLOCKED' });
   });
 });

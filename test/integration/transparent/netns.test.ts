@@ -21,7 +21,7 @@ const CLI = join(ROOT, 'dist/cli.js');
 const SCRIPT = join(ROOT, 'config/iptables/kaizen-redirect.sh');
 const AGENT_UID = '1000';
 const PORT = '15001';
-const HOSTS = { 'allowed.test': '203.0.113.2', 'blocked.test': '203.0.113.3', 'secret.test': '203.0.113.2' };
+const HOSTS = { 'allowed.test': '203.0.113.2', 'blocked.test': '203.0.113.3', 'secret.test': '203.0.113.2', 'files.hastebin.com': '203.0.113.2' };
 /** Intercepted, with a tool route on /secret that a local policy blocks (on the proxy port: 403). */
 const PROXY_CONFIG = (dir: string): string => `intercept:
   ca_dir: ${join(dir, 'ca')}
@@ -34,6 +34,10 @@ policies:
     mode: blocklist
     rules:
       skill_patterns: [read_secret]
+  - name: no-paste-publisher
+    mode: blocklist
+    rules:
+      publishers: [hastebin]
 `;
 
 const unsupported = await netnsSupport();
@@ -174,6 +178,12 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
     expect(tls.stderr).toMatch(/access denied/i);
     expect(await decisionFor('blocked.test:443')).toMatchObject({ decision: 'block', source: 'guard' });
     expect(originLines.lines.filter((line) => String(line['local']).startsWith('203.0.113.3'))).toEqual([]);
+  });
+
+  it('labels a redirected TLS action with its publisher, as a CONNECT to it would be: a publisher rule refuses it', async () => {
+    const tls = await curl(['--cacert', join(dir, 'cert.pem'), 'https://files.hastebin.com/']);
+    expect(tls.stderr).toMatch(/access denied/i);
+    expect(await decisionFor('files.hastebin.com:443')).toMatchObject({ kind: 'connect', decision: 'block', source: 'local', reason: 'blocked by local policy "no-paste-publisher" (publishers)' });
   });
 
   it('opens redirected TLS to an intercepted host and decides each request inside, as a CONNECT to it', async () => {
