@@ -9,6 +9,8 @@ interface Remembered {
   readonly tool: string | undefined;
   readonly method: string | undefined;
   readonly scheme: ActionMetadata['scheme'];
+  readonly sni: string | undefined;
+  readonly connectHost: string | undefined;
   readonly key: string;
 }
 
@@ -21,25 +23,46 @@ interface Remembered {
 const remembered = new Map<string, Remembered>();
 
 /**
- * Every field a verdict can depend on (agent, kind, target, tool, method, scheme) and nothing that
- * varies per request (path, query, ids), so one host's traffic shares one entry. The scheme keeps a
- * WebSocket upgrade (an `http` GET with scheme ws) apart from a plain GET to the same target:port;
- * a CONNECT has none. Each free-text field is written with its length first, which keeps the
- * fields apart whatever they contain; the scheme is one of four fixed words and needs no length
- * (a JSON.stringify of the fields was 3 µs of a forwarded request's CPU, bench/profile.mjs http).
+ * Every field a verdict can depend on (agent, kind, target, tool, method, scheme, and a tunnel's
+ * SNI and CONNECT host) and nothing that varies per request (path, query, ids), so one host's
+ * traffic shares one entry. The scheme keeps a WebSocket upgrade (an `http` GET with scheme ws)
+ * apart from a plain GET to the same target:port; a CONNECT has none. metadata.sni and
+ * metadata.connect_host keep a domain-fronting attempt (a tunnel to connect_host whose ClientHello
+ * names the target) apart from a plain CONNECT to its target and from fronting through another
+ * host: the control plane hears of each, and no verdict given without knowing of the fronting
+ * answers for it. Each free-text field is written with its length first, which keeps the fields
+ * apart whatever they contain; the scheme is one of four fixed words and needs no length (a
+ * JSON.stringify of the fields was 3 µs of a forwarded request's CPU, bench/profile.mjs http).
+ * The SNI part is written only when the action has one, after the scheme.
  */
 export function verdictCacheKey(agent: string, action: Action): string {
   const target = action.target;
   const kind = action.kind;
   const tool = action.tool;
-  const method = action.metadata.method;
-  const scheme = action.metadata.scheme;
+  const { method, scheme, sni, connect_host: connectHost } = action.metadata;
   const last = remembered.get(target);
-  if (last !== undefined && last.agent === agent && last.kind === kind && last.tool === tool && last.method === method && last.scheme === scheme) return last.key;
-  const key = `${agentKeyPrefix(agent)}${kind}|${target.length}:${target}|${tool === undefined ? '-' : `${tool.length}:${tool}`}|${method === undefined ? '-' : `${method.length}:${method}`}|${scheme ?? '-'}`;
+  if (
+    last !== undefined &&
+    last.agent === agent &&
+    last.kind === kind &&
+    last.tool === tool &&
+    last.method === method &&
+    last.scheme === scheme &&
+    last.sni === sni &&
+    last.connectHost === connectHost
+  ) {
+    return last.key;
+  }
+  const fronting = sni === undefined && connectHost === undefined ? '' : `|${free(sni)}|${free(connectHost)}`;
+  const key = `${agentKeyPrefix(agent)}${kind}|${target.length}:${target}|${free(tool)}|${free(method)}|${scheme ?? '-'}${fronting}`;
   if (last === undefined && remembered.size >= MEMO_TARGETS) remembered.clear();
-  remembered.set(target, { agent, kind, tool, method, scheme, key });
+  remembered.set(target, { agent, kind, tool, method, scheme, sni, connectHost, key });
   return key;
+}
+
+/** A free-text field of the key: its length first, or `-` when absent. */
+function free(text: string | undefined): string {
+  return text === undefined ? '-' : `${text.length}:${text}`;
 }
 
 /**

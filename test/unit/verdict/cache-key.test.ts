@@ -31,6 +31,19 @@ describe('verdictCacheKey', () => {
     expect(keys.size).toBe(8);
   });
 
+  it('separates a fronting attempt (metadata.sni, connect_host) from a plain CONNECT, and one fronted host from another', () => {
+    const connect = (metadata: Action['metadata']): Action => ({ kind: 'connect', target: 'fronted.example:443', metadata });
+    const plain = verdictCacheKey('a', connect({ source: 'egress' }));
+    const fronted = verdictCacheKey('a', connect({ source: 'egress', sni: 'fronted.example', connect_host: 'allowed.example' }));
+    const frontedElsewhere = verdictCacheKey('a', connect({ source: 'egress', sni: 'fronted.example', connect_host: 'other.example' }));
+    // Asked again right after a plain CONNECT to the same target (the memo): still its own key.
+    expect(verdictCacheKey('a', connect({ source: 'egress' }))).toBe(plain);
+    expect(new Set([plain, fronted, frontedElsewhere]).size).toBe(3);
+    expect(verdictCacheKey('a', connect({ source: 'egress', sni: 'fronted.example', connect_host: 'allowed.example', event_id: 'e2' }))).toBe(fronted);
+    // An SNI alone (a transparent listener's TLS) is part of what the control plane is shown, too.
+    expect(verdictCacheKey('a', connect({ source: 'egress', sni: 'fronted.example' }))).not.toBe(plain);
+  });
+
   it('cannot be confused by separators inside a field', () => {
     expect(verdictCacheKey('a","connect', http('GET', '/'))).not.toBe(verdictCacheKey('a', http('GET', '/')));
     // The same characters split differently between fields make different keys.
