@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   KZP_ERR_CONTROL_PLANE_TIMEOUT: 'The control plane did not answer within control_plane.timeout.',
   KZP_ERR_CONTROL_PLANE_HTTP: 'The control plane answered with an error status.',
   KZP_ERR_CONTROL_PLANE_AUTH: 'The control plane refused the API key (401/403).',
-  KZP_ERR_CONTROL_PLANE_ANSWER: 'The control plane answered with a body that is not a valid verdict answer (cut short by a clean close, too large, unreadable). An empty 2xx is not one: like `{}`, it means recorded, no opinion.',
+  KZP_ERR_CONTROL_PLANE_ANSWER: 'The control plane answered with a body that is not a valid verdict answer (not a JSON object, a `decision` or `verdict` of the wrong type, cut short by a clean close, too large). An empty 2xx is not one: like `{}`, it means recorded, no opinion; nor is a readable decision beside a reason, evidence item, confidence or id of the wrong type or range: those are ignored, with a warning naming them (`ignored_fields`).',
   KZP_ERR_CONTROL_PLANE_NETWORK: 'The control plane could not be reached (refused, reset before or while the answer was read, DNS).',
   KZP_ERR_CONTROL_PLANE_REFUSED: 'The control plane refused an action report for good (400, 409, 413, 415 or 422: the report itself): it is not spooled or sent again; logged at most once a minute, with how many more were held back.',
   KZP_ERR_SPOOL: 'The report spool in data_dir could not be opened or written, or dropped actions (spool.max_bytes reached); see the log line for which.',

@@ -44,8 +44,8 @@ const AUTH_LOG_INTERVAL_MS = 60_000;
 /** A refused report is logged at most this often: one line names the problem, a flood of them says nothing more. */
 const REFUSED_LOG_INTERVAL_MS = 60_000;
 /**
- * Other failures (timeouts, 5xx, resets): one warning per error code per 10 s, the next one saying
- * how many were held back. Each action's own decision line still says it got no verdict; an outage
+ * Other failures (timeouts, 5xx, resets), and answers with fields ignored (per list of fields): one
+ * warning per error code per 10 s, the next one saying how many were held back. Each action's own decision line still says it got no verdict; an outage
  * with many destinations uncached would otherwise write a second line for every one of them.
  */
 const FAILURE_LOG_INTERVAL_MS = 10_000;
@@ -124,10 +124,8 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       }
       if (Buffer.byteLength(text) > MAX_ANSWER_BYTES) return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', 'answer too large for a verdict') } };
       const parsed = parseAnswer(text);
-      return {
-        kind: 'final',
-        result: parsed.ok ? { ok: true, answer: parsed.answer } : { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', parsed.message) },
-      };
+      if (!parsed.ok) return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', parsed.message) } };
+      return { kind: 'final', result: parsed.ignored.length === 0 ? { ok: true, answer: parsed.answer } : { ok: true, answer: parsed.answer, ignored: parsed.ignored } };
     }
     await body.dump().catch(() => undefined);
     if (statusCode === 401 || statusCode === 403) {
@@ -181,6 +179,10 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   function observe(result: ControlPlaneResult, report: VerdictReport): void {
     const fields = { agent: report.agent, kind: report.action.kind, target: report.action.target };
     if (result.ok) {
+      const gate = result.ignored === undefined ? null : failureGate.pass(`ignored:${result.ignored.join(',')}`);
+      if (gate?.open === true) {
+        logger.warn({ ...fields, ignored_fields: result.ignored, verdict_id: result.answer.verdictId, suppressed: gate.suppressed }, 'control plane answer has fields of the wrong type or shape: ignored them, kept its decision');
+      }
       if (result.answer.kind === 'verdict' && result.answer.flagged) {
         logger.warn({ ...fields, reported_decision: result.answer.reported, verdict_id: result.answer.verdictId }, 'control plane answered a decision other than allow or block: allowing and flagging');
       }

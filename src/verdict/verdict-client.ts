@@ -45,7 +45,14 @@ export interface ControlPlaneFailure {
   readonly retryAfterMs?: number;
 }
 
-export type ControlPlaneResult = { readonly ok: true; readonly answer: ControlPlaneAnswer } | ControlPlaneFailure;
+export type ControlPlaneResult =
+  | {
+      readonly ok: true;
+      readonly answer: ControlPlaneAnswer;
+      /** Secondary fields of the answer left out for their type or shape (answer-schema.ts), when there were any. */
+      readonly ignored?: readonly string[];
+    }
+  | ControlPlaneFailure;
 
 /** What the decider needs from the control plane; the undici client implements it. */
 export interface VerdictClient {

@@ -83,11 +83,22 @@ describe('control-plane client: answers', () => {
     ['truncated', reply.truncated()],
     ['a JSON array', reply.json(200, [{ decision: 'allow' }])],
     ['a decision that is not a string', reply.json(200, { decision: 1 })],
-    ['evidence of the wrong shape', reply.json(200, { decision: 'block', evidence: 'everything' })],
+    ['`verdict` that is not an object', reply.json(200, { verdict: 'block' })],
   ])('%s is KZP_ERR_CONTROL_PLANE_ANSWER, not retried', async (_name, answer) => {
     fixture.cp.respondWith(answer);
     expect(failureCode(await client().send(REPORT))).toBe('KZP_ERR_CONTROL_PLANE_ANSWER');
     expect(fixture.cp.requests).toHaveLength(1);
+  });
+
+  it('a block whose evidence and confidence are of the wrong shape is still a block; one warning names the fields', async () => {
+    fixture.cp.respondWith(reply.json(200, { decision: 'block', reason: 'exfil', evidence: 'everything', confidence: 95, id: 'v-7' }));
+    const result = await client().send(REPORT);
+    expect(result).toMatchObject({ ok: true, answer: { kind: 'verdict', decision: 'block', reason: 'exfil', evidence: [], confidence: null, verdictId: 'v-7' } });
+    expect(fixture.cp.requests).toHaveLength(1);
+    const warnings = fixture.logs.lines().filter((line) => line['level'] === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ ignored_fields: ['evidence', 'confidence'], verdict_id: 'v-7', target: 'api.stripe.com:443' });
+    expect(warnings[0]?.['msg']).toContain('ignored them, kept its decision');
   });
 });
 

@@ -8,6 +8,7 @@ describe('parseAnswer', () => {
     expect(parse({ decision: 'block', reason: 'r', evidence: [{ kind: 'k', value: 'v', source: 's', extra: 1 }], confidence: 0.5, id: 'v1' })).toEqual({
       ok: true,
       answer: { kind: 'verdict', decision: 'block', flagged: false, reported: 'block', reason: 'r', evidence: [{ kind: 'k', value: 'v', source: 's' }], confidence: 0.5, verdictId: 'v1' },
+      ignored: [],
     });
   });
 
@@ -28,7 +29,7 @@ describe('parseAnswer', () => {
   });
 
   it.each(['', ' ', '\r\n', ' \t\n '])('an empty or whitespace-only body %j is recorded, no opinion', (text) => {
-    expect(parseAnswer(text)).toEqual({ ok: true, answer: { kind: 'recorded', verdictId: null } });
+    expect(parseAnswer(text)).toEqual({ ok: true, answer: { kind: 'recorded', verdictId: null }, ignored: [] });
   });
 
   it('an unknown decision is allow-and-flag with a reason that names it', () => {
@@ -55,12 +56,49 @@ describe('parseAnswer', () => {
     ['null', null],
     ['a string', 'allow'],
     ['a numeric decision', { decision: 1 }],
+    ['a boolean decision', { decision: true }],
+    ['a decision in a list', { decision: ['block'] }],
     ['an empty decision', { decision: '' }],
-    ['evidence not an array', { decision: 'block', evidence: {} }],
-    ['evidence without value', { decision: 'block', evidence: [{ kind: 'k', source: 's' }] }],
-    ['confidence out of range', { decision: 'allow', confidence: 3 }],
+    ['a blank decision', { decision: '  ' }],
+    ['a numeric decision under `verdict`', { verdict: { decision: 1 } }],
     ['verdict not an object', { verdict: 'allow' }],
   ])('%s is malformed', (_name, body) => {
     expect(parse(body)).toMatchObject({ ok: false });
+  });
+
+  const evidence = { kind: 'k', value: 'v', source: 's' };
+  it.each([
+    ['a confidence out of range', { confidence: 95 }, { confidence: null }, ['confidence']],
+    ['a confidence that is not a number', { confidence: 'high' }, { confidence: null }, ['confidence']],
+    ['a negative id', { id: -1 }, { verdictId: null }, ['id']],
+    ['a fractional id', { id: 1.5 }, { verdictId: null }, ['id']],
+    ['an id that is an object', { id: { v: 1 } }, { verdictId: null }, ['id']],
+    ['a bad id beside a good verdict_id', { id: '', verdict_id: 'v9' }, { verdictId: 'v9' }, ['id']],
+    ['a reason that is not a string', { reason: 42 }, { reason: 'blocked by the Kaizen control plane' }, ['reason']],
+    ['evidence that is not a list', { evidence: {} }, { evidence: [] }, ['evidence']],
+    ['an evidence item without value', { evidence: [{ kind: 'k', source: 's' }, evidence] }, { evidence: [evidence] }, ['evidence']],
+    ['an evidence item with a null source', { evidence: [evidence, { kind: 'dest', value: 'x', source: null }] }, { evidence: [evidence] }, ['evidence']],
+    ['an evidence item that is no object', { evidence: ['x', evidence, 7] }, { evidence: [evidence] }, ['evidence']],
+    ['several bad fields', { confidence: -1, id: -2, evidence: [null] }, { confidence: null, verdictId: null, evidence: [] }, ['confidence', 'evidence', 'id']],
+  ])('a block with %s keeps its decision; the field is ignored and named', (_name, extra, expected, ignored) => {
+    const result = parse({ decision: 'block', reason: 'exfil', ...extra });
+    expect(result).toMatchObject({ ok: true, answer: { kind: 'verdict', decision: 'block', reported: 'block', ...expected } });
+    expect(result.ok && [...result.ignored].sort()).toEqual(ignored);
+  });
+
+  it('names a field under `verdict` by its place', () => {
+    expect(parse({ verdict: { decision: 'block', confidence: 2, reason: 'exfil' } })).toMatchObject({
+      ok: true,
+      answer: { decision: 'block', reason: 'exfil', confidence: null },
+      ignored: ['verdict.confidence'],
+    });
+  });
+
+  it('an answer without a decision ignores a bad id: recorded, no opinion', () => {
+    expect(parse({ id: -5 })).toEqual({ ok: true, answer: { kind: 'recorded', verdictId: null }, ignored: ['id'] });
+  });
+
+  it('checks only the fields it reads: those beside the decision that is not used are left alone', () => {
+    expect(parse({ decision: 'block', verdict: { decision: 'allow', confidence: 7 } })).toMatchObject({ ok: true, answer: { decision: 'block' }, ignored: [] });
   });
 });
