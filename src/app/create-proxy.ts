@@ -165,7 +165,10 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         // Readiness fails first, so an orchestrator stops sending before the drain begins.
         observability.readiness.markDraining();
         logger.info({ drain_timeout_ms: config.limits.drainTimeoutMs, open_tunnels: server.activeTunnels, in_flight: server.inFlight }, 'draining');
-        await server.close(closeOptions);
+        const drained = server.close(closeOptions);
+        // server.close() has stopped every listener accepting by the time it returns; the drain goes on.
+        observability.readiness.markNotListening();
+        await drained;
         reflex.stop();
         await decider.close();
         await recorder?.close();

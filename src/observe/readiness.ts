@@ -21,6 +21,11 @@ export class Readiness {
     this.#listening = true;
   }
 
+  /** The listeners have stopped accepting (the drain closed them): /readyz no longer says listening. */
+  markNotListening(): void {
+    this.#listening = false;
+  }
+
   /** The first step of a shutdown: /readyz fails from here on, before the drain starts. */
   markDraining(): void {
     this.#draining = true;

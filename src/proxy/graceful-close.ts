@@ -43,7 +43,8 @@ const CLOSE_REPORTS_MS = 2_000;
  */
 export async function closeGracefully(listeners: ClientListeners, proxy: ProxyContext, drainTimeoutMs: number, options: CloseOptions = {}): Promise<void> {
   const servers = [listeners.server, ...listeners.redirected];
-  // Each closes its idle connections now; resolves once every connection of theirs is gone.
+  // Each stops accepting and closes its idle connections now, before the first await (ProxyServer.close
+  // promises it to readiness); resolves once every connection of theirs is gone.
   const closed = Promise.all(servers.map(stopAccepting));
   listeners.lane?.closeIdle();
   // node:http knows which connections are idle (a pipelined request keeps one busy): asked once

@@ -80,8 +80,9 @@ export interface ProxyServerOptions {
 export interface ProxyServer {
   listen(host: string, port: number): Promise<{ address: string; port: number }>;
   /**
-   * Graceful: stop accepting, let requests in flight and open tunnels finish up to drainTimeoutMs,
-   * then destroy what is left (graceful-close.ts). Later calls return the first call's promise.
+   * Graceful: stop accepting (every listener, before this returns), let requests in flight and open
+   * tunnels finish up to drainTimeoutMs, then destroy what is left (graceful-close.ts). Later calls
+   * return the first call's promise.
    */
   close(options?: CloseOptions): Promise<void>;
   /**

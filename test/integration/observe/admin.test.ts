@@ -106,7 +106,7 @@ describe('admin listener', () => {
     expect(proxy.admin).toBeNull();
   });
 
-  it('fails readiness as soon as the drain begins, while a request is still in flight', async () => {
+  it('fails readiness as soon as the drain begins, while a request is still in flight, and no longer reports listening', async () => {
     let release: () => void = () => undefined;
     let arrived: () => void = () => undefined;
     const inFlight = new Promise<void>((resolve) => (arrived = resolve));
@@ -125,7 +125,9 @@ describe('admin listener', () => {
     const closing = proxy.close();
     const draining = await get(admin.port, '/readyz');
     expect(draining.status).toBe(503);
-    expect(JSON.parse(draining.body)).toMatchObject({ ready: false, draining: true, listening: true });
+    // The listeners stopped accepting when the drain began: /readyz says so, and the proxy port refuses.
+    expect(JSON.parse(draining.body)).toMatchObject({ ready: false, draining: true, listening: false });
+    await expect(get(originPort, '/after', { proxyPort: proxy.address.port })).rejects.toThrow(/ECONNREFUSED/);
     expect((await get(admin.port, '/healthz')).status).toBe(200);
     release();
     expect(await slow).toMatchObject({ status: 200, body: 'late' });
