@@ -77,3 +77,18 @@ export async function netnsSupport(): Promise<string | null> {
   }
   return null;
 }
+
+/** argv run as `uid` (user and group, no supplementary groups), as the agent or the proxy would be. */
+export function asUid(uid: string, argv: readonly string[]): string[] {
+  return ['setpriv', '--reuid', uid, '--regid', uid, '--clear-groups', ...argv];
+}
+
+/**
+ * The UID to run the proxy as: 1337 (the rules' default) when that UID can read the built CLI and
+ * node, else (a checkout only root can read) root. Either way a UID other than the agent's, and
+ * the one the rules must exempt.
+ */
+export async function proxyUidIn(world: NetnsWorld, cli: string): Promise<string> {
+  const readable = await world.exec(world.agent, asUid('1337', [process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(cli)})`]));
+  return readable.code === 0 ? '1337' : '0';
+}

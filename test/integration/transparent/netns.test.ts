@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCa } from '../../../src/intercept/ca-create.js';
-import { AGENT_ADDRESS, createNetnsWorld, netnsSupport, type NetnsWorld } from './netns-world.js';
+import { AGENT_ADDRESS, asUid, createNetnsWorld, netnsSupport, proxyUidIn, type NetnsWorld } from './netns-world.js';
 import { WORLD_ORIGIN_SOURCE } from './world-origin.js';
 
 // Transparent mode for real: the shipped iptables script inside a network namespace made here,
@@ -99,7 +99,7 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
 
   /** curl run by the agent's UID inside the agent namespace. */
   const curlAs = (uid: string, args: readonly string[]) =>
-    world.exec(world.agent, ['setpriv', '--reuid', uid, '--regid', uid, '--clear-groups', 'curl', '-sS', '--max-time', '10', ...args]);
+    world.exec(world.agent, asUid(uid, ['curl', '-sS', '--max-time', '10', ...args]));
   const curl = (args: readonly string[]) => curlAs(AGENT_UID, args);
 
   beforeAll(async () => {
@@ -116,10 +116,7 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
     originLines = new Lines(origin);
     await originLines.waitFor((line) => line['event'] === 'ready');
 
-    // The proxy runs as 1337 when that UID can read the built CLI and node; else (a checkout only
-    // root can read) as root: either way a UID other than the agent's, and the one the rules exempt.
-    const readable = await world.exec(world.agent, ['setpriv', '--reuid', '1337', '--regid', '1337', '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(CLI)})`]);
-    proxyUid = readable.code === 0 ? '1337' : '0';
+    proxyUid = await proxyUidIn(world, CLI);
     const ca = await initCa(join(dir, 'ca'), { name: 'kaizen netns interception CA', days: 2, force: false });
     for (const file of [join(dir, 'ca'), ca.certFile, ca.keyFile]) chownSync(file, Number(proxyUid), Number(proxyUid));
     // curl trusts both the interception CA and the origin's certificate: only the proxy's answer tells them apart.
@@ -129,8 +126,8 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
     expect(rules, rules.stderr).toMatchObject({ code: 0 });
 
     const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: dir };
-    proxy = world.spawn(world.agent, ['setpriv', '--reuid', proxyUid, '--regid', proxyUid, '--clear-groups', process.execPath, CLI, 'serve',
-      '--config', join(dir, 'kaizen-proxy.yaml'), '--listen', '127.0.0.1:0', '--admin', 'off', '--transparent', `127.0.0.1:${PORT}`, '--allow-private', '203.0.113.2/32'], { cwd: dir, env });
+    proxy = world.spawn(world.agent, asUid(proxyUid, [process.execPath, CLI, 'serve',
+      '--config', join(dir, 'kaizen-proxy.yaml'), '--listen', '127.0.0.1:0', '--admin', 'off', '--transparent', `127.0.0.1:${PORT}`, '--allow-private', '203.0.113.2/32']), { cwd: dir, env });
     proxyLines = new Lines(proxy);
     proxyUrl = `http://${String((await proxyLines.waitFor((line) => line['msg'] === 'listening'))['proxy'])}`;
   });
@@ -224,7 +221,7 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
 
   it('refuses a protocol that is neither TLS nor HTTP, with the reason', async () => {
     const script = "const s=require('net').connect(22,'203.0.113.2',()=>s.write('\\x00\\x01binary'));s.on('error',()=>{});s.on('close',()=>process.exit(0))";
-    await world.exec(world.agent, ['setpriv', '--reuid', AGENT_UID, '--regid', AGENT_UID, '--clear-groups', process.execPath, '-e', script]);
+    await world.exec(world.agent, asUid(AGENT_UID, [process.execPath, '-e', script]));
     await proxyLines.waitFor((line) => line['msg'] === 'refused' && line['reason'] === 'unknown_protocol');
   });
 
@@ -237,8 +234,8 @@ describe('transparent mode in network namespaces (iptables REDIRECT)', () => {
     expect(proxyLines.lines.filter((line) => line['msg'] === 'decision').length).toBe(decisions);
 
     const quic = (uid: string) =>
-      world.exec(world.agent, ['setpriv', '--reuid', uid, '--regid', uid, '--clear-groups', process.execPath, '-e',
-        "const s=require('dgram').createSocket('udp4');s.send('quic?',443,'203.0.113.2',()=>setTimeout(()=>s.close(),100))"]);
+      world.exec(world.agent, asUid(uid, [process.execPath, '-e',
+        "const s=require('dgram').createSocket('udp4');s.send('quic?',443,'203.0.113.2',()=>setTimeout(()=>s.close(),100))"]));
     await quic(AGENT_UID);
     await quic(proxyUid);
     await originLines.waitFor((line) => line['event'] === 'udp');
