@@ -174,7 +174,12 @@ describe('Kubernetes manifests', () => {
     expect(redirect['args']).toEqual(['apply']);
     expect(at(redirect, 'securityContext', 'capabilities', 'add')).toEqual(['NET_ADMIN', 'NET_RAW']);
     expect(at(redirect, 'securityContext', 'capabilities', 'drop')).toEqual(['ALL']);
-    expect(env(redirect)).toEqual({ KAIZEN_PROXY_UID: String(PROXY_UID), KAIZEN_TRANSPARENT_PORT: String(config.transparent?.port) });
+    // UDP dropped but DNS (and 443 always). netns-udp.test.ts applies these settings for real.
+    expect(env(redirect)).toEqual({
+      KAIZEN_PROXY_UID: String(PROXY_UID),
+      KAIZEN_TRANSPARENT_PORT: String(config.transparent?.port),
+      KAIZEN_UDP: 'drop',
+    });
     expect(pod.proxy['restartPolicy']).toBe('Always');
     // The Dockerfile's iptables-init stage ships the same script the netns test applies.
     const dockerfile = readFileSync(fileURLToPath(new URL('../../../Dockerfile', import.meta.url)), 'utf8');
