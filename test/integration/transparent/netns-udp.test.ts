@@ -12,7 +12,7 @@ import { WORLD_UDP_SOURCE } from './world-udp.js';
 // The shipped iptables script applied with the settings transparent.yaml gives it (read from the
 // manifest), in a network namespace made here, with the proxy as one UID and the agent as another:
 // the agent's UDP is dropped but for DNS (port 53) and the ports an operator lists, UDP 443 even
-// when listed.
+// when listed, and its DNS over TCP reaches the resolver instead of the proxy's transparent port.
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(ROOT, 'dist/cli.js');
@@ -45,9 +45,9 @@ function manifestRedirectEnv(): Record<string, string> {
 const SEND = "const s=require('dgram').createSocket('udp4');s.send('probe',Number(process.argv.at(-1)),'" + RESOLVER +
   "',(e)=>{process.stdout.write(JSON.stringify({error:e?e.code:null}));s.close();})";
 
-/** Resolves a name through the world's resolver (c-ares, over UDP); prints its addresses or the error code. */
+/** Resolves both names through the world's resolver (c-ares: UDP, then TCP for a truncated answer); prints addresses or error codes. */
 const RESOLVE = "const r=new (require('dns').promises.Resolver)({timeout:3000,tries:1});r.setServers(['" + RESOLVER + "']);" +
-  "Promise.allSettled(['small.test'].map((n)=>r.resolve4(n))).then((o)=>process.stdout.write(JSON.stringify(o.map((x)=>x.status==='fulfilled'?x.value:x.reason.code))))";
+  "Promise.allSettled(['small.test','big.test'].map((n)=>r.resolve4(n))).then((o)=>process.stdout.write(JSON.stringify(o.map((x)=>x.status==='fulfilled'?x.value:x.reason.code))))";
 
 describe('transparent mode UDP drop mode in network namespaces (transparent.yaml settings)', () => {
   let world: NetnsWorld;
@@ -120,10 +120,15 @@ describe('transparent mode UDP drop mode in network namespaces (transparent.yaml
     ]);
   });
 
-  it("lets the agent's DNS reach its resolver over UDP 53", async () => {
-    expect(await nodeAs(AGENT_UID, ['-e', RESOLVE])).toEqual([['203.0.113.2']]);
-    expect(worldLines.lines.filter((line) => line['event'] === 'dns')).toEqual([
+  // Redirected, the TCP query would reach the proxy, which refuses it (unknown_protocol), never the resolver.
+  it("lets the agent's DNS reach its resolver: over UDP 53, and over TCP 53 for a truncated answer, not redirected to the proxy", async () => {
+    expect(await nodeAs(AGENT_UID, ['-e', RESOLVE])).toEqual([['203.0.113.2'], ['203.0.113.3']]);
+    const queries = worldLines.lines.filter((line) => line['event'] === 'dns');
+    expect(queries).toHaveLength(3);
+    expect(queries).toEqual(expect.arrayContaining([
       { event: 'dns', transport: 'udp', name: 'small.test', from: AGENT_ADDRESS },
-    ]);
+      { event: 'dns', transport: 'udp', name: 'big.test', from: AGENT_ADDRESS },
+      { event: 'dns', transport: 'tcp', name: 'big.test', from: AGENT_ADDRESS },
+    ]));
   });
 });

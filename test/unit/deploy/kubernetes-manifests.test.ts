@@ -174,11 +174,13 @@ describe('Kubernetes manifests', () => {
     expect(redirect['args']).toEqual(['apply']);
     expect(at(redirect, 'securityContext', 'capabilities', 'add')).toEqual(['NET_ADMIN', 'NET_RAW']);
     expect(at(redirect, 'securityContext', 'capabilities', 'drop')).toEqual(['ALL']);
-    // UDP dropped but DNS (and 443 always). netns-udp.test.ts applies these settings for real.
+    // UDP dropped but DNS (and 443 always); DNS over TCP left to the resolver, not redirected to the
+    // proxy, which would refuse it (unknown_protocol). netns-udp.test.ts applies these settings for real.
     expect(env(redirect)).toEqual({
       KAIZEN_PROXY_UID: String(PROXY_UID),
       KAIZEN_TRANSPARENT_PORT: String(config.transparent?.port),
       KAIZEN_UDP: 'drop',
+      KAIZEN_EXCLUDE_PORTS: '53',
     });
     expect(pod.proxy['restartPolicy']).toBe('Always');
     // The Dockerfile's iptables-init stage ships the same script the netns test applies.
