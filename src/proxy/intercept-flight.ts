@@ -27,28 +27,31 @@ const LF = 0x0a;
  */
 const REQUEST_STARTS: readonly Buffer[] = [...METHODS, 'PRI'].map((method) => Buffer.from(`${method} `, 'latin1'));
 const LONGEST_START = Math.max(...REQUEST_STARTS.map((start) => start.length));
-/** llhttp skips empty lines before a request line; past this many, the bytes are not taken for HTTP. */
-const MAX_BLANK_BYTES = 8;
 
 /**
  * Which protocol bytes from a client begin, as soon as they can tell: TLS (a handshake record),
- * HTTP (a request line's method and its space, after at most a few empty lines), or neither; null
- * while they could still be either (a lone 0x16, `GE`). Decided within the first few bytes.
+ * HTTP (a request line's method and its space, or an empty line), or neither; null while they
+ * could still be either (a lone 0x16, `GE`). Decided within the first few bytes.
+ *
+ * Only what can start neither is another protocol, passed to the destination unseen: llhttp (and
+ * the destination's parser) skips any number of empty lines before a request line. A leading CR or
+ * LF is therefore HTTP at once, for the interception's parser to read, bounded by the header
+ * timeout like any head.
+ *
  * Deliberately wider than the transparent listener's requestLineStart (net/request-line-start.ts),
  * which waits for `HTTP/`: here a method and its space suffice, so that even a request line llhttp
  * would refuse (HTTP/0.9's `GET /x`, say) is served by the interception, never passed to the
  * destination undecided.
  */
 export function judgeFlight(bytes: Buffer): FlightKind | null {
-  let start = 0;
-  while (start < bytes.length && (bytes[start] === CR || bytes[start] === LF)) start++;
-  if (start > MAX_BLANK_BYTES) return 'other';
-  if (start === bytes.length) return null;
-  if (start === 0 && looksLikeTls(bytes[0] ?? 0)) {
+  const first = bytes[0];
+  if (first === undefined) return null;
+  if (first === CR || first === LF) return 'http';
+  if (looksLikeTls(first)) {
     if (bytes.length < 2) return null;
     return bytes[1] === TLS_MAJOR ? 'tls' : 'other';
   }
-  const line = bytes.subarray(start, start + LONGEST_START);
+  const line = bytes.subarray(0, LONGEST_START);
   let possible = false;
   for (const request of REQUEST_STARTS) {
     if (line.length >= request.length) {

@@ -9,9 +9,10 @@ import { initCa } from '../../../src/intercept/ca-create.js';
 import type { CertificateAuthority } from '../../../src/intercept/ca-load.js';
 import { createInterceptor } from '../../../src/intercept/interceptor.js';
 import { createFakeDecider, type FakeDecider } from '../../helpers/fake-decider.js';
+import { startOrigin } from '../../helpers/origins.js';
 import { howItEnds } from '../../helpers/socket-end.js';
-import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
-import { openTunnel } from './tunnel-client.js';
+import { startProxy, type LogLine, type StartedProxy } from '../../helpers/start-proxy.js';
+import { exchange, openTunnel } from './tunnel-client.js';
 
 /** A TCP server on 127.0.0.1:0 running `onSocket` for each connection; `sockets` records them. */
 async function listen(onSocket: (socket: Socket) => void): Promise<{ server: Server; port: number; sockets: Socket[] }> {
@@ -45,6 +46,18 @@ function readUntil(socket: Socket, text: string): Promise<string> {
     socket.on('data', onData);
     socket.once('close', done);
     socket.resume();
+  });
+}
+
+/** The first thing a dialled destination socket sees: bytes from the client, or its close with nothing read. */
+function firstOutcome(socket: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    socket.once('data', (chunk: Buffer) => {
+      resolve(`read ${String(chunk.length)} bytes`);
+    });
+    socket.once('close', () => {
+      resolve('closed unread');
+    });
   });
 }
 
@@ -159,5 +172,50 @@ describe('interception: protocols that are neither TLS nor HTTP', () => {
     const ends = howItEnds(upstream);
     client.resetAndDestroy();
     expect(await ends).toBe('ECONNRESET');
+  });
+
+  /** The closed line of the intercepted CONNECT to `target` (not that of a request inside it). */
+  function sessionClosed(target: string): Promise<LogLine> {
+    return proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'connect' && line['target'] === target);
+  }
+
+  it.each([5, 4_000])('%i blank lines before a request line are HTTP, not another protocol: every request on the session is decided and pinned', async (lines) => {
+    const origin = await startOrigin();
+    const target = `blank${String(lines)}.stripe.com:${String(origin.port)}`;
+    try {
+      const client = await openTunnel(proxy.port, target);
+      client.resume();
+      const first = await exchange(client, `${'\r\n'.repeat(lines)}GET /after-blank-lines HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+      expect(first.status).toBe(200);
+      const elsewhere = await exchange(client, 'GET /elsewhere HTTP/1.1\r\nHost: other.example\r\n\r\n');
+      expect(elsewhere.status).toBe(421);
+      client.destroy();
+      expect(decider.calls.filter((call) => call.action.target === target).map((call) => [call.action.kind, call.action.metadata.path])).toEqual([
+        ['connect', undefined],
+        ['http', '/after-blank-lines'],
+      ]);
+      expect(origin.requests.map((seen) => seen.url)).toEqual(['/after-blank-lines']);
+      expect((await sessionClosed(target))['intercept_skipped']).toBeUndefined();
+    } finally {
+      await origin.close();
+    }
+  });
+
+  it.each([
+    ['blank lines and a request line', (target: string) => Buffer.from(`${'\r\n'.repeat(5)}GET /late HTTP/1.1\r\nHost: ${target}\r\n\r\n`, 'latin1')],
+  ])('a client silent past the wait that then sends %s is intercepted: the dialled destination is dropped unread', async (_name, flight) => {
+    const origin = await listen(() => {
+      // Never speaks first, as neither an HTTP nor a TLS server does.
+    });
+    servers.push(origin.server);
+    const dialled = new Promise<Socket>((resolve) => origin.server.once('connection', resolve));
+    const target = `late.stripe.com:${String(origin.port)}`;
+    const client = await openTunnel(proxy.port, target);
+    const upstream = await dialled;
+    const outcome = firstOutcome(upstream);
+    client.write(flight(target));
+    expect(await outcome).toBe('closed unread');
+    client.destroy();
+    expect((await sessionClosed(target))['intercept_skipped']).toBeUndefined();
   });
 });

@@ -21,10 +21,14 @@ describe('judgeFlight: which protocol an intercepted tunnel carries, from its fi
     expect(judgeFlight(bytes('PRI * HTTP/2.0\r\n'))).toBe('http');
   });
 
-  it('empty lines before a request line are skipped, as llhttp skips them, up to a bound', () => {
-    expect(judgeFlight(bytes('\r\n'))).toBeNull();
+  it('an empty line, however many follow, is HTTP: llhttp skips any number before a request line', () => {
+    expect(judgeFlight(bytes('\r'))).toBe('http');
+    expect(judgeFlight(bytes('\n'))).toBe('http');
     expect(judgeFlight(bytes('\r\nGET / HTTP/1.1\r\n'))).toBe('http');
-    expect(judgeFlight(bytes('\r\n'.repeat(8)))).toBe('other');
+    expect(judgeFlight(bytes(`${'\r\n'.repeat(5)}DELETE /v1/customers/42 HTTP/1.1\r\n`))).toBe('http');
+    expect(judgeFlight(bytes('\r\n'.repeat(10_000)))).toBe('http');
+    // Not a request the parser takes, but never passed to the destination unseen: it answers 400.
+    expect(judgeFlight(bytes('\r\nSSH-2.0-OpenSSH_9.6\r\n'))).toBe('http');
   });
 
   it('anything else is another protocol as soon as no method can match', () => {
