@@ -27,6 +27,25 @@ export function looksLikeTls(first: number): boolean {
   return first === CONTENT_HANDSHAKE;
 }
 
+/** SSL 2.0's 2-byte record header: the record length with its high bit set. */
+const SSL2_LENGTH_BIT = 0x80;
+const SSL2_CLIENT_HELLO = 0x01;
+
+/**
+ * Whether bytes begin a ClientHello in SSL 2.0's record format (RFC 5246 appendix E.2): a 2-byte
+ * header whose high bit is set, then CLIENT-HELLO. Clients once sent TLS's first ClientHello so, and
+ * OpenSSL servers before 3.0 (3.x at security level 0) still negotiate TLS from it, whatever
+ * version it names: only a TLS server may answer it. null while fewer than 3 bytes leave it open.
+ * It carries no extensions (no SNI): parseClientHello refuses it.
+ */
+export function startsSsl2ClientHello(bytes: Uint8Array): boolean | null {
+  const first = bytes[0];
+  if (first === undefined) return null;
+  if ((first & SSL2_LENGTH_BIT) === 0) return false;
+  const type = bytes[2];
+  return type === undefined ? null : type === SSL2_CLIENT_HELLO;
+}
+
 export function parseClientHello(data: Buffer): ClientHelloParse {
   const handshake = handshakeBytes(data);
   if (!Buffer.isBuffer(handshake)) return handshake;

@@ -1,6 +1,6 @@
 import { METHODS } from 'node:http';
 import type { Socket } from 'node:net';
-import { looksLikeTls } from '../net/client-hello.js';
+import { looksLikeTls, startsSsl2ClientHello } from '../net/client-hello.js';
 
 /** What an intercepted tunnel's first client bytes can be: the two protocols the proxy terminates, or another one. */
 export type FlightKind = 'tls' | 'http' | 'other';
@@ -29,14 +29,15 @@ const REQUEST_STARTS: readonly Buffer[] = [...METHODS, 'PRI'].map((method) => Bu
 const LONGEST_START = Math.max(...REQUEST_STARTS.map((start) => start.length));
 
 /**
- * Which protocol bytes from a client begin, as soon as they can tell: TLS (a handshake record),
- * HTTP (a request line's method and its space, or an empty line), or neither; null while they
- * could still be either (a lone 0x16, `GE`). Decided within the first few bytes.
+ * Which protocol bytes from a client begin, as soon as they can tell: TLS (a handshake record, or
+ * a ClientHello in SSL 2.0's record format), HTTP (a request line's method and its space, or an
+ * empty line), or neither; null while they could still be either (a lone 0x16, `GE`). Decided
+ * within the first few bytes.
  *
  * Only what can start neither is another protocol, passed to the destination unseen: llhttp (and
- * the destination's parser) skips any number of empty lines before a request line. A leading CR or
- * LF is therefore HTTP at once, for the interception's parser to read, bounded by the header
- * timeout like any head.
+ * the destination's parser) skips any number of empty lines before a request line, and an OpenSSL
+ * destination negotiates TLS from an SSL 2.0 ClientHello. A leading CR or LF is therefore HTTP at
+ * once, for the interception's parser to read, bounded by the header timeout like any head.
  *
  * Deliberately wider than the transparent listener's requestLineStart (net/request-line-start.ts),
  * which waits for `HTTP/`: here a method and its space suffice, so that even a request line llhttp
@@ -51,6 +52,8 @@ export function judgeFlight(bytes: Buffer): FlightKind | null {
     if (bytes.length < 2) return null;
     return bytes[1] === TLS_MAJOR ? 'tls' : 'other';
   }
+  const sslv2 = startsSsl2ClientHello(bytes);
+  if (sslv2 !== false) return sslv2 === null ? null : 'tls';
   const line = bytes.subarray(0, LONGEST_START);
   let possible = false;
   for (const request of REQUEST_STARTS) {
@@ -66,7 +69,7 @@ export function judgeFlight(bytes: Buffer): FlightKind | null {
  * they started like, served as before (the TLS handshake or the HTTP parser then times out or refuses).
  */
 export function likelyKind(bytes: Buffer): 'tls' | 'http' {
-  return looksLikeTls(bytes[0] ?? 0) ? 'tls' : 'http';
+  return looksLikeTls(bytes[0] ?? 0) || startsSsl2ClientHello(bytes) !== false ? 'tls' : 'http';
 }
 
 /**

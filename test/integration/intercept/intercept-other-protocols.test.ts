@@ -11,6 +11,7 @@ import { createInterceptor } from '../../../src/intercept/interceptor.js';
 import { createFakeDecider, type FakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin } from '../../helpers/origins.js';
 import { howItEnds } from '../../helpers/socket-end.js';
+import { sslv2ClientHello } from '../../helpers/sslv2-hello.js';
 import { startProxy, type LogLine, type StartedProxy } from '../../helpers/start-proxy.js';
 import { exchange, openTunnel } from './tunnel-client.js';
 
@@ -45,6 +46,18 @@ function readUntil(socket: Socket, text: string): Promise<string> {
     };
     socket.on('data', onData);
     socket.once('close', done);
+    socket.resume();
+  });
+}
+
+/** Everything the socket receives until it closes. */
+function readAll(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('close', () => {
+      resolve(Buffer.concat(chunks));
+    });
     socket.resume();
   });
 }
@@ -201,8 +214,26 @@ describe('interception: protocols that are neither TLS nor HTTP', () => {
     }
   });
 
+  it('a ClientHello in SSL 2.0 record format is TLS: the interception answers it, the destination is never dialled', async () => {
+    const origin = await listen((socket) => {
+      socket.end();
+    });
+    servers.push(origin.server);
+    const target = `sslv2.stripe.com:${String(origin.port)}`;
+    const client = await openTunnel(proxy.port, target);
+    const answer = readAll(client);
+    client.write(sslv2ClientHello());
+    // The interception's TLS server refuses it (no extensions, no cipher it serves): a TLS alert, then the close.
+    expect((await answer).subarray(0, 2)).toEqual(Buffer.from([0x15, 0x03]));
+    expect(origin.sockets).toEqual([]);
+    const closed = await sessionClosed(target);
+    expect(closed).toMatchObject({ status: 200, code: 'KZP_ERR_INTERCEPT_TLS' });
+    expect(closed['intercept_skipped']).toBeUndefined();
+  });
+
   it.each([
     ['blank lines and a request line', (target: string) => Buffer.from(`${'\r\n'.repeat(5)}GET /late HTTP/1.1\r\nHost: ${target}\r\n\r\n`, 'latin1')],
+    ['a ClientHello in SSL 2.0 record format', () => sslv2ClientHello()],
   ])('a client silent past the wait that then sends %s is intercepted: the dialled destination is dropped unread', async (_name, flight) => {
     const origin = await listen(() => {
       // Never speaks first, as neither an HTTP nor a TLS server does.

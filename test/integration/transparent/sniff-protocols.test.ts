@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
+import { sslv2ClientHello } from '../../helpers/sslv2-hello.js';
 import { startTransparent, type DirectTransparent } from './direct-listener.js';
 
 // What the transparent listener makes of a connection's first bytes: an HTTP request line goes to
@@ -22,6 +23,8 @@ describe('the transparent listener sniffs a request line, not a first byte', () 
     ['an SSH banner', 'SSH-2.0-OpenSSH_9.6\r\n'],
     ['an inline Redis command', 'PING\r\n'],
     ['an inline Redis command with arguments', 'SET key value\r\n'],
+    // No SNI to tunnel to: refused, never relayed to the original destination for its TLS.
+    ['a ClientHello in SSL 2.0 record format', sslv2ClientHello()],
   ] as const) {
     it(`refuses ${name} as unknown_protocol, logged and counted, with no HTTP answer`, async () => {
       transparent = await startTransparent();

@@ -1,7 +1,8 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { looksLikeTls, parseClientHello } from '../../../src/net/client-hello.js';
+import { looksLikeTls, parseClientHello, startsSsl2ClientHello } from '../../../src/net/client-hello.js';
+import { sslv2ClientHello } from '../../helpers/sslv2-hello.js';
 
 /** The first flight a real Node TLS client sends (its ClientHello), captured on a plain TCP server. */
 async function captureHello(servername: string | undefined): Promise<Buffer> {
@@ -86,5 +87,21 @@ describe('parseClientHello', () => {
       corrupted[i] = (corrupted[i] ?? 0) ^ 0xff;
       expect(() => parseClientHello(corrupted)).not.toThrow();
     }
+  });
+});
+
+describe('startsSsl2ClientHello', () => {
+  it('recognises a ClientHello in SSL 2.0 record format from its first three bytes', () => {
+    const hello = sslv2ClientHello();
+    expect(startsSsl2ClientHello(hello.subarray(0, 0))).toBeNull();
+    expect(startsSsl2ClientHello(hello.subarray(0, 2))).toBeNull();
+    expect(startsSsl2ClientHello(hello.subarray(0, 3))).toBe(true);
+    expect(startsSsl2ClientHello(hello)).toBe(true);
+  });
+
+  it('takes no TLS record, text or SSL 2.0 message other than CLIENT-HELLO for one', async () => {
+    expect(startsSsl2ClientHello(await captureHello('api.example.com'))).toBe(false);
+    expect(startsSsl2ClientHello(Buffer.from('GET / HTTP/1.1\r\n'))).toBe(false);
+    expect(startsSsl2ClientHello(Buffer.from([0x80, 0x2e, 0x04, 0x00, 0x02]))).toBe(false);
   });
 });

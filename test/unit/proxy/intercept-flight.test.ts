@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judgeFlight, likelyKind } from '../../../src/proxy/intercept-flight.js';
+import { sslv2ClientHello } from '../../helpers/sslv2-hello.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
 
@@ -31,6 +32,16 @@ describe('judgeFlight: which protocol an intercepted tunnel carries, from its fi
     expect(judgeFlight(bytes('\r\nSSH-2.0-OpenSSH_9.6\r\n'))).toBe('http');
   });
 
+  it('a ClientHello in SSL 2.0 record format is TLS once its message type is in', () => {
+    const hello = sslv2ClientHello();
+    expect(judgeFlight(hello.subarray(0, 1))).toBeNull();
+    expect(judgeFlight(hello.subarray(0, 2))).toBeNull();
+    expect(judgeFlight(hello.subarray(0, 3))).toBe('tls');
+    expect(judgeFlight(hello)).toBe('tls');
+    // An SSL 2.0 record that is no CLIENT-HELLO starts nothing a server would answer.
+    expect(judgeFlight(Buffer.from([0x80, 0x2e, 0x04]))).toBe('other');
+  });
+
   it('anything else is another protocol as soon as no method can match', () => {
     expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6\r\n'))).toBe('other');
     expect(judgeFlight(bytes('SS'))).toBe('other');
@@ -42,6 +53,7 @@ describe('judgeFlight: which protocol an intercepted tunnel carries, from its fi
 
   it('undecided bytes are taken for what they started like', () => {
     expect(likelyKind(Buffer.from([0x16]))).toBe('tls');
+    expect(likelyKind(Buffer.from([0x80, 0x2e]))).toBe('tls');
     expect(likelyKind(bytes('GE'))).toBe('http');
   });
 });
