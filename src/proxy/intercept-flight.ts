@@ -27,12 +27,18 @@ const LF = 0x0a;
  */
 const REQUEST_STARTS: readonly Buffer[] = [...METHODS, 'PRI'].map((method) => Buffer.from(`${method} `, 'latin1'));
 const LONGEST_START = Math.max(...REQUEST_STARTS.map((start) => start.length));
+/** A first line so far that may still become a request line: a token (RFC 9110 §5.6.2), then perhaps a space and more of the line. */
+const MAYBE_REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: [^\r\n]*)?$/;
+/** A whole first line that is a request line with any method: a token, a space, a target, ` HTTP/`. */
+const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^\r\n]* HTTP\/[^\r\n]*$/;
+/** Past this many bytes without the end of their first line, a flight that may be a request line is taken for one. */
+const MAX_UNDECIDED_LINE = 8192;
 
 /**
  * Which protocol bytes from a client begin, as soon as they can tell: TLS (a handshake record, or
- * a ClientHello in SSL 2.0's record format), HTTP (a request line's method and its space, or an
- * empty line), or neither; null while they could still be either (a lone 0x16, `GE`). Decided
- * within the first few bytes.
+ * a ClientHello in SSL 2.0's record format), HTTP (a request line's method and its space, an empty
+ * line, or a first line ending in an HTTP version whatever its method), or neither; null while they
+ * could still be either (a lone 0x16, `GE`, `get /x`).
  *
  * Only what can start neither is another protocol, passed to the destination unseen: llhttp (and
  * the destination's parser) skips any number of empty lines before a request line, and an OpenSSL
@@ -54,14 +60,25 @@ export function judgeFlight(bytes: Buffer): FlightKind | null {
   }
   const sslv2 = startsSsl2ClientHello(bytes);
   if (sslv2 !== false) return sslv2 === null ? null : 'tls';
-  const line = bytes.subarray(0, LONGEST_START);
-  let possible = false;
+  const start = bytes.subarray(0, LONGEST_START);
   for (const request of REQUEST_STARTS) {
-    if (line.length >= request.length) {
-      if (line.subarray(0, request.length).equals(request)) return 'http';
-    } else if (request.subarray(0, line.length).equals(line)) possible = true;
+    if (start.length >= request.length && start.subarray(0, request.length).equals(request)) return 'http';
   }
-  return possible ? null : 'other';
+  return judgeRequestLine(bytes);
+}
+
+/**
+ * A first line with a method node:http does not know (`get`, `GETX`) may still be a request line
+ * that a lenient destination (Go's net/http takes any token) serves: it is HTTP once the line ends
+ * in an HTTP version, or once it runs past MAX_UNDECIDED_LINE, for the interception's parser to
+ * refuse; another protocol only when it cannot be a request line at all.
+ */
+function judgeRequestLine(bytes: Buffer): FlightKind | null {
+  const newline = bytes.indexOf(LF);
+  const line = bytes.subarray(0, newline < 0 ? MAX_UNDECIDED_LINE + 1 : newline).toString('latin1');
+  if (newline >= 0) return REQUEST_LINE.test(line.endsWith('\r') ? line.slice(0, -1) : line) ? 'http' : 'other';
+  if (!MAYBE_REQUEST_LINE.test(line)) return 'other';
+  return line.length > MAX_UNDECIDED_LINE ? 'http' : null;
 }
 
 /**

@@ -249,4 +249,24 @@ describe('interception: protocols that are neither TLS nor HTTP', () => {
     client.destroy();
     expect((await sessionClosed(target))['intercept_skipped']).toBeUndefined();
   });
+
+  it.each(['get', 'GETX'])('a request line with the method %s (one a lenient origin such as Go serves) is refused by the interception, never passed through', async (method) => {
+    const read: string[] = [];
+    // Like Go's net/http: any token is a method; every request line gets a 200.
+    const lenient = await listen((socket) => {
+      socket.on('data', (chunk: Buffer) => {
+        read.push(chunk.toString('latin1'));
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+    });
+    servers.push(lenient.server);
+    const target = `lenient-${method.toLowerCase()}x.stripe.com:${String(lenient.port)}`;
+    const client = await openTunnel(proxy.port, target);
+    client.resume();
+    const answer = await exchange(client, `${method} /v1/customers/42 HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+    expect(answer.status).toBe(400);
+    client.destroy();
+    expect((await sessionClosed(target))['intercept_skipped']).toBeUndefined();
+    expect(read).toEqual([]);
+  });
 });

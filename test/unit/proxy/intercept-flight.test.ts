@@ -42,12 +42,25 @@ describe('judgeFlight: which protocol an intercepted tunnel carries, from its fi
     expect(judgeFlight(Buffer.from([0x80, 0x2e, 0x04]))).toBe('other');
   });
 
-  it('anything else is another protocol as soon as no method can match', () => {
+  it('a request line with a method node:http does not know is HTTP once it ends in a version: a lenient destination would serve it', () => {
+    expect(judgeFlight(bytes('get / HTTP/1.1\r\n'))).toBe('http');
+    expect(judgeFlight(bytes('GETX /v1/customers/42 HTTP/1.1\r\nHost: x\r\n\r\n'))).toBe('http');
+    expect(judgeFlight(bytes('get /x HTTP/1.1\n'))).toBe('http');
+    // Undecided until the line ends, or until it is too long to be anything but a request line.
+    expect(judgeFlight(bytes('get'))).toBeNull();
+    expect(judgeFlight(bytes('GETX /v1/customers'))).toBeNull();
+    expect(judgeFlight(bytes(`get /${'a'.repeat(9000)}`))).toBe('http');
+  });
+
+  it('anything else is another protocol as soon as it cannot be a request line', () => {
     expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6\r\n'))).toBe('other');
-    expect(judgeFlight(bytes('SS'))).toBe('other');
-    expect(judgeFlight(bytes('get / HTTP/1.1\r\n'))).toBe('other');
-    expect(judgeFlight(bytes('GETX / HTTP/1.1\r\n'))).toBe('other');
+    expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6\r'))).toBe('other');
+    expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6 Debian-2\r\n'))).toBe('other');
+    expect(judgeFlight(bytes('SS'))).toBeNull();
     expect(judgeFlight(bytes('GET\r\n'))).toBe('other');
+    expect(judgeFlight(bytes('*1\r\n$4\r\nPING\r\n'))).toBe('other');
+    expect(judgeFlight(bytes('SET key value\r\n'))).toBe('other');
+    expect(judgeFlight(bytes('{"jsonrpc":"2.0"}'))).toBe('other');
     expect(judgeFlight(Buffer.from([0x00, 0x00, 0x00, 0x2c]))).toBe('other');
   });
 
