@@ -1,14 +1,18 @@
-import type { Authenticate } from '../contract/client-identity.js';
+import type { AdmittedIdentity, Authenticate } from '../contract/client-identity.js';
 import { createAuthenticator } from '../gateway/authenticate.js';
 import type { GatewayCredential } from '../gateway/credentials-file.js';
 import type { Logger } from '../observe/logger.js';
 
 export interface GatewayIdentities {
-  /** Hand to the transport: checks a Proxy-Authorization against the identities admitted now. */
+  /**
+   * Hand to the transport: checks a Proxy-Authorization against the identities admitted now, and
+   * (`admits`) whether an identity admitted before a reload still is one of them, with its token.
+   */
   readonly authenticate: Authenticate;
   /**
-   * A reloaded credentials file. An identity gone is refused at once (its policy sync stops and what
-   * is held for it goes); a changed token applies at once; a new identity is admitted once its first
+   * A reloaded credentials file. An identity gone is refused at once, on new connections and on the
+   * next request of a session opened before (its policy sync stops and what is held for it goes); a
+   * changed token applies at once, alike; a new identity is admitted once its first
    * policy sync has ended, so, as at start, its synced policies are in force from its first request.
    */
   replace(credentials: readonly GatewayCredential[]): void;
@@ -38,7 +42,7 @@ export function createGatewayIdentities(initial: readonly GatewayCredential[], h
   }
 
   return {
-    authenticate: (header) => check(header),
+    authenticate: Object.assign((header: string | undefined) => check(header), { admits: (identity: AdmittedIdentity) => check.admits(identity) }),
     replace(credentials) {
       const current = ++generation;
       const known = new Set(admitted.map((credential) => credential.agent));

@@ -81,7 +81,9 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
     return;
   }
   if (!auth.ok) {
-    refuse(proxy, body, res, tally, auth.refusal);
+    // Inside a session, the session is over: its closed line names where it was pinned.
+    tally.target = auth.session;
+    refuse(proxy, body, res, tally, auth.refusal, auth.session !== null);
     return;
   }
   const split = requestSplit(proxy, req, conn);
@@ -134,9 +136,10 @@ async function decideThenForward(
   else sendUpstream(proxy, req, body, res, target, split, via, tally);
 }
 
-function refuse(proxy: ProxyContext, body: IncomingMessage | null, res: ResponseView, tally: ExchangeTally, refusal: Refusal): void {
+/** `close`: the connection ends after this answer even when the proxy is not closing. */
+function refuse(proxy: ProxyContext, body: IncomingMessage | null, res: ResponseView, tally: ExchangeTally, refusal: Refusal, close = false): void {
   tally.code = refusal.code;
-  tally.status = refuseOnResponse(body, res, refusal, proxy.lifecycle.draining, proxy.lingerMs);
+  tally.status = refuseOnResponse(body, res, refusal, close || proxy.lifecycle.draining, proxy.lingerMs);
 }
 
 function ignore(): void {

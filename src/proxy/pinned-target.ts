@@ -6,7 +6,7 @@ import type { ConnectionContext } from './connection-registry.js';
 import type { ProxyContext } from './proxy-context.js';
 import { splitRequestTarget, type ProxyScheme, type SplitTarget } from './request-target.js';
 import type { PinnedTunnel } from './interception.js';
-import { authenticateClient, type ClientAuth } from './client-auth.js';
+import { authenticateClient, PROXY_AUTH_REQUIRED, type ClientAuth } from './client-auth.js';
 import type { RequestView } from './exchange-views.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import { hostAuthority, hostFieldProblem, INVALID_HOST_FIELD, type HostAuthority } from './host-field.js';
@@ -32,11 +32,18 @@ const INVALID_HOST_REFUSAL = errorRefusal('KZP_ERR_BAD_REQUEST', { message: INVA
 
 /**
  * Gateway credentials come with the CONNECT, not with the requests inside an intercepted tunnel:
- * those carry the CONNECT's authenticated context. Everything else authenticates itself.
+ * those carry the CONNECT's authenticated context, as long as its identity is admitted. Each is a
+ * new action, so one whose identity a reload has removed (or whose token it changed) since the
+ * CONNECT is refused, 407 as on a new connection, and the session closed: nothing it sends
+ * afterwards would be admitted either. Everything else authenticates itself.
  */
 export function authenticateRequest(base: ProxyContext, req: RequestView): ClientAuth {
   const tunnel = base.interception?.pinned(req.socket);
-  return tunnel === undefined ? authenticateClient(base, req.headers['proxy-authorization']) : { ok: true, proxy: tunnel.proxy };
+  if (tunnel === undefined) return authenticateClient(base, req.headers['proxy-authorization']);
+  const proxy = tunnel.proxy;
+  const identity = proxy.identity;
+  if (identity === null || base.authenticate === null || base.authenticate.admits(identity)) return { ok: true, proxy };
+  return { ok: false, proxy, refusal: PROXY_AUTH_REQUIRED, session: tunnel.target.authority };
 }
 
 /**

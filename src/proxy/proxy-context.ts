@@ -1,5 +1,5 @@
 import type { ActionLabels } from '../action/action-labels.js';
-import type { Authenticate } from '../contract/client-identity.js';
+import type { AdmittedIdentity, Authenticate } from '../contract/client-identity.js';
 import type { Decider, ImmediateDecider, Resolution } from '../contract/decision.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
@@ -17,6 +17,12 @@ export interface ProxyContext {
   /** decideNow is used when the decider has it (ImmediateDecider), decide otherwise. */
   readonly decider: Decider & Partial<ImmediateDecider>;
   readonly agent: string;
+  /**
+   * Gateway mode: the identity that proved `agent`, in a request's or CONNECT's own context (null
+   * in the shared one, and without a gateway). An intercepted session keeps its CONNECT's context
+   * and asks `authenticate.admits` with it on each request: a reload may have removed it since.
+   */
+  readonly identity: AdmittedIdentity | null;
   readonly logger: Logger;
   readonly resolve: (target: Target) => Promise<Resolution>;
   /** resolve()'s answer when it is already known (an IP literal, a cached name), else undefined. */

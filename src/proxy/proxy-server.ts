@@ -124,6 +124,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const proxy: ProxyContext = {
     decider: options.decider,
     agent: options.agent,
+    identity: null,
     logger: options.logger,
     resolve: options.resolve === undefined ? (target) => dns.resolve(target) : neverRejecting(options.resolve),
     // A resolver of the caller's own (tests) always answers through its promise.

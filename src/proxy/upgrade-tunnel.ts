@@ -61,6 +61,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   const conn = proxy.registry.get(client);
   const tally = newTally('upgrade', performance.now());
   if (!auth.ok) {
+    tally.target = auth.session;
     refuseTunnel(proxy, conn, client, tally, auth.refusal);
     return;
   }

@@ -8,6 +8,7 @@ import type { ReloadOutcome } from '../../../src/app/config-reload.js';
 import { createProxy, type KaizenProxy } from '../../../src/app/create-proxy.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { ConfigResult } from '../../../src/config/types.js';
+import { initCa } from '../../../src/intercept/ca-create.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { CapturedLogs } from '../../helpers/start-proxy.js';
@@ -29,12 +30,18 @@ export interface GatewayFixture {
   configure(extra?: readonly string[]): Promise<void>;
   /** Starts the proxy on the file configure() wrote (the fixture's own when it was not called); closed after the test. */
   start(): Promise<KaizenProxy>;
-  /** Writes the credentials file: one line per agent, with its token's digest. */
-  writeCredentials(agents: readonly string[]): Promise<void>;
+  /** Writes the credentials file: one line per agent, with its token's digest (`tokens` first, then TOKENS). */
+  writeCredentials(agents: readonly string[], tokens?: Readonly<Record<string, string>>): Promise<void>;
+  /** Makes an interception CA in the test's directory: the `intercept:` line for configure(), terminating `hosts`. */
+  interception(hosts: readonly string[]): Promise<string>;
   /** Reloads the configuration file (and the credentials file), as SIGHUP does. */
   reload(): ReloadOutcome;
   /** A plain request through the proxy as `agent`: the status and the block's reason header. */
   getAs(agent: string, host: string): Promise<{ status: number; reason: string | undefined }>;
+  /** The port of the origin on `host` (ORIGIN_A or ORIGIN_B). */
+  originPort(host: string): number;
+  /** `METHOD path` of each request the origin on `host` received, in order. */
+  originRequests(host: string): readonly string[];
   /** The body of an admin endpoint. */
   admin(path: string): Promise<string>;
   /** POST /v1/verdicts received so far: a request that missed the verdict cache. */
@@ -48,6 +55,7 @@ export function useGatewayFixture(): GatewayFixture {
   let logs = new CapturedLogs();
   let origins: Server[] = [];
   const ports = new Map<string, number>();
+  const received = new Map<string, string[]>();
   let proxy: KaizenProxy | undefined;
   let configured = false;
 
@@ -93,9 +101,14 @@ export function useGatewayFixture(): GatewayFixture {
       proxy = await createProxy(loaded.config, { logger: createLogger({ level: 'info', destination: logs }), recordObserved: false });
       return proxy;
     },
-    async writeCredentials(agents) {
-      const lines = agents.map((agent) => `${agent}:${createHash('sha256').update(TOKENS[agent] ?? '').digest('hex')}`);
+    async writeCredentials(agents, tokens = {}) {
+      const lines = agents.map((agent) => `${agent}:${createHash('sha256').update(tokens[agent] ?? TOKENS[agent] ?? '').digest('hex')}`);
       await writeFile(credentials(), `${lines.join('\n')}\n`);
+    },
+    async interception(hosts) {
+      const caDir = join(dir, 'certs');
+      await initCa(caDir, { name: 'kaizen-proxy test interception CA', days: 2, force: false });
+      return `intercept: { ca_dir: "${caDir}", hosts: [${hosts.join(', ')}] }`;
     },
     reload: () => running().reload(load(), 'SIGHUP'),
     getAs(agent, host) {
@@ -113,6 +126,8 @@ export function useGatewayFixture(): GatewayFixture {
         req.end();
       });
     },
+    originPort: (host) => ports.get(host) ?? 0,
+    originRequests: (host) => received.get(host) ?? [],
     async admin(path) {
       const response = await fetch(`http://127.0.0.1:${running().admin?.port ?? 0}${path}`);
       return response.text();
@@ -126,8 +141,14 @@ export function useGatewayFixture(): GatewayFixture {
     logs = new CapturedLogs();
     configured = false;
     origins = [];
+    received.clear();
     for (const host of [ORIGIN_A, ORIGIN_B]) {
-      const origin = createServer((_req, res) => res.end('origin\n'));
+      const seen: string[] = [];
+      received.set(host, seen);
+      const origin = createServer((req, res) => {
+        seen.push(`${req.method ?? ''} ${req.url ?? ''}`);
+        res.end('origin\n');
+      });
       await new Promise<void>((resolve) => origin.listen(0, host, resolve));
       const address = origin.address();
       if (address === null || typeof address === 'string') throw new Error('origin has no port');

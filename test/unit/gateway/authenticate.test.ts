@@ -12,9 +12,25 @@ describe('gateway authenticator', () => {
   ]);
 
   it('accepts a listed agent with its token, whatever the scheme case and padding', () => {
-    expect(authenticate(basic('ci-bot:s3cret'))).toEqual({ ok: true, agent: 'ci-bot' });
-    expect(authenticate(basic('ci-bot:s3cret').replace('Basic', 'bAsIc'))).toEqual({ ok: true, agent: 'ci-bot' });
-    expect(authenticate(basic('billing:tok:en with colon'))).toEqual({ ok: true, agent: 'billing' });
+    expect(authenticate(basic('ci-bot:s3cret'))).toEqual({ ok: true, agent: 'ci-bot', sha256: sha('s3cret') });
+    expect(authenticate(basic('ci-bot:s3cret').replace('Basic', 'bAsIc'))).toEqual({ ok: true, agent: 'ci-bot', sha256: sha('s3cret') });
+    expect(authenticate(basic('billing:tok:en with colon'))).toEqual({ ok: true, agent: 'billing', sha256: sha('tok:en with colon') });
+  });
+
+  it('admits an identity it admitted before only while its agent is listed with the same token', () => {
+    const admitted = authenticate(basic('ci-bot:s3cret'));
+    if (!admitted.ok) throw new Error('ci-bot is listed');
+    expect(authenticate.admits(admitted)).toBe(true);
+    // The credentials after a reload: ci-bot with another token, billing unchanged; then ci-bot gone.
+    const rotated = createAuthenticator([
+      { agent: 'ci-bot', sha256: sha('rotated') },
+      { agent: 'billing', sha256: sha('tok:en with colon') },
+    ]);
+    expect(rotated.admits(admitted)).toBe(false);
+    const billing = authenticate(basic('billing:tok:en with colon'));
+    if (!billing.ok) throw new Error('billing is listed');
+    expect(rotated.admits(billing)).toBe(true);
+    expect(createAuthenticator([{ agent: 'billing', sha256: sha('tok:en with colon') }]).admits(admitted)).toBe(false);
   });
 
   it.each([
