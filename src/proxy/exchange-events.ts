@@ -30,8 +30,9 @@ export function tunnelOpened(proxy: ProxyContext, tally: ExchangeTally): void {
 }
 
 /**
- * A finished tunnel or request: the `closed` line, and a closed event when an action existed
- * (a refused event when the request was refused before it had one).
+ * A finished tunnel or request: the `closed` line (in gateway mode with the agent the exchange was
+ * authenticated as, as its decision line has it), and a closed event when an action existed (a
+ * refused event when the request was refused before it had one).
  */
 export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): void {
   const now = performance.now();
@@ -39,7 +40,8 @@ export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally
     tally.opened = false;
     proxy.lifecycle.tunnelClosed();
   }
-  logClosed(conn.lineLogger, conn.id, conn.client, tally, now);
+  // Only a gateway's authenticated contexts carry an identity: without one, no field and no allocation.
+  logClosed(conn.lineLogger, conn.id, proxy.identity === null ? null : proxy.agent, conn.client, tally, now);
   const observer = proxy.observer;
   const action = tally.action;
   if (action === null) {

@@ -71,16 +71,19 @@ export function newTally(kind: ExchangeTally['kind'], startedAt: number): Exchan
 }
 
 /**
+ * `agent`: the gateway agent the exchange was authenticated as, as its decision line names it (one
+ * connection may carry several); null leaves it out (no gateway, or no agent authenticated).
  * `client`: the client's address, as Squid's and Envoy's access logs carry it ('' when unknown);
  * null leaves it out (not read: a loopback-only listener, see ConnectionRegistry.readClientAddresses).
  */
-export function logClosed(log: Logger, conn: number, client: string | null, tally: ExchangeTally, now: number): void {
-  writeInfoRecord(log, new ClosedLine(conn, client, tally, now - tally.startedAt));
+export function logClosed(log: Logger, conn: number, agent: string | null, client: string | null, tally: ExchangeTally, now: number): void {
+  writeInfoRecord(log, new ClosedLine(conn, agent, client, tally, now - tally.startedAt));
 }
 
 /** The closed line's values, copied from the tally when the exchange closed. */
 class ClosedLine extends InfoLine {
   readonly #conn: number;
+  readonly #agent: string | null;
   readonly #client: string | null;
   readonly #kind: ExchangeTally['kind'];
   readonly #target: string | null;
@@ -91,9 +94,10 @@ class ClosedLine extends InfoLine {
   readonly #code: ErrorCode | null;
   readonly #interceptSkipped: InterceptSkip | null;
 
-  constructor(conn: number, client: string | null, tally: ExchangeTally, durationMs: number) {
+  constructor(conn: number, agent: string | null, client: string | null, tally: ExchangeTally, durationMs: number) {
     super('closed');
     this.#conn = conn;
+    this.#agent = agent;
     this.#client = client;
     this.#kind = tally.kind;
     this.#target = tally.target;
@@ -108,6 +112,7 @@ class ClosedLine extends InfoLine {
   fields(): string {
     let fields =
       numberField('conn', this.#conn) +
+      (this.#agent === null ? '' : textField('agent', this.#agent)) +
       (this.#client === null ? '' : textField('client', this.#client)) +
       closedSegment(this.#kind, this.#target, this.#status) +
       numberField('bytes_up', this.#bytesUp) +

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reply } from '../../helpers/fake-control-plane.js';
 import { RawClient, type RawResponse } from '../../helpers/raw-client.js';
+import type { LogLine } from '../../helpers/start-proxy.js';
 import { ORIGIN_A, TOKENS, useGatewayFixture } from './gateway-fixture.js';
 
 /**
@@ -117,6 +118,16 @@ describe('gateway identities and connections authenticated at their CONNECT', ()
     expect(refused.headers['proxy-authenticate']).toBe('Basic realm="kaizen-proxy"');
     expect((await plain('ops-bot', '/other')).status).toBe(200);
     expect(gateway.originRequests(ORIGIN_A)).toEqual(['GET /before', 'GET /other']);
+    // One connection, two agents: each closed line names its own exchange's (none for the 407).
+    const closedLines = (): LogLine[] => gateway.logs.lines.filter((line) => line.msg === 'closed' && line['kind'] === 'http');
+    await gateway.logs.waitFor(() => closedLines().length === 3);
+    const closed = closedLines();
+    expect(new Set(closed.map((line) => line['conn'])).size).toBe(1);
+    expect(closed.map((line) => [line['status'], line['agent']])).toEqual([
+      [200, 'billing-bot'],
+      [407, undefined],
+      [200, 'ops-bot'],
+    ]);
     client.destroy();
   });
 });

@@ -105,6 +105,10 @@ describe('gateway identity (Proxy-Authorization: Basic agent:token)', () => {
     expect(tunnel.code).not.toBe(0);
     expect(tunnel.stderr).toMatch(/407/);
     expect(seen).toEqual([]);
+    // No agent was authenticated: the closed lines of the refusals name none.
+    const refused = logs.lines.filter((line) => line.msg === 'closed' && line['status'] === 407);
+    expect(refused.map((line) => line['kind'])).toEqual(['http', 'http', 'http', 'connect']);
+    expect(refused.filter((line) => 'agent' in line)).toEqual([]);
   });
 
   it('names the agent from the credentials, for plain requests and CONNECT tunnels, and forwards no credential', async () => {
@@ -117,6 +121,11 @@ describe('gateway identity (Proxy-Authorization: Basic agent:token)', () => {
       ['http', 'ci-bot'],
       ['connect', 'ci-bot'],
     ]);
+    // The closed lines name the agent too, as the decision lines do (a connection may carry several).
+    for (const decided of decisions) {
+      const closed = await logs.waitFor((line) => line.msg === 'closed' && line['conn'] === decided['conn'] && line['kind'] === decided['kind']);
+      expect(closed).toMatchObject({ agent: 'ci-bot', status: 200 });
+    }
     expect(seen.every((line) => line.endsWith(' -'))).toBe(true);
     expect(logs.text).not.toContain(TOKEN);
   });

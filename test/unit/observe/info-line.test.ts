@@ -121,9 +121,12 @@ describe('hand-written info lines', () => {
     }
     const tally = newTally('http', 100);
     Object.assign(tally, { target: null, status: 502, bytesUp: 10, bytesDown: 0, code: 'KZP_ERR_UPSTREAM_CONNECT' });
-    logClosed(root, 7, '127.0.0.1', tally, 112.345);
+    logClosed(root, 7, null, '127.0.0.1', tally, 112.345);
     log.info({ client: '127.0.0.1', kind: 'http', target: null, status: 502, bytes_up: 10, bytes_down: 0, duration_ms: 12.35, code: 'KZP_ERR_UPSTREAM_CONNECT' }, 'closed');
-    expect(lines).toHaveLength(6);
+    // A gateway agent's exchange names its agent, as its decision line does.
+    logClosed(root, 7, 'agent "one"', null, tally, 112.345);
+    log.info({ agent: 'agent "one"', kind: 'http', target: null, status: 502, bytes_up: 10, bytes_down: 0, duration_ms: 12.35, code: 'KZP_ERR_UPSTREAM_CONNECT' }, 'closed');
+    expect(lines).toHaveLength(8);
     for (let i = 0; i < lines.length; i += 2) expect(withoutTime(lines[i])).toBe(withoutTime(lines[i + 1]));
   });
 
@@ -177,7 +180,7 @@ describe('hand-written info lines', () => {
       writeInfoRecord(log, new Counted());
       const tally = newTally('connect', 100);
       Object.assign(tally, { target: 'example.com:443', status: 200, bytesUp: 5, bytesDown: 7 });
-      logClosed(log, 3, null, tally, 101.5);
+      logClosed(log, 3, null, null, tally, 101.5);
       // The tally goes on changing after its line was logged; the line keeps what it was.
       Object.assign(tally, { status: 0, bytesUp: 99 });
       log.info('after');
