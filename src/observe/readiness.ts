@@ -50,9 +50,18 @@ export class Readiness {
 /** How bad a status is, for the summary: a failing agent makes the whole failing, a pending one pending. */
 const SEVERITY: Readonly<Record<PolicySyncStatus, number>> = { none: 0, ok: 1, pending: 2, failing: 3 };
 
-/** `status` sums the agents up by the worst; `agents` names each one's (own properties, whatever the name). */
-function policySyncReport(syncs: readonly AgentPolicySync[]): { status: PolicySyncStatus; agents: Record<string, PolicySyncStatus> } {
+/**
+ * `status` sums the agents up by the worst; `counts` says how many are in each status. No agent is
+ * named: /readyz answers anyone who reaches the admin port, and gateway identities are not theirs
+ * to learn (authenticate.ts keeps even its timing from telling which agents exist). The logs and
+ * the metrics' `agent` label name them.
+ */
+export function policySyncReport(syncs: readonly AgentPolicySync[]): { status: PolicySyncStatus; counts: Record<PolicySyncStatus, number> } {
   let worst: PolicySyncStatus = 'none';
-  for (const sync of syncs) if (SEVERITY[sync.status] > SEVERITY[worst]) worst = sync.status;
-  return { status: worst, agents: Object.fromEntries(syncs.map((sync) => [sync.agent, sync.status])) };
+  const counts: Record<PolicySyncStatus, number> = { none: 0, ok: 0, pending: 0, failing: 0 };
+  for (const sync of syncs) {
+    counts[sync.status]++;
+    if (SEVERITY[sync.status] > SEVERITY[worst]) worst = sync.status;
+  }
+  return { status: worst, counts };
 }

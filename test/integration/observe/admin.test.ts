@@ -73,7 +73,7 @@ describe('admin listener', () => {
       config_loaded: true,
       draining: false,
       control_plane: { status: 'none' },
-      policy_sync: { status: 'none', agents: { 'egress-agent': 'none' } },
+      policy_sync: { status: 'none', counts: { none: 1, ok: 0, pending: 0, failing: 0 } },
     });
     const metrics = await get(admin.port, '/metrics');
     expect(metrics.status).toBe(200);

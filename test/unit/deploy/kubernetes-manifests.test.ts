@@ -198,7 +198,14 @@ describe('Kubernetes manifests', () => {
     expect(credentials.ok).toBe(true);
     const [service] = byKind(docs, 'Service');
     expect(at(service, 'spec', 'selector')).toEqual(at(byKind(docs, 'Deployment')[0], 'spec', 'template', 'metadata', 'labels'));
+    // The Service the agents use publishes the proxy port only: the admin port (metrics labelled
+    // with agent names) is scraped from the pod, as its annotations say, and probed by the kubelet.
     const ports = list(at(service, 'spec', 'ports'));
-    expect(ports.map((p) => portNumber(pod.proxy, p['targetPort']))).toEqual([config.listen.port, config.admin?.port]);
+    expect(ports.map((p) => portNumber(pod.proxy, p['targetPort']))).toEqual([config.listen.port]);
+    const adminPort = config.admin?.port ?? 0;
+    expect(portNumber(pod.proxy, 'admin')).toBe(adminPort);
+    const annotations = obj(at(byKind(docs, 'Deployment')[0], 'spec', 'template', 'metadata', 'annotations'));
+    expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(adminPort) });
+    expectProbes(pod.proxy, adminPort);
   });
 });
