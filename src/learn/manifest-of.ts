@@ -11,8 +11,9 @@ export interface LearnedManifest {
   /** Targets left out: every action on them was refused (a declaration must not legitimise them). */
   readonly refusedOnly: readonly string[];
   /**
-   * Targets left out: forwarded only by fail: open, never on a verdict (the control plane said
-   * nothing about them, so nothing says they belong in a declaration).
+   * Targets left out: forwarded only without a verdict (fail: open, or fail: closed overridden by
+   * monitor mode), never on one: the control plane said nothing about them, so nothing says they
+   * belong in a declaration.
    */
   readonly failOpenOnly: readonly string[];
   /** Forwarded only because of monitor mode: kept in the manifest, listed for the operator. */
@@ -21,8 +22,8 @@ export interface LearnedManifest {
 
 /**
  * Kaizen's manifest from an observed record: every destination the agent reached on a verdict (at
- * least one action forwarded, monitor-mode would-blocks included, fail-open allows not) and every
- * tool its actions carried.
+ * least one action forwarded, monitor-mode would-blocks of a verdict included, actions forwarded
+ * without a verdict not) and every tool its actions carried.
  * `registrable` collapses names to their registrable domain with the port kept
  * (`api.openai.com:443` → `openai.com:443`), using the public suffix list with its private section
  * (so one tenant of `github.io` does not stand for all of them); IP literals and names without a

@@ -12,9 +12,12 @@ export interface DestinationStats {
   readonly allowed: number;
   /** Refused by the proxy (blocks, guard, no verdict). */
   readonly blocked: number;
-  /** Forwarded in monitor mode although it would have been refused. */
+  /** Forwarded in monitor mode although a verdict would have refused it. */
   readonly wouldBlock: number;
-  /** Forwarded without any verdict, because the control plane gave none and fail mode is open. */
+  /**
+   * Forwarded without any verdict: the control plane gave none and fail mode is open, or it is
+   * closed and monitor mode forwarded the refusal (a would-block that no verdict ever said).
+   */
   readonly failOpen: number;
   /** Epoch milliseconds. */
   readonly firstSeen: number;
@@ -94,8 +97,8 @@ export class RecordBuilder {
     }
     stats.kinds[action.kind] = (stats.kinds[action.kind] ?? 0) + 1;
     if (decision.enforce === 'refuse') stats.blocked++;
+    else if (decision.source === 'fail_open' || decision.source === 'fail_closed') stats.failOpen++;
     else if (decision.wouldBlock) stats.wouldBlock++;
-    else if (decision.source === 'fail_open') stats.failOpen++;
     else stats.allowed++;
     if (now > stats.lastSeen) stats.lastSeen = now;
     const tool = action.tool;

@@ -77,6 +77,16 @@ describe('the observed record', () => {
     expect(parsed.record).toEqual(merged);
   });
 
+  it('counts a monitor-mode would-block for want of a verdict (fail closed) as no verdict, not as a would-block', () => {
+    const builder = new RecordBuilder('a');
+    const noVerdict: Decision = { ...block, enforce: 'forward', wouldBlock: true, source: 'fail_closed', reason: 'no verdict; refused because fail mode is closed' };
+    builder.observe(event('one:443', noVerdict), 100, () => true);
+    builder.observe(event('two:443', { ...wouldBlock, source: 'control_plane' }), 100, () => true);
+    const record = builder.snapshot();
+    expect(record.destinations.get('one:443')).toMatchObject({ allowed: 0, blocked: 0, wouldBlock: 0, failOpen: 1 });
+    expect(record.destinations.get('two:443')).toMatchObject({ allowed: 0, blocked: 0, wouldBlock: 1, failOpen: 0 });
+  });
+
   it('loads a record written before fail_open was counted: none of its actions were fail-open', () => {
     const old = {
       version: 1,
