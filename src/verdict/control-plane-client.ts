@@ -122,9 +122,9 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       } catch (error) {
         return transportAttempt(error, 'body', deadline);
       }
-      if (Buffer.byteLength(text) > MAX_ANSWER_BYTES) return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', 'answer too large for a verdict') } };
-      const parsed = parseAnswer(text);
-      if (!parsed.ok) return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', parsed.message) } };
+      // Any 2xx delivered the report: an unreadable body is no verdict, yet a replay is acknowledged.
+      const parsed = Buffer.byteLength(text) > MAX_ANSWER_BYTES ? { ok: false as const, message: 'answer too large for a verdict' } : parseAnswer(text);
+      if (!parsed.ok) return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', parsed.message), delivered: true } };
       return { kind: 'final', result: parsed.ignored.length === 0 ? { ok: true, answer: parsed.answer } : { ok: true, answer: parsed.answer, ignored: parsed.ignored } };
     }
     await body.dump().catch(() => undefined);

@@ -38,6 +38,12 @@ export interface ControlPlaneFailure {
   /** The control plane refused this report for good (400, 409, 413, 415, 422: its body): sending it again cannot help, nor spooling it. */
   readonly rejected?: boolean;
   /**
+   * A 2xx answered the report, so the control plane has it, but its body is no verdict answer
+   * (malformed, too large). A live call has no verdict all the same; a replay, whose answer changes
+   * nothing, is acknowledged by it.
+   */
+  readonly delivered?: boolean;
+  /**
    * The `Retry-After` of the last attempt (a 429, a 5xx, or another status that holds the spool
    * such as a 404, 405 or 410; never a refused report), in ms, when it carried one: the control
    * plane asked not to be sent anything more before then, so the spool replay waits it out.

@@ -57,6 +57,9 @@ const MAX_RETRY_AFTER_MS = 10 * 60_000;
  * A live call that fails pauses it the same way. A Retry-After from any call, live or replayed,
  * holds every replay until it has passed: a kick does not cut that short, since the control plane
  * named the time itself and a backlog is exactly the load it asked to be spared.
+ * Any 2xx acknowledges an entry, whatever its body (the client cannot read a verdict from a
+ * malformed or oversized one, but the control plane has the report, and a replay's answer changes
+ * nothing), so one odd answer cannot hold the spool back.
  * An entry the control plane refuses for good (400, 409, 413, 415, 422: its body, or a duplicate event_id) is dropped, counted
  * and logged, so one bad entry cannot hold the whole spool back; any other failure (a 404 from a
  * missing route included) holds the spool as an outage does.
@@ -111,7 +114,8 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
 
   async function replay(slot: Slot, report: VerdictReport): Promise<void> {
     const result = await client.send(report).catch(() => null);
-    if (result?.ok === true) {
+    // Any 2xx acknowledges the entry: its body, readable or not, changes nothing for a past action.
+    if (result?.ok === true || result?.delivered === true) {
       slot.state = 'done';
       metrics.replayed();
       replayedInRun += 1;

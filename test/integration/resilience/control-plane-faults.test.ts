@@ -3,7 +3,7 @@ import { reply, startFakeControlPlane, type FakeControlPlane, type FakeReply } f
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import {
   API_KEY,
-  delivered,
+  deliveredSends,
   deliveries,
   eventually,
   resilienceConfig,
@@ -108,7 +108,7 @@ describe('control-plane faults, one at a time (fail closed)', () => {
     await recover();
     expect((await viaProxy(running.port, `${origin.url}/after`)).status).toBe(200);
     await expectReplayedExactlyOnce(running, 4, 1);
-    const replayed = cp.requests.filter((seen) => seen.path === '/v1/verdicts' && delivered(seen.reply) && (seen.body as { action?: { metadata?: { path?: string } } }).action?.metadata?.path?.startsWith('/during/') === true);
+    const replayed = deliveredSends(cp).filter((seen) => seen.path === '/v1/verdicts' && (seen.body as { action?: { metadata?: { path?: string } } }).action?.metadata?.path?.startsWith('/during/') === true);
     expect(replayed).toHaveLength(4);
     for (const seen of replayed) {
       expect(seen.body).toMatchObject({ agent: 'egress-agent', verdict: { decision: 'block' } });

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { createProxy, type KaizenProxy } from '../../../src/app/create-proxy.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { ProxyConfig } from '../../../src/config/types.js';
-import type { FakeControlPlane, FakeReply } from '../../helpers/fake-control-plane.js';
+import type { FakeControlPlane, FakeReply, RecordedRequest } from '../../helpers/fake-control-plane.js';
 import { captureLogs, type LogCapture } from '../verdict/support.js';
 
 export const API_KEY = 'kz_live_resilience_SECRET_77';
@@ -112,13 +112,29 @@ export const eventIdOf = (body: unknown): string | undefined => {
   return typeof id === 'string' ? id : undefined;
 };
 
-/** A reply the proxy takes as delivered in time: an answer with a 2xx status and a JSON body, or an empty one. */
+/** A reply the proxy takes as delivered in time on a live call: an answer with a 2xx status and a JSON body, or an empty one. */
 export function delivered(reply: FakeReply): boolean {
   if (reply.kind !== 'json' && reply.kind !== 'text') return false;
   return reply.status >= 200 && reply.status < 300 && (reply.kind === 'json' || reply.body.trim() === '');
 }
 
-/** Per event_id seen at the fake: how many times it was sent, and how many of those were delivered. */
+const is2xx = (reply: FakeReply): boolean => (reply.kind === 'json' || reply.kind === 'text') && reply.status >= 200 && reply.status < 300;
+
+/**
+ * The requests the proxy took as delivered: those `delivered` says, and a replay's 2xx whatever its
+ * body (a replay's answer changes nothing). Such a replay is an event's last send: a live call
+ * answered by an unreadable 2xx is spooled, so (once the spool has drained) sent again after it.
+ */
+export function deliveredSends(cp: FakeControlPlane): RecordedRequest[] {
+  const sends = new Map<string, RecordedRequest[]>();
+  for (const seen of cp.requests) {
+    const id = eventIdOf(seen.body);
+    if (id !== undefined) sends.set(id, [...(sends.get(id) ?? []), seen]);
+  }
+  return [...sends.values()].flatMap((all) => all.filter((seen, i) => delivered(seen.reply) || (i === all.length - 1 && is2xx(seen.reply))));
+}
+
+/** Per event_id seen at the fake: how many times it was sent, and how many of those were delivered (deliveredSends). */
 export function deliveries(cp: FakeControlPlane): Map<string, { sent: number; delivered: number }> {
   const out = new Map<string, { sent: number; delivered: number }>();
   for (const seen of cp.requests) {
@@ -126,8 +142,11 @@ export function deliveries(cp: FakeControlPlane): Map<string, { sent: number; de
     if (id === undefined) continue;
     const entry = out.get(id) ?? { sent: 0, delivered: 0 };
     entry.sent += 1;
-    if (delivered(seen.reply)) entry.delivered += 1;
     out.set(id, entry);
+  }
+  for (const seen of deliveredSends(cp)) {
+    const entry = out.get(eventIdOf(seen.body) ?? '');
+    if (entry !== undefined) entry.delivered += 1;
   }
   return out;
 }

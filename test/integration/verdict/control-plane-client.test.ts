@@ -102,6 +102,20 @@ describe('control-plane client: answers', () => {
   });
 });
 
+describe('control-plane client: a 2xx that is no verdict answer', () => {
+  it.each([
+    ['garbage', true, reply.garbage()],
+    ['a decision that is not a string', true, reply.json(200, { decision: 1 })],
+    ['too large', true, reply.blank(200, `"${'x'.repeat(300 * 1024)}"`)],
+    ['truncated (the answer never arrived whole)', false, reply.truncated()],
+  ])('%s: delivered is %s (a replay takes it as acknowledged; a live call has no verdict)', async (_name, delivered, answer) => {
+    fixture.cp.respondWith(answer);
+    const result = await client().send(REPORT);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.delivered === true).toBe(delivered);
+  });
+});
+
 describe('control-plane client: retry inside the deadline', () => {
   it.each([500, 502, 503])('retries once after %i, then takes the answer', async (status) => {
     fixture.cp.respondWith(reply.status(status), reply.block());
