@@ -2,7 +2,8 @@
  * Why spooled actions were dropped: `overflow` the spool reached spool.max_bytes (oldest first),
  * `rejected` the control plane refused the entry for good (400, 409, 413, 415 or 422: its body),
  * on replay or on its live call (then it was never spooled),
- * `unreadable` an entry on disk that no longer decodes, `too_large` one report larger than a
+ * `unreadable` a record damaged or torn on disk (found when the spool is opened) or an entry that
+ * no longer decodes, `too_large` one report larger than a
  * segment, `unavailable` no spool could be opened (data_dir not writable) or it was closed.
  */
 export const SPOOL_DROP_REASONS = ['overflow', 'rejected', 'unreadable', 'too_large', 'unavailable'] as const;

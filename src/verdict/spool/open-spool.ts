@@ -1,6 +1,6 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { noSpoolMetrics, type SpoolMetrics } from '../../contract/spool-metrics.js';
+import type { SpoolMetrics } from '../../contract/spool-metrics.js';
 import type { Logger } from '../../observe/logger.js';
 import { ownerOnlyDir, type OwnerOnlyDir } from './owner-only.js';
 import { openReportSpool, type ReportSpool, type SpoolPosition } from './report-spool.js';
@@ -44,7 +44,7 @@ export async function openSpool(options: OpenSpoolOptions): Promise<ReportSpool 
       await lock.release();
       throw error;
     }
-    await adoptAbandoned(partition, lock.dir, spool, logger);
+    await adoptAbandoned(partition, lock.dir, spool, logger, options.metrics);
     logger.info({ dir: lock.dir, pending: spool.pending, max_bytes: options.maxBytes }, 'report spool open');
     return releasingOnClose(spool, lock);
   } catch (error) {
@@ -66,10 +66,12 @@ function logModes(modes: ReadonlyMap<string, OwnerOnlyDir>, logger: Logger): voi
   if (open.length > 0) logger.warn({ code: 'KZP_ERR_SPOOL', dirs: open }, 'spool directory is open to other users and this process cannot make it 0700 (another owner, or chmod refused)');
 }
 
-async function adoptAbandoned(partition: string, own: string, spool: ReportSpool, logger: Logger): Promise<void> {
+/** Moves the entries of abandoned slots into ours; what no longer reads there is counted as dropped `unreadable`. */
+async function adoptAbandoned(partition: string, own: string, spool: ReportSpool, logger: Logger, metrics: SpoolMetrics): Promise<void> {
   for (const lock of await claimAbandoned(partition, own)) {
     try {
-      const orphan = await openReportSpool({ dir: lock.dir, maxBytes: Number.MAX_SAFE_INTEGER, flushIntervalMs: 1000, logger, metrics: noSpoolMetrics });
+      // Never appended to, nor bounded: only its recovery counts (records damaged or torn there).
+      const orphan = await openReportSpool({ dir: lock.dir, maxBytes: Number.MAX_SAFE_INTEGER, flushIntervalMs: 1000, logger, metrics });
       let moved = 0;
       let after: SpoolPosition | null = null;
       for (;;) {
@@ -77,7 +79,11 @@ async function adoptAbandoned(partition: string, own: string, spool: ReportSpool
         if (batch.length === 0) break;
         for (const entry of batch) {
           after = entry.position;
-          if (entry.report === null) continue;
+          if (entry.report === null) {
+            metrics.dropped('unreadable', 1);
+            logger.warn({ code: 'KZP_ERR_SPOOL', from: lock.dir }, 'spooled action of an abandoned slot no longer decodes: dropped');
+            continue;
+          }
           spool.append(entry.report);
           moved += 1;
         }

@@ -53,12 +53,13 @@ export function segmentBytesFor(maxBytes: number): number {
  * The durable report spool of one slot directory: append-only segment files of framed records,
  * written and fsynced in batches, bounded by max_bytes (the oldest segment is dropped, counted and
  * logged), acknowledged through a cursor file, compacted by deleting segments once acknowledged.
- * Opening it recovers what is on disk: a torn last record is cut off, everything before it kept.
+ * Opening it recovers what is on disk: a damaged record is skipped and a torn last record cut off
+ * (each counted as dropped `unreadable`), every intact record kept.
  */
 export async function openReportSpool(options: ReportSpoolOptions): Promise<ReportSpool> {
   const { dir, logger, metrics } = options;
   await mkdir(dir, { recursive: true, mode: OWNER_ONLY_DIR });
-  const table = await recoverSpool(dir, logger);
+  const table = await recoverSpool(dir, logger, metrics);
   const segmentBytes = segmentBytesFor(options.maxBytes);
   const handles = new Map<number, FileHandle>();
   const doomed: number[] = [];

@@ -35,6 +35,8 @@ export interface LoadedSegment {
   /** Where the intact part ends: a torn tail starts here. */
   readonly validEnd: number;
   readonly tornBytes: number;
+  /** Records before validEnd skipped for a failing checksum (see scanRecords): in no entry's `ends`. */
+  readonly skipped: number;
   /** The file does not start with the magic: not a segment this version can read. */
   readonly foreign: boolean;
 }
@@ -43,12 +45,12 @@ export interface LoadedSegment {
 export async function loadSegment(dir: string, id: number): Promise<LoadedSegment> {
   const buffer = await readFile(segmentPath(dir, id));
   if (buffer.length < SEGMENT_MAGIC.length) {
-    // A crash right after creating the file: nothing in it was ever a record.
-    return { id, ends: [], validEnd: SEGMENT_MAGIC.length, tornBytes: buffer.length, foreign: false };
+    // A crash while the file was first written: no record in it is whole.
+    return { id, ends: [], validEnd: SEGMENT_MAGIC.length, tornBytes: buffer.length, skipped: 0, foreign: false };
   }
   if (!buffer.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC)) {
-    return { id, ends: [], validEnd: 0, tornBytes: buffer.length, foreign: true };
+    return { id, ends: [], validEnd: 0, tornBytes: buffer.length, skipped: 0, foreign: true };
   }
   const scan = scanRecords(buffer, SEGMENT_MAGIC.length);
-  return { id, ends: scan.records.map((record) => record.end), validEnd: scan.validEnd, tornBytes: scan.tornBytes, foreign: false };
+  return { id, ends: scan.records.map((record) => record.end), validEnd: scan.validEnd, tornBytes: scan.tornBytes, skipped: scan.skipped, foreign: false };
 }

@@ -29,10 +29,11 @@ export async function readSegment(dir: string, segment: SegmentState, offset: nu
   } finally {
     await handle.close();
   }
-  const intact = new Map(scanRecords(buffer, 0, offset).records.map((record) => [record.start, record.payload]));
+  // By end: a record after one skipped at recovery starts past its entry's start.
+  const intact = new Map(scanRecords(buffer, 0, offset).records.map((record) => [record.end, record.payload]));
   let start = offset;
   return ends.map((end) => {
-    const payload = intact.get(start);
+    const payload = intact.get(end);
     const entry: SpooledReport = { position: { segment: segment.id, start, end }, report: payload === undefined ? null : (decodeEntry(payload) ?? null) };
     start = end;
     return entry;

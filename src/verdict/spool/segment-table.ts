@@ -11,7 +11,11 @@ export interface SpoolPosition {
 /** What the spool knows of one segment file, written or still to be written. */
 export interface SegmentState {
   readonly id: number;
-  /** End offset of every record, in order, including records not yet written. */
+  /**
+   * End offset of every record, in order, including records not yet written. An entry spans from
+   * the previous end (or the header) to its own: a damaged record skipped at recovery lies inside
+   * the span of the entry after it.
+   */
   readonly ends: number[];
   /** Bytes of the file once everything queued is written (header included). */
   size: number;

@@ -1,11 +1,15 @@
 import { rename, truncate, unlink } from 'node:fs/promises';
+import type { SpoolMetrics } from '../../contract/spool-metrics.js';
 import type { Logger } from '../../observe/logger.js';
 import { readAckCursor, type AckCursor } from './ack-cursor.js';
 import { listSegmentIds, loadSegment, segmentPath } from './segment-file.js';
 import { HEADER_BYTES, SegmentTable, type SegmentState } from './segment-table.js';
 
-/** Reads every segment and the cursor: torn tails cut off, acknowledged segments deleted. */
-export async function recoverSpool(dir: string, logger: Logger): Promise<SegmentTable> {
+/**
+ * Reads every segment and the cursor: damaged records skipped, torn tails cut off (both counted as
+ * `unreadable`: a torn tail as one record, all that can be told of it), acknowledged segments deleted.
+ */
+export async function recoverSpool(dir: string, logger: Logger, metrics: SpoolMetrics): Promise<SegmentTable> {
   const segments: SegmentState[] = [];
   const ids = await listSegmentIds(dir);
   for (const [index, id] of ids.entries()) {
@@ -16,8 +20,13 @@ export async function recoverSpool(dir: string, logger: Logger): Promise<Segment
       await rename(path, `${path}.unreadable`);
       continue;
     }
+    if (loaded.skipped > 0) {
+      metrics.dropped('unreadable', loaded.skipped);
+      logger.warn({ code: 'KZP_ERR_SPOOL', segment: path, dropped: loaded.skipped, kept: loaded.ends.length }, 'spool segment holds records that fail their checksum: dropped them, kept the intact records around them');
+    }
     if (loaded.tornBytes > 0) {
-      logger.warn({ code: 'KZP_ERR_SPOOL', segment: path, kept: loaded.ends.length, torn_bytes: loaded.tornBytes }, 'spool segment ends in a torn record: skipped it, kept the records before it');
+      metrics.dropped('unreadable', 1);
+      logger.warn({ code: 'KZP_ERR_SPOOL', segment: path, kept: loaded.ends.length, torn_bytes: loaded.tornBytes, dropped: 1 }, 'spool segment ends in a torn record: dropped it, kept the records before it');
     }
     if (loaded.ends.length === 0) {
       await unlink(path);

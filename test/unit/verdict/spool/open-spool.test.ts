@@ -1,10 +1,12 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSpool, type OpenSpoolOptions } from '../../../../src/verdict/spool/open-spool.js';
+import { FRAME_HEADER_BYTES, scanRecords } from '../../../../src/verdict/spool/record-frame.js';
 import type { ReportSpool, SpooledReport } from '../../../../src/verdict/spool/report-spool.js';
+import { SEGMENT_MAGIC } from '../../../../src/verdict/spool/segment-file.js';
 import { captureLogs } from '../../../integration/verdict/support.js';
-import { countingMetrics, eventId, report, tempDir } from './spool-fixtures.js';
+import { countingMetrics, eventId, report, tempDir, type CountingMetrics } from './spool-fixtures.js';
 
 function options(dataDir: string, logs = captureLogs('info')): OpenSpoolOptions {
   return { dataDir, controlPlaneUrl: 'https://cp.example', apiKey: 'kz_live_x', maxBytes: 1 << 20, flushIntervalMs: 5, logger: logs.logger, metrics: countingMetrics() };
@@ -67,6 +69,32 @@ describe('openSpool', () => {
     expect(logs.lines()).toContainEqual(expect.objectContaining({ msg: 'adopted the spool of a proxy that is gone', adopted: 1 }));
     await next.close();
     expect(slots(dataDir)).toHaveLength(1);
+  });
+
+  it('adopting an abandoned slot counts a damaged record there as unreadable, and moves every other', async () => {
+    const dataDir = tempDir();
+    const mine = await must(openSpool(options(dataDir)));
+    const gone = await must(openSpool(options(dataDir)));
+    for (let n = 1; n <= 3; n += 1) gone.append(report(n));
+    await gone.close();
+    await mine.close();
+    const [file, ...more] = (readdirSync(dataDir, { recursive: true }) as string[]).filter((name) => name.endsWith('.kzs'));
+    expect(more).toEqual([]);
+    const path = join(dataDir, file ?? '');
+    const bytes = readFileSync(path);
+    const second = scanRecords(bytes, SEGMENT_MAGIC.length).records[1];
+    if (second === undefined) throw new Error('no second record');
+    const at = second.start + FRAME_HEADER_BYTES + 12;
+    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+    writeFileSync(path, bytes);
+
+    const logs = captureLogs('info');
+    const opened = options(dataDir, logs);
+    const next = await must(openSpool(opened));
+    expect((await readAll(next)).map((entry) => eventId(entry.report))).toEqual(['e-1', 'e-3']);
+    expect((opened.metrics as CountingMetrics).counts.dropped).toEqual({ unreadable: 1 });
+    expect(logs.lines()).toContainEqual(expect.objectContaining({ msg: 'adopted the spool of a proxy that is gone', adopted: 2 }));
+    await next.close();
   });
 
   it('is null, with KZP_ERR_SPOOL logged, when data_dir cannot be written', async () => {

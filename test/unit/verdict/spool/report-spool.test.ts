@@ -1,6 +1,7 @@
-import { appendFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FRAME_HEADER_BYTES } from '../../../../src/verdict/spool/record-frame.js';
 import { openReportSpool, segmentBytesFor, type ReportSpool, type SpooledReport } from '../../../../src/verdict/spool/report-spool.js';
 import { captureLogs } from '../../../integration/verdict/support.js';
 import { countingMetrics, eventId, report, tempDir, type CountingMetrics } from './spool-fixtures.js';
@@ -88,9 +89,12 @@ describe('report spool', () => {
     const path = join(dir, file ?? '');
     truncateSync(path, statSync(path).size - 5);
     const warn = captureLogs('info');
-    const recovered = await openReportSpool({ dir, maxBytes: 1 << 26, flushIntervalMs: 5, logger: warn.logger, metrics: countingMetrics() });
+    const metrics = countingMetrics();
+    const recovered = await openReportSpool({ dir, maxBytes: 1 << 26, flushIntervalMs: 5, logger: warn.logger, metrics });
     expect(recovered.pending).toBe(2);
     expect(warn.lines()).toContainEqual(expect.objectContaining({ level: 'warn', kept: 2, code: 'KZP_ERR_SPOOL' }));
+    // The record cut short is lost, and counted.
+    expect(metrics.counts.dropped).toEqual({ unreadable: 1 });
     recovered.append(report(4));
     await recovered.flush();
     expect((await readAll(recovered)).map((entry) => eventId(entry.report))).toEqual(['e-1', 'e-2', 'e-4']);
@@ -100,6 +104,43 @@ describe('report spool', () => {
     const third = await open(dir);
     expect((await readAll(third)).map((entry) => eventId(entry.report))).toEqual(['e-1', 'e-2', 'e-4']);
     await third.close();
+  });
+
+  it('a record that fails its checksum mid-segment is dropped and counted; the records after it are kept', async () => {
+    const dir = tempDir();
+    const spool = await open(dir);
+    for (let n = 1; n <= 5; n += 1) spool.append(report(n));
+    await spool.flush();
+    const second = (await readAll(spool))[1]?.position;
+    await spool.close();
+    if (second === undefined) throw new Error('nothing read');
+    // One flipped bit in the second record's payload, as a bad sector or a stray write would leave it.
+    const path = join(dir, segments(dir)[0] ?? '');
+    const bytes = readFileSync(path);
+    const at = second.start + FRAME_HEADER_BYTES + 20;
+    bytes[at] = (bytes[at] ?? 0) ^ 0x04;
+    writeFileSync(path, bytes);
+
+    const warn = captureLogs('info');
+    const metrics = countingMetrics();
+    const recovered = await openReportSpool({ dir, maxBytes: 1 << 26, flushIntervalMs: 5, logger: warn.logger, metrics });
+    expect(recovered.pending).toBe(4);
+    expect(metrics.counts.dropped).toEqual({ unreadable: 1 });
+    expect(warn.lines()).toContainEqual(expect.objectContaining({ level: 'warn', code: 'KZP_ERR_SPOOL', dropped: 1 }));
+    const read = await readAll(recovered);
+    expect(read.map((entry) => eventId(entry.report))).toEqual(['e-1', 'e-3', 'e-4', 'e-5']);
+    // Nothing cut from the file: appends go after the last record, and acknowledgements move past the bad one.
+    expect(statSync(path).size).toBe(bytes.length);
+    const third = read[1];
+    if (third === undefined) throw new Error('nothing read');
+    recovered.ackThrough(third.position);
+    expect(recovered.pending).toBe(2);
+    recovered.append(report(6));
+    await recovered.close();
+
+    const again = await open(dir);
+    expect((await readAll(again)).map((entry) => eventId(entry.report))).toEqual(['e-4', 'e-5', 'e-6']);
+    await again.close();
   });
 
   it('past max_bytes drops the oldest segments, counts every entry dropped, and logs it', async () => {
