@@ -1,4 +1,5 @@
 import { VERSION } from '../version.js';
+import { keepInspectorClosed } from '../wrap/inspector-signal.js';
 import { parseCommand, UsageError, type Command } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { HELP } from './help.js';
@@ -29,6 +30,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'serve':
       return (await import('./serve.js')).serve(command.flags);
     case 'wrap':
+      // Before wrap mode's modules load (under load that takes a while), and until the exit.
+      keepInspectorClosed();
       return (await import('./wrap.js')).wrap(command.flags, command.wrap, command.argv);
     case 'check':
       return (await import('./check.js')).check(command.flags, command.target, command.method);

@@ -8,13 +8,22 @@ export interface SuperviseOptions {
   readonly env: NodeJS.ProcessEnv;
 }
 
-const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
+/**
+ * Passed on to the command, as tini and dumb-init do: unhandled, SIGQUIT and SIGUSR2 would kill the
+ * wrapper and leave the command running without its proxy, and SIGUSR1 would open Node's inspector
+ * in the wrapper (see keepInspectorClosed).
+ */
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+/** What a terminal sends its foreground group for Ctrl-C, Ctrl-\ and a resize. */
+const TERMINAL_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT', 'SIGWINCH']);
 
 /**
  * Run the command in the wrapper's own process group with inherited stdio (so prompts, TTY modes and
- * job control work), forward SIGTERM and SIGHUP while it runs, and SIGINT unless the wrapper is in
- * a terminal's foreground group (Ctrl-C there already reaches the child: inTerminalForeground),
- * and resolve with how it ended. The wrapper itself never dies of those signals while the child
+ * job control work), and resolve with how it ended. While it runs, SIGTERM, SIGHUP, SIGUSR1 and
+ * SIGUSR2 are forwarded to it; SIGINT, SIGQUIT and SIGWINCH too, unless the wrapper is in a
+ * terminal's foreground group (Ctrl-C, Ctrl-\ or a resize there already reaches the child:
+ * inTerminalForeground). The wrapper itself never dies of those signals while the child
  * lives: it waits for the child's answer to them.
  */
 export function supervise(options: SuperviseOptions): Promise<ChildOutcome> {
@@ -22,8 +31,9 @@ export function supervise(options: SuperviseOptions): Promise<ChildOutcome> {
   return new Promise<ChildOutcome>((resolve) => {
     const child = spawn(command, args, { stdio: 'inherit', env: options.env, shell: false, detached: false });
     const forward = (signal: NodeJS.Signals): void => {
-      if (signal === 'SIGINT' && inTerminalForeground()) return;
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      if (TERMINAL_SIGNALS.has(signal) && inTerminalForeground()) return;
+      child.kill(signal);
     };
     for (const signal of FORWARDED) process.on(signal, forward);
     let settled = false;

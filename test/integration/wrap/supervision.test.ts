@@ -65,6 +65,22 @@ describe('wrap mode supervision', () => {
     expect(run).toMatchObject({ code: 0, stdout: 'ready\nSIGHUP\nSIGHUP,SIGINT\n' });
   });
 
+  // tini and dumb-init forward these too. Unforwarded, SIGQUIT and SIGUSR2 killed the wrapper and left
+  // the command running without its proxy; SIGUSR1 opened Node's inspector in the wrapper.
+  it.each(['SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const)('forwards %s, survives it and exits with the child, summary printed', async (signal) => {
+    const script = [
+      `process.on("${signal}", () => { process.stdout.write("child got ${signal}\\n"); process.exit(5); });`,
+      'process.stdout.write("ready\\n"); setTimeout(() => process.exit(1), 10000);',
+    ].join(' ');
+    const child = startWrapper(['--summary', '--', 'node', '-e', script], { newSession: true });
+    await child.waitForStdout('ready\n');
+    child.process.kill(signal);
+    const run = await child.output;
+    expect(run).toMatchObject({ code: 5, signal: null, stdout: `ready\nchild got ${signal}\n` });
+    expect(run.stderr).toContain('kaizen-proxy: agent node: no traffic went through the proxy');
+    expect(run.stderr).not.toContain('Debugger listening');
+  });
+
   it('refuses -- without a command, and wrap flags without --', async () => {
     const empty = await runWrapper(['--']);
     expect(empty.code).toBe(2);

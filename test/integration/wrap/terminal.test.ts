@@ -74,15 +74,17 @@ describe('wrap mode on a terminal', () => {
   });
 
   /**
-   * The child counts the SIGINTs that reach it and reports 300 ms after the first: a forwarded
+   * The child counts the signals that reach it and reports 300 ms after the first: a forwarded
    * duplicate follows the terminal's own within a few milliseconds of the same keystroke. Its ready
    * line names its parent, the wrapper (no shell between them). It gives up after 10 s.
    */
-  const COUNT_SIGINTS = [
-    'let count = 0;',
-    'process.on("SIGINT", () => { if (count++ === 0) setTimeout(() => { process.stdout.write("SIGINT x" + count + "\\n"); process.exit(9); }, 300); });',
-    'process.stdout.write("ready " + process.ppid + "\\n"); setTimeout(() => { process.stdout.write("no SIGINT\\n"); process.exit(1); }, 10000);',
-  ].join(' ');
+  const countSignals = (signal: NodeJS.Signals): string =>
+    [
+      'let count = 0;',
+      `process.on("${signal}", () => { if (count++ === 0) setTimeout(() => { process.stdout.write("${signal} x" + count + "\\n"); process.exit(9); }, 300); });`,
+      `process.stdout.write("ready " + process.ppid + "\\n"); setTimeout(() => { process.stdout.write("no ${signal}\\n"); process.exit(1); }, 10000);`,
+    ].join(' ');
+  const COUNT_SIGINTS = countSignals('SIGINT');
 
   it('Ctrl-C reaches the child once when stdin is redirected (the wrapper is still in the foreground)', async () => {
     const run = await onTerminal(COUNT_SIGINTS, { typeWhenReady: '\x03', after: '< /dev/null' });
@@ -99,6 +101,12 @@ describe('wrap mode on a terminal', () => {
       },
     });
     expect(run.screen).toContain('SIGINT x1\r\n');
+    expect(run.code).toBe(9);
+  });
+
+  it('Ctrl-\\ reaches the child once through the terminal; the wrapper survives it and exits with the child', async () => {
+    const run = await onTerminal(countSignals('SIGQUIT'), { typeWhenReady: '\x1c' });
+    expect(run.screen).toContain('SIGQUIT x1\r\n');
     expect(run.code).toBe(9);
   });
 });
