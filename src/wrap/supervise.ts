@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildOutcome } from './child-outcome.js';
-import { inTerminalForeground } from './terminal-foreground.js';
+import { sharesTerminalForeground } from './terminal-foreground.js';
 
 export interface SuperviseOptions {
   /** The command and its arguments, run as given: no shell, so nothing is re-split or expanded. */
@@ -21,9 +21,9 @@ const TERMINAL_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signals>(['
 /**
  * Run the command in the wrapper's own process group with inherited stdio (so prompts, TTY modes and
  * job control work), and resolve with how it ended. While it runs, SIGTERM, SIGHUP, SIGUSR1 and
- * SIGUSR2 are forwarded to it; SIGINT, SIGQUIT and SIGWINCH too, unless the wrapper is in a
- * terminal's foreground group (Ctrl-C, Ctrl-\ or a resize there already reaches the child:
- * inTerminalForeground). The wrapper itself never dies of those signals while the child
+ * SIGUSR2 are forwarded to it; SIGINT, SIGQUIT and SIGWINCH too, unless the command shares the
+ * wrapper's group and that group is a terminal's foreground (the terminal signalled the command
+ * itself: sharesTerminalForeground). The wrapper itself never dies of those signals while the child
  * lives: it waits for the child's answer to them.
  */
 export function supervise(options: SuperviseOptions): Promise<ChildOutcome> {
@@ -32,7 +32,7 @@ export function supervise(options: SuperviseOptions): Promise<ChildOutcome> {
     const child = spawn(command, args, { stdio: 'inherit', env: options.env, shell: false, detached: false });
     const forward = (signal: NodeJS.Signals): void => {
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      if (TERMINAL_SIGNALS.has(signal) && inTerminalForeground()) return;
+      if (TERMINAL_SIGNALS.has(signal) && sharesTerminalForeground(child.pid)) return;
       child.kill(signal);
     };
     for (const signal of FORWARDED) process.on(signal, forward);

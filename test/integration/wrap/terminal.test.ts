@@ -26,11 +26,13 @@ interface TerminalOptions {
   /** Shell words before the wrapper (`setsid -w`) and after its command (`< /dev/null`). */
   readonly before?: string;
   readonly after?: string;
+  /** Shell words between `--` and the child (`setsid`: the child leaves the wrapper's process group). */
+  readonly through?: string;
 }
 
 /** Runs the wrapper on a pseudo-terminal (in its foreground process group unless `before` moves it). */
 function onTerminal(childScript: string, options: TerminalOptions = {}): Promise<TerminalRun> {
-  const wrapper = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} -- node -e ${JSON.stringify(childScript)}`;
+  const wrapper = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} -- ${options.through ?? ''} node -e ${JSON.stringify(childScript)}`;
   const command = `exec ${options.before ?? ''} ${wrapper} ${options.after ?? ''}`;
   const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
   let screen = '';
@@ -107,6 +109,14 @@ describe('wrap mode on a terminal', () => {
   it('Ctrl-\\ reaches the child once through the terminal; the wrapper survives it and exits with the child', async () => {
     const run = await onTerminal(countSignals('SIGQUIT'), { typeWhenReady: '\x1c' });
     expect(run.screen).toContain('SIGQUIT x1\r\n');
+    expect(run.code).toBe(9);
+  });
+
+  // setsid, GNU timeout and some supervisors move the command out of the wrapper's process group:
+  // the terminal's Ctrl-C then reaches the wrapper alone, which must pass it on.
+  it("Ctrl-C reaches a child that left the wrapper's process group, once", async () => {
+    const run = await onTerminal(COUNT_SIGINTS, { typeWhenReady: '\x03', through: 'setsid' });
+    expect(run.screen).toContain('SIGINT x1\r\n');
     expect(run.code).toBe(9);
   });
 });
