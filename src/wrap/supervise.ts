@@ -25,6 +25,11 @@ const TERMINAL_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signals>(['
  * wrapper's group and that group is a terminal's foreground (the terminal signalled the command
  * itself: sharesTerminalForeground). The wrapper itself never dies of those signals while the child
  * lives: it waits for the child's answer to them.
+ *
+ * A signal sent to the whole process group (a shell's `kill %1`, `timeout`, `kill -TERM -PGID`)
+ * reaches the command, which shares the group, and the forward delivers it again. Nothing tells it
+ * from one aimed at the wrapper alone (`docker stop`, `kill PID`), which must be forwarded, and Node
+ * cannot start the command in a group of its own without setsid, which would take its terminal.
  */
 export function supervise(options: SuperviseOptions): Promise<ChildOutcome> {
   const [command, ...args] = options.argv;

@@ -81,6 +81,19 @@ describe('wrap mode supervision', () => {
     expect(run.stderr).not.toContain('Debugger listening');
   });
 
+  it('a SIGTERM aimed at the wrapper alone reaches the child once', async () => {
+    // The child reports 300 ms after its first SIGTERM: a duplicate would follow within milliseconds.
+    const script = [
+      'let count = 0;',
+      'process.on("SIGTERM", () => { if (count++ === 0) setTimeout(() => { process.stdout.write("SIGTERM x" + count + "\\n"); process.exit(0); }, 300); });',
+      'process.stdout.write("ready\\n"); setTimeout(() => process.exit(1), 10000);',
+    ].join(' ');
+    const child = startWrapper(['--', 'node', '-e', script], { newSession: true });
+    await child.waitForStdout('ready\n');
+    child.process.kill('SIGTERM');
+    expect(await child.output).toMatchObject({ code: 0, stdout: 'ready\nSIGTERM x1\n' });
+  });
+
   it('refuses -- without a command, and wrap flags without --', async () => {
     const empty = await runWrapper(['--']);
     expect(empty.code).toBe(2);
