@@ -1,8 +1,8 @@
 import { VERSION } from '../version.js';
-import { keepInspectorClosed } from '../wrap/inspector-signal.js';
 import { parseCommand, UsageError, type Command } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { HELP } from './help.js';
+import { keepInspectorClosed } from './inspector-signal.js';
 
 /**
  * The command line: argv in, exit code out. The only caller of process.exit is src/cli.ts.
@@ -28,6 +28,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return EXIT.OK;
     case 'serve':
+      // Before serve's modules load, and until the exit, as for wrap below.
+      keepInspectorClosed();
       return (await import('./serve.js')).serve(command.flags);
     case 'wrap':
       // Before wrap mode's modules load (under load that takes a while), and until the exit.

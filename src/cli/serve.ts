@@ -55,6 +55,10 @@ export async function serve(flags: FlagOverrides): Promise<number> {
     if (state === 'running' && running !== null) reload(running, 'SIGHUP');
     else logger.warn({ signal: 'SIGHUP', state }, state === 'starting' ? 'SIGHUP ignored: the proxy is still starting' : 'SIGHUP ignored: the proxy is shutting down');
   });
+  // main.ts keeps the inspector closed; the line says why nothing happened (inspector-signal.ts).
+  process.on('SIGUSR1', () => {
+    logger.warn({ signal: 'SIGUSR1' }, "SIGUSR1 ignored: Node's inspector stays closed in the proxy");
+  });
   onShutdownSignals((signal) => {
     if (state === 'starting') {
       logger.info({ signal }, 'shutdown requested during start-up: stopping the start');

@@ -106,3 +106,24 @@ describe('SIGHUP during the drain', () => {
     }
   });
 });
+
+describe('SIGUSR1', () => {
+  // Node 20 opens an unauthenticated inspector on SIGUSR1 unless it has a listener: anything running
+  // as the proxy's user could then run code inside the process that enforces its policy.
+  it('never opens the inspector: logged, and the proxy goes on serving', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--admin', 'off'], { env: cleanEnv(), cwd: tempDir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = followChildLogLines(child, 10_000);
+    const listening = await log.waitFor((line) => line['msg'] === 'listening');
+    child.kill('SIGUSR1');
+    await log.waitFor((line) => line['msg'] === "SIGUSR1 ignored: Node's inspector stays closed in the proxy");
+    const client = await RawClient.open(Number(String(listening['proxy']).split(':').pop()));
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await client.readResponse()).status).toBe(400);
+    client.destroy();
+    child.kill('SIGTERM');
+    expect(await log.exited).toBe(0);
+    expect(log.stderr()).not.toContain('Debugger listening');
+    expect(log.stderr()).toBe('');
+  });
+});
+
