@@ -3,6 +3,7 @@ import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { DialOwner } from './dial.js';
 import { tlsOver } from './reset-socket.js';
+import { tlsFailure } from './tls-failure.js';
 
 export interface SecureUpstreamOptions {
   /** The checked target's host: the SNI when it is a name, and the identity the certificate must carry. */
@@ -17,9 +18,10 @@ export interface SecureUpstreamOptions {
 
 /**
  * Verified TLS (HTTP/1.1 by ALPN) over a socket already dialled to a checked address. Resolves the
- * TLS socket, or the error that ended the handshake (a timeout is KZP_ERR_UPSTREAM_TIMEOUT, a close
- * without a reason KZP_ERR_UPSTREAM_TLS, an owner's close KZP_ERR_UPSTREAM_CONNECT). The dialled
- * socket is destroyed on failure.
+ * TLS socket, or the error that ended the handshake: a timeout is KZP_ERR_UPSTREAM_TIMEOUT, an
+ * owner's close KZP_ERR_UPSTREAM_CONNECT, and anything else (any verification failure, whatever
+ * Node names it, an alert, a reset, a close without a reason) KZP_ERR_UPSTREAM_TLS with Node's
+ * reason as its cause (tls-failure.ts). The dialled socket is destroyed on failure.
  */
 export function secureUpstream(socket: Socket, options: SecureUpstreamOptions): Promise<TLSSocket | Error> {
   return new Promise((resolve) => {
@@ -55,10 +57,10 @@ export function secureUpstream(socket: Socket, options: SecureUpstreamOptions): 
       settle(tls);
     };
     const onError = (error: Error): void => {
-      failure ??= error;
+      failure ??= tlsFailure(error);
     };
     const onClose = (): void => {
-      settle(failure ?? new KaizenProxyError('KZP_ERR_UPSTREAM_TLS', 'TLS with the destination failed'));
+      settle(failure ?? tlsFailure(null));
     };
     const onAbandoned = (): void => {
       failure ??= new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'abandoned by its owner during the TLS handshake');

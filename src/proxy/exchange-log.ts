@@ -59,6 +59,8 @@ export interface ExchangeTally {
   bytesUp: number;
   bytesDown: number;
   code: ErrorCode | null;
+  /** Why TLS with the destination failed (KZP_ERR_UPSTREAM_TLS): Node's code, `tls_error` on the closed line. */
+  tlsError: string | null;
   /** Set when an intercepted CONNECT was tunnelled instead (`intercept_skipped` on the closed line). */
   interceptSkipped: InterceptSkip | null;
   /** Counted among the open tunnels (tunnelOpened), until reported closed. */
@@ -67,7 +69,7 @@ export interface ExchangeTally {
 }
 
 export function newTally(kind: ExchangeTally['kind'], startedAt: number): ExchangeTally {
-  return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, interceptSkipped: null, opened: false, startedAt };
+  return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, tlsError: null, interceptSkipped: null, opened: false, startedAt };
 }
 
 /**
@@ -92,6 +94,7 @@ class ClosedLine extends InfoLine {
   readonly #bytesDown: number;
   readonly #durationMs: number;
   readonly #code: ErrorCode | null;
+  readonly #tlsError: string | null;
   readonly #interceptSkipped: InterceptSkip | null;
 
   constructor(conn: number, agent: string | null, client: string | null, tally: ExchangeTally, durationMs: number) {
@@ -106,6 +109,7 @@ class ClosedLine extends InfoLine {
     this.#bytesDown = tally.bytesDown;
     this.#durationMs = durationMs;
     this.#code = tally.code;
+    this.#tlsError = tally.tlsError;
     this.#interceptSkipped = tally.interceptSkipped;
   }
 
@@ -119,6 +123,7 @@ class ClosedLine extends InfoLine {
       numberField('bytes_down', this.#bytesDown) +
       millisField('duration_ms', this.#durationMs);
     if (this.#code !== null) fields += textField('code', this.#code);
+    if (this.#tlsError !== null) fields += textField('tls_error', this.#tlsError);
     if (this.#interceptSkipped !== null) fields += textField('intercept_skipped', this.#interceptSkipped);
     return fields;
   }

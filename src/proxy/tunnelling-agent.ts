@@ -1,9 +1,9 @@
 import { Agent as HttpsAgent, type AgentOptions, type RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { Connector } from '../net/connector.js';
+import { secureUpstream } from '../net/secure-upstream.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
 
 type OnCreate = (error: Error | null, stream?: Duplex) => void;
@@ -12,7 +12,8 @@ type OnCreate = (error: Error | null, stream?: Duplex) => void;
  * Keep-alive HTTPS to destinations through an upstream proxy: each new socket is a CONNECT to the
  * destination through the proxy, then verified TLS to the destination over it (SNI for names).
  * Used when the proxy itself originates TLS (https:// absolute-form, intercepted hosts). A failure
- * at the proxy is KZP_ERR_UPSTREAM_PROXY; a TLS failure stays the destination's.
+ * at the proxy is KZP_ERR_UPSTREAM_PROXY; a TLS failure stays the destination's, and is told as on
+ * a direct connection (secure-upstream.ts): the request gets its socket once the handshake is done.
  */
 export class TunnellingHttpsAgent extends HttpsAgent {
   readonly #connector: Connector;
@@ -40,14 +41,16 @@ export class TunnellingHttpsAgent extends HttpsAgent {
           done?.(new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', `upstream proxy ${this.#proxy.url}: ${result.detail}`));
           return;
         }
-        const tls = tlsConnect({
-          socket: result.socket,
+        // Resolves the TLS socket or the failure (never rejects).
+        void secureUpstream(result.socket, {
           host,
-          ...(servername === undefined || servername === '' ? {} : { servername }),
-          ...(this.options.secureContext === undefined ? {} : { secureContext: this.options.secureContext }),
-          ALPNProtocols: ['http/1.1'],
+          hostIsName: servername !== undefined && servername !== '',
+          secureContext: this.options.secureContext,
+          timeoutMs: this.#connectTimeoutMs,
+        }).then((tls) => {
+          if (tls instanceof Error) done?.(tls);
+          else done?.(null, tls);
         });
-        done?.(null, tls);
       },
       (error: unknown) => {
         done?.(error instanceof Error ? error : new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', 'upstream proxy failed'));

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { httpAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import { secureUpstream } from '../net/secure-upstream.js';
+import { tlsFailureCode } from '../net/tls-failure.js';
 import { reportClosed, tunnelOpened } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
@@ -103,7 +104,10 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
       wait.stop();
       if (!(tls instanceof Error)) tls.destroy();
       if (client.destroyed) abandonUpgrade(proxy, conn, tally, early);
-      else refuseTunnel(proxy, conn, client, tally, errorRefusal('KZP_ERR_UPSTREAM_TLS', { target: target.authority }), early);
+      else {
+        tally.tlsError = tlsFailureCode(tls);
+        refuseTunnel(proxy, conn, client, tally, errorRefusal('KZP_ERR_UPSTREAM_TLS', { target: target.authority }), early);
+      }
       return;
     }
     upstream = tls;

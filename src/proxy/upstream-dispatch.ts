@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { ResponseHead } from '../net/http1-response-parser.js';
+import { tlsFailureCode } from '../net/tls-failure.js';
 import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
@@ -75,6 +76,7 @@ export function dispatchUpstream(
     // The destination's queue was full: the proxy's own limit, not the destination's failure.
     const code = error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error);
     tally.code = code;
+    tally.tlsError = tlsFailureCode(error);
     if (res.headersSent) {
       // Cut short with bytes of the answer out: the client reads a truncated response, the log its code.
       cutResponse(res, req.socket);

@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
+import { tlsFailureCode } from '../net/tls-failure.js';
 import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
@@ -55,6 +56,7 @@ export function sendUpstream(
     // an answer that cannot be relayed is the destination's (KZP_ERR_UPSTREAM_PROTOCOL).
     const code = route.forwardProxy !== null && !answered ? 'KZP_ERR_UPSTREAM_PROXY' : upstreamErrorCode(error);
     tally.code = code;
+    if (code === 'KZP_ERR_UPSTREAM_TLS') tally.tlsError = tlsFailureCode(error);
     if (res.headersSent) {
       cutResponse(res, req.socket);
       return;
