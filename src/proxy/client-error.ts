@@ -5,14 +5,21 @@ import type { ErrorCode } from '../errors/codes.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { refuseOnSocket } from './deny-response.js';
 import { reportRefused } from './exchange-events.js';
+import type { Interception } from './interception.js';
 import { errorRefusal } from './refusal.js';
 
 /**
  * Requests Node's parser rejects before any handler sees them: oversized headers → 431,
  * headers not complete in time → 408, anything malformed → 400, each written as a complete
  * response (then drain and close). Resets and sockets that are mid-response are just destroyed.
+ * Inside an intercepted session (`interception`) the `refused` line names the session's CONNECT
+ * target, as a request refused there by the proxy's own checks does.
  */
-export function createClientErrorHandler(registry: ConnectionRegistry, observer: ProxyObserver | null = null): (error: Error, socket: Duplex) => void {
+export function createClientErrorHandler(
+  registry: ConnectionRegistry,
+  observer: ProxyObserver | null = null,
+  interception: Interception | null = null,
+): (error: Error, socket: Duplex) => void {
   return (error, socket) => {
     if (!(socket instanceof Socket)) {
       socket.destroy();
@@ -32,7 +39,9 @@ export function createClientErrorHandler(registry: ConnectionRegistry, observer:
     }
     conn.refused = true;
     const refusal = errorRefusal(code);
-    conn.log.info({ status: refusal.status, code }, 'refused');
+    const session = interception?.pinned(socket);
+    if (session === undefined) conn.log.info({ status: refusal.status, code }, 'refused');
+    else conn.log.info({ status: refusal.status, code, target: session.target.authority }, 'refused');
     refuseOnSocket(socket, refusal);
     reportRefused(observer, code);
   };

@@ -24,7 +24,7 @@ const FIRST_FLIGHT_WAIT_MS = 1_000;
 /** Node's code when a TLS client's ALPN list has nothing in common with the server's (http/1.1 here). */
 const NO_APPLICATION_PROTOCOL = 'ERR_SSL_NO_APPLICATION_PROTOCOL';
 const H2_ONLY_HINT = 'the client offers only h2 (gRPC?): the proxy intercepts HTTP/1.1 only; remove the host from intercept.hosts';
-const CA_TRUST_HINT = 'the client refused the interception certificate or left without a request: make it trust the CA (kaizen-proxy ca show; NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, curl --cacert), or remove the host from intercept.hosts';
+const CA_TRUST_HINT = 'the client refused the interception certificate: make it trust the CA (kaizen-proxy ca show; NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, curl --cacert), or remove the host from intercept.hosts';
 
 /**
  * An allowed CONNECT to an intercepted host: no destination is dialled for the tunnel itself.
@@ -124,16 +124,23 @@ export function interceptFlight(
   };
   client.unshift(bytes);
   if (kind === 'http') {
-    const tunnel: PinnedTunnel = { target, proxy, scheme: 'http', requests: 0 };
+    const tunnel: PinnedTunnel = { target, proxy, scheme: 'http' };
     client.once('close', onClosed);
     interception.feed(client, tunnel);
     // Paused since the first flight: flowing again, the server's parser reads the unshifted request first.
     client.resume();
     return;
   }
-  terminateTls(interception, conn, client, context, { target, proxy, scheme: 'https', requests: 0 }, tally, onClosed);
+  terminateTls(interception, conn, client, context, { target, proxy, scheme: 'https' }, tally, onClosed);
 }
 
+/**
+ * Terminates the client's TLS and feeds the session to the HTTP server. Whether the client refused
+ * the certificate is told by the handshake alone: one that ends before it completes (an alert such
+ * as unknown_ca, a close, the handshake timeout) is KZP_ERR_INTERCEPT_TLS on the CONNECT's closed
+ * line and the host's one warning; what happens after it (a request the parser refuses, 431, 400,
+ * 408, or none at all) is the session's, not a question of trust.
+ */
 function terminateTls(
   interception: Interception,
   conn: ConnectionContext,
@@ -148,6 +155,7 @@ function terminateTls(
   tlsOver(tls, client);
   const { target } = tunnel;
   let failure: string | null = null;
+  let secured = false;
   const timer = setTimeout(() => {
     failure = 'handshake timeout';
     tls.destroy();
@@ -163,6 +171,7 @@ function terminateTls(
   tls.on('error', onError);
   tls.once('end', onEnd);
   tls.once('secure', () => {
+    secured = true;
     clearTimeout(timer);
     tls.off('error', onError);
     tls.off('end', onEnd);
@@ -171,13 +180,12 @@ function terminateTls(
   tls.once('close', () => {
     clearTimeout(timer);
     client.destroy();
-    const refused = failure !== null || tunnel.requests === 0;
-    if (refused) {
+    if (!secured) {
       tally.code = 'KZP_ERR_INTERCEPT_TLS';
       // No ALPN protocol in common: the client offered h2 alone, a limit of ours, not a CA it distrusts.
       const h2Only = failure === NO_APPLICATION_PROTOCOL;
       if (interception.firstWarning(h2Only ? 'h2_only' : 'ca_trust', target.host)) {
-        const fields = { code: 'KZP_ERR_INTERCEPT_TLS', target: target.authority, tls_error: failure ?? 'closed without a request' } as const;
+        const fields = { code: 'KZP_ERR_INTERCEPT_TLS', target: target.authority, tls_error: failure ?? 'closed during the handshake' } as const;
         if (h2Only) conn.log.warn(fields, H2_ONLY_HINT);
         else conn.log.warn({ ...fields, ca: interception.interceptor.caFile }, CA_TRUST_HINT);
       }

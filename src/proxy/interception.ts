@@ -10,8 +10,6 @@ export interface PinnedTunnel {
   readonly proxy: ProxyContext;
   /** https for terminated TLS; http when the client spoke plain HTTP inside the tunnel. */
   readonly scheme: 'https' | 'http';
-  /** Requests seen on it: a TLS client that leaves without one probably refused the certificate. */
-  requests: number;
 }
 
 /**

@@ -57,7 +57,6 @@ export function authenticateRequest(base: ProxyContext, req: RequestView): Clien
 export function requestSplit(proxy: ProxyContext, req: RequestView, conn: ConnectionContext): RequestSplit {
   const tunnel = proxy.interception?.pinned(req.socket);
   if (tunnel === undefined) return splitRequestTarget(req.url ?? '');
-  tunnel.requests++;
   const hostProblem = hostFieldProblem(req);
   if (hostProblem !== null) return pinnedRefusal(tunnel, errorRefusal('KZP_ERR_BAD_REQUEST', { message: hostProblem }));
   const hostText = req.headers.host;
@@ -109,11 +108,9 @@ function namesTarget(named: HostAuthority, tunnel: PinnedTunnel): boolean {
  * names and whatever credentials it carries. Honoured, it would open an opaque tunnel from inside
  * the session, to a destination and as an agent of the client's choosing, with none of the
  * requests in it decided; the upstream of an intercepted session is always its CONNECT target,
- * and its agent the one the outer CONNECT named. Counted as a request: the client trusted the
- * certificate (it is not the handshake failure a session without requests is logged as).
+ * and its agent the one the outer CONNECT named.
  */
 export function refusePinnedConnect(tunnel: PinnedTunnel, client: Socket, url: string | undefined): void {
-  tunnel.requests++;
   const proxy = tunnel.proxy;
   const conn = proxy.registry.get(client);
   const tally = newTally('connect', performance.now());

@@ -182,7 +182,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   server.on('connect', createVersionCheckedConnect(proxy, onConnect));
   const onUpgrade = createUpgradeHandler(proxy, toParser);
   server.on('upgrade', onUpgrade);
-  const clientError = createClientErrorHandler(registry, proxy.observer);
+  const clientError = createClientErrorHandler(registry, proxy.observer, proxy.interception);
   server.on('clientError', clientError);
   const connectionLimits = { maxConnections: limits.maxConnections, maxConnectionsPerClient: limits.maxConnectionsPerClient ?? 0 };
   const lane = new FastLane(proxy, {
