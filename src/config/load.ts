@@ -66,7 +66,10 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
     return { ok: false, code: gateway.code, issues: [{ where, key: 'gateway.credentials_file', message: gateway.message }] };
   }
   const upstreamCa = readUpstreamCa(parsed.data.intercept.upstream_ca);
-  if (!upstreamCa.ok) return { ok: false, code: upstreamCa.code, issues: [{ where: whereIs(['intercept', 'upstream_ca'], source, overrides), key: 'intercept.upstream_ca', message: upstreamCa.message }] };
+  if (!upstreamCa.ok) {
+    const where = upstreamCa.where ?? whereIs(['intercept', 'upstream_ca'], source, overrides);
+    return { ok: false, code: upstreamCa.code, issues: [{ where, key: 'intercept.upstream_ca', message: upstreamCa.message }] };
+  }
   const listeners = [parsed.data.listen, parsed.data.transparent, parsed.data.admin].filter((listener) => listener !== null);
   const upstream = resolveUpstreamProxy(parsed.data.upstream_proxy, parsed.data.upstream_no_proxy, env, listeners);
   if (!upstream.ok) return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issues: [{ where: upstream.where ?? whereIs(['upstream_proxy'], source, overrides), key: 'upstream_proxy', message: upstream.message }] };

@@ -67,9 +67,13 @@ describe('configuration errors from the CLI', () => {
     const notPem = writeFile(dir, 'not.pem', 'no certificate here\n');
     const withCredentials = writeFile(dir, 'bad-credentials.yaml', `admin: off\ngateway: { credentials_file: ${JSON.stringify(credentials)} }\n`);
     const withUpstreamCa = writeFile(dir, 'bad-upstream-ca.yaml', `admin: off\nintercept: { upstream_ca: ${JSON.stringify(notPem)} }\n`);
+    // Armour around bytes that are no certificate: createSecureContext would skip it, trusting nothing.
+    const corrupt = writeFile(dir, 'corrupt.pem', 'corrupt bundle\n-----BEGIN CERTIFICATE-----\nAAAAbroken\n-----END CERTIFICATE-----\n');
+    const withCorruptCa = writeFile(dir, 'corrupt-upstream-ca.yaml', `admin: off\nintercept: { upstream_ca: ${JSON.stringify(corrupt)} }\n`);
     for (const [yaml, issue] of [
       [withCredentials, `${credentials}:1: gateway.credentials_file: expected the token's SHA-256 as 64 hex characters after "ci-bot:"`],
       [withUpstreamCa, `${withUpstreamCa}:2: intercept.upstream_ca: ${notPem} holds no PEM certificate`],
+      [withCorruptCa, `${corrupt}:2: intercept.upstream_ca: certificate 1 of 1 does not parse as an X.509 certificate`],
     ] as const) {
       const result = await runCli(['check-config', yaml]);
       expect(result.code, yaml).toBe(1);
