@@ -3,6 +3,7 @@ import { parseToolRoute, type ToolRoute } from '../action/tool-routes.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { Interceptor } from '../contract/interceptor.js';
 import type { Target } from '../contract/target.js';
+import { EXPOSED_KEY_HINT, exposedKey } from '../intercept/ca-key-exposure.js';
 import { loadCa, type CertificateAuthority } from '../intercept/ca-load.js';
 import { createInterceptor } from '../intercept/interceptor.js';
 import type { Logger } from '../observe/logger.js';
@@ -36,7 +37,8 @@ export async function setUpInterception(config: ProxyConfig, logger: Logger, now
 /**
  * The CA as serve's start and check-config both take it: loaded only when intercept.hosts names a
  * host (else null), and checked (a missing, expired or mismatched CA throws its KZP_ERR_CA_* code);
- * announced with its fingerprint, and a warning when it expires within 30 days.
+ * announced with its fingerprint, and a warning when it expires within 30 days or when its key
+ * file can be read by group or others (used all the same).
  */
 export async function interceptionCa(config: ProxyConfig, logger: Logger, now: Date = new Date()): Promise<CertificateAuthority | null> {
   if (config.intercept.hosts.length === 0) return null;
@@ -44,6 +46,10 @@ export async function interceptionCa(config: ProxyConfig, logger: Logger, now: D
   const fields = { hosts: config.intercept.hosts.length, ca: ca.certFile, fingerprint: ca.fingerprint256, not_after: ca.notAfter.toISOString(), routes: config.tools.length };
   logger.info(fields, 'TLS interception on: clients must trust the CA');
   if (ca.notAfter.getTime() - now.getTime() < EXPIRY_WARNING_MS) logger.warn(fields, 'the interception CA expires within 30 days; create a new one (kaizen-proxy ca init --force) and trust it');
+  const exposed = exposedKey(ca);
+  if (exposed !== null) {
+    logger.warn({ ca_key: exposed.keyFile, mode: exposed.mode }, `the interception CA key is readable by group or others: ${EXPOSED_KEY_HINT}; chmod 600 it`);
+  }
   return ca;
 }
 

@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import { caPaths } from './ca-files.js';
 import { keyIdentifier } from './certificate-builder.js';
@@ -9,6 +9,8 @@ import { children, oid, readElement, type DerElement } from './der.js';
 export interface CertificateAuthority {
   readonly certFile: string;
   readonly keyFile: string;
+  /** The key file's mode bits as read (ca-key-exposure.ts warns when group or others may read it). */
+  readonly keyMode: number;
   readonly certPem: string;
   readonly key: KeyObject;
   /** The subject Name, DER, byte for byte: the issuer of every leaf. */
@@ -32,6 +34,7 @@ export async function loadCa(dir: string, now: Date = new Date()): Promise<Certi
   const paths = caPaths(dir);
   const certPem = await readPem(paths.cert, dir);
   const keyPem = await readPem(paths.key, dir);
+  const keyMode = await modeOf(paths.key);
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(certPem);
@@ -64,6 +67,7 @@ export async function loadCa(dir: string, now: Date = new Date()): Promise<Certi
   return {
     certFile: paths.cert,
     keyFile: paths.key,
+    keyMode,
     certPem,
     key,
     subject: fields.subject,
@@ -82,6 +86,15 @@ async function readPem(file: string, dir: string): Promise<string> {
     const errno = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
     const hint = errno === 'ENOENT' ? `; create a CA with kaizen-proxy ca init --dir ${dir}` : '';
     throw new KaizenProxyError('KZP_ERR_CA_UNREADABLE', `cannot read ${file} (${errno})${hint}`);
+  }
+}
+
+/** The file's mode bits; 0 (nothing to warn about) in the unlikely case it went between its read and this. */
+async function modeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).mode;
+  } catch {
+    return 0;
   }
 }
 

@@ -196,6 +196,37 @@ describe('kaizen-proxy ca', () => {
     expect(await cli(['check-config', config], dir)).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('a CA key readable by group or others is used, with one warning naming it and its mode from ca show, check-config and serve', async () => {
+    expect((await cli(['ca', 'init', '--dir', 'exposed'], dir)).code).toBe(0);
+    const keyFile = join(dir, 'exposed', 'ca-key.pem');
+    await chmod(keyFile, 0o640);
+    const show = await cli(['ca', 'show', '--dir', 'exposed'], dir);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^sha256 +[0-9A-F:]{95}$/m);
+    // Named as ca show names the CA: under the --dir given.
+    const shown = join('exposed', 'ca-key.pem');
+    expect(show.stderr).toBe(`kaizen-proxy: warning: ${shown} (mode 0640) is readable by group or others: anyone who can read it can impersonate every intercepted host; chmod 600 ${shown}\n`);
+    const config = join(dir, 'check-exposed.yaml');
+    await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: exposed, hosts: [api.stripe.com]}\n');
+    const check = await cli(['check-config', config], dir);
+    expect(check.code).toBe(0);
+    const warnings = check.stderr.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const expected = { level: 'warn', ca_key: keyFile, mode: '0640' };
+    expect(warnings).toEqual([expect.objectContaining(expected)]);
+    const serve = await startServe(['-c', config], { PATH: process.env['PATH'] ?? '' }, dir);
+    try {
+      // Logged before listening (startServe waited for that): once.
+      expect(await serve.waitFor((line) => line['ca_key'] === keyFile)).toMatchObject(expected);
+      expect(serve.lines.filter((line) => line['ca_key'] === keyFile)).toHaveLength(1);
+    } finally {
+      await serve.stop();
+    }
+    // Readable by its owner alone: nothing to say.
+    await chmod(keyFile, 0o600);
+    expect(await cli(['ca', 'show', '--dir', 'exposed'], dir)).toMatchObject({ code: 0, stderr: '' });
+    expect(await cli(['check-config', config], dir)).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('serve with intercept.hosts and no usable CA exits 3 with the CA code, before listening', async () => {
     const config = join(dir, 'no-ca.yaml');
     await writeFile(config, 'listen: 127.0.0.1:0\nadmin: off\nintercept: {ca_dir: elsewhere, hosts: [api.stripe.com]}\n');
