@@ -4,11 +4,19 @@ import type { DestinationRow, RefusalRow } from './egress-tally.js';
 /**
  * The exit summary for a terminal: a heading, then one row per destination (blocked first, as
  * the tally sorts them) with kind, count, decision, bytes each way and the reason for a block.
+ * Clients refused before any decision follow, one line per reason; with no row, the heading
+ * counts them, and says that nothing went through the proxy only when none reached it.
  */
 export function formatSummaryTable(agent: string, rows: readonly DestinationRow[], refusals: readonly RefusalRow[] = []): string {
   const footer = refusals.map((r) => `kaizen-proxy: ${plural(r.count, 'client')} refused before any decision: ${r.reason} (${r.code})\n`).join('');
   if (rows.length === 0) {
-    return `kaizen-proxy: agent ${agent}: no traffic went through the proxy (programs that ignore proxy variables are not covered)\n${footer}`;
+    const refused = refusals.reduce((sum, r) => sum + r.count, 0);
+    // Refused clients did reach the proxy: "no traffic" would send the operator looking for a bypass.
+    const heading =
+      refused === 0
+        ? 'no traffic went through the proxy (programs that ignore proxy variables are not covered)'
+        : `${plural(refused, 'client')} reached the proxy and ${refused === 1 ? 'was' : 'were'} refused before any decision`;
+    return `kaizen-proxy: agent ${agent}: ${heading}\n${footer}`;
   }
   const blocked = rows.filter((row) => row.blocked > 0).length;
   const heading = `kaizen-proxy: agent ${agent}: ${plural(rows.length, 'destination')}, ${blocked} blocked`;

@@ -118,6 +118,16 @@ describe('wrap mode summary and logs', () => {
     }
   });
 
+  it('does not say that nothing went through the proxy when every client reached it and was refused', async () => {
+    // An origin-form request sent straight to the proxy is refused (400) before any decision.
+    const run = await runWrapper(['--summary', '--', 'sh', '-c', 'curl -s --noproxy "*" -o /dev/null -w "%{http_code}" "$HTTP_PROXY/origin"']);
+    expect(run).toMatchObject({ code: 0, stdout: '400' });
+    expect(run.stderr).toBe(
+      'kaizen-proxy: agent sh: 1 client reached the proxy and was refused before any decision\n' +
+        'kaizen-proxy: 1 client refused before any decision: origin_form (KZP_ERR_ORIGIN_FORM)\n',
+    );
+  });
+
   it('says so when nothing went through the proxy', async () => {
     const run = await runWrapper(['--summary', '--', 'node', '-e', '0']);
     expect(run.stderr).toBe('kaizen-proxy: agent node: no traffic went through the proxy (programs that ignore proxy variables are not covered)\n');

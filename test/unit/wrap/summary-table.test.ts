@@ -44,10 +44,20 @@ describe('exit summary', () => {
     const tally = new EgressTally();
     tally.refused({ code: 'KZP_ERR_LIMIT_CONNECTIONS', reason: 'max_connections' });
     tally.refused({ code: 'KZP_ERR_LIMIT_CONNECTIONS', reason: 'max_connections' });
+    tally.refused({ code: 'KZP_ERR_ORIGIN_FORM', reason: 'origin_form' });
+    // Every client reached the proxy: the heading must not say that nothing went through it.
     expect(formatSummaryTable('bot', tally.rows(), tally.refusals())).toBe(
-      'kaizen-proxy: agent bot: no traffic went through the proxy (programs that ignore proxy variables are not covered)\n' +
-        'kaizen-proxy: 2 clients refused before any decision: max_connections (KZP_ERR_LIMIT_CONNECTIONS)\n',
+      'kaizen-proxy: agent bot: 3 clients reached the proxy and were refused before any decision\n' +
+        'kaizen-proxy: 2 clients refused before any decision: max_connections (KZP_ERR_LIMIT_CONNECTIONS)\n' +
+        'kaizen-proxy: 1 client refused before any decision: origin_form (KZP_ERR_ORIGIN_FORM)\n',
     );
+    const one = new EgressTally();
+    one.refused({ code: 'KZP_ERR_ORIGIN_FORM', reason: 'origin_form' });
+    expect(formatSummaryTable('bot', one.rows(), one.refusals()).split('\n')[0]).toBe('kaizen-proxy: agent bot: 1 client reached the proxy and was refused before any decision');
+  });
+
+  it('says nothing went through the proxy only when no client reached it', () => {
+    expect(formatSummaryTable('bot', [], [])).toBe('kaizen-proxy: agent bot: no traffic went through the proxy (programs that ignore proxy variables are not covered)\n');
   });
 
   it('formats bytes for a column', () => {
