@@ -13,6 +13,8 @@ export interface WrapFlags {
   /** --learn: the manifest of what the command did goes to this file at exit (monitor mode); null without --learn. */
   readonly manifestOut: string | null;
   readonly collapse: Collapse;
+  /** --pass-api-key: the command keeps KAIZEN_API_KEY (an agent using the Kaizen SDK itself); withheld otherwise. */
+  readonly passApiKey: boolean;
 }
 
 /** Where `--learn` writes the manifest when --manifest-out does not say. */
@@ -49,13 +51,14 @@ const OPTIONS = {
   learn: { type: 'boolean' },
   'manifest-out': { type: 'string' },
   collapse: { type: 'string' },
+  'pass-api-key': { type: 'boolean' },
   push: { type: 'boolean' },
   policy: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
 
-const WRAP_ONLY = ['summary', 'summary-json', 'log-file', 'learn', 'manifest-out'] as const;
+const WRAP_ONLY = ['summary', 'summary-json', 'log-file', 'learn', 'manifest-out', 'pass-api-key'] as const;
 
 /**
  * argv (without node and script) → a command; unknown flags are usage errors, never ignored.
@@ -138,6 +141,7 @@ export function parseCommand(argv: readonly string[]): Command {
       logFile: values['log-file'] ?? null,
       manifestOut: learn ? (values['manifest-out'] ?? DEFAULT_MANIFEST_OUT) : null,
       collapse,
+      passApiKey: values['pass-api-key'] === true,
     },
     argv: [command, ...commandArgs],
   };

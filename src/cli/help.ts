@@ -40,6 +40,8 @@ Wrap mode:
   --learn                   monitor mode; at exit write Kaizen's manifest of what the command did
   --manifest-out FILE       where --learn writes it (default kaizen-manifest.json)
   --collapse registrable    (--learn, manifest) destinations as registrable domains
+  --pass-api-key            leave KAIZEN_API_KEY in the command's environment (an agent that uses the
+                            Kaizen SDK itself); by default the command does not get the wrapper's key
   The command runs without a shell, with HTTP_PROXY/HTTPS_PROXY/ALL_PROXY (both cases), NO_PROXY,
   NODE_USE_ENV_PROXY=1, a Node preload in NODE_OPTIONS, JAVA_TOOL_OPTIONS and GRPC_PROXY set.
   Programs that ignore proxy settings (raw sockets) are not covered. The wrapper exits with the

@@ -43,6 +43,7 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
     summary: options.summary || process.stderr.isTTY,
     summaryJson: options.summaryJson,
     logFile: options.logFile,
+    passApiKey: options.passApiKey,
     env,
     stderr,
   });

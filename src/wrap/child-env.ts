@@ -21,6 +21,14 @@ export interface ChildEnvLayer {
   apply(env: MutableEnv, proxy: ProxyEndpoint): void;
 }
 
+export interface ChildEnvOptions {
+  /**
+   * Leave KAIZEN_API_KEY in the command's environment (--pass-api-key), for an agent that calls the
+   * control plane itself through the Kaizen SDK. Off by default: see buildChildEnv.
+   */
+  readonly passApiKey?: boolean;
+}
+
 export interface ChildEnv {
   readonly env: NodeJS.ProcessEnv;
   /** Short notes for the operator (a NO_PROXY entry dropped, the preload missing...). */
@@ -33,9 +41,16 @@ export function proxyUrl(proxy: ProxyEndpoint): string {
   return `http://${host}:${proxy.port}`;
 }
 
-/** The environment of the wrapped child: the parent's, plus every layer in order. */
-export function buildChildEnv(parent: NodeJS.ProcessEnv, proxy: ProxyEndpoint, layers: readonly ChildEnvLayer[]): ChildEnv {
+/**
+ * The environment of the wrapped child: the parent's, plus every layer in order, less the wrapper's
+ * control-plane key. That key is the monitoring system's credential: with it the monitored command
+ * could rewrite any agent's manifest or post verdicts under any name, so it stays with the wrapper
+ * unless `passApiKey`. The parent's proxy variables, which may carry an upstream proxy's password,
+ * are replaced below; the key file's path (control_plane.api_key_file) is config, not environment.
+ */
+export function buildChildEnv(parent: NodeJS.ProcessEnv, proxy: ProxyEndpoint, layers: readonly ChildEnvLayer[], options: ChildEnvOptions = {}): ChildEnv {
   const env: MutableEnv = { ...parent };
+  if (options.passApiKey !== true) delete env['KAIZEN_API_KEY'];
   const warnings: string[] = [];
   const { entries, dropped } = mergeNoProxy(parent);
   if (dropped.length > 0) {

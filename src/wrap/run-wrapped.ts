@@ -29,6 +29,8 @@ export interface WrapRequest {
   readonly layers?: readonly ChildEnvLayer[];
   /** Further observers of the proxy's events (a learning recorder, for example). */
   readonly observers?: readonly ProxyObserver[];
+  /** Leave KAIZEN_API_KEY in the command's environment (--pass-api-key); withheld by default. */
+  readonly passApiKey?: boolean;
   /** The bundled Node preload; defaults to dist/preload.cjs beside the CLI. */
   readonly preload?: string | null;
 }
@@ -67,7 +69,7 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
   const preload = request.preload === undefined ? bundledPreload() : request.preload;
   if (preload === null) stderr('kaizen-proxy: warn: the Node preload (dist/preload.cjs) is missing: Node 20 children will not be routed\n');
   const layers = [...(preload === null ? [] : [nodePreloadLayer(preload)]), javaLayer, grpcLayer, ...(request.layers ?? [])];
-  const child = buildChildEnv(request.env, endpointFor(proxy.address), layers);
+  const child = buildChildEnv(request.env, endpointFor(proxy.address), layers, { passApiKey: request.passApiKey === true });
   for (const warning of child.warnings) stderr(`kaizen-proxy: warn: ${warning}\n`);
 
   const outcome = await supervise({ argv: request.argv, env: child.env });

@@ -54,6 +54,14 @@ describe('child environment', () => {
     );
   });
 
+  it("withholds the wrapper's KAIZEN_API_KEY from the command unless asked to pass it", () => {
+    const parent = { PATH: '/usr/bin', KAIZEN_API_KEY: 'kz_live_secret', KAIZEN_API_URL: 'https://cp.example' };
+    const { env } = buildChildEnv(parent, PROXY, ALL);
+    expect(env).not.toHaveProperty('KAIZEN_API_KEY');
+    expect(env['KAIZEN_API_URL']).toBe('https://cp.example');
+    expect(buildChildEnv(parent, PROXY, ALL, { passApiKey: true }).env['KAIZEN_API_KEY']).toBe('kz_live_secret');
+  });
+
   it("drops a NO_PROXY '*' (it would bypass the proxy for everything) and says so", () => {
     const { env, warnings } = buildChildEnv({ no_proxy: '*,example.org' }, PROXY, []);
     expect(env['NO_PROXY']).toBe('localhost,127.0.0.1,::1,[::1],example.org');

@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
+import { OPEN_LOOPBACK, runWrapper } from './run-wrapper.js';
+import { startWrapOrigin, type WrapOrigin } from './wrap-origin.js';
+
+/**
+ * The wrapper's control-plane key is the monitoring system's credential: the monitored command
+ * does not inherit it (it could rewrite any agent's manifest with it), unless --pass-api-key says
+ * that the command uses the Kaizen SDK itself.
+ */
+describe('wrap mode and KAIZEN_API_KEY', () => {
+  const KEY = 'kz_test_wrapper_only';
+  let dir: string;
+  let origin: WrapOrigin;
+  let cp: FakeControlPlane;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-key-'));
+    [origin, cp] = await Promise.all([startWrapOrigin(), startFakeControlPlane()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([origin.close(), cp.close()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The child prints its KAIZEN_API_KEY (or "unset"), then the status of one request through the proxy. */
+  const PROBE = ['sh', '-c', 'printf "%s " "${KAIZEN_API_KEY-unset}"; curl -sS -o /dev/null -w "%{http_code}" "$0/hello"'];
+  const env = (): Record<string, string> => ({ KAIZEN_API_KEY: KEY, KAIZEN_API_URL: cp.url, KAIZEN_PROXY_DATA_DIR: join(dir, 'data') });
+
+  it('the proxy asks the control plane with the key; the command does not get it', async () => {
+    cp.resetRequests();
+    const run = await runWrapper([...OPEN_LOOPBACK, '--', ...PROBE, origin.url], { env: env() });
+    expect(run).toMatchObject({ code: 0, stdout: 'unset 200' });
+    expect(cp.requests.length).toBeGreaterThan(0);
+    expect(cp.requests.every((request) => request.headers.authorization === `Bearer ${KEY}`)).toBe(true);
+    expect(run.stderr).not.toContain(KEY);
+  });
+
+  it('--pass-api-key hands it to a command that uses the Kaizen SDK itself', async () => {
+    const run = await runWrapper([...OPEN_LOOPBACK, '--pass-api-key', '--', ...PROBE, origin.url], { env: env() });
+    expect(run).toMatchObject({ code: 0, stdout: `${KEY} 200` });
+  });
+});
