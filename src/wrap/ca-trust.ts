@@ -7,6 +7,7 @@ import type { ChildEnvLayer } from './child-env.js';
 import { PEM_CERTIFICATE } from '../net/pem-certificates.js';
 import { certificatesIn } from './pem-file.js';
 import { SYSTEM_BUNDLE_FILES, systemRoots } from './system-roots.js';
+import { readWgetSettings, SYSTEM_WGETRC, wgetrcWith } from './wget-config.js';
 
 /** Variables that add to a client's default roots: they get the CA (plus what the parent already added there). */
 export const ADDING_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'DENO_CERT'] as const;
@@ -25,6 +26,8 @@ export interface CaTrust {
 export interface CaTrustOptions {
   /** Where the system's default roots are looked for (SYSTEM_BUNDLE_FILES). */
   readonly systemBundles?: readonly string[];
+  /** wget's system-wide settings file (SYSTEM_WGETRC). */
+  readonly systemWgetrc?: string;
 }
 
 /**
@@ -32,8 +35,10 @@ export interface CaTrustOptions {
  * trusted before. Adding variables get the CA alone (or, when the parent set one, its file plus
  * the CA); replacing ones get a bundle written at start: the system's default roots (systemRoots:
  * private roots installed there included), the CA, and the certificates of every file the parent
- * named in these variables, each certificate once. The CA is checked first (expired, unreadable,
- * mismatched: its KZP_ERR_CA_* code). `caDir` must be absolute (config load makes it so): the
+ * named in these variables, each certificate once. wget, which ignores those variables when built
+ * with GnuTLS, gets WGETRC: a copy of the user's own wgetrc plus ca_certificate = the bundle, which
+ * then also holds the CA file wget was told to trust (readWgetSettings). The CA is checked first
+ * (expired, unreadable, mismatched: its KZP_ERR_CA_* code). `caDir` must be absolute (config load makes it so): the
  * child resolves the CA file against its own working directory.
  */
 export async function prepareCaTrust(caDir: string, parent: NodeJS.ProcessEnv, options: CaTrustOptions = {}): Promise<CaTrust> {
@@ -46,8 +51,16 @@ export async function prepareCaTrust(caDir: string, parent: NodeJS.ProcessEnv, o
   }
   const dir = await mkdtemp(join(tmpdir(), 'kaizen-proxy-trust-'));
   const bundleFile = join(dir, 'ca-bundle.pem');
+  const wget = await readWgetSettings(parent, options.systemWgetrc ?? SYSTEM_WGETRC);
+  const wgetCerts = wget?.caCertificate == null ? [] : await certificatesIn(wget.caCertificate);
   const inherited = [...parentCerts.values()].flat();
-  await writeFile(bundleFile, joinUnique([...roots, ca.certPem, ...inherited]));
+  await writeFile(bundleFile, joinUnique([...roots, ca.certPem, ...inherited, ...wgetCerts]));
+  let wgetrc: string | null = null;
+  if (wget !== null) {
+    // A copy of the user's wgetrc may hold passwords: readable by the user only (the directory is too).
+    wgetrc = join(dir, 'wgetrc');
+    await writeFile(wgetrc, wgetrcWith(wget.userText, bundleFile), { mode: 0o600 });
+  }
   const adding = new Map<string, string>();
   for (const name of ADDING_VARIABLES) {
     const own = parentCerts.get(name);
@@ -66,6 +79,7 @@ export async function prepareCaTrust(caDir: string, parent: NodeJS.ProcessEnv, o
       apply(env) {
         for (const [name, file] of adding) env[name] = file;
         for (const name of REPLACING_VARIABLES) env[name] = bundleFile;
+        if (wgetrc !== null) env['WGETRC'] = wgetrc;
       },
     },
     remove: () => rm(dir, { recursive: true, force: true }),

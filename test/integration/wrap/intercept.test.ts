@@ -73,6 +73,25 @@ describe('wrap mode with TLS interception', () => {
     expect(python.seen).toContainEqual({ kind: 'tool_call', target: origin.target });
   });
 
+  it("wget (GnuTLS: it ignores SSL_CERT_FILE) through a WGETRC that keeps the user's ~/.wgetrc", async () => {
+    // The user's settings must survive: output_document = - puts the body on stdout, quiet = on
+    // silences wget's progress on stderr. Without them wget would write a file named "hello".
+    const home = join(dir, 'home');
+    await mkdir(home, { recursive: true });
+    await writeFile(join(home, '.wgetrc'), 'output_document = -\nquiet = on\n');
+    const run = await runWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'wget', `${origin.url}/hello`], { cwd: home, env: { HOME: home, WGETRC: undefined } });
+    expect(run).toMatchObject({ code: 0, stdout: 'hello from origin\n' });
+    // quiet = on: nothing from wget, only the wrapper's own lines (the test CA expires soon).
+    expect(run.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('kaizen-proxy: '))).toEqual([]);
+  });
+
+  it("wget with the user's own $WGETRC: its settings are kept too", async () => {
+    const own = join(dir, 'own-wgetrc');
+    await writeFile(own, 'output_document = -\n');
+    const run = await runWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'wget', '-q', `${origin.url}/hello`], { cwd: dir, env: { WGETRC: own } });
+    expect(run).toMatchObject({ code: 0, stdout: 'hello from origin\n' });
+  });
+
   it('an unusable CA stops the wrapper before the command runs, with its code', async () => {
     const broken = join(dir, 'broken.yaml');
     await writeFile(broken, `intercept: {ca_dir: "${join(dir, 'nowhere')}", hosts: ["${ORIGIN_HOST}"]}\n`);

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
@@ -89,6 +89,48 @@ describe('wrap mode: the child trusts the interception CA', () => {
     const expected = systemPem === null ? rootCertificates.flatMap(fingerprints) : fingerprints(systemPem);
     expect(expected.filter((fingerprint) => !bundle.has(fingerprint))).toEqual([]);
     expect(bundle.has(ca.fingerprint256)).toBe(true);
+  });
+
+  it("wget: WGETRC names a file of the user's ~/.wgetrc, then ca_certificate = the bundle, which keeps the user's own CA file", async () => {
+    const home = join(dir, 'wget-home');
+    await mkdir(home, { recursive: true });
+    await writeFile(join(home, 'corp.pem'), corporate);
+    // wget's names ignore case, '-' and '_'; ~/ is the home directory; the last setting wins.
+    await writeFile(join(home, '.wgetrc'), '# mine\nCa-Certificate = /nowhere.pem\nca_certificate = ~/corp.pem\ntries = 3');
+    const trust = await prepareCaTrust(join(dir, 'certs'), { HOME: home }, { systemWgetrc: join(dir, 'no-system-wgetrc') });
+    const env: MutableEnv = {};
+    trust.layer.apply(env, { host: '127.0.0.1', port: 1 });
+    const wgetrc = env['WGETRC'] ?? '';
+    expect(wgetrc).not.toBe('');
+    expect(await readFile(wgetrc, 'utf8')).toBe(`# mine\nCa-Certificate = /nowhere.pem\nca_certificate = ~/corp.pem\ntries = 3\nca_certificate = ${trust.bundleFile}\n`);
+    expect((await stat(wgetrc)).mode & 0o777).toBe(0o600);
+    expect(fingerprints(await readFile(trust.bundleFile, 'utf8'))).toEqual(expect.arrayContaining([fingerprints(corporate)[0], ca.fingerprint256]));
+    await trust.remove();
+    await expect(stat(wgetrc)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it("wget: $WGETRC replaces ~/.wgetrc, and the system wgetrc's CA file is kept as well", async () => {
+    const own = join(dir, 'own-wgetrc');
+    await writeFile(own, 'timeout = 5\n');
+    const system = join(dir, 'system-wgetrc');
+    const systemCa = join(dir, 'system-wget-ca.pem');
+    const systemRoot = createCaPem('root named by the system wgetrc', 2, new Date()).certPem;
+    await writeFile(systemCa, systemRoot);
+    await writeFile(system, `ca_certificate = ${systemCa}\n`);
+    const trust = await prepareCaTrust(join(dir, 'certs'), { WGETRC: own, HOME: join(dir, 'wget-home') }, { systemWgetrc: system });
+    const env: MutableEnv = {};
+    trust.layer.apply(env, { host: '127.0.0.1', port: 1 });
+    expect(await readFile(env['WGETRC'] ?? '', 'utf8')).toBe(`timeout = 5\nca_certificate = ${trust.bundleFile}\n`);
+    expect(fingerprints(await readFile(trust.bundleFile, 'utf8'))).toContain(fingerprints(systemRoot)[0]);
+    await trust.remove();
+  });
+
+  it('wget: a $WGETRC that cannot be read is left to wget, which reports it', async () => {
+    const trust = await prepareCaTrust(join(dir, 'certs'), { WGETRC: join(dir, 'missing-wgetrc') });
+    const env: MutableEnv = {};
+    trust.layer.apply(env, { host: '127.0.0.1', port: 1 });
+    expect(env).not.toHaveProperty('WGETRC');
+    await trust.remove();
   });
 
   it('an unusable CA is refused before anything is written', async () => {
