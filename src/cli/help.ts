@@ -52,6 +52,7 @@ Environment:
   KAIZEN_API_URL            control-plane base URL (default https://api.getkaizen.io)
   KAIZEN_AGENT, KAIZEN_PROXY_LISTEN, PORT, KAIZEN_PROXY_FAIL, LOG_LEVEL, KAIZEN_PROXY_CONFIG
   KAIZEN_PROXY_MODE         enforce or monitor
+  KAIZEN_PROXY_DATA_DIR     data_dir: the report spool and the observed record (default .kaizen-proxy/)
 
 Reload: SIGHUP, or a change of the config file, re-reads it; an invalid file keeps the running one.
 
