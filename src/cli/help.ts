@@ -40,19 +40,19 @@ Wrap mode:
   --learn                   monitor mode; at exit write Kaizen's manifest of what the command did
   --manifest-out FILE       where --learn writes it (default kaizen-manifest.json)
   --collapse registrable    (--learn, manifest) destinations as registrable domains
-  --pass-api-key            leave KAIZEN_API_KEY in the command's environment (an agent that uses the
-                            Kaizen SDK itself); by default the command does not get the wrapper's key
+  --pass-api-key            leave KAIZEN_API_KEY in the command's environment (an agent using the
+                            Kaizen SDK itself); by default the command does not get the key
   The command runs without a shell, with HTTP_PROXY/HTTPS_PROXY/ALL_PROXY (both cases), NO_PROXY,
   NODE_USE_ENV_PROXY=1, a Node preload in NODE_OPTIONS, JAVA_TOOL_OPTIONS and GRPC_PROXY set.
   Programs that ignore proxy settings (raw sockets) are not covered. The wrapper exits with the
-  command's code, 128+N when a signal N killed it, 127 when it was not found.
+  command's code, 128+N when a signal N killed it, 127 when it (or its #! interpreter) was not found.
 
 Environment:
   KAIZEN_API_KEY            control-plane key; without it the proxy runs on local policy
   KAIZEN_API_URL            control-plane base URL (default https://api.getkaizen.io)
   KAIZEN_AGENT, KAIZEN_PROXY_LISTEN, PORT, KAIZEN_PROXY_FAIL, LOG_LEVEL, KAIZEN_PROXY_CONFIG
   KAIZEN_PROXY_MODE         enforce or monitor
-  KAIZEN_PROXY_DATA_DIR     data_dir: the report spool and the observed record (default .kaizen-proxy/)
+  KAIZEN_PROXY_DATA_DIR     data_dir: report spool, observed record (default .kaizen-proxy/)
 
 Reload: SIGHUP, or a change of the config file, re-reads it; an invalid file keeps the running one.
 

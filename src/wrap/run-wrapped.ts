@@ -4,9 +4,10 @@ import type { ProxyConfig } from '../config/types.js';
 import { combineObservers, type ProxyObserver } from '../contract/observer.js';
 import { blockNotices } from './block-notices.js';
 import { buildChildEnv, grpcLayer, javaLayer, nodePreloadLayer, type ChildEnvLayer } from './child-env.js';
-import { exitCodeOf, notStartedMessage, type ChildOutcome } from './child-outcome.js';
+import { exitCodeOf, type ChildOutcome } from './child-outcome.js';
 import { EgressTally } from './egress-tally.js';
 import { bundledPreload } from './preload-path.js';
+import { notStartedLine } from './not-started.js';
 import { endpointFor } from './proxy-endpoint.js';
 import { formatSummaryTable } from './summary-table.js';
 import { summaryDocument, writeSummaryJson } from './summary-json.js';
@@ -73,7 +74,7 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
   for (const warning of child.warnings) stderr(`kaizen-proxy: warn: ${warning}\n`);
 
   const outcome = await supervise({ argv: request.argv, env: child.env });
-  if (outcome.kind === 'not-started') stderr(`kaizen-proxy: ${notStartedMessage(request.argv[0], outcome.errno)}\n`);
+  if (outcome.kind === 'not-started') stderr(`kaizen-proxy: ${await notStartedLine(request.argv[0], outcome.errno, child.env)}\n`);
   const exitCode = exitCodeOf(outcome);
 
   // The command is gone: requests in flight may finish, but tunnels still open (a process it left
