@@ -41,7 +41,11 @@ export function createClientErrorHandler(
     const refusal = errorRefusal(code);
     const session = interception?.pinned(socket);
     if (session === undefined) conn.log.info({ status: refusal.status, code }, 'refused');
-    else conn.log.info({ status: refusal.status, code, target: session.target.authority }, 'refused');
+    else {
+      // The client spoke in the session: it trusted the certificate (intercept-tunnel.ts).
+      session.heard = true;
+      conn.log.info({ status: refusal.status, code, target: session.target.authority }, 'refused');
+    }
     refuseOnSocket(socket, refusal);
     reportRefused(observer, code);
   };

@@ -24,7 +24,9 @@ const FIRST_FLIGHT_WAIT_MS = 1_000;
 /** Node's code when a TLS client's ALPN list has nothing in common with the server's (http/1.1 here). */
 const NO_APPLICATION_PROTOCOL = 'ERR_SSL_NO_APPLICATION_PROTOCOL';
 const H2_ONLY_HINT = 'the client offers only h2 (gRPC?): the proxy intercepts HTTP/1.1 only; remove the host from intercept.hosts';
-const CA_TRUST_HINT = 'the client refused the interception certificate: make it trust the CA (kaizen-proxy ca show; NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, curl --cacert), or remove the host from intercept.hosts';
+/** A session whose client completed the handshake and left without a request: most likely a late certificate check. */
+const CLOSED_AFTER_HANDSHAKE = 'closed after the handshake without a request';
+const CA_TRUST_HINT = 'the client refused the interception certificate or left without a request: make it trust the CA (kaizen-proxy ca show; NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, curl --cacert), or remove the host from intercept.hosts';
 
 /**
  * An allowed CONNECT to an intercepted host: no destination is dialled for the tunnel itself.
@@ -124,22 +126,23 @@ export function interceptFlight(
   };
   client.unshift(bytes);
   if (kind === 'http') {
-    const tunnel: PinnedTunnel = { target, proxy, scheme: 'http' };
+    const tunnel: PinnedTunnel = { target, proxy, scheme: 'http', heard: false };
     client.once('close', onClosed);
     interception.feed(client, tunnel);
     // Paused since the first flight: flowing again, the server's parser reads the unshifted request first.
     client.resume();
     return;
   }
-  terminateTls(interception, conn, client, context, { target, proxy, scheme: 'https' }, tally, onClosed);
+  terminateTls(interception, conn, client, context, { target, proxy, scheme: 'https', heard: false }, tally, onClosed);
 }
 
 /**
- * Terminates the client's TLS and feeds the session to the HTTP server. Whether the client refused
- * the certificate is told by the handshake alone: one that ends before it completes (an alert such
- * as unknown_ca, a close, the handshake timeout) is KZP_ERR_INTERCEPT_TLS on the CONNECT's closed
- * line and the host's one warning; what happens after it (a request the parser refuses, 431, 400,
- * 408, or none at all) is the session's, not a question of trust.
+ * Terminates the client's TLS and feeds the session to the HTTP server. A client refused the
+ * certificate when its handshake ends before it completes (an alert such as unknown_ca, a close, the
+ * handshake timeout), or when it completes and the client leaves without a word (`heard`: no request,
+ * not even one the parser refused), as a client that checks the certificate late does (TLS 1.2
+ * stacks, certificate pinning): KZP_ERR_INTERCEPT_TLS on the CONNECT's closed line and the host's
+ * one warning. A request the parser refuses (431, 400, 408) is the session's, not a question of trust.
  */
 function terminateTls(
   interception: Interception,
@@ -180,7 +183,8 @@ function terminateTls(
   tls.once('close', () => {
     clearTimeout(timer);
     client.destroy();
-    if (!secured) {
+    if (!secured || !tunnel.heard) {
+      failure ??= secured ? CLOSED_AFTER_HANDSHAKE : null;
       tally.code = 'KZP_ERR_INTERCEPT_TLS';
       // No ALPN protocol in common: the client offered h2 alone, a limit of ours, not a CA it distrusts.
       const h2Only = failure === NO_APPLICATION_PROTOCOL;

@@ -10,6 +10,12 @@ export interface PinnedTunnel {
   readonly proxy: ProxyContext;
   /** https for terminated TLS; http when the client spoke plain HTTP inside the tunnel. */
   readonly scheme: 'https' | 'http';
+  /**
+   * Whether the client said anything in the session: a request, or one the parser refused. A TLS
+   * session that ends without it is taken for a client that refused the certificate after its
+   * handshake (a late check: TLS 1.2 stacks, certificate pinning).
+   */
+  heard: boolean;
 }
 
 /**

@@ -57,6 +57,7 @@ export function authenticateRequest(base: ProxyContext, req: RequestView): Clien
 export function requestSplit(proxy: ProxyContext, req: RequestView, conn: ConnectionContext): RequestSplit {
   const tunnel = proxy.interception?.pinned(req.socket);
   if (tunnel === undefined) return splitRequestTarget(req.url ?? '');
+  tunnel.heard = true;
   const hostProblem = hostFieldProblem(req);
   if (hostProblem !== null) return pinnedRefusal(tunnel, errorRefusal('KZP_ERR_BAD_REQUEST', { message: hostProblem }));
   const hostText = req.headers.host;
@@ -108,9 +109,10 @@ function namesTarget(named: HostAuthority, tunnel: PinnedTunnel): boolean {
  * names and whatever credentials it carries. Honoured, it would open an opaque tunnel from inside
  * the session, to a destination and as an agent of the client's choosing, with none of the
  * requests in it decided; the upstream of an intercepted session is always its CONNECT target,
- * and its agent the one the outer CONNECT named.
+ * and its agent the one the outer CONNECT named. The client trusted the certificate: it spoke.
  */
 export function refusePinnedConnect(tunnel: PinnedTunnel, client: Socket, url: string | undefined): void {
+  tunnel.heard = true;
   const proxy = tunnel.proxy;
   const conn = proxy.registry.get(client);
   const tally = newTally('connect', performance.now());

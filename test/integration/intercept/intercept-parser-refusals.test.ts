@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interceptedHosts } from '../../../src/app/interception-setup.js';
 import { initCa } from '../../../src/intercept/ca-create.js';
 import type { CertificateAuthority } from '../../../src/intercept/ca-load.js';
 import { createInterceptor } from '../../../src/intercept/interceptor.js';
 import { startProxy, type LogLine, type StartedProxy } from '../../helpers/start-proxy.js';
-import { tlsThrough } from './tunnel-client.js';
+import { openTunnel, tlsThrough } from './tunnel-client.js';
 
 /**
  * Whether a client refused the interception certificate is told by its handshake alone. A client
@@ -86,4 +86,25 @@ describe('interception: parser refusals of a client that trusts the CA', () => {
     expect(warnings[0]).toMatchObject({ conn: closed['conn'], ca: ca.certFile });
     expect(String(warnings[0]?.msg)).toMatch(/trust the CA/);
   });
+
+  it('a client that checks the certificate only after its handshake (TLS 1.2 in Node) and leaves is still a CA-trust failure', async () => {
+    const target = 'late.stripe.com:443';
+    const socket = await openTunnel(proxy.port, target);
+    const refused = await new Promise<string>((resolve) => {
+      const tls = tlsConnect({ socket, servername: 'late.stripe.com', maxVersion: 'TLSv1.2' });
+      tls.once('secureConnect', () => {
+        resolve('trusted');
+      });
+      tls.once('error', (error: NodeJS.ErrnoException) => {
+        socket.destroy();
+        resolve(error.code ?? error.message);
+      });
+    });
+    expect(refused).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    expect((await sessionClosed(target))['code']).toBe('KZP_ERR_INTERCEPT_TLS');
+    const warnings = interceptTls(target).filter((line) => line.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ tls_error: 'closed after the handshake without a request', ca: ca.certFile });
+  });
 });
+
