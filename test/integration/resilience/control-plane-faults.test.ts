@@ -1,19 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reply, startFakeControlPlane, type FakeControlPlane, type FakeReply } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
-import {
-  API_KEY,
-  deliveredSends,
-  deliveries,
-  eventually,
-  resilienceConfig,
-  scrape,
-  startResilientProxy,
-  tempDataDir,
-  viaProxy,
-  type ResilienceConfig,
-  type RunningProxy,
-} from './resilience-support.js';
+import { API_KEY, counter, deliveredSends, deliveries, eventually, resilienceConfig, type ResilienceConfig, type RunningProxy, scrape, startResilientProxy, tempDataDir, viaProxy } from './resilience-support.js';
 import { startSwitchableFront, type SwitchableFront } from './switchable-front.js';
 
 const DEADLINE_MS = 500;
@@ -72,10 +60,6 @@ async function inject(fault: Fault): Promise<void> {
 async function recover(): Promise<void> {
   await front.up();
   cp.respondWith(reply.allow());
-}
-
-async function counter(running: RunningProxy, name: string): Promise<number> {
-  return (await scrape(running.proxy)).get(name) ?? 0;
 }
 
 /** After recovery: every event the fake saw was delivered exactly once: `spooled` replayed ones and `live` live ones. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { useReplayFixture } from './replay-fixture.js';
+import { useReplayFixture } from './proxy-fixture.js';
 import { reply } from '../../helpers/fake-control-plane.js';
-import { deliveries, eventually, scrape, viaProxy, type RunningProxy } from './resilience-support.js';
+import { counter, deliveries, eventually, type RunningProxy, scrape, viaProxy } from './resilience-support.js';
 
 /**
  * A 2xx without a body (or with whitespace only) to POST /v1/verdicts is "recorded, no opinion",
@@ -9,10 +9,6 @@ import { deliveries, eventually, scrape, viaProxy, type RunningProxy } from './r
  */
 const fixture = useReplayFixture(500);
 const start = (): Promise<RunningProxy> => fixture.start();
-
-async function counter(proxy: RunningProxy, name: string): Promise<number> {
-  return (await scrape(proxy.proxy)).get(name) ?? 0;
-}
 
 describe('an empty 2xx answer to a verdict', () => {
   it.each([

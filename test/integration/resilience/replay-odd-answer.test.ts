@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { useReplayFixture } from './replay-fixture.js';
+import { useReplayFixture } from './proxy-fixture.js';
 import { reply, type FakeReply } from '../../helpers/fake-control-plane.js';
-import { eventIdOf, eventually, scrape, viaProxy, type RunningProxy } from './resilience-support.js';
+import { counter, eventIdOf, eventually, type RunningProxy, spoolDropped, viaProxy } from './resilience-support.js';
 
 /**
  * A replay's answer changes nothing (the action is past): any 2xx says the control plane has the
@@ -10,16 +10,6 @@ import { eventIdOf, eventually, scrape, viaProxy, type RunningProxy } from './re
  */
 const fixture = useReplayFixture(500);
 const start = (): Promise<RunningProxy> => fixture.start();
-
-async function counter(proxy: RunningProxy, name: string): Promise<number> {
-  return (await scrape(proxy.proxy)).get(name) ?? 0;
-}
-
-async function dropped(proxy: RunningProxy): Promise<number> {
-  let total = 0;
-  for (const [name, value] of await scrape(proxy.proxy)) if (name.startsWith('kaizen_proxy_spool_dropped_total')) total += value;
-  return total;
-}
 
 const tooLarge: FakeReply = { kind: 'text', status: 200, body: `{"decision":"allow","reason":"${'x'.repeat(300 * 1024)}"}` };
 
@@ -44,7 +34,7 @@ describe('spool replay answered 2xx with a body that is no readable verdict', ()
     // at 2, 4 and 8 s and never leave the spool.
     await eventually(async () => (await counter(proxy, 'kaizen_proxy_spool_pending_entries')) === 0, 10_000, 'the spool drained');
     expect(await counter(proxy, 'kaizen_proxy_spool_replayed_total')).toBe(4);
-    expect(await dropped(proxy)).toBe(0);
+    expect(await spoolDropped(proxy)).toBe(0);
     // No replay was probed again: the outage's actions were answered 2xx once (their replay), the
     // live one twice (its live call, then its replay).
     const answered2xx = new Map<string, number>();

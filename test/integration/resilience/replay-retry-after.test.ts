@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useReplayFixture } from './replay-fixture.js';
+import { useReplayFixture } from './proxy-fixture.js';
 import { reply, type RecordedRequest } from '../../helpers/fake-control-plane.js';
 import { eventIdOf, eventually, scrape, viaProxy, type RunningProxy } from './resilience-support.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { useReplayFixture } from './replay-fixture.js';
+import { useReplayFixture } from './proxy-fixture.js';
 import { reply, type RecordedRequest } from '../../helpers/fake-control-plane.js';
-import { deliveries, eventIdOf, eventually, scrape, viaProxy, type RunningProxy } from './resilience-support.js';
+import { counter, deliveries, eventIdOf, eventually, type RunningProxy, scrape, spoolDropped, viaProxy } from './resilience-support.js';
 
 /**
  * Which answers to a spooled action drop it for good: only those that refuse the entry itself
@@ -10,16 +10,6 @@ import { deliveries, eventIdOf, eventually, scrape, viaProxy, type RunningProxy 
  */
 const fixture = useReplayFixture(500);
 const start = (): Promise<RunningProxy> => fixture.start();
-
-async function counter(proxy: RunningProxy, name: string): Promise<number> {
-  return (await scrape(proxy.proxy)).get(name) ?? 0;
-}
-
-async function dropped(proxy: RunningProxy): Promise<number> {
-  let total = 0;
-  for (const [name, value] of await scrape(proxy.proxy)) if (name.startsWith('kaizen_proxy_spool_dropped_total')) total += value;
-  return total;
-}
 
 const pathOf = (seen: RecordedRequest): string => (seen.body as { action?: { metadata?: { path?: string } } }).action?.metadata?.path ?? '';
 
@@ -49,8 +39,8 @@ describe('spool replay when the verdict route is missing', () => {
       }
       return [...sent.values()].some((count) => count >= 2);
     };
-    await eventually(async () => probedTwice() || (await dropped(proxy)) > 0, 15_000, 'two probes answered with the missing route');
-    expect(await dropped(proxy)).toBe(0);
+    await eventually(async () => probedTwice() || (await spoolDropped(proxy)) > 0, 15_000, 'two probes answered with the missing route');
+    expect(await spoolDropped(proxy)).toBe(0);
     expect(await counter(proxy, 'kaizen_proxy_spool_pending_entries')).toBe(4);
     expect(proxy.logs.lines()).not.toContainEqual(expect.objectContaining({ msg: expect.stringContaining('refused a spooled action for good') as unknown }));
 
@@ -59,7 +49,7 @@ describe('spool replay when the verdict route is missing', () => {
     expect((await viaProxy(proxy.port, `${fixture.origin.url}/back`)).status).toBe(200);
     await eventually(async () => (await counter(proxy, 'kaizen_proxy_spool_pending_entries')) === 0, 15_000, 'the spool drained');
     expect(await counter(proxy, 'kaizen_proxy_spool_replayed_total')).toBe(4);
-    expect(await dropped(proxy)).toBe(0);
+    expect(await spoolDropped(proxy)).toBe(0);
     const seen = [...deliveries(fixture.cp).values()];
     expect(seen).toHaveLength(5);
     expect(seen.every((entry) => entry.delivered === 1)).toBe(true);

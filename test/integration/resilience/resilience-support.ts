@@ -105,6 +105,18 @@ export async function scrape(proxy: KaizenProxy): Promise<Map<string, number>> {
   return out;
 }
 
+/** One metric sample of the running proxy (`name` with its labels, as scraped), 0 when absent. */
+export async function counter(running: RunningProxy, name: string): Promise<number> {
+  return (await scrape(running.proxy)).get(name) ?? 0;
+}
+
+/** Every spool drop the running proxy counted, whatever its reason. */
+export async function spoolDropped(running: RunningProxy): Promise<number> {
+  let total = 0;
+  for (const [name, value] of await scrape(running.proxy)) if (name.startsWith('kaizen_proxy_spool_dropped_total')) total += value;
+  return total;
+}
+
 export const eventIdOf = (body: unknown): string | undefined => {
   if (typeof body !== 'object' || body === null) return undefined;
   const action = (body as { action?: { metadata?: { event_id?: unknown } } }).action;

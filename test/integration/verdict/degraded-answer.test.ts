@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ProxyConfig } from '../../../src/config/types.js';
-import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
-import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { API_KEY, resilienceConfig, startResilientProxy, viaProxy, type RunningProxy } from '../resilience/resilience-support.js';
+import { reply } from '../../helpers/fake-control-plane.js';
+import { useProxyFixture } from '../resilience/proxy-fixture.js';
+import { viaProxy } from '../resilience/resilience-support.js';
 
 /**
  * A 2xx answer whose `decision` is readable is the control plane's verdict, whatever its secondary
@@ -10,34 +10,15 @@ import { API_KEY, resilienceConfig, startResilientProxy, viaProxy, type RunningP
  * ignored (named in one warning), never a reason to lose the decision. A block lost that way would
  * be allowed under fail: open, and answered 503 "could not be reached" under fail: closed.
  */
-let cp: FakeControlPlane;
-let origin: Origin;
-let running: RunningProxy | null = null;
-
-beforeEach(async () => {
-  cp = await startFakeControlPlane();
-  cp.routeWith('/v1/policy', reply.policies([]));
-  origin = await startOrigin();
-});
-
-afterEach(async () => {
-  if (running !== null) {
-    await running.proxy.close();
-    expect(running.logs.text()).not.toContain(API_KEY);
-    running = null;
-  }
-  await cp.close();
-  await origin.close();
-});
+const fixture = useProxyFixture();
 
 async function start(fail: ProxyConfig['fail']): Promise<number> {
-  running = await startResilientProxy(resilienceConfig({ url: cp.url, fail }));
-  return running.port;
+  return (await fixture.start({ fail })).port;
 }
 
 /** The warnings that name the answer's ignored fields. */
 function ignoredFields(): unknown[] {
-  return (running?.logs.lines() ?? []).filter((line) => line['level'] === 'warn' && line['ignored_fields'] !== undefined).map((line) => line['ignored_fields']);
+  return (fixture.running?.logs.lines() ?? []).filter((line) => line['level'] === 'warn' && line['ignored_fields'] !== undefined).map((line) => line['ignored_fields']);
 }
 
 const BAD_SECONDARY = [
@@ -51,26 +32,26 @@ const BAD_SECONDARY = [
 describe('a readable decision survives malformed secondary fields', () => {
   it.each(BAD_SECONDARY)('fail: open, a block with %s is still a 403 block', async (_name, extra, fields) => {
     const port = await start('open');
-    cp.respondWith(reply.json(200, { decision: 'block', reason: 'exfil', ...extra }));
-    const answer = await viaProxy(port, `${origin.url}/risky`);
+    fixture.cp.respondWith(reply.json(200, { decision: 'block', reason: 'exfil', ...extra }));
+    const answer = await viaProxy(port, `${fixture.origin.url}/risky`);
     expect(answer.status).toBe(403);
     expect(answer.headers['x-kaizen-decision']).toBe('block');
-    expect(origin.requests).toEqual([]);
+    expect(fixture.origin.requests).toEqual([]);
     expect(ignoredFields()).toEqual([fields]);
   });
 
   it.each(BAD_SECONDARY)('fail: closed, a block with %s is a 403 block, not a 503', async (_name, extra) => {
     const port = await start('closed');
-    cp.respondWith(reply.json(200, { decision: 'block', reason: 'exfil', ...extra }));
-    const answer = await viaProxy(port, `${origin.url}/risky`);
+    fixture.cp.respondWith(reply.json(200, { decision: 'block', reason: 'exfil', ...extra }));
+    const answer = await viaProxy(port, `${fixture.origin.url}/risky`);
     expect(answer.status).toBe(403);
     expect(answer.headers['x-kaizen-decision']).toBe('block');
   });
 
   it('a decision of the wrong type is still a malformed answer: fail: closed answers 503', async () => {
     const port = await start('closed');
-    cp.respondWith(reply.json(200, { decision: ['block'], reason: 'exfil' }));
-    const answer = await viaProxy(port, `${origin.url}/risky`);
+    fixture.cp.respondWith(reply.json(200, { decision: ['block'], reason: 'exfil' }));
+    const answer = await viaProxy(port, `${fixture.origin.url}/risky`);
     expect(answer.status).toBe(503);
     expect(answer.body).toContain('KZP_ERR_CONTROL_PLANE_ANSWER');
   });

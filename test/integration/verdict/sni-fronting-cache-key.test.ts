@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { reply } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
 import { exchange, tlsThrough } from '../intercept/tunnel-client.js';
-import { API_KEY, resilienceConfig, startResilientProxy, type RunningProxy } from '../resilience/resilience-support.js';
+import { useProxyFixture } from '../resilience/proxy-fixture.js';
 
 /**
  * With tls.sni_mismatch: allow, a ClientHello naming another host than its CONNECT is decided as a
@@ -13,8 +13,7 @@ import { API_KEY, resilienceConfig, startResilientProxy, type RunningProxy } fro
  */
 let ca: TestCa;
 let origin: Origin;
-let cp: FakeControlPlane;
-let running: RunningProxy | null = null;
+const fixture = useProxyFixture();
 
 beforeAll(async () => {
   ca = await createTestCa();
@@ -27,25 +26,13 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  cp = await startFakeControlPlane();
-  cp.routeWith('/v1/policy', reply.policies([]));
   // Verdicts stay cached for the whole test.
-  const config = resilienceConfig({ url: cp.url, cache: { allowTtlMs: 600_000, blockTtlMs: 600_000 }, network: { allowPrivate: ['127.0.0.0/8', '::1/128'] } });
-  running = await startResilientProxy({ ...config, tls: { sniMismatch: 'allow' } });
-});
-
-afterEach(async () => {
-  if (running !== null) {
-    await running.proxy.close();
-    expect(running.logs.text()).not.toContain(API_KEY);
-    running = null;
-  }
-  await cp.close();
+  await fixture.start({ cache: { allowTtlMs: 600_000, blockTtlMs: 600_000 }, network: { allowPrivate: ['127.0.0.0/8', '::1/128'] } }, { tls: { sniMismatch: 'allow' } });
 });
 
 function proxyPort(): number {
-  if (running === null) throw new Error('the proxy starts before each test');
-  return running.port;
+  if (fixture.running === null) throw new Error('the proxy starts before each test');
+  return fixture.running.port;
 }
 
 /** GET / over TLS naming `servername` in a tunnel to `connectHost`; its status, or the TLS failure's message. */
@@ -62,7 +49,7 @@ async function fetchThrough(connectHost: string, servername: string): Promise<st
 
 /** Each verdict POST as the action's target and fronting metadata, and the decision it was given. */
 function asked(): { target: unknown; sni: unknown; connectHost: unknown; answer: unknown }[] {
-  return cp.requests
+  return fixture.cp.requests
     .filter((seen) => seen.path === '/v1/verdicts')
     .map((seen) => {
       const action = (seen.body as { action?: { target?: unknown; metadata?: { sni?: unknown; connect_host?: unknown } } }).action;
@@ -77,7 +64,7 @@ function asked(): { target: unknown; sni: unknown; connectHost: unknown; answer:
 
 describe('the verdict cache keys a fronting attempt apart from a plain CONNECT', () => {
   it('a cached allow for CONNECT localhost does not answer for a tunnel to 127.0.0.1 naming localhost: it is asked, and blocked', async () => {
-    cp.respondWith(reply.allow(), reply.allow(), reply.block());
+    fixture.cp.respondWith(reply.allow(), reply.allow(), reply.block());
     const plain = `localhost:${origin.port}`;
     const direct = `127.0.0.1:${origin.port}`;
     expect(await fetchThrough('localhost', 'localhost')).toBe('200');
@@ -95,7 +82,7 @@ describe('the verdict cache keys a fronting attempt apart from a plain CONNECT',
   });
 
   it('a cached block of a fronting attempt does not refuse a plain CONNECT to the SNI host', async () => {
-    cp.respondWith(reply.allow(), reply.block(), reply.allow());
+    fixture.cp.respondWith(reply.allow(), reply.block(), reply.allow());
     expect(await fetchThrough('127.0.0.1', 'localhost')).toMatch(/alert access denied|socket hang up|ECONNRESET|closed/);
     expect(await fetchThrough('localhost', 'localhost')).toBe('200');
     expect(asked()).toEqual([
