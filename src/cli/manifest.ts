@@ -58,7 +58,7 @@ export async function manifest(command: ManifestCommand): Promise<number> {
 export function learnedNotes(learned: LearnedManifest): string[] {
   const notes: string[] = [];
   if (learned.refusedOnly.length > 0) notes.push(`left out, every action refused: ${learned.refusedOnly.join(', ')}`);
-  if (learned.failOpenOnly.length > 0) notes.push(`left out, allowed only by fail open (no verdict): ${learned.failOpenOnly.join(', ')}`);
+  if (learned.failOpenOnly.length > 0) notes.push(`left out, forwarded only without a verdict (fail open, or monitor mode): ${learned.failOpenOnly.join(', ')}`);
   if (learned.wouldBlock.length > 0) notes.push(`kept, but enforce mode would block them: ${learned.wouldBlock.join(', ')}`);
   return notes;
 }
