@@ -27,10 +27,19 @@ const LF = 0x0a;
  */
 const REQUEST_STARTS: readonly Buffer[] = [...METHODS, 'PRI'].map((method) => Buffer.from(`${method} `, 'latin1'));
 const LONGEST_START = Math.max(...REQUEST_STARTS.map((start) => start.length));
-/** A first line so far that may still become a request line: a token (RFC 9110 §5.6.2), then perhaps a space and more of the line. */
-const MAYBE_REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: [^\r\n]*)?$/;
-/** A whole first line that is a request line with any method: a token, a space, a target, ` HTTP/`. */
-const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^\r\n]* HTTP\/[^\r\n]*$/;
+/**
+ * What a lenient destination may split a request line on: any whitespace Python's str.split takes
+ * in a Latin-1 line (http.server does that), tabs and form feeds included, not only the one space.
+ */
+const SEP = '[\\t\\x0b\\x0c \\x1c-\\x1f\\x85\\xa0]';
+const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
+/** A known method after any leading whitespace, then whitespace: HTTP even without a version (HTTP/0.9's `GET /x`). */
+const KNOWN_METHOD_LINE = new RegExp(`^${SEP}*(?:${[...METHODS, 'PRI'].map((method) => method.replace(/[-]/g, '\\-')).join('|')})${SEP}`);
+/** A whole first line that is a request line with any method: a token, a target, `HTTP/`, apart by any whitespace. */
+// One SEP after the token, not a run: the run is part of what follows, and the match stays linear.
+const REQUEST_LINE = new RegExp(`^${SEP}*${TOKEN}${SEP}[^\\r\\n]*${SEP}HTTP/`, 'i');
+/** A first line so far that may still become one of those. */
+const MAYBE_REQUEST_LINE = new RegExp(`^${SEP}*(?:${TOKEN}(?:${SEP}[^\\r\\n]*)?)?$`);
 /** Past this many bytes without the end of their first line, a flight that may be a request line is taken for one. */
 const MAX_UNDECIDED_LINE = 8192;
 
@@ -68,15 +77,17 @@ export function judgeFlight(bytes: Buffer): FlightKind | null {
 }
 
 /**
- * A first line with a method node:http does not know (`get`, `GETX`) may still be a request line
- * that a lenient destination (Go's net/http takes any token) serves: it is HTTP once the line ends
- * in an HTTP version, or once it runs past MAX_UNDECIDED_LINE, for the interception's parser to
- * refuse; another protocol only when it cannot be a request line at all.
+ * A first line that node:http would refuse may still be a request line that a lenient destination
+ * serves: a method it does not know (`get`, `GETX`: Go's net/http takes any token), whitespace
+ * before it or tabs between the words (Python's http.server splits on any whitespace). It is HTTP,
+ * for the interception's parser to refuse, once it holds a known method and whitespace, or ends in
+ * an HTTP version, or runs past MAX_UNDECIDED_LINE; another protocol only when it cannot be one.
  */
 function judgeRequestLine(bytes: Buffer): FlightKind | null {
   const newline = bytes.indexOf(LF);
   const line = bytes.subarray(0, newline < 0 ? MAX_UNDECIDED_LINE + 1 : newline).toString('latin1');
-  if (newline >= 0) return REQUEST_LINE.test(line.endsWith('\r') ? line.slice(0, -1) : line) ? 'http' : 'other';
+  if (KNOWN_METHOD_LINE.test(line)) return 'http';
+  if (newline >= 0) return REQUEST_LINE.test(line) ? 'http' : 'other';
   if (!MAYBE_REQUEST_LINE.test(line)) return 'other';
   return line.length > MAX_UNDECIDED_LINE ? 'http' : null;
 }

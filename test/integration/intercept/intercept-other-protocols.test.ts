@@ -250,9 +250,15 @@ describe('interception: protocols that are neither TLS nor HTTP', () => {
     expect((await sessionClosed(target))['intercept_skipped']).toBeUndefined();
   });
 
-  it.each(['get', 'GETX'])('a request line with the method %s (one a lenient origin such as Go serves) is refused by the interception, never passed through', async (method) => {
+  it.each([
+    ['an unknown method (get)', 'lower', 'get /v1/customers/42 HTTP/1.1'],
+    ['an unknown method (GETX)', 'upper', 'GETX /v1/customers/42 HTTP/1.1'],
+    ['a space before the method', 'space', ' GET /v1/customers/42 HTTP/1.1'],
+    ['tabs between the words', 'tabs', 'GET\t/v1/customers/42\tHTTP/1.1'],
+    ['a space before an HTTP/0.9 GET', 'simple', ' GET /v1/customers/42'],
+  ])('a request line with %s (one a lenient origin such as Go or Python serves) is refused by the interception, never passed through', async (_what, name, line) => {
     const read: string[] = [];
-    // Like Go's net/http: any token is a method; every request line gets a 200.
+    // Like a lenient server: any first line gets a 200.
     const lenient = await listen((socket) => {
       socket.on('data', (chunk: Buffer) => {
         read.push(chunk.toString('latin1'));
@@ -260,10 +266,10 @@ describe('interception: protocols that are neither TLS nor HTTP', () => {
       });
     });
     servers.push(lenient.server);
-    const target = `lenient-${method.toLowerCase()}x.stripe.com:${String(lenient.port)}`;
+    const target = `lenient-${name}.stripe.com:${String(lenient.port)}`;
     const client = await openTunnel(proxy.port, target);
     client.resume();
-    const answer = await exchange(client, `${method} /v1/customers/42 HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+    const answer = await exchange(client, `${line}\r\nHost: ${target}\r\n\r\n`);
     expect(answer.status).toBe(400);
     client.destroy();
     expect((await sessionClosed(target))['intercept_skipped']).toBeUndefined();

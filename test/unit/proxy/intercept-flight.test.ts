@@ -52,6 +52,19 @@ describe('judgeFlight: which protocol an intercepted tunnel carries, from its fi
     expect(judgeFlight(bytes(`get /${'a'.repeat(9000)}`))).toBe('http');
   });
 
+  it('whitespace before the method or between the words (Python splits on any) is HTTP too', () => {
+    expect(judgeFlight(bytes(' GET /admin/x HTTP/1.0\r\n'))).toBe('http');
+    expect(judgeFlight(bytes(' GET /admin/x\r\n'))).toBe('http');
+    expect(judgeFlight(bytes('\tGET\t'))).toBe('http');
+    expect(judgeFlight(bytes('GET\t/admin/x\tHTTP/1.0\r\n'))).toBe('http');
+    expect(judgeFlight(bytes('GET\x0c/admin/x\x1fHTTP/1.0\r\n'))).toBe('http');
+    expect(judgeFlight(bytes('getx\t/admin/x\thttp/1.1\r\n'))).toBe('http');
+    expect(judgeFlight(bytes(' '))).toBeNull();
+    expect(judgeFlight(bytes('  GE'))).toBeNull();
+    // Linear: a long line of spaces is judged at once.
+    expect(judgeFlight(bytes(`A${' '.repeat(8000)}\r\n`))).toBe('other');
+  });
+
   it('anything else is another protocol as soon as it cannot be a request line', () => {
     expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6\r\n'))).toBe('other');
     expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6\r'))).toBe('other');
@@ -60,6 +73,8 @@ describe('judgeFlight: which protocol an intercepted tunnel carries, from its fi
     expect(judgeFlight(bytes('GET\r\n'))).toBe('other');
     expect(judgeFlight(bytes('*1\r\n$4\r\nPING\r\n'))).toBe('other');
     expect(judgeFlight(bytes('SET key value\r\n'))).toBe('other');
+    // memcached's text protocol: a lower-case word is no method node:http or HTTP/0.9 knows.
+    expect(judgeFlight(bytes('get session:42\r\n'))).toBe('other');
     expect(judgeFlight(bytes('{"jsonrpc":"2.0"}'))).toBe('other');
     expect(judgeFlight(Buffer.from([0x00, 0x00, 0x00, 0x2c]))).toBe('other');
   });
