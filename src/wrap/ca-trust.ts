@@ -59,7 +59,7 @@ export async function prepareCaTrust(caDir: string, parent: NodeJS.ProcessEnv, o
   if (wget !== null) {
     // A copy of the user's wgetrc may hold passwords: readable by the user only (the directory is too).
     wgetrc = join(dir, 'wgetrc');
-    await writeFile(wgetrc, wgetrcWith(wget.userText, bundleFile), { mode: 0o600 });
+    await writeFile(wgetrc, wgetrcWith(wget.userBytes, bundleFile), { mode: 0o600 });
   }
   const adding = new Map<string, string>();
   for (const name of ADDING_VARIABLES) {

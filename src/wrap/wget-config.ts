@@ -7,8 +7,11 @@ export const SYSTEM_WGETRC = '/etc/wgetrc';
 
 /** What wget would read without the wrapper. */
 export interface WgetSettings {
-  /** The user's own settings, $WGETRC else ~/.wgetrc, as written ('' when there is none). */
-  readonly userText: string;
+  /**
+   * The user's own settings, $WGETRC else ~/.wgetrc, byte for byte (empty when there is none): a
+   * wgetrc need not be UTF-8, and a header or password in Latin-1 must reach wget unchanged.
+   */
+  readonly userBytes: Buffer;
   /** The CA file wget would trust: the last ca_certificate of the system file then the user's; null when neither sets one. */
   readonly caCertificate: string | null;
 }
@@ -24,34 +27,44 @@ export interface WgetSettings {
 export async function readWgetSettings(parent: NodeJS.ProcessEnv, systemFile: string): Promise<WgetSettings | null> {
   const home = nonEmpty(parent['HOME']) ?? homedir();
   const explicit = nonEmpty(parent['WGETRC']);
-  let userText: string;
+  let userBytes: Buffer;
   try {
-    userText = await readFile(explicit ?? join(home, '.wgetrc'), 'utf8');
+    userBytes = await readFile(explicit ?? join(home, '.wgetrc'));
   } catch (error) {
     if (explicit !== undefined || !(error instanceof Error && 'code' in error && error.code === 'ENOENT')) return null;
-    userText = '';
+    userBytes = Buffer.alloc(0);
   }
-  const systemText = await readFile(nonEmpty(parent['SYSTEM_WGETRC']) ?? systemFile, 'utf8').catch(() => '');
-  const named = [...caCertificatesIn(systemText), ...caCertificatesIn(userText)].at(-1);
-  return { userText, caCertificate: named === undefined ? null : expandHome(named, home) };
+  const systemBytes = await readFile(nonEmpty(parent['SYSTEM_WGETRC']) ?? systemFile).catch(() => Buffer.alloc(0));
+  const named = [...caCertificatesIn(systemBytes), ...caCertificatesIn(userBytes)].at(-1);
+  return { userBytes, caCertificate: named === undefined ? null : expandHome(named, home) };
 }
 
-/** The child's wgetrc: the user's settings, then ca_certificate, which wins as the last one read. */
-export function wgetrcWith(userText: string, bundleFile: string): string {
-  const separator = userText === '' || userText.endsWith('\n') ? '' : '\n';
-  return `${userText}${separator}ca_certificate = ${bundleFile}\n`;
+/** The child's wgetrc: the user's bytes unchanged, then ca_certificate, which wins as the last one read. */
+export function wgetrcWith(userBytes: Buffer, bundleFile: string): Buffer {
+  const separator = userBytes.length === 0 || userBytes.at(-1) === 0x0a ? '' : '\n';
+  return Buffer.concat([userBytes, Buffer.from(`${separator}ca_certificate = ${bundleFile}\n`)]);
 }
 
-/** The values of ca_certificate lines, in order; wget's names ignore case, '-' and '_'. */
-function caCertificatesIn(text: string): string[] {
+/**
+ * The values of ca_certificate lines, in order; wget's names ignore case, '-' and '_'. Lines are
+ * read as latin1 (one character per byte, so any byte survives) and trimmed of ASCII blanks only,
+ * as wget does; a value goes back to its bytes and is read as UTF-8, as Node encodes a path.
+ */
+function caCertificatesIn(bytes: Buffer): string[] {
   const values: string[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
+  for (const raw of bytes.toString('latin1').split('\n')) {
+    const line = asciiTrim(raw);
     const equals = line.indexOf('=');
     if (line.startsWith('#') || equals < 0) continue;
-    if (line.slice(0, equals).replace(/[-_\s]/g, '').toLowerCase() === 'cacertificate') values.push(line.slice(equals + 1).trim());
+    if (line.slice(0, equals).replace(/[-_\s]/g, '').toLowerCase() !== 'cacertificate') continue;
+    values.push(Buffer.from(asciiTrim(line.slice(equals + 1)), 'latin1').toString('utf8'));
   }
   return values;
+}
+
+/** String.trim() would also strip U+00A0, which is byte a0 here: part of a UTF-8 character such as 'à'. */
+function asciiTrim(text: string): string {
+  return text.replace(/^[ \t\r\f\v]+|[ \t\r\f\v]+$/g, '');
 }
 
 /** wget expands a leading ~/ in file settings to the home directory. */

@@ -73,14 +73,15 @@ describe('wrap mode with TLS interception', () => {
     expect(python.seen).toContainEqual({ kind: 'tool_call', target: origin.target });
   });
 
-  it("wget (GnuTLS: it ignores SSL_CERT_FILE) through a WGETRC that keeps the user's ~/.wgetrc", async () => {
+  it("wget (GnuTLS: it ignores SSL_CERT_FILE) through a WGETRC that keeps the user's ~/.wgetrc byte for byte", async () => {
     // The user's settings must survive: output_document = - puts the body on stdout, quiet = on
     // silences wget's progress on stderr. Without them wget would write a file named "hello".
+    // The header's value holds a Latin-1 byte (0xe4, not UTF-8): the origin must get it as is.
     const home = join(dir, 'home');
     await mkdir(home, { recursive: true });
-    await writeFile(join(home, '.wgetrc'), 'output_document = -\nquiet = on\n');
-    const run = await runWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'wget', `${origin.url}/hello`], { cwd: home, env: { HOME: home, WGETRC: undefined } });
-    expect(run).toMatchObject({ code: 0, stdout: 'hello from origin\n' });
+    await writeFile(join(home, '.wgetrc'), Buffer.from('output_document = -\nquiet = on\nheader = X-Name: p\xe4ss\n', 'latin1'));
+    const run = await runWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'wget', `${origin.url}/hello`, `${origin.url}/x-name`], { cwd: home, env: { HOME: home, WGETRC: undefined } });
+    expect(run).toMatchObject({ code: 0, stdout: 'hello from origin\n70e47373\n' });
     // quiet = on: nothing from wget, only the wrapper's own lines (the test CA expires soon).
     expect(run.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('kaizen-proxy: '))).toEqual([]);
   });

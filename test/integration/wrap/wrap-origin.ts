@@ -31,7 +31,11 @@ export interface WrapOriginOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
 }
 
-/** `/hello` answers "hello from origin"; other paths are files under `root`, else 404. */
+/**
+ * `/hello` answers "hello from origin"; `/x-name` the bytes of the X-Name header it got, in hex
+ * (Node reads header bytes as latin1, one character per byte); other paths are files under
+ * `root`, else 404.
+ */
 export async function startWrapOrigin(options: WrapOriginOptions = {}): Promise<WrapOrigin> {
   const requests: string[] = [];
   const sockets = new Set<Socket>();
@@ -43,6 +47,11 @@ export async function startWrapOrigin(options: WrapOriginOptions = {}): Promise<
     if (path === '/hello') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('hello from origin\n');
+      return;
+    }
+    if (path === '/x-name') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(`${Buffer.from(req.headers['x-name']?.toString() ?? '', 'latin1').toString('hex')}\n`);
       return;
     }
     void serveFile(options.root, path, res);

@@ -94,15 +94,22 @@ describe('wrap mode: the child trusts the interception CA', () => {
   it("wget: WGETRC names a file of the user's ~/.wgetrc, then ca_certificate = the bundle, which keeps the user's own CA file", async () => {
     const home = join(dir, 'wget-home');
     await mkdir(home, { recursive: true });
-    await writeFile(join(home, 'corp.pem'), corporate);
+    // A UTF-8 file name ending in 'à' (c3 a0: that a0 is no blank to trim).
+    await writeFile(join(home, 'corpà'), corporate);
     // wget's names ignore case, '-' and '_'; ~/ is the home directory; the last setting wins.
-    await writeFile(join(home, '.wgetrc'), '# mine\nCa-Certificate = /nowhere.pem\nca_certificate = ~/corp.pem\ntries = 3');
+    // The copy keeps every byte, a Latin-1 one (e4, not UTF-8) included.
+    const own = Buffer.concat([
+      Buffer.from('# mine\nCa-Certificate = /nowhere.pem\nca_certificate = ~/corpà\n'),
+      Buffer.from('header = X-Name: p\xe4ss\ntries = 3', 'latin1'),
+    ]);
+    await writeFile(join(home, '.wgetrc'), own);
     const trust = await prepareCaTrust(join(dir, 'certs'), { HOME: home }, { systemWgetrc: join(dir, 'no-system-wgetrc') });
     const env: MutableEnv = {};
     trust.layer.apply(env, { host: '127.0.0.1', port: 1 });
     const wgetrc = env['WGETRC'] ?? '';
     expect(wgetrc).not.toBe('');
-    expect(await readFile(wgetrc, 'utf8')).toBe(`# mine\nCa-Certificate = /nowhere.pem\nca_certificate = ~/corp.pem\ntries = 3\nca_certificate = ${trust.bundleFile}\n`);
+    // latin1: one character per byte, so the comparison is byte for byte.
+    expect(await readFile(wgetrc, 'latin1')).toBe(`${own.toString('latin1')}\nca_certificate = ${trust.bundleFile}\n`);
     expect((await stat(wgetrc)).mode & 0o777).toBe(0o600);
     expect(fingerprints(await readFile(trust.bundleFile, 'utf8'))).toEqual(expect.arrayContaining([fingerprints(corporate)[0], ca.fingerprint256]));
     await trust.remove();
