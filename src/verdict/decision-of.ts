@@ -26,12 +26,14 @@ export function decisionOf(verdict: VerdictLike, source: DecisionSource): Decisi
 
 /**
  * No verdict could be had (control plane failure without a usable stale entry, or an internal error).
- * The reason names the stable code and nothing internal: it reaches the client.
+ * The reason names the stable code and nothing internal: it reaches the client. An answer that came
+ * but could not be read (KZP_ERR_CONTROL_PLANE_ANSWER) is said so: the control plane was reached.
  */
 export function failModeDecision(mode: FailMode, code: ErrorCode): Decision {
   const evidence: readonly Evidence[] = [{ kind: 'error_code', value: code, source: 'kaizen-proxy' }];
+  const failure = code === 'KZP_ERR_CONTROL_PLANE_ANSWER' ? 'Kaizen control plane answer could not be read' : 'Kaizen control plane could not be reached';
   if (mode === 'open') {
-    return decisionOf({ decision: 'allow', reason: `Kaizen control plane could not be reached (${code}); allowed because fail mode is open`, evidence }, 'fail_open');
+    return decisionOf({ decision: 'allow', reason: `${failure} (${code}); allowed because fail mode is open`, evidence }, 'fail_open');
   }
-  return decisionOf({ decision: 'block', reason: `Kaizen control plane could not be reached (${code}); refused because fail mode is closed`, evidence }, 'fail_closed');
+  return decisionOf({ decision: 'block', reason: `${failure} (${code}); refused because fail mode is closed`, evidence }, 'fail_closed');
 }

@@ -20,4 +20,9 @@ describe('failModeDecision', () => {
     expect(open).toMatchObject({ decision: 'allow', enforce: 'forward', source: 'fail_open' });
     expect(open.reason).toBe('Kaizen control plane could not be reached (KZP_ERR_CONTROL_PLANE_NETWORK); allowed because fail mode is open');
   });
+
+  it('an answer that came but could not be read is not said to be unreachable', () => {
+    expect(failModeDecision('open', 'KZP_ERR_CONTROL_PLANE_ANSWER').reason).toBe('Kaizen control plane answer could not be read (KZP_ERR_CONTROL_PLANE_ANSWER); allowed because fail mode is open');
+    expect(failModeDecision('closed', 'KZP_ERR_CONTROL_PLANE_ANSWER').reason).toBe('Kaizen control plane answer could not be read (KZP_ERR_CONTROL_PLANE_ANSWER); refused because fail mode is closed');
+  });
 });
