@@ -97,10 +97,11 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
           ...(options.replayBackoff === undefined ? {} : { backoff: options.replayBackoff }),
         });
   /**
-   * The errors of live calls the control plane refused for good. The cache hands each waiter the
-   * error its call threw (one object for lookups that shared the call), so their actions are not spooled.
+   * The errors of live calls the control plane has the report of all the same: refused for good, or
+   * answered by a complete 2xx that is no readable verdict. The cache hands each waiter the error its
+   * call threw (one object for lookups that shared the call), so their actions are not spooled.
    */
-  const refusedCalls = new WeakSet<KaizenProxyError>();
+  const settledCalls = new WeakMap<KaizenProxyError, 'refused' | 'delivered'>();
   // Fail open's warning, once per error code per 10 s: each action's decision line says fail_open already.
   const failOpenGate = createKeyedRateGate(FAIL_OPEN_LOG_INTERVAL_MS, 64, options.now ?? (() => performance.now()));
   const cache =
@@ -117,8 +118,12 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
             const result = await client.send(report);
             options.metrics?.controlPlaneCall((performance.now() - started) / 1000, result.ok ? null : result.error.code);
             if (!result.ok) {
-              if (result.rejected === true) refusedCalls.add(result.error);
-              else outbox?.failed(result);
+              if (result.rejected === true) settledCalls.set(result.error, 'refused');
+              else if (result.delivered === true) {
+                // The control plane answered: no outage for replay to wait out, though no verdict.
+                settledCalls.set(result.error, 'delivered');
+                outbox?.answered();
+              } else outbox?.failed(result);
               throw result.error;
             }
             outbox?.answered();
@@ -140,14 +145,14 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
   }
 
   /**
-   * The control plane did not get this action (its call failed): spooled with the verdict enforced,
-   * unless it refused the report for good (`failure`), which a replay could only repeat.
+   * The call for this action failed: spooled with the verdict enforced, unless the control plane
+   * has the report all the same (`failure`): refused for good, which a replay could only repeat,
+   * or answered by a 2xx no verdict could be read from, which a replay would only send twice.
    */
   function undelivered(request: Asking, reported: () => Action, decision: Decision, failure?: KaizenProxyError): Decision {
-    if (failure !== undefined && refusedCalls.has(failure)) {
-      outbox?.refused();
-      return decision;
-    }
+    const settled = failure === undefined ? undefined : settledCalls.get(failure);
+    if (settled === 'refused') outbox?.refused();
+    if (settled !== undefined) return decision;
     outbox?.undelivered({ agent: request.agent, action: reported(), verdict: { decision: decision.decision, reason: decision.reason, evidence: decision.evidence } });
     return decision;
   }

@@ -19,7 +19,7 @@ export interface ReportOutbox {
   report(report: VerdictReport): void;
   /** An action whose verdict call failed: straight to the spool. */
   undelivered(report: VerdictReport): void;
-  /** A live verdict call succeeded: replay can start at once (unless a Retry-After still holds it). */
+  /** A live verdict call was answered 2xx (a verdict or not): replay can start at once (unless a Retry-After still holds it). */
   answered(): void;
   /** A live verdict call failed: replay waits for its next probe, and past the failure's Retry-After. Call it before spooling the action. */
   failed(result: ControlPlaneFailure): void;
@@ -80,7 +80,8 @@ export function createReportOutbox(options: ReportOutboxOptions): ReportOutbox {
     logger,
     overflow: undelivered,
     settled(report, result) {
-      if (result.ok) {
+      // A complete 2xx, readable or not: the control plane has the report (the client logged an unreadable one).
+      if (result.ok || result.delivered === true) {
         replayer?.kick();
         return;
       }

@@ -124,26 +124,18 @@ export const eventIdOf = (body: unknown): string | undefined => {
   return typeof id === 'string' ? id : undefined;
 };
 
-/** A reply the proxy takes as delivered in time on a live call: an answer with a 2xx status and a JSON body, or an empty one. */
+/**
+ * A reply the proxy takes as delivered, live or replayed: a complete answer with a 2xx status,
+ * whatever its body (one no verdict can be read from leaves a live call without a verdict, but the
+ * control plane has the report, so it is not spooled or sent again).
+ */
 export function delivered(reply: FakeReply): boolean {
-  if (reply.kind !== 'json' && reply.kind !== 'text') return false;
-  return reply.status >= 200 && reply.status < 300 && (reply.kind === 'json' || reply.body.trim() === '');
+  return (reply.kind === 'json' || reply.kind === 'text') && reply.status >= 200 && reply.status < 300;
 }
 
-const is2xx = (reply: FakeReply): boolean => (reply.kind === 'json' || reply.kind === 'text') && reply.status >= 200 && reply.status < 300;
-
-/**
- * The requests the proxy took as delivered: those `delivered` says, and a replay's 2xx whatever its
- * body (a replay's answer changes nothing). Such a replay is an event's last send: a live call
- * answered by an unreadable 2xx is spooled, so (once the spool has drained) sent again after it.
- */
+/** The requests the proxy took as delivered (`delivered`). */
 export function deliveredSends(cp: FakeControlPlane): RecordedRequest[] {
-  const sends = new Map<string, RecordedRequest[]>();
-  for (const seen of cp.requests) {
-    const id = eventIdOf(seen.body);
-    if (id !== undefined) sends.set(id, [...(sends.get(id) ?? []), seen]);
-  }
-  return [...sends.values()].flatMap((all) => all.filter((seen, i) => delivered(seen.reply) || (i === all.length - 1 && is2xx(seen.reply))));
+  return cp.requests.filter((seen) => eventIdOf(seen.body) !== undefined && delivered(seen.reply));
 }
 
 /** Per event_id seen at the fake: how many times it was sent, and how many of those were delivered (deliveredSends). */
