@@ -45,8 +45,9 @@ const AUTH_LOG_INTERVAL_MS = 60_000;
 const REFUSED_LOG_INTERVAL_MS = 60_000;
 /**
  * Other failures (timeouts, 5xx, resets), and answers with fields ignored (per list of fields): one
- * warning per error code per 10 s, the next one saying how many were held back. Each action's own decision line still says it got no verdict; an outage
- * with many destinations uncached would otherwise write a second line for every one of them.
+ * warning per error code per 10 s, the next one saying how many were held back. Each action's own
+ * decision line still says it got no verdict; an outage with many destinations uncached would
+ * otherwise write a second line for every one of them.
  */
 const FAILURE_LOG_INTERVAL_MS = 10_000;
 /**
