@@ -4,6 +4,7 @@ import type { ProxyConfig } from '../config/types.js';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
 import { createAddressGuard } from '../net/address-guard.js';
+import type { Listener } from '../net/own-listeners.js';
 import { resolveTarget } from '../net/resolve.js';
 import type { Logger } from '../observe/logger.js';
 import { createDecider } from '../verdict/create-decider.js';
@@ -30,7 +31,8 @@ export async function checkTarget(config: ProxyConfig, text: string, method: str
   const { target, action } = parsed;
 
   const guard = createAddressGuard({ allowPrivate: config.network.allowPrivate });
-  guard.setOwnListeners([{ address: config.listen.host, port: config.listen.port }]);
+  // Every listener serve would open is the proxy itself, as serve's guard says (create-proxy.ts).
+  guard.setOwnListeners(ownListeners(config));
   // Only the agent checked as (config.agent) needs its policies synced, not each gateway identity's.
   const reflex = createLocalReflex({ ...config, gateway: { ...config.gateway, credentials: [] } }, logger);
   const decider = createDecider({ config, logger, guard, ...reflex.deciderOptions });
@@ -65,6 +67,11 @@ export async function checkTarget(config: ProxyConfig, text: string, method: str
     reflex.stop();
     await decider.close();
   }
+}
+
+function ownListeners(config: ProxyConfig): Listener[] {
+  const configured = [config.listen, config.admin, config.transparent].filter((listener) => listener !== null);
+  return configured.map((listener) => ({ address: listener.host, port: listener.port }));
 }
 
 /** How the running proxy would name the action: its labels, and which TLS hosts it intercepts. */

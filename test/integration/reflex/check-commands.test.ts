@@ -198,6 +198,24 @@ describe('kaizen-proxy check TARGET', () => {
     expect(JSON.parse(monitored.stdout)).toMatchObject({ mode: 'monitor', decision: 'block', enforce: 'forward', would_block: true });
   });
 
+  it('every listener serve would open (listen, admin, transparent) is the proxy itself: block, exit 1', async () => {
+    const opened = ['--allow-private', '127.0.0.0/8'];
+    const [listen, admin, defaultAdmin, transparent, elsewhere] = await Promise.all([
+      runCli(['check', '127.0.0.1:8080', '--listen', '127.0.0.1:8080', ...opened]),
+      runCli(['check', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${port}`, ...opened]),
+      runCli(['check', '127.0.0.1:9901', ...opened]),
+      runCli(['check', `127.0.0.1:${port}`, '--transparent', `127.0.0.1:${port}`, '--admin', 'off', ...opened]),
+      runCli(['check', `127.0.0.1:${port}`, '--admin', 'off', ...opened]),
+    ]);
+    for (const [result, shown] of [[listen, 8080], [admin, port], [defaultAdmin, 9901], [transparent, port]] as const) {
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'block', source: 'guard', reason: `destination 127.0.0.1 port ${shown} is the proxy itself` });
+    }
+    // The same address and port when no listener of the proxy is on it: the opened range lets it through.
+    expect(elsewhere.code).toBe(0);
+    expect(JSON.parse(elsewhere.stdout)).toMatchObject({ decision: 'allow' });
+  });
+
   it('with a key: synced policies and the control plane\'s verdict count', async () => {
     cp.routeWith('/v1/policy', reply.policies([{ name: 'org', mode: 'blocklist', rules: { domains: ['evil.example'] } }]));
     cp.respondWith(reply.block({ id: 'v-cp' }));
