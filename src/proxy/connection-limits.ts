@@ -7,6 +7,7 @@ import type { ConnectionRegistry } from './connection-registry.js';
 import { refuseOnSocket } from './deny-response.js';
 import { reportRefused } from './exchange-events.js';
 import type { EarlyRefuse } from './first-byte-refusal.js';
+import { createLimitRefusalLog, type LimitRefusalLog } from './limit-refusal-log.js';
 import { errorRefusal } from './refusal.js';
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
@@ -34,6 +35,8 @@ export interface GateOptions {
   readonly readClient?: boolean;
   /** How a refused client reads its refusal; refuseOnSocket (HTTP) by default. */
   readonly refuse?: EarlyRefuse;
+  /** Where the refused lines go, rate-limited; shared by the listeners of one proxy. A gate's own by default. */
+  readonly refusalLog?: LimitRefusalLog;
 }
 
 export function installConnectionGate(server: Server, registry: ConnectionRegistry, limits: ConnectionLimits, logger: Logger, options: GateOptions = {}): void {
@@ -41,6 +44,7 @@ export function installConnectionGate(server: Server, registry: ConnectionRegist
   const front = options.front ?? null;
   const alwaysReadClient = options.readClient === true;
   const refuse = options.refuse ?? refuseOnSocket;
+  const refusalLog = options.refusalLog ?? createLimitRefusalLog(logger);
   const listeners = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   const overflow = errorRefusal('KZP_ERR_LIMIT_CONNECTIONS');
@@ -57,14 +61,15 @@ export function installConnectionGate(server: Server, registry: ConnectionRegist
     const decrypted = registry.isDecrypted(socket);
     if (!decrypted) {
       if (registry.size >= maxConnections) {
-        logger.warn({ status: overflow.status, code: overflow.code, max_connections: maxConnections }, 'refused');
+        // The client is named where addresses are read anyway (see ConnectionRegistry.readClientAddresses).
+        refusalLog.connections(overflow, maxConnections, alwaysReadClient || registry.readClientAddresses ? (socket.remoteAddress ?? '') : null);
         refuse(socket, overflow);
         reportRefused(observer, overflow.code);
         return;
       }
       // One client holding its share gets 429; the others keep being admitted.
       if (maxConnectionsPerClient > 0 && registry.countFor(socket.remoteAddress ?? '') >= maxConnectionsPerClient) {
-        logger.warn({ status: clientOverflow.status, code: clientOverflow.code, max_connections_per_client: maxConnectionsPerClient }, 'refused');
+        refusalLog.clientConnections(clientOverflow, maxConnectionsPerClient, socket.remoteAddress ?? '');
         refuse(socket, clientOverflow);
         reportRefused(observer, clientOverflow.code);
         return;

@@ -16,6 +16,7 @@ import { ClosingAwareResponse } from './closing-response.js';
 import { agentClient, ClientRate } from './client-rate.js';
 import { installConnectionGate } from './connection-limits.js';
 import { ConnectionRegistry } from './connection-registry.js';
+import { createLimitRefusalLog } from './limit-refusal-log.js';
 import { createConnectHandler, createVersionCheckedConnect } from './connect-tunnel.js';
 import { closeGracefully, type CloseOptions } from './graceful-close.js';
 import { createRequestHandler } from './http-forward.js';
@@ -193,8 +194,11 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     clientError,
     connect: onConnect,
   });
+  // One allowance of refused lines for every listener: a client refused on both is one client.
+  const refusalLog = createLimitRefusalLog(options.logger);
   installConnectionGate(server, registry, connectionLimits, options.logger, {
     observer: proxy.observer,
+    refusalLog,
     front: (socket, toNode) => {
       lane.accept(socket, toNode);
     },
@@ -216,6 +220,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       const redirectedProxy: ProxyContext = { ...proxy, authenticate: null };
       const listener = createTransparentServer(redirectedProxy, {
         connectionLimits,
+        refusalLog,
         maxHeaderBytes: limits.maxHeaderBytes,
         headerTimeoutMs: limits.headerTimeoutMs,
         idleTimeoutMs: network.idleTimeoutMs,

@@ -16,6 +16,7 @@ import { refuseRedirect } from './transparent-refusal.js';
 import { sniffFirstFlight, type SniffLimits } from './transparent-sniff.js';
 import { tunnelRedirectedTls } from './transparent-tls.js';
 import { inheritNoDelay } from '../net/listener-nodelay.js';
+import type { LimitRefusalLog } from './limit-refusal-log.js';
 import { parserHandOff, type ParserHandOff } from './parser-hand-off.js';
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -23,6 +24,8 @@ type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => vo
 
 export interface TransparentOptions {
   readonly connectionLimits: ConnectionLimits;
+  /** The proxy port's refused lines of the limits, so one client's refusals share one allowance. */
+  readonly refusalLog: LimitRefusalLog;
   readonly maxHeaderBytes: number;
   readonly headerTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -90,6 +93,7 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   installConnectionGate(server, proxy.registry, options.connectionLimits, proxy.logger, {
     observer: proxy.observer,
     readClient: true,
+    refusalLog: options.refusalLog,
     // A connection over the limit is held no longer than any other refusal's drain: a TLS client
     // sends its ClientHello at once, and a flood of silent sockets must not pile up for header_timeout.
     refuse: refuseByFirstByte(Math.min(options.headerTimeoutMs, DRAIN_TIMEOUT_MS)),

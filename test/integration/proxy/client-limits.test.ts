@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../../src/gateway/authenticate.js';
+import { metricsObserver } from '../../../src/observe/metrics-observer.js';
+import { createProxyMetrics, type ProxyMetrics } from '../../../src/observe/proxy-metrics.js';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
@@ -116,5 +118,77 @@ describe('per-client limits', () => {
     expect(status).toBe(200);
     held[1]?.destroy();
     other.destroy();
+  });
+});
+
+describe('refused lines of the connection limits under a flood', () => {
+  let origin: Origin | undefined;
+  let proxy: StartedProxy | undefined;
+  let metrics: ProxyMetrics | undefined;
+  afterEach(async () => {
+    metrics?.loopDelay.close();
+    await Promise.all([proxy?.close(), origin?.close()]);
+    proxy = undefined;
+    origin = undefined;
+    metrics = undefined;
+  });
+
+  /** A proxy counting into real metrics (kaizen_proxy_limit_refusals_total), its logs captured. */
+  async function limited(limits: { maxConnections: number; maxConnectionsPerClient: number }): Promise<StartedProxy> {
+    metrics = createProxyMetrics({ activeConnections: () => 0, activeTunnels: () => 0, cacheEntries: () => 0, policySync: () => [] });
+    return startProxy({ limits, observer: metricsObserver(metrics) });
+  }
+
+  /** Opens `count` connections from `localAddress`, one after another, each read to its refusal. */
+  async function refusedStatuses(port: number, localAddress: string, count: number): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const client = await RawClient.open(port, '127.0.0.1', localAddress);
+      statuses.push((await client.readResponse()).status);
+      await client.closed;
+    }
+    return statuses;
+  }
+
+  async function hold(port: number, localAddress: string): Promise<RawClient> {
+    const client = await RawClient.open(port, '127.0.0.1', localAddress);
+    client.write(get(`${origin?.url ?? ''}/held`));
+    expect((await client.readResponse()).status).toBe(200);
+    return client;
+  }
+
+  async function refusals(limit: string): Promise<number> {
+    const counter = await metrics?.limitRefusals.get();
+    return counter?.values.find((value) => value.labels.limit === limit)?.value ?? 0;
+  }
+
+  it('max_connections_per_client: one line per client naming it, however many are refused; the metric counts each', async () => {
+    origin = await startOrigin();
+    proxy = await limited({ maxConnections: 100, maxConnectionsPerClient: 1 });
+    const held = [await hold(proxy.port, '127.0.0.1'), await hold(proxy.port, OTHER)];
+    expect(await refusedStatuses(proxy.port, '127.0.0.1', 40)).toEqual(Array<number>(40).fill(429));
+    expect(await refusedStatuses(proxy.port, OTHER, 40)).toEqual(Array<number>(40).fill(429));
+    const lines = proxy.logs.lines.filter((line) => line.msg === 'refused');
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'warn', status: 429, code: 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS', client: '127.0.0.1', max_connections_per_client: 1, suppressed: 0 }),
+      expect.objectContaining({ level: 'warn', status: 429, code: 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS', client: OTHER, max_connections_per_client: 1, suppressed: 0 }),
+    ]);
+    expect(await refusals('max_connections_per_client')).toBe(80);
+    for (const client of held) client.destroy();
+  });
+
+  it('max_connections: one line for the limit, naming the client where addresses are read; the metric counts each', async () => {
+    origin = await startOrigin();
+    // A per-client limit has the proxy read client addresses, so the refusal can name one.
+    proxy = await limited({ maxConnections: 1, maxConnectionsPerClient: 5 });
+    const held = await hold(proxy.port, '127.0.0.1');
+    expect(await refusedStatuses(proxy.port, '127.0.0.1', 20)).toEqual(Array<number>(20).fill(503));
+    expect(await refusedStatuses(proxy.port, OTHER, 20)).toEqual(Array<number>(20).fill(503));
+    // The limit is the proxy's, not the client's: a flood from many addresses still writes one line.
+    expect(proxy.logs.lines.filter((line) => line.msg === 'refused')).toEqual([
+      expect.objectContaining({ level: 'warn', status: 503, code: 'KZP_ERR_LIMIT_CONNECTIONS', client: '127.0.0.1', max_connections: 1, suppressed: 0 }),
+    ]);
+    expect(await refusals('max_connections')).toBe(40);
+    held.destroy();
   });
 });

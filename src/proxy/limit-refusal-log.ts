@@ -1,0 +1,45 @@
+import { createKeyedRateGate } from '../observe/keyed-rate-gate.js';
+import type { Logger } from '../observe/logger.js';
+import type { Refusal } from './refusal.js';
+
+/** One `refused` line per limit (and client) in this long; the next one says how many were held back. */
+const LINE_INTERVAL_MS = 10_000;
+/**
+ * Clients remembered for their lines. A client refused by max_connections_per_client holds that
+ * many connections, so few can be refused at once; past this many the least recent is forgotten.
+ */
+const LINE_KEYS = 1_024;
+
+/**
+ * The `refused` lines of the connection limits (connection-limits.ts). A client past a limit that
+ * keeps reconnecting would write one identical line per attempt, so the lines are rate-limited:
+ * at most one every 10 s per client for max_connections_per_client, and one for max_connections
+ * (the proxy's limit, not a client's: a flood from many addresses still writes one line), each
+ * carrying in `suppressed` how many were held back since the last. `client` names the address
+ * refused where the proxy reads client addresses (ConnectionRegistry.readClientAddresses): null
+ * leaves it out, as on the closed lines. Only refusals reach here: an admitted connection costs
+ * nothing more. The metric (kaizen_proxy_limit_refusals_total) still counts every refusal.
+ */
+export interface LimitRefusalLog {
+  /** max_connections reached. */
+  connections(refusal: Refusal, maxConnections: number, client: string | null): void;
+  /** `client` already holds max_connections_per_client connections. */
+  clientConnections(refusal: Refusal, maxConnectionsPerClient: number, client: string): void;
+}
+
+export function createLimitRefusalLog(logger: Logger, now: () => number = () => performance.now()): LimitRefusalLog {
+  const gate = createKeyedRateGate(LINE_INTERVAL_MS, LINE_KEYS, now);
+  return {
+    connections(refusal, maxConnections, client) {
+      const passed = gate.pass(refusal.code);
+      if (!passed.open) return;
+      const named = client === null ? {} : { client };
+      logger.warn({ status: refusal.status, code: refusal.code, ...named, max_connections: maxConnections, suppressed: passed.suppressed }, 'refused');
+    },
+    clientConnections(refusal, maxConnectionsPerClient, client) {
+      const passed = gate.pass(`${refusal.code} ${client}`);
+      if (!passed.open) return;
+      logger.warn({ status: refusal.status, code: refusal.code, client, max_connections_per_client: maxConnectionsPerClient, suppressed: passed.suppressed }, 'refused');
+    },
+  };
+}

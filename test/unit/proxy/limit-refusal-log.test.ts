@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/observe/logger.js';
+import { createLimitRefusalLog } from '../../../src/proxy/limit-refusal-log.js';
+import { errorRefusal } from '../../../src/proxy/refusal.js';
+import { CapturedLogs } from '../../helpers/start-proxy.js';
+
+const OVERFLOW = errorRefusal('KZP_ERR_LIMIT_CONNECTIONS');
+const CLIENT_OVERFLOW = errorRefusal('KZP_ERR_LIMIT_CLIENT_CONNECTIONS');
+
+function harness() {
+  let clock = 1_000;
+  const logs = new CapturedLogs();
+  const log = createLimitRefusalLog(createLogger({ level: 'info', destination: logs }), () => clock);
+  return {
+    log,
+    refused: () => logs.lines.filter((line) => line.msg === 'refused').map(({ status, code, client, max_connections, max_connections_per_client, suppressed }) => ({ status, code, client, max_connections, max_connections_per_client, suppressed })),
+    advance: (ms: number) => {
+      clock += ms;
+    },
+  };
+}
+
+describe('the refused lines of the connection limits', () => {
+  it('max_connections_per_client: one line per client every 10 s, the next saying how many were held back', () => {
+    const h = harness();
+    for (let i = 0; i < 5; i++) h.log.clientConnections(CLIENT_OVERFLOW, 2, '10.0.0.1');
+    h.log.clientConnections(CLIENT_OVERFLOW, 2, '10.0.0.2');
+    h.advance(9_999);
+    h.log.clientConnections(CLIENT_OVERFLOW, 2, '10.0.0.1');
+    h.advance(1);
+    h.log.clientConnections(CLIENT_OVERFLOW, 2, '10.0.0.1');
+    const line = (client: string, suppressed: number) => ({ status: 429, code: 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS', client, max_connections: undefined, max_connections_per_client: 2, suppressed });
+    expect(h.refused()).toEqual([line('10.0.0.1', 0), line('10.0.0.2', 0), line('10.0.0.1', 5)]);
+  });
+
+  it('max_connections: one line for the limit whichever clients are refused, the client named when it was read', () => {
+    const h = harness();
+    h.log.connections(OVERFLOW, 100, '10.0.0.1');
+    h.log.connections(OVERFLOW, 100, '10.0.0.2');
+    h.log.connections(OVERFLOW, 100, null);
+    h.advance(10_000);
+    h.log.connections(OVERFLOW, 100, null);
+    h.log.clientConnections(CLIENT_OVERFLOW, 2, '10.0.0.1');
+    expect(h.refused()).toEqual([
+      { status: 503, code: 'KZP_ERR_LIMIT_CONNECTIONS', client: '10.0.0.1', max_connections: 100, max_connections_per_client: undefined, suppressed: 0 },
+      // Not read (a loopback-only listener without per-client limits): the field is left out.
+      { status: 503, code: 'KZP_ERR_LIMIT_CONNECTIONS', client: undefined, max_connections: 100, max_connections_per_client: undefined, suppressed: 2 },
+      // Each limit has its own allowance: a flood past one never hides the other.
+      { status: 429, code: 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS', client: '10.0.0.1', max_connections: undefined, max_connections_per_client: 2, suppressed: 0 },
+    ]);
+  });
+});
