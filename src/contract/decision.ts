@@ -68,3 +68,16 @@ export interface Decider {
 export interface ImmediateDecider {
   decideNow(request: SettledDecisionRequest): Decision | undefined;
 }
+
+/**
+ * What a Decider may offer besides: the decision when the destination's name alone already refuses
+ * the action (local rules that need no addresses: a `domains` rule, publishers, tools), so that the
+ * transport refuses it before looking the name up and the name never reaches DNS. Undefined when
+ * the name does not settle it (no such rule matched, or the decision would forward: monitor mode);
+ * the transport then resolves and calls decide() as usual. Reports the refusal like decide() would.
+ * Called only when the addresses are not known at once; must cost nothing (no allocation) for a
+ * Decider without such rules. Must never throw.
+ */
+export interface NameRefusingDecider {
+  refuseByName(action: Action, agent: string): Decision | undefined;
+}

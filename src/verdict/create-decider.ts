@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ProxyConfig } from '../config/types.js';
 import type { Action } from '../contract/action.js';
-import type { Decider, Decision, DecisionRequest, ImmediateDecider, Resolution, SettledDecisionRequest } from '../contract/decision.js';
+import type { Decider, Decision, DecisionRequest, ImmediateDecider, NameRefusingDecider, Resolution, SettledDecisionRequest } from '../contract/decision.js';
 import type { DeciderMetrics } from '../contract/decider-metrics.js';
 import { noSpoolMetrics, type SpoolMetrics } from '../contract/spool-metrics.js';
 import type { ErrorCode } from '../errors/codes.js';
@@ -13,12 +13,12 @@ import { agentKeyPrefix, verdictCacheKey } from './cache-key.js';
 import { createControlPlaneClient } from './control-plane-client.js';
 import { decisionOf, failModeDecision } from './decision-of.js';
 import { applyMode, type ModeSettings } from './enforcement-mode.js';
-import { evaluateLocally } from './evaluate-locally.js';
+import { evaluateLocally, refusedLocallyByName } from './evaluate-locally.js';
 import { allowAllPolicy, type LocalPolicy, type LocalVerdict } from './local-policy.js';
 import { resolveVerdict } from './resolved-verdict.js';
 import type { ReportSpool } from './spool/report-spool.js';
 import { createReportOutbox } from './spool/report-outbox.js';
-import { lazyStamp } from './stamp-action.js';
+import { lazyStamp, stampAction } from './stamp-action.js';
 import { createVerdictCache } from './verdict-cache.js';
 import type { VerdictClient } from './verdict-client.js';
 
@@ -47,7 +47,7 @@ export interface CreateDeciderOptions {
   readonly replayBackoff?: { readonly minMs: number; readonly maxMs: number };
 }
 
-export interface KaizenDecider extends Decider, ImmediateDecider {
+export interface KaizenDecider extends Decider, ImmediateDecider, NameRefusingDecider {
   /** Waits for block reports in flight (failures spooled), stops replay, closes the spool and the control-plane pool. */
   close(): Promise<void>;
   /** Forgets every cached verdict (hot reload). */
@@ -216,6 +216,17 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     return applyMode(decision, modeOf());
   }
 
+  /**
+   * Before the lookup (NameRefusingDecider): a local block the name already earns, reported and
+   * final, in enforce mode. Monitor mode forwards it, so it is looked up and decided as usual.
+   */
+  function refuseByName(action: Action, agent: string): Decision | undefined {
+    const verdict = refusedLocallyByName(policy, action, agent, logger);
+    if (verdict === undefined || verdict.decision !== 'block' || modeOf().mode !== 'enforce') return undefined;
+    outbox?.report({ agent, action: stampAction(action, new Date()), verdict });
+    return decisionOf(verdict, 'local');
+  }
+
   /** A throw inside the pipeline (a bug): logged, no verdict, the fail mode decides and the action is spooled. */
   function pipelineFailed(error: unknown, request: Asking, reported: () => Action): Decision {
     logger.error({ err: error, code: 'KZP_ERR_DECIDER', target: request.action.target }, 'decision pipeline failed');
@@ -224,6 +235,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
 
   return {
     decideNow,
+    refuseByName,
     async decide(request) {
       const reported = lazyStamp(request.action);
       let decision: Decision;

@@ -15,6 +15,13 @@ export interface LocalVerdict {
  */
 export interface LocalPolicy {
   evaluate(action: Action, addresses: readonly string[], agent: string): LocalVerdict;
+  /**
+   * The block that the rules needing no addresses (domains, publishers, hashes, skill patterns,
+   * allowlists) already give the action, before its name is looked up: whatever it resolves to,
+   * evaluate() blocks it too. Undefined when none of them blocks it, and at no cost (no allocation)
+   * for an agent without such rules.
+   */
+  refuseByName?(action: Action, agent: string): LocalVerdict | undefined;
 }
 
 const NO_MATCH: LocalVerdict = Object.freeze({ decision: 'allow', reason: 'no local policy matched', evidence: Object.freeze([]) });

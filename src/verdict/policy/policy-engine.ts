@@ -31,6 +31,7 @@ interface Source {
 
 const EMPTY: Source = { key: '[]', compiled: [] };
 const NO_MATCH: LocalVerdict = Object.freeze({ decision: 'allow', reason: 'no local policy matched', evidence: Object.freeze([]) });
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
 
 export function createPolicyEngine(options: { readonly logger: Logger; readonly file?: readonly PolicySpec[] }): PolicyEngine {
   const logger = options.logger.child({ component: 'policy' });
@@ -40,6 +41,9 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
   /** What is evaluated: the file's for an agent without a synced set, else the file's and its own. */
   let fileActive: readonly CompiledPolicy[] = [];
   const active = new Map<string, readonly CompiledPolicy[]>();
+  /** The same, only the policies that can refuse an action without its addresses (refuseByName). */
+  let fileByName: readonly CompiledPolicy[] = [];
+  const byName = new Map<string, readonly CompiledPolicy[]>();
   let noted = false;
   const subjectOf = createSubjectBuilder();
 
@@ -59,7 +63,9 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
   }
 
   function activate(agent: string, source: Source): void {
-    active.set(agent, [...fileActive, ...evaluatedOf(source)]);
+    const policies = [...fileActive, ...evaluatedOf(source)];
+    active.set(agent, policies);
+    byName.set(agent, policies.filter(refusesByName));
   }
 
   const engine: PolicyEngine = {
@@ -74,11 +80,24 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
       }
       return findings.length === 0 ? NO_MATCH : blockVerdict(findings);
     },
+    refuseByName(action: Action, agent: string): LocalVerdict | undefined {
+      const policies = byName.get(agent) ?? fileByName;
+      if (policies.length === 0) return undefined;
+      // Without addresses only the rules that need none can find anything (an `ip` rule, only an IP literal target).
+      const subject = subjectOf(action, NO_ADDRESSES);
+      const findings: Finding[] = [];
+      for (const policy of policies) {
+        const found = policy.findings(subject);
+        if (found.length > 0) findings.push(...found);
+      }
+      return findings.length === 0 ? undefined : blockVerdict(findings);
+    },
     setFilePolicies(policies) {
       const next = replace(file, policies);
       if (next === null) return false;
       file = next;
       fileActive = evaluatedOf(file);
+      fileByName = fileActive.filter(refusesByName);
       for (const [agent, source] of synced) activate(agent, source);
       note(file);
       return true;
@@ -95,6 +114,7 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
       const had = (synced.get(agent)?.compiled.length ?? 0) > 0;
       synced.delete(agent);
       active.delete(agent);
+      byName.delete(agent);
       return had;
     },
     counts(agent) {
@@ -107,6 +127,16 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
 
 function evaluatedOf(source: Source): readonly CompiledPolicy[] {
   return source.compiled.filter(({ spec }) => spec.enabled && spec.mode !== 'correlation');
+}
+
+/**
+ * A policy that can find against an action from its name alone: every allowlist (its dimensions
+ * are the host, tool and publisher), a blocklist with a rule other than `ip`. A finding without
+ * addresses is one with them too: findings only add up as addresses do.
+ */
+function refusesByName({ spec }: CompiledPolicy): boolean {
+  const { rules } = spec;
+  return spec.mode === 'allowlist' || rules.domains !== undefined || rules.publishers !== undefined || rules.hashes !== undefined || rules.skillPatterns !== undefined;
 }
 
 /** The reason names the policies and the rule kinds that matched; the evidence lists every finding. */

@@ -10,22 +10,28 @@ import type { LocalPolicy, LocalVerdict } from '../local-policy.js';
  * like any other local block. Under `allow` the SNI's host is judged by the policies alone.
  */
 export function withSniMismatchRule(inner: LocalPolicy, mode: () => SniMismatchMode): LocalPolicy {
+  const mismatched = (action: Action): boolean =>
+    action.kind === 'connect' && action.metadata.sni !== undefined && action.metadata.connect_host !== undefined && mode() === 'block';
   return {
     evaluate(action: Action, addresses: readonly string[], agent: string): LocalVerdict {
-      const { sni, connect_host: connectHost } = action.metadata;
-      if (action.kind === 'connect' && sni !== undefined && connectHost !== undefined && mode() === 'block') {
-        const findings = inner.evaluate(action, addresses, agent);
-        return {
-          decision: 'block',
-          reason: 'sni_mismatch',
-          evidence: [
-            { kind: 'sni', value: sni, source: 'kaizen-proxy' },
-            { kind: 'connect_host', value: connectHost, source: 'kaizen-proxy' },
-            ...(findings.decision === 'block' ? findings.evidence : []),
-          ],
-        };
-      }
-      return inner.evaluate(action, addresses, agent);
+      return mismatched(action) ? sniMismatch(action, inner.evaluate(action, addresses, agent)) : inner.evaluate(action, addresses, agent);
     },
+    // Refused whatever the SNI's host resolves to: not looked up either.
+    refuseByName(action: Action, agent: string): LocalVerdict | undefined {
+      return mismatched(action) ? sniMismatch(action, inner.refuseByName?.(action, agent)) : inner.refuseByName?.(action, agent);
+    },
+  };
+}
+
+/** The block, carrying the policies' findings (when they block too) after the two names. */
+function sniMismatch(action: Action, findings: LocalVerdict | undefined): LocalVerdict {
+  return {
+    decision: 'block',
+    reason: 'sni_mismatch',
+    evidence: [
+      { kind: 'sni', value: action.metadata.sni ?? '', source: 'kaizen-proxy' },
+      { kind: 'connect_host', value: action.metadata.connect_host ?? '', source: 'kaizen-proxy' },
+      ...(findings?.decision === 'block' ? findings.evidence : []),
+    ],
   };
 }

@@ -94,3 +94,40 @@ describe('monitor mode', () => {
     expect((await d.decide(decisionRequest(connectAction('pastebin.com:443')))).enforce).toBe('refuse');
   });
 });
+
+describe('refused by name, before the lookup', () => {
+  it('a name the domains rule blocks is refused without addresses, and reported to the control plane like any local block', async () => {
+    const d = decider();
+    expect(d.refuseByName(connectAction('c2vjcmv0.pastebin.com:443'), 'test-agent')).toMatchObject({
+      decision: 'block',
+      enforce: 'refuse',
+      source: 'local',
+      reason: 'blocked by local policy "exfil" (domains)',
+      evidence: [{ kind: 'domains', value: 'pastebin.com', source: 'policy "exfil"' }],
+    });
+    await harness.cp.waitForRequests(1);
+    expect(harness.cp.requests[0]?.body).toMatchObject({ action: { target: 'c2vjcmv0.pastebin.com:443' }, verdict: { decision: 'block' } });
+  });
+
+  it('leaves to decide() what only addresses could block, and an allowed name', () => {
+    const d = decider({ apiKey: null });
+    // 104.16.0.9 is in the policy's ip range: only its resolution can tell.
+    expect(d.refuseByName(connectAction('innocent.example:443'), 'test-agent')).toBeUndefined();
+    expect(d.refuseByName(connectAction('api.stripe.com:443'), 'test-agent')).toBeUndefined();
+  });
+
+  it('in monitor mode a name-blocked action is forwarded, so it is left to decide() (looked up, reported once)', () => {
+    const d = decider({}, { mode: () => ({ mode: 'monitor', monitorGuard: true }) });
+    expect(d.refuseByName(connectAction('pastebin.com:443'), 'test-agent')).toBeUndefined();
+    expect(harness.cp.requests).toHaveLength(0);
+  });
+
+  it('without name rules (no policies, or only ip rules) nothing is refused by name', () => {
+    const parsed = parsePolicies([{ name: 'ranges', mode: 'blocklist', rules: { ips: ['104.16.0.0/24'] }, enabled: true }]);
+    if (!parsed.ok) throw new Error('invalid test policies');
+    const ipOnly = decider({ apiKey: null }, { localPolicy: createPolicyEngine({ logger: harness.logs.logger, file: parsed.policies }) });
+    expect(ipOnly.refuseByName(connectAction('pastebin.com:443'), 'test-agent')).toBeUndefined();
+    const none = decider({ apiKey: null }, { localPolicy: createPolicyEngine({ logger: harness.logs.logger }) });
+    expect(none.refuseByName(connectAction('pastebin.com:443'), 'test-agent')).toBeUndefined();
+  });
+});
