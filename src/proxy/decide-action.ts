@@ -28,6 +28,9 @@ const DECIDER_FAILED: Decision = {
 /** What a rate-limited action carries instead of addresses: nothing was looked up, nothing may be dialled. */
 const NOT_RESOLVED: Promise<Resolution> = Promise.resolve({ ok: false, code: 'KZP_ERR_DNS', message: 'not resolved: the client is over limits.client_rate' });
 
+/** What an action its name already refuses carries instead: nothing was looked up, nothing may be dialled. */
+const NOT_LOOKED_UP: Resolution = { ok: false, code: 'KZP_ERR_DNS', message: 'not resolved: refused by its name' };
+
 function rateLimited(retryAfterSeconds: number): Decision {
   return {
     decision: 'block',
@@ -63,8 +66,10 @@ export type EagerDecision = { readonly decision: Decision } & (
  * a fresh cached one: ImmediateDecider): a plain request or a new tunnel to a known destination
  * then costs no promise and no microtask (bench/profile.mjs http with V8's sampling heap profiler:
  * 958 MB allocated for 55,000 requests against 1,110 MB through the async path). Otherwise a
- * Promise. The decision is reported (the decision line, the observer) as it is made, before the
- * caller dials anything. Never rejects.
+ * Promise. A name that must be looked up is first offered to the Decider's refuseByName
+ * (NameRefusingDecider): a destination its name alone refuses is answered at once, not resolved.
+ * The decision is reported (the decision line, the observer) as it is made, before the caller
+ * dials anything. Never rejects.
  */
 export function decideEagerly(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target): EagerDecision | Promise<EagerDecision> {
   const started = performance.now();
@@ -76,14 +81,24 @@ export function decideEagerly(proxy: ProxyContext, conn: ConnectionContext, acti
     return { decision: limited, resolved: null, resolution: NOT_RESOLVED };
   }
   const resolved = proxy.resolveNow(target);
-  if (resolved !== undefined && proxy.decider.decideNow !== undefined) {
+  if (resolved === undefined) {
+    // A lookup is needed: unless the name alone already refuses the action (a local `domains`
+    // rule), so that a refused name never reaches DNS (nor the nameserver of the domain it is under).
+    const refused = proxy.decider.refuseByName === undefined ? undefined : refuseByNameSafely(proxy, conn, action);
+    if (refused !== undefined) {
+      reportDecided(proxy, conn, action, refused, performance.now() - started);
+      return { decision: refused, resolved: NOT_LOOKED_UP, resolution: null };
+    }
+    return decideLater(proxy, conn, action, target, proxy.resolve(target), started);
+  }
+  if (proxy.decider.decideNow !== undefined) {
     const decision = decideNowSafely(proxy, conn, { action, agent: proxy.agent, resolved, port: target.port });
     if (decision !== undefined) {
       reportDecided(proxy, conn, action, decision, performance.now() - started);
       return { decision, resolved, resolution: null };
     }
   }
-  return decideLater(proxy, conn, action, target, resolved === undefined ? proxy.resolve(target) : Promise.resolve(resolved), started);
+  return decideLater(proxy, conn, action, target, Promise.resolve(resolved), started);
 }
 
 async function decideLater(proxy: ProxyContext, conn: ConnectionContext, action: Action, target: Target, resolution: Promise<Resolution>, started: number): Promise<EagerDecision> {
@@ -96,6 +111,16 @@ async function decideLater(proxy: ProxyContext, conn: ConnectionContext, action:
   }
   reportDecided(proxy, conn, action, decision, performance.now() - started);
   return { decision, resolved: null, resolution };
+}
+
+/** refuseByName is not to throw; one that does is treated as decide() throwing: no verdict, fail closed, nothing looked up. */
+function refuseByNameSafely(proxy: ProxyContext, conn: ConnectionContext, action: Action): Decision | undefined {
+  try {
+    return proxy.decider.refuseByName?.(action, proxy.agent);
+  } catch {
+    conn.log.error({ code: 'KZP_ERR_DECIDER', target: action.target }, 'decider failed');
+    return DECIDER_FAILED;
+  }
 }
 
 /** decideNow is not to throw; one that does is treated as decide() throwing: no verdict, fail closed. */

@@ -1,6 +1,6 @@
 import type { ActionLabels } from '../action/action-labels.js';
 import type { AdmittedIdentity, Authenticate } from '../contract/client-identity.js';
-import type { Decider, ImmediateDecider, Resolution } from '../contract/decision.js';
+import type { Decider, ImmediateDecider, NameRefusingDecider, Resolution } from '../contract/decision.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
 import type { Connector } from '../net/connector.js';
@@ -14,8 +14,11 @@ import type { UpstreamPool } from './upstream-pool.js';
 
 /** Everything the handlers share, built once by createProxyServer. */
 export interface ProxyContext {
-  /** decideNow is used when the decider has it (ImmediateDecider), decide otherwise. */
-  readonly decider: Decider & Partial<ImmediateDecider>;
+  /**
+   * decideNow is used when the decider has it (ImmediateDecider), decide otherwise; refuseByName
+   * (NameRefusingDecider), when it has it, before a name is looked up.
+   */
+  readonly decider: Decider & Partial<ImmediateDecider> & Partial<NameRefusingDecider>;
   readonly agent: string;
   /**
    * Gateway mode: the identity that proved `agent`, in a request's or CONNECT's own context (null

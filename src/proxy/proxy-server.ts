@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Decider, ImmediateDecider, Resolution } from '../contract/decision.js';
+import type { Decider, ImmediateDecider, NameRefusingDecider, Resolution } from '../contract/decision.js';
 import type { Authenticate } from '../contract/client-identity.js';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Target } from '../contract/target.js';
@@ -35,7 +35,7 @@ import { createUpstreamPool } from './upstream-pool.js';
 import { LINGER_MAX_MS } from './drain-then-destroy.js';
 
 export interface ProxyServerOptions {
-  readonly decider: Decider & Partial<ImmediateDecider>;
+  readonly decider: Decider & Partial<ImmediateDecider> & Partial<NameRefusingDecider>;
   readonly logger: Logger;
   readonly agent: string;
   readonly limits: {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Decider, Resolution } from '../../../src/contract/decision.js';
+import type { Decider, NameRefusingDecider, Resolution } from '../../../src/contract/decision.js';
 import type { Target } from '../../../src/contract/target.js';
 import { resolveTarget } from '../../../src/net/resolve.js';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
@@ -21,10 +21,15 @@ describe('tunnel behaviour', () => {
   });
   const events: string[] = [];
   const fake = createFakeDecider({ hold: { targets: ['localhost'], until } });
-  const decider: Decider = {
+  const decider: Decider & NameRefusingDecider = {
     decide: (request) => {
       events.push(`decide ${request.action.target}`);
       return fake.decide(request);
+    },
+    // Asked before the lookup; refusing nothing, it must not delay it behind the verdict.
+    refuseByName: (action) => {
+      events.push(`name ${action.target}`);
+      return undefined;
     },
   };
   const resolve = (target: Target): Promise<Resolution> => {
@@ -147,11 +152,11 @@ describe('tunnel behaviour', () => {
     expect(await next.readToEnd()).toMatch(/^2 /);
   });
 
-  it('starts DNS before asking for the verdict, sends no SYN before it, and forwards bytes sent meanwhile', async () => {
+  it('starts DNS (after the name check) before asking for the verdict, sends no SYN before it, and forwards bytes sent meanwhile', async () => {
     const client = await RawClient.open(proxy.port);
     client.write(`CONNECT localhost:${held.port} HTTP/1.1\r\n\r\n`);
     await fake.waitForCall((request) => request.action.target === `localhost:${held.port}`);
-    expect(events.slice(-2)).toEqual([`resolve localhost:${held.port}`, `decide localhost:${held.port}`]);
+    expect(events.slice(-3)).toEqual([`name localhost:${held.port}`, `resolve localhost:${held.port}`, `decide localhost:${held.port}`]);
     const resolution = await fake.calls.at(-1)?.resolution;
     expect(resolution).toMatchObject({ ok: true, addresses: expect.arrayContaining(['127.0.0.1']) as unknown });
     expect(held.connections).toBe(0);
