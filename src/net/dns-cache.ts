@@ -16,14 +16,14 @@ export interface DnsCacheOptions {
    */
   readonly staleIfErrorMs?: number;
   /**
-   * A lookup not answered within this fails (`lookup timed out`, then stale or negative like any
-   * failure): getaddrinfo has no deadline of its own, and with a resolver that times out and
-   * Kubernetes' search list it can take tens of seconds. 0: no deadline.
+   * A lookup not answered within this fails (`lookup timed out`, then stale like any failure to
+   * get an answer): the resolver's own timing (c-ares, resolve.ts) gives up after about 6 s.
+   * 0: no deadline but the resolver's.
    */
   readonly timeoutMs?: number;
   /** Names kept at most; the least recently used goes first. */
   readonly maxEntries: number;
-  /** The system resolver by default (`dns.lookup`, all addresses, verbatim order); must never reject. */
+  /** The system resolver by default (resolve.ts: /etc/hosts, then DNS for the name as written); must never reject. */
   readonly lookup?: (host: string) => Promise<LookupResult>;
   /** Clock in ms for the TTLs (tests pass a fake one); performance.now by default. */
   readonly now?: () => number;
@@ -44,11 +44,11 @@ export interface DnsCache {
 }
 
 /**
- * A bounded cache of name lookups in front of `dns.lookup` (getaddrinfo on libuv's four worker
- * threads, shared with file I/O): without it every tunnel and request to a name costs a lookup,
- * and 1,000 clients connecting to one new name queue 1,000 of them. Concurrent lookups of one name
- * share one call; an answer is reused for `ttlMs` (getaddrinfo gives no record TTL, so one fixed
- * lifetime, as Java's resolver cache keeps), a failure for `negativeTtlMs`.
+ * A bounded cache of name lookups in front of the system resolver (resolve.ts): without it every
+ * tunnel and request to a name costs a lookup, and 1,000 clients connecting to one new name send
+ * 1,000 of them. Concurrent lookups of one name share one call; an answer is reused for `ttlMs`
+ * (one fixed lifetime whatever the record's TTL, as Java's resolver cache keeps), a failure for
+ * `negativeTtlMs`.
  * When a refresh gets no answer, the name's last answer serves for up to `staleIfErrorMs` past its
  * expiry (asked again after `negativeTtlMs`), so a resolver outage does not turn into 502s at once;
  * an answer that the name has no address (a deleted record) drops it, as RFC 8767 keeps serve-stale

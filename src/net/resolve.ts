@@ -1,6 +1,9 @@
-import { lookup } from 'node:dns/promises';
+import { Resolver } from 'node:dns/promises';
 import type { Resolution } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
+import { createFamilyOrder, type FamilyOrder } from './family-order.js';
+import { createHostsFile, type HostsFile } from './hosts-file.js';
+import { pollFile, type PolledFile } from './polled-file.js';
 
 /** A lookup that found no address, and whether that is the name's answer or no answer at all. */
 export interface FailedLookup {
@@ -18,12 +21,92 @@ export interface FailedLookup {
 /** What a lookup gives the DNS cache: a Resolution, with the kind of failure kept. */
 export type LookupResult = Extract<Resolution, { ok: true }> | FailedLookup;
 
+/** c-ares' answers that the name has no address: NXDOMAIN (ENOTFOUND), NODATA (ENODATA). */
+const NO_SUCH_NAME = 'ENOTFOUND';
+const NO_ADDRESS = 'ENODATA';
+
 /**
- * getaddrinfo's answers that the name has no address: Node reports EAI_NONAME and EAI_NODATA as
- * ENOTFOUND (c-ares: ENOTFOUND, ENODATA). EAI_AGAIN (SERVFAIL, timeout, resolver unreachable),
- * EAI_FAIL (REFUSED, FORMERR) and anything else are failures to get an answer.
+ * c-ares' timing: each query waits this long for the first try of a server, and is sent this many
+ * times (later tries wait longer), about 6 s in all with one nameserver; network.dns_timeout
+ * (dns-cache.ts) may cut it shorter. resolv.conf's `timeout` and `attempts` do not apply.
  */
-const NEGATIVE_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA']);
+const QUERY_TIMEOUT_MS = 2_000;
+const QUERY_TRIES = 2;
+
+export interface NameResolverOptions {
+  /** /etc/hosts by default. */
+  readonly hostsFile?: HostsFile;
+  /** Where the nameservers are: a new c-ares channel reads them when this file changes. /etc/resolv.conf by default. */
+  readonly resolvConfPath?: string;
+  /** How the families are ordered (family-order.ts, on this host's interface addresses, by default). */
+  readonly familyOrder?: FamilyOrder;
+  /** Nameservers to ask instead of resolv.conf's (tests name their own DNS server). */
+  readonly servers?: readonly string[];
+}
+
+/**
+ * How the proxy finds a name's addresses: the name as written, nothing added. A name the hosts
+ * file lists has its addresses (nsswitch's `files`, first); any other is asked of DNS as an
+ * absolute name (`name.`), A and AAAA, through c-ares (node:dns Resolver: asynchronous, its own
+ * timeout and tries, never on libuv's thread pool, where getaddrinfo blocked a worker per slow
+ * name). So resolv.conf's `search` list and `ndots` never apply: the name a policy decided is the
+ * name resolved, `db` is not db.corp.test (Squid's dns_defnames off), and a single-label name the
+ * hosts file does not list is no such name. Never rejects.
+ */
+export function createNameResolver(options: NameResolverOptions = {}): (host: string) => Promise<LookupResult> {
+  const hosts = options.hostsFile ?? createHostsFile();
+  const familyOrder = options.familyOrder ?? createFamilyOrder();
+  const channel: PolledFile<Resolver> = pollFile(options.resolvConfPath ?? '/etc/resolv.conf', () => {
+    const resolver = new Resolver({ timeout: QUERY_TIMEOUT_MS, tries: QUERY_TRIES });
+    if (options.servers !== undefined) resolver.setServers(options.servers);
+    return resolver;
+  });
+  const lookup = async (host: string): Promise<LookupResult> => {
+    const name = host.toLowerCase().replace(/\.$/, '');
+    const listed = hosts.addressesOf(name);
+    if (listed !== undefined) {
+      return { ok: true, addresses: familyOrder(listed.filter((address) => !address.includes(':')), listed.filter((address) => address.includes(':'))) };
+    }
+    const resolver = channel.current();
+    const absolute = `${name}.`;
+    const [ipv4, ipv6] = await Promise.allSettled([resolver.resolve4(absolute), resolver.resolve6(absolute)]);
+    const addresses = familyOrder(ipv4.status === 'fulfilled' ? ipv4.value : [], ipv6.status === 'fulfilled' ? ipv6.value : []);
+    if (addresses.length > 0) return { ok: true, addresses };
+    return failure(errorCode(ipv4), errorCode(ipv6));
+  };
+  return (host) => lookup(host).catch((error: unknown) => failed(errorCode({ status: 'rejected', reason: error }), false));
+}
+
+/**
+ * Neither family had an address. NXDOMAIN for either query is the name's answer (it does not
+ * exist, whatever the type); NODATA for both is too (it has no address). Anything else (SERVFAIL,
+ * REFUSED, a timeout, no server reachable) for one of them means no answer was had.
+ */
+function failure(ipv4: string, ipv6: string): FailedLookup {
+  if (ipv4 === NO_SUCH_NAME || ipv6 === NO_SUCH_NAME) return failed(NO_SUCH_NAME, true);
+  if (ipv4 === NO_ADDRESS && ipv6 === NO_ADDRESS) return failed(NO_ADDRESS, true);
+  return failed(ipv4 === NO_ADDRESS ? ipv6 : ipv4, false);
+}
+
+function failed(code: string, negative: boolean): FailedLookup {
+  return { ok: false, code: 'KZP_ERR_DNS', message: `lookup failed: ${code}`, negative };
+}
+
+/** A query's c-ares code; ENODATA for an answer with no address. */
+function errorCode(result: PromiseSettledResult<readonly string[]>): string {
+  if (result.status === 'fulfilled') return NO_ADDRESS;
+  const error: unknown = result.reason;
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  return 'unknown';
+}
+
+let systemResolver: ((host: string) => Promise<LookupResult>) | undefined;
+
+/** The system's name resolver (createNameResolver on /etc/hosts and /etc/resolv.conf), one per process. */
+export function lookupAll(host: string): Promise<LookupResult> {
+  systemResolver ??= createNameResolver();
+  return systemResolver(host);
+}
 
 /**
  * Resolve a canonical target once. The transport starts this before asking for a verdict (DNS
@@ -33,23 +116,4 @@ const NEGATIVE_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA', 'EA
 export function resolveTarget(target: Target): Promise<Resolution> {
   if (target.hostType !== 'dns') return Promise.resolve({ ok: true, addresses: [target.host] });
   return lookupAll(target.host);
-}
-
-/** `dns.lookup` of one name, every address in the order the system gives. Never rejects. */
-export async function lookupAll(host: string): Promise<LookupResult> {
-  try {
-    const found = await lookup(host, { all: true, verbatim: true });
-    if (found.length === 0) return { ok: false, code: 'KZP_ERR_DNS', message: 'no addresses', negative: true };
-    return { ok: true, addresses: found.map((entry) => entry.address) };
-  } catch (error: unknown) {
-    const code = errorCode(error);
-    return { ok: false, code: 'KZP_ERR_DNS', message: `lookup failed: ${code}`, negative: NEGATIVE_CODES.has(code) };
-  }
-}
-
-function errorCode(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
-    return error.code;
-  }
-  return 'unknown';
 }

@@ -13,7 +13,7 @@ export function createDnsMetrics(registry: Registry, source: () => DnsCacheStats
       this.set(source().entries);
     },
   });
-  runningCounter(registers, 'kaizen_proxy_dns_lookups_total', 'Name lookups sent to the system resolver (getaddrinfo).', () => source().lookups);
+  runningCounter(registers, 'kaizen_proxy_dns_lookups_total', 'Name lookups sent to the system resolver (/etc/hosts, then DNS).', () => source().lookups);
   runningCounter(registers, 'kaizen_proxy_dns_cache_hits_total', 'Name resolutions answered by the lookup cache or by a lookup already in flight.', () => source().hits);
   runningCounter(registers, 'kaizen_proxy_dns_stale_answers_total', 'Failed name lookups answered with the name\'s last answer (network.dns_stale_if_error).', () => source().stale);
 }

@@ -62,7 +62,7 @@ export interface ProxyServerOptions {
     /** Absent: a failed lookup never serves a stale answer. */
     readonly dnsStaleIfErrorMs?: number;
   };
-  /** Replaces the cached system resolver (`dns.lookup`, all addresses, verbatim order): a test's own name table. */
+  /** Replaces the cached system resolver (src/net/resolve.ts): a test's own name table. */
   readonly resolve?: (target: Target) => Promise<Resolution>;
   /** PEM CAs trusted besides Node's default store (bundled roots, NODE_EXTRA_CA_CERTS) when the proxy itself originates TLS (https:// and wss:// absolute-form). */
   readonly upstreamCa?: readonly string[];

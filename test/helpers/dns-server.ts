@@ -23,7 +23,7 @@ export interface SeenQuery {
 /**
  * A real DNS server over UDP on a loopback address of its own (127.53.x.y, port 53, where a
  * resolv.conf can point: glibc takes no port), answering from a zone the test changes as it goes.
- * Enough of RFC 1035 for getaddrinfo: one question per query, A and AAAA answers.
+ * Enough of RFC 1035 for getaddrinfo and c-ares: one question per query, A and AAAA answers.
  */
 export interface DnsServer {
   readonly address: string;

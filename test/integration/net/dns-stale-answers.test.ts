@@ -7,11 +7,11 @@ import { startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli
 
 /**
  * Serve-stale (network.dns_stale_if_error) covers a resolver that gives no answer, not an answer
- * that the name is gone (RFC 8767). The real proxy (dist/cli.js) resolves with getaddrinfo, which
+ * that the name is gone (RFC 8767). The real proxy (dist/cli.js) resolves with c-ares, which
  * here asks a real DNS server on loopback (its resolv.conf is swapped in a mount namespace of its
  * own), and each name first answers 127.0.0.1, where an origin listens. Then the record changes:
- * deleted (NXDOMAIN: ENOTFOUND), left without addresses (NODATA: ENOTFOUND too), or the server
- * fails (SERVFAIL: EAI_AGAIN), stays silent past dns_timeout, or goes away (EAI_AGAIN). dns_ttl 0s
+ * deleted (NXDOMAIN: ENOTFOUND), left without addresses (NODATA: ENODATA), or the server fails
+ * (SERVFAIL: ESERVFAIL), stays silent past dns_timeout, or goes away (ECONNREFUSED). dns_ttl 0s
  * asks the resolver on every CONNECT, so the stale answer is the only way the origin is reached.
  */
 let dns: DnsServer;

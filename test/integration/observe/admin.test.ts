@@ -171,7 +171,7 @@ describe('admin listener', () => {
     expect(closed).toContain('kaizen_proxy_active_tunnels 0');
   });
 
-  it('counts name lookups: two requests to one name make one getaddrinfo and one cache hit', async () => {
+  it('counts name lookups: two requests to one name make one lookup and one cache hit', async () => {
     origin = createServer((_req, res) => {
       res.end('named');
     });
