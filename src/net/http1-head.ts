@@ -63,14 +63,35 @@ function lineEnd(text: string, at: number): number {
 /** `HTTP/1.x NNN reason` (reason may be empty, and so may its leading space); CTLs are checked by the caller. */
 function parseStatusLine(line: string): StatusLine | string {
   if (line.length < 12 || !line.startsWith('HTTP/1.') || line.charCodeAt(8) !== SP) return 'invalid status line';
-  const minor = line.charCodeAt(7);
-  if (minor !== 0x30 && minor !== 0x31) return 'unsupported HTTP version';
+  const minor = digitAt(line, 7);
+  if (!supportedVersion(1, minor)) return UNSUPPORTED_VERSION;
   const hundreds = digitAt(line, 9);
   const tens = digitAt(line, 10);
   const units = digitAt(line, 11);
   if (hundreds < 0 || tens < 0 || units < 0 || (line.length > 12 && line.charCodeAt(12) !== SP)) return 'invalid status code';
-  if (hundreds < 1 || hundreds > 5) return 'status code out of range';
-  return { status: hundreds * 100 + tens * 10 + units, statusMessage: line.length > 12 ? line.slice(13) : '', http10: minor === 0x30 };
+  const status = hundreds * 100 + tens * 10 + units;
+  if (!statusInRange(status)) return STATUS_OUT_OF_RANGE;
+  return { status, statusMessage: line.length > 12 ? line.slice(13) : '', http10: minor === 0 };
+}
+
+const UNSUPPORTED_VERSION = 'unsupported HTTP version';
+const STATUS_OUT_OF_RANGE = 'status code out of range';
+
+function supportedVersion(major: number, minor: number): boolean {
+  return major === 1 && (minor === 0 || minor === 1);
+}
+
+function statusInRange(status: number): boolean {
+  return status >= 100 && status <= 599;
+}
+
+/**
+ * Why a status line another parser already split (node:http's client, which takes any version
+ * digits and any three-digit code) is refused where parseHead() would refuse it, or null.
+ */
+export function statusLineProblem(major: number, minor: number, status: number): string | null {
+  if (!supportedVersion(major, minor)) return UNSUPPORTED_VERSION;
+  return statusInRange(status) ? null : STATUS_OUT_OF_RANGE;
 }
 
 /**
