@@ -38,8 +38,8 @@ const CONNECTIONS_PER_DESTINATION = 256;
 const MAX_WAITING_PER_DESTINATION = 1_024;
 /** Idle pooled connections close before typical origin keep-alive timeouts (5 s) race a reuse. */
 const FREE_SOCKET_TIMEOUT_MS = 4_000;
-/** Response heads (and trailers) up to Squid's reply_header_max_size. */
-const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+/** Response heads (and trailers) up to Squid's reply_header_max_size; through an upstream proxy too (upstream-route.ts). */
+export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
 /**
  * One destination's pool (scheme, host:port and its set of checked addresses; keyed and kept by

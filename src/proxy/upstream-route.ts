@@ -1,6 +1,7 @@
 import type { RequestOptions } from 'node:http';
 import type { Target } from '../contract/target.js';
 import { proxyAuthorization, type UpstreamProxy } from '../net/upstream-proxy.js';
+import { MAX_RESPONSE_HEAD_BYTES } from './origin-pool.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { SplitTarget } from './request-target.js';
 
@@ -29,9 +30,11 @@ export interface RouteRequest {
 /**
  * Through the upstream proxy (connector.upstreamFor said which): http:// goes absolute-form to the
  * proxy with Proxy-Authorization, on sockets pooled to the proxy; https:// goes through the CONNECT
- * agent. (Requests straight to a destination take our own client: upstream-dispatch.ts.) The
- * options are written out whole: on Node 20 a spread followed by more properties makes a new hidden
- * class on every call (src/runtime/socket-options-clone.ts).
+ * agent. (Requests straight to a destination take our own client: upstream-dispatch.ts.) Either
+ * takes a response head as large as our own client does (node:http stops at 16 KiB, short of a
+ * real site's Content-Security-Policy). The options are written out whole: on Node 20 a spread
+ * followed by more properties makes a new hidden class on every call
+ * (src/runtime/socket-options-clone.ts).
  */
 export function routeRequest(proxy: ProxyContext, target: Target, split: Split, upstream: UpstreamProxy, request: RouteRequest): RequestRoute {
   const secure = split.scheme === 'https';
@@ -39,7 +42,7 @@ export function routeRequest(proxy: ProxyContext, target: Target, split: Split, 
   const agents = proxy.pool.viaProxy(upstream);
   if (secure) {
     return {
-      options: { method: request.method, setHost: false, agent: agents.https, host: target.host, port: target.port, path: split.path, headers: [...request.headers], servername },
+      options: { method: request.method, setHost: false, agent: agents.https, host: target.host, port: target.port, path: split.path, headers: [...request.headers], servername, maxHeaderSize: MAX_RESPONSE_HEAD_BYTES },
       secure,
       forwardProxy: null,
     };
@@ -50,6 +53,7 @@ export function routeRequest(proxy: ProxyContext, target: Target, split: Split, 
       method: request.method,
       setHost: false,
       agent: agents.http,
+      maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
       host: upstream.host,
       port: upstream.port,
       path: `http://${request.host}${split.path}`,
