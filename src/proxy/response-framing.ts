@@ -49,18 +49,6 @@ export function relayedTransferEncoding(received: string | null): string {
   return codings.join(', ');
 }
 
-/** A `chunked` before the last coding of a Transfer-Encoding value (our parser refuses it; llhttp reads such a body until close). */
-export function chunkedBeforeLast(value: string): boolean {
-  let chunked = false;
-  for (const element of value.split(',')) {
-    const coding = element.trim().toLowerCase();
-    if (coding === '') continue;
-    if (chunked) return true;
-    chunked = coding === 'chunked';
-  }
-  return false;
-}
-
 /**
  * The destination framed this response by Transfer-Encoding (chunked, or another coding and then
  * close): what keepsChunkedFraming and forwardResponseHeaders take as `transferEncoded`. A body

@@ -7,13 +7,13 @@ import { tlsFailureCode } from '../net/tls-failure.js';
 import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
-import { forwardRequestHeaders, forwardResponseHeaders, responseTrailerPairs, trailerPairs } from './hop-by-hop.js';
+import { forwardRequestHeaders, trailerPairs } from './hop-by-hop.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
 import { upstreamErrorCode } from './upstream-error.js';
-import { chunkedBeforeLast, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
+import { relayResponse } from './upstream-relay.js';
 import { routeRequest } from './upstream-route.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
 
@@ -48,13 +48,17 @@ export function sendUpstream(
 
   let failed = false;
   let answered = false;
+  /** The answer being relayed, once its head is in. */
+  let answer: IncomingMessage | null = null;
   const fail = (error: unknown): void => {
-    if (failed || res.writableFinished) return;
+    if (failed || res.writableFinished || res.destroyed) return;
     failed = true;
     stopPump();
-    // Absolute-form through the upstream: anything before its answer is the upstream's failure;
-    // an answer that cannot be relayed is the destination's (KZP_ERR_UPSTREAM_PROTOCOL).
-    const code = route.forwardProxy !== null && !answered ? 'KZP_ERR_UPSTREAM_PROXY' : upstreamErrorCode(error);
+    // Absolute-form through the upstream: anything before its answer is the upstream's failure,
+    // but an answer that cannot be relayed (or parsed: node:http's HPE_* codes, a head past
+    // maxHeaderSize among them) is the destination's (KZP_ERR_UPSTREAM_PROTOCOL).
+    const known = upstreamErrorCode(error);
+    const code = route.forwardProxy !== null && !answered && known !== 'KZP_ERR_UPSTREAM_PROTOCOL' ? 'KZP_ERR_UPSTREAM_PROXY' : known;
     tally.code = code;
     if (code === 'KZP_ERR_UPSTREAM_TLS') tally.tlsError = tlsFailureCode(error);
     if (res.headersSent) {
@@ -64,7 +68,23 @@ export function sendUpstream(
     tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
   };
 
-  upstream.on('error', fail);
+  upstream.on('error', (error: Error) => {
+    // Bytes after a whole answer (a 204 or 304 followed by the body it cannot have): node:http's
+    // parser fails on them as the next answer and drops the connection; this one is relayed whole.
+    if (answer?.complete === true) return;
+    fail(error);
+  });
+  // A 101 to a request that asked for no upgrade (upgrade requests take upgrade-tunnel.ts): without
+  // a listener node:http would destroy the socket and say nothing, and the client would wait forever.
+  upstream.on('upgrade', (_switched: IncomingMessage, socket: Socket) => {
+    socket.destroy();
+    answered = true;
+    fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'unexpected 101 Switching Protocols'));
+  });
+  // Any other way the request could end with neither an answer nor an error: never a silent hang.
+  upstream.once('close', () => {
+    if (!answered) fail(new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'closed without an answer'));
+  });
   upstream.setTimeout(proxy.idleTimeoutMs);
   upstream.on('socket', (socket: Socket) => {
     // Until connected, the connect timeout applies; Node sets the idle timeout once it connects.
@@ -87,6 +107,7 @@ export function sendUpstream(
       return;
     }
     answered = true;
+    answer = upstreamRes;
     relayResponse(req, res, upstreamRes, tally, fail, proxy.lifecycle.draining);
   });
   res.once('close', () => {
@@ -121,54 +142,6 @@ function pumpBody(req: IncomingMessage | null, upstream: ClientRequest, tally: E
     upstream.off('drain', onDrain);
     req.resume();
   };
-}
-
-function relayResponse(
-  req: RequestView,
-  res: ResponseView,
-  upstreamRes: IncomingMessage,
-  tally: ExchangeTally,
-  fail: (error: unknown) => void,
-  draining: boolean,
-): void {
-  const status = upstreamRes.statusCode ?? 502;
-  const codings = upstreamRes.headers['transfer-encoding'];
-  const transferEncoded = codings !== undefined;
-  const chunked = keepsChunkedFraming(req, status, transferEncoded);
-  // A Transfer-Encoding other than `chunked` alone (rare) may not be relayable: llhttp reads a body
-  // whose codings have `chunked` before the last until close, chunk framing still in (relayed, it
-  // would be chunked twice), and an HTTP/1.0 client cannot be told of a coding such as gzip.
-  if (transferEncoded && codings !== 'chunked' && (chunkedBeforeLast(codings) || (!chunked && losesTransferCoding(req, status, upstreamRes.rawHeaders)))) {
-    upstreamRes.destroy();
-    fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'transfer coding not relayable'));
-    return;
-  }
-  const headers = forwardResponseHeaders(upstreamRes.rawHeaders, chunked, transferEncoded);
-  // A closing proxy finishes this exchange but takes no further request on the connection.
-  if (draining) headers.push('Connection', 'close');
-  try {
-    res.writeHead(status, upstreamRes.statusMessage ?? '', headers);
-  } catch {
-    upstreamRes.destroy();
-    fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROTOCOL', 'response head not relayable'));
-    return;
-  }
-  tally.status = status;
-  upstreamRes.on('data', (chunk: Buffer) => {
-    tally.bytesDown += chunk.length;
-    if (!res.write(chunk)) upstreamRes.pause();
-  });
-  res.on('drain', () => upstreamRes.resume());
-  upstreamRes.once('end', () => {
-    if (upstreamRes.rawTrailers.length > 0) res.addTrailers(responseTrailerPairs(upstreamRes.rawTrailers, upstreamRes.rawHeaders));
-    res.end();
-  });
-  // Cut short by the destination: the client must see a truncated response, not a complete one,
-  // and the closed line (and observers) the failure's code, not a success (fail: headers are out).
-  upstreamRes.on('error', fail);
-  upstreamRes.once('close', () => {
-    if (!upstreamRes.complete) fail(new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'destination closed the connection mid-answer'));
-  });
 }
 
 function noop(): void {

@@ -1,4 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { TestCa } from './test-ca.js';
 
 export interface HeadOrigin {
   readonly port: number;
@@ -13,11 +15,12 @@ export interface HeadOrigin {
  * A raw origin calling `onHead` with each request head (without its empty line) as soon as it is
  * in, several per read when pipelined. Bytes after a head that are not a head (a body) stay
  * buffered in front of the next one: for origins whose requests carry no body, or whose
- * connection is not reused after one.
+ * connection is not reused after one. `tls`: the same over TLS, with the CA's leaf (localhost,
+ * 127.0.0.1), for answers that must reach the proxy byte for byte through a CONNECT.
  */
-export async function headOrigin(onHead: (socket: Socket, head: string) => void): Promise<HeadOrigin> {
+export async function headOrigin(onHead: (socket: Socket, head: string) => void, options: { readonly tls?: TestCa } = {}): Promise<HeadOrigin> {
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  const onConnection = (socket: Socket): void => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
@@ -30,7 +33,9 @@ export async function headOrigin(onHead: (socket: Socket, head: string) => void)
         onHead(socket, head);
       }
     });
-  });
+  };
+  const tls = options.tls;
+  const server: Server = tls === undefined ? createServer(onConnection) : createTlsServer({ key: tls.keyPem, cert: tls.certPem }, onConnection);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
