@@ -10,7 +10,7 @@ import type { ExchangeTally } from './exchange-log.js';
 import { forwardResponseHeaders, responseTrailerPairs } from './hop-by-hop.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
-import { MAX_RESPONSE_HEAD_BYTES } from './response-head.js';
+import { MAX_UPGRADE_HEAD_BYTES } from './response-head.js';
 import { framedByTransferEncoding, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import { refuseTunnel } from './tunnel-open.js';
 
@@ -68,7 +68,7 @@ class DeclinedRelay implements ResponseEvents {
   constructor(setup: DeclinedUpgrade, resolve: () => void) {
     this.#setup = setup;
     this.#resolve = resolve;
-    this.#parser = new ResponseParser(this, { maxHeadBytes: MAX_RESPONSE_HEAD_BYTES });
+    this.#parser = new ResponseParser(this, { maxHeadBytes: MAX_UPGRADE_HEAD_BYTES });
   }
 
   start(head: Buffer, rest: Buffer): void {

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { withoutKaizenNames } from './hop-by-hop.js';
 
 /** Largest response head accepted from a destination before a tunnel (an Upgrade's 101). */
-export const MAX_RESPONSE_HEAD_BYTES = 16 * 1024;
+export const MAX_UPGRADE_HEAD_BYTES = 16 * 1024;
 
 export type HeadRead =
   | { readonly ok: true; readonly head: string; readonly rest: Buffer }
@@ -58,7 +58,7 @@ function headIn(buffered: Buffer): HeadRead | null {
     const split = end + TERMINATOR.length;
     return { ok: true, head: buffered.subarray(0, split).toString('latin1'), rest: buffered.subarray(split) };
   }
-  return buffered.length > MAX_RESPONSE_HEAD_BYTES ? { ok: false, code: 'KZP_ERR_UPSTREAM_PROTOCOL' } : null;
+  return buffered.length > MAX_UPGRADE_HEAD_BYTES ? { ok: false, code: 'KZP_ERR_UPSTREAM_PROTOCOL' } : null;
 }
 
 /**
