@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { readSource, type Source } from './config-source.js';
 import { deepFreeze } from './deep-freeze.js';
 import { exposureIssues } from './exposure.js';
 import { readGatewayCredentials } from './gateway-load.js';
@@ -10,6 +10,7 @@ import { envOverrides, flagOverrides, KEEP, type Override } from './overrides.js
 import { fileSchema, type FileConfig } from './schema.js';
 import { sharedAddressIssues } from './shared-address.js';
 import { resolveUpstreamProxy } from './upstream-load.js';
+import { whereIs } from './where-is.js';
 import type { GatewayCredential } from '../gateway/credentials-file.js';
 import type { ConfigErrorCode, ConfigIssue, ConfigResult, FlagOverrides, ProxyConfig } from './types.js';
 
@@ -20,13 +21,6 @@ export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Where to look for the default file when none is named (relative to cwd). */
   readonly defaultFile?: string;
-}
-
-interface Source {
-  readonly file: string | null;
-  readonly raw: unknown;
-  readonly doc: Document | null;
-  readonly lines: LineCounter;
 }
 
 /**
@@ -76,41 +70,6 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   return { ok: true, config: deepFreeze({ ...toDomain(parsed.data, apiKey, source.file, gateway.credentials, upstreamCa.pems), upstreamProxy: upstream.settings }) };
 }
 
-function readSource(named: string | undefined, defaultFile: string): Source | { code: ConfigErrorCode; issues: ConfigIssue[] } {
-  const lines = new LineCounter();
-  const file = named ?? (existsSync(defaultFile) ? defaultFile : null);
-  if (file === null) return { file: null, raw: {}, doc: null, lines };
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-    return { code: 'KZP_ERR_CONFIG_READ', issues: [{ where: file, key: '(file)', message: `cannot read the configuration file (${reason})` }] };
-  }
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      code: 'KZP_ERR_CONFIG_INVALID',
-      issues: doc.errors.map((error) => ({
-        where: `${file}:${lines.linePos(error.pos[0]).line}`,
-        key: '(yaml)',
-        message: error.message.split('\n')[0] ?? 'invalid YAML',
-      })),
-    };
-  }
-  // toJS() throws on what parsing let through, an alias bomb among them ("Excessive alias count").
-  let raw: unknown;
-  try {
-    raw = doc.toJS() ?? {};
-  } catch (error) {
-    return { code: 'KZP_ERR_CONFIG_INVALID', issues: [{ where: file, key: '(yaml)', message: error instanceof Error ? error.message : 'invalid YAML' }] };
-  }
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    return { code: 'KZP_ERR_CONFIG_INVALID', issues: [{ where: `${file}:1`, key: '(root)', message: 'expected a mapping of keys at the top level' }] };
-  }
-  return { file, raw, doc, lines };
-}
-
 /**
  * Places each override's value in a copy of the file's values. A section the file leaves out is
  * made; one the file spells as something else than a mapping (`log: verbose`) is left as it is and
@@ -157,42 +116,6 @@ function describeIssue(issue: z.core.$ZodIssue, source: Source, overrides: reado
   }
   const path = issue.path.map(String);
   return [{ where: whereIs(path, source, overrides), key: path.join('.') || '(root)', message: issue.message }];
-}
-
-/**
- * Where a key's value came from: the flag or variable that set it last, else its line in the file
- * (the line of the key itself with `atKey`, for a key that has no business being there).
- */
-function whereIs(path: readonly string[], source: Source, overrides: readonly Override[], atKey = false): string {
-  const override = [...overrides].reverse().find((o) => o.path.join('.') === path.slice(0, o.path.length).join('.'));
-  if (override) return override.where;
-  let where = source.file ?? '(defaults)';
-  if (source.doc && source.file) {
-    const node = (atKey ? findKeyNode(source.doc, path) : undefined) ?? findNode(source.doc, path);
-    const offset = node?.range?.[0];
-    if (offset !== undefined) where = `${source.file}:${source.lines.linePos(offset).line}`;
-  }
-  return where;
-}
-
-type Ranged = { range?: readonly [number, number, number] | null };
-
-function findNode(doc: Document, path: readonly string[]): Ranged | undefined {
-  for (let depth = path.length; depth >= 0; depth -= 1) {
-    const node: unknown = doc.getIn(path.slice(0, depth).map((p) => (/^\d+$/.test(p) ? Number(p) : p)), true);
-    if (node && typeof node === 'object' && 'range' in node) return node as Ranged;
-  }
-  return undefined;
-}
-
-/** The key node of the last step of `path` in its mapping, when the file spells it. */
-function findKeyNode(doc: Document, path: readonly string[]): Ranged | undefined {
-  const parentPath = path.slice(0, -1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-  const parent: unknown = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
-  if (!isMap(parent)) return undefined;
-  const name = path[path.length - 1];
-  const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === name);
-  return isScalar(pair?.key) ? pair.key : undefined;
 }
 
 /**
