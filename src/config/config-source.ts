@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument, type Document } from 'yaml';
+import { readConfigFile } from './read-config-file.js';
 import type { ConfigErrorCode, ConfigIssue } from './types.js';
 
 /** The configuration file's values, and its document and lines to say where a key was written. */
@@ -17,14 +18,9 @@ export function readSource(named: string | undefined, defaultFile: string): Sour
   const lines = new LineCounter();
   const file = named ?? (existsSync(defaultFile) ? defaultFile : null);
   if (file === null) return { file: null, raw: {}, doc: null, lines };
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-    return { code: 'KZP_ERR_CONFIG_READ', issues: [{ where: file, key: '(file)', message: `cannot read the configuration file (${reason})` }] };
-  }
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const read = readConfigFile(file);
+  if (!read.ok) return { code: read.code, issues: [read.issue] };
+  const doc = parseDocument(read.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       code: 'KZP_ERR_CONFIG_INVALID',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { MAX_CONFIG_FILE_BYTES, readFileHead } from './read-config-file.js';
 
 export interface ConfigWatcher {
   close(): void;
@@ -80,9 +81,15 @@ function inodeOf(file: string): number | null {
   }
 }
 
+/**
+ * The content's digest, read no further than the loader reads (one byte past the cap), with the
+ * size: an oversized file is refused whatever it holds, so a change past the cap that keeps the
+ * size is the only one not seen, and it would be refused too.
+ */
 function digest(file: string): string | null {
   try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
+    const { bytes, size } = readFileHead(file, MAX_CONFIG_FILE_BYTES + 1);
+    return createHash('sha256').update(bytes).update(`\0${String(size)}`).digest('hex');
   } catch {
     return null;
   }

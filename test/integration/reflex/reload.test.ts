@@ -86,4 +86,16 @@ describe('hot reload', () => {
     const seen = origin.requests.map((request) => request.url);
     for (const path of ['/before', '/after-policy', '/after-invalid', '/end']) expect(seen).toContain(path);
   });
+
+  it('refuses a file past the size cap without parsing it, and keeps the running configuration', async () => {
+    expect((await connectStatus()).status).toBe(200); // the last file: monitor mode, no policy
+    // Enforce mode and a policy that blocks, then comments past 2 MiB: parsed, it would apply.
+    const padding = `# ${'x'.repeat(77)}\n`.repeat(30_000);
+    const refused = await nextReload(() => {
+      renameSync(writeFile(dir, 'kaizen-proxy.yaml.tmp', `${BLOCK_LOOPBACK.join('\n')}\n${padding}`), file);
+    });
+    expect(refused).toMatchObject({ level: 'error', msg: 'configuration reload refused: keeping the running configuration', trigger: 'file change', code: 'KZP_ERR_CONFIG_INVALID' });
+    expect(String(refused['issues'])).toMatch(/^\S+: \(file\): the file is \d+ bytes: a configuration file may hold at most 2 MiB \(2097152 bytes\)$/);
+    expect((await connectStatus()).status).toBe(200);
+  });
 });
