@@ -41,7 +41,8 @@ export type ConfigFileText = { readonly ok: true; readonly text: string } | { re
 
 /**
  * The configuration file as text: refused past MAX_CONFIG_FILE_BYTES before any parse (no more than
- * one byte past the cap is read, a pipe included).
+ * one byte past the cap is read, a pipe included), and unless it is UTF-8 (a UTF-8 byte order mark
+ * is dropped), naming the line and the byte, or the UTF-16/32 byte order mark it starts with.
  */
 export function readConfigFile(file: string): ConfigFileText {
   let head: FileHead;
@@ -57,5 +58,56 @@ export function readConfigFile(file: string): ConfigFileText {
     const message = `the file is ${shown} bytes: a configuration file may hold at most ${MAX_SHOWN} (${String(MAX_CONFIG_FILE_BYTES)} bytes)`;
     return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issue: { where: file, key: '(file)', message } };
   }
-  return { ok: true, text: bytes.toString('utf8') };
+  const bom = otherByteOrderMark(bytes);
+  if (bom !== null) {
+    const message = `the file is ${bom.encoding} (it starts with the byte order mark ${bom.shown}): save it as UTF-8`;
+    return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issue: { where: `${file}:1`, key: '(file)', message } };
+  }
+  try {
+    return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    const offset = firstInvalidByte(bytes);
+    const line = lineOf(bytes, offset);
+    const byte = `0x${(bytes[offset] ?? 0).toString(16).toUpperCase().padStart(2, '0')}`;
+    const message = `the file is not UTF-8: byte ${byte} (offset ${String(offset)}) is not valid there; save it as UTF-8`;
+    return { ok: false, code: 'KZP_ERR_CONFIG_INVALID', issue: { where: `${file}:${String(line)}`, key: '(file)', message } };
+  }
+}
+
+/** UTF-32 before UTF-16: FF FE 00 00 starts with UTF-16 LE's mark. */
+const BYTE_ORDER_MARKS = [
+  { encoding: 'UTF-32 LE', bytes: [0xff, 0xfe, 0x00, 0x00] },
+  { encoding: 'UTF-32 BE', bytes: [0x00, 0x00, 0xfe, 0xff] },
+  { encoding: 'UTF-16 LE', bytes: [0xff, 0xfe] },
+  { encoding: 'UTF-16 BE', bytes: [0xfe, 0xff] },
+] as const;
+
+function otherByteOrderMark(bytes: Buffer): { readonly encoding: string; readonly shown: string } | null {
+  const mark = BYTE_ORDER_MARKS.find((candidate) => candidate.bytes.every((byte, index) => bytes[index] === byte));
+  if (mark === undefined) return null;
+  return { encoding: mark.encoding, shown: mark.bytes.map((byte) => byte.toString(16).toUpperCase().padStart(2, '0')).join(' ') };
+}
+
+/**
+ * The offset of the first byte that does not decode. The lenient decoder turns it into U+FFFD, as
+ * it does every invalid sequence; a U+FFFD the file spells out (EF BF BD) is skipped. Everything
+ * before the first invalid byte decoded, so string and byte positions advance together up to it.
+ */
+function firstInvalidByte(bytes: Buffer): number {
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+  let offset = 0;
+  let from = 0;
+  for (let at = text.indexOf('\uFFFD'); at !== -1; at = text.indexOf('\uFFFD', at + 1)) {
+    offset += Buffer.byteLength(text.slice(from, at));
+    if (bytes[offset] !== 0xef || bytes[offset + 1] !== 0xbf || bytes[offset + 2] !== 0xbd) return offset;
+    offset += 3;
+    from = at + 1;
+  }
+  return offset;
+}
+
+function lineOf(bytes: Buffer, offset: number): number {
+  let line = 1;
+  for (let at = bytes.indexOf(0x0a); at !== -1 && at < offset; at = bytes.indexOf(0x0a, at + 1)) line += 1;
+  return line;
 }
