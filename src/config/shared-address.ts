@@ -1,6 +1,7 @@
 import { formatIp, parseIp } from '../net/ip-address.js';
 import { formatHostPort, type HostPort } from './host-port.js';
 import type { FileConfig } from './schema.js';
+import { DEFAULTS } from './where-is.js';
 
 export interface SharedAddressIssue {
   readonly path: readonly string[];
@@ -21,9 +22,9 @@ interface Bound {
 /**
  * Two listeners that would bind one address: the second bind fails with EADDRINUSE, but only after
  * the start has called the control plane and bound the first, so it is caught here, at load, naming
- * both keys (`whereOf` says where the earlier one came from). Port 0 gets a port of its own per
- * listener. A wildcard address takes every address of its family (`::` both, dual-stack); names
- * are compared as written, never resolved.
+ * both keys (`whereOf` says where the earlier one came from, DEFAULTS when left to its default).
+ * Port 0 gets a port of its own per listener. A wildcard address takes every address of its family
+ * (`::` both, dual-stack); names are compared as written, never resolved.
  */
 export function sharedAddressIssues(file: FileConfig, whereOf: (path: readonly string[]) => string): SharedAddressIssue[] {
   const bound: Bound[] = [];
@@ -37,9 +38,10 @@ export function sharedAddressIssues(file: FileConfig, whereOf: (path: readonly s
     if (earlier === undefined) continue;
     const shown = formatHostPort(later);
     const relation = earlier.host === later.host ? `is ${earlier.key}'s address too` : `overlaps ${earlier.key}'s ${formatHostPort(earlier)}`;
+    const from = whereOf([earlier.key]);
     issues.push({
       path: [later.key],
-      message: `${shown} ${relation} (${whereOf([earlier.key])}): each listener needs its own; give ${later.key} another port, or off`,
+      message: `${shown} ${relation} (${from === DEFAULTS ? 'its default' : from}): each listener needs its own; give ${later.key} another port, or off`,
     });
   }
   return issues;

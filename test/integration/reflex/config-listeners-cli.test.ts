@@ -54,6 +54,24 @@ describe('two listeners on one address', () => {
     expect(fromFlags.stderr).toBe(`${HEADLINE}flag --transparent: transparent: 127.0.0.1:${port} is listen's address too (flag --listen): each listener needs its own; give transparent another port, or off\n`);
   });
 
+  it('names a listener the file leaves out as a default, not a line of the file', async () => {
+    const file = writeFile(dir, 'default-admin.yaml', '# my config\n\nagent: bot\nmode: enforce\nlisten: 127.0.0.1:9901\n');
+    const fromFile = await runCli(['check-config', file]);
+    expect(fromFile.code).toBe(1);
+    expect(fromFile.stderr).toBe(`${HEADLINE}(defaults): admin: 127.0.0.1:9901 is listen's address too (${file}:5): each listener needs its own; give admin another port, or off\n`);
+
+    const empty = writeFile(dir, 'empty.yaml', '');
+    const fromEnv = await runCli(['check-config', empty], cleanEnv({ PORT: '9901' }));
+    expect(fromEnv.code).toBe(1);
+    expect(fromEnv.stderr).toBe(`${HEADLINE}(defaults): admin: 127.0.0.1:9901 is listen's address too (env PORT): each listener needs its own; give admin another port, or off\n`);
+
+    // The other listener left to its default: said so where its place is named, not a line of the file.
+    const admin = writeFile(dir, 'default-listen.yaml', 'agent: bot\nlog: { level: warn }\nadmin: 127.0.0.1:8080\n');
+    const defaultListen = await runCli(['check-config', admin]);
+    expect(defaultListen.code).toBe(1);
+    expect(defaultListen.stderr).toBe(`${HEADLINE}${admin}:3: admin: 127.0.0.1:8080 is listen's address too (its default): each listener needs its own; give admin another port, or off\n`);
+  });
+
   it('counts a wildcard address as every address of its family, and IPv6 however it is spelled', async () => {
     const wildcard = writeFile(dir, 'wildcard.yaml', `listen: 0.0.0.0:${port}\nunsafe_open_proxy: true\ntransparent: 127.0.0.1:${port}\nadmin: "[::1]:${port}"\n`);
     const result = await runCli(['check-config', wildcard]);
