@@ -68,10 +68,16 @@ export function discardKeepsConnection(req: IncomingMessage): boolean {
  * the kernel resets the connection under the client. While the body is unread, that call only
  * ends our side (FIN after the answer): the close lingers, the body is read on, and the socket is
  * destroyed once the body is complete (node:http's own destroySoon, after the last write), at the
- * client's FIN, or at LINGER_MAX_BYTES or after `lingerMs`.
+ * client's FIN, or at LINGER_MAX_BYTES or after `lingerMs`. Also the rest of a body a destination
+ * answered without reading (upstream-dispatch.ts), after its answer.
  */
 export function discardRequestBody(req: IncomingMessage, lingerMs: number): void {
-  if (req.complete) return;
+  if (req.complete) {
+    // All of it arrived, but a pump that paused it left the rest buffered, with node:http no
+    // longer reading the connection: flowing, it is dropped and the next request is read.
+    req.resume();
+    return;
+  }
   const socket = req.socket;
   let drained = 0;
   const cut = (): void => {

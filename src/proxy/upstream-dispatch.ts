@@ -5,6 +5,7 @@ import type { ResponseHead } from '../net/http1-response-parser.js';
 import { tlsFailureCode } from '../net/tls-failure.js';
 import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
+import { discardKeepsConnection, discardRequestBody } from './drain-then-destroy.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { forwardRequestHeaders, forwardResponseHeaders, forwardTrailers, responseTrailerPairs } from './hop-by-hop.js';
@@ -45,11 +46,12 @@ export function dispatchUpstream(
   // node:http took the request's framing (request-framing.ts refused the ambiguous kinds): a chunked body stays chunked.
   const chunkedBody = req.headers['transfer-encoding'] !== undefined;
   const hasBody = chunkedBody || (length !== undefined && length !== '0');
+  const upload = hasBody ? body : null;
   const host = hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme);
   const request: OriginRequest = {
     method,
     head: requestHead(method, split.path, forwardRequestHeaders(req.rawHeaders, { host, chunked: chunkedBody })),
-    body: hasBody ? body : null,
+    body: upload,
     onBodyChunk: (bytes) => {
       tally.bytesUp += bytes;
     },
@@ -69,6 +71,8 @@ export function dispatchUpstream(
    * failure can still be answered 502. A head that came alone goes out at once (flushHeld).
    */
   let held: ResponseHead | null = null;
+  /** The request's body, while it is not all sent to the destination (the pump ends with its 'end'). */
+  const unsent = (): IncomingMessage | null => (upload !== null && !upload.readableEnded ? upload : null);
 
   const fail = (error: KaizenProxyError): void => {
     if (failed || res.writableFinished || res.destroyed) return;
@@ -90,8 +94,12 @@ export function dispatchUpstream(
   const relayHead = (head: ResponseHead): boolean => {
     held = null;
     const relayed = forwardResponseHeaders(head.rawHeaders, chunked, framedByTransferEncoding(head));
-    // A closing proxy finishes this exchange but takes no further request on the connection.
-    if (proxy.lifecycle.draining) relayed.push('Connection', 'close');
+    // A closing proxy finishes this exchange but takes no further request on the connection; nor
+    // does one answered before its body was all sent, when what is left may be too large to
+    // discard (the refusals' rule, deny-response.ts): an answer that completes before the body
+    // does is followed by a lingering close (onComplete).
+    const rest = unsent();
+    if (proxy.lifecycle.draining || (rest !== null && !discardKeepsConnection(rest))) relayed.push('Connection', 'close');
     // Both responses add Date (sendDate) only to a head without one (RFC 9110 §6.6.1).
     try {
       res.writeHead(head.status, head.statusMessage, relayed);
@@ -150,9 +158,15 @@ export function dispatchUpstream(
     },
     onComplete(trailers) {
       connection = null;
+      // The destination answered without reading the whole body (an auth check, a size limit): its
+      // pump stopped, the body paused where the destination's socket was full. Read on and discard
+      // it, within the refusals' bounds, or a client that sends its whole body before reading
+      // (python's http.client) never gets to this answer and the connection stays open for good.
       if (held !== null && !relayHead(held)) return;
       if (chunked && trailers.length > 0) res.addTrailers(responseTrailerPairs(trailers, answerHeaders));
       res.end();
+      const rest = unsent();
+      if (rest !== null) discardRequestBody(rest, proxy.lingerMs);
     },
     onError(error, unanswered) {
       connection = null;
