@@ -24,6 +24,25 @@ export function refuseOnSocket(socket: Socket, refusal: Refusal): void {
  * client reads this answer.
  */
 export function refuseOnResponse(body: IncomingMessage | null, res: ResponseView, refusal: Refusal, closeConnection: boolean, lingerMs: number): number {
+  const headers = refusal.headers.slice();
+  headers.push('Content-Type', 'application/json');
+  return answerOnResponse(body, res, refusal.status, headers, refusal.body, closeConnection, lingerMs);
+}
+
+/**
+ * Any answer the proxy gives on its own to a plain-HTTP request (a refusal, the last hop of a
+ * Max-Forwards count), `headers` without Content-Length or Connection, with refuseOnResponse's
+ * handling of the connection and of an unread body. Returns the status sent, or 0.
+ */
+export function answerOnResponse(
+  body: IncomingMessage | null,
+  res: ResponseView,
+  status: number,
+  headers: string[],
+  content: string,
+  closeConnection: boolean,
+  lingerMs: number,
+): number {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return 0;
@@ -31,11 +50,10 @@ export function refuseOnResponse(body: IncomingMessage | null, res: ResponseView
   // Refused inside node:http's 'request', a request without a body is not `complete` yet either:
   // only one with Content-Length or Transfer-Encoding has a body that may still be arriving.
   const unread = body !== null && !body.complete && (body.headers['content-length'] !== undefined || body.headers['transfer-encoding'] !== undefined);
-  const headers = refusal.headers.slice();
-  headers.push('Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(refusal.body)));
+  headers.push('Content-Length', String(Buffer.byteLength(content)));
   if (closeConnection || (unread && !discardKeepsConnection(body))) headers.push('Connection', 'close');
-  res.writeHead(refusal.status, headers);
-  res.end(refusal.body);
+  res.writeHead(status, headers);
+  res.end(content);
   if (unread) discardRequestBody(body, lingerMs);
-  return refusal.status;
+  return status;
 }

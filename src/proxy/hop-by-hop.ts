@@ -1,4 +1,5 @@
 import { FRAMING_FIELDS } from '../net/framing-fields.js';
+import { countsHops, decrementedMaxForwards } from './max-forwards.js';
 import { relayedTransferEncoding } from './response-framing.js';
 
 /**
@@ -45,17 +46,27 @@ export interface RequestHeaderOptions {
   readonly host: string;
   /** The client sent a chunked body: keep chunked framing (and with it `Trailer`) upstream. */
   readonly chunked: boolean;
+  /** The request's method: on TRACE and OPTIONS, Max-Forwards goes one less (max-forwards.ts). */
+  readonly method?: string;
 }
 
-/** Headers of a forwarded request: Host first, hop-by-hop and credentials for the proxy removed. */
+/**
+ * Headers of a forwarded request: Host first, hop-by-hop and credentials for the proxy removed,
+ * Max-Forwards one less on TRACE and OPTIONS (a 0 never gets here: the proxy answers it).
+ */
 export function forwardRequestHeaders(rawHeaders: readonly string[], options: RequestHeaderOptions): string[] {
   const tokens = connectionTokens(rawHeaders);
+  const hops = options.method !== undefined && countsHops(options.method);
   const out: string[] = ['Host', options.host];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
     if (ALWAYS_DROPPED.has(lower) || lower === 'host' || tokens?.has(lower) === true) continue;
     if (lower === 'trailer' && !options.chunked) continue;
+    if (hops && lower === 'max-forwards') {
+      out.push(name, decrementedMaxForwards(rawHeaders[i + 1] ?? ''));
+      continue;
+    }
     out.push(name, rawHeaders[i + 1] ?? '');
   }
   if (options.chunked) out.push('Transfer-Encoding', 'chunked');

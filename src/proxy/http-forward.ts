@@ -11,6 +11,7 @@ import { refuseOnResponse } from './deny-response.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
+import { answerLastHop, isLastHop } from './max-forwards.js';
 import { framingProblem } from './request-framing.js';
 import { RequestPipeline } from './request-pipeline.js';
 import type { ProxyContext } from './proxy-context.js';
@@ -122,6 +123,12 @@ async function decideThenForward(
   const { decision, ...known } = eager instanceof Promise ? await eager : eager;
   if (decision.enforce === 'refuse') {
     refuse(proxy, body, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
+    return;
+  }
+  // A TRACE or OPTIONS with Max-Forwards: 0 ends here, the destination not dialled (RFC 9110 §7.6.2).
+  const method = req.method ?? 'GET';
+  if (isLastHop(method, req.rawHeaders)) {
+    tally.status = answerLastHop(method, body, res, proxy.lifecycle.draining, proxy.lingerMs);
     return;
   }
   const resolved = known.resolved ?? (await known.resolution);

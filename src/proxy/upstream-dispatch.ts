@@ -50,7 +50,7 @@ export function dispatchUpstream(
   const host = hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme);
   const request: OriginRequest = {
     method,
-    head: requestHead(method, split.path, forwardRequestHeaders(req.rawHeaders, { host, chunked: chunkedBody })),
+    head: requestHead(method, split.path, forwardRequestHeaders(req.rawHeaders, { host, chunked: chunkedBody, method })),
     body: upload,
     onBodyChunk: (bytes) => {
       tally.bytesUp += bytes;

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOrigin, type Origin } from '../../helpers/origins.js';
+import { RawClient, sendRaw } from '../../helpers/raw-client.js';
+import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+
+// Max-Forwards (RFC 9110 §7.6.2): on TRACE and OPTIONS a proxy answers a 0 itself and forwards any
+// other value decremented; other methods carry it unchanged.
+
+describe('Max-Forwards on TRACE and OPTIONS', () => {
+  let origin: Origin;
+  let proxy: StartedProxy;
+
+  beforeAll(async () => {
+    origin = await startOrigin();
+    proxy = await startProxy();
+  });
+
+  afterAll(async () => {
+    await Promise.all([proxy.close(), origin.close()]);
+  });
+
+  const request = (method: string, path: string, maxForwards: string): string =>
+    `${method} ${origin.url}${path} HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\nMax-Forwards: ${maxForwards}\r\n\r\n`;
+
+  it('answers OPTIONS with Max-Forwards: 0 itself (200, Allow, no body), the destination never asked', async () => {
+    const before = origin.requests.length;
+    const response = await sendRaw(proxy.port, request('OPTIONS', '/options-zero', '0'));
+    expect(response.status).toBe(200);
+    expect(response.headers['allow']).toContain('OPTIONS');
+    expect(response.headers['content-length']).toBe('0');
+    expect(response.body).toBe('');
+    expect(origin.requests.length).toBe(before);
+    expect(origin.requests.some((seen) => seen.url === '/options-zero')).toBe(false);
+  });
+
+  it('answers TRACE with Max-Forwards: 0 itself (405 with Allow), and the connection serves the next request', async () => {
+    const client = await RawClient.open(proxy.port);
+    client.write(request('TRACE', '/trace-zero', '0'));
+    const response = await client.readResponse();
+    expect(response.status).toBe(405);
+    expect(response.headers['allow']).toBeDefined();
+    expect(response.headers['allow']).not.toContain('TRACE');
+    expect(origin.requests.some((seen) => seen.url === '/trace-zero')).toBe(false);
+    client.write(`GET ${origin.url}/after HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\n\r\n`);
+    const next = await client.readResponse();
+    expect(next.status).toBe(200);
+    client.destroy();
+  });
+
+  it('forwards OPTIONS and TRACE with Max-Forwards decremented by one', async () => {
+    const options = await sendRaw(proxy.port, request('OPTIONS', '/options-three', '3'));
+    expect(options.status).toBe(200);
+    expect(JSON.parse(options.body)).toMatchObject({ method: 'OPTIONS', headers: { 'max-forwards': '2' } });
+    const trace = await sendRaw(proxy.port, request('TRACE', '/trace-one', '1'));
+    expect(trace.status).toBe(200);
+    expect(JSON.parse(trace.body)).toMatchObject({ method: 'TRACE', headers: { 'max-forwards': '0' } });
+  });
+
+  it('forwards Max-Forwards unchanged on other methods', async () => {
+    const response = await sendRaw(proxy.port, request('GET', '/get-zero', '0'));
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ method: 'GET', headers: { 'max-forwards': '0' } });
+  });
+});
