@@ -81,9 +81,11 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], options: Re
  * `transferEncoded`: the destination framed the body by Transfer-Encoding, which overrides any
  * Content-Length, and a forwarded message must lose that (RFC 9112 §6.3): it no longer describes
  * the body relayed. A Content-Length sent more than once, or as a list, goes as one: the parsers
- * (ours, llhttp) let it through only when every value is the same.
+ * (ours, llhttp) let it through only when every value is the same. `status` 204: none goes.
  */
-export function forwardResponseHeaders(rawHeaders: readonly string[], chunked: boolean, transferEncoded: boolean): string[] {
+export function forwardResponseHeaders(rawHeaders: readonly string[], chunked: boolean, transferEncoded: boolean, status?: number): string[] {
+  // RFC 9110 §8.6: no Content-Length on a 204 (the destination's describes nothing relayed).
+  const lengthDropped = transferEncoded || status === 204;
   const tokens = connectionTokens(rawHeaders);
   const out: string[] = [];
   let codings: string | null = null;
@@ -102,7 +104,7 @@ export function forwardResponseHeaders(rawHeaders: readonly string[], chunked: b
       continue;
     }
     if (lower === 'content-length') {
-      if (transferEncoded || length) continue;
+      if (lengthDropped || length) continue;
       length = true;
       out.push(name, singleLength(rawHeaders[i + 1] ?? ''));
       continue;

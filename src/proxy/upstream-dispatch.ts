@@ -93,7 +93,7 @@ export function dispatchUpstream(
   /** Writes the held head; false (the exchange failed) when it cannot be relayed. */
   const relayHead = (head: ResponseHead): boolean => {
     held = null;
-    const relayed = forwardResponseHeaders(head.rawHeaders, chunked, framedByTransferEncoding(head));
+    const relayed = forwardResponseHeaders(head.rawHeaders, chunked, framedByTransferEncoding(head), head.status);
     // A closing proxy finishes this exchange but takes no further request on the connection; nor
     // does one answered before its body was all sent, when what is left may be too large to
     // discard (the refusals' rule, deny-response.ts): an answer that completes before the body

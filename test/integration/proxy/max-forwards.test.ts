@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient, sendRaw } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
 // Max-Forwards (RFC 9110 §7.6.2): on TRACE and OPTIONS a proxy answers a 0 itself and forwards any
-// other value decremented; other methods carry it unchanged.
+// other value decremented; other methods carry it unchanged. And a relayed 204 never carries the
+// destination's Content-Length (RFC 9110 §8.6).
 
 describe('Max-Forwards on TRACE and OPTIONS', () => {
   let origin: Origin;
@@ -60,5 +62,28 @@ describe('Max-Forwards on TRACE and OPTIONS', () => {
     const response = await sendRaw(proxy.port, request('GET', '/get-zero', '0'));
     expect(response.status).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ method: 'GET', headers: { 'max-forwards': '0' } });
+  });
+});
+
+describe('a 204 with a Content-Length', () => {
+  let origin: HeadOrigin;
+  let proxy: StartedProxy;
+
+  beforeAll(async () => {
+    origin = await headOrigin((socket) => {
+      socket.write('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-Origin: kept\r\n\r\n');
+    });
+    proxy = await startProxy();
+  });
+
+  afterAll(async () => {
+    await Promise.all([proxy.close(), origin.close()]);
+  });
+
+  it('is relayed without it', async () => {
+    const response = await sendRaw(proxy.port, `GET http://127.0.0.1:${origin.port}/nc HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\n\r\n`);
+    expect(response.status).toBe(204);
+    expect(response.headers['x-origin']).toBe('kept');
+    expect(response.head.toLowerCase()).not.toContain('content-length');
   });
 });
