@@ -36,7 +36,7 @@ export function relayResponse(
   }
   const transferEncoded = upstreamRes.headers['transfer-encoding'] !== undefined;
   const chunked = keepsChunkedFraming(req, status, transferEncoded);
-  const headers = forwardResponseHeaders(upstreamRes.rawHeaders, chunked, transferEncoded);
+  const headers = forwardResponseHeaders(upstreamRes.rawHeaders, chunked, transferEncoded, status);
   // A closing proxy finishes this exchange but takes no further request on the connection.
   if (draining) headers.push('Connection', 'close');
 

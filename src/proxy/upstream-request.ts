@@ -36,9 +36,11 @@ export function sendUpstream(
 ): void {
   const chunked = req.headers['transfer-encoding'] !== undefined;
   const host = hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme);
+  const method = req.method ?? 'GET';
   const route = routeRequest(proxy, target, split, via, {
-    method: req.method ?? 'GET',
-    headers: forwardRequestHeaders(req.rawHeaders, { host, chunked }),
+    method,
+    // The method: TRACE and OPTIONS count Max-Forwards down, as on the direct path.
+    headers: forwardRequestHeaders(req.rawHeaders, { host, chunked, method }),
     host,
   });
   const upstream = route.secure ? httpsRequest(route.options) : httpRequest(route.options);

@@ -37,6 +37,12 @@ const HANG_MS = 5_000;
 /** Answers each request by its path (origin-form from Squid, absolute-form to the raw upstream), and keeps the connection open. */
 function answer(socket: Socket, head: string): void {
   const target = (head.split('\r\n')[0] ?? '').split(' ')[1] ?? '/';
+  if (target.endsWith('/max-forwards')) {
+    // What the request carried, as the body.
+    const seen = /\r\nmax-forwards: *(\S*)/i.exec(head)?.[1] ?? 'none';
+    socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(seen.length)}\r\n\r\n${seen}`);
+    return;
+  }
   socket.write(ANSWERS[new URL(target, 'http://origin').pathname] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
   if (target.endsWith('/stream')) streams.push(socket);
 }
@@ -78,10 +84,10 @@ type Outcome = RawResponse | 'reset' | 'hang';
  * 'reset' when the connection closed before a whole head, 'hang' when nothing came within HANG_MS.
  * Also the closed line the proxy logged for it.
  */
-async function ask(proxy: StartedProxy, url: string): Promise<{ readonly outcome: Outcome; readonly closed: LogLine }> {
+async function ask(proxy: StartedProxy, url: string, method = 'GET', fields = ''): Promise<{ readonly outcome: Outcome; readonly closed: LogLine }> {
   const mark = proxy.logs.lines.length;
   const client = await RawClient.open(proxy.port);
-  client.write(`GET ${url} HTTP/1.1\r\nHost: ${new URL(url).host}\r\nConnection: close\r\n\r\n`);
+  client.write(`${method} ${url} HTTP/1.1\r\nHost: ${new URL(url).host}\r\n${fields}Connection: close\r\n\r\n`);
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<'hang'>((resolve) => {
     timer = setTimeout(() => { resolve('hang'); }, HANG_MS);
@@ -181,5 +187,17 @@ describe('upstream_proxy: answers the direct path relays', () => {
     origin?.end('5\r\nhello\r\n0\r\n\r\n');
     expect(await client.readUntil('0\r\n\r\n')).toBe('5\r\nhello\r\n0\r\n\r\n');
     client.destroy();
+  });
+});
+
+describe('upstream_proxy: relayed as on the direct path', () => {
+  it('a 204 loses the Content-Length it cannot have (RFC 9110 §8.6)', async () => {
+    const { outcome } = await ask(viaRaw, 'http://127.0.0.1:9/no-content');
+    expect(typeof outcome === 'string' ? outcome : [outcome.status, outcome.headers['content-length']]).toEqual([204, undefined]);
+  });
+
+  it('OPTIONS counts Max-Forwards down by one (RFC 9110 §7.6.2)', async () => {
+    const { outcome } = await ask(viaRaw, 'http://127.0.0.1:9/max-forwards', 'OPTIONS', 'Max-Forwards: 3\r\n');
+    expect(typeof outcome === 'string' ? outcome : outcome.body).toBe('2');
   });
 });
