@@ -48,8 +48,16 @@ export class TunnellingHttpsAgent extends HttpsAgent {
           secureContext: this.options.secureContext,
           timeoutMs: this.#connectTimeoutMs,
         }).then((tls) => {
-          if (tls instanceof Error) done?.(tls);
-          else done?.(null, tls);
+          if (tls instanceof Error) {
+            done?.(tls);
+            return;
+          }
+          // The dialled socket is half-open (dial.ts) and the TLS socket takes that from it, but
+          // node:http pools a socket as long as it is writable: one whose peer ended (Squid closes
+          // a tunnel on the destination's FIN) would take the next request and never answer it.
+          // Ended with its peer, as node:http's own sockets are, it leaves the pool instead.
+          tls.allowHalfOpen = false;
+          done?.(null, tls);
         });
       },
       (error: unknown) => {

@@ -43,6 +43,11 @@ function answer(socket: Socket, head: string): void {
     socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(seen.length)}\r\n\r\n${seen}`);
     return;
   }
+  // No answer: the destination closes the connection (its FIN) on the request.
+  if (target.endsWith('/hang-up')) {
+    socket.end();
+    return;
+  }
   socket.write(ANSWERS[new URL(target, 'http://origin').pathname] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
   if (target.endsWith('/stream')) streams.push(socket);
 }
@@ -199,5 +204,36 @@ describe('upstream_proxy: relayed as on the direct path', () => {
   it('OPTIONS counts Max-Forwards down by one (RFC 9110 §7.6.2)', async () => {
     const { outcome } = await ask(viaRaw, 'http://127.0.0.1:9/max-forwards', 'OPTIONS', 'Max-Forwards: 3\r\n');
     expect(typeof outcome === 'string' ? outcome : outcome.body).toBe('2');
+  });
+});
+
+describe('upstream_proxy: a pooled tunnel its destination ended', () => {
+  const https = (path: string): string => `https://localhost:${tlsOrigin.port}${path}`;
+
+  it('is not reused: the next request through Squid is answered, not left waiting on it', async () => {
+    const client = await RawClient.open(viaSquid.port);
+    const url = https('/stream');
+    client.write(`GET ${url} HTTP/1.1\r\nHost: ${new URL(url).host}\r\nConnection: close\r\n\r\n`);
+    expect(await client.readUntil('\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+    const origin = streams.shift();
+    expect(origin).toBeDefined();
+    if (origin === undefined) return;
+    const gone = new Promise((resolve) => origin.once('close', resolve));
+    // The last chunk and the destination's FIN: Squid relays the chunk, then closes the tunnel.
+    origin.end('0\r\n\r\n');
+    expect(await client.readUntil('0\r\n\r\n')).toBe('0\r\n\r\n');
+    client.destroy();
+    await gone;
+    const { outcome, closed } = await ask(viaSquid, https('/no-content'));
+    expect(answered(outcome)).toEqual([204, undefined]);
+    expect(closed).toMatchObject({ status: 204 });
+  });
+
+  it('a pooled tunnel the destination ends on the request: 502, not a hang', async () => {
+    // The first answer leaves its tunnel pooled; the next request takes it (node:http's LIFO pool).
+    expect(answered((await ask(viaSquid, https('/not-modified'))).outcome)).toEqual([304, undefined]);
+    const { outcome, closed } = await ask(viaSquid, https('/hang-up'));
+    expect(answered(outcome)).toEqual([502, 'KZP_ERR_UPSTREAM_CONNECT']);
+    expect(closed).toMatchObject({ status: 502, code: 'KZP_ERR_UPSTREAM_CONNECT' });
   });
 });
