@@ -9,7 +9,7 @@ export const ERROR_CODES = {
   KZP_ERR_ORIGIN_FORM: 'A request sent to the proxy with an origin-form URI; a proxy expects absolute URIs.',
   KZP_ERR_HEADERS_TOO_LARGE: 'Request headers larger than limits.max_header_bytes.',
   KZP_ERR_HEADER_TIMEOUT: 'Request headers not complete within limits.header_timeout.',
-  KZP_ERR_LIMIT_CONNECTIONS: 'limits.max_connections reached; the client should retry later.',
+  KZP_ERR_LIMIT_CONNECTIONS: 'limits.max_connections reached, or the proxy had no file descriptor left for the connection to the destination (EMFILE, ENFILE); the client should retry later.',
   KZP_ERR_LIMIT_CLIENT_CONNECTIONS: 'limits.max_connections_per_client reached for this client address (429); it should retry later.',
   KZP_ERR_LIMIT_RATE: 'The client started actions faster than limits.client_rate allows (429, with Retry-After); no verdict was asked for.',
   KZP_ERR_LIMIT_DESTINATION: "A destination's 256 connections were busy and 1,024 requests already waited for one (503, with Retry-After); the client should retry later.",

@@ -1,5 +1,6 @@
 import { connect, isIPv6, type OnReadOpts, type Socket, type TcpNetConnectOpts } from 'node:net';
 import { startDeadline, type Deadline } from './deadline-sweep.js';
+import { descriptorExhaustion, type Exhaustion } from './descriptor-exhaustion.js';
 import { giveSlots } from './socket-slots.js';
 import { relayableReads } from './relay-reads.js';
 
@@ -31,12 +32,16 @@ export interface DialOptions {
   readonly attemptDelayMs?: number;
 }
 
-/** KZP_ERR_UPSTREAM_PROXY only from src/net/connector.ts, when the path went through an upstream proxy. */
-export type DialCode = 'KZP_ERR_UPSTREAM_CONNECT' | 'KZP_ERR_UPSTREAM_TIMEOUT' | 'KZP_ERR_UPSTREAM_PROXY';
+/**
+ * KZP_ERR_UPSTREAM_PROXY only from src/net/connector.ts, when the path went through an upstream
+ * proxy. KZP_ERR_LIMIT_CONNECTIONS: the proxy had no descriptor for the socket (EMFILE, ENFILE),
+ * its own limit and not the destination's failure; `exhausted` then says which.
+ */
+export type DialCode = 'KZP_ERR_UPSTREAM_CONNECT' | 'KZP_ERR_UPSTREAM_TIMEOUT' | 'KZP_ERR_UPSTREAM_PROXY' | 'KZP_ERR_LIMIT_CONNECTIONS';
 
 export type DialResult =
   | { readonly ok: true; readonly socket: Socket; readonly address: string }
-  | { readonly ok: false; readonly code: DialCode; readonly aborted: boolean };
+  | { readonly ok: false; readonly code: DialCode; readonly aborted: boolean; readonly exhausted?: Exhaustion };
 
 /** RFC 8305's Connection Attempt Delay: the next address is tried when the last has not connected within this. */
 export const ATTEMPT_DELAY_MS = 250;
@@ -83,6 +88,7 @@ function dialMany(order: readonly string[], port: number, options: DialOptions, 
   const pending = new Set<Attempt>();
   let next = 0;
   let lastCode: DialCode = 'KZP_ERR_UPSTREAM_CONNECT';
+  let lastExhausted: Exhaustion | null = null;
   let settled = false;
   let stagger: NodeJS.Timeout | undefined;
 
@@ -111,9 +117,10 @@ function dialMany(order: readonly string[], port: number, options: DialOptions, 
           return;
         }
         lastCode = outcome.code;
+        lastExhausted = outcome.exhausted ?? null;
         // A failed attempt starts the next at once; the last one to fail settles the dial.
         if (next < order.length) startNext();
-        else if (pending.size === 0) finish({ ok: false, code: lastCode, aborted: false });
+        else if (pending.size === 0) finish(lastExhausted === null ? { ok: false, code: lastCode, aborted: false } : { ok: false, code: lastCode, aborted: false, exhausted: lastExhausted });
       },
     });
     pending.add(attempt);
@@ -159,7 +166,9 @@ class SingleDial implements AttemptReporter {
 
   attempted(outcome: AttemptOutcome): void {
     this.#options.owner?.off('close', this.#onAbort);
-    this.#report.dialed(outcome.ok ? { ok: true, socket: outcome.socket, address: this.#address } : { ok: false, code: outcome.code, aborted: false });
+    if (outcome.ok) this.#report.dialed({ ok: true, socket: outcome.socket, address: this.#address });
+    else if (outcome.exhausted === undefined) this.#report.dialed({ ok: false, code: outcome.code, aborted: false });
+    else this.#report.dialed({ ok: false, code: outcome.code, aborted: false, exhausted: outcome.exhausted });
   }
 
   #abort(): void {
@@ -190,7 +199,7 @@ export function alternateFamilies(addresses: readonly string[]): readonly string
   return order;
 }
 
-type AttemptOutcome = { readonly ok: true; readonly socket: Socket } | { readonly ok: false; readonly code: DialCode };
+type AttemptOutcome = { readonly ok: true; readonly socket: Socket } | { readonly ok: false; readonly code: DialCode; readonly exhausted?: Exhaustion };
 
 interface Attempt {
   /** Destroys the socket of an attempt that has not reported (another won, or the owner left). */
@@ -244,7 +253,7 @@ class SocketAttempt implements Attempt {
   readonly #deadline: Deadline;
   #done = false;
   readonly #onConnect: () => void = this.#connected.bind(this);
-  readonly #onError: () => void = this.#failed.bind(this);
+  readonly #onError: (error: Error) => void = this.#failed.bind(this);
 
   constructor(socket: Socket, connectTimeoutMs: number, reporter: AttemptReporter) {
     this.#socket = socket;
@@ -264,8 +273,10 @@ class SocketAttempt implements Attempt {
     this.#end({ ok: true, socket: this.#socket });
   }
 
-  #failed(): void {
-    this.#end({ ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT' });
+  #failed(error: Error): void {
+    // No descriptor for the socket: the proxy's own limit, not the destination refusing.
+    const exhausted = descriptorExhaustion(error);
+    this.#end(exhausted === null ? { ok: false, code: 'KZP_ERR_UPSTREAM_CONNECT' } : { ok: false, code: 'KZP_ERR_LIMIT_CONNECTIONS', exhausted });
   }
 
   #timedOut(): void {

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { Socket } from 'node:net';
+import { descriptorExhaustion } from '../net/descriptor-exhaustion.js';
 import { giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
@@ -53,6 +54,14 @@ export function installConnectionGate(server: Server, registry: ConnectionRegist
   const toNode = (socket: Socket): void => {
     for (const listener of listeners) listener.call(server, socket);
   };
+  // A listener that could not accept (libuv closes what it can with its spare descriptor and
+  // reports the rest): logged, rate-limited, never an unhandled 'error' that ends the process.
+  server.on('error', (error: unknown) => {
+    if (!isAcceptError(error)) return;
+    const exhausted = descriptorExhaustion(error);
+    if (exhausted !== null) refusalLog.descriptors(exhausted, 'accept');
+    else logger.warn({ err: typeof error.code === 'string' ? error.code : 'unknown', syscall: 'accept' }, 'accept failed');
+  });
   server.on('connection', (socket: Socket) => {
     // Before the per-client check reads the address (Node then stores it on the socket): see socket-slots.ts.
     giveSlots(socket);
@@ -81,6 +90,10 @@ export function installConnectionGate(server: Server, registry: ConnectionRegist
     if (front !== null && !decrypted) front(socket, toNode);
     else toNode(socket);
   });
+}
+
+function isAcceptError(error: unknown): error is { readonly syscall: 'accept'; readonly code?: unknown } {
+  return typeof error === 'object' && error !== null && 'syscall' in error && error.syscall === 'accept';
 }
 
 function ignoreSocketError(): void {

@@ -1,6 +1,7 @@
+import type { Exhaustion } from '../net/descriptor-exhaustion.js';
 import { createKeyedRateGate } from '../observe/keyed-rate-gate.js';
 import type { Logger } from '../observe/logger.js';
-import type { Refusal } from './refusal.js';
+import { statusForCode, type Refusal } from './refusal.js';
 
 /** One `refused` line per limit (and client) in this long; the next one says how many were held back. */
 const LINE_INTERVAL_MS = 10_000;
@@ -25,7 +26,15 @@ export interface LimitRefusalLog {
   connections(refusal: Refusal, maxConnections: number, client: string | null): void;
   /** `client` already holds max_connections_per_client connections. */
   clientConnections(refusal: Refusal, maxConnectionsPerClient: number, client: string): void;
+  /**
+   * The process ran out of descriptors (`reason`: EMFILE, its RLIMIT_NOFILE; ENFILE, the system's):
+   * on a dial (`connect`) the client was answered 503 KZP_ERR_LIMIT_CONNECTIONS with Retry-After;
+   * on an `accept` it could only be closed unanswered (status 0). One line per reason and syscall.
+   */
+  descriptors(reason: Exhaustion, syscall: 'connect' | 'accept'): void;
 }
+
+const DESCRIPTORS = 'KZP_ERR_LIMIT_CONNECTIONS';
 
 export function createLimitRefusalLog(logger: Logger, now: () => number = () => performance.now()): LimitRefusalLog {
   const gate = createKeyedRateGate(LINE_INTERVAL_MS, LINE_KEYS, now);
@@ -40,6 +49,13 @@ export function createLimitRefusalLog(logger: Logger, now: () => number = () => 
       const passed = gate.pass(`${refusal.code} ${client}`);
       if (!passed.open) return;
       logger.warn({ status: refusal.status, code: refusal.code, client, max_connections_per_client: maxConnectionsPerClient, suppressed: passed.suppressed }, 'refused');
+    },
+    descriptors(reason, syscall) {
+      const passed = gate.pass(`${DESCRIPTORS} ${reason} ${syscall}`);
+      if (!passed.open) return;
+      // Unanswered on accept: status 0, as a closed line says of a client that read nothing.
+      const status = syscall === 'connect' ? statusForCode(DESCRIPTORS) : 0;
+      logger.warn({ status, code: DESCRIPTORS, reason, syscall, suppressed: passed.suppressed }, 'refused');
     },
   };
 }

@@ -5,6 +5,7 @@ import { KaizenProxyError } from '../errors/kaizen-error.js';
 import { dial } from '../net/dial.js';
 import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
 import { secureUpstream } from '../net/secure-upstream.js';
+import type { LimitRefusalLog } from './limit-refusal-log.js';
 import { OriginConnection } from './origin-connection.js';
 import { upstreamErrorCode } from './upstream-error.js';
 
@@ -24,6 +25,8 @@ export interface DestinationSettings {
   readonly idleTimeoutMs: number;
   /** Node's default store plus configured extra CAs; the default store alone when undefined. */
   readonly secureContext: SecureContext | undefined;
+  /** Told of a dial that found no descriptor (the proxy's `refused` lines); none when absent. */
+  readonly refusalLog?: LimitRefusalLog;
 }
 
 /** Per destination, so one slow destination cannot take every socket; beyond, requests queue. */
@@ -153,7 +156,11 @@ export class OriginPool {
   async #connect(): Promise<Socket> {
     const target = this.#target;
     const dialed = await dial(this.#addresses, target.port, { connectTimeoutMs: this.#options.connectTimeoutMs });
-    if (!dialed.ok) throw new KaizenProxyError(dialed.code, 'destination unreachable');
+    if (!dialed.ok) {
+      // No descriptor for the dial: the request is answered 503 KZP_ERR_LIMIT_CONNECTIONS (upstream-error.ts), and logged.
+      if (dialed.exhausted !== undefined) this.#options.refusalLog?.descriptors(dialed.exhausted, 'connect');
+      throw new KaizenProxyError(dialed.code, 'destination unreachable');
+    }
     if (!this.#secure) return dialed.socket;
     const tls = await secureUpstream(dialed.socket, {
       host: target.host,

@@ -10,6 +10,7 @@ import type { ClientRate } from './client-rate.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { Interception } from './interception.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { LimitRefusalLog } from './limit-refusal-log.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** Everything the handlers share, built once by createProxyServer. */
@@ -52,4 +53,6 @@ export interface ProxyContext {
   readonly interception: Interception | null;
   /** limits.client_rate: each action takes a token from its client's bucket first; null when off. */
   readonly clientRate: ClientRate | null;
+  /** The limits' rate-limited `refused` lines, a dial that found no descriptor among them (shared by every listener). */
+  readonly refusalLog: LimitRefusalLog;
 }

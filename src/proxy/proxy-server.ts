@@ -122,6 +122,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     maxEntries: DNS_CACHE_ENTRIES,
   });
   const connector = options.connector ?? directConnector;
+  // One allowance of refused lines for every listener: a client refused on both is one client.
+  const refusalLog = createLimitRefusalLog(options.logger);
   const proxy: ProxyContext = {
     decider: options.decider,
     agent: options.agent,
@@ -135,12 +137,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     lingerMs: limits.lingerMs ?? LINGER_MAX_MS,
     idleSweep: new IdleSweep(network.idleTimeoutMs),
     registry,
-    pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [], connectTimeoutMs: network.connectTimeoutMs, connector, logger: options.logger }),
+    pool: createUpstreamPool({ idleTimeoutMs: network.idleTimeoutMs, extraCa: options.upstreamCa ?? [], connectTimeoutMs: network.connectTimeoutMs, connector, logger: options.logger, refusalLog }),
     lifecycle: new Lifecycle(),
     observer: options.observer ?? null,
     connector,
     authenticate: options.authenticate ?? null,
     labels: options.labels ?? NO_LABELS,
+    refusalLog,
     clientRate: (limits.clientRatePerSecond ?? 0) > 0 ? new ClientRate({ perSecond: limits.clientRatePerSecond ?? 0, burst: limits.clientBurst ?? 0, maxClients: RATE_CLIENTS }) : null,
     // Decrypted sockets join the server like new connections (gate, parser, timeouts, registry).
     interception:
@@ -194,8 +197,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     clientError,
     connect: onConnect,
   });
-  // One allowance of refused lines for every listener: a client refused on both is one client.
-  const refusalLog = createLimitRefusalLog(options.logger);
   installConnectionGate(server, registry, connectionLimits, options.logger, {
     observer: proxy.observer,
     refusalLog,

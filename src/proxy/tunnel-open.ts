@@ -107,7 +107,11 @@ class FrontHalf implements DialReceiver {
         if (dialed.ok) dialed.socket.destroy();
         this.#endsHere(null);
       } else if (dialed.ok) this.#receiver.opened(dialed.socket);
-      else this.#endsHere(dialed.code);
+      else {
+        // No descriptor for the dial: answered 503 KZP_ERR_LIMIT_CONNECTIONS (its code), and logged.
+        if (dialed.exhausted !== undefined) this.#setup.proxy.refusalLog.descriptors(dialed.exhausted, 'connect');
+        this.#endsHere(dialed.code);
+      }
     } catch (error) {
       this.#onFailure(error);
     }

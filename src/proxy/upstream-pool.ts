@@ -4,6 +4,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { directConnector, type Connector } from '../net/connector.js';
 import { defaultCaStore } from '../net/default-ca-store.js';
 import type { Logger } from '../observe/logger.js';
+import type { LimitRefusalLog } from './limit-refusal-log.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
 import { createOriginPools, type OriginPools } from './origin-pools.js';
 import { TunnellingHttpsAgent } from './tunnelling-agent.js';
@@ -40,6 +41,8 @@ export interface UpstreamPoolOptions {
   readonly connectTimeoutMs?: number;
   /** Opens the CONNECTs of https:// requests and reports their failures (one log line each). */
   readonly connector?: Connector;
+  /** Where the origin pools report a dial that found no descriptor (the proxy's `refused` lines). */
+  readonly refusalLog?: LimitRefusalLog;
 }
 
 /** One upstream's agents, with the credentials they were made for (never logged). */
@@ -86,7 +89,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   // By url, then credentials: HTTPS_PROXY and HTTP_PROXY may name one host:port as different
   // users, and a CONNECT agent made for one must never carry the other's Proxy-Authorization.
   const proxied = new Map<string, ProxyAgents[]>();
-  const origins = createOriginPools({ connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, idleTimeoutMs: options.idleTimeoutMs, secureContext });
+  const origins = createOriginPools({ connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, idleTimeoutMs: options.idleTimeoutMs, secureContext, ...(options.refusalLog === undefined ? {} : { refusalLog: options.refusalLog }) });
   return {
     secureContext,
     origins,

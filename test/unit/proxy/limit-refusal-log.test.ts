@@ -49,4 +49,18 @@ describe('the refused lines of the connection limits', () => {
       { status: 429, code: 'KZP_ERR_LIMIT_CLIENT_CONNECTIONS', client: '10.0.0.1', max_connections: undefined, max_connections_per_client: 2, suppressed: 0 },
     ]);
   });
+
+  it('descriptors exhausted: one line per reason and syscall every 10 s, a dial answered 503, an accept unanswered', () => {
+    let clock = 1_000;
+    const logs = new CapturedLogs();
+    const log = createLimitRefusalLog(createLogger({ level: 'info', destination: logs }), () => clock);
+    for (let i = 0; i < 3; i++) log.descriptors('EMFILE', 'connect');
+    log.descriptors('ENFILE', 'connect');
+    log.descriptors('EMFILE', 'accept');
+    clock += 10_000;
+    log.descriptors('EMFILE', 'connect');
+    const lines = logs.lines.filter((line) => line.msg === 'refused').map(({ level, status, code, reason, syscall, suppressed }) => ({ level, status, code, reason, syscall, suppressed }));
+    const line = (status: number, reason: string, syscall: string, suppressed: number) => ({ level: 'warn', status, code: 'KZP_ERR_LIMIT_CONNECTIONS', reason, syscall, suppressed });
+    expect(lines).toEqual([line(503, 'EMFILE', 'connect', 0), line(503, 'ENFILE', 'connect', 0), line(0, 'EMFILE', 'accept', 0), line(503, 'EMFILE', 'connect', 2)]);
+  });
 });
