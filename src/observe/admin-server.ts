@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { listenOn } from '../net/listen-on.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
@@ -23,15 +24,41 @@ export interface AdminServerOptions {
 /** Bound on the path written to the log. */
 const MAX_LOGGED_PATH = 200;
 
+/**
+ * Connections the admin port holds at once; past them node:http closes the new one at once. Each
+ * holds a descriptor the proxy port needs (the README lets Kubernetes bind this port beyond the
+ * pod): probes and a scraper need a few.
+ */
+export const ADMIN_MAX_CONNECTIONS = 64;
+/** A request's head and whole request: probes and scrapes are small. */
+const ADMIN_REQUEST_TIMEOUT_MS = 5_000;
+/** An idle admin connection (none, or between requests) is closed after this. */
+const ADMIN_IDLE_TIMEOUT_MS = 2_000;
+
 export function createAdminServer(options: AdminServerOptions): AdminServer {
-  const server: Server = createServer({ headersTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    const path = pathOf(req.url);
-    answer(options, req, res, path).catch((error: unknown) => {
-      // The path only: a query string never reaches the log.
-      options.logger.warn({ err: error instanceof Error ? error.name : 'unknown', path: path.slice(0, MAX_LOGGED_PATH) }, 'admin request failed');
-      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
-      else res.destroy();
-    });
+  const server: Server = createServer(
+    {
+      headersTimeout: ADMIN_REQUEST_TIMEOUT_MS,
+      requestTimeout: ADMIN_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: ADMIN_IDLE_TIMEOUT_MS,
+      // node:http checks the two deadlines above this often (30 s by default).
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      const path = pathOf(req.url);
+      answer(options, req, res, path).catch((error: unknown) => {
+        // The path only: a query string never reaches the log.
+        options.logger.warn({ err: error instanceof Error ? error.name : 'unknown', path: path.slice(0, MAX_LOGGED_PATH) }, 'admin request failed');
+        if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+        else res.destroy();
+      });
+    },
+  );
+  server.maxConnections = ADMIN_MAX_CONNECTIONS;
+  // A connection that sends nothing at all (no head for headersTimeout to time) is closed too.
+  server.timeout = ADMIN_IDLE_TIMEOUT_MS;
+  server.on('timeout', (socket: Socket) => {
+    socket.destroy();
   });
   server.on('clientError', (_error, socket) => {
     socket.destroy();

@@ -7,7 +7,8 @@ import { spawnProxy, type ProxyProcess } from './proxy-process.js';
  * A proxy process under `prlimit --nofile=N:N` (a descriptor limit far below what the default
  * max_connections: 10000 needs): running out of descriptors is the proxy's own limit, answered
  * 503 KZP_ERR_LIMIT_CONNECTIONS with Retry-After where an answer can still be written and logged,
- * never a destination failure (502).
+ * never a destination failure (502); idle admin connections cannot take the descriptors the proxy
+ * port needs.
  */
 const NOFILE = 160;
 const YAML = ['listen: 127.0.0.1:0', 'admin: 127.0.0.1:0', 'network: { allow_private: [127.0.0.0/8] }'].join('\n');
@@ -156,4 +157,26 @@ describe(`a proxy under prlimit --nofile=${NOFILE}:${NOFILE}`, () => {
     expect(get.kind === 'answer' ? get.head : '').toContain('X-Kaizen-Error: KZP_ERR_LIMIT_CONNECTIONS');
     expect(proxy.child.exitCode).toBeNull();
   }, 60_000);
+
+  it('caps the admin port: idle admin connections cannot take the descriptors of the proxy port', async () => {
+    proxy = await spawnProxy({ yaml: YAML, nofile: NOFILE });
+    const adminPort = proxy.adminPort;
+    if (adminPort === null) throw new Error('admin listener expected');
+    // As many idle admin connections as the process has descriptors at all.
+    for (let i = 0; i < NOFILE; i++) held.push(await idleConnection(adminPort));
+    const tunnel = await exchange(proxy.port, connectRequest());
+    if (tunnel.kind === 'answer') held.push(tunnel.socket);
+    expect(tunnel.kind === 'answer' ? statusLine(tunnel.head) : 'closed').toBe('HTTP/1.1 200 Connection established');
+  }, 60_000);
+
+  it('closes an idle admin connection within a few seconds', async () => {
+    proxy = await spawnProxy({ yaml: YAML, nofile: NOFILE });
+    const adminPort = proxy.adminPort;
+    if (adminPort === null) throw new Error('admin listener expected');
+    const idle = await idleConnection(adminPort);
+    held.push(idle);
+    const started = performance.now();
+    await new Promise((resolve) => idle.once('close', resolve));
+    expect(performance.now() - started).toBeLessThan(8_000);
+  }, 30_000);
 });
