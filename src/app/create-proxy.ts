@@ -22,6 +22,7 @@ import { createObservedRecord } from './observed-setup.js';
 import { createUpstreamConnector } from './upstream-setup.js';
 import { setUpInterception } from './interception-setup.js';
 import { settleSocketOptionsClone } from '../runtime/socket-options-clone.js';
+import { warnOnDescriptorBudget } from './descriptor-budget.js';
 
 export interface CreateProxyOptions {
   /** A logger to use instead of one built from config.log (tests capture lines this way). */
@@ -217,6 +218,7 @@ function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin:
       'unsafe_open_proxy: the transparent listener is beyond loopback and takes no credentials (it bypasses gateway identity); any host that reaches it can use the proxy as the configured agent',
     );
   }
+  warnOnDescriptorBudget(logger, config.limits.maxConnections);
   // Scripts and orchestrators wait on the listening line: never leave it in the write buffer.
   logger.flush();
 }

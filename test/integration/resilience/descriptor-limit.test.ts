@@ -8,7 +8,7 @@ import { spawnProxy, type ProxyProcess } from './proxy-process.js';
  * max_connections: 10000 needs): running out of descriptors is the proxy's own limit, answered
  * 503 KZP_ERR_LIMIT_CONNECTIONS with Retry-After where an answer can still be written and logged,
  * never a destination failure (502); idle admin connections cannot take the descriptors the proxy
- * port needs.
+ * port needs; the start warns that max_connections cannot be reached.
  */
 const NOFILE = 160;
 const YAML = ['listen: 127.0.0.1:0', 'admin: 127.0.0.1:0', 'network: { allow_private: [127.0.0.0/8] }'].join('\n');
@@ -138,6 +138,13 @@ async function exhaustWithTunnels(running: ProxyProcess): Promise<{ readonly ref
 }
 
 describe(`a proxy under prlimit --nofile=${NOFILE}:${NOFILE}`, () => {
+  it('warns at start that max_connections needs more descriptors than the limit allows', async () => {
+    proxy = await spawnProxy({ yaml: YAML, nofile: NOFILE });
+    const warning = await proxy.waitFor((line) => line['max_connections'] === 10_000 && line['open_files_limit'] === NOFILE);
+    expect(warning['level']).toBe('warn');
+    expect(Number(warning['descriptors_needed'])).toBeGreaterThan(NOFILE);
+  });
+
   it('answers a CONNECT whose dial finds no descriptor 503 KZP_ERR_LIMIT_CONNECTIONS with Retry-After, and logs it', async () => {
     proxy = await spawnProxy({ yaml: YAML, nofile: NOFILE });
     const { refused, statuses } = await exhaustWithTunnels(proxy);
