@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import { ResponseParser, type ResponseHead } from '../net/http1-response-parser.js';
+import { pumpBody, type BodyFraming, type RequestBody } from './body-pump.js';
 
 /** What one request on an origin connection tells its owner (upstream-dispatch.ts). */
 export interface OriginExchange {
@@ -21,19 +21,12 @@ export interface OriginExchange {
   onError(error: KaizenProxyError, unanswered: boolean): void;
 }
 
-export interface OriginRequest {
+export interface OriginRequest extends BodyFraming {
   readonly method: string;
   /** Request line, headers and the empty line, as written to the wire (latin1). */
   readonly head: string;
-  /** A body to stream after the head, with backpressure; null without one. */
-  readonly body: Readable | null;
-  /**
-   * The head says `Transfer-Encoding: chunked`: each body chunk is framed here, and `trailers`
-   * (raw name/value pairs, read once the body ended) follow the last chunk.
-   */
-  readonly chunked?: { readonly trailers: () => readonly string[] };
-  /** Told of each body chunk as it is written (bytes_up). */
-  readonly onBodyChunk?: (length: number) => void;
+  /** A body to stream after the head, with backpressure (body-pump.ts); null without one. */
+  readonly body: RequestBody | null;
 }
 
 export interface OriginConnectionOptions {
@@ -213,50 +206,6 @@ export class OriginConnection {
     this.#timeoutMs = ms;
     this.#socket.setTimeout(ms);
   }
-}
-
-/** Streams the request body to the destination with backpressure; returns what takes its listeners off. */
-function pumpBody(connection: OriginConnection, request: OriginRequest, body: Readable, socket: Socket): () => void {
-  const chunked = request.chunked;
-  const onData = (chunk: Buffer): void => {
-    if (chunk.length === 0) return;
-    request.onBodyChunk?.(chunk.length);
-    let flowing: boolean;
-    if (chunked === undefined) flowing = socket.write(chunk);
-    else {
-      socket.cork();
-      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      socket.write(chunk);
-      flowing = socket.write('\r\n', 'latin1');
-      socket.uncork();
-    }
-    if (!flowing) body.pause();
-  };
-  const onDrain = (): void => {
-    body.resume();
-  };
-  const onEnd = (): void => {
-    unhook();
-    if (chunked !== undefined) socket.write(lastChunk(chunked.trailers()), 'latin1');
-    connection.bodyDone();
-  };
-  const unhook = (): void => {
-    body.off('data', onData);
-    body.off('end', onEnd);
-    socket.off('drain', onDrain);
-  };
-  body.on('data', onData);
-  body.once('end', onEnd);
-  socket.on('drain', onDrain);
-  body.resume();
-  return unhook;
-}
-
-/** The last chunk of a chunked body with its trailer section (names and values as node:http parsed them). */
-function lastChunk(trailers: readonly string[]): string {
-  let text = '0\r\n';
-  for (let i = 0; i + 1 < trailers.length; i += 2) text += `${trailers[i] ?? ''}: ${trailers[i + 1] ?? ''}\r\n`;
-  return `${text}\r\n`;
 }
 
 function ignore(): void {
