@@ -11,8 +11,11 @@ export interface OriginExchange {
   /** Returns false to stop reading the destination until resume() (the client is slow). */
   onBody(chunk: Buffer): boolean;
   onComplete(trailers: readonly string[]): void;
-  /** A read has been parsed and the answer goes on (what came with the head has been handed over). */
-  onParsed?(): void;
+  /**
+   * A read has been parsed and the answer goes on (what came with the head, or the read's body
+   * chunks, have been handed over). Returns false to stop reading until resume(), as onBody.
+   */
+  onParsed?(): boolean;
   /**
    * The exchange failed; nothing more comes. `unanswered`: the connection was a reused one and it
    * closed before a byte of the answer arrived (the destination dropped an idle connection as the
@@ -155,7 +158,7 @@ export class OriginConnection {
     if (this.#completed !== null) this.#complete(error === null);
     else if (error !== null) this.#fail(new KaizenProxyError(error.code, error.reason), false);
     // Only to the exchange still served: the parse's own callbacks can end it (the client left).
-    else if (this.#exchange === exchange) exchange.onParsed?.();
+    else if (this.#exchange === exchange && exchange.onParsed?.() === false) this.#socket.pause();
   }
 
   #onEnd(): void {

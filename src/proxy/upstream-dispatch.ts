@@ -71,6 +71,14 @@ export function dispatchUpstream(
    * failure can still be answered 502. A head that came alone goes out at once (flushHeld).
    */
   let held: ResponseHead | null = null;
+  /**
+   * The body bytes of the read being parsed, relayed once it is (relayBody): a destination's read
+   * of many small chunks goes to the client in one write, not one each (chunk boundaries are
+   * hop-by-hop). `first` alone, the usual read of one chunk, is written as it came; `gathered` is
+   * made only when the read brings a second.
+   */
+  let first: Buffer | null = null;
+  let gathered: Buffer[] | null = null;
   /** The request's body, while it is not all sent to the destination (the pump ends with its 'end'). */
   const unsent = (): IncomingMessage | null => (upload !== null && !upload.readableEnded ? upload : null);
 
@@ -88,6 +96,16 @@ export function dispatchUpstream(
     }
     held = null;
     tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
+  };
+
+  /** Writes the body bytes of the read just parsed; false when the client is slow (stop reading the destination). */
+  const relayBody = (): boolean => {
+    const chunk = first;
+    if (chunk === null) return true;
+    const chunks = gathered;
+    first = null;
+    gathered = null;
+    return res.write(chunks === null ? chunk : Buffer.concat(chunks));
   };
 
   /** Writes the held head; false (the exchange failed) when it cannot be relayed. */
@@ -145,16 +163,22 @@ export function dispatchUpstream(
     onBody(chunk) {
       if (held !== null && !relayHead(held)) return false;
       tally.bytesDown += chunk.length;
-      return res.write(chunk);
+      if (first === null) first = chunk;
+      else if (gathered === null) gathered = [first, chunk];
+      else gathered.push(chunk);
+      // Written when the read is parsed (onParsed, or the answer's end or failure).
+      return true;
     },
     /**
-     * The read that brought the head is parsed and its body did not come with it (a stream, a long
-     * poll, an answer still being made): the head reaches the client now, as a direct connection
-     * gives it, not with a first body byte that may be minutes away.
+     * A read is parsed: its body bytes go to the client in one write. When it brought the head and
+     * no body with it (a stream, a long poll, an answer still being made), the head reaches the
+     * client now, as a direct connection gives it, not with a first body byte that may be minutes
+     * away.
      */
     onParsed() {
-      if (held === null || failed || !relayHead(held)) return;
-      res.flushHeaders();
+      if (held === null) return relayBody();
+      if (!failed && relayHead(held)) res.flushHeaders();
+      return true;
     },
     onComplete(trailers) {
       connection = null;
@@ -163,6 +187,7 @@ export function dispatchUpstream(
       // it, within the refusals' bounds, or a client that sends its whole body before reading
       // (python's http.client) never gets to this answer and the connection stays open for good.
       if (held !== null && !relayHead(held)) return;
+      relayBody();
       if (chunked && trailers.length > 0) res.addTrailers(responseTrailerPairs(trailers, answerHeaders));
       res.end();
       const rest = unsent();
@@ -175,6 +200,8 @@ export function dispatchUpstream(
         send(true);
         return;
       }
+      // What the read brought before the failure reaches the client before its cut.
+      relayBody();
       fail(error);
     },
   };

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrigin, streamedBytes, type Origin } from '../../helpers/origins.js';
@@ -19,6 +20,17 @@ const CHUNKS = 100_000;
 const MAX_WRITES = 5_000;
 const BODY = streamedBytes(CHUNKS);
 const SHA256 = createHash('sha256').update(BODY).digest('hex');
+
+/** BODY as CHUNKS one-byte chunks, then the last chunk with `trailer`. */
+function tinyChunked(trailer: string): Buffer {
+  const framed = Buffer.allocUnsafe(CHUNKS * 6);
+  for (let i = 0; i < CHUNKS; i++) {
+    framed.write('1\r\n', i * 6, 'latin1');
+    framed[i * 6 + 3] = BODY[i] ?? 0;
+    framed.write('\r\n', i * 6 + 4, 'latin1');
+  }
+  return Buffer.concat([framed, Buffer.from(`0\r\n${trailer}\r\n\r\n`, 'latin1')]);
+}
 
 /**
  * A raw-socket client through the proxy. `up URL`: POSTs a body of N one-byte chunks (sent whole
@@ -68,18 +80,52 @@ async function client(mode: 'up' | 'down', port: number, url: string): Promise<R
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
+/** A raw origin that answers every request with BODY in CHUNKS one-byte chunks and a trailer, all in one write. */
+async function startTinyChunkOrigin(): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const answer = Buffer.concat([
+    Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n', 'latin1'),
+    tinyChunked(`X-Checksum: ${SHA256}`),
+  ]);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let head = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      head += chunk;
+      if (!head.includes('\r\n\r\n')) return;
+      head = '';
+      socket.write(answer);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
 describe('a body of tiny chunks on the direct path', () => {
   let origin: Origin;
+  let tiny: Awaited<ReturnType<typeof startTinyChunkOrigin>>;
   let proxy: ProxyProcess;
 
   beforeAll(async () => {
-    origin = await startOrigin();
+    [origin, tiny] = await Promise.all([startOrigin(), startTinyChunkOrigin()]);
     proxy = await spawnProxy({ yaml: ['listen: 127.0.0.1:0', 'admin: off', 'network: { allow_private: [127.0.0.0/8] }'].join('\n') });
   });
 
   afterAll(async () => {
     await proxy.stop();
-    await origin.close();
+    await Promise.all([origin.close(), tiny.close()]);
   });
 
   it(`uploads ${CHUNKS} one-byte chunks whole, trailers included, in far fewer writes than chunks`, async () => {
@@ -88,6 +134,15 @@ describe('a body of tiny chunks on the direct path', () => {
     const calls = await trace.stop();
     expect(result).toMatchObject({ status: 200, body: JSON.stringify({ bytes: CHUNKS, sha256: SHA256 }) });
     expect(origin.requests.at(-1)?.trailers).toEqual({ 'x-request-checksum': 'r1' });
+    expect((calls['write'] ?? 0) + (calls['writev'] ?? 0)).toBeLessThan(MAX_WRITES);
+  }, 60_000);
+
+  it(`downloads ${CHUNKS} one-byte chunks whole, trailers included, in far fewer writes than chunks`, async () => {
+    const trace = await countSyscalls(proxy.child.pid ?? 0, ['write', 'writev']);
+    const result = await client('down', proxy.port, `${tiny.url}/tiny`);
+    const calls = await trace.stop();
+    expect(result).toMatchObject({ status: 200, bytes: CHUNKS, sha256: SHA256, trailers: { 'x-checksum': SHA256 } });
+    expect(result['chunks']).toBeLessThan(MAX_WRITES);
     expect((calls['write'] ?? 0) + (calls['writev'] ?? 0)).toBeLessThan(MAX_WRITES);
   }, 60_000);
 });
