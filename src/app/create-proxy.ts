@@ -32,6 +32,13 @@ export interface CreateProxyOptions {
   /** Keep the observed-egress record under data_dir (when observed.enabled); wrap mode says false. */
   readonly recordObserved?: boolean;
   /**
+   * Warn at start when RLIMIT_NOFILE cannot carry limits.max_connections (descriptor-budget.ts).
+   * Wrap mode says false: its proxy serves one command, for which max_connections is a ceiling and
+   * not a capacity, and the warning would land on the command's terminal at every run on a host
+   * whose hard limit is below 20,128; a refusal past the descriptors is still a warning line there.
+   */
+  readonly warnDescriptorBudget?: boolean;
+  /**
    * Aborted (SIGTERM during start-up): the start stops before listening, without waiting for the
    * first policy sync (its request is abandoned when the sync stops), closes what it opened and
    * rejects with the signal's reason.
@@ -152,7 +159,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const address = { host: bound.address, port: bound.port };
   observability.readiness.markListening();
 
-  announce(logger, config, address, admin, transparent);
+  announce(logger, config, address, admin, transparent, options.warnDescriptorBudget !== false);
   const reloader = createReloader(config, reflex, logger, gateway);
 
   let closing: Promise<void> | undefined;
@@ -182,7 +189,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   };
 }
 
-function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin: HostPort | null, transparent: readonly HostPort[]): void {
+function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin: HostPort | null, transparent: readonly HostPort[], descriptorBudget: boolean): void {
   const account = config.controlPlane.apiKey !== null;
   const firstTransparent = transparent[0];
   logger.info(
@@ -218,7 +225,7 @@ function announce(logger: Logger, config: ProxyConfig, address: HostPort, admin:
       'unsafe_open_proxy: the transparent listener is beyond loopback and takes no credentials (it bypasses gateway identity); any host that reaches it can use the proxy as the configured agent',
     );
   }
-  warnOnDescriptorBudget(logger, config.limits.maxConnections);
+  if (descriptorBudget) warnOnDescriptorBudget(logger, config.limits.maxConnections);
   // Scripts and orchestrators wait on the listening line: never leave it in the write buffer.
   logger.flush();
 }

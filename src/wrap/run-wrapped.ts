@@ -59,7 +59,8 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
   let proxy: KaizenProxy;
   try {
     // No record under data_dir for a one-off command: --learn collects its own, for this run only.
-    proxy = await createProxy(config, { logger: log.logger, observer, recordObserved: false });
+    // No descriptor-budget warning on the command's terminal either (see CreateProxyOptions).
+    proxy = await createProxy(config, { logger: log.logger, observer, recordObserved: false, warnDescriptorBudget: false });
   } catch (error) {
     await log.close();
     if (error instanceof ListenError) return { kind: 'setup-failed', stage: 'listen', message: error.message };

@@ -25,6 +25,8 @@ export interface WrapperOptions {
    * wrapper in a terminal's foreground group leaves SIGINT to the terminal and does not forward it.
    */
   readonly newSession?: boolean;
+  /** Run the wrapper under `prlimit --nofile=N:N`. */
+  readonly nofile?: number;
 }
 
 /** A wrapper process with its output collected; `output` resolves when it exits. */
@@ -44,7 +46,8 @@ export function startWrapper(args: readonly string[], options: WrapperOptions = 
     env[name] = undefined;
   }
   for (const [name, value] of Object.entries(options.env ?? {})) env[name] = value;
-  const watched = watchChild(process.execPath, [CLI, ...args], { env, cwd: options.cwd, detached: options.newSession === true, stdoutEncoding: 'utf8' });
+  const command = options.nofile === undefined ? [process.execPath, CLI, ...args] : ['prlimit', `--nofile=${options.nofile}:${options.nofile}`, process.execPath, CLI, ...args];
+  const watched = watchChild(command[0] ?? process.execPath, command.slice(1), { env, cwd: options.cwd, detached: options.newSession === true, stdoutEncoding: 'utf8' });
   return { process: watched.process, output: watched.exited, stdout: watched.stdout, waitForStdout: watched.waitForStdout };
 }
 

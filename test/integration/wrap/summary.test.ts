@@ -89,6 +89,15 @@ describe('wrap mode summary and logs', () => {
     expect(lines.at(-1)?.['msg']).toBe('stopped');
   });
 
+  it('says nothing of the descriptor budget on the command\'s terminal, under prlimit --nofile=160:160', async () => {
+    const run = await runWrapper([...OPEN_LOOPBACK, '--', 'node', '-e', agentScript()], { nofile: 160 });
+    expect(run).toMatchObject({ code: 0, stdout: '200,403,403\n' });
+    expect(run.stderr.trimEnd().split('\n')).toEqual([
+      'kaizen-proxy: blocked http 169.254.169.254:80: destination 169.254.169.254 is a cloud metadata address',
+      'kaizen-proxy: blocked http 169.254.169.254:80: destination 169.254.169.254 is a cloud metadata address',
+    ]);
+  });
+
   it('names the agent after KAIZEN_AGENT when set, else the command', async () => {
     const file = join(dir, 'agent.json');
     await runWrapper(['--summary-json', file, '--', 'node', '-e', '0'], { env: { KAIZEN_AGENT: 'from-env' } });
