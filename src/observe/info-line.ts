@@ -55,6 +55,8 @@ export function field(key: string, value: LineValue): string {
 
 interface PinoStream {
   write(line: string): unknown;
+  /** pino sets it before each write to a stream that asks for metadata (a multistream routes by it). */
+  lastLevel?: number;
   /** Ours (stdout-destination.ts): the line's text is made when its batch is written. */
   writeLater?: (line: InfoLine) => unknown;
 }
@@ -86,10 +88,15 @@ export abstract class InfoLine {
   }
 }
 
+/** pino's mark on a stream that takes each record's level and fields beside its text (lib/multistream.js). */
+const PINO_METADATA = Symbol.for('pino.metadata');
+
 /** Where a logger's info lines go, read from pino's internals once per logger (see lineSinkOf). */
 interface LineSink {
   readonly stream: PinoStream;
   readonly later: boolean;
+  /** The stream asks for metadata (pino.multistream, wrap mode): it routes a line by lastLevel. */
+  readonly metadata: boolean;
   readonly bindings: string;
   readonly time: () => string;
   /** pino's number for `info`: the line is written while the logger's level value is at most this. */
@@ -116,7 +123,8 @@ function lineSinkOf(log: Logger): LineSink | null {
   const info = log.levels.values.info;
   const usable = typeof stream?.write === 'function' && typeof bindings === 'string' && typeof time === 'function' && typeof info === 'number';
   lastLogger = log;
-  lastSink = usable ? { stream, later: typeof stream.writeLater === 'function', bindings, time: time as () => string, info } : null;
+  const metadata = usable && (stream as unknown as Record<symbol, unknown>)[PINO_METADATA] === true;
+  lastSink = usable ? { stream, later: typeof stream.writeLater === 'function', metadata, bindings, time: time as () => string, info } : null;
   return lastSink;
 }
 
@@ -137,6 +145,9 @@ export function writeInfoRecord(log: Logger, line: InfoLine): void {
   // What isLevelEnabled('info') answers, without its lookups (the level may change at any time).
   if (log.levelVal > sink.info) return;
   line.stamp(sink.time(), sink.bindings);
+  // pino sets this before its own writes; a multistream left with the last record's level (a
+  // warning, say) would copy this info line to its warn-level streams (wrap mode's stderr).
+  if (sink.metadata) sink.stream.lastLevel = sink.info;
   if (sink.later) sink.stream.writeLater?.(line);
   else sink.stream.write(line.toLine());
 }

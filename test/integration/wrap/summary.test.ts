@@ -89,6 +89,22 @@ describe('wrap mode summary and logs', () => {
     expect(lines.at(-1)?.['msg']).toBe('stopped');
   });
 
+  it('keeps info lines off stderr after a warning: the warning is a short line there, the rest goes to --log-file', async () => {
+    const log = join(dir, 'proxy-fail-open.log');
+    const run = await runWrapper([...OPEN_LOOPBACK, '--fail', 'open', '--log-file', log, '--', 'node', '-e', agentScript()]);
+    expect(run.stdout).toBe('200,403,403\n');
+    expect(run.stderr.trimEnd().split('\n')).toEqual([
+      'kaizen-proxy: warn: fail mode is open: when no verdict can be obtained, connections are allowed',
+      'kaizen-proxy: blocked http 169.254.169.254:80: destination 169.254.169.254 is a cloud metadata address',
+      'kaizen-proxy: blocked http 169.254.169.254:80: destination 169.254.169.254 is a cloud metadata address',
+    ]);
+    const messages = (await readFile(log, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages.filter((msg) => msg === 'decision')).toHaveLength(3);
+  });
+
   it('says nothing of the descriptor budget on the command\'s terminal, under prlimit --nofile=160:160', async () => {
     const run = await runWrapper([...OPEN_LOOPBACK, '--', 'node', '-e', agentScript()], { nofile: 160 });
     expect(run).toMatchObject({ code: 0, stdout: '200,403,403\n' });
