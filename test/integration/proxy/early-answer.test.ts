@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenClosable, type ClosableServer } from '../../helpers/closable-server.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
 // A destination that answers an upload before reading it (an auth check, a size limit): the
@@ -42,14 +42,8 @@ async function python(args: string[]): Promise<Record<string, unknown>> {
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
-interface EarlyOrigin {
-  readonly url: string;
-  close(): Promise<void>;
-}
-
 /** A node origin that never reads a request body: `/401` answers 300 ms later in one write, `/413` sends its head at once and ends 300 ms later. */
-async function startEarlyOrigin(): Promise<EarlyOrigin> {
-  const sockets = new Set<Socket>();
+async function startEarlyOrigin(): Promise<ClosableServer> {
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/413') {
       res.writeHead(413, { 'Content-Type': 'text/plain', 'Content-Length': '9' });
@@ -62,25 +56,11 @@ async function startEarlyOrigin(): Promise<EarlyOrigin> {
       res.end('unauthorized\n');
     }, 300);
   });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
+  return listenClosable(server);
 }
 
 describe('a destination that answers an upload before reading it', () => {
-  let origin: EarlyOrigin;
+  let origin: ClosableServer;
   let proxy: StartedProxy;
 
   beforeAll(async () => {

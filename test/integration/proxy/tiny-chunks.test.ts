@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenClosable, type ClosableServer } from '../../helpers/closable-server.js';
 import { startOrigin, streamedBytes, type Origin } from '../../helpers/origins.js';
 import { countSyscalls } from '../../helpers/syscall-count.js';
 import { spawnProxy, type ProxyProcess } from '../resilience/proxy-process.js';
@@ -81,15 +82,12 @@ async function client(mode: 'up' | 'down', port: number, url: string): Promise<R
 }
 
 /** A raw origin that answers every request with BODY in CHUNKS one-byte chunks and a trailer, all in one write. */
-async function startTinyChunkOrigin(): Promise<{ readonly url: string; close(): Promise<void> }> {
+async function startTinyChunkOrigin(): Promise<ClosableServer> {
   const answer = Buffer.concat([
     Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n', 'latin1'),
     tinyChunked(`X-Checksum: ${SHA256}`),
   ]);
-  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     let head = '';
     socket.setEncoding('latin1');
@@ -100,22 +98,12 @@ async function startTinyChunkOrigin(): Promise<{ readonly url: string; close(): 
       socket.write(answer);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
+  return listenClosable(server);
 }
 
 describe('a body of tiny chunks on the direct path', () => {
   let origin: Origin;
-  let tiny: Awaited<ReturnType<typeof startTinyChunkOrigin>>;
+  let tiny: ClosableServer;
   let proxy: ProxyProcess;
 
   beforeAll(async () => {
