@@ -2,6 +2,7 @@ import { connectAction, httpAction } from '../action/build-action.js';
 import { parseAuthority, targetFromParts } from '../action/target-parse.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { Action } from '../contract/action.js';
+import type { Resolution } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
 import { createAddressGuard } from '../net/address-guard.js';
 import type { Listener } from '../net/own-listeners.js';
@@ -39,9 +40,15 @@ export async function checkTarget(config: ProxyConfig, text: string, method: str
   try {
     await reflex.start();
     reflex.stop();
-    const resolution = resolveTarget(target);
-    const decision = await decider.decide({ action, agent: config.agent, resolution, port: target.port });
-    const resolved = await resolution;
+    // As serve (decide-action.ts): a name the local rules refuse is refused before any lookup,
+    // and a lookup has network.dns_timeout, after which a family that answered is the answer.
+    let decision = target.hostType === 'dns' ? decider.refuseByName(action, config.agent) : undefined;
+    let resolved: Resolution | null = null;
+    if (decision === undefined) {
+      const resolution = resolveTarget(target, config.network.dnsTimeoutMs);
+      decision = await decider.decide({ action, agent: config.agent, resolution, port: target.port });
+      resolved = await resolution;
+    }
     const report: Record<string, unknown> = {
       agent: config.agent,
       mode: config.mode,
@@ -50,8 +57,9 @@ export async function checkTarget(config: ProxyConfig, text: string, method: str
       tool: action.tool ?? null,
       publisher: action.publisher ?? null,
       method: action.metadata.method ?? (action.kind === 'connect' ? 'CONNECT' : null),
-      addresses: resolved.ok ? resolved.addresses : null,
-      dns_error: resolved.ok ? null : resolved.message,
+      addresses: resolved?.ok === true ? resolved.addresses : null,
+      dns_error: resolved === null || resolved.ok ? null : resolved.message,
+      looked_up: resolved !== null,
       decision: decision.decision,
       enforce: decision.enforce,
       would_block: decision.wouldBlock,
@@ -61,7 +69,7 @@ export async function checkTarget(config: ProxyConfig, text: string, method: str
       verdict_id: decision.verdictId,
     };
     if (method !== null && action.kind === 'connect') report['note'] = 'a TLS URL is a CONNECT tunnel: the method is not visible to the proxy';
-    const verdict = decision.decision === 'block' ? 'block' : resolved.ok ? 'allow' : 'unreachable';
+    const verdict = decision.decision === 'block' ? 'block' : resolved?.ok === true ? 'allow' : 'unreachable';
     return { kind: 'decided', verdict, report };
   } finally {
     reflex.stop();

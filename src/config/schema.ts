@@ -71,7 +71,7 @@ export const networkSchema = z.strictObject({
   idle_timeout: duration('Idle tunnels and keep-alive sockets are closed after this.').prefault('5m'),
   dns_ttl: duration('How long a name lookup is reused (0s looks up every time).', { min: 0 }).prefault('30s'),
   dns_negative_ttl: duration('How long a failed name lookup is reused (0s: never reused).', { min: 0, max: 3_600_000 }).prefault('5s'),
-  dns_timeout: duration('Deadline for one name lookup; past it the lookup fails (502 KZP_ERR_DNS, or the stale answer).', { max: 600_000 }).prefault('5s'),
+  dns_timeout: duration('Deadline for one name lookup; past it the lookup fails (502 KZP_ERR_DNS, or the stale answer), unless one address family has answered.', { max: 600_000 }).prefault('5s'),
   dns_stale_if_error: duration('How long past dns_ttl a name\'s last answer may serve while the resolver gives no answer (0s: never); never after the name is gone (NXDOMAIN, NODATA).', { min: 0 }).prefault('5m'),
 });
 

@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Resolution } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
-import { lookupAll, type FailedLookup, type LookupResult } from './resolve.js';
+import { lookupWithin, type NameLookup } from './lookup-deadline.js';
+import { lookupAll, type LookupResult } from './resolve.js';
 
 export interface DnsCacheOptions {
   /** How long an answer with addresses is reused; 0 turns the cache off (lookups still coalesce). */
@@ -17,14 +18,15 @@ export interface DnsCacheOptions {
   readonly staleIfErrorMs?: number;
   /**
    * A lookup not answered within this fails (`lookup timed out`, then stale like any failure to
-   * get an answer): the resolver's own timing (c-ares, resolve.ts) gives up after about 6 s.
-   * 0: no deadline but the resolver's.
+   * get an answer), unless one address family has answered: those addresses are the answer
+   * (lookup-deadline.ts). The resolver's own timing (c-ares, resolve.ts) gives up after about
+   * 6 s. 0: no deadline but the resolver's.
    */
   readonly timeoutMs?: number;
   /** Names kept at most; the least recently used goes first. */
   readonly maxEntries: number;
   /** The system resolver by default (resolve.ts: /etc/hosts, then DNS for the name as written); must never reject. */
-  readonly lookup?: (host: string) => Promise<LookupResult>;
+  readonly lookup?: NameLookup;
   /** Clock in ms for the TTLs (tests pass a fake one); performance.now by default. */
   readonly now?: () => number;
 }
@@ -113,7 +115,7 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
         settle(host, pending, answer, answer !== resolution);
         return answer;
       };
-      const pending = withDeadline(lookup(host), options.timeoutMs ?? 0).then(finish, (error: unknown) =>
+      const pending = lookupWithin(lookup, host, options.timeoutMs ?? 0).then(finish, (error: unknown) =>
         finish({ ok: false, code: 'KZP_ERR_DNS', message: `lookup failed: ${error instanceof Error ? error.name : 'unknown'}`, negative: false }),
       );
       // In flight it has no lifetime: every caller until it settles shares it.
@@ -134,28 +136,4 @@ export function createDnsCache(options: DnsCacheOptions): DnsCache {
       return { lookups, hits, stale };
     },
   };
-}
-
-/** No answer within the deadline: a resolver failure, so the last answer may serve. */
-const TIMED_OUT: FailedLookup = { ok: false, code: 'KZP_ERR_DNS', message: 'lookup timed out', negative: false };
-
-/** The lookup's answer, or TIMED_OUT when it takes longer than `timeoutMs` (the lookup itself runs on; its late answer is dropped). */
-function withDeadline(lookup: Promise<LookupResult>, timeoutMs: number): Promise<LookupResult> {
-  if (timeoutMs <= 0) return lookup;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      resolve(TIMED_OUT);
-    }, timeoutMs);
-    timer.unref();
-    lookup.then(
-      (resolution) => {
-        clearTimeout(timer);
-        resolve(resolution);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error('lookup failed'));
-      },
-    );
-  });
 }

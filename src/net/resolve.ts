@@ -3,6 +3,7 @@ import type { Resolution } from '../contract/decision.js';
 import type { Target } from '../contract/target.js';
 import { createFamilyOrder, type FamilyOrder } from './family-order.js';
 import { createHostsFile, type HostsFile } from './hosts-file.js';
+import { lookupWithin, type NameLookup } from './lookup-deadline.js';
 import { pollFile, type PolledFile } from './polled-file.js';
 
 /** A lookup that found no address, and whether that is the name's answer or no answer at all. */
@@ -51,9 +52,10 @@ export interface NameResolverOptions {
  * timeout and tries, never on libuv's thread pool, where getaddrinfo blocked a worker per slow
  * name). So resolv.conf's `search` list and `ndots` never apply: the name a policy decided is the
  * name resolved, `db` is not db.corp.test (Squid's dns_defnames off), and a single-label name the
- * hosts file does not list is no such name. Never rejects.
+ * hosts file does not list is no such name. Told its deadline has come (lookup-deadline.ts), it
+ * answers with the family that has answered, if any. Never rejects.
  */
-export function createNameResolver(options: NameResolverOptions = {}): (host: string) => Promise<LookupResult> {
+export function createNameResolver(options: NameResolverOptions = {}): NameLookup {
   const hosts = options.hostsFile ?? createHostsFile();
   const familyOrder = options.familyOrder ?? createFamilyOrder();
   const channel: PolledFile<Resolver> = pollFile(options.resolvConfPath ?? '/etc/resolv.conf', () => {
@@ -61,7 +63,7 @@ export function createNameResolver(options: NameResolverOptions = {}): (host: st
     if (options.servers !== undefined) resolver.setServers(options.servers);
     return resolver;
   });
-  const lookup = async (host: string): Promise<LookupResult> => {
+  const lookup = async (host: string, deadline?: AbortSignal): Promise<LookupResult> => {
     const name = host.toLowerCase().replace(/\.$/, '');
     const listed = hosts.addressesOf(name);
     if (listed !== undefined) {
@@ -69,12 +71,50 @@ export function createNameResolver(options: NameResolverOptions = {}): (host: st
     }
     const resolver = channel.current();
     const absolute = `${name}.`;
-    const [ipv4, ipv6] = await Promise.allSettled([resolver.resolve4(absolute), resolver.resolve6(absolute)]);
+    const [ipv4, ipv6] = await bothFamilies(resolver.resolve4(absolute), resolver.resolve6(absolute), deadline);
     const addresses = familyOrder(ipv4.status === 'fulfilled' ? ipv4.value : [], ipv6.status === 'fulfilled' ? ipv6.value : []);
     if (addresses.length > 0) return { ok: true, addresses };
     return failure(errorCode(ipv4), errorCode(ipv6));
   };
-  return (host) => lookup(host).catch((error: unknown) => failed(errorCode({ status: 'rejected', reason: error }), false));
+  return (host, deadline) => lookup(host, deadline).catch((error: unknown) => failed(errorCode({ status: 'rejected', reason: error }), false));
+}
+
+type Answer = PromiseSettledResult<readonly string[]>;
+
+/** A query still unanswered at the deadline, as c-ares reports one that times out. */
+const UNANSWERED: Answer = { status: 'rejected', reason: { code: 'ETIMEOUT' } };
+
+/**
+ * Both queries' answers. When `deadline` aborts after one has answered and before the other, what
+ * there is, the other as timed out; with neither answered, nothing (the deadline's own answer).
+ */
+function bothFamilies(ipv4: Promise<string[]>, ipv6: Promise<string[]>, deadline: AbortSignal | undefined): Promise<[Answer, Answer]> {
+  const both = Promise.allSettled([ipv4, ipv6]);
+  if (deadline === undefined) return both;
+  let v4: Answer | null = null;
+  let v6: Answer | null = null;
+  const keep = (promise: Promise<string[]>, store: (answer: Answer) => void): void => {
+    promise.then(
+      (value) => {
+        store({ status: 'fulfilled', value });
+      },
+      (reason: unknown) => {
+        store({ status: 'rejected', reason });
+      },
+    );
+  };
+  keep(ipv4, (answer) => (v4 = answer));
+  keep(ipv6, (answer) => (v6 = answer));
+  return new Promise((resolve) => {
+    const onDeadline = (): void => {
+      if (v4 !== null || v6 !== null) resolve([v4 ?? UNANSWERED, v6 ?? UNANSWERED]);
+    };
+    deadline.addEventListener('abort', onDeadline, { once: true });
+    void both.then((answers) => {
+      deadline.removeEventListener('abort', onDeadline);
+      resolve(answers);
+    });
+  });
 }
 
 /**
@@ -100,20 +140,20 @@ function errorCode(result: PromiseSettledResult<readonly string[]>): string {
   return 'unknown';
 }
 
-let systemResolver: ((host: string) => Promise<LookupResult>) | undefined;
+let systemResolver: NameLookup | undefined;
 
 /** The system's name resolver (createNameResolver on /etc/hosts and /etc/resolv.conf), one per process. */
-export function lookupAll(host: string): Promise<LookupResult> {
+export function lookupAll(host: string, deadline?: AbortSignal): Promise<LookupResult> {
   systemResolver ??= createNameResolver();
-  return systemResolver(host);
+  return systemResolver(host, deadline);
 }
 
 /**
- * Resolve a canonical target once. The transport starts this before asking for a verdict (DNS
- * overlaps the decision), hands the promise to the Decider, and later dials only these addresses.
+ * Resolve a canonical target once, within `timeoutMs` (network.dns_timeout; 0: the resolver's own
+ * timing), without the cache: `kaizen-proxy check` answers as serve would for a name not yet held.
  * Never rejects: a failure is a `KZP_ERR_DNS` resolution.
  */
-export function resolveTarget(target: Target): Promise<Resolution> {
+export function resolveTarget(target: Target, timeoutMs = 0): Promise<Resolution> {
   if (target.hostType !== 'dns') return Promise.resolve({ ok: true, addresses: [target.host] });
-  return lookupAll(target.host);
+  return lookupWithin(lookupAll, target.host, timeoutMs);
 }

@@ -4,12 +4,13 @@ import { randomInt } from 'node:crypto';
 
 /**
  * What a name answers now. `records`: an answer with the addresses of its family (an empty list,
- * or a family left out, is NOERROR with no answer: NODATA); `nxdomain`: no such name (RCODE 3);
+ * or a family left out, is NOERROR with no answer: NODATA; `silent`: that family's queries are
+ * dropped, as by a server or firewall that drops AAAA); `nxdomain`: no such name (RCODE 3);
  * `servfail`: the server cannot answer (RCODE 2); `silent`: the query is dropped (the resolver
  * times out). A name never set is NXDOMAIN.
  */
 export type ZoneAnswer =
-  | { readonly records: { readonly a?: readonly string[]; readonly aaaa?: readonly string[] } }
+  | { readonly records: { readonly a?: readonly string[] | 'silent'; readonly aaaa?: readonly string[] | 'silent' } }
   | 'nxdomain'
   | 'servfail'
   | 'silent';
@@ -50,7 +51,7 @@ export async function startDnsServer(): Promise<DnsServer> {
     queries.push({ name: query.name, type: query.type });
     for (const wake of waiters) wake();
     const answer = zone.get(query.name) ?? 'nxdomain';
-    if (answer === 'silent') return;
+    if (answer === 'silent' || familyOf(answer, query.type) === 'silent') return;
     socket.send(reply(message, query, answer), peer.port, peer.address);
   });
   return {
@@ -128,7 +129,8 @@ function parseQuery(message: Buffer): Query | undefined {
 
 function reply(message: Buffer, query: Query, answer: Exclude<ZoneAnswer, 'silent'>): Buffer {
   const rcode = answer === 'nxdomain' ? 3 : answer === 'servfail' ? 2 : 0;
-  const addresses = typeof answer === 'object' ? ((query.type === TYPE_A ? answer.records.a : query.type === TYPE_AAAA ? answer.records.aaaa : undefined) ?? []) : [];
+  const family = familyOf(answer, query.type);
+  const addresses = family === undefined || family === 'silent' ? [] : family;
   const header = Buffer.alloc(12);
   header.writeUInt16BE(message.readUInt16BE(0), 0); // id
   // QR, AA, the query's RD, RA; the RCODE.
@@ -146,6 +148,12 @@ function reply(message: Buffer, query: Query, answer: Exclude<ZoneAnswer, 'silen
     return Buffer.concat([record, data]);
   });
   return Buffer.concat([header, message.subarray(12, query.end), ...records]);
+}
+
+/** What `answer` holds for a query of `type` (A or AAAA), when it is a records answer. */
+function familyOf(answer: ZoneAnswer, type: number): readonly string[] | 'silent' | undefined {
+  if (typeof answer !== 'object') return undefined;
+  return type === TYPE_A ? answer.records.a : type === TYPE_AAAA ? answer.records.aaaa : undefined;
 }
 
 function ipv4Bytes(address: string): Buffer {

@@ -4,7 +4,7 @@ import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpe
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient, sendRaw } from '../../helpers/raw-client.js';
 import { underNameserver } from '../../helpers/system-resolver.js';
-import { cleanEnv, startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli-process.js';
+import { cleanEnv, runCli, startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli-process.js';
 
 /**
  * A destination the local policy refuses by its name alone (a `domains` blocklist) is refused
@@ -18,23 +18,26 @@ let dns: DnsServer;
 let origin: Origin;
 let cp: FakeControlPlane;
 let proxy: ServeProcess;
+let config: string;
+let env: NodeJS.ProcessEnv;
 
 const BLOCKED_CONNECT = 'c2vjcmv0lwfwas1rzxk.exfil.test';
 const BLOCKED_GET = 'dg9rzw4tmg.exfil.test';
+const BLOCKED_CHECK = 'y2hly2s.exfil.test';
 const ALLOWED = 'allowed.kzp.test';
 const REASON = 'blocked by local policy "no-exfil" (domains)';
 
 beforeAll(async () => {
   [dns, origin, cp] = await Promise.all([startDnsServer(), startOrigin(), startFakeControlPlane()]);
-  for (const name of [BLOCKED_CONNECT, BLOCKED_GET, ALLOWED]) dns.set(name, { records: { a: ['127.0.0.1'] } });
+  for (const name of [BLOCKED_CONNECT, BLOCKED_GET, BLOCKED_CHECK, ALLOWED]) dns.set(name, { records: { a: ['127.0.0.1'] } });
   cp.routeWith('/v1/policy', reply.policies([]));
   cp.respondWith(reply.allow());
-  const config = writeFile(
+  config = writeFile(
     tempDir(),
     'kaizen-proxy.yaml',
     'network: { allow_private: [127.0.0.0/8] }\npolicies:\n  - { name: no-exfil, mode: blocklist, rules: { domains: [exfil.test] } }\n',
   );
-  const env = cleanEnv({ KAIZEN_API_KEY: 'kz_test_name_rules', KAIZEN_API_URL: cp.url });
+  env = cleanEnv({ KAIZEN_API_KEY: 'kz_test_name_rules', KAIZEN_API_URL: cp.url });
   proxy = await startServe(['--config', config, '--listen', '127.0.0.1:0', '--admin', 'off'], env, undefined, underNameserver(dns.address));
 });
 
@@ -76,6 +79,14 @@ describe('a destination refused by a name-only rule is not looked up', () => {
     expect(decision).toMatchObject({ decision: 'block', source: 'local' });
     expect(exfilQueries(from)).toEqual([]);
     expect(origin.connections).toBe(0);
+  });
+
+  it('`check` answers as serve does: refused by the domains rule, not looked up (looked_up: false), exit 1', async () => {
+    const from = dns.queries.length;
+    const result = await runCli(['check', '--config', config, `${BLOCKED_CHECK}:443`], env, undefined, underNameserver(dns.address));
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'block', source: 'local', reason: REASON, addresses: null, dns_error: null, looked_up: false });
+    expect(exfilQueries(from)).toEqual([]);
   });
 
   it('an allowed name is still looked up, judged by the control plane, and reached', async () => {

@@ -3,7 +3,7 @@ import { startDnsServer, type DnsServer, type ZoneAnswer } from '../../helpers/d
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { underNameserver } from '../../helpers/system-resolver.js';
-import { startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli-process.js';
+import { runCli, startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli-process.js';
 
 /**
  * Serve-stale (network.dns_stale_if_error) covers a resolver that gives no answer, not an answer
@@ -17,13 +17,14 @@ import { startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli
 let dns: DnsServer;
 let origin: Origin;
 let proxy: ServeProcess;
+let config: string;
 
 const A_LOOPBACK: ZoneAnswer = { records: { a: ['127.0.0.1'] } };
 
 beforeAll(async () => {
   dns = await startDnsServer();
   origin = await startOrigin();
-  const config = writeFile(
+  config = writeFile(
     tempDir(),
     'kaizen-proxy.yaml',
     'network: { allow_private: [127.0.0.0/8], dns_ttl: 0s, dns_negative_ttl: 1h, dns_timeout: 300ms, dns_stale_if_error: 5m }\n',
@@ -59,6 +60,21 @@ async function afterChange(name: string, answer: ZoneAnswer): Promise<{ readonly
   const result = await connectTo(name);
   return { result, asked: dns.queries.slice(from).some((query) => query.name === name) };
 }
+
+describe('a name one of whose families is never answered', () => {
+  it('AAAA queries dropped: the A answer in hand at dns_timeout is the answer, not 502', async () => {
+    dns.set('no-aaaa.kzp.test', { records: { a: ['127.0.0.1'], aaaa: 'silent' } });
+    expect(await connectTo('no-aaaa.kzp.test')).toEqual({ status: 200, reached: true });
+    expect(dns.queries.filter((query) => query.name === 'no-aaaa.kzp.test').map((query) => query.type)).toContain(28);
+  });
+
+  it('`check` has dns_timeout too, and answers as serve does', async () => {
+    dns.set('no-aaaa-check.kzp.test', { records: { a: ['127.0.0.1'], aaaa: 'silent' } });
+    const result = await runCli(['check', '--config', config, `no-aaaa-check.kzp.test:${String(origin.port)}`], undefined, undefined, underNameserver(dns.address));
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'allow', addresses: ['127.0.0.1'], dns_error: null, looked_up: true });
+  });
+});
 
 describe('a name whose lookup fails after it answered', () => {
   it('deleted (NXDOMAIN): 502 KZP_ERR_DNS at once, not the old address; the negative answer is kept for dns_negative_ttl', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFamilyOrder } from '../../../src/net/family-order.js';
+import { lookupWithin, TIMED_OUT, type NameLookup } from '../../../src/net/lookup-deadline.js';
 import { createNameResolver, type LookupResult } from '../../../src/net/resolve.js';
 import { startDnsServer, type DnsServer } from '../../helpers/dns-server.js';
 
@@ -8,7 +9,7 @@ import { startDnsServer, type DnsServer } from '../../helpers/dns-server.js';
  * what each kind of answer becomes, A and AAAA together, and the hosts file before DNS.
  */
 let dns: DnsServer;
-let lookup: (host: string) => Promise<LookupResult>;
+let lookup: NameLookup;
 
 beforeAll(async () => {
   dns = await startDnsServer();
@@ -68,5 +69,24 @@ describe('name resolver', () => {
     expect(await lookup('listed.kzp.test')).toEqual({ ok: true, addresses: ['192.0.2.9', '2001:db8::9'] });
     expect(await lookup('LISTED.kzp.test.')).toEqual({ ok: true, addresses: ['192.0.2.9', '2001:db8::9'] });
     expect(askedSince(from)).toEqual([]);
+  });
+});
+
+describe('name resolver at its deadline (network.dns_timeout)', () => {
+  it('answers with the family that answered when the other is dropped (AAAA, then A)', async () => {
+    dns.set('no-aaaa.kzp.test', { records: { a: ['192.0.2.7'], aaaa: 'silent' } });
+    dns.set('no-a.kzp.test', { records: { a: 'silent', aaaa: ['2001:db8::7'] } });
+    expect(await lookupWithin(lookup, 'no-aaaa.kzp.test', 300)).toEqual({ ok: true, addresses: ['192.0.2.7'] });
+    expect(await lookupWithin(lookup, 'no-a.kzp.test', 300)).toEqual({ ok: true, addresses: ['2001:db8::7'] });
+  });
+
+  it('no A record (NODATA) with AAAA dropped is no answer, not a negative one: a stale answer may serve', async () => {
+    dns.set('gone-half.kzp.test', { records: { a: [], aaaa: 'silent' } });
+    expect(await lookupWithin(lookup, 'gone-half.kzp.test', 300)).toEqual(NO_ANSWER('ETIMEOUT'));
+  });
+
+  it('with neither family answered: lookup timed out', async () => {
+    dns.set('mute.kzp.test', 'silent');
+    expect(await lookupWithin(lookup, 'mute.kzp.test', 300)).toEqual(TIMED_OUT);
   });
 });

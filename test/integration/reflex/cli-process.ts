@@ -28,9 +28,16 @@ export function writeFile(dir: string, name: string, text: string): string {
   return path;
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv(), cwd = tmpdir()): Promise<CliResult> {
+/** `launch` as startServe's. */
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+  cwd = tmpdir(),
+  launch: (argv: readonly string[]) => readonly string[] = (argv) => argv,
+): Promise<CliResult> {
+  const [command = process.execPath, ...rest] = launch([process.execPath, CLI, ...args]);
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env, cwd, timeout: 20_000 }, (error, stdout, stderr) => {
+    execFile(command, rest, { env, cwd, timeout: 20_000 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       done({ code, stdout, stderr });
     });
