@@ -67,8 +67,9 @@ export function dispatchUpstream(
   /** The answer's head (its Connection tokens name fields its trailers lose too). */
   let answerHeaders: readonly string[] = [];
   /**
-   * The destination's head, relayed with the body bytes read with it (or the end): until then a
-   * failure can still be answered 502. A head that came alone goes out at once (flushHeld).
+   * The destination's head, relayed with the body bytes of its read once that read is parsed (or
+   * at the end): a body that breaks anywhere in that read is still answered 502. A head that came
+   * alone goes out as soon as its read is parsed (onParsed).
    */
   let held: ResponseHead | null = null;
   /**
@@ -105,7 +106,9 @@ export function dispatchUpstream(
     const chunks = gathered;
     first = null;
     gathered = null;
-    return res.write(chunks === null ? chunk : Buffer.concat(chunks));
+    const bytes = chunks === null ? chunk : Buffer.concat(chunks);
+    tally.bytesDown += bytes.length;
+    return res.write(bytes);
   };
 
   /** Writes the held head; false (the exchange failed) when it cannot be relayed. */
@@ -151,9 +154,8 @@ export function dispatchUpstream(
         fail(protocolError('transfer coding the client cannot take'));
         return;
       }
-      // Written with the body bytes of the same read, in one write: a body broken in them (a bad
-      // first chunk size) is still answered 502, not a head and a cut. A head alone goes once its
-      // read is parsed (onParsed).
+      // Written with the body bytes of the same read, in one write, once the read is parsed: a body
+      // broken in them (a bad chunk size) is still answered 502, not a head and a cut.
       held = head;
     },
     onInterim(status) {
@@ -161,8 +163,6 @@ export function dispatchUpstream(
       if (status === 100 && expectsContinue && !res.headersSent) res.writeContinue();
     },
     onBody(chunk) {
-      if (held !== null && !relayHead(held)) return false;
-      tally.bytesDown += chunk.length;
       if (first === null) first = chunk;
       else if (gathered === null) gathered = [first, chunk];
       else gathered.push(chunk);
@@ -170,15 +170,20 @@ export function dispatchUpstream(
       return true;
     },
     /**
-     * A read is parsed: its body bytes go to the client in one write. When it brought the head and
-     * no body with it (a stream, a long poll, an answer still being made), the head reaches the
-     * client now, as a direct connection gives it, not with a first body byte that may be minutes
-     * away.
+     * A read is parsed: its body bytes go to the client in one write, after the head when the read
+     * brought it. A head without body bytes (a stream, a long poll, an answer still being made)
+     * reaches the client now, as a direct connection gives it, not with a first body byte that may
+     * be minutes away.
      */
     onParsed() {
-      if (held === null) return relayBody();
-      if (!failed && relayHead(held)) res.flushHeaders();
-      return true;
+      if (held !== null) {
+        if (failed || !relayHead(held)) return true;
+        if (first === null) {
+          res.flushHeaders();
+          return true;
+        }
+      }
+      return relayBody();
     },
     onComplete(trailers) {
       connection = null;
@@ -200,8 +205,10 @@ export function dispatchUpstream(
         send(true);
         return;
       }
-      // What the read brought before the failure reaches the client before its cut.
-      relayBody();
+      // What the read brought before the failure reaches the client before its cut; with the head
+      // still held, none of it went out, and the client gets a 502 instead.
+      if (held === null) relayBody();
+      else first = gathered = null;
       fail(error);
     },
   };

@@ -42,6 +42,8 @@ beforeAll(async () => {
     else if (path === '/stall') socket.write(promised);
     else if (path === '/huge-chunk') socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n');
     else if (path === '/negative-chunk') socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n');
+    // Two good chunks, then a bad size, all in the head's write (and so, here, its read).
+    else if (path === '/later-bad-chunk') socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\nZZ\r\n');
   });
   // The idle timeout is what cuts the stalled body.
   proxy = await startProxy({
@@ -86,7 +88,7 @@ describe.each(paths)('a destination failing mid-answer ($lane)', ({ extra }) => 
     await expect.poll(() => closedEvents.find((e) => e.action.metadata['path'] === path)).toMatchObject({ status: 200, bytesDown: 50, error: code });
   });
 
-  it.each(['/huge-chunk', '/negative-chunk'])('%s: a bad first chunk size before any byte reached the client is a 502 KZP_ERR_UPSTREAM_PROTOCOL', async (path) => {
+  it.each(['/huge-chunk', '/negative-chunk', '/later-bad-chunk'])('%s: a bad chunk size in the head\'s read, before any byte reached the client, is a 502 KZP_ERR_UPSTREAM_PROTOCOL', async (path) => {
     closedEvents.length = 0;
     const from = proxy.logs.lines.length;
     const got = await curl(['-x', proxy.url, ...extra, url(path)]);
