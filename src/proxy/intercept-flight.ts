@@ -1,6 +1,6 @@
 import { METHODS } from 'node:http';
 import type { Socket } from 'node:net';
-import { looksLikeTls, startsSsl2ClientHello } from '../net/client-hello.js';
+import { startsSsl2ClientHello } from '../net/client-hello.js';
 
 /** What an intercepted tunnel's first client bytes can be: the two protocols the proxy terminates, or another one. */
 export type FlightKind = 'tls' | 'http' | 'other';
@@ -16,8 +16,15 @@ export type InterceptFlight =
   /** The client closed (or sent only its FIN) first. */
   | { readonly kind: 'gone' };
 
-/** A TLS record's version major byte, after its content type (a handshake: looksLikeTls). */
-const TLS_MAJOR = 0x03;
+/**
+ * The content types of TLS records a server may read first: change_cipher_spec, alert, handshake
+ * and application_data. Not only a handshake: Go's crypto/tls drops a warning alert before the
+ * ClientHello, and takes a first record whose version is anything below 0x1000 (rustls takes
+ * DTLS's 0xfeXX too). A record of one of these types is TLS whatever its version, for the
+ * interception's TLS server to refuse what it cannot read: never passed to a lenient destination.
+ */
+const TLS_FIRST_TYPE = 0x14;
+const TLS_LAST_TYPE = 0x17;
 const CR = 0x0d;
 const LF = 0x0a;
 /**
@@ -44,10 +51,10 @@ const MAYBE_REQUEST_LINE = new RegExp(`^${SEP}*(?:${TOKEN}(?:${SEP}[^\\r\\n]*)?)
 const MAX_UNDECIDED_LINE = 8192;
 
 /**
- * Which protocol bytes from a client begin, as soon as they can tell: TLS (a handshake record, or
- * a ClientHello in SSL 2.0's record format), HTTP (a request line's method and its space, an empty
- * line, or a first line ending in an HTTP version whatever its method), or neither; null while they
- * could still be either (a lone 0x16, `GE`, `get /x`).
+ * Which protocol bytes from a client begin, as soon as they can tell: TLS (a record of any version
+ * whose type a TLS server may read first, or a ClientHello in SSL 2.0's record format), HTTP (a
+ * request line's method and its space, an empty line, or a first line ending in an HTTP version
+ * whatever its method), or neither; null while they could still be either (`GE`, `get /x`).
  *
  * Only what can start neither is another protocol, passed to the destination unseen: llhttp (and
  * the destination's parser) skips any number of empty lines before a request line, and an OpenSSL
@@ -63,10 +70,7 @@ export function judgeFlight(bytes: Buffer): FlightKind | null {
   const first = bytes[0];
   if (first === undefined) return null;
   if (first === CR || first === LF) return 'http';
-  if (looksLikeTls(first)) {
-    if (bytes.length < 2) return null;
-    return bytes[1] === TLS_MAJOR ? 'tls' : 'other';
-  }
+  if (startsTlsRecord(first)) return 'tls';
   const sslv2 = startsSsl2ClientHello(bytes);
   if (sslv2 !== false) return sslv2 === null ? null : 'tls';
   const start = bytes.subarray(0, LONGEST_START);
@@ -97,7 +101,12 @@ function judgeRequestLine(bytes: Buffer): FlightKind | null {
  * they started like, served as before (the TLS handshake or the HTTP parser then times out or refuses).
  */
 export function likelyKind(bytes: Buffer): 'tls' | 'http' {
-  return looksLikeTls(bytes[0] ?? 0) || startsSsl2ClientHello(bytes) !== false ? 'tls' : 'http';
+  return startsTlsRecord(bytes[0] ?? 0) || startsSsl2ClientHello(bytes) !== false ? 'tls' : 'http';
+}
+
+/** Whether a first byte is the content type of a TLS record some TLS server reads first (TLS_FIRST_TYPE). */
+function startsTlsRecord(first: number): boolean {
+  return first >= TLS_FIRST_TYPE && first <= TLS_LAST_TYPE;
 }
 
 /**

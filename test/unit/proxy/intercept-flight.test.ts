@@ -5,10 +5,21 @@ import { sslv2ClientHello } from '../../helpers/sslv2-hello.js';
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
 
 describe('judgeFlight: which protocol an intercepted tunnel carries, from its first bytes', () => {
-  it('a TLS handshake record is TLS from its second byte', () => {
-    expect(judgeFlight(Buffer.from([0x16]))).toBeNull();
+  it('a TLS record of a type a server may read first is TLS from its first byte, whatever its version', () => {
+    expect(judgeFlight(Buffer.from([0x16]))).toBe('tls');
     expect(judgeFlight(Buffer.from([0x16, 0x03, 0x01]))).toBe('tls');
-    expect(judgeFlight(Buffer.from([0x16, 0x00]))).toBe('other');
+    // Go's crypto/tls drops a warning alert before the ClientHello, and takes any version below 0x1000.
+    expect(judgeFlight(Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x01, 0x64]))).toBe('tls');
+    expect(judgeFlight(Buffer.from([0x16, 0x00, 0x00, 0x00, 0x2e]))).toBe('tls');
+    expect(judgeFlight(Buffer.from([0x16, 0x0f, 0xff]))).toBe('tls');
+    // rustls knows DTLS's versions; any other version is the interception's TLS server's to refuse.
+    expect(judgeFlight(Buffer.from([0x16, 0xfe, 0xfd]))).toBe('tls');
+    expect(judgeFlight(Buffer.from([0x16, 0x47, 0x45]))).toBe('tls');
+    expect(judgeFlight(Buffer.from([0x14, 0x03, 0x03, 0x00, 0x01, 0x01]))).toBe('tls');
+    expect(judgeFlight(Buffer.from([0x17, 0x03, 0x03, 0x00, 0x10]))).toBe('tls');
+    // The content types around them are no record a TLS server reads first.
+    expect(judgeFlight(Buffer.from([0x13, 0x03, 0x01]))).toBe('other');
+    expect(judgeFlight(Buffer.from([0x18, 0x03, 0x01]))).toBe('other');
   });
 
   it('a request line is HTTP once its method and space are in, and undecided before', () => {
@@ -81,6 +92,7 @@ describe('judgeFlight: which protocol an intercepted tunnel carries, from its fi
 
   it('undecided bytes are taken for what they started like', () => {
     expect(likelyKind(Buffer.from([0x16]))).toBe('tls');
+    expect(likelyKind(Buffer.from([0x15, 0x03]))).toBe('tls');
     expect(likelyKind(Buffer.from([0x80, 0x2e]))).toBe('tls');
     expect(likelyKind(bytes('GE'))).toBe('http');
   });
