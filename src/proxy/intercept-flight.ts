@@ -36,17 +36,18 @@ const REQUEST_STARTS: readonly Buffer[] = [...METHODS, 'PRI'].map((method) => Bu
 const LONGEST_START = Math.max(...REQUEST_STARTS.map((start) => start.length));
 /**
  * What a lenient destination may split a request line on: any whitespace Python's str.split takes
- * in a Latin-1 line (http.server does that), tabs and form feeds included, not only the one space.
+ * in a Latin-1 line (http.server reads up to the LF, strips the CRs and LFs that end the line, and
+ * splits the rest so), tabs, form feeds and a CR within the line included, not only the one space.
  */
-const SEP = '[\\t\\x0b\\x0c \\x1c-\\x1f\\x85\\xa0]';
+const SEP = '[\\t\\x0b\\x0c\\r \\x1c-\\x1f\\x85\\xa0]';
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 /** A known method after any leading whitespace, then whitespace: HTTP even without a version (HTTP/0.9's `GET /x`). */
 const KNOWN_METHOD_LINE = new RegExp(`^${SEP}*(?:${[...METHODS, 'PRI'].map((method) => method.replace(/[-]/g, '\\-')).join('|')})${SEP}`);
 /** A whole first line that is a request line with any method: a token, a target, `HTTP/`, apart by any whitespace. */
 // One SEP after the token, not a run: the run is part of what follows, and the match stays linear.
-const REQUEST_LINE = new RegExp(`^${SEP}*${TOKEN}${SEP}[^\\r\\n]*${SEP}HTTP/`, 'i');
-/** A first line so far that may still become one of those. */
-const MAYBE_REQUEST_LINE = new RegExp(`^${SEP}*(?:${TOKEN}(?:${SEP}[^\\r\\n]*)?)?$`);
+const REQUEST_LINE = new RegExp(`^${SEP}*${TOKEN}${SEP}[^\\n]*${SEP}HTTP/`, 'i');
+/** A first line so far (its CRs included: they may end it or stand between words) that may still become one of those. */
+const MAYBE_REQUEST_LINE = new RegExp(`^${SEP}*(?:${TOKEN}(?:${SEP}[^\\n]*)?)?$`);
 /** Past this many bytes without the end of their first line, a flight that may be a request line is taken for one. */
 const MAX_UNDECIDED_LINE = 8192;
 
@@ -54,7 +55,8 @@ const MAX_UNDECIDED_LINE = 8192;
  * Which protocol bytes from a client begin, as soon as they can tell: TLS (a record of any version
  * whose type a TLS server may read first, or a ClientHello in SSL 2.0's record format), HTTP (a
  * request line's method and its space, an empty line, or a first line ending in an HTTP version
- * whatever its method), or neither; null while they could still be either (`GE`, `get /x`).
+ * whatever its method), or neither; null while they could still be either (`GE`, `get /x`, or
+ * `FOO /x HTTP/1.1\r` before its LF: a first line stays undecided until it ends).
  *
  * Only what can start neither is another protocol, passed to the destination unseen: llhttp (and
  * the destination's parser) skips any number of empty lines before a request line, and an OpenSSL
@@ -90,10 +92,19 @@ export function judgeFlight(bytes: Buffer): FlightKind | null {
 function judgeRequestLine(bytes: Buffer): FlightKind | null {
   const newline = bytes.indexOf(LF);
   const line = bytes.subarray(0, newline < 0 ? MAX_UNDECIDED_LINE + 1 : newline).toString('latin1');
-  if (KNOWN_METHOD_LINE.test(line)) return 'http';
-  if (newline >= 0) return REQUEST_LINE.test(line) ? 'http' : 'other';
+  // The CRs that end the line so far end it (Python strips them) or, before its LF, may be words apart.
+  const words = line.slice(0, endBeforeCrs(line));
+  if (KNOWN_METHOD_LINE.test(words)) return 'http';
+  if (newline >= 0) return REQUEST_LINE.test(words) ? 'http' : 'other';
   if (!MAYBE_REQUEST_LINE.test(line)) return 'other';
   return line.length > MAX_UNDECIDED_LINE ? 'http' : null;
+}
+
+/** Where the run of CRs ending `line` starts (its length when none do). */
+function endBeforeCrs(line: string): number {
+  let end = line.length;
+  while (end > 0 && line.charCodeAt(end - 1) === CR) end -= 1;
+  return end;
 }
 
 /**

@@ -234,6 +234,7 @@ describe('interception: protocols that are neither TLS nor HTTP', () => {
   it.each([
     ['blank lines and a request line', (target: string) => Buffer.from(`${'\r\n'.repeat(5)}GET /late HTTP/1.1\r\nHost: ${target}\r\n\r\n`, 'latin1')],
     ['a ClientHello in SSL 2.0 record format', () => sslv2ClientHello()],
+    ['a request line with a CR between its words', (target: string) => Buffer.from(`GET\r/late HTTP/1.0\r\nHost: ${target}\r\n\r\n`, 'latin1')],
   ])('a client silent past the wait that then sends %s is intercepted: the dialled destination is dropped unread', async (_name, flight) => {
     const origin = await listen(() => {
       // Never speaks first, as neither an HTTP nor a TLS server does.

@@ -1,8 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { judgeFlight, likelyKind } from '../../../src/proxy/intercept-flight.js';
+import { judgeFlight, likelyKind, type FlightKind } from '../../../src/proxy/intercept-flight.js';
 import { sslv2ClientHello } from '../../helpers/sslv2-hello.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+/**
+ * How judgeFlight judges a whole flight, checked at every byte boundary: each prefix of it is
+ * undecided or judged the same, so the judgement holds however the client splits its writes (a
+ * write ending between CR and LF, a byte at a time) and however the reads then join them.
+ */
+function judgedAtEverySplit(text: string): FlightKind | null {
+  const whole = bytes(text);
+  const judged = judgeFlight(whole);
+  for (let end = 1; end < whole.length; end += 1) {
+    const early = judgeFlight(whole.subarray(0, end));
+    if (early !== null && early !== judged) {
+      throw new Error(`${JSON.stringify(text.slice(0, end))} is judged ${early}, the whole flight ${String(judged)}`);
+    }
+  }
+  return judged;
+}
 
 describe('judgeFlight: which protocol an intercepted tunnel carries, from its first bytes', () => {
   it('a TLS record of a type a server may read first is TLS from its first byte, whatever its version', () => {
@@ -76,9 +93,40 @@ describe('judgeFlight: which protocol an intercepted tunnel carries, from its fi
     expect(judgeFlight(bytes(`A${' '.repeat(8000)}\r\n`))).toBe('other');
   });
 
+  it('a CR within the first line stands between words, as Python splits them: HTTP', () => {
+    expect(judgeFlight(bytes('GET\r/'))).toBe('http');
+    expect(judgedAtEverySplit('GET\r/ HTTP/1.0\r\n\r\n')).toBe('http');
+    expect(judgedAtEverySplit('GET\r/admin/x\r\n')).toBe('http');
+    expect(judgedAtEverySplit('getx\r/admin/x\rHTTP/1.1\r\n')).toBe('http');
+    expect(judgedAtEverySplit('FOO /x\r\rHTTP/1.1\r\n')).toBe('http');
+  });
+
+  it('a first line stays undecided until its LF, whatever CRs end it so far', () => {
+    // A write split between CR and LF: the CR may end the line, or stand between words.
+    expect(judgeFlight(bytes('FOO /first HTTP/1.1\r'))).toBeNull();
+    expect(judgeFlight(bytes('FOO /first HTTP/1.1\r\r'))).toBeNull();
+    expect(judgeFlight(bytes('FOO\r'))).toBeNull();
+    expect(judgeFlight(bytes('GET\r'))).toBeNull();
+    expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6\r'))).toBeNull();
+    expect(judgedAtEverySplit('FOO /first HTTP/1.1\r\nHost: x\r\n\r\nFOO /second HTTP/1.1\r\nHost: x\r\n\r\n')).toBe('http');
+    expect(judgedAtEverySplit('get /x HTTP/1.1\r\r\n')).toBe('http');
+    expect(judgedAtEverySplit(' GET /admin/x\r\n')).toBe('http');
+    expect(judgedAtEverySplit('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')).toBe('http');
+    expect(judgedAtEverySplit(`FOO /${'a'.repeat(9000)} HTTP/1.0\r\n`)).toBe('http');
+    // The CRs ending a whole line end it (Python strips them): what is left is no request line.
+    expect(judgedAtEverySplit('GET\r\n')).toBe('other');
+    expect(judgedAtEverySplit('FOO\r\r\n')).toBe('other');
+    expect(judgedAtEverySplit('SSH-2.0-OpenSSH_9.6\r\n')).toBe('other');
+    expect(judgedAtEverySplit('SSH-2.0-OpenSSH_9.6 Debian-2\r\n')).toBe('other');
+    expect(judgedAtEverySplit('get session:42\r\n')).toBe('other');
+    expect(judgedAtEverySplit('*1\r\n$4\r\nPING\r\n')).toBe('other');
+    // Linear: a long run of CRs is judged at once.
+    expect(judgeFlight(bytes(`A${'\r'.repeat(8000)}B\r\n`))).toBe('other');
+    expect(judgeFlight(bytes(`A${'\r'.repeat(9000)}`))).toBe('http');
+  });
+
   it('anything else is another protocol as soon as it cannot be a request line', () => {
     expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6\r\n'))).toBe('other');
-    expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6\r'))).toBe('other');
     expect(judgeFlight(bytes('SSH-2.0-OpenSSH_9.6 Debian-2\r\n'))).toBe('other');
     expect(judgeFlight(bytes('SS'))).toBeNull();
     expect(judgeFlight(bytes('GET\r\n'))).toBe('other');
