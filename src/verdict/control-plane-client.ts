@@ -8,6 +8,7 @@ import type { Logger } from '../observe/logger.js';
 import type { UpstreamProxySettings } from '../net/upstream-proxy.js';
 import { VERSION } from '../version.js';
 import { parseAnswer } from './answer-schema.js';
+import { readAnswerBody, type AnswerBody } from './answer-body.js';
 import { startDeadline, type Deadline } from './deadline.js';
 import { isLoopbackUrl } from './loopback-url.js';
 import { createRateGate } from './rate-gate.js';
@@ -33,9 +34,9 @@ export interface ControlPlaneClientOptions {
 
 /** Sockets kept to the control plane: enough for bursts of distinct new hosts, never one per action. */
 const MAX_CONNECTIONS = 64;
-/** A verdict answer is a few hundred bytes; anything near this is not one. */
+/** A verdict answer is a few hundred bytes; anything past this is not one, and is read no further. */
 const MAX_ANSWER_BYTES = 256 * 1024;
-/** A policy answer can list many domains and ranges; the pool's response cap is set for it. */
+/** A policy answer can list many domains and ranges; the pool's response cap is set for it (verdict answers stop at MAX_ANSWER_BYTES). */
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
 /** One client, one pool: verdicts (the decider) and policies (the sync) share the connection and the key. */
@@ -117,14 +118,16 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     }
     const { statusCode, body } = response;
     if (statusCode >= 200 && statusCode < 300) {
-      let text: string;
+      let read: AnswerBody;
       try {
-        text = await body.text();
+        read = await readAnswerBody(body, MAX_ANSWER_BYTES);
       } catch (error) {
+        // Cut short before it was whole or known too large: not delivered (see transport-failure.ts).
         return transportAttempt(error, 'body', deadline);
       }
       // Any 2xx delivered the report: an unreadable body is no verdict, yet a replay is acknowledged.
-      const parsed = Buffer.byteLength(text) > MAX_ANSWER_BYTES ? { ok: false as const, message: 'answer too large for a verdict' } : parseAnswer(text);
+      // One too large is known so once past MAX_ANSWER_BYTES, whatever its size: nothing more is read.
+      const parsed = read.kind === 'too_large' ? { ok: false as const, message: 'answer too large for a verdict' } : parseAnswer(read.text);
       if (!parsed.ok) return { kind: 'final', result: { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_ANSWER', parsed.message), delivered: true } };
       return { kind: 'final', result: parsed.ignored.length === 0 ? { ok: true, answer: parsed.answer } : { ok: true, answer: parsed.answer, ignored: parsed.ignored } };
     }

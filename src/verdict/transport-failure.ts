@@ -23,6 +23,9 @@ const MALFORMED = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_RES_E
  * once. While the body is read, a reset (RST: ECONNRESET, EPIPE) is the same connection failure and
  * gets the same retry; a body that ends early on a clean close, exceeds the size limit or does not
  * parse is a malformed answer, not retried (the control plane did answer, and would answer the same).
+ * Neither marks the report delivered, though a 2xx status came: the report is spooled and sent
+ * again rather than risk losing it (the control plane drops a duplicate by its event_id). A body
+ * past the verdict answer's limit never gets here: it is too large, and delivered (answer-body.ts).
  */
 export function classifyTransportError(error: unknown, phase: 'request' | 'body'): TransportFailure {
   const detail = lowLevelCode(error) ?? 'unknown';

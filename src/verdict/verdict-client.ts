@@ -40,7 +40,7 @@ export interface ControlPlaneFailure {
   /**
    * A 2xx answered the report, so the control plane has it, but its body is no verdict answer
    * (malformed, too large). A live call has no verdict all the same; a replay, whose answer changes
-   * nothing, is acknowledged by it.
+   * nothing, is acknowledged by it. Never set for a 2xx whose body was cut short.
    */
   readonly delivered?: boolean;
   /**

@@ -13,10 +13,13 @@ import { eventIdOf, eventually, type RunningProxy, scrape, viaProxy } from './re
 const fixture = useProxyFixture({ timeoutMs: 500 });
 
 const tooLarge: FakeReply = { kind: 'text', status: 200, body: `{"decision":"allow","reason":"${'x'.repeat(300 * 1024)}"}` };
+/** Past the pool's 4 MiB response cap (the policy answer's), which a verdict answer must never meet. */
+const pastResponseCap: FakeReply = { kind: 'text', status: 200, body: `{"decision":"allow","reason":"${'x'.repeat(5 * 1024 * 1024)}"}` };
 const ODD_ANSWERS: readonly (readonly [string, () => FakeReply])[] = [
   ['not JSON', () => reply.garbage()],
   ['a decision that is not a string', () => reply.json(200, { decision: 5 })],
   ['a body too large for a verdict', () => tooLarge],
+  ['a body past the response cap', () => pastResponseCap],
 ];
 
 /** How many times the fake saw each event_id on /v1/verdicts. */

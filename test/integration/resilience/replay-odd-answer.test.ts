@@ -13,12 +13,15 @@ const fixture = useReplayFixture(500);
 const start = (): Promise<RunningProxy> => fixture.start();
 
 const tooLarge: FakeReply = { kind: 'text', status: 200, body: `{"decision":"allow","reason":"${'x'.repeat(300 * 1024)}"}` };
+/** Past the pool's 4 MiB response cap (the policy answer's), which a verdict answer must never meet. */
+const pastResponseCap: FakeReply = { kind: 'text', status: 200, body: `{"decision":"allow","reason":"${'x'.repeat(5 * 1024 * 1024)}"}` };
 
 describe('spool replay answered 2xx with a body that is no readable verdict', () => {
   it.each([
     ['not JSON', reply.garbage()],
     ['a decision that is not a string', reply.json(200, { decision: 5 })],
     ['a body too large for a verdict', tooLarge],
+    ['a body past the response cap', pastResponseCap],
   ])('%s: the live call has no verdict (503) and is not spooled, every replay is acknowledged and the spool drains', async (_name, odd) => {
     const proxy = await start();
     fixture.cp.respondWith(reply.status(503));
