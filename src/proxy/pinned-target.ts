@@ -36,10 +36,14 @@ const INVALID_HOST_REFUSAL = errorRefusal('KZP_ERR_BAD_REQUEST', { message: INVA
  * new action, so one whose identity a reload has removed (or whose token it changed) since the
  * CONNECT is refused, 407 as on a new connection, and the session closed: nothing it sends
  * afterwards would be admitted either. Everything else authenticates itself.
+ *
+ * The first thing every request and upgrade in a session meets, refused or not: the client spoke,
+ * so it trusted the certificate (`heard`, intercept-tunnel.ts), whatever the proxy answers.
  */
 export function authenticateRequest(base: ProxyContext, req: RequestView): ClientAuth {
   const tunnel = base.interception?.pinned(req.socket);
   if (tunnel === undefined) return authenticateClient(base, req.headers['proxy-authorization']);
+  tunnel.heard = true;
   const proxy = tunnel.proxy;
   const identity = proxy.identity;
   if (identity === null || base.authenticate === null || base.authenticate.admits(identity)) return { ok: true, proxy };
@@ -57,7 +61,6 @@ export function authenticateRequest(base: ProxyContext, req: RequestView): Clien
 export function requestSplit(proxy: ProxyContext, req: RequestView, conn: ConnectionContext): RequestSplit {
   const tunnel = proxy.interception?.pinned(req.socket);
   if (tunnel === undefined) return splitRequestTarget(req.url ?? '');
-  tunnel.heard = true;
   const hostProblem = hostFieldProblem(req);
   if (hostProblem !== null) return pinnedRefusal(tunnel, errorRefusal('KZP_ERR_BAD_REQUEST', { message: hostProblem }));
   const hostText = req.headers.host;

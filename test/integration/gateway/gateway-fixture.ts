@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,8 @@ export interface GatewayFixture {
   writeCredentials(agents: readonly string[], tokens?: Readonly<Record<string, string>>): Promise<void>;
   /** Makes an interception CA in the test's directory: the `intercept:` line for configure(), terminating `hosts`. */
   interception(hosts: readonly string[]): Promise<string>;
+  /** The certificate (PEM) of the CA interception() made: what a client that trusts it is given. */
+  caPem(): Promise<string>;
   /** Reloads the configuration file (and the credentials file), as SIGHUP does. */
   reload(): ReloadOutcome;
   /** A plain request through the proxy as `agent`: the status and the block's reason header. */
@@ -110,6 +112,7 @@ export function useGatewayFixture(): GatewayFixture {
       await initCa(caDir, { name: 'kaizen-proxy test interception CA', days: 2, force: false });
       return `intercept: { ca_dir: "${caDir}", hosts: [${hosts.join(', ')}] }`;
     },
+    caPem: () => readFile(join(dir, 'certs', 'ca.pem'), 'utf8'),
     reload: () => running().reload(load(), 'SIGHUP'),
     getAs(agent, host) {
       const port = running().address.port;

@@ -1,7 +1,9 @@
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { reply } from '../../helpers/fake-control-plane.js';
 import { RawClient, type RawResponse } from '../../helpers/raw-client.js';
 import type { LogLine } from '../../helpers/start-proxy.js';
+import { exchange, openTunnel } from '../intercept/tunnel-client.js';
 import { ORIGIN_A, TOKENS, useGatewayFixture } from './gateway-fixture.js';
 
 /**
@@ -68,6 +70,33 @@ describe('gateway identities and connections authenticated at their CONNECT', ()
     const decided = gateway.logs.lines.filter((line) => line.msg === 'decision' && line['kind'] === 'http').map((line) => line['agent']);
     expect(decided).toEqual(['billing-bot', 'ops-bot', 'ops-bot']);
     ops.destroy();
+  });
+
+  it('a TLS session whose first request meets its removed identity is refused 407, not taken for a client that distrusts the CA', async () => {
+    await startIntercepting();
+    const ca = await gateway.caPem();
+    const socket = await openTunnel(proxyPort, authority(), credentials('billing-bot'));
+    // No SNI for an address: the certificate is checked against ORIGIN_A itself.
+    const tls = await new Promise<TLSSocket>((resolve, reject) => {
+      const secured = tlsConnect({ socket, host: ORIGIN_A, ca, ALPNProtocols: ['http/1.1'] });
+      secured.once('secureConnect', () => {
+        resolve(secured);
+      });
+      secured.once('error', reject);
+    });
+    await gateway.writeCredentials(['ops-bot']);
+    expect(gateway.reload()).toEqual({ ok: true, applied: ['gateway'], restartRequired: [] });
+
+    // The client trusted the certificate and spoke: its first request is refused for who it is.
+    const answer = await exchange(tls, `GET /first HTTP/1.1\r\nHost: ${authority()}\r\n\r\n`);
+    expect(answer.status).toBe(407);
+    expect(answer.head).toMatch(/\r\nX-Kaizen-Error: KZP_ERR_PROXY_AUTH\r\n/i);
+    const closed = await gateway.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'connect');
+    expect(closed).toMatchObject({ status: 200, target: authority() });
+    expect(closed['code']).toBeUndefined();
+    // The host's one CA-trust warning is left for a client that really does not trust the CA.
+    expect(gateway.logs.lines.filter((line) => line['code'] === 'KZP_ERR_INTERCEPT_TLS')).toEqual([]);
+    expect(gateway.originRequests(ORIGIN_A)).toEqual([]);
   });
 
   it("an identity whose token a reload changed is refused inside its open session; the new token opens a new one", async () => {

@@ -73,6 +73,15 @@ describe('interception: parser refusals of a client that trusts the CA', () => {
     expect(refused).toMatchObject({ status, target });
   });
 
+  it("a first request the proxy's own framing check refuses (400) is the session's, no CA-trust failure", async () => {
+    const target = 'framing.stripe.com:443';
+    const request = 'GET / HTTP/1.1\r\nHost: framing.stripe.com\r\nConnection: close, Content-Length\r\n\r\n';
+    expect(await refusedInSession(target, (tls) => tls.write(request))).toEqual({ status: 400, error: 'KZP_ERR_BAD_REQUEST' });
+    const closed = await sessionClosed(target);
+    expect(closed['code']).toBeUndefined();
+    expect(interceptTls(target)).toEqual([]);
+  });
+
   it('the host of a refused request keeps its one CA-trust warning for a client that does not trust the CA', async () => {
     // large.stripe.com's session above ended in a 431.
     const target = 'large.stripe.com:443';
