@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   KZP_ERR_CA_MISMATCH: 'The interception CA certificate is not a CA, or its key is not its own or not ECDSA P-256.',
   KZP_ERR_CA_EXISTS: 'ca init found a CA already in the directory; --force replaces it.',
   KZP_ERR_MISDIRECTED: 'An intercepted request named another host (Host header or absolute URI) than its CONNECT target, or was a CONNECT itself (421).',
+  KZP_ERR_EXPECTATION: 'A request named an expectation (Expect) other than 100-continue, which the proxy cannot meet (417); it was neither decided nor forwarded.',
   KZP_ERR_INTERCEPT_TLS: 'TLS with an intercepted client failed: usually a client that does not trust the interception CA.',
   KZP_ERR_UPSTREAM_PROXY: 'An upstream proxy (upstream_proxy) could not be reached, refused our credentials or the CONNECT, or failed; answered 502, never as a block.',
   KZP_ERR_SNI_MISMATCH: 'The TLS SNI of a tunnel named another host than its CONNECT (domain fronting) and tls.sni_mismatch is block, or named a host the proxy intercepts (whatever tls.sni_mismatch says); the tunnel was closed.',

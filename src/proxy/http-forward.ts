@@ -11,6 +11,7 @@ import { refuseOnResponse } from './deny-response.js';
 import { reportClosed } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
+import { unmetExpectation } from './expectation.js';
 import { answerLastHop, isLastHop } from './max-forwards.js';
 import { framingProblem } from './request-framing.js';
 import { RequestPipeline } from './request-pipeline.js';
@@ -21,6 +22,8 @@ import { dispatchUpstream } from './upstream-dispatch.js';
 import { sendUpstream } from './upstream-request.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
+
+const EXPECTATION_REFUSAL = errorRefusal('KZP_ERR_EXPECTATION');
 
 /**
  * Plain HTTP through the proxy (absolute-form `http://` and `https://`): every request is its own
@@ -99,6 +102,11 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
   }
   const target = parsed.value;
   tally.target = target.authority;
+  // An expectation no hop here can meet: answered before any decision, the destination never asked.
+  if (unmetExpectation(req)) {
+    refuse(proxy, body, res, tally, EXPECTATION_REFUSAL);
+    return;
+  }
   const method = req.method ?? 'GET';
   const action = httpAction(target, { method, path: split.pathOnly, scheme: split.scheme }, proxy.labels.request(target, method, split.pathOnly));
   tally.action = action;

@@ -181,6 +181,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   server.on('request', onRequest);
   // Answered like any request, but the 100 Continue comes from the destination, relayed.
   server.on('checkContinue', onRequest);
+  // Any other Expect: answered 417 by the handler with a closed line, not by node:http unseen.
+  server.on('checkExpectation', onRequest);
   const onConnect = createConnectHandler(proxy);
   // The fast lane (below) calls onConnect itself: it takes only HTTP/1.1 and 1.0 CONNECTs.
   server.on('connect', createVersionCheckedConnect(proxy, onConnect));

@@ -77,6 +77,7 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   };
   server.on('request', onRequest);
   server.on('checkContinue', onRequest);
+  server.on('checkExpectation', onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const failure = toAbsoluteForm(req);
     if (failure === null) onUpgrade(req, socket, head);

@@ -7,26 +7,31 @@ import { interceptedHosts } from '../../../src/app/interception-setup.js';
 import { initCa } from '../../../src/intercept/ca-create.js';
 import type { CertificateAuthority } from '../../../src/intercept/ca-load.js';
 import { createInterceptor } from '../../../src/intercept/interceptor.js';
+import { createFakeDecider } from '../../helpers/fake-decider.js';
+import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type LogLine, type StartedProxy } from '../../helpers/start-proxy.js';
-import { openTunnel, tlsThrough } from './tunnel-client.js';
+import { exchange, openTunnel, tlsThrough } from './tunnel-client.js';
 
 /**
  * Whether a client refused the interception certificate is told by its handshake alone. A client
  * that trusts the CA, finishes its handshake and then sends a request node:http's parser refuses
  * itself (431 too large, 400 malformed, 408 not complete in time) did not refuse anything: no
  * KZP_ERR_INTERCEPT_TLS on its session, no CA-trust warning, and the host's one warning is still
- * there for a client that really does not trust the CA. The refused line names the session.
+ * there for a client that really does not trust the CA. The refused line names the session. Nor
+ * did one whose request the proxy refused, or whose Expect node:http would have answered unseen.
  */
 describe('interception: parser refusals of a client that trusts the CA', () => {
   const HEADER_TIMEOUT_MS = 1_000;
   let dir: string;
   let ca: CertificateAuthority;
   let proxy: StartedProxy;
+  const decider = createFakeDecider();
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kzp-intercept-parser-'));
     ca = await initCa(join(dir, 'certs'), { name: 'kaizen-proxy test interception CA', days: 2, force: false });
     proxy = await startProxy({
+      decider,
       limits: { headerTimeoutMs: HEADER_TIMEOUT_MS },
       // Nothing is dialled: every request here is refused at the proxy.
       resolve: () => Promise.resolve({ ok: true, addresses: ['127.0.0.1'] }),
@@ -80,6 +85,40 @@ describe('interception: parser refusals of a client that trusts the CA', () => {
     const closed = await sessionClosed(target);
     expect(closed['code']).toBeUndefined();
     expect(interceptTls(target)).toEqual([]);
+  });
+
+  // node:http answers such a request 417 itself, unless told: then the handler never saw it.
+  const EXPECT_FOO = (host: string, target: string): string => `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nExpect: foo\r\n\r\n`;
+  const httpDecided = (target: string): number => decider.calls.filter((call) => call.action.kind === 'http' && call.action.target === target).length;
+  const requestClosed = (target: string): Promise<LogLine> => proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'http' && line['target'] === target);
+
+  it('a first request with an Expect other than 100-continue is answered 417 with its closed line: the session is no CA-trust failure', async () => {
+    const target = 'expect.stripe.com:443';
+    const tls = await tlsThrough(proxy.port, target, { ca: ca.certPem, servername: 'expect.stripe.com' });
+    const answer = await exchange(tls, EXPECT_FOO('expect.stripe.com', '/x'));
+    expect(answer.status).toBe(417);
+    expect(answer.head).toMatch(/\r\nX-Kaizen-Error: KZP_ERR_EXPECTATION\r\n/i);
+    expect(await requestClosed(target)).toMatchObject({ status: 417, code: 'KZP_ERR_EXPECTATION' });
+    // The connection stays for the next request.
+    expect((await exchange(tls, EXPECT_FOO('expect.stripe.com', '/y'))).status).toBe(417);
+    tls.destroy();
+    const closed = await sessionClosed(target);
+    expect(closed['code']).toBeUndefined();
+    expect(interceptTls(target)).toEqual([]);
+    expect(httpDecided(target)).toBe(0);
+  });
+
+  it('the proxy port answers the same request the same way, outside any session', async () => {
+    const target = 'plain.example.com:80';
+    const client = await RawClient.open(proxy.port);
+    client.write(EXPECT_FOO(target, `http://${target}/x`));
+    const answer = await client.readResponse();
+    expect(answer.status).toBe(417);
+    expect(answer.headers['x-kaizen-error']).toBe('KZP_ERR_EXPECTATION');
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'KZP_ERR_EXPECTATION' });
+    expect(await requestClosed(target)).toMatchObject({ status: 417, code: 'KZP_ERR_EXPECTATION' });
+    expect(httpDecided(target)).toBe(0);
+    client.destroy();
   });
 
   it('the host of a refused request keeps its one CA-trust warning for a client that does not trust the CA', async () => {
