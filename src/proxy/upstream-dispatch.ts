@@ -5,7 +5,6 @@ import type { ResponseHead } from '../net/http1-response-parser.js';
 import { tlsFailureCode } from '../net/tls-failure.js';
 import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
-import { discardKeepsConnection, discardRequestBody } from './drain-then-destroy.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { forwardRequestHeaders, forwardResponseHeaders, forwardTrailers, responseTrailerPairs } from './hop-by-hop.js';
@@ -15,6 +14,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
 import { framedByTransferEncoding, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
+import { discardUnsentBody, unsentBodyCloses } from './unsent-body.js';
 import { upstreamErrorCode } from './upstream-error.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
@@ -80,8 +80,6 @@ export function dispatchUpstream(
    */
   let first: Buffer | null = null;
   let gathered: Buffer[] | null = null;
-  /** The request's body, while it is not all sent to the destination (the pump ends with its 'end'). */
-  const unsent = (): IncomingMessage | null => (upload !== null && !upload.readableEnded ? upload : null);
 
   const fail = (error: KaizenProxyError): void => {
     if (failed || res.writableFinished || res.destroyed) return;
@@ -119,8 +117,7 @@ export function dispatchUpstream(
     // does one answered before its body was all sent, when what is left may be too large to
     // discard (the refusals' rule, deny-response.ts): an answer that completes before the body
     // does is followed by a lingering close (onComplete).
-    const rest = unsent();
-    if (proxy.lifecycle.draining || (rest !== null && !discardKeepsConnection(rest))) relayed.push('Connection', 'close');
+    if (proxy.lifecycle.draining || unsentBodyCloses(upload)) relayed.push('Connection', 'close');
     // Both responses add Date (sendDate) only to a head without one (RFC 9110 §6.6.1).
     try {
       res.writeHead(head.status, head.statusMessage, relayed);
@@ -195,8 +192,7 @@ export function dispatchUpstream(
       relayBody();
       if (chunked && trailers.length > 0) res.addTrailers(responseTrailerPairs(trailers, answerHeaders));
       res.end();
-      const rest = unsent();
-      if (rest !== null) discardRequestBody(rest, proxy.lingerMs);
+      discardUnsentBody(upload, proxy.lingerMs);
     },
     onError(error, unanswered) {
       connection = null;
