@@ -18,6 +18,8 @@ import { keepsChunkedFraming, losesTransferCoding } from './response-framing.js'
  *   a long poll has its head at once, as a direct connection gives it.
  *
  * `fail` is the exchange's: it answers 502 while the head is held, and cuts the response after.
+ * `exchange.closes` says, as the head goes out, whether it says `Connection: close`;
+ * `exchange.done` follows the answer's end (the rest of a body not all sent, upstream-request.ts).
  */
 export function relayResponse(
   req: RequestView,
@@ -25,7 +27,7 @@ export function relayResponse(
   upstreamRes: IncomingMessage,
   tally: ExchangeTally,
   fail: (error: unknown) => void,
-  draining: boolean,
+  exchange: { readonly closes: () => boolean; readonly done: () => void },
 ): void {
   const status = upstreamRes.statusCode ?? 0;
   const problem = answerProblem(req, upstreamRes, status);
@@ -37,8 +39,6 @@ export function relayResponse(
   const transferEncoded = upstreamRes.headers['transfer-encoding'] !== undefined;
   const chunked = keepsChunkedFraming(req, status, transferEncoded);
   const headers = forwardResponseHeaders(upstreamRes.rawHeaders, chunked, transferEncoded, status);
-  // A closing proxy finishes this exchange but takes no further request on the connection.
-  if (draining) headers.push('Connection', 'close');
 
   let held = true;
   /** Writes the held head; false when it cannot be (the exchange failed: answered 502, or the client left). */
@@ -48,6 +48,7 @@ export function relayResponse(
       upstreamRes.destroy();
       return false;
     }
+    if (exchange.closes()) headers.push('Connection', 'close');
     try {
       res.writeHead(status, upstreamRes.statusMessage ?? '', headers);
     } catch {
@@ -69,6 +70,7 @@ export function relayResponse(
     if (held && !relayHead()) return;
     if (upstreamRes.rawTrailers.length > 0) res.addTrailers(responseTrailerPairs(upstreamRes.rawTrailers, upstreamRes.rawHeaders));
     res.end();
+    exchange.done();
   });
   // Cut short by the destination: the client must see a truncated response, not a complete one,
   // and the closed line (and observers) the failure's code, not a success.

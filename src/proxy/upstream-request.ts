@@ -11,6 +11,7 @@ import { forwardRequestHeaders, trailerPairs } from './hop-by-hop.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
+import { discardUnsentBody, unsentBody, unsentBodyCloses } from './unsent-body.js';
 import { upstreamErrorCode } from './upstream-error.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { relayResponse } from './upstream-relay.js';
@@ -110,7 +111,23 @@ export function sendUpstream(
     }
     answered = true;
     answer = upstreamRes;
-    relayResponse(req, res, upstreamRes, tally, fail, proxy.lifecycle.draining);
+    relayResponse(req, res, upstreamRes, tally, fail, {
+      // A closing proxy finishes this exchange but takes no further request on the connection; nor
+      // does one answered before its body was all sent, when what is left may be too large to
+      // discard (the direct path's rule, upstream-dispatch.ts).
+      closes: () => proxy.lifecycle.draining || unsentBodyCloses(body),
+      done: () => {
+        // The destination answered without reading the whole body (an auth check, a size limit):
+        // the pump stops, often paused where the upstream's socket was full, and the rest is read
+        // on and discarded (a lingering close when the head said so), or a client that sends its
+        // whole body before reading (python's http.client) never gets to this answer. The
+        // upstream request, never finished, goes with its connection, as on the direct path.
+        if (unsentBody(body) === null) return;
+        stopPump();
+        upstream.destroy();
+        discardUnsentBody(body, proxy.lingerMs);
+      },
+    });
   });
   res.once('close', () => {
     if (!res.writableFinished) upstream.destroy();
