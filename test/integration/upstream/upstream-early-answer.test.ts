@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnector } from '../../../src/net/connector.js';
 import { parseUpstreamProxyUrl } from '../../../src/net/upstream-proxy.js';
 import { headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { howItEnds } from '../../helpers/socket-end.js';
+import { sendThenRead } from '../../helpers/send-then-read.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
 // Through the upstream proxy (upstream_proxy: node:http's client, upstream-request.ts), an answer
@@ -17,33 +16,9 @@ import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 // stops for its full socket every time (Squid reads some of the body itself, and when it stops
 // depends on its buffers).
 
-const run = promisify(execFile);
-
 /** Far past what the sockets between client, proxy and upstream buffer. */
 const TWENTY_MB = 20_000_000;
 
-/** http.client through the proxy: the whole body is sent before the answer is read (as in early-answer.test.ts). */
-const HTTP_CLIENT = `import json, sys, time, http.client, socket
-conn = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=10)
-t0 = time.monotonic()
-try:
-    conn.request('POST', sys.argv[2], body=b'x' * int(sys.argv[3]))
-    res = conn.getresponse()
-    body = res.read().decode()
-    seconds = time.monotonic() - t0
-    try:
-        eof = conn.sock is None or conn.sock.recv(1) == b''
-    except socket.timeout:
-        eof = False
-    print(json.dumps({'status': res.status, 'body': body, 'connection': res.getheader('Connection'), 'seconds': seconds, 'eof': eof}))
-except Exception as e:
-    print(json.dumps({'exception': type(e).__name__ + ': ' + str(e), 'seconds': time.monotonic() - t0}))
-`;
-
-async function python(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run('python3', ['-c', HTTP_CLIENT, ...args]);
-  return JSON.parse(stdout) as Record<string, unknown>;
-}
 
 /** `/early`: 401 with Connection: close at once, the body never read. Anything else: 200 `ok`. */
 function answer(socket: Socket, head: string): void {
@@ -73,7 +48,7 @@ afterAll(async () => {
 
 describe('upstream_proxy: an answer given before the upload was read', () => {
   it('lets python http.client read the 401 promptly, then ends the connection (the body read on and discarded)', async () => {
-    const result = await python([String(proxy.port), 'http://127.0.0.1:9/early', String(TWENTY_MB)]);
+    const result = await sendThenRead(proxy.port, 'http://127.0.0.1:9/early', TWENTY_MB);
     expect(result).toMatchObject({ status: 401, body: 'unauthorized\n', connection: 'close', eof: true });
     expect(result['seconds']).toBeLessThan(5);
     const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['status'] === 401);
