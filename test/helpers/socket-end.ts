@@ -18,3 +18,15 @@ export function howItEnds(socket: Socket): Promise<string> {
     });
   });
 }
+
+/** Everything `socket` receives until it closes (flowing from now). */
+export function receivedUntilClose(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('close', () => {
+      resolve(Buffer.concat(chunks));
+    });
+    socket.resume();
+  });
+}

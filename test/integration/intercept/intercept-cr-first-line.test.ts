@@ -1,23 +1,9 @@
-import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInterception, type Interception } from '../../helpers/interception.js';
 import { startLenientOrigin, type LenientOrigin } from '../../helpers/lenient-origin.js';
 import type { LogLine } from '../../helpers/start-proxy.js';
+import { receivedUntilClose } from '../../helpers/socket-end.js';
 import { exchange, openTunnel } from './tunnel-client.js';
-
-/** Everything the socket receives until it closes. */
-function readAll(socket: Socket): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-    });
-    socket.once('close', () => {
-      resolve(text);
-    });
-    socket.resume();
-  });
-}
 
 /**
  * Python's http.server reads a request line up to its LF and splits it on any whitespace, a CR
@@ -57,13 +43,13 @@ describe('interception: a CR within the first line of a flight', () => {
   it('a first line written up to its CR, its LF to come: undecided until then, never spliced', async () => {
     const target = `cr-split.stripe.com:${String(origin.port)}`;
     const client = await openTunnel(interception.proxy.port, target);
-    const received = readAll(client);
+    const received = receivedUntilClose(client);
     // Were the tunnel spliced, the origin would accept it and the client go on with its requests.
     void origin.nextAccepted().then(() => client.write(`\nHost: ${target}\r\n\r\nFOO /second HTTP/1.1\r\nHost: ${target}\r\n\r\n`));
     client.write('FOO /first HTTP/1.1\r');
     // The proxy holds the line: with nothing more within its first-flight wait, it takes it for
     // HTTP, and its parser refuses it.
-    expect((await received).slice(0, 12)).toBe('HTTP/1.1 400');
+    expect((await received).toString('latin1', 0, 12)).toBe('HTTP/1.1 400');
     client.destroy();
     expect((await sessionClosed(target))['intercept_skipped']).toBeUndefined();
     expect(origin.lines()).toEqual([]);

@@ -10,7 +10,7 @@ import type { CertificateAuthority } from '../../../src/intercept/ca-load.js';
 import { createInterceptor } from '../../../src/intercept/interceptor.js';
 import { createFakeDecider, type FakeDecider } from '../../helpers/fake-decider.js';
 import { startOrigin } from '../../helpers/origins.js';
-import { howItEnds } from '../../helpers/socket-end.js';
+import { howItEnds, receivedUntilClose } from '../../helpers/socket-end.js';
 import { sslv2ClientHello } from '../../helpers/sslv2-hello.js';
 import { startProxy, type LogLine, type StartedProxy } from '../../helpers/start-proxy.js';
 import { exchange, openTunnel } from './tunnel-client.js';
@@ -46,18 +46,6 @@ function readUntil(socket: Socket, text: string): Promise<string> {
     };
     socket.on('data', onData);
     socket.once('close', done);
-    socket.resume();
-  });
-}
-
-/** Everything the socket receives until it closes. */
-function readAll(socket: Socket): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.once('close', () => {
-      resolve(Buffer.concat(chunks));
-    });
     socket.resume();
   });
 }
@@ -221,7 +209,7 @@ describe('interception: protocols that are neither TLS nor HTTP', () => {
     servers.push(origin.server);
     const target = `sslv2.stripe.com:${String(origin.port)}`;
     const client = await openTunnel(proxy.port, target);
-    const answer = readAll(client);
+    const answer = receivedUntilClose(client);
     client.write(sslv2ClientHello());
     // The interception's TLS server refuses it (no extensions, no cipher it serves): a TLS alert, then the close.
     expect((await answer).subarray(0, 2)).toEqual(Buffer.from([0x15, 0x03]));

@@ -3,19 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientHelloBytes } from '../../helpers/client-hello-bytes.js';
 import { listenClosable, type ClosableServer } from '../../helpers/closable-server.js';
 import { startInterception, type Interception } from '../../helpers/interception.js';
+import { receivedUntilClose } from '../../helpers/socket-end.js';
 import { openTunnel } from './tunnel-client.js';
-
-/** Everything the socket receives until it closes. */
-function readAll(socket: Socket): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.once('close', () => {
-      resolve(Buffer.concat(chunks));
-    });
-    socket.resume();
-  });
-}
 
 /** A ClientHello record with the version of its record header replaced: Go's crypto/tls takes any below 0x1000. */
 function withRecordVersion(hello: Buffer, version: number): Buffer {
@@ -61,7 +50,7 @@ describe('interception: a first TLS record that is no handshake of version 3.x',
     const host = `${name}.stripe.com`;
     const target = `${host}:${String(port)}`;
     const client = await openTunnel(interception.proxy.port, target);
-    const answered = readAll(client);
+    const answered = receivedUntilClose(client);
     client.write(flight(await clientHelloBytes(host)));
     // The interception's TLS server refuses each (an alert, or the bare close for a version it cannot read).
     const answer = await answered;
