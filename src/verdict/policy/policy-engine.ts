@@ -4,7 +4,7 @@ import type { Logger } from '../../observe/logger.js';
 import type { LocalPolicy, LocalVerdict } from '../local-policy.js';
 import { compilePolicy, type CompiledPolicy, type Finding } from './compile-policy.js';
 import type { PolicySpec } from './policy-spec.js';
-import { createSubjectBuilder } from './policy-subject.js';
+import { createSubjectBuilder, type PolicySubject } from './policy-subject.js';
 
 /**
  * The local reflex with Kaizen's semantics: every enabled policy of the file, and those synced from
@@ -72,24 +72,14 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
     evaluate(action: Action, addresses: readonly string[], agent: string): LocalVerdict {
       const policies = active.get(agent) ?? fileActive;
       if (policies.length === 0) return NO_MATCH;
-      const subject = subjectOf(action, addresses);
-      const findings: Finding[] = [];
-      for (const policy of policies) {
-        const found = policy.findings(subject);
-        if (found.length > 0) findings.push(...found);
-      }
+      const findings = findingsOf(policies, subjectOf(action, addresses));
       return findings.length === 0 ? NO_MATCH : blockVerdict(findings);
     },
     refuseByName(action: Action, agent: string): LocalVerdict | undefined {
       const policies = byName.get(agent) ?? fileByName;
       if (policies.length === 0) return undefined;
       // Without addresses only the rules that need none can find anything (an `ip` rule, only an IP literal target).
-      const subject = subjectOf(action, NO_ADDRESSES);
-      const findings: Finding[] = [];
-      for (const policy of policies) {
-        const found = policy.findings(subject);
-        if (found.length > 0) findings.push(...found);
-      }
+      const findings = findingsOf(policies, subjectOf(action, NO_ADDRESSES));
       return findings.length === 0 ? undefined : blockVerdict(findings);
     },
     setFilePolicies(policies) {
@@ -123,6 +113,16 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
   };
   if (options.file !== undefined) engine.setFilePolicies(options.file);
   return engine;
+}
+
+/** Every policy's findings against one subject, in policy order. */
+function findingsOf(policies: readonly CompiledPolicy[], subject: PolicySubject): Finding[] {
+  const findings: Finding[] = [];
+  for (const policy of policies) {
+    const found = policy.findings(subject);
+    if (found.length > 0) findings.push(...found);
+  }
+  return findings;
 }
 
 function evaluatedOf(source: Source): readonly CompiledPolicy[] {
