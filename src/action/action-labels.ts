@@ -11,9 +11,14 @@ import { matchToolRoute, type ToolRoute } from './tool-routes.js';
 export interface ActionLabels {
   /** For a tunnel (CONNECT, or an opaque redirected connection): the publisher only. */
   tunnel(target: Target): ActionExtra;
-  /** For one HTTP request (plain, intercepted or an upgrade): tool and publisher. */
-  request(target: Target, method: string, path: string): ActionExtra;
+  /**
+   * For one HTTP request (plain, intercepted or an upgrade): tool and publisher, or why the request
+   * is refused instead (its path reads as two different routes: tool-routes.ts).
+   */
+  request(target: Target, method: string, path: string): RequestLabels;
 }
+
+export type RequestLabels = { readonly ok: true; readonly extra: ActionExtra } | { readonly ok: false; readonly message: string };
 
 export interface ActionLabelOptions {
   readonly routes: readonly ToolRoute[];
@@ -21,9 +26,10 @@ export interface ActionLabelOptions {
 }
 
 const NONE: ActionExtra = Object.freeze({});
+const UNLABELLED: RequestLabels = Object.freeze({ ok: true, extra: NONE });
 
 /** No tool, no publisher: the transport's default when nothing is configured. */
-export const NO_LABELS: ActionLabels = { tunnel: () => NONE, request: () => NONE };
+export const NO_LABELS: ActionLabels = { tunnel: () => NONE, request: () => UNLABELLED };
 
 export function createActionLabels(options: ActionLabelOptions): ActionLabels {
   const derived = (target: Target): ActionExtra => {
@@ -34,10 +40,15 @@ export function createActionLabels(options: ActionLabelOptions): ActionLabels {
   return {
     tunnel: derived,
     request(target, method, path) {
-      const route = matchToolRoute(options.routes, target, method, path);
-      if (route === undefined) return derived(target);
+      const match = matchToolRoute(options.routes, target, method, path);
+      if (!match.ok) {
+        const [strict, served] = match.routes;
+        return { ok: false, message: `the path is tool ${JSON.stringify(strict.spec.tool)} as sent and ${JSON.stringify(served.spec.tool)} as origins that decode %2F, read \\ as / or drop ; parameters serve it` };
+      }
+      const route = match.route;
+      if (route === undefined) return { ok: true, extra: derived(target) };
       const publisher = route.spec.publisher ?? derived(target).publisher;
-      return publisher === undefined ? { tool: route.spec.tool } : { tool: route.spec.tool, publisher };
+      return { ok: true, extra: publisher === undefined ? { tool: route.spec.tool } : { tool: route.spec.tool, publisher } };
     },
   };
 }

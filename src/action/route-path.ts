@@ -5,12 +5,34 @@
  * dropped. Only the matching sees this form; the request goes upstream as sent.
  */
 export function routePath(path: string): string {
-  const decoded = path.replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
+  return folded(decodeUnreserved(path).split('/'));
+}
+
+/**
+ * The same path as many origins serve it (see tool-routes.ts, which matches both readings):
+ * `%2F` decoded to a slash (WSGI's PATH_INFO, ASGI's path, nginx), a backslash read as a slash
+ * (WHATWG URL and Node's url.parse), and `;` parameters dropped from each segment (Tomcat,
+ * Spring). `/v1%2Frefunds`, `/v1\refunds` and `/v1/refunds;x=1` are `/v1/refunds` here.
+ */
+export function lenientRoutePath(path: string): string {
+  const slashes = path.replace(/\\|%2[fF]/g, '/');
+  return folded(decodeUnreserved(slashes).split('/').map((segment) => {
+    const parameters = segment.indexOf(';');
+    return parameters < 0 ? segment : segment.slice(0, parameters);
+  }));
+}
+
+function decodeUnreserved(path: string): string {
+  return path.replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
     const char = String.fromCharCode(parseInt(hex, 16));
     return /[A-Za-z0-9\-._~]/.test(char) ? char : escape.toUpperCase();
   });
+}
+
+/** Segments without empty and `.` ones, `..` taking the one before it away. */
+function folded(parts: readonly string[]): string {
   const segments: string[] = [];
-  for (const segment of decoded.split('/')) {
+  for (const segment of parts) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') segments.pop();
     else segments.push(segment);

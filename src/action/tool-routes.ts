@@ -1,6 +1,6 @@
 import type { Target } from '../contract/target.js';
 import { canonicalHost } from './canonical-host.js';
-import { pathGlob, routePath } from './route-path.js';
+import { lenientRoutePath, pathGlob, routePath } from './route-path.js';
 
 /**
  * `tools:` in the configuration: requests mapped to tool names. A `match` is
@@ -52,18 +52,36 @@ export function parseToolRoute(spec: ToolRouteSpec): RouteParse {
   return { ok: true, route: { spec, methods, host: host.value.host, port, path: pathGlob(routePath(path)) } };
 }
 
-/** The first route matching the request, or undefined. `path` is the request's path without query. */
-export function matchToolRoute(routes: readonly ToolRoute[], target: Target, method: string, path: string): ToolRoute | undefined {
-  if (routes.length === 0) return undefined;
+/**
+ * The route a request maps to: `route` undefined when none matches, null when its path is
+ * ambiguous. The path (without query) is read twice: as routePath compares it, and as origins that
+ * decode `%2F`, read a backslash as a slash or drop `;` parameters serve it (lenientRoutePath).
+ * `/v1%2Frefunds` is one path to Express and `/v1/refunds` to Flask: the first route either
+ * reading matches is the tool, so no spelling steps around a route whatever the origin. When the
+ * two readings match two different routes, the request could be either tool: it is refused (400)
+ * rather than judged as the one that may not be what the origin serves.
+ */
+export type RouteMatch = { readonly ok: true; readonly route: ToolRoute | undefined } | { readonly ok: false; readonly routes: readonly [ToolRoute, ToolRoute] };
+
+const NO_ROUTE: RouteMatch = Object.freeze({ ok: true, route: undefined });
+
+export function matchToolRoute(routes: readonly ToolRoute[], target: Target, method: string, path: string): RouteMatch {
+  if (routes.length === 0) return NO_ROUTE;
   const upper = method.toUpperCase();
-  const normalised = routePath(path);
-  return routes.find(
-    (route) =>
-      route.host === target.host &&
-      (route.port === null || route.port === target.port) &&
-      (route.methods === null || route.methods.has(upper)) &&
-      route.path.test(normalised),
-  );
+  const literal = routePath(path);
+  const lenient = lenientRoutePath(path);
+  const first = (normalised: string): ToolRoute | undefined =>
+    routes.find(
+      (route) =>
+        route.host === target.host &&
+        (route.port === null || route.port === target.port) &&
+        (route.methods === null || route.methods.has(upper)) &&
+        route.path.test(normalised),
+    );
+  const strict = first(literal);
+  const served = lenient === literal ? strict : first(lenient);
+  if (strict === undefined || served === undefined || strict === served) return { ok: true, route: strict ?? served };
+  return { ok: false, routes: [strict, served] };
 }
 
 function refused(message: string): RouteParse {

@@ -108,5 +108,7 @@ function parseTarget(text: string, method: string, naming: Naming): { readonly t
   // An intercepted TLS host shows its requests; any other TLS URL is a tunnel the proxy cannot see into.
   if (secure && !naming.intercepted(target)) return { target, action: connectAction(target, naming.labels.tunnel(target)) };
   const scheme = url.protocol === 'wss:' ? 'wss' : url.protocol === 'ws:' ? 'ws' : secure ? 'https' : 'http';
-  return { target, action: httpAction(target, { method, path: url.pathname, scheme }, naming.labels.request(target, method, url.pathname)) };
+  const labels = naming.labels.request(target, method, url.pathname);
+  if (!labels.ok) return { message: `refused as a bad request: ${labels.message}` };
+  return { target, action: httpAction(target, { method, path: url.pathname, scheme }, labels.extra) };
 }

@@ -108,7 +108,12 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
     return;
   }
   const method = req.method ?? 'GET';
-  const action = httpAction(target, { method, path: split.pathOnly, scheme: split.scheme }, proxy.labels.request(target, method, split.pathOnly));
+  const labels = proxy.labels.request(target, method, split.pathOnly);
+  if (!labels.ok) {
+    refuse(proxy, body, res, tally, errorRefusal('KZP_ERR_BAD_REQUEST', { message: labels.message }));
+    return;
+  }
+  const action = httpAction(target, { method, path: split.pathOnly, scheme: split.scheme }, labels.extra);
   tally.action = action;
   decideThenForward(proxy, conn, req, body, res, target, split, action, tally).catch((error: unknown) => {
     conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'exchange failed');

@@ -80,7 +80,12 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   tally.target = target.authority;
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
-  const action = httpAction(target, { method, path: split.pathOnly, scheme: secure ? 'wss' : 'ws' }, proxy.labels.request(target, method, split.pathOnly));
+  const labels = proxy.labels.request(target, method, split.pathOnly);
+  if (!labels.ok) {
+    refuseTunnel(proxy, conn, client, tally, errorRefusal('KZP_ERR_BAD_REQUEST', { message: labels.message }));
+    return;
+  }
+  const action = httpAction(target, { method, path: split.pathOnly, scheme: secure ? 'wss' : 'ws' }, labels.extra);
   tally.action = action;
   const early = captureEarlyBytes(client);
   // Until the destination answers, a client that leaves gives it up at once (upgrade-wait.ts).

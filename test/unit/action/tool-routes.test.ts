@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActionLabels, NO_LABELS } from '../../../src/action/action-labels.js';
 import { publisherOf } from '../../../src/action/publisher.js';
-import { pathGlob, routePath } from '../../../src/action/route-path.js';
+import { lenientRoutePath, pathGlob, routePath } from '../../../src/action/route-path.js';
 import { matchToolRoute, parseToolRoute, type ToolRoute, type ToolRouteSpec } from '../../../src/action/tool-routes.js';
 import { parseAuthority } from '../../../src/action/target-parse.js';
 import type { Target } from '../../../src/contract/target.js';
@@ -27,7 +27,11 @@ describe('tool routes', () => {
     { match: 'api.github.com:443/repos/**', tool: 'github_repos' },
     { match: 'api.stripe.com', tool: 'stripe_other' },
   );
-  const tool = (authority: string, method: string, path: string): string | undefined => matchToolRoute(table, target(authority), method, path)?.spec.tool;
+  const tool = (authority: string, method: string, path: string): string | undefined => {
+    const match = matchToolRoute(table, target(authority), method, path);
+    if (!match.ok) throw new Error(`ambiguous: ${match.routes.map((route) => route.spec.tool).join(', ')}`);
+    return match.route?.spec.tool;
+  };
 
   it('matches method, exact host, optional port and path glob; first match wins', () => {
     expect(tool('api.stripe.com:443', 'POST', '/v1/refunds')).toBe('issue_refund');
@@ -46,7 +50,28 @@ describe('tool routes', () => {
       expect(tool('api.stripe.com:443', 'POST', path), path).toBe('issue_refund');
     }
     expect(routePath('/a/%2F/b')).toBe('/a/%2F/b');
+    expect(lenientRoutePath('/v1%2frefunds')).toBe('/v1/refunds');
+    expect(lenientRoutePath('/v1\\refunds')).toBe('/v1/refunds');
+    expect(lenientRoutePath('/v1;a=b/refunds;c')).toBe('/v1/refunds');
+    expect(lenientRoutePath('/v1/x/..;/refunds')).toBe('/v1/refunds');
+    expect(lenientRoutePath('/v1/%252F')).toBe('/v1/%252F');
     expect(pathGlob('/v1/*').test('/v1/a/b')).toBe(false);
+  });
+
+  it('reads a path as sent and as lenient origins serve it; two routes for one path are no match', () => {
+    const split = routes({ match: 'PUT h.example/files/*/acl', tool: 'set_acl' }, { match: 'PUT h.example/files/*', tool: 'write_file' }, { match: 'POST h.example/v1/refunds', tool: 'issue_refund' });
+    const only = (method: string, path: string): string | undefined => {
+      const match = matchToolRoute(split, target('h.example:80'), method, path);
+      return match.ok ? match.route?.spec.tool : 'ambiguous';
+    };
+    expect(only('POST', '/v1%2Frefunds')).toBe('issue_refund');
+    expect(only('POST', '/v1\\refunds;x=1')).toBe('issue_refund');
+    expect(only('PUT', '/files/a%2Fb')).toBe('write_file');
+    // api.stripe.com's catch-all route is one reading, issue_refund and customer's paths the other.
+    expect(matchToolRoute(table, target('api.stripe.com:443'), 'POST', '/v1%2Frefunds')).toMatchObject({ ok: false });
+    expect(matchToolRoute(table, target('api.stripe.com:443'), 'GET', '/v1/customers/a%2Fb')).toMatchObject({ ok: false });
+    expect(matchToolRoute(split, target('h.example:80'), 'PUT', '/files/a%2Facl')).toMatchObject({ ok: false, routes: [{ spec: { tool: 'write_file' } }, { spec: { tool: 'set_acl' } }] });
+    expect(matchToolRoute(split, target('h.example:80'), 'PUT', '/files/a/acl')).toMatchObject({ ok: true, route: { spec: { tool: 'set_acl' } } });
   });
 
   it('refuses malformed matches with a reason', () => {
@@ -75,13 +100,13 @@ describe('publishers', () => {
     const on = createActionLabels({ routes: table, publishers: true });
     const off = createActionLabels({ routes: table, publishers: false });
     const stripe = target('api.stripe.com:443');
-    expect(on.request(stripe, 'POST', '/v1/refunds')).toEqual({ tool: 'issue_refund', publisher: 'stripe' });
-    expect(on.request(stripe, 'GET', '/v1/balance')).toEqual({ publisher: 'stripe' });
+    expect(on.request(stripe, 'POST', '/v1/refunds')).toEqual({ ok: true, extra: { tool: 'issue_refund', publisher: 'stripe' } });
+    expect(on.request(stripe, 'GET', '/v1/balance')).toEqual({ ok: true, extra: { publisher: 'stripe' } });
     expect(on.tunnel(stripe)).toEqual({ publisher: 'stripe' });
-    expect(off.request(stripe, 'POST', '/v1/refunds')).toEqual({ tool: 'issue_refund' });
+    expect(off.request(stripe, 'POST', '/v1/refunds')).toEqual({ ok: true, extra: { tool: 'issue_refund' } });
     expect(off.tunnel(stripe)).toEqual({});
-    expect(off.request(target('10.0.0.5:80'), 'GET', '/x')).toEqual({ tool: 'internal', publisher: 'acme' });
-    expect(on.request(target('10.0.0.5:80'), 'GET', '/y')).toEqual({});
-    expect(NO_LABELS.request(stripe, 'POST', '/v1/refunds')).toEqual({});
+    expect(off.request(target('10.0.0.5:80'), 'GET', '/x')).toEqual({ ok: true, extra: { tool: 'internal', publisher: 'acme' } });
+    expect(on.request(target('10.0.0.5:80'), 'GET', '/y')).toEqual({ ok: true, extra: {} });
+    expect(NO_LABELS.request(stripe, 'POST', '/v1/refunds')).toEqual({ ok: true, extra: {} });
   });
 });
