@@ -1,4 +1,6 @@
 import type { Target } from '../contract/target.js';
+import { embeddedIpv4 } from '../net/embedded-ipv4.js';
+import { formatIpv4, parseIpv6 } from '../net/ip-address.js';
 import { canonicalHost } from './canonical-host.js';
 import { lenientRoutePath, pathGlob, routePath } from './route-path.js';
 
@@ -6,7 +8,8 @@ import { lenientRoutePath, pathGlob, routePath } from './route-path.js';
  * `tools:` in the configuration: requests mapped to tool names. A `match` is
  * `[METHOD[|METHOD...]] HOST[:PORT][PATH-GLOB]`: `POST api.stripe.com/v1/refunds`,
  * `GET|DELETE api.stripe.com/v1/customers/*`, `api.github.com/repos/**`. Without a method any
- * method matches, without a port any port, without a path any path. The host is exact (canonical).
+ * method matches, without a port any port, without a path any path. The host is exact (canonical);
+ * an IPv4 host also names the IPv6 literals that carry it (hostsOf).
  */
 export interface ToolRouteSpec {
   readonly match: string;
@@ -49,7 +52,7 @@ export function parseToolRoute(spec: ToolRouteSpec): RouteParse {
   }
   const host = canonicalHost(hostText.replace(/^\[|\]$/g, ''));
   if (!host.ok) return refused(`invalid host (${host.message})`);
-  return { ok: true, route: { spec, methods, host: host.value.host, port, path: pathGlob(routePath(path)) } };
+  return { ok: true, route: { spec, methods, host: mappedAsIpv4(host.value.host), port, path: pathGlob(routePath(path)) } };
 }
 
 /**
@@ -68,12 +71,13 @@ const NO_ROUTE: RouteMatch = Object.freeze({ ok: true, route: undefined });
 export function matchToolRoute(routes: readonly ToolRoute[], target: Target, method: string, path: string): RouteMatch {
   if (routes.length === 0) return NO_ROUTE;
   const upper = method.toUpperCase();
+  const hosts = hostsOf(target);
   const literal = routePath(path);
   const lenient = lenientRoutePath(path);
   const first = (normalised: string): ToolRoute | undefined =>
     routes.find(
       (route) =>
-        route.host === target.host &&
+        hosts.includes(route.host) &&
         (route.port === null || route.port === target.port) &&
         (route.methods === null || route.methods.has(upper)) &&
         route.path.test(normalised),
@@ -82,6 +86,27 @@ export function matchToolRoute(routes: readonly ToolRoute[], target: Target, met
   const served = lenient === literal ? strict : first(lenient);
   if (strict === undefined || served === undefined || strict === served) return { ok: true, route: strict ?? served };
   return { ok: false, routes: [strict, served] };
+}
+
+/**
+ * The hosts a target reaches, as routes name them: its own, and for an IPv6 literal every IPv4 the
+ * address guard reads out of it (IPv4-mapped, NAT64, 6to4, IPv4-translated, IPv4-compatible,
+ * Teredo server and client), since a dual-stack socket, translator or relay reaches that IPv4: a
+ * route on `10.0.0.5` is the tool of `[::ffff:10.0.0.5]` too, as a `domains` rule on it blocks both.
+ */
+function hostsOf(target: Target): readonly string[] {
+  if (target.hostType !== 'ipv6') return [target.host];
+  const words = parseIpv6(target.host);
+  const embedded = words === undefined ? undefined : embeddedIpv4(words);
+  return embedded === undefined ? [target.host] : [target.host, ...embedded.addresses.map(formatIpv4)];
+}
+
+/** A route written on an IPv4-mapped IPv6 (`::ffff:10.0.0.5`) names that IPv4, as a domains entry does. */
+function mappedAsIpv4(host: string): string {
+  if (!host.includes(':')) return host;
+  const words = parseIpv6(host);
+  const embedded = words === undefined ? undefined : embeddedIpv4(words);
+  return embedded?.kind === 'mapped' && embedded.addresses[0] !== undefined ? formatIpv4(embedded.addresses[0]) : host;
 }
 
 function refused(message: string): RouteParse {
