@@ -21,7 +21,12 @@ const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
  * for a protocol whose server speaks first (SMTP, FTP); TLS and HTTP clients speak at once.
  */
 const FIRST_FLIGHT_WAIT_MS = 1_000;
-/** Node's code when a TLS client's ALPN list has nothing in common with the server's (http/1.1 here). */
+/**
+ * The protocols the interception offers by ALPN: HTTP/1.1, and HTTP/1.0, which `curl --http1.0`
+ * offers alone (an HTTP/1.x origin such as nginx serves it; refusing it broke that client).
+ */
+const ALPN_PROTOCOLS = ['http/1.1', 'http/1.0'];
+/** Node's code when a TLS client's ALPN list has nothing in common with the server's (HTTP/1.x here). */
 const NO_APPLICATION_PROTOCOL = 'ERR_SSL_NO_APPLICATION_PROTOCOL';
 const H2_ONLY_HINT = 'the client offers only h2 (gRPC?): the proxy intercepts HTTP/1.1 only; remove the host from intercept.hosts';
 /** A session whose client completed the handshake and left without a request: most likely a late certificate check. */
@@ -31,7 +36,7 @@ const CA_TRUST_HINT = 'the client refused the interception certificate or left w
 /**
  * An allowed CONNECT to an intercepted host: no destination is dialled for the tunnel itself.
  * The proxy answers 200, terminates TLS on the client socket (a certificate for the CONNECT host,
- * ALPN http/1.1) and hands the decrypted socket to its own HTTP server, pinned to the CONNECT
+ * ALPN http/1.1 or http/1.0) and hands the decrypted socket to its own HTTP server, pinned to the CONNECT
  * target: each request on it is decided and forwarded on its own, always to that target. A
  * client that speaks plain HTTP in the tunnel is served the same way. A client that speaks
  * another protocol, or nothing within FIRST_FLIGHT_WAIT_MS, gets the ordinary tunnel the
@@ -153,7 +158,7 @@ function terminateTls(
   tally: ExchangeTally,
   onClosed: () => void,
 ): void {
-  const tls = new TLSSocket(client, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] });
+  const tls = new TLSSocket(client, { isServer: true, secureContext: context, ALPNProtocols: ALPN_PROTOCOLS });
   // A reset meant for the session's client goes to the CONNECT socket under it (reset-socket.ts).
   tlsOver(tls, client);
   const { target } = tunnel;
@@ -186,7 +191,7 @@ function terminateTls(
     if (!secured || !tunnel.heard) {
       failure ??= secured ? CLOSED_AFTER_HANDSHAKE : null;
       tally.code = 'KZP_ERR_INTERCEPT_TLS';
-      // No ALPN protocol in common: the client offered h2 alone, a limit of ours, not a CA it distrusts.
+      // No ALPN protocol in common: the client offered h2 alone (no HTTP/1.x), a limit of ours, not a CA it distrusts.
       const h2Only = failure === NO_APPLICATION_PROTOCOL;
       if (interception.firstWarning(h2Only ? 'h2_only' : 'ca_trust', target.host)) {
         const fields = { code: 'KZP_ERR_INTERCEPT_TLS', target: target.authority, tls_error: failure ?? 'closed during the handshake' } as const;
