@@ -12,7 +12,12 @@
  * - for a request to an IPv6 literal, the decision sees the URL with the host in brackets, and a
  *   proxied http:// request goes with that URL as its target;
  * - an exception from the decision never reaches the child's request: the request goes through
- *   the proxy, which decides (towards enforcement, never around it).
+ *   the proxy, which decides (towards enforcement, never around it);
+ * - a request whose head node:http wrote when it was built, before the agent saw it (one with an
+ *   `Expect` header, such as the AWS SDK's `Expect: 100-continue` uploads, or with its headers
+ *   given as an array), gets its request line restated with the absolute-form target
+ *   global-agent set: otherwise the head still carried the origin-form path, and the proxy
+ *   refused the request (400 KZP_ERR_ORIGIN_FORM) where a direct one succeeded.
  */
 'use strict';
 
@@ -47,8 +52,34 @@ function guardRouting(agent) {
       // global-agent rewrote the path to its own (unbracketed) absolute form: the request is
       // proxied as a plain http:// request, and the proxy must read a valid target.
       if (url !== null && request.path !== path) request.path = url;
+      if (request.path !== path) restateRequestLine(request, path);
     }
   };
+}
+
+/**
+ * Rewrites the request line of a head node:http has written, from the path it was written with to
+ * the request's current one: in `_header`, and in the head still waiting in `outputData` when
+ * node:http has "sent" it already (it does so at once for an `Expect` request, and holds it there
+ * until the socket is connected, which is after this). A head that is not there, has left, or
+ * does not start with that exact line is left alone.
+ */
+function restateRequestLine(request, writtenPath) {
+  try {
+    const written = `${request.method} ${writtenPath} HTTP/1.1\r\n`;
+    const line = `${request.method} ${request.path} HTTP/1.1\r\n`;
+    const head = request._header;
+    if (typeof head !== 'string' || !head.startsWith(written)) return;
+    if (request._headerSent) {
+      const waiting = Array.isArray(request.outputData) ? request.outputData[0] : undefined;
+      if (waiting === undefined || typeof waiting.data !== 'string' || !waiting.data.startsWith(written)) return;
+      waiting.data = line + waiting.data.slice(written.length);
+      if (typeof request.outputSize === 'number') request.outputSize += line.length - written.length;
+    }
+    request._header = line + head.slice(written.length);
+  } catch {
+    // never throw from a preload
+  }
 }
 
 /**

@@ -71,6 +71,8 @@ export interface SummaryJson {
     readonly bytes_up: number;
     readonly bytes_down: number;
   }[];
+  /** Clients refused before any decision (an origin-form request, a connection limit). */
+  readonly refused: readonly { readonly code: string; readonly reason: string; readonly count: number }[];
 }
 
 export async function readSummary(file: string): Promise<SummaryJson> {
