@@ -12,6 +12,7 @@ import { readAnswerBody, type AnswerBody } from './answer-body.js';
 import { startDeadline, type Deadline } from './deadline.js';
 import { isLoopbackUrl } from './loopback-url.js';
 import { createRateGate } from './rate-gate.js';
+import { createRequestSlots } from './request-slots.js';
 import { parseRetryAfter } from './retry-after.js';
 import { classifyTransportError } from './transport-failure.js';
 import type { PolicyClient, PolicyFetchResult } from './policy/policy-client.js';
@@ -97,6 +98,8 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     timeoutMs: options.timeoutMs,
     maxResponseSize: MAX_POLICY_BYTES,
   });
+  // Verdicts and policies wait for a connection here, not in undici's queue: see request-slots.ts.
+  const slots = createRequestSlots(pool, MAX_CONNECTIONS);
   if (upstream !== null) logger.info({ upstream_proxy: upstream.url }, 'control plane reached through the upstream proxy');
   let closed = false;
 
@@ -112,7 +115,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   async function attempt(payload: string, deadline: Deadline): Promise<Attempt> {
     let response: Dispatcher.ResponseData;
     try {
-      response = await pool.request({ origin: base.origin, method: 'POST', path, headers, body: payload, signal: deadline.signal });
+      response = await slots.request({ origin: base.origin, method: 'POST', path, headers, body: payload }, deadline.signal);
     } catch (error) {
       return transportAttempt(error, 'request', deadline);
     }
@@ -221,15 +224,17 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     // A request in flight would otherwise hold pool.close() (the shutdown) until its deadline.
     const signal = stop === undefined ? deadline.signal : AbortSignal.any([deadline.signal, stop]);
     try {
-      const response = await pool.request({
-        origin: base.origin,
-        method: 'GET',
-        path: `${prefix}/v1/policy?agent=${encodeURIComponent(agent)}`,
-        headers: { authorization: headers.authorization, accept: headers.accept, 'user-agent': headers['user-agent'], ...(etag === null ? {} : { 'if-none-match': etag }) },
+      const response = await slots.request(
+        {
+          origin: base.origin,
+          method: 'GET',
+          path: `${prefix}/v1/policy?agent=${encodeURIComponent(agent)}`,
+          headers: { authorization: headers.authorization, accept: headers.accept, 'user-agent': headers['user-agent'], ...(etag === null ? {} : { 'if-none-match': etag }) },
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
         signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
+      );
       const { statusCode, body } = response;
       if (statusCode === 304) {
         await body.dump();
