@@ -15,9 +15,10 @@ import { createRateGate } from './rate-gate.js';
 import { createRequestSlots } from './request-slots.js';
 import { parseRetryAfter } from './retry-after.js';
 import { classifyTransportError } from './transport-failure.js';
-import type { PolicyClient, PolicyFetchResult } from './policy/policy-client.js';
+import type { PolicyClient } from './policy/policy-client.js';
 import { controlPlaneUpstream, createControlPlaneDispatcher } from './control-plane-dispatcher.js';
 import { pushManifest, type ManifestClient } from './manifest-push.js';
+import { fetchPolicies, type PolicyRoute } from './policy-fetch.js';
 import type { ControlPlaneResult, VerdictClient, VerdictReport } from './verdict-client.js';
 
 export interface ControlPlaneClientOptions {
@@ -215,50 +216,12 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     if (gate.open) logger.warn({ ...fields, code, suppressed: gate.suppressed }, message);
   }
 
-  /** The policy GET: one attempt (the next sync is the retry), same pool, key and error codes as verdicts. */
-  async function fetchPolicies(agent: string, etag: string | null, timeoutMs: number, stop?: AbortSignal): Promise<PolicyFetchResult> {
-    if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed') };
-    const abandoned = (): PolicyFetchResult => ({ ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'policy request abandoned: the sync stopped') });
-    if (stop?.aborted === true) return abandoned();
-    const deadline = startDeadline(timeoutMs);
-    // A request in flight would otherwise hold pool.close() (the shutdown) until its deadline.
-    const signal = stop === undefined ? deadline.signal : AbortSignal.any([deadline.signal, stop]);
-    try {
-      const response = await slots.request(
-        {
-          origin: base.origin,
-          method: 'GET',
-          path: `${prefix}/v1/policy?agent=${encodeURIComponent(agent)}`,
-          headers: { authorization: headers.authorization, accept: headers.accept, 'user-agent': headers['user-agent'], ...(etag === null ? {} : { 'if-none-match': etag }) },
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        },
-        signal,
-      );
-      const { statusCode, body } = response;
-      if (statusCode === 304) {
-        await body.dump();
-        return { ok: true, kind: 'not_modified' };
-      }
-      if (statusCode >= 200 && statusCode < 300) {
-        const tag = response.headers.etag;
-        return { ok: true, kind: 'modified', body: await body.text(), etag: typeof tag === 'string' && tag !== '' ? tag : null };
-      }
-      await body.dump().catch(() => undefined);
-      const code: ErrorCode = statusCode === 401 || statusCode === 403 ? 'KZP_ERR_CONTROL_PLANE_AUTH' : 'KZP_ERR_CONTROL_PLANE_HTTP';
-      return { ok: false, error: failure(code, `control plane answered ${statusCode} to the policy request`) };
-    } catch (error) {
-      if (deadline.signal.aborted) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_TIMEOUT', `control plane sent no policies within ${timeoutMs}ms`) };
-      if (signal.aborted) return abandoned();
-      const classified = classifyTransportError(error, 'request');
-      return { ok: false, error: failure(classified.code, `policy request failed (${classified.detail})`) };
-    } finally {
-      deadline.dispose();
-    }
-  }
-
+  const policyRoute: PolicyRoute = { slots, origin: base.origin, prefix, headers };
   return {
-    fetchPolicies,
+    fetchPolicies(agent, etag, timeoutMs, stop) {
+      if (closed) return Promise.resolve({ ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed') });
+      return fetchPolicies(policyRoute, agent, etag, timeoutMs, stop);
+    },
     async pushManifest(agent, manifest, timeoutMs) {
       if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed'), status: null, body: '' };
       return pushManifest({ dispatcher: pool, origin: base.origin, prefix, headers }, agent, manifest, timeoutMs);
