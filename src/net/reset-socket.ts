@@ -20,7 +20,8 @@ export function tlsOver(tls: TLSSocket, socket: Socket): void {
  * the socket it runs on, when the proxy made it on one (tlsOver), is reset, which its peer reads
  * as a reset as from a plain TCP socket. A TLS socket the proxy knows nothing under is destroyed,
  * which ends its session with a FIN and no close_notify, a truncation a TLS peer that checks for
- * one (OpenSSL 3, curl) reports. Does nothing to a socket already destroyed.
+ * one (OpenSSL 3, curl) reports. A socket whose writing has ended (shutDown) is destroyed: its peer
+ * has the whole stream. Does nothing to a socket already destroyed.
  */
 export function resetSocket(socket: Socket): void {
   if (socket.destroyed) return;
@@ -29,7 +30,22 @@ export function resetSocket(socket: Socket): void {
     const under = underTls.get(socket);
     if (under !== undefined) resetSocket(under);
     socket.destroy();
-  } else socket.resetAndDestroy();
+  } else if (shutDown(socket)) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
+/**
+ * The socket has ended its writing and every byte of it is with the kernel: its FIN is sent or on
+ * its way, so its peer already has the whole stream and a reset could cut nothing short. libuv
+ * refuses to reset such a socket (uv_tcp_close_reset: EINVAL once a shutdown was requested), and
+ * Node then drops the handle without closing it: the descriptor leaked and 'close' never came, so
+ * a tunnel whose client reset right after its CONNECT stayed counted open (a drain waited its
+ * deadline for it) and held a descriptor for the life of the process. Such a socket is destroyed.
+ * While written bytes are still queued (writableLength), the shutdown is not requested yet and a
+ * reset is still possible, and right: the peer would not get them.
+ */
+function shutDown(socket: Socket): boolean {
+  return socket.writableEnded && socket.writableLength === 0;
 }
 
 /**
