@@ -19,7 +19,7 @@ import { resolveVerdict } from './resolved-verdict.js';
 import type { ReportSpool } from './spool/report-spool.js';
 import { createReportOutbox } from './spool/report-outbox.js';
 import { lazyStamp, stampAction } from './stamp-action.js';
-import { createVerdictCache } from './verdict-cache.js';
+import { createVerdictCache, type VerdictCache } from './verdict-cache.js';
 import type { VerdictClient } from './verdict-client.js';
 
 export interface CreateDeciderOptions {
@@ -48,7 +48,7 @@ export interface CreateDeciderOptions {
 }
 
 export interface KaizenDecider extends Decider, ImmediateDecider, NameRefusingDecider {
-  /** Waits for block reports in flight (failures spooled), stops replay, closes the spool and the control-plane pool. */
+  /** Waits for verdict calls and block reports in flight (failures spooled), stops replay, closes the spool and the control-plane pool. */
   close(): Promise<void>;
   /** Forgets every cached verdict (hot reload). */
   clearCache(): void;
@@ -102,6 +102,12 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
    * call threw (one object for lookups that shared the call), so their actions are not spooled.
    */
   const settledCalls = new WeakMap<KaizenProxyError, 'refused' | 'delivered'>();
+  /**
+   * Verdict lookups in flight: close() waits for them (each ends by the control plane's deadline),
+   * since one that fails spools its action, and a drain cut short (its deadline, a second signal)
+   * can end while a call still waits. Closed first, the spool dropped such an action.
+   */
+  const lookups = new Set<Promise<Decision>>();
   // Fail open's warning, once per error code per 10 s: each action's decision line says fail_open already.
   const failOpenGate = createKeyedRateGate(FAIL_OPEN_LOG_INTERVAL_MS, 64, options.now ?? (() => performance.now()));
   const cache =
@@ -177,13 +183,24 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
   }
 
   async function pipeline(request: DecisionRequest, reported: () => Action): Promise<Decision> {
-    const { action, agent } = request;
     // A rejected resolution is a transport bug; like a DNS failure it leaves nothing to dial.
     const resolution = await request.resolution.catch(() => DNS_FAILED);
     const local = decideLocally(request, reported, resolution);
     if (isDecision(local)) return local;
     if (cache === null) return decisionOf(local, 'local'); // decideLocally has decided already: no account
 
+    const asking = ask(cache, request, reported, local);
+    lookups.add(asking);
+    try {
+      return await asking;
+    } finally {
+      lookups.delete(asking);
+    }
+  }
+
+  /** The verdict cache and, on a miss, the control plane; a failed call's action is spooled before this settles. */
+  async function ask(cache: VerdictCache, request: DecisionRequest, reported: () => Action, local: LocalVerdict): Promise<Decision> {
+    const { action, agent } = request;
     const found = await cache.lookup(verdictCacheKey(agent, action), () => ({ agent, action: reported(), verdict: local }));
     options.metrics?.cacheLookup(found.kind === 'fresh' ? (found.fetched ? 'miss' : 'hit') : found.kind);
     switch (found.kind) {
@@ -256,6 +273,8 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
       return cache?.size ?? 0;
     },
     async close() {
+      // A call still waiting ends by its own deadline (control_plane.timeout); a failed one spools its action, so the spool waits for it.
+      while (lookups.size > 0) await Promise.allSettled(lookups);
       await outbox?.close();
       await client?.close();
     },
