@@ -40,6 +40,16 @@ describe('wrap mode and KAIZEN_API_KEY', () => {
     expect(run.stderr).not.toContain(KEY);
   });
 
+  it("nor does it read it from the wrapper's own environment, as ps e and /proc/PPID/environ show it", async () => {
+    // The command runs as the wrapper's user: /proc/<wrapper>/environ (what `ps e` prints) is
+    // readable to it, and holds the environment the wrapper was started with. The key is given to
+    // the probe in two halves, so that the wrapper's own arguments do not hold it.
+    const script = 'key="$0$1"; if grep -a -q -F "$key" "/proc/$PPID/environ"; then printf leaked; else printf hidden; fi; printf " %s" "$(ps e -o args= -p "$PPID" | grep -c -F "$key")"';
+    const probe = ['sh', '-c', script, KEY.slice(0, 8), KEY.slice(8)];
+    const run = await runWrapper([...OPEN_LOOPBACK, '--', ...probe], { env: env() });
+    expect(run).toMatchObject({ code: 0, stdout: 'hidden 0' });
+  });
+
   it('--pass-api-key hands it to a command that uses the Kaizen SDK itself', async () => {
     const run = await runWrapper([...OPEN_LOOPBACK, '--pass-api-key', '--', ...PROBE, origin.url], { env: env() });
     expect(run).toMatchObject({ code: 0, stdout: `${KEY} 200` });
