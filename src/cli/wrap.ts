@@ -4,7 +4,8 @@ import { agentFromCommand } from '../wrap/agent-name.js';
 import type { Collapse } from '../learn/manifest-of.js';
 import { createLearner, writeManifestFile, type Learner } from '../wrap/learn-manifest.js';
 import { runWrapped } from '../wrap/run-wrapped.js';
-import { blankInitialVariable } from '../wrap/initial-environment.js';
+import { blankInitialVariables } from '../wrap/initial-environment.js';
+import { withheldFromCommand } from '../wrap/withheld-variables.js';
 import { caTrustFor, type CaTrust } from '../wrap/ca-trust.js';
 import { isKaizenProxyError } from '../errors/kaizen-error.js';
 import type { WrapFlags } from './args.js';
@@ -26,8 +27,9 @@ export async function wrap(flags: FlagOverrides, options: WrapFlags, argv: reado
     stderr(formatConfigFailure(loaded));
     return EXIT.CONFIG;
   }
-  // The key is read: the command, which runs as our user, must not find it in our /proc environ.
-  if (!options.passApiKey) blankInitialVariable('KAIZEN_API_KEY');
+  // The key and any upstream proxy's credentials are read: the command, which runs as our user,
+  // must not find them in our /proc environ either.
+  blankInitialVariables(withheldFromCommand(options.passApiKey));
   const learner = options.manifestOut === null ? null : createLearner(loaded.config.agent);
   // Interception on: the child trusts the CA (files written now, removed after the run).
   let trust: CaTrust | null;

@@ -7,35 +7,36 @@ const ENV_END_INDEX = 51 - 3;
 const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
 
 /**
- * Blank the value of `name` in the environment this process was started with, where the kernel
- * shows it to every process of the same user: /proc/PID/environ, and so `ps e`. Deleting it from
- * process.env does not: that block is the one execve copied onto the stack, and it stays as it
- * came. The value's bytes are overwritten with NULs through /proc/self/mem (the variable then
- * reads as empty here too); its name stays. Linux only; false when nothing was blanked (not Linux,
- * no such variable, or /proc/self/mem refused), never a throw.
+ * Blank the values of the variables `select` picks in the environment this process was started
+ * with, where the kernel shows it to every process of the same user: /proc/PID/environ, and so
+ * `ps e`. Deleting one from process.env does not: that block is the one execve copied onto the
+ * stack, and it stays as it came. A value's bytes are overwritten with NULs through /proc/self/mem
+ * (the variable then reads as empty here too); its name stays. Linux only; returns the names
+ * blanked (none when not Linux or /proc/self/mem refused), never throws.
  */
-export function blankInitialVariable(name: string): boolean {
-  if (process.platform !== 'linux') return false;
+export function blankInitialVariables(select: (name: string, value: string) => boolean): string[] {
+  if (process.platform !== 'linux') return [];
+  const blanked: string[] = [];
   try {
     const block = environmentBlock();
-    if (block === null) return false;
+    if (block === null) return blanked;
     const fd = openSync('/proc/self/mem', 'r+');
     try {
       const bytes = Buffer.alloc(block.end - block.start);
-      if (readSync(fd, bytes, 0, bytes.length, block.start) !== bytes.length) return false;
-      let blanked = false;
-      for (const value of valuesOf(bytes, Buffer.from(`${name}=`, 'latin1'))) {
-        bytes.fill(0, value.from, value.to);
-        writeSync(fd, bytes, value.from, value.to - value.from, block.start + value.from);
-        blanked = true;
+      if (readSync(fd, bytes, 0, bytes.length, block.start) !== bytes.length) return blanked;
+      for (const variable of variablesOf(bytes)) {
+        if (!select(variable.name, bytes.toString('latin1', variable.from, variable.to))) continue;
+        bytes.fill(0, variable.from, variable.to);
+        writeSync(fd, bytes, variable.from, variable.to - variable.from, block.start + variable.from);
+        blanked.push(variable.name);
       }
-      return blanked;
     } finally {
       closeSync(fd);
     }
   } catch {
-    return false;
+    // Best effort: the variables stay readable where they were.
   }
+  return blanked;
 }
 
 function environmentBlock(): { readonly start: number; readonly end: number } | null {
@@ -48,14 +49,14 @@ function environmentBlock(): { readonly start: number; readonly end: number } | 
   return { start, end };
 }
 
-/** Where each `NAME=value` string's value lies in a block of NUL-terminated strings (non-empty values only). */
-function* valuesOf(bytes: Buffer, prefix: Buffer): Generator<{ readonly from: number; readonly to: number }> {
+/** Each `NAME=value` string of a block of NUL-terminated strings: its name, and where its (non-empty) value lies. */
+function* variablesOf(bytes: Buffer): Generator<{ readonly name: string; readonly from: number; readonly to: number }> {
   let at = 0;
   while (at < bytes.length) {
     const nul = bytes.indexOf(0, at);
     const stop = nul === -1 ? bytes.length : nul;
-    const from = at + prefix.length;
-    if (stop > from && bytes.subarray(at, from).equals(prefix)) yield { from, to: stop };
+    const equals = bytes.indexOf(0x3d, at);
+    if (equals > at && equals + 1 < stop) yield { name: bytes.toString('latin1', at, equals), from: equals + 1, to: stop };
     at = stop + 1;
   }
 }

@@ -50,6 +50,14 @@ describe('wrap mode and KAIZEN_API_KEY', () => {
     expect(run).toMatchObject({ code: 0, stdout: 'hidden 0' });
   });
 
+  it("an upstream proxy's password in the wrapper's HTTPS_PROXY stays out of its /proc environ too", async () => {
+    const password = 'upstream_secret_pw';
+    const script = 'pw="$0$1"; if grep -a -q -F "$pw" "/proc/$PPID/environ"; then printf leaked; else printf hidden; fi';
+    const probe = ['sh', '-c', script, password.slice(0, 8), password.slice(8)];
+    const run = await runWrapper([...OPEN_LOOPBACK, '--', ...probe], { env: { ...env(), HTTPS_PROXY: `http://corp:${password}@127.0.0.1:9` } });
+    expect(run).toMatchObject({ code: 0, stdout: 'hidden' });
+  });
+
   it('--pass-api-key hands it to a command that uses the Kaizen SDK itself', async () => {
     const run = await runWrapper([...OPEN_LOOPBACK, '--pass-api-key', '--', ...PROBE, origin.url], { env: env() });
     expect(run).toMatchObject({ code: 0, stdout: `${KEY} 200` });

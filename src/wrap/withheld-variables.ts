@@ -1,0 +1,18 @@
+/** The proxy variables the command gets values of its own for (child-env.ts), in both cases. */
+const PROXY_VARIABLES = new Set(['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy']);
+
+/**
+ * Which of the wrapper's own environment variables are the command's business to never read:
+ * KAIZEN_API_KEY (the monitoring system's credential) unless --pass-api-key hands it over, and a
+ * proxy variable that carries credentials (an upstream proxy's user and password), which the
+ * command's environment replaces anyway.
+ */
+export function withheldFromCommand(passApiKey: boolean): (name: string, value: string) => boolean {
+  return (name, value) => (name === 'KAIZEN_API_KEY' && !passApiKey) || (PROXY_VARIABLES.has(name) && carriesCredentials(value));
+}
+
+/** Userinfo in a proxy URL, with or without its scheme (`user:pass@proxy:3128` is read as http://). */
+function carriesCredentials(value: string): boolean {
+  const authority = value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split(/[/?#]/, 1)[0] ?? '';
+  return authority.includes('@');
+}
