@@ -6,6 +6,7 @@ import { deepFreeze } from './deep-freeze.js';
 import { exposureIssues } from './exposure.js';
 import { readGatewayCredentials } from './gateway-load.js';
 import { readUpstreamCa } from './intercept-load.js';
+import { keyFileUnreadable } from './key-file-unreadable.js';
 import { envOverrides, flagOverrides, KEEP, type Override } from './overrides.js';
 import { fileSchema, type FileConfig } from './schema.js';
 import { sharedAddressIssues } from './shared-address.js';
@@ -143,7 +144,7 @@ function readApiKey(env: NodeJS.ProcessEnv, file: FileConfig, source: Source, ov
     return key;
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-    return { code: 'KZP_ERR_CONFIG_READ', issue: { where, key: 'control_plane.api_key_file', message: `cannot read ${keyFile} (${reason})` } };
+    return { code: 'KZP_ERR_CONFIG_READ', issue: { where, key: 'control_plane.api_key_file', message: keyFileUnreadable(keyFile, reason) } };
   }
 }
 

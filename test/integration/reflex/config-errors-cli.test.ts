@@ -81,6 +81,23 @@ describe('configuration errors from the CLI', () => {
     }
   });
 
+  it('an API key pasted as control_plane.api_key_file is named as such, never echoed, for each command', async () => {
+    const dir = tempDir();
+    const key = 'kz_live_PASTED7c41e09b';
+    const pasted = writeFile(dir, 'pasted.yaml', `admin: off\ncontrol_plane:\n  api_key_file: ${key}\n`);
+    const issue = `${pasted}:3: control_plane.api_key_file: cannot read the file it names (ENOENT): the value looks like an API key (kz_...), not a path; put the key in a file and name that here, or set KAIZEN_API_KEY`;
+    for (const [args, exit] of [
+      [['check-config', pasted], 1],
+      [['check', 'example.com:443', '-c', pasted], 2],
+      [['serve', '--listen', '127.0.0.1:0', '-c', pasted], 1],
+    ] as const) {
+      const result = await runCli(args, cleanEnv(), dir);
+      expect(result.code, args[0]).toBe(exit);
+      expect(result.stderr, args[0]).toBe(`kaizen-proxy: KZP_ERR_CONFIG_READ: cannot read the configuration\n${issue}\n`);
+      expect(result.stdout + result.stderr, args[0]).not.toContain('PASTED7c41e09b');
+    }
+  });
+
   it('a control-plane URL with userinfo is KZP_ERR_CONFIG_INVALID naming its source, never echoing the userinfo', async () => {
     const dir = tempDir();
     const password = 'cp-PASSWORD-7f3a';
