@@ -27,20 +27,20 @@ export const EMBEDDING_127_0_0_1 = [
 ];
 
 /** `mode` and `rules` (YAML flow text) of the one policy. */
-export async function startLoopbackRuleProxy(mode: 'blocklist' | 'allowlist', rules: string): Promise<KaizenProxy> {
-  const file = writeFile(
-    tempDir(),
-    'kaizen-proxy.yaml',
-    [
-      'admin: off',
-      // A dial the rule lets through goes nowhere on a test machine: bound it.
-      'network: { allow_private: [127.0.0.0/8], connect_timeout: 1s }',
-      'policies:',
-      '  - name: loopback-rule',
-      `    mode: ${mode}`,
-      `    rules: ${rules}`,
-    ].join('\n'),
-  );
+export function startLoopbackRuleProxy(mode: 'blocklist' | 'allowlist', rules: string): Promise<KaizenProxy> {
+  return startProxyFromLines([
+    // A dial the rule lets through goes nowhere on a test machine: bound it.
+    'network: { allow_private: [127.0.0.0/8], connect_timeout: 1s }',
+    'policies:',
+    '  - name: loopback-rule',
+    `    mode: ${mode}`,
+    `    rules: ${rules}`,
+  ]);
+}
+
+/** The whole proxy from a configuration file of these lines (and `admin: off`), on 127.0.0.1:0. */
+export async function startProxyFromLines(lines: readonly string[]): Promise<KaizenProxy> {
+  const file = writeFile(tempDir(), 'kaizen-proxy.yaml', ['admin: off', ...lines].join('\n'));
   const loaded = loadConfig({ env: {}, flags: { config: file, listen: '127.0.0.1:0' } });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   return createProxy(loaded.config, { logger: createLogger({ level: 'info', destination: new CapturedLogs() }) });
@@ -51,9 +51,10 @@ export interface Answer {
   readonly headers: string;
 }
 
-export async function curl(proxy: KaizenProxy, url: string): Promise<Answer> {
+/** curl through the proxy: its status and response head (`args`: more of curl's options, e.g. a method or a body). */
+export async function curl(proxy: KaizenProxy, url: string, args: readonly string[] = []): Promise<Answer> {
   const proxyUrl = `http://127.0.0.1:${proxy.address.port}`;
-  const { stdout } = await run('curl', ['-sS', '--noproxy', '', '-x', proxyUrl, '-D', '-', '-o', '/dev/null', '-w', '\n%{http_code}', '-g', url]);
+  const { stdout } = await run('curl', ['-sS', '--noproxy', '', '-x', proxyUrl, ...args, '-D', '-', '-o', '/dev/null', '-w', '\n%{http_code}', '-g', url]);
   const lines = stdout.split('\n');
   return { status: lines.pop() ?? '', headers: lines.join('\n') };
 }

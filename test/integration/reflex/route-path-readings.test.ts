@@ -1,14 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProxy, type KaizenProxy } from '../../../src/app/create-proxy.js';
-import { loadConfig } from '../../../src/config/load.js';
-import { createLogger } from '../../../src/observe/logger.js';
+import type { KaizenProxy } from '../../../src/app/create-proxy.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { CapturedLogs } from '../../helpers/start-proxy.js';
-import { tempDir, writeFile } from './cli-process.js';
-
-const run = promisify(execFile);
+import { curl, startProxyFromLines, type Answer } from './loopback-rule-proxy.js';
 
 /**
  * A tool route is matched on the path as the origin may serve it, not only as it was spelt:
@@ -22,26 +15,18 @@ describe('tool routes judge every reading of a request path', () => {
 
   beforeAll(async () => {
     origin = await startOrigin();
-    const file = writeFile(
-      tempDir(),
-      'kaizen-proxy.yaml',
-      [
-        'admin: off',
-        'network: { allow_private: [127.0.0.0/8] }',
-        'tools:',
-        '  - {match: "POST 127.0.0.1/v1/refunds", tool: issue_refund}',
-        '  - {match: "GET 127.0.0.1/v1/customers/*", tool: read_customer}',
-        '  - {match: "PUT 127.0.0.1/files/*/acl", tool: set_acl}',
-        '  - {match: "PUT 127.0.0.1/files/*", tool: write_file}',
-        'policies:',
-        '  - name: no-money-no-acl',
-        '    mode: blocklist',
-        '    rules: { skill_patterns: ["issue_refund|set_acl"] }',
-      ].join('\n'),
-    );
-    const loaded = loadConfig({ env: {}, flags: { config: file, listen: '127.0.0.1:0' } });
-    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-    proxy = await createProxy(loaded.config, { logger: createLogger({ level: 'info', destination: new CapturedLogs() }) });
+    proxy = await startProxyFromLines([
+      'network: { allow_private: [127.0.0.0/8] }',
+      'tools:',
+      '  - {match: "POST 127.0.0.1/v1/refunds", tool: issue_refund}',
+      '  - {match: "GET 127.0.0.1/v1/customers/*", tool: read_customer}',
+      '  - {match: "PUT 127.0.0.1/files/*/acl", tool: set_acl}',
+      '  - {match: "PUT 127.0.0.1/files/*", tool: write_file}',
+      'policies:',
+      '  - name: no-money-no-acl',
+      '    mode: blocklist',
+      '    rules: { skill_patterns: ["issue_refund|set_acl"] }',
+    ]);
   });
 
   afterAll(async () => {
@@ -50,13 +35,8 @@ describe('tool routes judge every reading of a request path', () => {
   });
 
   /** curl --path-as-is: the path goes out byte for byte, as an agent that means it would send it. */
-  async function send(method: string, path: string): Promise<{ readonly status: string; readonly headers: string }> {
-    const { stdout } = await run('curl', [
-      '-sS', '--noproxy', '', '-x', `http://127.0.0.1:${proxy.address.port}`, '--path-as-is', '-X', method, '-d', 'amount=100',
-      '-D', '-', '-o', '/dev/null', '-w', '\n%{http_code}', `${origin.url}${path}`,
-    ]);
-    const lines = stdout.split('\n');
-    return { status: lines.pop() ?? '', headers: lines.join('\n') };
+  function send(method: string, path: string): Promise<Answer> {
+    return curl(proxy, `${origin.url}${path}`, ['--path-as-is', '-X', method, '-d', 'amount=100']);
   }
 
   it('refuses a blocked tool spelt with %2F, a backslash or ; parameters, the origin never asked', async () => {
