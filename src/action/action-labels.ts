@@ -43,7 +43,7 @@ export function createActionLabels(options: ActionLabelOptions): ActionLabels {
       const match = matchToolRoute(options.routes, target, method, path);
       if (!match.ok) {
         const [strict, served] = match.routes;
-        return { ok: false, message: `the path is tool ${JSON.stringify(strict.spec.tool)} as sent and ${JSON.stringify(served.spec.tool)} as origins that decode %2F, read \\ as / or drop ; parameters serve it` };
+        return { ok: false, message: `the path is tool ${JSON.stringify(strict.spec.tool)} read one way and ${JSON.stringify(served.spec.tool)} as origins that decode %2F, read \\ as /, drop ; parameters or take a leading // as a host serve it` };
       }
       const route = match.route;
       if (route === undefined) return { ok: true, extra: derived(target) };

@@ -22,6 +22,21 @@ export function lenientRoutePath(path: string): string {
   }));
 }
 
+/**
+ * The path of a request target that starts with two slashes (or backslashes) as WHATWG URL reads
+ * it: the `new URL(req.url, base)` Node's documentation shows request handlers takes `//x/v1/refunds`
+ * for host `x` and path `/v1/refunds`, where the other readings see `/x/v1/refunds`. undefined for
+ * any other path, or one WHATWG URL cannot parse (the origin cannot either).
+ */
+export function authorityRoutePath(path: string): string | undefined {
+  if (!/^[/\\]{2}/.test(path)) return undefined;
+  try {
+    return new URL(path, 'http://route.invalid').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 function decodeUnreserved(path: string): string {
   return path.replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
     const char = String.fromCharCode(parseInt(hex, 16));

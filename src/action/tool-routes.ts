@@ -2,7 +2,7 @@ import type { Target } from '../contract/target.js';
 import { embeddedIpv4 } from '../net/embedded-ipv4.js';
 import { formatIpv4, parseIpv6 } from '../net/ip-address.js';
 import { canonicalHost } from './canonical-host.js';
-import { lenientRoutePath, pathGlob, routePath } from './route-path.js';
+import { authorityRoutePath, lenientRoutePath, pathGlob, routePath } from './route-path.js';
 
 /**
  * `tools:` in the configuration: requests mapped to tool names. A `match` is
@@ -57,12 +57,14 @@ export function parseToolRoute(spec: ToolRouteSpec): RouteParse {
 
 /**
  * The route a request maps to: `route` undefined when none matches, null when its path is
- * ambiguous. The path (without query) is read twice: as routePath compares it, and as origins that
- * decode `%2F`, read a backslash as a slash or drop `;` parameters serve it (lenientRoutePath).
- * `/v1%2Frefunds` is one path to Express and `/v1/refunds` to Flask: the first route either
- * reading matches is the tool, so no spelling steps around a route whatever the origin. When the
- * two readings match two different routes, the request could be either tool: it is refused (400)
- * rather than judged as the one that may not be what the origin serves.
+ * ambiguous. The path (without query) is read as routePath compares it, and as origins that
+ * decode `%2F`, read a backslash as a slash or drop `;` parameters serve it (lenientRoutePath);
+ * a path that starts with `//` is read a second pair of ways, without the authority WHATWG URL
+ * takes out of it (authorityRoutePath). `/v1%2Frefunds` is one path to Express and `/v1/refunds`
+ * to Flask, `//x/v1/refunds` is `/v1/refunds` to a handler that parses `new URL(req.url, base)`:
+ * the route any reading matches is the tool, so no spelling steps around a route whatever the
+ * origin. When two readings match two different routes, the request could be either tool: it is
+ * refused (400) rather than judged as the one that may not be what the origin serves.
  */
 export type RouteMatch = { readonly ok: true; readonly route: ToolRoute | undefined } | { readonly ok: false; readonly routes: readonly [ToolRoute, ToolRoute] };
 
@@ -72,8 +74,6 @@ export function matchToolRoute(routes: readonly ToolRoute[], target: Target, met
   if (routes.length === 0) return NO_ROUTE;
   const upper = method.toUpperCase();
   const hosts = hostsOf(target);
-  const literal = routePath(path);
-  const lenient = lenientRoutePath(path);
   const first = (normalised: string): ToolRoute | undefined =>
     routes.find(
       (route) =>
@@ -82,10 +82,29 @@ export function matchToolRoute(routes: readonly ToolRoute[], target: Target, met
         (route.methods === null || route.methods.has(upper)) &&
         route.path.test(normalised),
     );
-  const strict = first(literal);
-  const served = lenient === literal ? strict : first(lenient);
-  if (strict === undefined || served === undefined || strict === served) return { ok: true, route: strict ?? served };
-  return { ok: false, routes: [strict, served] };
+  let found: ToolRoute | undefined;
+  for (const reading of readingsOf(path)) {
+    const route = first(reading);
+    if (route === undefined || route === found) continue;
+    if (found !== undefined) return { ok: false, routes: [found, route] };
+    found = route;
+  }
+  return { ok: true, route: found };
+}
+
+/** Every distinct normalised reading of a path, the one as sent first (see matchToolRoute). */
+function readingsOf(path: string): readonly string[] {
+  const readings = [routePath(path)];
+  const add = (reading: string): void => {
+    if (!readings.includes(reading)) readings.push(reading);
+  };
+  add(lenientRoutePath(path));
+  const authorityLess = authorityRoutePath(path);
+  if (authorityLess !== undefined) {
+    add(routePath(authorityLess));
+    add(lenientRoutePath(authorityLess));
+  }
+  return readings;
 }
 
 /**

@@ -50,6 +50,17 @@ describe('tool routes judge every reading of a request path', () => {
     expect(origin.requests.slice(before).map((request) => request.url)).toEqual([]);
   });
 
+  it('refuses a blocked tool behind a leading //host, which WHATWG URL takes for an authority', async () => {
+    // new URL(req.url, base), as Node's documentation shows handlers, reads //x/v1/refunds as host x, path /v1/refunds.
+    const before = origin.requests.length;
+    for (const path of ['//x/v1/refunds', '/\\x/v1/refunds', '///v1/v1/refunds', '//x/v1%2Frefunds']) {
+      const answer = await send('POST', path);
+      expect(answer.status, path).toBe('403');
+      expect(answer.headers, path).toMatch(/skill_patterns/);
+    }
+    expect(origin.requests.slice(before).map((request) => request.url)).toEqual([]);
+  });
+
   it('refuses a path whose two readings are two different tools, as a bad request', async () => {
     // As sent, one segment under /files/ (write_file); decoded, /files/a/acl (set_acl, blocked).
     const before = origin.requests.length;
@@ -64,6 +75,7 @@ describe('tool routes judge every reading of a request path', () => {
     const before = origin.requests.length;
     expect((await send('GET', '/v1/customers/a%2Fb')).status).toBe('200');
     expect((await send('PUT', '/files/report.txt;v=2')).status).toBe('200');
-    expect(origin.requests.slice(before).map((request) => request.url)).toEqual(['/v1/customers/a%2Fb', '/files/report.txt;v=2']);
+    expect((await send('GET', '//x/v1/customers/c1')).status).toBe('200');
+    expect(origin.requests.slice(before).map((request) => request.url)).toEqual(['/v1/customers/a%2Fb', '/files/report.txt;v=2', '//x/v1/customers/c1']);
   });
 });
