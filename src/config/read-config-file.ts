@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { looksLikeApiKey } from './key-file-unreadable.js';
 import type { ConfigErrorCode, ConfigIssue } from './types.js';
 
 /**
@@ -50,6 +51,11 @@ export function readConfigFile(file: string): ConfigFileText {
     head = readFileHead(file, MAX_CONFIG_FILE_BYTES + 1);
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    // A key pasted as the path (--config kz_live_...) is named as that mistake, never echoed to stderr.
+    if (looksLikeApiKey(file)) {
+      const message = `cannot read the configuration file (${reason}): its path looks like an API key (kz_...); the key belongs in KAIZEN_API_KEY or control_plane.api_key_file`;
+      return { ok: false, code: 'KZP_ERR_CONFIG_READ', issue: { where: '(config path)', key: '(file)', message } };
+    }
     return { ok: false, code: 'KZP_ERR_CONFIG_READ', issue: { where: file, key: '(file)', message: `cannot read the configuration file (${reason})` } };
   }
   const { bytes, size } = head;

@@ -98,6 +98,23 @@ describe('configuration errors from the CLI', () => {
     }
   });
 
+  it('an API key pasted as the configuration file path is named as such, never echoed, from the flag or the environment', async () => {
+    const dir = tempDir();
+    const key = 'kz_live_CONFIGPATH9d2e41';
+    const issue = '(config path): (file): cannot read the configuration file (ENOENT): its path looks like an API key (kz_...); the key belongs in KAIZEN_API_KEY or control_plane.api_key_file';
+    for (const [args, env, exit] of [
+      [['check-config', key], cleanEnv(), 1],
+      [['check', 'example.com:443', '-c', key], cleanEnv(), 2],
+      [['serve', '--listen', '127.0.0.1:0', '--config', key], cleanEnv(), 1],
+      [['serve', '--listen', '127.0.0.1:0'], { ...cleanEnv(), KAIZEN_PROXY_CONFIG: key }, 1],
+    ] as const) {
+      const result = await runCli(args, env, dir);
+      expect(result.code, args.join(' ')).toBe(exit);
+      expect(result.stderr, args.join(' ')).toBe(`kaizen-proxy: KZP_ERR_CONFIG_READ: cannot read the configuration\n${issue}\n`);
+      expect(result.stdout + result.stderr, args.join(' ')).not.toContain('CONFIGPATH9d2e41');
+    }
+  });
+
   it('a control-plane URL with userinfo is KZP_ERR_CONFIG_INVALID naming its source, never echoing the userinfo', async () => {
     const dir = tempDir();
     const password = 'cp-PASSWORD-7f3a';
