@@ -3,6 +3,7 @@ import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
 import { resetSocket } from '../net/reset-socket.js';
 import { CONNECTION_SLOT, giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
+import type { PinnedOrigin } from './pinned-origin.js';
 import type { RequestPipeline } from './request-pipeline.js';
 
 /** What the proxy knows about one admitted client connection. */
@@ -30,6 +31,8 @@ export interface ConnectionContext {
   headHandedOver: boolean;
   /** node:http's path: an answer said `Connection: close` (closing-response.ts); no later request is relayed. */
   closing: boolean;
+  /** A destination connection authenticated for this client connection alone (NTLM, Negotiate; pinned-origin.ts). */
+  pinned: PinnedOrigin | null;
 }
 
 /**
@@ -45,6 +48,7 @@ class AdmittedConnection implements ConnectionContext {
   pipeline: RequestPipeline | null = null;
   headHandedOver = false;
   closing = false;
+  pinned: PinnedOrigin | null = null;
   #child: Logger | null = null;
 
   constructor(id: number, root: Logger, client: string | null) {

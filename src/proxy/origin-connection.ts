@@ -64,6 +64,11 @@ export class OriginConnection {
   #served = 0;
   #timeoutMs = 0;
   #closed = false;
+  /**
+   * Set once the connection took part in connection-bound authentication (pinned-origin.ts): it
+   * is handed to this instead of back to the pool, for good.
+   */
+  #keeper: ((connection: OriginConnection) => void) | null = null;
 
   constructor(socket: Socket, options: OriginConnectionOptions) {
     this.#socket = socket;
@@ -118,9 +123,22 @@ export class OriginConnection {
     this.#stopBody = pumpBody(this, request, request.body, socket);
   }
 
-  /** Not used after all (the client went away before the request was sent): back to the pool. */
+  /** Not used after all (the client went away before the request was sent): back to the pool (or its keeper). */
   release(): void {
-    if (this.#exchange === null && !this.#closed) this.#options.release(this);
+    if (this.#exchange === null && !this.#closed) this.#handBack();
+  }
+
+  /** Still connected: a kept connection may have been closed by its destination or its idle timeout. */
+  get open(): boolean {
+    return !this.#closed;
+  }
+
+  /**
+   * From now on, whenever it can take another request, the connection goes to `keeper` instead of
+   * back to the shared pool (a destination that authenticated the connection, not a request).
+   */
+  keepFor(keeper: (connection: OriginConnection) => void): void {
+    this.#keeper = keeper;
   }
 
   /** The client caught up: read the destination again. */
@@ -186,8 +204,13 @@ export class OriginConnection {
     if (reusable) {
       // Paused for a slow client whose answer is now complete: idle, it must notice a close.
       this.#socket.resume();
-      this.#options.release(this);
+      this.#handBack();
     } else this.#socket.destroy();
+  }
+
+  #handBack(): void {
+    if (this.#keeper === null) this.#options.release(this);
+    else this.#keeper(this);
   }
 
   #fail(error: KaizenProxyError, unanswered: boolean): void {

@@ -31,6 +31,11 @@ export interface OriginPoolOptions extends DestinationSettings {
   readonly maxPools?: number;
 }
 
+/** One destination's pool: its scheme, authority and the set of checked addresses it dials. */
+export function originPoolKey(target: Target, secure: boolean, addresses: readonly string[]): string {
+  return `${secure ? 's' : 'p'} ${target.authority} ${addresses.join(' ')}`;
+}
+
 /** Destinations (with their address sets) whose pools are kept; the least recent closes its idle connections. */
 const MAX_POOLS = 1_024;
 
@@ -56,7 +61,7 @@ export function createOriginPools(options: OriginPoolOptions): OriginPools {
   return {
     acquire(target, secure, addresses, fresh, callback) {
       if (fresh) retries++;
-      const key = `${secure ? 's' : 'p'} ${target.authority} ${addresses.join(' ')}`;
+      const key = originPoolKey(target, secure, addresses);
       let pool = pools.get(key);
       if (pool === undefined) {
         pool = draining.get(key);

@@ -10,6 +10,8 @@ import type { RequestView, ResponseView } from './exchange-views.js';
 import { forwardRequestHeaders, forwardResponseHeaders, forwardTrailers, responseTrailerPairs } from './hop-by-hop.js';
 import type { OriginConnection, OriginExchange, OriginRequest } from './origin-connection.js';
 import type { QueuedAcquire } from './origin-pool.js';
+import { originPoolKey } from './origin-pools.js';
+import { bindsConnection, keepPinned, takePinned } from './pinned-origin.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
@@ -64,6 +66,14 @@ export function dispatchUpstream(
   let mayRetry = IDEMPOTENT.has(method) && !hasBody;
   let failed = false;
   let chunked = false;
+  // Connection-bound authentication (NTLM, Negotiate): the destination connection that carries it
+  // is kept for this client connection and agent alone, never pooled (pinned-origin.ts).
+  const conn = proxy.registry.get(req.socket);
+  const pinKey = `${originPoolKey(target, secure, addresses)}\n${proxy.agent}`;
+  let pin = bindsConnection(req.rawHeaders, 'authorization');
+  const keeper = (kept: OriginConnection): void => {
+    keepPinned(conn, req.socket, pinKey, kept);
+  };
   /** The answer's head (its Connection tokens name fields its trailers lose too). */
   let answerHeaders: readonly string[] = [];
   /**
@@ -144,6 +154,10 @@ export function dispatchUpstream(
   const exchange: OriginExchange = {
     onHead(head: ResponseHead) {
       answerHeaders = head.rawHeaders;
+      if (!pin && bindsConnection(head.rawHeaders, 'www-authenticate')) {
+        pin = true;
+        connection?.keepFor(keeper);
+      }
       const transferEncoded = framedByTransferEncoding(head);
       chunked = keepsChunkedFraming(req, head.status, transferEncoded);
       if (transferEncoded && !chunked && losesTransferCoding(req, head.status, head.rawHeaders)) {
@@ -210,6 +224,12 @@ export function dispatchUpstream(
   };
 
   const send = (fresh: boolean): void => {
+    const pinned = fresh ? null : takePinned(conn, pinKey);
+    if (pinned !== null) {
+      connection = pinned;
+      pinned.send(request, exchange);
+      return;
+    }
     queued = proxy.pool.origins.acquire(target, secure, addresses, fresh, (acquired) => {
       queued = null;
       if (!acquired.ok) {
@@ -221,6 +241,7 @@ export function dispatchUpstream(
         return;
       }
       connection = acquired.connection;
+      if (pin) connection.keepFor(keeper);
       connection.send(request, exchange);
     });
   };
