@@ -4,6 +4,7 @@ import { resetSocket } from '../net/reset-socket.js';
 import { CONNECTION_SLOT, giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
 import type { PinnedOrigin } from './pinned-origin.js';
+import type { PinnedVia } from './pinned-upstream.js';
 import type { RequestPipeline } from './request-pipeline.js';
 
 /** What the proxy knows about one admitted client connection. */
@@ -33,6 +34,8 @@ export interface ConnectionContext {
   closing: boolean;
   /** A destination connection authenticated for this client connection alone (NTLM, Negotiate; pinned-origin.ts). */
   pinned: PinnedOrigin | null;
+  /** The same through an upstream proxy: node:http agents of this client connection's own (pinned-upstream.ts). */
+  pinnedVia: PinnedVia | null;
 }
 
 /**
@@ -49,6 +52,7 @@ class AdmittedConnection implements ConnectionContext {
   headHandedOver = false;
   closing = false;
   pinned: PinnedOrigin | null = null;
+  pinnedVia: PinnedVia | null = null;
   #child: Logger | null = null;
 
   constructor(id: number, root: Logger, client: string | null) {

@@ -26,6 +26,11 @@ export interface UpstreamPool {
    * tunnels with CONNECT.
    */
   viaProxy(proxy: UpstreamProxy): { readonly http: HttpAgent; readonly https: HttpsAgent };
+  /**
+   * A new pair of agents through `proxy`, one keep-alive socket each, for one client connection
+   * alone (pinned-upstream.ts): the caller destroys them.
+   */
+  pinnedViaProxy(proxy: UpstreamProxy): { readonly http: HttpAgent; readonly https: HttpsAgent };
   /** Our HTTP/1.1 client's pools for every request sent straight to its destination (see upstream-dispatch.ts). */
   readonly origins: OriginPools;
   destroy(): void;
@@ -89,6 +94,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   // By url, then credentials: HTTPS_PROXY and HTTP_PROXY may name one host:port as different
   // users, and a CONNECT agent made for one must never carry the other's Proxy-Authorization.
   const proxied = new Map<string, ProxyAgents[]>();
+  const tunnelOptions = secureContext === undefined ? common : { ...common, secureContext };
   const origins = createOriginPools({ connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, idleTimeoutMs: options.idleTimeoutMs, secureContext, ...(options.refusalLog === undefined ? {} : { refusalLog: options.refusalLog }) });
   return {
     secureContext,
@@ -103,7 +109,6 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       for (const agents of same) {
         if (agents.username === proxy.username && agents.password === proxy.password) return agents;
       }
-      const tunnelOptions = secureContext === undefined ? common : { ...common, secureContext };
       const agents: ProxyAgents = {
         username: proxy.username,
         password: proxy.password,
@@ -112,6 +117,13 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       };
       same.push(agents);
       return agents;
+    },
+    pinnedViaProxy(proxy) {
+      const one = { ...common, maxSockets: 1, maxFreeSockets: 1 };
+      return {
+        http: new HttpAgent(one),
+        https: new TunnellingHttpsAgent(connector, proxy, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, secureContext === undefined ? one : { ...one, secureContext }),
+      };
     },
     destroy(): void {
       origins.destroy();

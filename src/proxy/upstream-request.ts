@@ -15,6 +15,7 @@ import { discardUnsentBody, unsentBody, unsentBodyCloses } from './unsent-body.j
 import { upstreamErrorCode } from './upstream-error.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { relayResponse } from './upstream-relay.js';
+import { agentsThrough } from './pinned-upstream.js';
 import { routeRequest } from './upstream-route.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
 
@@ -38,7 +39,7 @@ export function sendUpstream(
   const chunked = req.headers['transfer-encoding'] !== undefined;
   const host = hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme);
   const method = req.method ?? 'GET';
-  const route = routeRequest(proxy, target, split, via, {
+  const route = routeRequest(agentsThrough(proxy, req, via, target, split.scheme), target, split, via, {
     method,
     // The method: TRACE and OPTIONS count Max-Forwards down, as on the direct path.
     headers: forwardRequestHeaders(req.rawHeaders, { host, chunked, method }),

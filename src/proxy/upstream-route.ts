@@ -2,7 +2,7 @@ import type { RequestOptions } from 'node:http';
 import type { Target } from '../contract/target.js';
 import { proxyAuthorization, type UpstreamProxy } from '../net/upstream-proxy.js';
 import { MAX_RESPONSE_HEAD_BYTES } from './origin-pool.js';
-import type { ProxyContext } from './proxy-context.js';
+import type { ViaAgents } from './pinned-upstream.js';
 import type { SplitTarget } from './request-target.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
@@ -36,10 +36,10 @@ export interface RouteRequest {
  * followed by more properties makes a new hidden class on every call
  * (src/runtime/socket-options-clone.ts).
  */
-export function routeRequest(proxy: ProxyContext, target: Target, split: Split, upstream: UpstreamProxy, request: RouteRequest): RequestRoute {
+/** `agents`: the shared pool's, or the client connection's own (agentsThrough in pinned-upstream.ts). */
+export function routeRequest(agents: ViaAgents, target: Target, split: Split, upstream: UpstreamProxy, request: RouteRequest): RequestRoute {
   const secure = split.scheme === 'https';
   const servername = target.hostType === 'dns' ? target.host : '';
-  const agents = proxy.pool.viaProxy(upstream);
   if (secure) {
     return {
       options: { method: request.method, setHost: false, agent: agents.https, host: target.host, port: target.port, path: split.path, headers: [...request.headers], servername, maxHeaderSize: MAX_RESPONSE_HEAD_BYTES },
