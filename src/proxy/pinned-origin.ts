@@ -17,7 +17,9 @@ const CONNECTION_SCHEMES: ReadonlySet<string> = new Set(['ntlm', 'negotiate', 'k
  */
 export function bindsConnection(rawHeaders: readonly string[], name: 'authorization' | 'www-authenticate'): boolean {
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() !== name) continue;
+    const field = rawHeaders[i];
+    // The length first: a request's or answer's every other field is passed over without a copy.
+    if (field === undefined || field.length !== name.length || field.toLowerCase() !== name) continue;
     for (const item of (rawHeaders[i + 1] ?? '').split(',')) {
       const scheme = /^[ \t]*([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?:[ \t]|$)/.exec(item)?.[1];
       if (scheme !== undefined && CONNECTION_SCHEMES.has(scheme.toLowerCase())) return true;

@@ -69,10 +69,11 @@ export function dispatchUpstream(
   // Connection-bound authentication (NTLM, Negotiate): the destination connection that carries it
   // is kept for this client connection and agent alone, never pooled (pinned-origin.ts).
   const conn = proxy.registry.get(req.socket);
-  const pinKey = `${originPoolKey(target, secure, addresses)}\n${proxy.agent}`;
+  // Made only when a pin is in play: most requests never need it.
+  const pinKey = (): string => `${originPoolKey(target, secure, addresses)}\n${proxy.agent}`;
   let pin = bindsConnection(req.rawHeaders, 'authorization');
   const keeper = (kept: OriginConnection): void => {
-    keepPinned(conn, req.socket, pinKey, kept);
+    keepPinned(conn, req.socket, pinKey(), kept);
   };
   /** The answer's head (its Connection tokens name fields its trailers lose too). */
   let answerHeaders: readonly string[] = [];
@@ -224,7 +225,7 @@ export function dispatchUpstream(
   };
 
   const send = (fresh: boolean): void => {
-    const pinned = fresh ? null : takePinned(conn, pinKey);
+    const pinned = fresh || conn.pinned === null ? null : takePinned(conn, pinKey());
     if (pinned !== null) {
       connection = pinned;
       pinned.send(request, exchange);
