@@ -65,6 +65,14 @@ export class ResponseParser {
   /** For a held section: the bytes of its last, incomplete line, and its last byte (-1 when none). */
   #heldLine = 0;
   #heldLast = -1;
+  /**
+   * Bytes of the interim (1xx) heads of the current response so far. They count against the head
+   * limit with the final head, as Go's client counts them: an origin sending 1xx heads without end
+   * (103 Early Hints with huge Link fields, 100 Continue in a loop) never produces an answer, and
+   * without a bound the connection was read and parsed at full speed for as long as the client
+   * waited, one core per such request, while the client got nothing.
+   */
+  #interimBytes = 0;
 
   constructor(events: ResponseEvents, options: { readonly maxHeadBytes: number }) {
     this.#events = events;
@@ -87,6 +95,7 @@ export class ResponseParser {
     if (this.#phase !== 'idle') throw new Error('a response is already in progress');
     this.#noBody = method === 'HEAD';
     this.#started = false;
+    this.#interimBytes = 0;
     this.#phase = 'head';
   }
 
@@ -136,7 +145,8 @@ export class ResponseParser {
   #section(chunk: Buffer, at: number): number {
     const end = this.#sectionEnd(chunk, at);
     if (end === NEED_MORE) return chunk.length;
-    if (end < 0) return this.#stop(end === TOO_LONG ? 'response head too large' : 'bare LF in response head');
+    if (end < 0) return this.#stop(end !== TOO_LONG ? 'bare LF in response head' : this.#interimBytes > 0 ? 'interim responses past the head limit' : 'response head too large');
+    const size = this.#heldBytes + end - at;
     const text = this.#held.length === 0 ? chunk.toString('latin1', at, end) : this.#takeHeld(chunk, at, end).toString('latin1');
     if (this.#phase === 'trailers') {
       const trailers = parseTrailers(text);
@@ -149,6 +159,7 @@ export class ResponseParser {
     if (head.status >= 200) return this.#finalHead(head, chunk, end);
     // Interim (100, 102, 103, ...): the final head follows. 101 would switch protocols, never asked for here.
     if (head.status === 101) return this.#stop('unexpected 101 Switching Protocols');
+    this.#interimBytes += size;
     this.#events.onInterim?.(head.status);
     return end;
   }
@@ -158,7 +169,8 @@ export class ResponseParser {
    * NEED_MORE (the bytes are held), TOO_LONG (past maxHeadBytes without its end) or BARE_LF.
    */
   #sectionEnd(chunk: Buffer, at: number): number {
-    const limit = at + this.#maxHeadBytes - this.#heldBytes; // the section's last LF must come before this
+    // The section's last LF must come before this; a head shares the limit with the interim heads before it.
+    const limit = at + this.#maxHeadBytes - this.#heldBytes - (this.#phase === 'head' ? this.#interimBytes : 0);
     let from = at;
     let line = this.#heldLine; // bytes of the current line before `from`
     for (let lf = chunk.indexOf(LF, from); lf >= 0 && lf < limit; lf = chunk.indexOf(LF, from)) {

@@ -15,10 +15,11 @@ const NOTHING = Buffer.alloc(0);
  * Read a destination's response head (through the blank line) off a raw socket, so it can be
  * cleaned before it reaches the client; the bytes after it are handed back untouched. `buffered`:
  * bytes already read past an earlier head (an interim 1xx answer's `rest`), taken first. The
- * socket is paused again once the head is in, so it can be read once more.
+ * socket is paused again once the head is in, so it can be read once more. `maxBytes`: how large
+ * the head may be (what interim heads before it left of MAX_UPGRADE_HEAD_BYTES).
  */
-export function readResponseHead(socket: Socket, timeoutMs: number, buffered: Buffer = NOTHING): Promise<HeadRead> {
-  const already = headIn(buffered);
+export function readResponseHead(socket: Socket, timeoutMs: number, buffered: Buffer = NOTHING, maxBytes = MAX_UPGRADE_HEAD_BYTES): Promise<HeadRead> {
+  const already = headIn(buffered, maxBytes);
   if (already !== null) return Promise.resolve(already);
   // Closed while nobody listened (reset while paused between two heads): nothing more will come.
   if (socket.destroyed) return Promise.resolve({ ok: false, code: buffered.length === 0 ? 'KZP_ERR_UPSTREAM_CONNECT' : 'KZP_ERR_UPSTREAM_PROTOCOL' });
@@ -33,7 +34,7 @@ export function readResponseHead(socket: Socket, timeoutMs: number, buffered: Bu
     };
     const onData = (chunk: Buffer): void => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      const read = headIn(buffered);
+      const read = headIn(buffered, maxBytes);
       if (read !== null) settle(read);
     };
     const onClose = (): void => {
@@ -51,14 +52,12 @@ export function readResponseHead(socket: Socket, timeoutMs: number, buffered: Bu
   });
 }
 
-/** The head and what follows it once the blank line is in `buffered`; an error past the size limit; else null. */
-function headIn(buffered: Buffer): HeadRead | null {
+/** The head and what follows it once the blank line is in `buffered`; an error past `maxBytes`; else null. */
+function headIn(buffered: Buffer, maxBytes: number): HeadRead | null {
   const end = buffered.indexOf(TERMINATOR);
-  if (end >= 0) {
-    const split = end + TERMINATOR.length;
-    return { ok: true, head: buffered.subarray(0, split).toString('latin1'), rest: buffered.subarray(split) };
-  }
-  return buffered.length > MAX_UPGRADE_HEAD_BYTES ? { ok: false, code: 'KZP_ERR_UPSTREAM_PROTOCOL' } : null;
+  const split = end + TERMINATOR.length;
+  if (end >= 0 && split <= maxBytes) return { ok: true, head: buffered.subarray(0, split).toString('latin1'), rest: buffered.subarray(split) };
+  return end >= 0 || buffered.length > maxBytes ? { ok: false, code: 'KZP_ERR_UPSTREAM_PROTOCOL' } : null;
 }
 
 /**

@@ -12,7 +12,7 @@ import { upgradeRequestHead } from './hop-by-hop.js';
 import { authenticateRequest, requestSplit, splitRefusal } from './pinned-target.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
-import { readResponseHead, withoutKaizenHeaders } from './response-head.js';
+import { MAX_UPGRADE_HEAD_BYTES, readResponseHead, withoutKaizenHeaders } from './response-head.js';
 import { hostHeader } from './request-target.js';
 import { spliceSockets } from './socket-pipe.js';
 import { captureEarlyBytes, type EarlyCapture } from './early-bytes.js';
@@ -126,8 +126,12 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   // those bytes would be the next request, undecided, to this destination (declined-upgrade.ts).
   upstream.write(requestHead);
   let answer = await readResponseHead(upstream, proxy.idleTimeoutMs);
-  // Interim answers (100, 102, 103) are dropped, as on the plain path: the final one follows.
-  while (answer.ok && isInterim(statusOf(answer.head))) answer = await readResponseHead(upstream, proxy.idleTimeoutMs, answer.rest);
+  // Interim answers (100, 102, 103) are dropped, as on the plain path: the final one follows. They
+  // share the head limit with it, so a destination sending them without end is refused, not read forever.
+  for (let left = MAX_UPGRADE_HEAD_BYTES; answer.ok && isInterim(statusOf(answer.head)); ) {
+    left -= answer.head.length;
+    answer = await readResponseHead(upstream, proxy.idleTimeoutMs, answer.rest, left);
+  }
   wait.stop();
   if (client.destroyed) {
     upstream.destroy();
