@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { parseHead } from '../net/http1-head.js';
 import { withoutKaizenNames } from './hop-by-hop.js';
 
 /** Largest response head accepted from a destination before a tunnel (an Upgrade's 101). */
@@ -58,6 +59,19 @@ function headIn(buffered: Buffer, maxBytes: number): HeadRead | null {
   const split = end + TERMINATOR.length;
   if (end >= 0 && split <= maxBytes) return { ok: true, head: buffered.subarray(0, split).toString('latin1'), rest: buffered.subarray(split) };
   return end >= 0 || buffered.length > maxBytes ? { ok: false, code: 'KZP_ERR_UPSTREAM_PROTOCOL' } : null;
+}
+
+/**
+ * Why a `101` head read by readResponseHead cannot be relayed (a bare LF or CR, a NUL or other
+ * control character, obsolete line folding, a malformed line), or null. The head reaches the
+ * client as it came, so it must be one every parser reads the same: Go's reader (gorilla and
+ * nhooyr WebSocket clients) ends a line at a bare LF, so `Connection: Upgrade\nX-Kaizen-Decision:
+ * block` passed a forged header the line-wise filter never saw.
+ */
+export function switchingHeadProblem(head: string): string | null {
+  if (/(?:^|[^\r])\n/.test(head)) return 'bare LF in response head';
+  const parsed = parseHead(head);
+  return typeof parsed === 'string' ? parsed : null;
 }
 
 /**

@@ -12,7 +12,7 @@ import { upgradeRequestHead } from './hop-by-hop.js';
 import { authenticateRequest, requestSplit, splitRefusal } from './pinned-target.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
-import { MAX_UPGRADE_HEAD_BYTES, readResponseHead, withoutKaizenHeaders } from './response-head.js';
+import { MAX_UPGRADE_HEAD_BYTES, readResponseHead, switchingHeadProblem, withoutKaizenHeaders } from './response-head.js';
 import { hostHeader } from './request-target.js';
 import { spliceSockets } from './socket-pipe.js';
 import { captureEarlyBytes, type EarlyCapture } from './early-bytes.js';
@@ -138,9 +138,9 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     abandonUpgrade(proxy, conn, tally, early);
     return;
   }
-  if (!answer.ok) {
+  if (!answer.ok || (statusOf(answer.head) === 101 && switchingHeadProblem(answer.head) !== null)) {
     upstream.destroy();
-    refuseTunnel(proxy, conn, client, tally, errorRefusal(answer.code, { target: target.authority }), early);
+    refuseTunnel(proxy, conn, client, tally, errorRefusal(answer.ok ? 'KZP_ERR_UPSTREAM_PROTOCOL' : answer.code, { target: target.authority }), early);
     return;
   }
   if (statusOf(answer.head) !== 101) {
