@@ -11,6 +11,8 @@ import { forwardRequestHeaders, trailerPairs } from './hop-by-hop.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
+import { limitInterimAnswers } from './interim-budget.js';
+import { MAX_RESPONSE_HEAD_BYTES } from './origin-pool.js';
 import { discardUnsentBody, unsentBody, unsentBodyCloses } from './unsent-body.js';
 import { upstreamErrorCode } from './upstream-error.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
@@ -49,6 +51,7 @@ export function sendUpstream(
   // Every line of the answer's head, as on our listeners (node:http keeps 1,000 unless told):
   // a framing or Connection line past them would be parsed but never seen. Its size is bounded.
   upstream.maxHeadersCount = 0;
+  limitInterimAnswers(upstream, MAX_RESPONSE_HEAD_BYTES);
 
   let failed = false;
   let answered = false;
