@@ -75,12 +75,16 @@ describe('ResponseParser: head syntax', () => {
     expect(feed('GET', byteByByte(head), head.length - 1).error).toEqual(refusal('response head too large'));
   });
 
-  it('gives each interim head its own maxHeadBytes', () => {
+  it('counts interim heads against the final head\'s maxHeadBytes, not each its own', () => {
     const interim = 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n';
     const final = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
-    const { seen, error } = feed('GET', [interim + interim + final], interim.length);
-    expect(error).toBeNull();
-    expect(seen.heads.map((head) => head.status)).toEqual([200]);
+    const within = feed('GET', [interim + interim + final], 2 * interim.length + final.length);
+    expect(within.error).toBeNull();
+    expect(within.seen.heads.map((head) => head.status)).toEqual([200]);
+    // Each head alone fits the limit; together they do not (an endless 1xx stream would never end).
+    const past = feed('GET', [interim + interim + final], interim.length);
+    expect(past.error).toEqual(refusal('interim responses past the head limit'));
+    expect(past.seen.heads).toEqual([]);
   });
 
   it('reports the same error wherever the bytes are split', () => {
