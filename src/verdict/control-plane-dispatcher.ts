@@ -41,5 +41,10 @@ export function createControlPlaneDispatcher(base: URL, proxy: UpstreamProxy | n
     ...(token === null ? {} : { token }),
     proxyTls: { timeout: options.timeoutMs },
     requestTls: { timeout: options.timeoutMs },
+    // The tunnel's CONNECT goes through a client of undici's own, which no request's deadline
+    // reaches: with undici's default it waited 300 s for an upstream that read the CONNECT and
+    // answered nothing, holding one of the client's request slots all that time (64 such, and
+    // every verdict failed for five minutes after the upstream was well again).
+    clientFactory: (origin: URL, connectOptions: object) => new Pool(origin, { ...connectOptions, headersTimeout: options.timeoutMs }),
   });
 }
