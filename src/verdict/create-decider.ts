@@ -274,7 +274,11 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
     },
     async close() {
       // A call still waiting ends by its own deadline (control_plane.timeout); a failed one spools its action, so the spool waits for it.
+      // Replay stops at once rather than after that wait: a probe started in it would hold the close
+      // for one more control_plane.timeout.
+      const replayStopped = outbox?.stopReplay();
       while (lookups.size > 0) await Promise.allSettled(lookups);
+      await replayStopped;
       await outbox?.close();
       await client?.close();
     },

@@ -28,6 +28,11 @@ export interface ReportOutbox {
    * replay would be refused the same): not spooled, counted as dropped `rejected` (the client logged it).
    */
   refused(): void;
+  /**
+   * Replay stops: no new probe, the one in flight finished. The spool stays open for what still
+   * fails. A shutdown calls it first, so that no probe starts while it waits for verdict calls.
+   */
+  stopReplay(): Promise<void>;
   /** Background reports finish (failures spooled), replay stops, the spool is written and closed. */
   close(): Promise<void>;
 }
@@ -109,6 +114,9 @@ export function createReportOutbox(options: ReportOutboxOptions): ReportOutbox {
     failed,
     refused() {
       metrics.dropped('rejected', 1);
+    },
+    async stopReplay() {
+      await replayer?.stop();
     },
     async close() {
       await reporter.drain();

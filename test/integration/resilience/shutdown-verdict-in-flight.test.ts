@@ -48,6 +48,31 @@ describe('a verdict call still waiting when the drain ends', () => {
     expect(spooled[0]).toContain('/waiting-for-a-verdict');
     expect(running.logs.lines()).not.toContainEqual(expect.objectContaining({ msg: 'spool closed: action not spooled' }));
   }, 20_000);
+
+  it('sends no spool replay while it waits: the shutdown ends by the call deadline, not one more after it', async () => {
+    // The spool's replay went on while the shutdown waited for the verdict calls, and the spool's
+    // close then waited for a replay probe started in that wait: up to one more control_plane.timeout
+    // (a proxy told to stop within drain_timeout + control_plane.timeout took 18 s for 12).
+    const { cp, origin } = fixture;
+    cp.routeWith('/v1/verdicts', { kind: 'hang' });
+    const dataDir = tempDataDir();
+    const running = await fixture.start({ dataDir }, { limits: { ...defaults().limits, drainTimeoutMs: 50 } });
+    const verdictCalls = (): number => cp.requests.filter((request) => request.path === '/v1/verdicts').length;
+
+    // Spooled at its deadline; the replay then probes after its first backoff (1 s), while...
+    expect((await viaProxy(running.port, `${origin.url}/spooled-first`)).status).toBe(503);
+    // ...this call, started after it, still waits for its own deadline (TIMEOUT_MS) when the proxy is told to stop.
+    const answer = viaProxy(running.port, `${origin.url}/in-flight-at-stop`);
+    await cp.waitForRequest((request) => request.path === '/v1/verdicts' && request.rawBody.includes('/in-flight-at-stop'), 5_000);
+    const callsAtStop = verdictCalls();
+    await running.proxy.close();
+
+    expect((await answer).status).toBe(0);
+    expect(verdictCalls()).toBe(callsAtStop);
+    const spooled = await recordsOnDisk(dataDir);
+    expect(spooled.filter((record) => record.includes('/spooled-first'))).toHaveLength(1);
+    expect(spooled.filter((record) => record.includes('/in-flight-at-stop'))).toHaveLength(1);
+  }, 20_000);
 });
 
 /** The default configuration, whose limits the test shortens one of. */
