@@ -34,6 +34,14 @@ const NO_ADDRESS = 'ENODATA';
 const QUERY_TIMEOUT_MS = 2_000;
 const QUERY_TRIES = 2;
 
+/**
+ * Addresses kept of each family's answer, in the resolver's order; the rest are never judged nor
+ * dialled. A name's zone is the agent's to write: one answer over TCP carries about 4,000 A records,
+ * and each kept answer cost about 170 KB of heap in the lookup cache (10,000 names: gigabytes),
+ * while one CONNECT dialled every address in turn (4,000 SYNs). Round-robin names carry far fewer.
+ */
+export const MAX_ADDRESSES_PER_FAMILY = 16;
+
 export interface NameResolverOptions {
   /** /etc/hosts by default. */
   readonly hostsFile?: HostsFile;
@@ -67,16 +75,21 @@ export function createNameResolver(options: NameResolverOptions = {}): NameLooku
     const name = host.toLowerCase().replace(/\.$/, '');
     const listed = hosts.addressesOf(name);
     if (listed !== undefined) {
-      return { ok: true, addresses: familyOrder(listed.filter((address) => !address.includes(':')), listed.filter((address) => address.includes(':'))) };
+      return { ok: true, addresses: familyOrder(firstOf(listed.filter((address) => !address.includes(':'))), firstOf(listed.filter((address) => address.includes(':')))) };
     }
     const resolver = channel.current();
     const absolute = `${name}.`;
     const [ipv4, ipv6] = await bothFamilies(resolver.resolve4(absolute), resolver.resolve6(absolute), deadline);
-    const addresses = familyOrder(ipv4.status === 'fulfilled' ? ipv4.value : [], ipv6.status === 'fulfilled' ? ipv6.value : []);
+    const addresses = familyOrder(ipv4.status === 'fulfilled' ? firstOf(ipv4.value) : [], ipv6.status === 'fulfilled' ? firstOf(ipv6.value) : []);
     if (addresses.length > 0) return { ok: true, addresses };
     return failure(errorCode(ipv4), errorCode(ipv6));
   };
   return (host, deadline) => lookup(host, deadline).catch((error: unknown) => failed(errorCode({ status: 'rejected', reason: error }), false));
+}
+
+/** One family's addresses, at most MAX_ADDRESSES_PER_FAMILY of them (copied only when cut). */
+function firstOf(addresses: readonly string[]): readonly string[] {
+  return addresses.length > MAX_ADDRESSES_PER_FAMILY ? addresses.slice(0, MAX_ADDRESSES_PER_FAMILY) : addresses;
 }
 
 type Answer = PromiseSettledResult<readonly string[]>;
