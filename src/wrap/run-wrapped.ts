@@ -6,6 +6,9 @@ import { blockNotices } from './block-notices.js';
 import { buildChildEnv, grpcLayer, javaLayer, nodePreloadLayer, type ChildEnvLayer } from './child-env.js';
 import { exitCodeOf, type ChildOutcome } from './child-outcome.js';
 import { EgressTally } from './egress-tally.js';
+import { gitProxyLayer } from './git-proxy.js';
+import { npmProxyLayer } from './npm-proxy.js';
+import { pipProxyLayer } from './pip-proxy.js';
 import { bundledPreload } from './preload-path.js';
 import { notStartedLine } from './not-started.js';
 import { endpointFor } from './proxy-endpoint.js';
@@ -70,7 +73,7 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
 
   const preload = request.preload === undefined ? bundledPreload() : request.preload;
   if (preload === null) stderr('kaizen-proxy: warn: the Node preload (dist/preload.cjs) is missing: Node 20 children will not be routed\n');
-  const layers = [...(preload === null ? [] : [nodePreloadLayer(preload)]), javaLayer, grpcLayer, ...(request.layers ?? [])];
+  const layers = [...(preload === null ? [] : [nodePreloadLayer(preload)]), javaLayer, grpcLayer, npmProxyLayer, pipProxyLayer, gitProxyLayer, ...(request.layers ?? [])];
   const child = buildChildEnv(request.env, endpointFor(proxy.address), layers, { passApiKey: request.passApiKey === true });
   for (const warning of child.warnings) stderr(`kaizen-proxy: warn: ${warning}\n`);
 

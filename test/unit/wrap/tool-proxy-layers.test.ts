@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { buildChildEnv } from '../../../src/wrap/child-env.js';
+import { gitProxyLayer } from '../../../src/wrap/git-proxy.js';
+import { npmProxyLayer } from '../../../src/wrap/npm-proxy.js';
+import { pipProxyLayer } from '../../../src/wrap/pip-proxy.js';
+
+const PROXY = { host: '127.0.0.1', port: 41234 };
+const URL = 'http://127.0.0.1:41234';
+const LAYERS = [npmProxyLayer, pipProxyLayer, gitProxyLayer];
+
+describe('tool proxy settings in the child environment', () => {
+  it('replaces every spelling npm reads as proxy, https-proxy or noproxy, merging the noproxy entries', () => {
+    const parent = { NPM_CONFIG_PROXY: 'http://other:1', 'npm_config_https-proxy': 'http://other:2', NPM_CONFIG_HTTPS_PROXY: 'http://other:3', npm_config_noproxy: 'corp.example,*', NO_PROXY: 'a.example', npm_config_registry: 'http://r.example/' };
+    const { env } = buildChildEnv(parent, PROXY, LAYERS);
+    const npm = Object.fromEntries(Object.entries(env).filter(([name]) => /^npm_config_/i.test(name)));
+    expect(npm).toEqual({
+      npm_config_proxy: URL,
+      npm_config_https_proxy: URL,
+      npm_config_noproxy: 'localhost,127.0.0.1,::1,[::1],a.example,corp.example',
+      npm_config_registry: 'http://r.example/',
+    });
+  });
+
+  it('points an inherited PIP_PROXY at the proxy and adds none otherwise', () => {
+    expect(buildChildEnv({ PIP_PROXY: 'http://other:1' }, PROXY, LAYERS).env['PIP_PROXY']).toBe(URL);
+    expect('PIP_PROXY' in buildChildEnv({}, PROXY, LAYERS).env).toBe(false);
+    expect(buildChildEnv({ PIP_PROXY: '' }, PROXY, LAYERS).env['PIP_PROXY']).toBe('');
+  });
+
+  it("appends http.proxy after the parent's GIT_CONFIG_COUNT pairs", () => {
+    const { env } = buildChildEnv({ GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_0: 'a.b', GIT_CONFIG_VALUE_0: '1', GIT_CONFIG_KEY_1: 'http.proxy', GIT_CONFIG_VALUE_1: 'http://other:1' }, PROXY, LAYERS);
+    expect(env).toMatchObject({ GIT_CONFIG_COUNT: '3', GIT_CONFIG_KEY_0: 'a.b', GIT_CONFIG_VALUE_1: 'http://other:1', GIT_CONFIG_KEY_2: 'http.proxy', GIT_CONFIG_VALUE_2: URL });
+    expect(buildChildEnv({ GIT_CONFIG_COUNT: '' }, PROXY, LAYERS).env).toMatchObject({ GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.proxy', GIT_CONFIG_VALUE_0: URL });
+  });
+
+  it('leaves a GIT_CONFIG_COUNT git refuses for git to refuse', () => {
+    const { env } = buildChildEnv({ GIT_CONFIG_COUNT: 'two' }, PROXY, LAYERS);
+    expect(env['GIT_CONFIG_COUNT']).toBe('two');
+    expect('GIT_CONFIG_KEY_0' in env).toBe(false);
+  });
+});
