@@ -73,7 +73,7 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
 
   const preload = request.preload === undefined ? bundledPreload() : request.preload;
   if (preload === null) stderr('kaizen-proxy: warn: the Node preload (dist/preload.cjs) is missing: Node 20 children will not be routed\n');
-  const layers = [...(preload === null ? [] : [nodePreloadLayer(preload)]), javaLayer, grpcLayer, npmProxyLayer, pipProxyLayer, gitProxyLayer, ...(request.layers ?? [])];
+  const layers = [...(preload === null ? [] : [nodePreloadLayer(preload)]), javaLayer, grpcLayer, npmProxyLayer, pipProxyLayer(), gitProxyLayer, ...(request.layers ?? [])];
   const child = buildChildEnv(request.env, endpointFor(proxy.address), layers, { passApiKey: request.passApiKey === true });
   for (const warning of child.warnings) stderr(`kaizen-proxy: warn: ${warning}\n`);
 

@@ -20,6 +20,8 @@ describe('wrap mode against tools configured with another proxy', () => {
   let decoy: DecoyProxy;
   let homes = 0;
   let runs = 0;
+  /** The decoy's requests before the current test: each test asserts on its own. */
+  let decoyBefore = 0;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-toolproxy-'));
@@ -29,6 +31,7 @@ describe('wrap mode against tools configured with another proxy', () => {
 
   beforeEach(async () => {
     home = join(dir, `home-${++homes}`);
+    decoyBefore = decoy.requests.length;
     await mkdir(home);
   });
 
@@ -60,7 +63,7 @@ describe('wrap mode against tools configured with another proxy', () => {
 
     const view = await wrapped(['npm', 'view', 'left-pad', '--registry', `${origin.url}/`, '--fetch-retries', '0'], env);
     expect(view.targets).toEqual([origin.target]);
-    expect(decoy.requests).toEqual([]);
+    expect(decoy.requests.slice(decoyBefore)).toEqual([]);
   });
 
   it('pip: an inherited PIP_PROXY cannot name another proxy', async () => {
@@ -70,7 +73,19 @@ describe('wrap mode against tools configured with another proxy', () => {
     expect(run.code).not.toBe(0);
     expect(run.targets).toEqual([origin.target]);
     expect(origin.requests.slice(before)).toEqual(['GET /simple/kzp-absent/']);
-    expect(decoy.requests).toEqual([]);
+    expect(decoy.requests.slice(decoyBefore)).toEqual([]);
+  });
+
+  it('pip: a proxy in ~/.config/pip/pip.conf cannot name another proxy', async () => {
+    await mkdir(join(home, '.config', 'pip'), { recursive: true });
+    await writeFile(join(home, '.config', 'pip', 'pip.conf'), `[download]\nproxy = ${decoy.url}\n`);
+    const before = origin.requests.length;
+    const pip = ['/usr/bin/python3', '-m', 'pip', 'download', '--no-cache-dir', '--disable-pip-version-check', '--retries', '0', '--no-deps', '-d', join(home, 'dl')];
+    const run = await wrapped([...pip, '--index-url', `${origin.url}/simple/`, 'kzp-absent']);
+    expect(run.code).not.toBe(0);
+    expect(run.targets).toEqual([origin.target]);
+    expect(origin.requests.slice(before)).toEqual(['GET /simple/kzp-absent/']);
+    expect(decoy.requests.slice(decoyBefore)).toEqual([]);
   });
 
   it("git: http.proxy in ~/.gitconfig loses to the proxy, and the parent's GIT_CONFIG_COUNT pairs stay", async () => {
@@ -79,7 +94,7 @@ describe('wrap mode against tools configured with another proxy', () => {
     const run = await wrapped(['git', 'ls-remote', `${origin.url}/absent.git`], env);
     expect(run.code).not.toBe(0);
     expect(run.targets).toEqual([origin.target]);
-    expect(decoy.requests).toEqual([]);
+    expect(decoy.requests.slice(decoyBefore)).toEqual([]);
 
     const name = await wrapped(['git', 'config', 'user.name'], env);
     expect(name).toMatchObject({ code: 0, stdout: 'kept by wrap mode\n' });

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { buildChildEnv } from '../../../src/wrap/child-env.js';
 import { gitProxyLayer } from '../../../src/wrap/git-proxy.js';
 import { npmProxyLayer } from '../../../src/wrap/npm-proxy.js';
+import { pipConfigFiles, pipConfigNamesProxy } from '../../../src/wrap/pip-config-proxy.js';
 import { pipProxyLayer } from '../../../src/wrap/pip-proxy.js';
 
 const PROXY = { host: '127.0.0.1', port: 41234 };
 const URL = 'http://127.0.0.1:41234';
-const LAYERS = [npmProxyLayer, pipProxyLayer, gitProxyLayer];
+const LAYERS = [npmProxyLayer, pipProxyLayer(() => false), gitProxyLayer];
 
 describe('tool proxy settings in the child environment', () => {
   it('replaces every spelling npm reads as proxy, https-proxy or noproxy, merging the noproxy entries', () => {
@@ -25,6 +26,15 @@ describe('tool proxy settings in the child environment', () => {
     expect(buildChildEnv({ PIP_PROXY: 'http://other:1' }, PROXY, LAYERS).env['PIP_PROXY']).toBe(URL);
     expect('PIP_PROXY' in buildChildEnv({}, PROXY, LAYERS).env).toBe(false);
     expect(buildChildEnv({ PIP_PROXY: '' }, PROXY, LAYERS).env['PIP_PROXY']).toBe('');
+    expect(buildChildEnv({}, PROXY, [pipProxyLayer(() => true)]).env['PIP_PROXY']).toBe(URL);
+  });
+
+  it('finds a proxy in the pip.conf files pip reads, in any section, and only a non-empty one', () => {
+    const env = { HOME: '/h', XDG_CONFIG_DIRS: '/a:/b', VIRTUAL_ENV: '/v', PIP_CONFIG_FILE: '/p.conf' };
+    expect(pipConfigFiles(env)).toEqual(['/a/pip/pip.conf', '/b/pip/pip.conf', '/etc/pip.conf', '/v/pip.conf', '/h/.pip/pip.conf', '/h/.config/pip/pip.conf', '/p.conf']);
+    const files: Record<string, string> = { '/h/.config/pip/pip.conf': '[global]\nindex-url = http://i.example/\n[download]\nProxy: http://other:1\n' };
+    expect(pipConfigNamesProxy(env, (file) => files[file] ?? null)).toBe(true);
+    expect(pipConfigNamesProxy(env, (file) => (file === '/v/pip.conf' ? '[global]\nproxy =\n# proxy = http://x\n' : null))).toBe(false);
   });
 
   it("appends http.proxy after the parent's GIT_CONFIG_COUNT pairs", () => {
