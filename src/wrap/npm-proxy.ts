@@ -9,7 +9,7 @@ const NPM_KEYS = ['proxy', 'https-proxy', 'noproxy'] as const;
 type NpmKey = (typeof NPM_KEYS)[number];
 
 /** The npm setting an environment variable names, or null for any other variable. */
-function npmKeyOf(name: string): NpmKey | null {
+export function npmKeyOf(name: string): NpmKey | null {
   if (!/^npm_config_/i.test(name)) return null;
   const key = name.slice('npm_config_'.length).replace(/(?!^)_/g, '-').toLowerCase();
   return (NPM_KEYS as readonly string[]).includes(key) ? (key as NpmKey) : null;

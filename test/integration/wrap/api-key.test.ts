@@ -58,6 +58,16 @@ describe('wrap mode and KAIZEN_API_KEY', () => {
     expect(run).toMatchObject({ code: 0, stdout: 'hidden' });
   });
 
+  it("a password in the wrapper's npm_config_https_proxy or PIP_PROXY stays out of its /proc environ", async () => {
+    const password = 'tool_proxy_secret';
+    const script = 'pw="$0$1"; if grep -a -q -F "$pw" "/proc/$PPID/environ"; then printf leaked; else printf hidden; fi';
+    const probe = ['sh', '-c', script, password.slice(0, 8), password.slice(8)];
+    for (const name of ['npm_config_https_proxy', 'PIP_PROXY']) {
+      const run = await runWrapper([...OPEN_LOOPBACK, '--', ...probe], { env: { ...env(), [name]: `http://corp:${password}@127.0.0.1:9` } });
+      expect({ name, ...run }).toMatchObject({ name, code: 0, stdout: 'hidden' });
+    }
+  });
+
   it('--pass-api-key hands it to a command that uses the Kaizen SDK itself', async () => {
     const run = await runWrapper([...OPEN_LOOPBACK, '--pass-api-key', '--', ...PROBE, origin.url], { env: env() });
     expect(run).toMatchObject({ code: 0, stdout: `${KEY} 200` });

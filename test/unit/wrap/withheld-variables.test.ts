@@ -15,6 +15,14 @@ describe('withheldFromCommand', () => {
     expect(withheld('ALL_PROXY', 'http://token@proxy.corp:3128/')).toBe(true);
   });
 
+  it("withholds pip's and npm's proxy settings that carry credentials: the command gets the proxy instead", () => {
+    expect(withheld('PIP_PROXY', 'http://user:pw@proxy.corp:3128')).toBe(true);
+    expect(withheld('npm_config_https_proxy', 'http://user:pw@proxy.corp:3128')).toBe(true);
+    expect(withheld('NPM_CONFIG_PROXY', 'user:pw@proxy.corp:3128')).toBe(true);
+    expect(withheld('npm_config_proxy', 'http://proxy.corp:3128')).toBe(false);
+    expect(withheld('npm_config_registry', 'https://user:pw@registry.corp/')).toBe(false);
+  });
+
   it('leaves a proxy variable without credentials, and other variables, as they are', () => {
     expect(withheld('HTTPS_PROXY', 'http://proxy.corp:3128')).toBe(false);
     expect(withheld('HTTP_PROXY', 'http://proxy.corp:3128/?a=b@c')).toBe(false);
