@@ -44,7 +44,7 @@ describe('wrap mode against tools configured with another proxy', () => {
   /** Runs `command` wrapped with a HOME of its own (no user or system config of the machine's). */
   async function wrapped(command: readonly string[], env: Record<string, string> = {}): Promise<WrapperRun & { targets: string[] }> {
     const summary = join(dir, `summary-${++runs}.json`);
-    const isolated = { HOME: home, XDG_CONFIG_HOME: undefined, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_COUNT: undefined, GIT_TERMINAL_PROMPT: '0', PIP_CONFIG_FILE: undefined, PIP_PROXY: undefined, npm_config_userconfig: undefined };
+    const isolated = { HOME: home, XDG_CONFIG_HOME: undefined, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_COUNT: undefined, GIT_CONFIG_PARAMETERS: undefined, GIT_TERMINAL_PROMPT: '0', PIP_CONFIG_FILE: undefined, PIP_PROXY: undefined, npm_config_userconfig: undefined };
     const run = await runWrapper([...OPEN_LOOPBACK, '--summary-json', summary, '--', ...command], { env: { ...isolated, ...env } });
     const targets = (await readSummary(summary)).destinations.map((row) => row.target);
     return { ...run, targets };
@@ -91,6 +91,17 @@ describe('wrap mode against tools configured with another proxy', () => {
   it("git: http.proxy in ~/.gitconfig loses to the proxy, and the parent's GIT_CONFIG_COUNT pairs stay", async () => {
     await writeFile(join(home, '.gitconfig'), `[http]\n\tproxy = ${decoy.url}\n`);
     const env = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.name', GIT_CONFIG_VALUE_0: 'kept by wrap mode' };
+    const run = await wrapped(['git', 'ls-remote', `${origin.url}/absent.git`], env);
+    expect(run.code).not.toBe(0);
+    expect(run.targets).toEqual([origin.target]);
+    expect(decoy.requests.slice(decoyBefore)).toEqual([]);
+
+    const name = await wrapped(['git', 'config', 'user.name'], env);
+    expect(name).toMatchObject({ code: 0, stdout: 'kept by wrap mode\n' });
+  });
+
+  it("git: an inherited GIT_CONFIG_PARAMETERS (git -c) naming another proxy loses too, and its other settings stay", async () => {
+    const env = { GIT_CONFIG_PARAMETERS: `'http.proxy'='${decoy.url}' 'user.name'='kept by wrap mode'` };
     const run = await wrapped(['git', 'ls-remote', `${origin.url}/absent.git`], env);
     expect(run.code).not.toBe(0);
     expect(run.targets).toEqual([origin.target]);

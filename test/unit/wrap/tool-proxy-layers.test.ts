@@ -43,6 +43,11 @@ describe('tool proxy settings in the child environment', () => {
     expect(buildChildEnv({ GIT_CONFIG_COUNT: '' }, PROXY, LAYERS).env).toMatchObject({ GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.proxy', GIT_CONFIG_VALUE_0: URL });
   });
 
+  it("appends http.proxy to an inherited GIT_CONFIG_PARAMETERS, and adds none where there was none", () => {
+    expect(buildChildEnv({ GIT_CONFIG_PARAMETERS: "'http.proxy'='http://other:1'" }, PROXY, LAYERS).env['GIT_CONFIG_PARAMETERS']).toBe(`'http.proxy'='http://other:1' 'http.proxy=${URL}'`);
+    expect('GIT_CONFIG_PARAMETERS' in buildChildEnv({}, PROXY, LAYERS).env).toBe(false);
+  });
+
   it('leaves a GIT_CONFIG_COUNT git refuses for git to refuse', () => {
     const { env } = buildChildEnv({ GIT_CONFIG_COUNT: 'two' }, PROXY, LAYERS);
     expect(env['GIT_CONFIG_COUNT']).toBe('two');
