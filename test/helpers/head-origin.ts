@@ -50,3 +50,15 @@ export async function headOrigin(onHead: (socket: Socket, head: string) => void,
       }),
   };
 }
+
+/** A 103 Early Hints head with an 8 KB Link field: under the head limit alone, not as a stream. */
+export const EARLY_HINT = `HTTP/1.1 103 Early Hints\r\nLink: <https://cdn.example/${'a'.repeat(8_000)}>; rel=preload\r\n\r\n`;
+
+/** Writes EARLY_HINT heads on `socket` until it closes, as fast as it drains: a final answer never comes. */
+export function floodInterim(socket: Socket): void {
+  const pump = (): void => {
+    while (!socket.destroyed && socket.write(EARLY_HINT));
+    if (!socket.destroyed) socket.once('drain', pump);
+  };
+  pump();
+}

@@ -3,7 +3,7 @@ import { request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as deadline } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
+import { EARLY_HINT, floodInterim, headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
@@ -13,18 +13,8 @@ import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
  * count against the head limit together with the final head (as Go's client counts them), so the
  * client reads a 502 instead of waiting forever while the proxy parses the flood at full speed.
  */
-const HINT = `HTTP/1.1 103 Early Hints\r\nLink: <https://cdn.example/${'a'.repeat(8_000)}>; rel=preload\r\n\r\n`;
 /** How long the 502 may take (the flood passes the 64 KiB or 16 KiB limit within milliseconds). */
 const ANSWER_DEADLINE_MS = 5_000;
-
-/** Writes 103 heads on `socket` until it closes, as fast as it drains. */
-function flood(socket: Socket): void {
-  const pump = (): void => {
-    while (!socket.destroyed && socket.write(HINT));
-    if (!socket.destroyed) socket.once('drain', pump);
-  };
-  pump();
-}
 
 describe('an endless stream of interim answers', () => {
   let hints: HeadOrigin;
@@ -35,11 +25,11 @@ describe('an endless stream of interim answers', () => {
   beforeAll(async () => {
     hints = await headOrigin((socket) => {
       flooded.push(socket);
-      flood(socket);
+      floodInterim(socket);
     });
     // Two 103s, then the answer: interim heads within the limit still pass.
     fewHints = await headOrigin((socket) => {
-      socket.write(`${HINT}${HINT}HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok`);
+      socket.write(`${EARLY_HINT}${EARLY_HINT}HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok`);
     });
     proxy = await startProxy();
   });

@@ -1,9 +1,8 @@
-import type { Socket } from 'node:net';
 import { setTimeout as deadline } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnector } from '../../../src/net/connector.js';
 import { parseUpstreamProxyUrl } from '../../../src/net/upstream-proxy.js';
-import { headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
+import { EARLY_HINT, floodInterim, headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startSquid, type Squid } from '../../helpers/squid.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
@@ -15,16 +14,7 @@ import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
  * Hints forever (each under the head limit) is answered 502 KZP_ERR_UPSTREAM_PROTOCOL, as on the
  * direct path, not read for as long as the client waits.
  */
-const HINT = `HTTP/1.1 103 Early Hints\r\nLink: <https://cdn.example/${'a'.repeat(8_000)}>; rel=preload\r\n\r\n`;
 const ANSWER_DEADLINE_MS = 5_000;
-
-function flood(socket: Socket): void {
-  const pump = (): void => {
-    while (!socket.destroyed && socket.write(HINT));
-    if (!socket.destroyed) socket.once('drain', pump);
-  };
-  pump();
-}
 
 describe('upstream_proxy: an endless stream of interim answers', () => {
   let squid: Squid;
@@ -35,8 +25,8 @@ describe('upstream_proxy: an endless stream of interim answers', () => {
   beforeAll(async () => {
     [squid, ca] = await Promise.all([startSquid(), createTestCa()]);
     origin = await headOrigin((socket, head) => {
-      if (head.startsWith('GET /few ')) socket.write(`${HINT}${HINT}HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok`);
-      else flood(socket);
+      if (head.startsWith('GET /few ')) socket.write(`${EARLY_HINT}${EARLY_HINT}HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok`);
+      else floodInterim(socket);
     }, { tls: ca });
     const via = parseUpstreamProxyUrl(squid.url);
     if (typeof via === 'string') throw new Error(via);
