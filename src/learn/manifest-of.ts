@@ -1,4 +1,4 @@
-import { getDomain } from 'tldts';
+import { parse } from 'tldts';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Manifest } from '../contract/manifest.js';
 import type { ObservedRecord } from './observed-record.js';
@@ -27,7 +27,7 @@ export interface LearnedManifest {
  * `registrable` collapses names to their registrable domain with the port kept
  * (`api.openai.com:443` → `openai.com:443`), using the public suffix list with its private section
  * (so one tenant of `github.io` does not stand for all of them); IP literals and names without a
- * registrable domain (`localhost`) stay as they are.
+ * registrable domain (`localhost`, names under a suffix the list does not name) stay as they are.
  */
 export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedManifest {
   const destinations = new Set<string>();
@@ -53,10 +53,18 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
   };
 }
 
-/** "api.openai.com:443" → "openai.com:443"; IP literals and unparsable targets unchanged. */
+/**
+ * "api.openai.com:443" → "openai.com:443"; IP literals, unparsable targets and names under no
+ * suffix of the list unchanged. tldts answers the list's implicit `*` rule for those (the last
+ * label as a suffix), which would turn `payments.default.svc.cluster.local` into `cluster.local`,
+ * every service of the cluster, and `api.corp.internal` into `corp.internal`: only a suffix the
+ * list names (ICANN or private) has registrable domains.
+ */
 export function collapsed(target: string): string {
   const parsed = parseAuthority(target);
   if (!parsed.ok || parsed.value.hostType !== 'dns') return target;
-  const domain = getDomain(parsed.value.host, { allowPrivateDomains: true, extractHostname: false });
+  const name = parse(parsed.value.host, { allowPrivateDomains: true, extractHostname: false });
+  if (name.isIcann !== true && name.isPrivate !== true) return target;
+  const domain = name.domain;
   return domain === null || domain === '' ? target : `${domain}:${parsed.value.port}`;
 }
