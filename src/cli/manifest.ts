@@ -60,6 +60,7 @@ export function learnedNotes(learned: LearnedManifest): string[] {
   if (learned.refusedOnly.length > 0) notes.push(`left out, every action refused: ${learned.refusedOnly.join(', ')}`);
   if (learned.failOpenOnly.length > 0) notes.push(`left out, forwarded only without a verdict (fail open, or monitor mode): ${learned.failOpenOnly.join(', ')}`);
   if (learned.wouldBlock.length > 0) notes.push(`kept, but enforce mode would block them: ${learned.wouldBlock.join(', ')}`);
+  if (learned.toolsLeftOut.length > 0) notes.push(`tools left out, no call forwarded on a verdict: ${learned.toolsLeftOut.join(', ')}`);
   return notes;
 }
 

@@ -18,12 +18,14 @@ export interface LearnedManifest {
   readonly failOpenOnly: readonly string[];
   /** Forwarded only because of monitor mode: kept in the manifest, listed for the operator. */
   readonly wouldBlock: readonly string[];
+  /** Tools left out: no action carrying them was forwarded on a verdict (refused, or without one). */
+  readonly toolsLeftOut: readonly string[];
 }
 
 /**
  * Kaizen's manifest from an observed record: every destination the agent reached on a verdict (at
  * least one action forwarded, monitor-mode would-blocks of a verdict included, actions forwarded
- * without a verdict not) and every tool its actions carried.
+ * without a verdict not) and every tool carried by an action forwarded on a verdict.
  * `registrable` collapses names to their registrable domain with the port kept
  * (`api.openai.com:443` → `openai.com:443`), using the public suffix list with its private section
  * (so one tenant of `github.io` does not stand for all of them); IP literals and names without a
@@ -35,8 +37,12 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
   const refusedOnly: string[] = [];
   const failOpenOnly: string[] = [];
   const wouldBlock = new Set<string>();
+  const notAllowed = new Set<string>();
   for (const stats of record.destinations.values()) {
+    for (const tool of stats.toolsNotAllowed) notAllowed.add(tool);
     if (stats.allowed + stats.wouldBlock === 0) {
+      // A record written before tools were kept apart: its tools here were never allowed either.
+      for (const tool of stats.tools) notAllowed.add(tool);
       (stats.failOpen > 0 ? failOpenOnly : refusedOnly).push(stats.target);
       continue;
     }
@@ -50,6 +56,7 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
     refusedOnly: refusedOnly.sort(),
     failOpenOnly: failOpenOnly.sort(),
     wouldBlock: [...wouldBlock].sort(),
+    toolsLeftOut: [...notAllowed].filter((tool) => !tools.has(tool)).sort(),
   };
 }
 

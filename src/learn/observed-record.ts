@@ -6,8 +6,16 @@ export interface DestinationStats {
   readonly target: string;
   /** Actions per kind (connect, http, tool_call). */
   readonly kinds: Partial<Record<ActionKind, number>>;
-  /** Tool names the actions carried (mapped routes), sorted; at most MAX_TOOLS_PER_DESTINATION. */
+  /**
+   * Tool names (mapped routes) carried by actions forwarded on a verdict (allowed, or a would-block),
+   * sorted; at most MAX_TOOLS_PER_DESTINATION.
+   */
   readonly tools: readonly string[];
+  /**
+   * Tool names carried only by actions refused or forwarded without a verdict (never in `tools`):
+   * kept apart, since a declaration must not legitimise them. Sorted; bounded as `tools`.
+   */
+  readonly toolsNotAllowed: readonly string[];
   /** Forwarded on a verdict (control plane, cache, local policy). */
   readonly allowed: number;
   /** Refused by the proxy (blocks, guard, no verdict). */
@@ -53,6 +61,7 @@ interface MutableStats {
   readonly target: string;
   readonly kinds: Partial<Record<ActionKind, number>>;
   tools: string[];
+  toolsNotAllowed: string[];
   allowed: number;
   blocked: number;
   wouldBlock: number;
@@ -92,32 +101,47 @@ export class RecordBuilder {
         this.#droppedActions++;
         return false;
       }
-      stats = { target: action.target, kinds: {}, tools: [], allowed: 0, blocked: 0, wouldBlock: 0, failOpen: 0, firstSeen: now, lastSeen: now };
+      stats = { target: action.target, kinds: {}, tools: [], toolsNotAllowed: [], allowed: 0, blocked: 0, wouldBlock: 0, failOpen: 0, firstSeen: now, lastSeen: now };
       this.#destinations.set(action.target, stats);
     }
     stats.kinds[action.kind] = (stats.kinds[action.kind] ?? 0) + 1;
+    let onVerdict = false;
     if (decision.enforce === 'refuse') stats.blocked++;
     else if (decision.source === 'fail_open' || decision.source === 'fail_closed') stats.failOpen++;
-    else if (decision.wouldBlock) stats.wouldBlock++;
-    else stats.allowed++;
+    else if (decision.wouldBlock) {
+      stats.wouldBlock++;
+      onVerdict = true;
+    } else {
+      stats.allowed++;
+      onVerdict = true;
+    }
     if (now > stats.lastSeen) stats.lastSeen = now;
     const tool = action.tool;
-    if (tool !== undefined && tool !== '' && !stats.tools.includes(tool)) this.#addTool(stats, tool);
+    if (tool !== undefined && tool !== '' && !stats.tools.includes(tool)) this.#addTool(stats, tool, onVerdict);
     return true;
   }
 
   snapshot(): ObservedRecord {
     const destinations = new Map<string, DestinationStats>();
-    for (const [target, stats] of this.#destinations) destinations.set(target, { ...stats, kinds: { ...stats.kinds }, tools: [...stats.tools] });
+    for (const [target, stats] of this.#destinations) {
+      destinations.set(target, { ...stats, kinds: { ...stats.kinds }, tools: [...stats.tools], toolsNotAllowed: [...stats.toolsNotAllowed] });
+    }
     return { agent: this.#agent, destinations, droppedActions: this.#droppedActions, droppedTools: this.#droppedTools };
   }
 
-  #addTool(stats: MutableStats, tool: string): void {
-    if (tool.length > MAX_TOOL_NAME || stats.tools.length >= MAX_TOOLS_PER_DESTINATION) {
+  /** A tool not yet in `tools`: into it when its action was forwarded on a verdict, else kept apart. */
+  #addTool(stats: MutableStats, tool: string, onVerdict: boolean): void {
+    const apart = stats.toolsNotAllowed.includes(tool);
+    if (!onVerdict && apart) return;
+    const list = onVerdict ? stats.tools : stats.toolsNotAllowed;
+    if (tool.length > MAX_TOOL_NAME || list.length >= MAX_TOOLS_PER_DESTINATION) {
       this.#droppedTools++;
       return;
     }
-    stats.tools = [...stats.tools, tool].sort();
+    if (onVerdict) {
+      stats.tools = [...stats.tools, tool].sort();
+      if (apart) stats.toolsNotAllowed = stats.toolsNotAllowed.filter((other) => other !== tool);
+    } else stats.toolsNotAllowed = [...stats.toolsNotAllowed, tool].sort();
   }
 }
 
@@ -143,12 +167,15 @@ export function mergeRecords(older: ObservedRecord, newer: ObservedRecord, maxDe
     }
     const tools = [...new Set([...known.tools, ...stats.tools])].sort();
     droppedTools += Math.max(0, tools.length - MAX_TOOLS_PER_DESTINATION);
+    const notAllowed = [...new Set([...known.toolsNotAllowed, ...stats.toolsNotAllowed])].filter((tool) => !tools.includes(tool)).sort();
+    droppedTools += Math.max(0, notAllowed.length - MAX_TOOLS_PER_DESTINATION);
     const kinds: Partial<Record<ActionKind, number>> = { ...known.kinds };
     for (const [kind, count] of Object.entries(stats.kinds) as [ActionKind, number][]) kinds[kind] = (kinds[kind] ?? 0) + count;
     merged.set(stats.target, {
       target: stats.target,
       kinds,
       tools: tools.slice(0, MAX_TOOLS_PER_DESTINATION),
+      toolsNotAllowed: notAllowed.slice(0, MAX_TOOLS_PER_DESTINATION),
       allowed: known.allowed + stats.allowed,
       blocked: known.blocked + stats.blocked,
       wouldBlock: known.wouldBlock + stats.wouldBlock,

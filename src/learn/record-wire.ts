@@ -13,6 +13,8 @@ const destinationWire = z.looseObject({
   target: z.string().min(1).max(300),
   kinds: z.looseObject({ connect: count.optional(), http: count.optional(), tool_call: count.optional() }),
   tools: z.array(z.string().max(1000)).max(10_000),
+  // Came later: a record written before it has none (its refused actions' tools are in `tools`).
+  tools_not_allowed: z.array(z.string().max(1000)).max(10_000).optional(),
   count,
   // fail_open came later: a record written before it has none (read as 0).
   decisions: z.looseObject({ allow: count, block: count, would_block: count, fail_open: count.optional() }),
@@ -41,6 +43,7 @@ export function recordToWire(record: ObservedRecord, updatedAt: number): RecordW
       target: stats.target,
       kinds: stats.kinds,
       tools: [...stats.tools],
+      tools_not_allowed: [...stats.toolsNotAllowed],
       count: actionCount(stats),
       decisions: { allow: stats.allowed, block: stats.blocked, would_block: stats.wouldBlock, fail_open: stats.failOpen },
       first_seen: new Date(stats.firstSeen).toISOString(),
@@ -71,10 +74,13 @@ export function parseRecord(text: string): ParsedRecord {
     if (entry.kinds.connect !== undefined) kinds.connect = entry.kinds.connect;
     if (entry.kinds.http !== undefined) kinds.http = entry.kinds.http;
     if (entry.kinds.tool_call !== undefined) kinds.tool_call = entry.kinds.tool_call;
+    const tools = [...new Set(entry.tools)].sort().slice(0, MAX_TOOLS_PER_DESTINATION);
+    const toolsNotAllowed = [...new Set(entry.tools_not_allowed ?? [])].filter((tool) => !tools.includes(tool)).sort();
     destinations.set(entry.target, {
       target: entry.target,
       kinds,
-      tools: [...new Set(entry.tools)].sort().slice(0, MAX_TOOLS_PER_DESTINATION),
+      tools,
+      toolsNotAllowed: toolsNotAllowed.slice(0, MAX_TOOLS_PER_DESTINATION),
       allowed: entry.decisions.allow,
       blocked: entry.decisions.block,
       wouldBlock: entry.decisions.would_block,

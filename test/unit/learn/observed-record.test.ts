@@ -21,13 +21,15 @@ describe('the observed record', () => {
     builder.observe(event('api.example.com:443'), 1000, () => true);
     builder.observe(event('api.example.com:443', wouldBlock, { kind: 'tool_call', tool: 'refund' }), 3000, () => true);
     builder.observe(event('api.example.com:443', block, { kind: 'http' }), 2000, () => true);
+    builder.observe(event('api.example.com:443', block, { kind: 'tool_call', tool: 'wipe' }), 2000, () => true);
     const stats = builder.snapshot().destinations.get('api.example.com:443');
     expect(stats).toEqual({
       target: 'api.example.com:443',
-      kinds: { connect: 1, tool_call: 1, http: 1 },
+      kinds: { connect: 1, tool_call: 2, http: 1 },
       tools: ['refund'],
+      toolsNotAllowed: ['wipe'],
       allowed: 1,
-      blocked: 1,
+      blocked: 2,
       wouldBlock: 1,
       failOpen: 0,
       firstSeen: 1000,
@@ -85,6 +87,23 @@ describe('the observed record', () => {
     const record = builder.snapshot();
     expect(record.destinations.get('one:443')).toMatchObject({ allowed: 0, blocked: 0, wouldBlock: 0, failOpen: 1 });
     expect(record.destinations.get('two:443')).toMatchObject({ allowed: 0, blocked: 0, wouldBlock: 1, failOpen: 0 });
+  });
+
+  it('keeps a tool apart until an action carrying it is forwarded on a verdict, in the builder, the merge and the file', () => {
+    const older = new RecordBuilder('a');
+    older.observe(event('one:443', block, { tool: 'refund' }), 100, () => true);
+    older.observe(event('one:443', failOpen, { tool: 'export' }), 100, () => true);
+    older.observe(event('one:443', allow, { tool: 'read' }), 100, () => true);
+    expect(older.snapshot().destinations.get('one:443')).toMatchObject({ tools: ['read'], toolsNotAllowed: ['export', 'refund'] });
+    const newer = new RecordBuilder('a');
+    newer.observe(event('one:443', wouldBlock, { tool: 'refund' }), 200, () => true);
+    newer.observe(event('one:443', block, { tool: 'read' }), 200, () => true);
+    expect(newer.snapshot().destinations.get('one:443')).toMatchObject({ tools: ['refund'], toolsNotAllowed: ['read'] });
+    const merged = mergeRecords(older.snapshot(), newer.snapshot(), 10);
+    expect(merged.destinations.get('one:443')).toMatchObject({ tools: ['read', 'refund'], toolsNotAllowed: ['export'] });
+    const parsed = parseRecord(JSON.stringify(recordToWire(merged, 300)));
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.record).toEqual(merged);
   });
 
   it('loads a record written before fail_open was counted: none of its actions were fail-open', () => {
