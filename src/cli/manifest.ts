@@ -61,6 +61,9 @@ export function learnedNotes(learned: LearnedManifest): string[] {
   if (learned.failOpenOnly.length > 0) notes.push(`left out, forwarded only without a verdict (fail open, or monitor mode): ${learned.failOpenOnly.join(', ')}`);
   if (learned.wouldBlock.length > 0) notes.push(`kept, but enforce mode would block them: ${learned.wouldBlock.join(', ')}`);
   if (learned.toolsLeftOut.length > 0) notes.push(`tools left out, no call forwarded on a verdict: ${learned.toolsLeftOut.join(', ')}`);
+  // The record's bound: what it could not hold is missing here, and enforcing this would refuse it.
+  if (learned.droppedActions > 0) notes.push(`incomplete: the record was full: ${learned.droppedActions} actions on destinations it could not hold are not in this manifest`);
+  if (learned.droppedTools > 0) notes.push(`incomplete: ${learned.droppedTools} tool names were not recorded (over 64 on one destination, or longer than 200 characters)`);
   return notes;
 }
 

@@ -20,6 +20,10 @@ export interface LearnedManifest {
   readonly wouldBlock: readonly string[];
   /** Tools left out: no action carrying them was forwarded on a verdict (refused, or without one). */
   readonly toolsLeftOut: readonly string[];
+  /** Actions on destinations the full record could not hold: those destinations are missing. */
+  readonly droppedActions: number;
+  /** Tool names the record did not keep (too many on one destination, or too long). */
+  readonly droppedTools: number;
 }
 
 /**
@@ -57,6 +61,8 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
     failOpenOnly: failOpenOnly.sort(),
     wouldBlock: [...wouldBlock].sort(),
     toolsLeftOut: [...notAllowed].filter((tool) => !tools.has(tool)).sort(),
+    droppedActions: record.droppedActions,
+    droppedTools: record.droppedTools,
   };
 }
 
