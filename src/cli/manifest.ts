@@ -13,7 +13,7 @@ export const MANIFEST_EXIT = {
   OK: 0,
   /** Invalid configuration, an unreadable record, or --push without an API key. */
   CONFIG: 1,
-  /** Nothing observed for the agent (no record, or nothing to declare for --push). */
+  /** Nothing observed for the agent (no record, nothing to declare for --push, nothing to allow for --policy). */
   NOTHING: 4,
   /** The control plane refused the manifest, or could not be reached. */
   PUSH_FAILED: 5,
@@ -47,6 +47,10 @@ export async function manifest(command: ManifestCommand): Promise<number> {
   const learned = manifestOf(read.record, command.collapse);
   for (const note of learnedNotes(learned)) process.stderr.write(`kaizen-proxy: note: ${note}\n`);
   if (command.policy) {
+    if (learned.manifest.destinations.length === 0) {
+      process.stderr.write('kaizen-proxy: no destination to allow: nothing was forwarded on a verdict, and an empty allowlist would refuse everything\n');
+      return MANIFEST_EXIT.NOTHING;
+    }
     process.stdout.write(policyYaml(learnedPolicy(config.agent, learned.manifest)));
     return MANIFEST_EXIT.OK;
   }
