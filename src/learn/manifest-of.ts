@@ -16,6 +16,8 @@ export interface LearnedManifest {
    * belong in a declaration.
    */
   readonly failOpenOnly: readonly string[];
+  /** Targets left out: every action forwarded to them failed to resolve (KZP_ERR_DNS), nothing was reached. */
+  readonly unresolvedOnly: readonly string[];
   /** Forwarded only because of monitor mode: kept in the manifest, listed for the operator. */
   readonly wouldBlock: readonly string[];
   /** Tools left out: no action carrying them was forwarded on a verdict (refused, or without one). */
@@ -40,6 +42,7 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
   const tools = new Set<string>();
   const refusedOnly: string[] = [];
   const failOpenOnly: string[] = [];
+  const unresolvedOnly: string[] = [];
   const wouldBlock = new Set<string>();
   const notAllowed = new Set<string>();
   for (const stats of record.destinations.values()) {
@@ -48,6 +51,11 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
       // A record written before tools were kept apart: its tools here were never allowed either.
       for (const tool of stats.tools) notAllowed.add(tool);
       (stats.failOpen > 0 ? failOpenOnly : refusedOnly).push(stats.target);
+      continue;
+    }
+    if (stats.unresolved >= stats.allowed + stats.wouldBlock + stats.failOpen) {
+      unresolvedOnly.push(stats.target);
+      for (const tool of stats.tools) notAllowed.add(tool);
       continue;
     }
     const destination = collapse === 'registrable' ? collapsed(stats.target) : stats.target;
@@ -59,6 +67,7 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
     manifest: { tools: [...tools].sort(), destinations: [...destinations].sort() },
     refusedOnly: refusedOnly.sort(),
     failOpenOnly: failOpenOnly.sort(),
+    unresolvedOnly: unresolvedOnly.sort(),
     wouldBlock: [...wouldBlock].sort(),
     toolsLeftOut: [...notAllowed].filter((tool) => !tools.has(tool)).sort(),
     droppedActions: record.droppedActions,

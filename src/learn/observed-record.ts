@@ -1,5 +1,5 @@
 import type { ActionKind } from '../contract/action.js';
-import type { DecisionEvent } from '../contract/observer.js';
+import type { ClosedEvent, DecisionEvent } from '../contract/observer.js';
 
 /** What one agent did with one destination (canonical "host:port"), over all of its actions. */
 export interface DestinationStats {
@@ -27,6 +27,11 @@ export interface DestinationStats {
    * closed and monitor mode forwarded the refusal (a would-block that no verdict ever said).
    */
   readonly failOpen: number;
+  /**
+   * Of the actions forwarded, those whose name then did not resolve (502 KZP_ERR_DNS): nothing was
+   * reached. Not a decision of its own: counted again here, from the action's closed event.
+   */
+  readonly unresolved: number;
   /** Epoch milliseconds. */
   readonly firstSeen: number;
   readonly lastSeen: number;
@@ -66,6 +71,7 @@ interface MutableStats {
   blocked: number;
   wouldBlock: number;
   failOpen: number;
+  unresolved: number;
   readonly firstSeen: number;
   lastSeen: number;
 }
@@ -101,7 +107,7 @@ export class RecordBuilder {
         this.#droppedActions++;
         return false;
       }
-      stats = { target: action.target, kinds: {}, tools: [], toolsNotAllowed: [], allowed: 0, blocked: 0, wouldBlock: 0, failOpen: 0, firstSeen: now, lastSeen: now };
+      stats = { target: action.target, kinds: {}, tools: [], toolsNotAllowed: [], allowed: 0, blocked: 0, wouldBlock: 0, failOpen: 0, unresolved: 0, firstSeen: now, lastSeen: now };
       this.#destinations.set(action.target, stats);
     }
     stats.kinds[action.kind] = (stats.kinds[action.kind] ?? 0) + 1;
@@ -118,6 +124,15 @@ export class RecordBuilder {
     if (now > stats.lastSeen) stats.lastSeen = now;
     const tool = action.tool;
     if (tool !== undefined && tool !== '' && !stats.tools.includes(tool)) this.#addTool(stats, tool, onVerdict);
+    return true;
+  }
+
+  /** A forwarded action whose name did not resolve; returns false when nothing changed. */
+  closed(event: ClosedEvent): boolean {
+    if (event.error !== 'KZP_ERR_DNS') return false;
+    const stats = this.#destinations.get(event.action.target);
+    if (stats === undefined) return false;
+    stats.unresolved++;
     return true;
   }
 
@@ -180,6 +195,7 @@ export function mergeRecords(older: ObservedRecord, newer: ObservedRecord, maxDe
       blocked: known.blocked + stats.blocked,
       wouldBlock: known.wouldBlock + stats.wouldBlock,
       failOpen: known.failOpen + stats.failOpen,
+      unresolved: known.unresolved + stats.unresolved,
       firstSeen: Math.min(known.firstSeen, stats.firstSeen),
       lastSeen: Math.max(known.lastSeen, stats.lastSeen),
     });

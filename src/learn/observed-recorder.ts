@@ -1,5 +1,5 @@
 import { rename } from 'node:fs/promises';
-import type { DecisionEvent, ProxyObserver } from '../contract/observer.js';
+import type { ClosedEvent, DecisionEvent, ProxyObserver } from '../contract/observer.js';
 import type { Logger } from '../observe/logger.js';
 import { mergeRecords, RecordBuilder, type ObservedRecord } from './observed-record.js';
 import { errnoOf, readRecord, recordPath, writeRecordAtomically } from './record-file.js';
@@ -134,6 +134,14 @@ export function createObservedRecorder(options: ObservedRecorderOptions): Observ
         state.dirty = true;
         schedule();
       }
+    },
+    closed(event: ClosedEvent) {
+      // Only a name that did not resolve changes the record: no Map lookup for any other close.
+      if (closed || event.error !== 'KZP_ERR_DNS') return;
+      const state = agents.get(event.agent);
+      if (state === undefined || !state.builder.closed(event) || state.dirty) return;
+      state.dirty = true;
+      schedule();
     },
     flush,
     async close() {

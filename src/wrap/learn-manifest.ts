@@ -21,6 +21,9 @@ export function createLearner(agent: string): Learner {
       decided(event) {
         builder.observe(event, Date.now(), () => builder.size < MAX_DESTINATIONS);
       },
+      closed(event) {
+        builder.closed(event);
+      },
     },
     manifest: (collapse) => manifestOf(builder.snapshot(), collapse),
   };

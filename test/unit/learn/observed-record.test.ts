@@ -32,6 +32,7 @@ describe('the observed record', () => {
       blocked: 2,
       wouldBlock: 1,
       failOpen: 0,
+      unresolved: 0,
       firstSeen: 1000,
       lastSeen: 3000,
     });
@@ -106,6 +107,20 @@ describe('the observed record', () => {
     expect(parsed.record).toEqual(merged);
   });
 
+  it('counts forwarded actions whose name did not resolve, from their closed events, through the merge and the file', () => {
+    const builder = new RecordBuilder('a');
+    builder.observe(event('gone.example:443'), 100, () => true);
+    const closed = { agent: 'a', action: { kind: 'connect' as const, target: 'gone.example:443', metadata: { source: 'egress' as const } }, status: 502, bytesUp: 0, bytesDown: 0, durationMs: 1 };
+    expect(builder.closed({ ...closed, error: 'KZP_ERR_DNS' })).toBe(true);
+    expect(builder.closed({ ...closed, error: 'KZP_ERR_UPSTREAM_CONNECT' })).toBe(false);
+    expect(builder.closed({ ...closed, action: { ...closed.action, target: 'never.example:443' }, error: 'KZP_ERR_DNS' })).toBe(false);
+    const merged = mergeRecords(builder.snapshot(), builder.snapshot(), 10);
+    expect(merged.destinations.get('gone.example:443')).toMatchObject({ allowed: 2, unresolved: 2 });
+    const parsed = parseRecord(JSON.stringify(recordToWire(merged, 300)));
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.record).toEqual(merged);
+  });
+
   it('loads a record written before fail_open was counted: none of its actions were fail-open', () => {
     const old = {
       version: 1,
@@ -118,7 +133,7 @@ describe('the observed record', () => {
     };
     const parsed = parseRecord(JSON.stringify(old));
     if (!parsed.ok) throw new Error(parsed.message);
-    expect(parsed.record.destinations.get('one:443')).toMatchObject({ allowed: 1, blocked: 1, wouldBlock: 0, failOpen: 0 });
+    expect(parsed.record.destinations.get('one:443')).toMatchObject({ allowed: 1, blocked: 1, wouldBlock: 0, failOpen: 0, unresolved: 0, toolsNotAllowed: [] });
   });
 
   it('round-trips through its file format, sorted, times as ISO 8601', () => {
