@@ -63,7 +63,7 @@ export function learnedNotes(learned: LearnedManifest): string[] {
   const notes: string[] = [];
   if (learned.refusedOnly.length > 0) notes.push(`left out, every action refused: ${learned.refusedOnly.join(', ')}`);
   if (learned.failOpenOnly.length > 0) notes.push(`left out, forwarded only without a verdict (fail open, or monitor mode): ${learned.failOpenOnly.join(', ')}`);
-  if (learned.unresolvedOnly.length > 0) notes.push(`left out, the name never resolved (KZP_ERR_DNS): ${learned.unresolvedOnly.join(', ')}`);
+  if (learned.unreachedOnly.length > 0) notes.push(`left out, never reached (no address, or refused at the SNI check): ${learned.unreachedOnly.join(', ')}`);
   if (learned.wouldBlock.length > 0) notes.push(`kept, but enforce mode would block them: ${learned.wouldBlock.join(', ')}`);
   if (learned.toolsLeftOut.length > 0) notes.push(`tools left out, no call forwarded on a verdict: ${learned.toolsLeftOut.join(', ')}`);
   // The record's bound: what it could not hold is missing here, and enforcing this would refuse it.

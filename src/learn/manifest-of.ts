@@ -16,8 +16,8 @@ export interface LearnedManifest {
    * belong in a declaration.
    */
   readonly failOpenOnly: readonly string[];
-  /** Targets left out: every action forwarded to them failed to resolve (KZP_ERR_DNS), nothing was reached. */
-  readonly unresolvedOnly: readonly string[];
+  /** Targets left out: no action forwarded to them reached them (no address, or refused at the SNI check). */
+  readonly unreachedOnly: readonly string[];
   /** Forwarded only because of monitor mode: kept in the manifest, listed for the operator. */
   readonly wouldBlock: readonly string[];
   /** Tools left out: no action carrying them was forwarded on a verdict (refused, or without one). */
@@ -42,7 +42,7 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
   const tools = new Set<string>();
   const refusedOnly: string[] = [];
   const failOpenOnly: string[] = [];
-  const unresolvedOnly: string[] = [];
+  const unreachedOnly: string[] = [];
   const wouldBlock = new Set<string>();
   const notAllowed = new Set<string>();
   for (const stats of record.destinations.values()) {
@@ -53,8 +53,8 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
       (stats.failOpen > 0 ? failOpenOnly : refusedOnly).push(stats.target);
       continue;
     }
-    if (stats.unresolved >= stats.allowed + stats.wouldBlock + stats.failOpen) {
-      unresolvedOnly.push(stats.target);
+    if (stats.unreached >= stats.allowed + stats.wouldBlock + stats.failOpen) {
+      unreachedOnly.push(stats.target);
       for (const tool of stats.tools) notAllowed.add(tool);
       continue;
     }
@@ -67,7 +67,7 @@ export function manifestOf(record: ObservedRecord, collapse: Collapse): LearnedM
     manifest: { tools: [...tools].sort(), destinations: [...destinations].sort() },
     refusedOnly: refusedOnly.sort(),
     failOpenOnly: failOpenOnly.sort(),
-    unresolvedOnly: unresolvedOnly.sort(),
+    unreachedOnly: unreachedOnly.sort(),
     wouldBlock: [...wouldBlock].sort(),
     toolsLeftOut: [...notAllowed].filter((tool) => !tools.has(tool)).sort(),
     droppedActions: record.droppedActions,

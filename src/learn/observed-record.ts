@@ -28,10 +28,11 @@ export interface DestinationStats {
    */
   readonly failOpen: number;
   /**
-   * Of the actions forwarded, those whose name then did not resolve (502 KZP_ERR_DNS): nothing was
-   * reached. Not a decision of its own: counted again here, from the action's closed event.
+   * Of the actions forwarded, those that then reached nothing (neverReached): the name did not
+   * resolve, or the tunnel was refused at its SNI check. Not a decision of its own: counted again
+   * here, from the action's closed event.
    */
-  readonly unresolved: number;
+  readonly unreached: number;
   /** Epoch milliseconds. */
   readonly firstSeen: number;
   readonly lastSeen: number;
@@ -71,7 +72,7 @@ interface MutableStats {
   blocked: number;
   wouldBlock: number;
   failOpen: number;
-  unresolved: number;
+  unreached: number;
   readonly firstSeen: number;
   lastSeen: number;
 }
@@ -107,7 +108,7 @@ export class RecordBuilder {
         this.#droppedActions++;
         return false;
       }
-      stats = { target: action.target, kinds: {}, tools: [], toolsNotAllowed: [], allowed: 0, blocked: 0, wouldBlock: 0, failOpen: 0, unresolved: 0, firstSeen: now, lastSeen: now };
+      stats = { target: action.target, kinds: {}, tools: [], toolsNotAllowed: [], allowed: 0, blocked: 0, wouldBlock: 0, failOpen: 0, unreached: 0, firstSeen: now, lastSeen: now };
       this.#destinations.set(action.target, stats);
     }
     stats.kinds[action.kind] = (stats.kinds[action.kind] ?? 0) + 1;
@@ -127,12 +128,12 @@ export class RecordBuilder {
     return true;
   }
 
-  /** A forwarded action whose name did not resolve; returns false when nothing changed. */
+  /** A forwarded action that reached nothing (neverReached); returns false when nothing changed. */
   closed(event: ClosedEvent): boolean {
-    if (event.error !== 'KZP_ERR_DNS') return false;
+    if (!neverReached(event)) return false;
     const stats = this.#destinations.get(event.action.target);
     if (stats === undefined) return false;
-    stats.unresolved++;
+    stats.unreached++;
     return true;
   }
 
@@ -195,12 +196,23 @@ export function mergeRecords(older: ObservedRecord, newer: ObservedRecord, maxDe
       blocked: known.blocked + stats.blocked,
       wouldBlock: known.wouldBlock + stats.wouldBlock,
       failOpen: known.failOpen + stats.failOpen,
-      unresolved: known.unresolved + stats.unresolved,
+      unreached: known.unreached + stats.unreached,
       firstSeen: Math.min(known.firstSeen, stats.firstSeen),
       lastSeen: Math.max(known.lastSeen, stats.lastSeen),
     });
   }
   return { agent: older.agent, destinations: merged, droppedActions, droppedTools };
+}
+
+/**
+ * A closed event of an action forwarded on its decision that reached nothing: its name did not
+ * resolve (502 KZP_ERR_DNS), or its tunnel was refused after the 200 at the TLS SNI check (a
+ * domain-fronting attempt: KZP_ERR_SNI_MISMATCH, or KZP_ERR_BLOCKED when the SNI's host was judged).
+ */
+export function neverReached(event: ClosedEvent): boolean {
+  const error = event.error;
+  if (error === undefined) return false;
+  return error === 'KZP_ERR_DNS' || error === 'KZP_ERR_SNI_MISMATCH' || (error === 'KZP_ERR_BLOCKED' && event.status === 200);
 }
 
 /** Code-unit order: stable across locales, and far cheaper than localeCompare (ICU) on every flush. */

@@ -1,7 +1,7 @@
 import { rename } from 'node:fs/promises';
 import type { ClosedEvent, DecisionEvent, ProxyObserver } from '../contract/observer.js';
 import type { Logger } from '../observe/logger.js';
-import { mergeRecords, RecordBuilder, type ObservedRecord } from './observed-record.js';
+import { mergeRecords, neverReached, RecordBuilder, type ObservedRecord } from './observed-record.js';
 import { errnoOf, readRecord, recordPath, writeRecordAtomically } from './record-file.js';
 
 export interface ObservedRecorderOptions {
@@ -136,8 +136,8 @@ export function createObservedRecorder(options: ObservedRecorderOptions): Observ
       }
     },
     closed(event: ClosedEvent) {
-      // Only a name that did not resolve changes the record: no Map lookup for any other close.
-      if (closed || event.error !== 'KZP_ERR_DNS') return;
+      // Only an action that reached nothing changes the record: no Map lookup for any other close.
+      if (closed || !neverReached(event)) return;
       const state = agents.get(event.agent);
       if (state === undefined || !state.builder.closed(event) || state.dirty) return;
       state.dirty = true;

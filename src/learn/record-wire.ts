@@ -19,7 +19,7 @@ const destinationWire = z.looseObject({
   // fail_open came later: a record written before it has none (read as 0).
   decisions: z.looseObject({ allow: count, block: count, would_block: count, fail_open: count.optional() }),
   // Came later too: a record written before it has none (read as 0).
-  unresolved: count.optional(),
+  unreached: count.optional(),
   first_seen: time,
   last_seen: time,
 });
@@ -48,7 +48,7 @@ export function recordToWire(record: ObservedRecord, updatedAt: number): RecordW
       tools_not_allowed: [...stats.toolsNotAllowed],
       count: actionCount(stats),
       decisions: { allow: stats.allowed, block: stats.blocked, would_block: stats.wouldBlock, fail_open: stats.failOpen },
-      unresolved: stats.unresolved,
+      unreached: stats.unreached,
       first_seen: new Date(stats.firstSeen).toISOString(),
       last_seen: new Date(stats.lastSeen).toISOString(),
     })),
@@ -88,7 +88,7 @@ export function parseRecord(text: string): ParsedRecord {
       blocked: entry.decisions.block,
       wouldBlock: entry.decisions.would_block,
       failOpen: entry.decisions.fail_open ?? 0,
-      unresolved: entry.unresolved ?? 0,
+      unreached: entry.unreached ?? 0,
       firstSeen: Date.parse(entry.first_seen),
       lastSeen: Date.parse(entry.last_seen),
     });

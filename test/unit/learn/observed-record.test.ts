@@ -32,7 +32,7 @@ describe('the observed record', () => {
       blocked: 2,
       wouldBlock: 1,
       failOpen: 0,
-      unresolved: 0,
+      unreached: 0,
       firstSeen: 1000,
       lastSeen: 3000,
     });
@@ -115,7 +115,7 @@ describe('the observed record', () => {
     expect(builder.closed({ ...closed, error: 'KZP_ERR_UPSTREAM_CONNECT' })).toBe(false);
     expect(builder.closed({ ...closed, action: { ...closed.action, target: 'never.example:443' }, error: 'KZP_ERR_DNS' })).toBe(false);
     const merged = mergeRecords(builder.snapshot(), builder.snapshot(), 10);
-    expect(merged.destinations.get('gone.example:443')).toMatchObject({ allowed: 2, unresolved: 2 });
+    expect(merged.destinations.get('gone.example:443')).toMatchObject({ allowed: 2, unreached: 2 });
     const parsed = parseRecord(JSON.stringify(recordToWire(merged, 300)));
     if (!parsed.ok) throw new Error(parsed.message);
     expect(parsed.record).toEqual(merged);
@@ -133,7 +133,7 @@ describe('the observed record', () => {
     };
     const parsed = parseRecord(JSON.stringify(old));
     if (!parsed.ok) throw new Error(parsed.message);
-    expect(parsed.record.destinations.get('one:443')).toMatchObject({ allowed: 1, blocked: 1, wouldBlock: 0, failOpen: 0, unresolved: 0, toolsNotAllowed: [] });
+    expect(parsed.record.destinations.get('one:443')).toMatchObject({ allowed: 1, blocked: 1, wouldBlock: 0, failOpen: 0, unreached: 0, toolsNotAllowed: [] });
   });
 
   it('round-trips through its file format, sorted, times as ISO 8601', () => {
