@@ -45,6 +45,12 @@ export interface ReportSpool {
 }
 
 /** Segments: an eighth of the bound (so dropping the oldest frees little), between 4 KiB and 8 MiB. */
+/**
+ * A write that failed (a full or read-only disk) is tried again after this long, not on the next
+ * event-loop turn: retried at once, it kept a core busy for as long as the disk stayed full.
+ */
+const WRITE_RETRY_MS = 1000;
+
 export function segmentBytesFor(maxBytes: number): number {
   return Math.max(4096, Math.min(8 * 1024 * 1024, Math.floor(maxBytes / 8)));
 }
@@ -71,6 +77,8 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
   let chain: Promise<void> = Promise.resolve();
   let writeQueued = false;
   let syncTimer: NodeJS.Timeout | null = null;
+  /** Armed after a failed write: appends meanwhile wait for it rather than fail again at once. */
+  let retryTimer: NodeJS.Timeout | null = null;
   let syncQueued = false;
   let closed = false;
 
@@ -92,7 +100,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
    */
   function schedule(): void {
     if (closed) return;
-    if (!writeQueued) {
+    if (!writeQueued && retryTimer === null) {
       writeQueued = true;
       // One write waits in the chain at a time: appends made meanwhile join it, so a flush queued
       // behind a busy disk waits for two writes, not for one per event-loop turn.
@@ -146,7 +154,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
         segment.queued.unshift(...frames);
         mustTruncate.add(segment.id);
         writeErrors.failed(error, 'write');
-        schedule();
+        retryLater();
         break;
       }
     }
@@ -155,6 +163,15 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
       writeErrors.recovered();
       for (const listener of listeners) listener();
     }
+  }
+
+  function retryLater(): void {
+    if (closed || retryTimer !== null) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      schedule();
+    }, WRITE_RETRY_MS);
+    retryTimer.unref();
   }
 
   async function syncAndCompact(): Promise<void> {
@@ -255,6 +272,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
       if (closed) return;
       closed = true;
       if (syncTimer !== null) clearTimeout(syncTimer);
+      if (retryTimer !== null) clearTimeout(retryTimer);
       await flush();
       for (const handle of handles.values()) await handle.close().catch(() => undefined);
       handles.clear();
