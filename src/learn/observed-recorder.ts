@@ -21,6 +21,9 @@ export interface ObservedRecorder extends ProxyObserver {
   close(): Promise<void>;
 }
 
+/** A record that could not be written is tried again after the flush interval, at least this long. */
+const RETRY_MS = 1000;
+
 /** Agents tracked by one process at most (gateway mode names one per credential). */
 const MAX_AGENTS = 1000;
 
@@ -90,12 +93,12 @@ export function createObservedRecorder(options: ObservedRecorderOptions): Observ
     await rename(state.file, `${state.file}.invalid`).catch(() => undefined);
   }
 
-  function schedule(): void {
+  function schedule(delayMs = options.flushIntervalMs): void {
     if (timer !== null || closed) return;
     timer = setTimeout(() => {
       timer = null;
       flush().catch(() => undefined);
-    }, options.flushIntervalMs);
+    }, delayMs);
     timer.unref();
   }
 
@@ -114,6 +117,8 @@ export function createObservedRecorder(options: ObservedRecorderOptions): Observ
         state.dirty = true;
         if (!state.failing) log.warn({ agent: state.agent, file: state.file, err: errnoOf(error) }, 'cannot write the observed record; will retry');
         state.failing = true;
+        // The agent stays marked changed, so its next action arms no write: arm the retry here.
+        schedule(Math.max(options.flushIntervalMs, RETRY_MS));
       }
     }
   }
