@@ -48,7 +48,7 @@ export async function serve(flags: FlagOverrides): Promise<number> {
   // picked up (by SIGHUP: only a file present at start is watched).
   let file = loaded.config.file;
   const reload = (proxy: KaizenProxy, trigger: string): void => {
-    const next = loadConfig({ flags: file === null ? flags : { ...flags, config: file } });
+    const next = loadConfig({ flags: file === null ? flags : { ...flags, config: file }, running: true });
     if (proxy.reload(next, trigger).ok && next.ok) file = next.config.file;
   };
   onReloadSignal(() => {

@@ -21,11 +21,11 @@ const NO_MERGE_KEYS = 'YAML merge keys (<<) are not supported: write the keys ou
  * parser only warns about (an unresolved tag, an unknown directive: the value would be taken as
  * plain text) and merge keys, which YAML 1.2 does not have and `%YAML 1.1` would merge silently.
  */
-export function readSource(named: string | undefined, defaultFile: string): Source | SourceFailure {
+export function readSource(named: string | undefined, defaultFile: string, regularOnly = false): Source | SourceFailure {
   const lines = new LineCounter();
   const file = named ?? (existsSync(defaultFile) ? defaultFile : null);
   if (file === null) return { file: null, raw: {}, doc: null, lines };
-  const read = readConfigFile(file);
+  const read = readConfigFile(file, regularOnly);
   if (!read.ok) return { code: read.code, issues: [read.issue] };
   const doc = parseDocument(read.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): string => `${file}:${String(lines.linePos(offset).line)}`;

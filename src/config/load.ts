@@ -22,6 +22,8 @@ export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Where to look for the default file when none is named (relative to cwd). */
   readonly defaultFile?: string;
+  /** A running proxy's reload: the file is read only if it is a regular file, never waited on (see readRegularFileHead). */
+  readonly running?: boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   if (flags.config === '') return { ok: false, code: 'KZP_ERR_CONFIG_READ', issues: [{ where: 'flag --config', key: '(file)', message: 'the flag gave an empty path: name a configuration file' }] };
   const fromEnv = env['KAIZEN_PROXY_CONFIG'];
   const named = flags.config ?? (fromEnv === '' ? undefined : fromEnv);
-  const source = readSource(named, options.defaultFile ?? DEFAULT_CONFIG_FILE);
+  const source = readSource(named, options.defaultFile ?? DEFAULT_CONFIG_FILE, options.running === true);
   if ('issues' in source) return { ok: false, code: source.code, issues: source.issues };
 
   // Only the overrides that placed a value are named as where a key came from (PORT keeps an

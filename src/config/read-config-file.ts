@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { looksLikeApiKey } from './key-file-unreadable.js';
 import type { ConfigErrorCode, ConfigIssue } from './types.js';
 
@@ -20,9 +20,22 @@ export interface FileHead {
 
 /** At most `limit` bytes from the start of `file`, whatever its size; throws what fs throws. */
 export function readFileHead(file: string, limit: number): FileHead {
-  const fd = openSync(file, 'r');
+  return readOpened(openSync(file, 'r'), limit, false) ?? { bytes: Buffer.alloc(0), size: null };
+}
+
+/**
+ * readFileHead for a running proxy, whose main thread must never wait on the file: opened without
+ * waiting (open(2) of a FIFO waits for a writer, for ever if none comes) and null when it is not a
+ * regular file (a FIFO, a device, a directory), which is then not read at all.
+ */
+export function readRegularFileHead(file: string, limit: number): FileHead | null {
+  return readOpened(openSync(file, constants.O_RDONLY | constants.O_NONBLOCK), limit, true);
+}
+
+function readOpened(fd: number, limit: number, regularOnly: boolean): FileHead | null {
   try {
     const stat = fstatSync(fd);
+    if (regularOnly && !stat.isFile()) return null;
     const chunks: Buffer[] = [];
     let total = 0;
     while (total < limit) {
@@ -45,10 +58,10 @@ export type ConfigFileText = { readonly ok: true; readonly text: string } | { re
  * one byte past the cap is read, a pipe included), and unless it is UTF-8 (a UTF-8 byte order mark
  * is dropped), naming the line and the byte, or the UTF-16/32 byte order mark it starts with.
  */
-export function readConfigFile(file: string): ConfigFileText {
-  let head: FileHead;
+export function readConfigFile(file: string, regularOnly = false): ConfigFileText {
+  let head: FileHead | null;
   try {
-    head = readFileHead(file, MAX_CONFIG_FILE_BYTES + 1);
+    head = regularOnly ? readRegularFileHead(file, MAX_CONFIG_FILE_BYTES + 1) : readFileHead(file, MAX_CONFIG_FILE_BYTES + 1);
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
     // A key pasted as the path (--config kz_live_...) is named as that mistake, never echoed to stderr.
@@ -57,6 +70,10 @@ export function readConfigFile(file: string): ConfigFileText {
       return { ok: false, code: 'KZP_ERR_CONFIG_READ', issue: { where: '(config path)', key: '(file)', message } };
     }
     return { ok: false, code: 'KZP_ERR_CONFIG_READ', issue: { where: file, key: '(file)', message: `cannot read the configuration file (${reason})` } };
+  }
+  if (head === null) {
+    const message = 'cannot read the configuration file (not a regular file: a running proxy does not wait on a FIFO or a device)';
+    return { ok: false, code: 'KZP_ERR_CONFIG_READ', issue: { where: file, key: '(file)', message } };
   }
   const { bytes, size } = head;
   if (bytes.length > MAX_CONFIG_FILE_BYTES || (size ?? 0) > MAX_CONFIG_FILE_BYTES) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { MAX_CONFIG_FILE_BYTES, readFileHead } from './read-config-file.js';
+import { MAX_CONFIG_FILE_BYTES, readRegularFileHead } from './read-config-file.js';
 
 export interface ConfigWatcher {
   close(): void;
@@ -84,11 +84,14 @@ function inodeOf(file: string): number | null {
 /**
  * The content's digest, read no further than the loader reads (one byte past the cap), with the
  * size: an oversized file is refused whatever it holds, so a change past the cap that keeps the
- * size is the only one not seen, and it would be refused too.
+ * size is the only one not seen, and it would be refused too. What is not a regular file (a FIFO
+ * put in its place) is not opened to wait or read: it is a change, which the reload refuses.
  */
 function digest(file: string): string | null {
   try {
-    const { bytes, size } = readFileHead(file, MAX_CONFIG_FILE_BYTES + 1);
+    const head = readRegularFileHead(file, MAX_CONFIG_FILE_BYTES + 1);
+    if (head === null) return 'not a regular file';
+    const { bytes, size } = head;
     return createHash('sha256').update(bytes).update(`\0${String(size)}`).digest('hex');
   } catch {
     return null;
