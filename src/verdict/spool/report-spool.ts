@@ -6,6 +6,7 @@ import { writeAckCursor } from './ack-cursor.js';
 import { OWNER_ONLY_DIR, OWNER_ONLY_FILE } from './owner-only.js';
 import { encodeRecord } from './record-frame.js';
 import { SEGMENT_MAGIC, segmentPath } from './segment-file.js';
+import { framesOfDeleted } from './deleted-segment.js';
 import { readSegment, type SpooledReport } from './segment-reader.js';
 import { encodeEntry } from './spool-entry.js';
 import { recoverSpool } from './spool-recovery.js';
@@ -45,10 +46,7 @@ export interface ReportSpool {
 }
 
 /** Segments: an eighth of the bound (so dropping the oldest frees little), between 4 KiB and 8 MiB. */
-/**
- * A write that failed (a full or read-only disk) is tried again after this long, not on the next
- * event-loop turn: retried at once, it kept a core busy for as long as the disk stayed full.
- */
+/** A failed write (full or read-only disk) is retried after this long: at once, it kept a core busy. */
 const WRITE_RETRY_MS = 1000;
 
 export function segmentBytesFor(maxBytes: number): number {
@@ -131,7 +129,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
   async function handleFor(segment: SegmentState): Promise<FileHandle> {
     const open_ = handles.get(segment.id);
     if (open_ !== undefined) return open_;
-    const handle = await open(segmentPath(dir, segment.id), 'a', OWNER_ONLY_FILE);
+    const handle = await open(segmentPath(dir, segment.id), 'a+', OWNER_ONLY_FILE); // a+: read back if deleted
     handles.set(segment.id, handle);
     return handle;
   }
@@ -165,6 +163,26 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
     }
   }
 
+  /** The entries of a segment file deleted under us go to a new file (framesOfDeleted); counted and logged. */
+  async function rescueDeleted(): Promise<void> {
+    for (const [id, handle] of handles) {
+      const segment = table.find(id);
+      if (segment === undefined) continue;
+      const from = table.cursor.segment === id ? table.cursor.offset : HEADER_BYTES;
+      const frames = await framesOfDeleted(handle, segment, from);
+      if (frames === null) continue;
+      handles.delete(id);
+      mustTruncate.delete(id);
+      await handle.close().catch(() => undefined);
+      table.forget(id);
+      cursorDirty = true;
+      for (const frame of frames) table.append(frame, segmentBytes);
+      logger.error({ code: 'KZP_ERR_SPOOL', segment: segmentPath(dir, id), moved: frames.length }, 'spool segment was deleted while in use: its spooled actions are written to a new one');
+      enforceBound();
+      schedule();
+    }
+  }
+
   function retryLater(): void {
     if (closed || retryTimer !== null) return;
     retryTimer = setTimeout(() => {
@@ -181,6 +199,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
       });
     }
     dirty.clear();
+    await rescueDeleted();
     const last = table.segments[table.segments.length - 1];
     for (const [id, handle] of handles) {
       if (id === last?.id && !doomed.includes(id)) continue;

@@ -86,6 +86,14 @@ export class SegmentTable {
     return { segment: last.id, start, end: last.size };
   }
 
+  /** Removes a segment whose file is gone (its pending entries appended again elsewhere); the cursor moves past it. */
+  forget(id: number): void {
+    const index = this.segments.findIndex((segment) => segment.id === id);
+    if (index < 0) return;
+    this.segments.splice(index, 1);
+    if (this.#cursor.segment === id) this.#cursor = { segment: this.segments[index]?.id ?? this.#nextId, offset: HEADER_BYTES };
+  }
+
   /** Removes the oldest segment (never the only one) for the size bound: how many unacked entries it held. */
   dropOldest(): { readonly segment: SegmentState; readonly entries: number } | null {
     const oldest = this.segments[0];
