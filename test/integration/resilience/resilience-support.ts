@@ -9,6 +9,7 @@ import { loadConfig } from '../../../src/config/load.js';
 import type { ProxyConfig } from '../../../src/config/types.js';
 import type { FakeControlPlane, FakeReply, RecordedRequest } from '../../helpers/fake-control-plane.js';
 import { captureLogs, type LogCapture } from '../verdict/support.js';
+import { tempDir, writeFile } from '../reflex/cli-process.js';
 
 export const API_KEY = 'kz_live_resilience_SECRET_77';
 
@@ -161,4 +162,26 @@ export async function eventually(condition: () => boolean | Promise<boolean>, ti
     if (performance.now() - started > timeoutMs) throw new Error(`${what} not met within ${timeoutMs}ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * A configuration file for a `serve` process whose every action is spooled while the control plane
+ * at `cpUrl` fails: no admin, no observed record, loopback origins opened, nothing cached, the spool
+ * in `dataDir` synced every 20 ms. `lines` adds keys (such as `listen:`).
+ */
+export function spoolingConfigFile(cpUrl: string, dataDir: string, lines: readonly string[] = []): string {
+  return writeFile(
+    tempDir(),
+    'kaizen-proxy.yaml',
+    [
+      ...lines,
+      'admin: off',
+      `data_dir: ${dataDir}`,
+      `control_plane: { url: "${cpUrl}", timeout: 300ms }`,
+      'cache: { allow_ttl: 1ms, block_ttl: 1ms, stale_if_error: 0ms }',
+      'network: { allow_private: [127.0.0.0/8] }',
+      'observed: { enabled: false }',
+      'spool: { fsync_interval: 20ms }',
+    ].join('\n'),
+  );
 }

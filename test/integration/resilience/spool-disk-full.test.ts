@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { cpuSeconds, fillUp, freeUp, onSmallTmpfs } from '../../helpers/small-tmpfs.js';
-import { cleanEnv, startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli-process.js';
-import { API_KEY, deliveredSends, eventually, viaProxy } from './resilience-support.js';
+import { cleanEnv, startServe, tempDir, type ServeProcess } from '../reflex/cli-process.js';
+import { API_KEY, spoolingConfigFile, deliveredSends, eventually, viaProxy } from './resilience-support.js';
 
 /**
  * A spool write that failed (ENOSPC on a full disk, EROFS) was tried again on the very next
@@ -36,19 +36,7 @@ describe('report spool on a full disk', () => {
     cp.respondWith(reply.status(500)); // the control plane is down: every action is spooled
     const dataDir = join(tempDir(), 'data');
     mkdirSync(dataDir);
-    const config = writeFile(
-      tempDir(),
-      'kaizen-proxy.yaml',
-      [
-        'admin: off',
-        `data_dir: ${dataDir}`,
-        `control_plane: { url: "${cp.url}", timeout: 300ms }`,
-        'cache: { allow_ttl: 1ms, block_ttl: 1ms, stale_if_error: 0ms }',
-        'network: { allow_private: [127.0.0.0/8] }',
-        'observed: { enabled: false }',
-        'spool: { fsync_interval: 20ms }',
-      ].join('\n'),
-    );
+    const config = spoolingConfigFile(cp.url, dataDir);
     serve = await startServe(['--listen', '127.0.0.1:0', '--config', config], cleanEnv({ KAIZEN_API_KEY: API_KEY }), tempDir(), onSmallTmpfs(dataDir, 256));
     const pid = serve.child.pid ?? 0;
     await serve.waitFor((line) => line['msg'] === 'report spool open');

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { followChildLogLines, type ChildLogLines } from '../../helpers/child-log-lines.js';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { CLI, cleanEnv, tempDir, writeFile } from '../reflex/cli-process.js';
-import { API_KEY, eventually, viaProxy } from './resilience-support.js';
+import { CLI, cleanEnv, tempDir } from '../reflex/cli-process.js';
+import { API_KEY, spoolingConfigFile, eventually, viaProxy } from './resilience-support.js';
 
 /**
  * The report spool holds agent names, targets, paths and verdicts. Under the usual umask 022 its
@@ -80,20 +80,7 @@ async function setUp(): Promise<{ configFile: string; dataDir: string; url: stri
   // The control plane is down: every action is spooled.
   cp.respondWith(reply.status(500));
   const dataDir = join(tempDir(), 'data');
-  const configFile = writeFile(
-    tempDir(),
-    'kaizen-proxy.yaml',
-    [
-      'listen: 127.0.0.1:0',
-      'admin: off',
-      `data_dir: ${dataDir}`,
-      `control_plane: { url: "${cp.url}", timeout: 300ms }`,
-      'cache: { allow_ttl: 1ms, block_ttl: 1ms, stale_if_error: 0ms }',
-      'network: { allow_private: [127.0.0.0/8] }',
-      'observed: { enabled: false }',
-      'spool: { fsync_interval: 20ms }',
-    ].join('\n'),
-  );
+  const configFile = spoolingConfigFile(cp.url, dataDir, ['listen: 127.0.0.1:0']);
   return { configFile, dataDir, url: `${origin.url}/private/path` };
 }
 

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
-import { cleanEnv, startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli-process.js';
-import { API_KEY, deliveredSends, eventIdOf, eventually, viaProxy } from './resilience-support.js';
+import { cleanEnv, startServe, tempDir, type ServeProcess } from '../reflex/cli-process.js';
+import { API_KEY, spoolingConfigFile, deliveredSends, eventIdOf, eventually, viaProxy } from './resilience-support.js';
 
 /**
  * The segment the spool appends to, deleted under the running proxy (by hand, a disk cleaner):
@@ -35,19 +35,7 @@ describe('report spool segment deleted while in use', () => {
     origin = await startOrigin();
     cp.respondWith(reply.status(500)); // the control plane is down: every action is spooled
     const dataDir = join(tempDir(), 'data');
-    const config = writeFile(
-      tempDir(),
-      'kaizen-proxy.yaml',
-      [
-        'admin: off',
-        `data_dir: ${dataDir}`,
-        `control_plane: { url: "${cp.url}", timeout: 300ms }`,
-        'cache: { allow_ttl: 1ms, block_ttl: 1ms, stale_if_error: 0ms }',
-        'network: { allow_private: [127.0.0.0/8] }',
-        'observed: { enabled: false }',
-        'spool: { fsync_interval: 20ms }',
-      ].join('\n'),
-    );
+    const config = spoolingConfigFile(cp.url, dataDir);
     serve = await startServe(['--listen', '127.0.0.1:0', '--config', config], cleanEnv({ KAIZEN_API_KEY: API_KEY }), tempDir());
     const spool = join(dataDir, 'spool');
 
