@@ -9,11 +9,21 @@ import type { Dispatcher } from 'undici';
  * queue grew with every new action. Here a request waits for a slot in a queue of our own, which
  * it leaves at its signal, and the caller is answered at its signal whatever undici still does.
  * A slot is held until undici is done with the request: its body closed, or its error.
+ *
+ * Live requests (verdicts an agent waits for, policy fetches) come first. Background ones (block
+ * reports, spool replay) hold at most `backgroundSlots` of the slots at once and start only while
+ * no live request waits: a burst of them while the control plane is slow took every slot, and the
+ * verdicts behind it waited a whole answer in the queue, past their deadline. A freed slot goes
+ * to the live request waiting longest, else to the background one waiting longest if the share
+ * allows. A live request finds a free slot at once unless live ones alone hold the rest.
  */
 export interface RequestSlots {
   /** Rejects with the signal's reason once it aborts, whether the request waited or was in flight. */
-  request(options: Dispatcher.RequestOptions, signal: AbortSignal): Promise<Dispatcher.ResponseData>;
+  request(options: Dispatcher.RequestOptions, signal: AbortSignal, traffic?: Traffic): Promise<Dispatcher.ResponseData>;
 }
+
+/** Whom a request is for: an agent waiting on it (`live`, the default), or nobody (`background`). */
+export type Traffic = 'live' | 'background';
 
 interface Waiter {
   readonly start: () => void;
@@ -26,23 +36,30 @@ function reasonOf(signal: AbortSignal): Error {
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
-export function createRequestSlots(dispatcher: Dispatcher, slots: number): RequestSlots {
+export function createRequestSlots(dispatcher: Dispatcher, slots: number, backgroundSlots: number): RequestSlots {
   let busy = 0;
-  const queue: Waiter[] = [];
+  let busyBackground = 0;
+  const queues: Record<Traffic, Waiter[]> = { live: [], background: [] };
 
-  function release(): void {
+  const fits = (traffic: Traffic): boolean =>
+    busy < slots && (traffic === 'live' || (busyBackground < backgroundSlots && queues.live.length === 0));
+
+  function release(traffic: Traffic): void {
     busy -= 1;
-    const next = queue.shift();
+    if (traffic === 'background') busyBackground -= 1;
+    // One slot freed: a live request waiting takes it, else a background one if the share allows.
+    const next = queues.live.length > 0 ? queues.live.shift() : fits('background') ? queues.background.shift() : undefined;
     next?.start();
   }
 
-  function dispatch(options: Dispatcher.RequestOptions, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  function dispatch(options: Dispatcher.RequestOptions, signal: AbortSignal, traffic: Traffic): Promise<Dispatcher.ResponseData> {
     busy += 1;
+    if (traffic === 'background') busyBackground += 1;
     let released = false;
     const releaseOnce = (): void => {
       if (released) return;
       released = true;
-      release();
+      release(traffic);
     };
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -77,14 +94,15 @@ export function createRequestSlots(dispatcher: Dispatcher, slots: number): Reque
   }
 
   return {
-    request(options, signal) {
+    request(options, signal, traffic = 'live') {
       if (signal.aborted) return Promise.reject(reasonOf(signal));
-      if (busy < slots) return dispatch(options, signal);
+      if (fits(traffic)) return dispatch(options, signal, traffic);
+      const queue = queues[traffic];
       return new Promise((resolve, reject) => {
         const waiter: Waiter = {
           start: () => {
             signal.removeEventListener('abort', onAbort);
-            dispatch(options, signal).then(resolve, reject);
+            dispatch(options, signal, traffic).then(resolve, reject);
           },
         };
         const onAbort = (): void => {
