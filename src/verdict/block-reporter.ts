@@ -45,7 +45,7 @@ export function createBlockReporter(options: BlockReporterOptions): BlockReporte
       }
       // The client never rejects and logs its own failures; the catch guards against a programming error.
       const sending: Promise<void> = options.client
-        .send(report)
+        .send(report, 'background')
         .then(
           (result) => {
             options.settled?.(report, result);

@@ -12,7 +12,7 @@ import { readAnswerBody, type AnswerBody } from './answer-body.js';
 import { startDeadline, type Deadline } from './deadline.js';
 import { isLoopbackUrl } from './loopback-url.js';
 import { createRateGate } from './rate-gate.js';
-import { createRequestSlots } from './request-slots.js';
+import { createRequestSlots, type Traffic } from './request-slots.js';
 import { parseRetryAfter } from './retry-after.js';
 import { classifyTransportError } from './transport-failure.js';
 import type { PolicyClient } from './policy/policy-client.js';
@@ -36,6 +36,12 @@ export interface ControlPlaneClientOptions {
 
 /** Sockets kept to the control plane: enough for bursts of distinct new hosts, never one per action. */
 const MAX_CONNECTIONS = 64;
+/**
+ * Of those, what block reports and spool replay may hold at once (request-slots.ts): the other 48
+ * stay free for live verdicts whatever the background does, and a freed slot goes to a waiting
+ * live verdict first.
+ */
+const BACKGROUND_SLOTS = 16;
 /** A verdict answer is a few hundred bytes; anything past this is not one, and is read no further. */
 const MAX_ANSWER_BYTES = 256 * 1024;
 /** A policy answer can list many domains and ranges; the pool's response cap is set for it (verdict answers stop at MAX_ANSWER_BYTES). */
@@ -99,8 +105,8 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     timeoutMs: options.timeoutMs,
     maxResponseSize: MAX_POLICY_BYTES,
   });
-  // Verdicts and policies wait for a connection here, not in undici's queue: see request-slots.ts.
-  const slots = createRequestSlots(pool, MAX_CONNECTIONS);
+  // Verdicts, reports and policies wait for a connection here, not in undici's queue: see request-slots.ts.
+  const slots = createRequestSlots(pool, MAX_CONNECTIONS, BACKGROUND_SLOTS);
   if (upstream !== null) logger.info({ upstream_proxy: upstream.url }, 'control plane reached through the upstream proxy');
   let closed = false;
 
@@ -113,10 +119,10 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
 
   const failure = (code: ErrorCode, message: string): KaizenProxyError => new KaizenProxyError(code, message);
 
-  async function attempt(payload: string, deadline: Deadline): Promise<Attempt> {
+  async function attempt(payload: string, deadline: Deadline, traffic: Traffic): Promise<Attempt> {
     let response: Dispatcher.ResponseData;
     try {
-      response = await slots.request({ origin: base.origin, method: 'POST', path, headers, body: payload }, deadline.signal);
+      response = await slots.request({ origin: base.origin, method: 'POST', path, headers, body: payload }, deadline.signal, traffic);
     } catch (error) {
       return transportAttempt(error, 'request', deadline);
     }
@@ -160,10 +166,10 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     error: failure('KZP_ERR_CONTROL_PLANE_TIMEOUT', `control plane did not answer within ${options.timeoutMs}ms`),
   });
 
-  async function exchange(payload: string): Promise<ControlPlaneResult> {
+  async function exchange(payload: string, traffic: Traffic): Promise<ControlPlaneResult> {
     const deadline = startDeadline(options.timeoutMs);
     try {
-      const first = await attempt(payload, deadline);
+      const first = await attempt(payload, deadline, traffic);
       if (first.kind === 'final') return first.result;
       const afterMs = first.retryAfterMs ?? 0;
       if (afterMs >= deadline.remaining()) {
@@ -177,7 +183,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
           return timedOut();
         }
       }
-      const second = await attempt(payload, deadline);
+      const second = await attempt(payload, deadline, traffic);
       return second.kind === 'final' ? second.result : gaveUp(second);
     } finally {
       deadline.dispose();
@@ -226,7 +232,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed'), status: null, body: '' };
       return pushManifest({ dispatcher: pool, origin: base.origin, prefix, headers }, agent, manifest, timeoutMs);
     },
-    async send(report) {
+    async send(report, traffic = 'live') {
       if (closed) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane client is closed') };
       const payload = JSON.stringify({
         schema_version: '1',
@@ -236,7 +242,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       });
       let result: ControlPlaneResult;
       try {
-        result = await exchange(payload);
+        result = await exchange(payload, traffic);
       } catch {
         result = { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_NETWORK', 'control plane exchange failed unexpectedly') };
       }

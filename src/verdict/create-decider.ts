@@ -121,7 +121,7 @@ export function createDecider(options: CreateDeciderOptions): KaizenDecider {
           ...(options.now === undefined ? {} : { now: options.now }),
           load: async (report) => {
             const started = performance.now();
-            const result = await client.send(report);
+            const result = await client.send(report, 'live');
             options.metrics?.controlPlaneCall((performance.now() - started) / 1000, result.ok ? null : result.error.code);
             if (!result.ok) {
               if (result.rejected === true) settledCalls.set(result.error, 'refused');

@@ -2,6 +2,7 @@ import type { Action } from '../contract/action.js';
 import type { Evidence } from '../contract/decision.js';
 import type { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { LocalVerdict } from './local-policy.js';
+import type { Traffic } from './request-slots.js';
 
 /** One action reported to the control plane, with the verdict reached locally. */
 export interface VerdictReport {
@@ -62,7 +63,11 @@ export type ControlPlaneResult =
 
 /** What the decider needs from the control plane; the undici client implements it. */
 export interface VerdictClient {
-  /** Never rejects: every failure comes back as `{ ok: false }` within the deadline. */
-  send(report: VerdictReport): Promise<ControlPlaneResult>;
+  /**
+   * Never rejects: every failure comes back as `{ ok: false }` within the deadline. `traffic`:
+   * `live` (the default) when an agent waits for the answer, `background` for block reports and
+   * replay, which yield the client's request slots to live calls (request-slots.ts).
+   */
+  send(report: VerdictReport, traffic?: Traffic): Promise<ControlPlaneResult>;
   close(): Promise<void>;
 }
