@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createBlockReporter } from '../../../src/verdict/block-reporter.js';
+import type { Traffic } from '../../../src/verdict/request-slots.js';
 import type { ControlPlaneResult, VerdictClient, VerdictReport } from '../../../src/verdict/verdict-client.js';
 import { captureLogs } from '../../integration/verdict/support.js';
 
@@ -9,19 +10,21 @@ const REPORT: VerdictReport = {
   verdict: { decision: 'block', reason: 'metadata', evidence: [] },
 };
 
-/** A client whose answers are released by hand. */
+/** A client whose answers are released by hand; `traffic` is what each send was marked as. */
 function heldClient() {
   const release: (() => void)[] = [];
+  const traffic: (Traffic | undefined)[] = [];
   const client: VerdictClient = {
-    send: () =>
+    send: (_report, marked) =>
       new Promise<ControlPlaneResult>((resolve) => {
+        traffic.push(marked);
         release.push(() => {
           resolve({ ok: true, answer: { kind: 'recorded', verdictId: null } });
         });
       }),
     close: () => Promise.resolve(),
   };
-  return { client, release };
+  return { client, release, traffic };
 }
 
 describe('block reporter', () => {
@@ -43,6 +46,16 @@ describe('block reporter', () => {
     for (const done of release) done();
     await draining;
     expect(drained).toBe(true);
+  });
+
+  it('sends reports as background traffic: they yield the control-plane slots to live verdicts', async () => {
+    const { client, release, traffic } = heldClient();
+    const reporter = createBlockReporter({ client, logger: captureLogs().logger });
+    reporter.report(REPORT);
+    reporter.report(REPORT);
+    expect(traffic).toEqual(['background', 'background']);
+    for (const done of release) done();
+    await reporter.drain();
   });
 
   it('logs, never throws, when the client misbehaves', async () => {

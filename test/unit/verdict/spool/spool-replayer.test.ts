@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KaizenProxyError } from '../../../../src/errors/kaizen-error.js';
 import { openReportSpool, type ReportSpool } from '../../../../src/verdict/spool/report-spool.js';
 import { startSpoolReplayer } from '../../../../src/verdict/spool/spool-replayer.js';
+import type { Traffic } from '../../../../src/verdict/request-slots.js';
 import type { ControlPlaneResult, VerdictClient, VerdictReport } from '../../../../src/verdict/verdict-client.js';
 import { captureLogs } from '../../../integration/verdict/support.js';
 import { countingMetrics, eventId, report, tempDir, type CountingMetrics } from './spool-fixtures.js';
@@ -11,12 +12,14 @@ const OK: ControlPlaneResult = { ok: true, answer: { kind: 'recorded', verdictId
 const DOWN: ControlPlaneResult = { ok: false, error: new KaizenProxyError('KZP_ERR_CONTROL_PLANE_HTTP', 'control plane answered 503') };
 const REJECTED: ControlPlaneResult = { ok: false, error: new KaizenProxyError('KZP_ERR_CONTROL_PLANE_HTTP', 'control plane answered 400'), rejected: true };
 
-/** A client that answers by a rule and records what it accepted, in arrival order. */
+/** A client that answers by a rule and records what it accepted, in arrival order, and how each send was marked. */
 function scriptedClient(answer: (report: VerdictReport, call: number) => ControlPlaneResult, latencyMs = 1) {
   const accepted: string[] = [];
+  const traffic = new Set<Traffic | undefined>();
   let calls = 0;
   const client: VerdictClient = {
-    async send(sent) {
+    async send(sent, marked) {
+      traffic.add(marked);
       calls += 1;
       const result = answer(sent, calls);
       await new Promise((resolve) => setTimeout(resolve, latencyMs * (1 + (calls % 3))));
@@ -25,7 +28,7 @@ function scriptedClient(answer: (report: VerdictReport, call: number) => Control
     },
     close: () => Promise.resolve(),
   };
-  return { client, accepted, calls: () => calls };
+  return { client, accepted, traffic, calls: () => calls };
 }
 
 async function filled(count: number): Promise<{ spool: ReportSpool; metrics: CountingMetrics }> {
@@ -50,10 +53,12 @@ describe('spool replayer', () => {
   it('delivers every entry exactly once and in order, through failures that come and go', async () => {
     const { spool, metrics } = await filled(60);
     // Every 7th call fails, so failures hit replays that have later ones in flight behind them.
-    const { client, accepted } = scriptedClient((_, call) => (call % 7 === 0 ? DOWN : OK));
+    const { client, accepted, traffic } = scriptedClient((_, call) => (call % 7 === 0 ? DOWN : OK));
     const replayer = startSpoolReplayer({ spool, client, ratePerSecond: 1000, logger: captureLogs('info').logger, metrics, backoff: { minMs: 5, maxMs: 20 } });
     await until(() => spool.pending === 0);
     await replayer.stop();
+    // Background traffic: replays yield the control-plane slots to live verdicts (request-slots.ts).
+    expect([...traffic]).toEqual(['background']);
     expect([...accepted].sort()).toEqual(ids(1, 60).sort());
     expect(new Set(accepted).size).toBe(60);
     expect(metrics.counts.replayed).toBe(60);
