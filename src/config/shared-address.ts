@@ -11,20 +11,38 @@ export interface SharedAddressIssue {
 /** The listener keys, in the order serve binds them: an issue names the later of two. */
 const LISTENERS = ['listen', 'transparent', 'admin'] as const;
 
+interface Address {
+  /** An IP in canonical form, a name in lower case. */
+  readonly host: string;
+  readonly family: 4 | 6 | null;
+}
+
 interface Bound {
   readonly key: (typeof LISTENERS)[number];
   readonly port: number;
   /** The host as compared: an IP in canonical form, a name in lower case. */
   readonly host: string;
-  readonly family: 4 | 6 | null;
+  /** Every address the bind may take: one for an IP or a name, both loopbacks for localhost. */
+  readonly addresses: readonly Address[];
 }
+
+/**
+ * `localhost` binds whichever loopback address the resolver gives first, 127.0.0.1 or ::1 (hosts
+ * file order, gai.conf), so it counts as both: `localhost:P` beside `127.0.0.1:P` is caught here
+ * rather than failing at the second bind. Other names are compared as written, never resolved.
+ */
+const LOCALHOST: readonly Address[] = [
+  { host: '127.0.0.1', family: 4 },
+  { host: '::1', family: 6 },
+];
 
 /**
  * Two listeners that would bind one address: the second bind fails with EADDRINUSE, but only after
  * the start has called the control plane and bound the first, so it is caught here, at load, naming
  * both keys (`whereOf` says where the earlier one came from, DEFAULTS when left to its default).
  * Port 0 gets a port of its own per listener. A wildcard address takes every address of its family
- * (`::` both, dual-stack); names are compared as written, never resolved.
+ * (`::` both, dual-stack); `localhost` counts as 127.0.0.1 and ::1; other names are compared as
+ * written, never resolved.
  */
 export function sharedAddressIssues(file: FileConfig, whereOf: (path: readonly string[]) => string): SharedAddressIssue[] {
   const bound: Bound[] = [];
@@ -47,18 +65,24 @@ export function sharedAddressIssues(file: FileConfig, whereOf: (path: readonly s
   return issues;
 }
 
-function canonical({ host }: HostPort): { readonly host: string; readonly family: 4 | 6 | null } {
+function canonical({ host }: HostPort): { readonly host: string; readonly addresses: readonly Address[] } {
   const ip = parseIp(host);
-  return ip === undefined ? { host: host.toLowerCase(), family: null } : { host: formatIp(ip), family: ip.family };
+  if (ip !== undefined) {
+    const address = { host: formatIp(ip), family: ip.family };
+    return { host: address.host, addresses: [address] };
+  }
+  const name = host.toLowerCase();
+  return { host: name, addresses: name === 'localhost' || name === 'localhost.' ? LOCALHOST : [{ host: name, family: null }] };
 }
 
 function overlaps(a: Bound, b: Bound): boolean {
   if (a.port !== b.port) return false;
-  return a.host === b.host || takes(a, b) || takes(b, a);
+  if (a.host === b.host) return true;
+  return a.addresses.some((x) => b.addresses.some((y) => x.host === y.host || takes(x, y) || takes(y, x)));
 }
 
-/** Whether a wildcard listener `wildcard` takes the address of `other` too. */
-function takes(wildcard: Bound, other: Bound): boolean {
+/** Whether a wildcard address `wildcard` takes the address `other` too. */
+function takes(wildcard: Address, other: Address): boolean {
   if (other.family === null) return false;
   if (wildcard.host === '::') return true;
   return wildcard.host === '0.0.0.0' && other.family === 4;

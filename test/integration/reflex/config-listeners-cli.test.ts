@@ -84,6 +84,23 @@ describe('two listeners on one address', () => {
     expect(ipv6.stderr).toBe(`${HEADLINE}${spelled}:2: admin: [::1]:${port} is listen's address too (${spelled}:1): each listener needs its own; give admin another port, or off\n`);
   });
 
+  it('counts localhost as both loopback addresses, since the resolver decides which it binds', async () => {
+    const file = writeFile(dir, 'localhost.yaml', `listen: localhost:${port}\nadmin: 127.0.0.1:${port}\n`);
+    const result = await runCli(['check-config', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`${HEADLINE}${file}:2: admin: 127.0.0.1:${port} overlaps listen's localhost:${port} (${file}:1): each listener needs its own; give admin another port, or off\n`);
+
+    const ipv6 = await runCli(['check-config', writeFile(dir, 'plain.yaml', 'admin: off\n'), '--listen', `[::1]:${port}`, '--transparent', `LocalHost:${port}`]);
+    expect(ipv6.code).toBe(1);
+    expect(ipv6.stderr).toBe(`${HEADLINE}flag --transparent: transparent: localhost:${port} overlaps listen's [::1]:${port} (flag --listen): each listener needs its own; give transparent another port, or off\n`);
+
+    const serve = await serveUntilListening(['-c', file], cleanEnv({ KAIZEN_API_KEY: 'kz_test_localhost', KAIZEN_API_URL: cp.url }));
+    expect(serve.listened).toBe(false);
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toBe(result.stderr);
+    expect(cp.requests).toEqual([]);
+  });
+
   it('leaves port 0 (each gets its own) and another family alone', async () => {
     for (const args of [
       ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--transparent', '127.0.0.1:0'],
