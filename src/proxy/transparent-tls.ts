@@ -138,8 +138,9 @@ function refuse(proxy: ProxyContext, conn: ConnectionContext, client: Socket, ta
   reportClosed(proxy, conn, tally);
 }
 
+/** The client went away before anything was answered: status 0, as for an abandoned CONNECT or request. */
 function abandoned(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): void {
-  tally.status = 499;
+  tally.status = 0;
   reportClosed(proxy, conn, tally);
 }
 
