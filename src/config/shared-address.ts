@@ -24,7 +24,11 @@ interface Bound {
   readonly host: string;
   /** Every address the bind may take: one for an IP or a name, both loopbacks for localhost. */
   readonly addresses: readonly Address[];
+  /** A transparent listener on 127.0.0.1 binds [::1] at the same port too (src/app/transparent-listeners.ts). */
+  readonly twin: Address | null;
 }
+
+const IPV6_LOOPBACK: Address = { host: '::1', family: 6 };
 
 /**
  * `localhost` binds whichever loopback address the resolver gives first, 127.0.0.1 or ::1 (hosts
@@ -41,21 +45,27 @@ const LOCALHOST: readonly Address[] = [
  * the start has called the control plane and bound the first, so it is caught here, at load, naming
  * both keys (`whereOf` says where the earlier one came from, DEFAULTS when left to its default).
  * Port 0 gets a port of its own per listener. A wildcard address takes every address of its family
- * (`::` both, dual-stack); `localhost` counts as 127.0.0.1 and ::1; other names are compared as
- * written, never resolved.
+ * (`::` both, dual-stack); `localhost` counts as 127.0.0.1 and ::1, and so does a transparent
+ * listener on 127.0.0.1 (its IPv6 twin on ::1, for ip6tables' redirects); other names are compared
+ * as written, never resolved.
  */
 export function sharedAddressIssues(file: FileConfig, whereOf: (path: readonly string[]) => string): SharedAddressIssue[] {
   const bound: Bound[] = [];
   for (const key of LISTENERS) {
     const address = file[key];
-    if (address !== null && address.port !== 0) bound.push({ key, port: address.port, ...canonical(address) });
+    if (address === null || address.port === 0) continue;
+    const seen = canonical(address);
+    const twin = key === 'transparent' && seen.host === '127.0.0.1' ? IPV6_LOOPBACK : null;
+    bound.push({ key, port: address.port, ...seen, twin });
   }
   const issues: SharedAddressIssue[] = [];
   for (const [index, later] of bound.entries()) {
     const earlier = bound.slice(0, index).find((other) => overlaps(other, later));
     if (earlier === undefined) continue;
-    const shown = formatHostPort(later);
-    const relation = earlier.host === later.host ? `is ${earlier.key}'s address too` : `overlaps ${earlier.key}'s ${formatHostPort(earlier)}`;
+    // Shared through a transparent listener's twin only: said so, since neither key names ::1.
+    const viaTwin = !overlaps(earlier, later, false);
+    const shown = formatHostPort(later) + (viaTwin && later.twin !== null ? `, whose IPv6 twin is [::1]:${later.port},` : '');
+    const relation = earlier.host === later.host ? `is ${earlier.key}'s address too` : `overlaps ${viaTwin && earlier.twin !== null ? 'the IPv6 twin of ' : ''}${earlier.key}'s ${formatHostPort(earlier)}`;
     const from = whereOf([earlier.key]);
     issues.push({
       path: [later.key],
@@ -75,10 +85,11 @@ function canonical({ host }: HostPort): { readonly host: string; readonly addres
   return { host: name, addresses: name === 'localhost' || name === 'localhost.' ? LOCALHOST : [{ host: name, family: null }] };
 }
 
-function overlaps(a: Bound, b: Bound): boolean {
+function overlaps(a: Bound, b: Bound, twins = true): boolean {
   if (a.port !== b.port) return false;
   if (a.host === b.host) return true;
-  return a.addresses.some((x) => b.addresses.some((y) => x.host === y.host || takes(x, y) || takes(y, x)));
+  const all = (bound: Bound): readonly Address[] => (twins && bound.twin !== null ? [...bound.addresses, bound.twin] : bound.addresses);
+  return all(a).some((x) => all(b).some((y) => x.host === y.host || takes(x, y) || takes(y, x)));
 }
 
 /** Whether a wildcard address `wildcard` takes the address `other` too. */

@@ -73,10 +73,11 @@ describe('two listeners on one address', () => {
   });
 
   it('counts a wildcard address as every address of its family, and IPv6 however it is spelled', async () => {
-    const wildcard = writeFile(dir, 'wildcard.yaml', `listen: 0.0.0.0:${port}\nunsafe_open_proxy: true\ntransparent: 127.0.0.1:${port}\nadmin: "[::1]:${port}"\n`);
+    // 127.0.0.2: a transparent listener on 127.0.0.1 would take [::1] too (its IPv6 twin, below).
+    const wildcard = writeFile(dir, 'wildcard.yaml', `listen: 0.0.0.0:${port}\nunsafe_open_proxy: true\ntransparent: 127.0.0.2:${port}\nadmin: "[::1]:${port}"\n`);
     const result = await runCli(['check-config', wildcard]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`${HEADLINE}${wildcard}:3: transparent: 127.0.0.1:${port} overlaps listen's 0.0.0.0:${port} (${wildcard}:1): each listener needs its own; give transparent another port, or off\n`);
+    expect(result.stderr).toBe(`${HEADLINE}${wildcard}:3: transparent: 127.0.0.2:${port} overlaps listen's 0.0.0.0:${port} (${wildcard}:1): each listener needs its own; give transparent another port, or off\n`);
 
     const spelled = writeFile(dir, 'spelled.yaml', `listen: "[::1]:${port}"\nadmin: "[0:0::1]:${port}"\n`);
     const ipv6 = await runCli(['check-config', spelled]);
@@ -101,10 +102,28 @@ describe('two listeners on one address', () => {
     expect(cp.requests).toEqual([]);
   });
 
+  it("counts a transparent listener on 127.0.0.1 as its [::1] twin's address too", async () => {
+    const file = writeFile(dir, 'twin.yaml', `listen: 127.0.0.1:0\ntransparent: 127.0.0.1:${port}\nadmin: "[::1]:${port}"\n`);
+    const result = await runCli(['check-config', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`${HEADLINE}${file}:3: admin: [::1]:${port} overlaps the IPv6 twin of transparent's 127.0.0.1:${port} (${file}:2): each listener needs its own; give admin another port, or off\n`);
+
+    const later = await runCli(['check-config', writeFile(dir, 'plain.yaml', 'admin: off\n'), '--listen', `[::1]:${port}`, '--transparent', `127.0.0.1:${port}`]);
+    expect(later.code).toBe(1);
+    expect(later.stderr).toBe(`${HEADLINE}flag --transparent: transparent: 127.0.0.1:${port}, whose IPv6 twin is [::1]:${port}, overlaps listen's [::1]:${port} (flag --listen): each listener needs its own; give transparent another port, or off\n`);
+
+    const serve = await serveUntilListening(['-c', file]);
+    expect(serve.listened).toBe(false);
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toBe(result.stderr);
+  });
+
   it('leaves port 0 (each gets its own) and another family alone', async () => {
     for (const args of [
       ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--transparent', '127.0.0.1:0'],
       ['--listen', `127.0.0.1:${port}`, '--admin', `[::1]:${port}`],
+      // Only a transparent listener on 127.0.0.1 gets an IPv6 twin.
+      ['--transparent', `127.0.0.2:${port}`, '--admin', `[::1]:${port}`],
     ]) {
       const result = await runCli(['check-config', writeFile(dir, 'ok.yaml', 'agent: ok\n'), ...args]);
       expect(result.code, args.join(' ')).toBe(0);
