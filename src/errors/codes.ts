@@ -37,7 +37,7 @@ export const ERROR_CODES = {
   KZP_ERR_CA_EXISTS: 'ca init found a CA already in the directory; --force replaces it.',
   KZP_ERR_MISDIRECTED: 'An intercepted request named another host (Host header or absolute URI) than its CONNECT target, or was a CONNECT itself (421).',
   KZP_ERR_EXPECTATION: 'A request named an expectation (Expect) other than 100-continue, which the proxy cannot meet (417); it was neither decided nor forwarded.',
-  KZP_ERR_INTERCEPT_TLS: 'TLS with an intercepted client failed: usually a client that does not trust the interception CA.',
+  KZP_ERR_INTERCEPT_TLS: 'TLS with an intercepted client failed: usually a client that does not trust the interception CA; or no certificate could be issued for the host (502 on the CONNECT).',
   KZP_ERR_UPSTREAM_PROXY: 'An upstream proxy (upstream_proxy) could not be reached, refused our credentials or the CONNECT, or failed; answered 502, never as a block.',
   KZP_ERR_SNI_MISMATCH: 'The TLS SNI of a tunnel named another host than its CONNECT (domain fronting) and tls.sni_mismatch is block, or named a host the proxy intercepts (whatever tls.sni_mismatch says); the tunnel was closed.',
   KZP_ERR_LOG_DROPPED: 'Log lines were dropped because standard output was not being read (32 MiB held); the line says how many.',
