@@ -125,12 +125,15 @@ export class OriginConnection {
 
   /** Not used after all (the client went away before the request was sent): back to the pool (or its keeper). */
   release(): void {
-    if (this.#exchange === null && !this.#closed) this.#handBack();
+    if (this.#exchange === null && this.open) this.#handBack();
   }
 
-  /** Still connected: a kept connection may have been closed by its destination or its idle timeout. */
+  /**
+   * Still connected: a kept or pooled connection may have been closed by its destination or its
+   * idle timeout, or discarded for bytes it sent while idle (closed at once, 'close' still to come).
+   */
   get open(): boolean {
-    return !this.#closed;
+    return !this.#closed && !this.#socket.destroyed;
   }
 
   /**

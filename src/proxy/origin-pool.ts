@@ -7,12 +7,13 @@ import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
 import { secureUpstream } from '../net/secure-upstream.js';
 import type { LimitRefusalLog } from './limit-refusal-log.js';
 import { OriginConnection } from './origin-connection.js';
+import { ReuseHandover } from './reuse-handover.js';
 import { upstreamErrorCode } from './upstream-error.js';
 
 /** How a request for a connection ends: with one, or with the failure to report (its stable code). */
 export type Acquired = (result: { readonly ok: true; readonly connection: OriginConnection } | { readonly ok: false; readonly error: KaizenProxyError }) => void;
 
-/** A request waiting in a destination's queue for a connection. */
+/** A request waiting for a connection: in a destination's queue, or for a pooled one to be handed over (reuse-handover.ts). */
 export interface QueuedAcquire {
   /** The client went away: out of the queue, its callback never called. */
   cancel(): void;
@@ -76,10 +77,7 @@ export class OriginPool {
   acquire(fresh: boolean, callback: Acquired): QueuedAcquire | null {
     if (!fresh) {
       const idle = this.#idle.pop();
-      if (idle !== undefined) {
-        callback({ ok: true, connection: idle });
-        return null;
-      }
+      if (idle !== undefined) return this.#handOver(idle, callback);
     }
     if (this.#count < CONNECTIONS_PER_DESTINATION) {
       this.#open(callback);
@@ -181,10 +179,16 @@ export class OriginPool {
     return waiting.callback;
   }
 
+  /** A connection that served a request goes to the next one a turn later (reuse-handover.ts). */
+  #handOver(connection: OriginConnection, callback: Acquired): QueuedAcquire {
+    return new ReuseHandover(connection, callback, (again) => this.acquire(false, again));
+  }
+
   #release(connection: OriginConnection): void {
     const waiter = this.#nextWaiting();
     if (waiter !== undefined) {
-      waiter({ ok: true, connection });
+      // Out of the queue: its client can no longer cancel the wait, and a client gone by then releases the connection.
+      this.#handOver(connection, waiter);
       return;
     }
     if (this.#retired) connection.destroy();
