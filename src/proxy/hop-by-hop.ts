@@ -52,11 +52,14 @@ export interface RequestHeaderOptions {
 
 /**
  * Headers of a forwarded request: Host first, hop-by-hop and credentials for the proxy removed,
- * Max-Forwards one less on TRACE and OPTIONS (a 0 never gets here: the proxy answers it).
+ * Max-Forwards one less on TRACE and OPTIONS (a 0 never gets here: the proxy answers it), only
+ * the first field of it there (the one counted), as Squid forwards one.
  */
 export function forwardRequestHeaders(rawHeaders: readonly string[], options: RequestHeaderOptions): string[] {
   const tokens = connectionTokens(rawHeaders);
   const hops = options.method !== undefined && countsHops(options.method);
+  // Only the first Max-Forwards counts (isLastHop read it); later ones are dropped, as Squid does.
+  let counted = false;
   const out: string[] = ['Host', options.host];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
@@ -64,7 +67,8 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], options: Re
     if (ALWAYS_DROPPED.has(lower) || lower === 'host' || tokens?.has(lower) === true) continue;
     if (lower === 'trailer' && !options.chunked) continue;
     if (hops && lower === 'max-forwards') {
-      out.push(name, decrementedMaxForwards(rawHeaders[i + 1] ?? ''));
+      if (!counted) out.push(name, decrementedMaxForwards(rawHeaders[i + 1] ?? ''));
+      counted = true;
       continue;
     }
     out.push(name, rawHeaders[i + 1] ?? '');

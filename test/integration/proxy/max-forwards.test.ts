@@ -58,6 +58,28 @@ describe('Max-Forwards on TRACE and OPTIONS', () => {
     expect(JSON.parse(trace.body)).toMatchObject({ method: 'TRACE', headers: { 'max-forwards': '0' } });
   });
 
+  it('counts the first of two Max-Forwards fields and drops the second, on OPTIONS and TRACE', async () => {
+    const twice = (method: string, path: string, first: string, second: string): string =>
+      `${method} ${origin.url}${path} HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\nMax-Forwards: ${first}\r\nAccept: */*\r\nMax-Forwards: ${second}\r\n\r\n`;
+    const forwarded = (path: string): string[] => {
+      const seen = origin.requests.find((request) => request.url === path);
+      expect(seen).toBeDefined();
+      const raw = seen?.rawHeaders ?? [];
+      return raw.flatMap((name, i) => (i % 2 === 0 && name.toLowerCase() === 'max-forwards' ? [raw[i + 1] ?? ''] : []));
+    };
+    // 3 then 0: the 3 counts (forwarded as 2), the 0 is not forwarded to make the next hop the last.
+    expect((await sendRaw(proxy.port, twice('OPTIONS', '/twice-options', '3', '0'))).status).toBe(200);
+    expect(forwarded('/twice-options')).toEqual(['2']);
+    expect((await sendRaw(proxy.port, twice('TRACE', '/twice-trace', '1', '7'))).status).toBe(200);
+    expect(forwarded('/twice-trace')).toEqual(['0']);
+    // 0 then 5: the 0 counts, and the proxy answers itself.
+    const before = origin.requests.length;
+    const last = await sendRaw(proxy.port, twice('OPTIONS', '/twice-zero', '0', '5'));
+    expect(last.status).toBe(200);
+    expect(last.headers['allow']).toContain('OPTIONS');
+    expect(origin.requests.length).toBe(before);
+  });
+
   it('forwards Max-Forwards unchanged on other methods', async () => {
     const response = await sendRaw(proxy.port, request('GET', '/get-zero', '0'));
     expect(response.status).toBe(200);

@@ -26,4 +26,12 @@ describe('Max-Forwards', () => {
     expect(forwardRequestHeaders(raw, { host: 'a.test', chunked: false, method: 'GET' })).toEqual(['Host', 'a.test', 'Max-Forwards', '5', 'Accept', '*/*']);
     expect(forwardRequestHeaders(raw, { host: 'a.test', chunked: false })).toEqual(['Host', 'a.test', 'Max-Forwards', '5', 'Accept', '*/*']);
   });
+
+  it('forwards only the first Max-Forwards of TRACE and OPTIONS, the one the last-hop check read', () => {
+    const raw = ['Max-Forwards', '3', 'Accept', '*/*', 'max-forwards', '0', 'MAX-FORWARDS', 'many'];
+    expect(forwardRequestHeaders(raw, { host: 'a.test', chunked: false, method: 'TRACE' })).toEqual(['Host', 'a.test', 'Max-Forwards', '2', 'Accept', '*/*']);
+    expect(forwardRequestHeaders(['Max-Forwards', 'many', 'Max-Forwards', '4'], { host: 'a.test', chunked: false, method: 'OPTIONS' })).toEqual(['Host', 'a.test', 'Max-Forwards', 'many']);
+    // Other methods carry every field unchanged.
+    expect(forwardRequestHeaders(raw, { host: 'a.test', chunked: false, method: 'GET' })).toEqual(['Host', 'a.test', ...raw]);
+  });
 });
