@@ -65,6 +65,8 @@ export class OriginPool {
   /** Open connections plus dials in progress. */
   #count = 0;
   #retired = false;
+  /** destroyAll() ran: a connection discarded on its way to a request is not replaced. */
+  #destroyed = false;
 
   constructor(target: Target, secure: boolean, addresses: readonly string[], options: DestinationSettings, onDrained: (pool: OriginPool) => void) {
     this.#target = target;
@@ -117,6 +119,7 @@ export class OriginPool {
   }
 
   destroyAll(): void {
+    this.#destroyed = true;
     this.retire();
     for (const connection of this.#all) connection.destroy();
     for (let waiter = this.#nextWaiting(); waiter !== undefined; waiter = this.#nextWaiting()) {
@@ -181,7 +184,11 @@ export class OriginPool {
 
   /** A connection that served a request goes to the next one a turn later (reuse-handover.ts). */
   #handOver(connection: OriginConnection, callback: Acquired): QueuedAcquire {
-    return new ReuseHandover(connection, callback, (again) => this.acquire(false, again));
+    return new ReuseHandover(connection, callback, (again) => {
+      if (!this.#destroyed) return this.acquire(false, again);
+      again({ ok: false, error: new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'the proxy is closing') });
+      return null;
+    });
   }
 
   #release(connection: OriginConnection): void {
