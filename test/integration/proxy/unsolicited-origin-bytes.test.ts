@@ -51,78 +51,120 @@ afterAll(async () => {
 
 const url = (path: string): string => `http://127.0.0.1:${String(origin.port)}${path}`;
 
-async function ask(client: RawClient, path: string, method = 'GET'): Promise<RawResponse> {
+function askFor(path: string, method: string, fields = ''): string {
   const body = method === 'POST' ? 'Content-Length: 4\r\n\r\nbody' : '\r\n';
-  client.write(`${method} ${url(path)} HTTP/1.1\r\nHost: x\r\n${body}`);
-  return client.readResponse();
+  return `${method} ${url(path)} HTTP/1.1\r\nHost: x\r\n${fields}${body}`;
+}
+
+interface Pair {
+  /** Called with the origin's side of the first request's connection once its answer was relayed. */
+  readonly between?: (carrier: Socket) => Promise<void>;
+  /** Called with it right after the second request was written by the client, in the same tick. */
+  readonly alongside?: (carrier: Socket) => void;
+  /** Fields of the first request (`Authorization: NTLM ...` pins the connection to the client). */
+  readonly firstFields?: string;
 }
 
 /**
- * One request answered by `misbehave`, then (after `between`, with the first answer relayed) a
- * second request (a POST: never sent again, so a retry cannot hide a dead connection handed out),
- * on the same client connection or on another one. Returns both answers.
+ * One request answered by `misbehave`, then a second request (a POST: never sent again, so a
+ * retry cannot hide a dead connection handed out), on the same client connection or on another
+ * one. Returns both answers, and whether the second went on the first one's destination connection.
  */
-async function twoRequests(
-  name: string,
-  misbehave: Misbehaviour,
-  sameClient: boolean,
-  between: (socket: Socket) => Promise<void> = () => Promise.resolve(),
-): Promise<{ first: RawResponse; second: RawResponse }> {
+async function twoRequests(name: string, misbehave: Misbehaviour, sameClient: boolean, pair: Pair = {}): Promise<{ first: RawResponse; second: RawResponse; reused: boolean }> {
   const firstPath = `/${name}-${sameClient ? 'same' : 'other'}-first`;
   const secondPath = `/${name}-${sameClient ? 'same' : 'other'}-second`;
   scripts.set(firstPath, misbehave);
   const client = await RawClient.open(proxy.port);
-  const first = await ask(client, firstPath);
+  client.write(askFor(firstPath, 'GET', pair.firstFields));
+  const first = await client.readResponse();
   const carrier = carriedBy.get(firstPath);
   if (carrier === undefined) throw new Error('the origin never saw the first request');
-  await between(carrier);
-  let second: RawResponse;
-  if (sameClient) second = await ask(client, secondPath, 'POST');
-  else {
-    const other = await RawClient.open(proxy.port);
-    second = await ask(other, secondPath, 'POST');
-    other.destroy();
-  }
+  await pair.between?.(carrier);
+  const asker = sameClient ? client : await RawClient.open(proxy.port);
+  asker.write(askFor(secondPath, 'POST'));
+  pair.alongside?.(carrier);
+  const second = await asker.readResponse();
+  asker.destroy();
   client.destroy();
-  expect(carriedBy.get(secondPath)).not.toBe(carrier);
-  return { first, second };
+  return { first, second, reused: carriedBy.get(secondPath) === carrier };
 }
+
+/** The unsolicited answer written, and in the proxy's socket (loopback), before the next request is sent. */
+const unsolicitedFirst = async (carrier: Socket): Promise<void> => {
+  await new Promise<void>((resolve) => carrier.write(EVIL, () => { resolve(); }));
+};
+/** The destination's EOF, sent before the next request is. */
+const eofFirst = async (carrier: Socket): Promise<void> => {
+  await new Promise<void>((resolve) => carrier.end(() => { resolve(); }));
+};
+const NTLM = 'Authorization: NTLM TlRMTVNTUAABAAAA\r\n';
 
 describe('bytes a destination sends beyond its answer', () => {
   for (const sameClient of [true, false]) {
     const who = sameClient ? 'the same client connection' : 'another client connection';
 
     it(`are never the answer to the next request on ${who}: Content-Length 5 and 12 bytes`, async () => {
-      const { first, second } = await twoRequests('overlong', (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirstSURPLUS'), sameClient);
+      const { first, second, reused } = await twoRequests('overlong', (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirstSURPLUS'), sameClient);
       expect(first.status).toBe(200);
       expect(first.body).toBe('first');
       expect(second.status).toBe(200);
       expect(second.body).toBe(`true answer to /overlong-${sameClient ? 'same' : 'other'}-second`);
+      expect(reused).toBe(false);
     });
 
     it(`are never the answer to the next request on ${who}: a second answer in the same write`, async () => {
-      const { first, second } = await twoRequests('second', (socket) => socket.write(answer('first') + EVIL), sameClient);
+      const { first, second, reused } = await twoRequests('second', (socket) => socket.write(answer('first') + EVIL), sameClient);
       expect(first.body).toBe('first');
       expect(second.headers['x-unsolicited']).toBeUndefined();
       expect(second.body).toBe(`true answer to /second-${sameClient ? 'same' : 'other'}-second`);
+      expect(reused).toBe(false);
     });
 
     it(`are never the answer to the next request on ${who}: an answer arriving while the connection is idle`, async () => {
-      const { first, second } = await twoRequests('idle', (socket) => socket.write(answer('first')), sameClient, async (carrier) => {
-        // In the proxy's socket before the next request is written (loopback): read first.
-        await new Promise<void>((resolve) => carrier.write(EVIL, () => { resolve(); }));
-      });
+      const { first, second, reused } = await twoRequests('idle', (socket) => socket.write(answer('first')), sameClient, { between: unsolicitedFirst });
       expect(first.body).toBe('first');
       expect(second.headers['x-unsolicited']).toBeUndefined();
       expect(second.body).toBe(`true answer to /idle-${sameClient ? 'same' : 'other'}-second`);
+      expect(reused).toBe(false);
     });
 
     it(`never hand the next request on ${who} a connection the destination closed while it was idle`, async () => {
-      const { second } = await twoRequests('eof', (socket) => socket.write(answer('first')), sameClient, async (carrier) => {
-        await new Promise<void>((resolve) => carrier.end(() => { resolve(); }));
-      });
+      const { second, reused } = await twoRequests('eof', (socket) => socket.write(answer('first')), sameClient, { between: eofFirst });
       expect(second.status).toBe(200);
       expect(second.body).toBe(`true answer to /eof-${sameClient ? 'same' : 'other'}-second`);
+      expect(reused).toBe(false);
     });
   }
+
+  it('are never the answer to the next request: an answer that reached the proxy as that request did', async () => {
+    // Both in the proxy's sockets before it reads either: whichever it reads first, the answer came
+    // before the request was sent on, and is no answer to it.
+    const { second, reused } = await twoRequests('alongside', (socket) => socket.write(answer('first')), true, { alongside: (carrier) => carrier.write(EVIL) });
+    expect(second.headers['x-unsolicited']).toBeUndefined();
+    expect(second.body).toBe('true answer to /alongside-same-second');
+    expect(reused).toBe(false);
+  });
+
+  it('never hand the next request a connection whose EOF reached the proxy as that request did', async () => {
+    const { second, reused } = await twoRequests('alongside-eof', (socket) => socket.write(answer('first')), true, { alongside: (carrier) => carrier.end() });
+    expect(second.status).toBe(200);
+    expect(second.body).toBe('true answer to /alongside-eof-same-second');
+    expect(reused).toBe(false);
+  });
+
+  it('are never the answer to the next request on a connection pinned to its client (NTLM)', async () => {
+    // `Authorization: NTLM` pins the destination connection to this client connection (pinned-origin.ts).
+    const { first, second, reused } = await twoRequests('pinned', (socket) => socket.write(answer('first')), true, { between: unsolicitedFirst, firstFields: NTLM });
+    expect(first.body).toBe('first');
+    expect(second.headers['x-unsolicited']).toBeUndefined();
+    expect(second.body).toBe('true answer to /pinned-same-second');
+    expect(reused).toBe(false);
+  });
+
+  it('never hand the next request a pinned connection the destination closed while it was idle', async () => {
+    const { second, reused } = await twoRequests('pinned-eof', (socket) => socket.write(answer('first')), true, { between: eofFirst, firstFields: NTLM });
+    expect(second.status).toBe(200);
+    expect(second.body).toBe('true answer to /pinned-eof-same-second');
+    expect(reused).toBe(false);
+  });
 });
