@@ -9,12 +9,13 @@ import type { ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { forwardRequestHeaders, forwardResponseHeaders, forwardTrailers, responseTrailerPairs } from './hop-by-hop.js';
 import type { OriginConnection, OriginExchange, OriginRequest } from './origin-connection.js';
-import type { QueuedAcquire } from './origin-pool.js';
+import type { Acquired, QueuedAcquire } from './origin-pool.js';
 import { originPoolKey } from './origin-pools.js';
 import { bindsConnection, keepPinned, takePinned } from './pinned-origin.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
+import { ReuseHandover } from './reuse-handover.js';
 import { framedByTransferEncoding, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import { discardUnsentBody, unsentBodyCloses } from './unsent-body.js';
 import { upstreamErrorCode } from './upstream-error.js';
@@ -224,27 +225,25 @@ export function dispatchUpstream(
     },
   };
 
-  const send = (fresh: boolean): void => {
-    const pinned = fresh || conn.pinned === null ? null : takePinned(conn, pinKey());
-    if (pinned !== null) {
-      connection = pinned;
-      pinned.send(request, exchange);
+  const acquired: Acquired = (result) => {
+    queued = null;
+    if (!result.ok) {
+      fail(result.error);
       return;
     }
-    queued = proxy.pool.origins.acquire(target, secure, addresses, fresh, (acquired) => {
-      queued = null;
-      if (!acquired.ok) {
-        fail(acquired.error);
-        return;
-      }
-      if (res.destroyed) {
-        acquired.connection.release();
-        return;
-      }
-      connection = acquired.connection;
-      if (pin) connection.keepFor(keeper);
-      connection.send(request, exchange);
-    });
+    if (res.destroyed) {
+      result.connection.release();
+      return;
+    }
+    connection = result.connection;
+    if (pin) connection.keepFor(keeper);
+    connection.send(request, exchange);
+  };
+  const fromPool = (fresh: boolean, callback: Acquired): QueuedAcquire | null => proxy.pool.origins.acquire(target, secure, addresses, fresh, callback);
+  const send = (fresh: boolean): void => {
+    const pinned = fresh || conn.pinned === null ? null : takePinned(conn, pinKey());
+    // A pinned connection, like a pooled one, a loop turn late (reuse-handover.ts); the pool's if it turned out closed.
+    queued = pinned === null ? fromPool(fresh, acquired) : new ReuseHandover(pinned, acquired, (again) => fromPool(false, again));
   };
   send(false);
 }

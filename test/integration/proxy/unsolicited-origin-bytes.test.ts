@@ -167,4 +167,11 @@ describe('bytes a destination sends beyond its answer', () => {
     expect(second.body).toBe('true answer to /pinned-eof-same-second');
     expect(reused).toBe(false);
   });
+
+  it('are never the answer to the next request on a pinned connection: an answer that reached the proxy as that request did', async () => {
+    const { second, reused } = await twoRequests('pinned-alongside', (socket) => socket.write(answer('first')), true, { alongside: (carrier) => carrier.write(EVIL), firstFields: NTLM });
+    expect(second.headers['x-unsolicited']).toBeUndefined();
+    expect(second.body).toBe('true answer to /pinned-alongside-same-second');
+    expect(reused).toBe(false);
+  });
 });
