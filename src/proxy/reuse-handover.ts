@@ -2,14 +2,15 @@ import type { Acquired, QueuedAcquire } from './origin-pool.js';
 import type { OriginConnection } from './origin-connection.js';
 
 /**
- * A pooled connection on its way to a request, one turn of the event loop late: whatever the
- * destination sent while the connection sat idle (bytes, an answer nobody asked for, its EOF) and
- * that is already received but not yet read, is read first, and discards the connection
- * (origin-connection.ts) rather than being served as the answer to this request, which may be
- * another client's or another agent's. Without the turn, a request read in the same poll as those
- * bytes was sent on the connection and answered with them. A discarded connection is replaced
- * by `reacquire` (another idle one, a new one, or the queue). Bytes that arrive only after the
- * request was written cannot be told from its answer by any client: that race remains.
+ * A pooled connection (or one pinned to its client: upstream-dispatch.ts) on its way to a request,
+ * one turn of the event loop late: whatever the destination sent while the connection sat idle
+ * (bytes, an answer nobody asked for, its EOF) and that is already received but not yet read, is
+ * read first, and discards the connection (origin-connection.ts) rather than being served as the
+ * answer to this request, which may be another client's or another agent's. Without the turn, a
+ * request read in the same poll as those bytes was sent on the connection and answered with them. A
+ * discarded connection is replaced by `reacquire` (another idle one, a new one, or the queue).
+ * Costs one setImmediate a reused connection. Bytes that arrive only after the request was written
+ * cannot be told from its answer by any client: that race remains.
  */
 export class ReuseHandover implements QueuedAcquire {
   #connection: OriginConnection | null;
