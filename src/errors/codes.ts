@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   KZP_ERR_UPSTREAM_PROXY: 'An upstream proxy (upstream_proxy) could not be reached, refused our credentials or the CONNECT, or failed; answered 502, never as a block.',
   KZP_ERR_SNI_MISMATCH: 'The TLS SNI of a tunnel named another host than its CONNECT (domain fronting) and tls.sni_mismatch is block, or named a host the proxy intercepts (whatever tls.sni_mismatch says); the tunnel was closed.',
   KZP_ERR_LOG_DROPPED: 'Log lines were dropped because standard output was not being read (32 MiB held); the line says how many.',
+  KZP_ERR_SHUTDOWN: "The proxy's own shutdown cut the exchange: a request or tunnel still open when the drain ended (limits.drain_timeout, or a second SIGTERM or SIGINT). Not the destination's failure.",
   KZP_ERR_LOG_LINE: 'A log line could not be made (a bug): a warning with this code stands in its place and the other lines are written.',
 } as const;
 

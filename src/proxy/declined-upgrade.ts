@@ -13,6 +13,7 @@ import { errorRefusal } from './refusal.js';
 import { MAX_UPGRADE_HEAD_BYTES } from './response-head.js';
 import { framedByTransferEncoding, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import { refuseTunnel } from './tunnel-open.js';
+import { failureCode } from './shutdown-cut.js';
 
 /** What relayDeclinedUpgrade works on: the upgrade's client and destination sockets, both still open. */
 export interface DeclinedUpgrade {
@@ -192,11 +193,13 @@ class DeclinedRelay implements ResponseEvents {
       refuseTunnel(proxy, conn, client, tally, errorRefusal(code, { target: this.#setup.target }));
     } else {
       if (code !== null) {
-        tally.code = code;
+        // The destination's failure, unless the drain's cut caused it (KZP_ERR_SHUTDOWN).
+        tally.code = failureCode(proxy.lifecycle, code);
         // A reset, not a FIN: an answer without a length would read as complete.
         resetSocket(client);
       } else if (!client.destroyed) endAndDrain(client, '');
-      reportClosed(proxy, conn, tally);
+      // Whole when the client is still there for its end (else it left, or the drain cut it).
+      reportClosed(proxy, conn, tally, code === null && !client.destroyed);
     }
     this.#resolve();
   }

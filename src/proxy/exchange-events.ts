@@ -6,6 +6,7 @@ import type { ErrorCode } from '../errors/codes.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { logClosed, logDecision, type ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
+import { markShutdownCut } from './shutdown-cut.js';
 
 /**
  * The transport's events, each written once: the canonical log line, then the observer (metrics,
@@ -32,10 +33,13 @@ export function tunnelOpened(proxy: ProxyContext, tally: ExchangeTally): void {
 /**
  * A finished tunnel or request: the `closed` line (in gateway mode with the agent the exchange was
  * authenticated as, as its decision line has it), and a closed event when an action existed (a
- * refused event when the request was refused before it had one).
+ * refused event when the request was refused before it had one). `finished`: the exchange ended
+ * whole (a response written to its end); one that did not, reported after the drain cut what was
+ * left, was cut by the shutdown unless it failed on its own first (KZP_ERR_SHUTDOWN, shutdown-cut.ts).
  */
-export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally): void {
+export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally, finished = false): void {
   const now = performance.now();
+  if (!finished) markShutdownCut(proxy.lifecycle, tally);
   if (tally.opened) {
     tally.opened = false;
     proxy.lifecycle.tunnelClosed();
@@ -45,7 +49,8 @@ export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally
   const observer = proxy.observer;
   const action = tally.action;
   if (action === null) {
-    if (tally.code !== null) reportRefused(observer, tally.code);
+    // Cut by the shutdown before it had an action: not a refusal of the client's.
+    if (tally.code !== null && tally.code !== 'KZP_ERR_SHUTDOWN') reportRefused(observer, tally.code);
     return;
   }
   if (observer?.closed === undefined) return;

@@ -71,6 +71,9 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
   // Spliced tunnels first, reset both ways: destroyAll would end their client sockets with a FIN,
   // as if their streams were complete. Those whose client has closed first and whose destination
   // has not answered yet are among them.
+  // From here on an exchange that fails or closes unfinished was cut by us (KZP_ERR_SHUTDOWN), not
+  // by its destination: destroying its destination connection makes it fail as if it had.
+  lifecycle.cutting();
   lifecycle.cutSpliced();
   const connections = proxy.registry.destroyAll();
   proxy.pool.destroy();

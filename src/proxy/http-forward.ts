@@ -71,7 +71,7 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
     // that closed the connection): status 0.
     if (conn.pipeline?.cancelled(res) === true) tally.status = 0;
     else if (tally.status === 0 && res.headersSent) tally.status = res.statusCode;
-    reportClosed(proxy, conn, tally);
+    reportClosed(proxy, conn, tally, res.writableFinished);
     proxy.lifecycle.end();
     conn.pipeline?.closed(res);
   });

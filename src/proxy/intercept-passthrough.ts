@@ -9,6 +9,7 @@ import { reportClosed } from './exchange-events.js';
 import type { ExchangeTally, InterceptSkip } from './exchange-log.js';
 import { judgeFlight, likelyKind } from './intercept-flight.js';
 import type { ProxyContext } from './proxy-context.js';
+import { failureCode } from './shutdown-cut.js';
 import { spliceSockets } from './socket-pipe.js';
 
 /** The intercepted tunnel whose interception is skipped: its CONNECT was decided and answered 200. */
@@ -89,7 +90,7 @@ class Passthrough implements DialReceiver {
     if (!dialed.ok || client.destroyed) {
       // The 200 went before the dial: a destination that cannot be reached is a close, with its code.
       if (dialed.ok) dialed.socket.destroy();
-      else if (!dialed.aborted) tally.code = dialed.code;
+      else if (!dialed.aborted) tally.code = failureCode(proxy.lifecycle, dialed.code);
       client.destroy();
       this.#end();
       return;

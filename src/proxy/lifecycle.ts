@@ -52,6 +52,7 @@ export class Lifecycle {
   /** Spliced tunnels a drain without waitForTunnels cut once their uploads were quiet. */
   #quietCuts = 0;
   #draining = false;
+  #cut = false;
   #waitForTunnels = true;
   readonly #countQuietCut = (): void => {
     this.#quietCuts++;
@@ -63,6 +64,14 @@ export class Lifecycle {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /**
+   * The drain is over and what it left is being cut (cutting()): an exchange that fails or closes
+   * unfinished from now on was cut by the shutdown, not by its destination (KZP_ERR_SHUTDOWN).
+   */
+  get cut(): boolean {
+    return this.#cut;
   }
 
   get inflight(): number {
@@ -107,6 +116,11 @@ export class Lifecycle {
   unspliced(entry: LinkedEntry<SplicedTunnel>): void {
     this.#spliced.delete(entry);
     if (this.#onIdle !== null && this.#idle()) this.#onIdle();
+  }
+
+  /** The drain is over: what is still open is about to be cut (see `cut`). */
+  cutting(): void {
+    this.#cut = true;
   }
 
   /** Cuts (resets) every spliced tunnel still open, those whose client has closed included; returns how many. */

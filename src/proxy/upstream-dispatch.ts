@@ -19,6 +19,7 @@ import { ReuseHandover } from './reuse-handover.js';
 import { framedByTransferEncoding, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
 import { discardUnsentBody, unsentBodyCloses } from './unsent-body.js';
 import { upstreamErrorCode } from './upstream-error.js';
+import { failureCode } from './shutdown-cut.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
 
@@ -97,14 +98,15 @@ export function dispatchUpstream(
     if (failed || res.writableFinished || res.destroyed) return;
     failed = true;
     // The destination's queue was full: the proxy's own limit, not the destination's failure.
-    const code = error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error);
+    const code = failureCode(proxy.lifecycle, error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error));
     tally.code = code;
-    tally.tlsError = tlsFailureCode(error);
-    if (res.headersSent) {
+    // Cut by the shutdown: the client's connection is reset already, with nothing to answer.
+    if (code === 'KZP_ERR_SHUTDOWN' || res.headersSent) {
       // Cut short with bytes of the answer out: the client reads a truncated response, the log its code.
       cutResponse(res, req.socket);
       return;
     }
+    tally.tlsError = tlsFailureCode(error);
     held = null;
     tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
   };

@@ -15,6 +15,7 @@ import { limitInterimAnswers } from './interim-budget.js';
 import { MAX_RESPONSE_HEAD_BYTES } from './origin-pool.js';
 import { discardUnsentBody, unsentBody, unsentBodyCloses } from './unsent-body.js';
 import { upstreamErrorCode } from './upstream-error.js';
+import { failureCode } from './shutdown-cut.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { relayResponse } from './upstream-relay.js';
 import { agentsThrough } from './pinned-upstream.js';
@@ -65,10 +66,11 @@ export function sendUpstream(
     // but an answer that cannot be relayed (or parsed: node:http's HPE_* codes, a head past
     // maxHeaderSize among them) is the destination's (KZP_ERR_UPSTREAM_PROTOCOL).
     const known = upstreamErrorCode(error);
-    const code = route.forwardProxy !== null && !answered && known !== 'KZP_ERR_UPSTREAM_PROTOCOL' ? 'KZP_ERR_UPSTREAM_PROXY' : known;
+    const code = failureCode(proxy.lifecycle, route.forwardProxy !== null && !answered && known !== 'KZP_ERR_UPSTREAM_PROTOCOL' ? 'KZP_ERR_UPSTREAM_PROXY' : known);
     tally.code = code;
     if (code === 'KZP_ERR_UPSTREAM_TLS') tally.tlsError = tlsFailureCode(error);
-    if (res.headersSent) {
+    // Cut by the shutdown: the client's connection is reset already, with nothing to answer.
+    if (code === 'KZP_ERR_SHUTDOWN' || res.headersSent) {
       cutResponse(res, req.socket);
       return;
     }

@@ -72,6 +72,8 @@ export async function startOrigin(options: { readonly tls?: TestCa; readonly hos
     // The X-Kaizen-* line is a forgery the proxy must strip.
     socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX-Kaizen-Decision: allow\r\nConnection: Upgrade\r\n\r\n');
     if (head.length > 0) socket.write(head);
+    // A tunnel the proxy resets (a drain's cut, a client's reset carried across) ends here.
+    socket.on('error', () => undefined);
     socket.pipe(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));

@@ -81,6 +81,16 @@ export async function startServe(
   };
 }
 
+/**
+ * `serve` with limits.drain_timeout set (and `limits` lines of `extraLimits`, e.g. `header_timeout: 2s`),
+ * no admin port, and the loopback origins opened to the address guard: for drains on SIGTERM.
+ */
+export function serveWithDrain(drainTimeout: string, extraLimits = ''): Promise<ServeProcess> {
+  const limits = extraLimits === '' ? `drain_timeout: ${drainTimeout}` : `drain_timeout: ${drainTimeout}, ${extraLimits}`;
+  const config = writeFile(tempDir(), 'drain.yaml', `limits: { ${limits} }\n`);
+  return startServe(['--config', config, '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '127.0.0.0/8']);
+}
+
 /** How a `kaizen-proxy serve` that may refuse to start ended: its exit code and stderr, or that it listened. */
 export interface ServeStart {
   readonly listened: boolean;

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RawClient } from '../../helpers/raw-client.js';
 import { howItEnds } from '../../helpers/socket-end.js';
 import { watchChild } from '../../helpers/watched-child.js';
-import { startServe, tempDir, writeFile, type ServeProcess } from './cli-process.js';
+import { serveWithDrain, type ServeProcess } from './cli-process.js';
 
 /**
  * The drain of a real `kaizen-proxy serve` on SIGTERM: CONNECT tunnels open at the signal carry
@@ -48,12 +48,6 @@ async function startStreamingOrigin(): Promise<StreamingOrigin> {
         });
       }),
   };
-}
-
-/** `serve` with limits.drain_timeout set and the loopback origin opened to the address guard. */
-function serveWithDrain(drainTimeout: string): Promise<ServeProcess> {
-  const config = writeFile(tempDir(), 'drain.yaml', `limits: { drain_timeout: ${drainTimeout} }\n`);
-  return startServe(['--config', config, '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '127.0.0.0/8']);
 }
 
 /** A raw CONNECT tunnel to the origin with `GET /stream` sent inside it, read up to its first chunk. */
