@@ -15,6 +15,7 @@ import { openTunnel, refuseTunnel, type TunnelReceiver, type TunnelSetup } from 
 import { interceptTunnel } from './intercept-tunnel.js';
 import type { ConnectView } from './fast-lane.js';
 import { refusePinnedConnect } from './pinned-target.js';
+import { headArrived } from './handed-head.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 
@@ -71,6 +72,8 @@ export function createVersionCheckedConnect(
   onConnect: (req: ConnectView, socket: Duplex, head: Buffer) => void,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
+    // A head the fast lane handed over is in: the CONNECT is in flight from here (handed-head.ts).
+    if (socket instanceof Socket) headArrived(proxy.registry.get(socket), proxy.lifecycle);
     const version = req.httpVersion;
     if (version === '1.1' || version === '1.0' || !(socket instanceof Socket)) {
       onConnect(req, socket, head);

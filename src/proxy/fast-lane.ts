@@ -57,12 +57,14 @@ export class FastLane {
     waiting: new LinkedSet(),
     handedOver: new LinkedSet(),
     waitingStarted: () => {
-      if (!this.#closed) this.#sweep.start();
+      this.#sweep.start();
     },
   };
-  /** Runs while heads are waiting (an idle proxy is not woken by it), until closeIdle. */
+  /**
+   * Runs while heads are waiting (an idle proxy is not woken by it), a drain's included: a head
+   * still arriving is in flight, and header_timeout bounds it there too.
+   */
   readonly #sweep: SweepTimer;
-  #closed = false;
 
   constructor(proxy: ProxyContext, options: FastLaneOptions) {
     this.#proxy = proxy;
@@ -84,10 +86,11 @@ export class FastLane {
     return this.#lane.idle.size + this.#lane.waiting.size;
   }
 
-  /** Graceful close: idle connections end now; the others after their response. */
+  /**
+   * Graceful close: idle connections end now; the others after their response, those waiting for
+   * a head (a new connection, or a head begun) once it is answered or has timed out.
+   */
   closeIdle(): void {
-    this.#closed = true;
-    this.#sweep.stop();
     this.#lane.idle.forEach((connection) => {
       connection.destroy();
     });

@@ -18,6 +18,7 @@ import { RequestPipeline } from './request-pipeline.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
 import type { SplitTarget } from './request-target.js';
+import { headArrived } from './handed-head.js';
 import { dispatchUpstream } from './upstream-dispatch.js';
 import { sendUpstream } from './upstream-request.js';
 
@@ -44,7 +45,7 @@ export function createRequestHandler(proxy: ProxyContext): (req: IncomingMessage
     req.on('error', ignore);
     res.on('error', ignore);
     const conn = proxy.registry.get(req.socket);
-    conn.headHandedOver = false;
+    headArrived(conn, proxy.lifecycle);
     // Behind an answer that closes the connection (closing-response.ts): never relayed, its body
     // discarded; node:http never writes its response.
     if (conn.closing) {

@@ -1,12 +1,13 @@
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { hasBareLf, mayBeLeanHead, parseLeanRequestHead, type LeanRequestHead } from '../net/http1-request-head.js';
 import type { IdleWatch } from '../net/idle-sweep.js';
 import type { LinkedEntry } from '../net/linked-set.js';
 import type { RequestView } from './exchange-views.js';
 import type { FastLaneOptions, LaneSets } from './fast-lane.js';
+import { handHeadOver, headArrived } from './handed-head.js';
 import { handleExchange } from './http-forward.js';
 import { LeanResponse } from './lean-response.js';
+import { requestHeaders } from './lean-request-headers.js';
 import type { ProxyContext } from './proxy-context.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -78,7 +79,7 @@ export class LaneConnection {
     const conn = this.#proxy.registry.get(socket);
     // No parser left: node:http took a CONNECT or an upgrade, whose head was complete.
     if (!conn.headHandedOver || socket.destroyed || socket.parser === null || socket.parser === undefined) return;
-    conn.headHandedOver = false;
+    headArrived(conn, this.#proxy.lifecycle);
     this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), socket);
   }
 
@@ -232,6 +233,8 @@ export class LaneConnection {
     // A head begun while the lane waited and not complete yet: node:http would time it from now.
     const timed = this.#waitingEntry !== null && this.#options.headerTimeoutMs > 0;
     const unfinishedSince = timed && buffer !== null && buffer.indexOf(HEAD_END) < 0 ? this.#waitingSince : -1;
+    // A head waited for stays in flight for a drain until node:http has it (handed-head.ts).
+    if (this.#waitingEntry !== null) handHeadOver(this.#proxy.registry.get(socket), socket, this.#proxy.lifecycle);
     this.#detach();
     socket.pause();
     if (buffer !== null) socket.unshift(buffer);
@@ -243,7 +246,6 @@ export class LaneConnection {
 
   /** Rare (a head trickled in, then found not lean): timed from its start until node:http's 'request' clears the mark. */
   #timeHandedHead(since: number): void {
-    this.#proxy.registry.get(this.#socket).headHandedOver = true;
     this.#waitingSince = since;
     this.#handedOverEntry = this.#lane.handedOver.add(this);
     this.#lane.waitingStarted();
@@ -260,11 +262,15 @@ export class LaneConnection {
     if (this.#onDrain !== null) socket.off('drain', this.#onDrain);
   }
 
-  /** Waiting for a head from now, unless already waiting (then timed from then). */
+  /**
+   * Waiting for a head from now, unless already waiting (then timed from then): in flight for a
+   * drain (Lifecycle.headBegun) until the head is in, timed out, or the connection gone.
+   */
   #wait(): void {
     if (this.#waitingEntry !== null) return;
     this.#waitingSince = performance.now();
     this.#waitingEntry = this.#lane.waiting.add(this);
+    this.#proxy.lifecycle.headBegun();
     this.#lane.waitingStarted();
   }
 
@@ -280,15 +286,8 @@ export class LaneConnection {
     if (this.#waitingEntry === null) return;
     this.#lane.waiting.delete(this.#waitingEntry);
     this.#waitingEntry = null;
+    this.#proxy.lifecycle.headEnded();
   }
-}
-
-/** The headers the shared handlers read, by their lower-case names. */
-function requestHeaders(head: LeanRequestHead): IncomingMessage['headers'] {
-  const headers: IncomingMessage['headers'] = {};
-  if (head.host !== undefined) headers.host = head.host;
-  if (head.proxyAuthorization !== undefined) headers['proxy-authorization'] = head.proxyAuthorization;
-  return headers;
 }
 
 function clientError(code: string, message: string): Error {

@@ -43,6 +43,11 @@ export interface SplicedTunnel {
  */
 export class Lifecycle {
   #inflight = 0;
+  /**
+   * Connections waiting for a request head (headBegun): a request whose head is arriving is in
+   * flight, and a connection accepted before the signal has its first request served.
+   */
+  #heads = 0;
   #tunnels = 0;
   /**
    * Spliced tunnels not yet closed: a drain without waitForTunnels waits for their uploads, and
@@ -74,8 +79,9 @@ export class Lifecycle {
     return this.#cut;
   }
 
+  /** Exchanges in flight, and requests whose head is still arriving (headBegun). */
   get inflight(): number {
-    return this.#inflight;
+    return this.#inflight + this.#heads;
   }
 
   get openTunnels(): number {
@@ -96,6 +102,28 @@ export class Lifecycle {
     if (this.#onEnd !== null) this.#onEnd();
     if (this.#onIdle !== null && this.#idle()) this.#onIdle();
   }
+
+  /**
+   * A connection waits for a request head (a new connection, or the next head begun on a kept one):
+   * a drain waits for it until headEnded(), as for a request in flight. Its head completes (the
+   * exchange begins), times out (header_timeout's 408), or its connection closes first.
+   */
+  headBegun(): void {
+    this.#heads++;
+  }
+
+  /**
+   * Checked for idle after the current run: a head that ends as its request begins (the exchange's
+   * begin() comes just after) must not end a drain that still has that request to serve.
+   */
+  headEnded(): void {
+    this.#heads--;
+    if (this.#onIdle !== null) queueMicrotask(this.#checkIdle);
+  }
+
+  readonly #checkIdle = (): void => {
+    if (this.#onIdle !== null && this.#idle()) this.#onIdle();
+  };
 
   tunnelOpened(): void {
     this.#tunnels++;
@@ -183,6 +211,6 @@ export class Lifecycle {
   }
 
   #idle(): boolean {
-    return this.#inflight === 0 && (this.#waitForTunnels ? this.#tunnels === 0 : this.#spliced.size === 0);
+    return this.#inflight === 0 && this.#heads === 0 && (this.#waitForTunnels ? this.#tunnels === 0 : this.#spliced.size === 0);
   }
 }

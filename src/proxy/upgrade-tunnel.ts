@@ -6,6 +6,7 @@ import { httpAction } from '../action/build-action.js';
 import { parseAuthority } from '../action/target-parse.js';
 import { secureUpstream } from '../net/secure-upstream.js';
 import { tlsFailureCode } from '../net/tls-failure.js';
+import { headArrived } from './handed-head.js';
 import { reportClosed, tunnelOpened } from './exchange-events.js';
 import { newTally, type ExchangeTally } from './exchange-log.js';
 import { upgradeRequestHead } from './hop-by-hop.js';
@@ -43,6 +44,8 @@ export function createUpgradeHandler(proxy: ProxyContext, toParser: ParserHandOf
       return;
     }
     proxy.lifecycle.begin();
+    // A head the fast lane handed over is in: the upgrade is in flight from here (handed-head.ts).
+    headArrived(proxy.registry.get(socket), proxy.lifecycle);
     handleUpgrade(proxy, req, socket, head).then(
       () => {
         proxy.lifecycle.end();

@@ -1,0 +1,123 @@
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHoldingOrigin, type HoldingOrigin } from '../../helpers/holding-origin.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { serveWithDrain, type ServeProcess } from './cli-process.js';
+
+/**
+ * A request whose head is arriving when SIGTERM comes is in flight, as Squid and Envoy hold what
+ * is in flight: the drain waits for it (the listeners closed, idle keep-alive connections closed at
+ * once), serves it with `Connection: close`, and ends when it is done, whether or not anything else
+ * is left; header_timeout (a 408) and the drain's deadline bound the wait. On a real `serve`.
+ */
+
+let serve: ServeProcess | undefined;
+let origin: HoldingOrigin | undefined;
+
+afterEach(async () => {
+  serve?.child.kill('SIGKILL');
+  await origin?.close();
+  serve = undefined;
+  origin = undefined;
+});
+
+function exitOf(proxy: ServeProcess): Promise<number | null> {
+  const child = proxy.child;
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', resolve));
+}
+
+/**
+ * Opens the connections of `firstBytes` in order, each sending its bytes, then a keep-alive
+ * connection served one whole request after them: once it is answered the proxy has accepted the
+ * ones before (a listener accepts in order) and read what they sent. Returns them, and the idle one.
+ */
+async function connectBefore(proxyPort: number, originPort: number, firstBytes: readonly string[]): Promise<{ readonly clients: RawClient[]; readonly idle: RawClient }> {
+  const clients: RawClient[] = [];
+  for (const bytes of firstBytes) {
+    const client = await RawClient.open(proxyPort);
+    if (bytes !== '') client.write(bytes);
+    clients.push(client);
+  }
+  const idle = await RawClient.open(proxyPort);
+  idle.write(`GET http://127.0.0.1:${String(originPort)}/first HTTP/1.1\r\nHost: 127.0.0.1:${String(originPort)}\r\n\r\n`);
+  expect((await idle.readResponse()).body).toBe('ok');
+  return { clients, idle };
+}
+
+describe('SIGTERM with a request head half sent', () => {
+  it('the head completed after the signal is served, Connection: close, and the drain ends with it; an idle keep-alive connection is closed at once', async () => {
+    origin = await startHoldingOrigin();
+    serve = await serveWithDrain('20s', 'header_timeout: 20s');
+    const proxy = serve;
+    const host = `127.0.0.1:${String(origin.port)}`;
+    const { clients, idle } = await connectBefore(proxy.port, origin.port, [
+      // The fast lane's path: an absolute-form GET, half its head.
+      `GET http://${host}/lane HTTP/1.1\r\nHo`,
+      // node:http's path: a method the fast lane does not take, half its head.
+      `M-SEARCH http://${host}/handed HTTP/1.1\r\nHo`,
+      // Accepted before the signal, nothing sent yet.
+      '',
+    ]);
+    const [lane, handed, fresh] = clients as [RawClient, RawClient, RawClient];
+    const signalledAt = performance.now();
+
+    proxy.child.kill('SIGTERM');
+    const draining = await proxy.waitFor((line) => line['msg'] === 'draining');
+    expect(draining['in_flight']).toBe(3);
+    // Not in flight: closed at the drain's start, while the heads are still awaited.
+    await idle.closed;
+    expect(proxy.child.exitCode).toBeNull();
+
+    lane.write(`st: ${host}\r\n\r\n`);
+    const laneAnswer = await lane.readResponse();
+    expect(laneAnswer).toMatchObject({ status: 200, body: 'ok' });
+    expect(laneAnswer.headers['connection']).toBe('close');
+    handed.write(`st: ${host}\r\n\r\n`);
+    const handedAnswer = await handed.readResponse();
+    expect(handedAnswer).toMatchObject({ status: 200, body: 'ok' });
+    expect(handedAnswer.headers['connection']).toBe('close');
+    expect(proxy.child.exitCode).toBeNull();
+    fresh.write(`GET http://${host}/fresh HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    expect(await fresh.readResponse()).toMatchObject({ status: 200, body: 'ok' });
+    await Promise.all([lane.closed, handed.closed, fresh.closed]);
+
+    expect(await exitOf(proxy)).toBe(0);
+    expect(performance.now() - signalledAt).toBeLessThan(10_000);
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
+  });
+
+  it('header_timeout still answers a head that never completes: 408, and the drain ends there', async () => {
+    origin = await startHoldingOrigin();
+    serve = await serveWithDrain('20s', 'header_timeout: 1s');
+    const proxy = serve;
+    const host = `127.0.0.1:${String(origin.port)}`;
+    const { clients } = await connectBefore(proxy.port, origin.port, [`GET http://${host}/never HTTP/1.1\r\nHo`]);
+    const [stalled] = clients as [RawClient];
+    const signalledAt = performance.now();
+
+    proxy.child.kill('SIGTERM');
+
+    expect((await stalled.readResponse()).status).toBe(408);
+    expect(await exitOf(proxy)).toBe(0);
+    expect(performance.now() - signalledAt).toBeLessThan(10_000);
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
+  });
+
+  it('the drain deadline bounds the wait when header_timeout is longer', async () => {
+    origin = await startHoldingOrigin();
+    serve = await serveWithDrain('700ms', 'header_timeout: 30s');
+    const proxy = serve;
+    const host = `127.0.0.1:${String(origin.port)}`;
+    const { clients } = await connectBefore(proxy.port, origin.port, [`GET http://${host}/never HTTP/1.1\r\nHo`]);
+    const [stalled] = clients as [RawClient];
+    const signalledAt = performance.now();
+
+    proxy.child.kill('SIGTERM');
+    await stalled.closed;
+
+    expect(performance.now() - signalledAt).toBeGreaterThanOrEqual(650);
+    expect(await exitOf(proxy)).toBe(0);
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'deadline', in_flight_cut: 1 }));
+  });
+});
