@@ -147,6 +147,14 @@ export class ConnectionRegistry {
     return this.admit(socket);
   }
 
+  /** Every admitted socket still open, with its context (decrypted ones included). */
+  forEachOpen(visit: (socket: Socket, context: ConnectionContext) => void): void {
+    this.#sockets.forEach((socket) => {
+      const context = (socket as Admitted)[CONNECTION_SLOT];
+      if (context !== undefined && context !== null) visit(socket, context);
+    });
+  }
+
   /**
    * Closes every admitted socket still open (decrypted ones included); returns how many there were.
    * One with a request in flight (`busy`) is reset first (reset-socket.ts: an intercepted session's

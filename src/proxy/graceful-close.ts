@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { stopAccepting } from '../net/listen-on.js';
 import type { FastLane } from './fast-lane.js';
+import { awaitParsedHeads } from './handed-head.js';
 import type { ProxyContext } from './proxy-context.js';
 
 export interface CloseOptions {
@@ -47,6 +48,8 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
   // promises it to readiness); resolves once every connection of theirs is gone.
   const closed = Promise.all(servers.map(stopAccepting));
   listeners.lane?.closeIdle();
+  // What node:http kept open holds a head arriving (or one still to come on a new connection): in flight.
+  awaitParsedHeads(proxy.registry, proxy.lifecycle);
   // node:http knows which connections are idle (a pipelined request keeps one busy): asked once
   // per turn of the event loop in which exchanges ended, not once per exchange.
   let asked = false;

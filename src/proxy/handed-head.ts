@@ -1,14 +1,15 @@
 import type { Socket } from 'node:net';
-import type { ConnectionContext } from './connection-registry.js';
+import type { ConnectionContext, ConnectionRegistry } from './connection-registry.js';
 import type { Lifecycle } from './lifecycle.js';
 
 /**
- * The fast lane hands node:http a connection while it waits for a head (lane-connection.ts): the
- * head is in flight for a drain (Lifecycle.headBegun) until node:http has made it a request, an
- * upgrade or a CONNECT (headArrived), answered it with an error, or the connection is gone. Once
- * per connection: a connection is handed over for good.
+ * A head node:http is to parse is awaited: one the fast lane hands over while it waits for it
+ * (lane-connection.ts), or one arriving on a connection node:http holds when a drain starts
+ * (awaitParsedHeads). It is in flight for a drain (Lifecycle.headBegun) until node:http has made
+ * it a request, an upgrade or a CONNECT (headArrived), or the connection is gone (an error
+ * answered, a timeout, a cut).
  */
-export function handHeadOver(conn: ConnectionContext, socket: Socket, lifecycle: Lifecycle): void {
+export function awaitHead(conn: ConnectionContext, socket: Socket, lifecycle: Lifecycle): void {
   if (conn.headHandedOver) return;
   conn.headHandedOver = true;
   lifecycle.headBegun();
@@ -22,4 +23,21 @@ export function headArrived(conn: ConnectionContext, lifecycle: Lifecycle): void
   if (!conn.headHandedOver) return;
   conn.headHandedOver = false;
   lifecycle.headEnded();
+}
+
+/**
+ * A drain's start, once node:http has closed its idle connections (server.closeIdleConnections):
+ * a connection it still parses (after a request with a body, an intercepted session's, a
+ * transparent listener's) with no exchange in flight is one whose next head has begun, or a new
+ * one whose first has not come yet; node:http's own check for idle ones passed it over. Each is in
+ * flight for the drain, as the fast lane's are, until node:http has its request or it is gone.
+ * node:http stops timing heads once closed, so only the drain's deadline bounds these.
+ */
+export function awaitParsedHeads(registry: ConnectionRegistry, lifecycle: Lifecycle): void {
+  registry.forEachOpen((socket, conn) => {
+    const parser = (socket as Socket & { parser?: unknown }).parser;
+    // No parser: the fast lane's connection (it counts its own), or a tunnel's (counted as one).
+    if (parser === null || parser === undefined || conn.busy > 0 || socket.destroyed) return;
+    awaitHead(conn, socket, lifecycle);
+  });
 }

@@ -4,7 +4,7 @@ import type { IdleWatch } from '../net/idle-sweep.js';
 import type { LinkedEntry } from '../net/linked-set.js';
 import type { RequestView } from './exchange-views.js';
 import type { FastLaneOptions, LaneSets } from './fast-lane.js';
-import { handHeadOver, headArrived } from './handed-head.js';
+import { awaitHead, headArrived } from './handed-head.js';
 import { handleExchange } from './http-forward.js';
 import { LeanResponse } from './lean-response.js';
 import { requestHeaders } from './lean-request-headers.js';
@@ -234,7 +234,7 @@ export class LaneConnection {
     const timed = this.#waitingEntry !== null && this.#options.headerTimeoutMs > 0;
     const unfinishedSince = timed && buffer !== null && buffer.indexOf(HEAD_END) < 0 ? this.#waitingSince : -1;
     // A head waited for stays in flight for a drain until node:http has it (handed-head.ts).
-    if (this.#waitingEntry !== null) handHeadOver(this.#proxy.registry.get(socket), socket, this.#proxy.lifecycle);
+    if (this.#waitingEntry !== null) awaitHead(this.#proxy.registry.get(socket), socket, this.#proxy.lifecycle);
     this.#detach();
     socket.pause();
     if (buffer !== null) socket.unshift(buffer);

@@ -87,6 +87,31 @@ describe('SIGTERM with a request head half sent', () => {
     expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
   });
 
+  it("on a connection node:http parses (it carried a request with a body), the next head begun before the signal is served too", async () => {
+    origin = await startHoldingOrigin();
+    serve = await serveWithDrain('20s');
+    const proxy = serve;
+    const host = `127.0.0.1:${String(origin.port)}`;
+    const kept = await RawClient.open(proxy.port);
+    // A body: the fast lane hands the connection to node:http for good.
+    kept.write(`POST http://${host}/post HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 2\r\n\r\nhi`);
+    expect(await kept.readResponse()).toMatchObject({ status: 200, body: 'ok' });
+    kept.write(`GET http://${host}/next HTTP/1.1\r\nHo`);
+    // Served after the half head was sent: the proxy has read it by then.
+    await connectBefore(proxy.port, origin.port, []);
+
+    proxy.child.kill('SIGTERM');
+    await proxy.waitFor((line) => line['msg'] === 'draining');
+    expect(proxy.child.exitCode).toBeNull();
+    kept.write(`st: ${host}\r\n\r\n`);
+
+    const answer = await kept.readResponse();
+    expect(answer).toMatchObject({ status: 200, body: 'ok' });
+    expect(answer.headers['connection']).toBe('close');
+    expect(await exitOf(proxy)).toBe(0);
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
+  });
+
   it('header_timeout still answers a head that never completes: 408, and the drain ends there', async () => {
     origin = await startHoldingOrigin();
     serve = await serveWithDrain('20s', 'header_timeout: 1s');
