@@ -7,6 +7,7 @@ import { reportClosed } from './exchange-events.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { ProxyContext } from './proxy-context.js';
 import { admitFirstFlight, passesAtOnce, type Admitted } from './sni-check.js';
+import { markTunnelCut } from './shutdown-cut.js';
 import { spliceSockets } from './socket-pipe.js';
 
 /**
@@ -66,7 +67,7 @@ class EstablishedTunnel {
     this.#sockets.upstream.destroy();
     if (!this.#spliced) {
       this.#spliced = true;
-      this.#closed();
+      this.#closed(false);
     }
   }
 
@@ -104,8 +105,10 @@ class EstablishedTunnel {
     spliceSockets(client, upstream, this.idle, this.#proxy.lifecycle, this.#closed.bind(this));
   }
 
-  #closed(): void {
+  /** `cut`: a graceful close cut the spliced tunnel (socket-pipe.ts). */
+  #closed(cut: boolean): void {
     const tally = this.#tally;
+    markTunnelCut(tally, cut);
     const upstream = this.#sockets.upstream;
     tally.bytesUp = upstream.bytesWritten;
     tally.bytesDown = upstream.bytesRead;

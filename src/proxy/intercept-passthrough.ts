@@ -9,7 +9,7 @@ import { reportClosed } from './exchange-events.js';
 import type { ExchangeTally, InterceptSkip } from './exchange-log.js';
 import { judgeFlight, likelyKind } from './intercept-flight.js';
 import type { ProxyContext } from './proxy-context.js';
-import { failureCode } from './shutdown-cut.js';
+import { failureCode, markTunnelCut } from './shutdown-cut.js';
 import { spliceSockets } from './socket-pipe.js';
 
 /** The intercepted tunnel whose interception is skipped: its CONNECT was decided and answered 200. */
@@ -184,13 +184,15 @@ class Passthrough implements DialReceiver {
     spliceSockets(client, upstream, idle, this.#setup.proxy.lifecycle, this.#closed.bind(this));
   }
 
-  #closed(): void {
+  /** `cut`: a graceful close cut the spliced tunnel (socket-pipe.ts). */
+  #closed(cut: boolean): void {
     const { tally } = this.#setup;
     const upstream = this.#upstream;
     if (upstream !== null) {
       tally.bytesUp = upstream.bytesWritten;
       tally.bytesDown = upstream.bytesRead;
     }
+    markTunnelCut(tally, cut);
     this.#end();
   }
 

@@ -20,3 +20,11 @@ export function failureCode<C extends ErrorCode>(lifecycle: Lifecycle, code: C):
 export function markShutdownCut(lifecycle: Lifecycle, tally: ExchangeTally): void {
   if (tally.code === null && lifecycle.cut) tally.code = 'KZP_ERR_SHUTDOWN';
 }
+
+/**
+ * A spliced tunnel a graceful close cut (socket-pipe.ts): at the drain's end, or in wrap mode's
+ * stop once its upload was quiet, its download still coming. KZP_ERR_SHUTDOWN unless it had a code.
+ */
+export function markTunnelCut(tally: ExchangeTally, cut: boolean): void {
+  if (cut && tally.code === null) tally.code = 'KZP_ERR_SHUTDOWN';
+}

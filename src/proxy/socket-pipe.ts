@@ -16,10 +16,12 @@ import { UploadFlush } from './upload-flush.js';
  * and an abrupt close destroying both. A side's error (a reset from its peer, ECONNRESET) resets
  * the other side (reset-socket.ts), as Envoy's tcp_proxy carries a reset: closed with a FIN, the
  * other peer would take a stream cut short for a complete one. `onClosed` runs once, after both
- * sockets have closed. The tunnel is known to `lifecycle` until then, for a graceful close
- * (SplicedTunnel), whose cut at its deadline resets both sides.
+ * sockets have closed, told whether a graceful close cut the tunnel (`cut`: its deadline, or wrap
+ * mode's stop once the upload was quiet, with a reset both ways). The tunnel is known to
+ * `lifecycle` until then, for a graceful close (SplicedTunnel), whose cut at its deadline resets
+ * both sides.
  */
-export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: () => void): void {
+export function spliceSockets(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: (cut: boolean) => void): void {
   const splice = new Splice(client, upstream, idle, lifecycle, onClosed);
   idle.onIdle = splice.destroyBoth;
   splice.wire(client, upstream);
@@ -38,8 +40,10 @@ class Splice implements SplicedTunnel {
   readonly #idle: IdleWatch;
   readonly #lifecycle: Lifecycle;
   readonly #entry: LinkedEntry<SplicedTunnel>;
-  readonly #onClosed: () => void;
+  readonly #onClosed: (cut: boolean) => void;
   #open = 2;
+  /** A graceful close cut the tunnel (cut()). */
+  #cut = false;
   /** Set when a drain lets the upload finish (finishUpload). */
   #flush: UploadFlush | null = null;
   /**
@@ -49,7 +53,7 @@ class Splice implements SplicedTunnel {
    */
   readonly destroyBoth: (error?: Error) => void = this.#destroyBoth.bind(this);
 
-  constructor(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: () => void) {
+  constructor(client: Socket, upstream: Socket, idle: IdleWatch, lifecycle: Lifecycle, onClosed: (cut: boolean) => void) {
     this.#client = client;
     this.#upstream = upstream;
     this.#idle = idle;
@@ -72,6 +76,7 @@ class Splice implements SplicedTunnel {
 
   /** The drain is over: a reset both ways, so neither peer takes a cut stream for a whole one. */
   cut(): void {
+    this.#cut = true;
     resetSocket(this.#client);
     resetSocket(this.#upstream);
   }
@@ -112,7 +117,7 @@ class Splice implements SplicedTunnel {
     if (--this.#open > 0) return;
     this.#idle.stop();
     this.#flush?.stop();
-    this.#onClosed();
+    this.#onClosed(this.#cut);
     this.#lifecycle.unspliced(this.#entry);
   }
 }

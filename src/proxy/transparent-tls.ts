@@ -15,6 +15,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal } from './refusal.js';
 import { sendTlsAlert, TLS_ALERT, type TlsAlert } from './tls-alert.js';
 import { forwardEarlyBytes } from './tunnel-open.js';
+import { markTunnelCut } from './shutdown-cut.js';
 import { spliceSockets } from './socket-pipe.js';
 import { refuseRedirect } from './transparent-refusal.js';
 
@@ -87,9 +88,10 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
   tunnelOpened(proxy, tally);
   upstream.write(hello);
   forwardEarlyBytes(early, upstream);
-  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), proxy.lifecycle, () => {
+  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), proxy.lifecycle, (cut) => {
     tally.bytesUp = upstream.bytesWritten;
     tally.bytesDown = upstream.bytesRead;
+    markTunnelCut(tally, cut);
     reportClosed(proxy, conn, tally);
   });
 }

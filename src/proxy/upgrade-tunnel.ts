@@ -15,6 +15,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
 import { MAX_UPGRADE_HEAD_BYTES, readResponseHead, switchingHeadProblem, withoutKaizenHeaders } from './response-head.js';
 import { hostHeader } from './request-target.js';
+import { markTunnelCut } from './shutdown-cut.js';
 import { spliceSockets } from './socket-pipe.js';
 import { captureEarlyBytes, type EarlyCapture } from './early-bytes.js';
 import type { ConnectionContext } from './connection-registry.js';
@@ -157,9 +158,10 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   if (answer.rest.length > 0) client.write(answer.rest);
   if (head.length > 0) upstream.write(head);
   forwardEarlyBytes(early, upstream);
-  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), proxy.lifecycle, () => {
+  spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), proxy.lifecycle, (cut) => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
     tally.bytesDown = upstream.bytesRead;
+    markTunnelCut(tally, cut);
     reportClosed(proxy, conn, tally);
   });
 }

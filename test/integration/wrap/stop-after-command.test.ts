@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,11 +168,15 @@ describe('wrap mode stop', () => {
     try {
       const config = join(dir, 'drain.yaml');
       await writeFile(config, 'limits: { drain_timeout: 30s }\n');
-      const run = await runWrapper(['-c', config, ...OPEN_LOOPBACK, '--', 'python3', '-c', leftDownloadScript(origin.port)]);
+      const log = join(dir, 'proxy.log');
+      const run = await runWrapper(['-c', config, '--log-file', log, ...OPEN_LOOPBACK, '--', 'python3', '-c', leftDownloadScript(origin.port)]);
       expect(run.code, run.stderr).toBe(0);
       // A clean EOF mid-stream would tell the process left behind its download was complete.
       expect(run.stdout).toBe('reset\n');
       expect(await originEnds).toBe('ECONNRESET');
+      // Cut by the proxy's stop, not by its destination: the closed line says so.
+      const lines = (await readFile(log, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.filter((line) => line['msg'] === 'closed')).toEqual([expect.objectContaining({ kind: 'connect', status: 200, code: 'KZP_ERR_SHUTDOWN' })]);
     } finally {
       await origin.close();
       await rm(dir, { recursive: true, force: true });
