@@ -101,12 +101,16 @@ export function dispatchUpstream(
     const code = failureCode(proxy.lifecycle, error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error));
     tally.code = code;
     // Cut by the shutdown: the client's connection is reset already, with nothing to answer.
-    if (code === 'KZP_ERR_SHUTDOWN' || res.headersSent) {
-      // Cut short with bytes of the answer out: the client reads a truncated response, the log its code.
+    if (code === 'KZP_ERR_SHUTDOWN') {
       cutResponse(res, req.socket);
       return;
     }
     tally.tlsError = tlsFailureCode(error);
+    if (res.headersSent) {
+      // Cut short with bytes of the answer out: the client reads a truncated response, the log its code.
+      cutResponse(res, req.socket);
+      return;
+    }
     held = null;
     tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
   };
