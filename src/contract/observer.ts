@@ -32,6 +32,16 @@ export interface RefusedEvent {
 }
 
 /**
+ * A client refused because the process ran out of file descriptors: `EMFILE` (its RLIMIT_NOFILE)
+ * or `ENFILE` (the system's). `connect`: a dial found none, its client answered 503
+ * KZP_ERR_LIMIT_CONNECTIONS; `accept`: a listener reported a client it could only close unanswered.
+ */
+export interface ExhaustedEvent {
+  readonly reason: 'EMFILE' | 'ENFILE';
+  readonly syscall: 'connect' | 'accept';
+}
+
+/**
  * What the transport tells the rest of the product: logs, metrics, the wrap-mode summary and the
  * observed-egress record all subscribe here. Observers must be cheap and must never throw.
  */
@@ -41,6 +51,7 @@ export interface ProxyObserver {
   decided?(event: DecisionEvent): void;
   closed?(event: ClosedEvent): void;
   refused?(event: RefusedEvent): void;
+  exhausted?(event: ExhaustedEvent): void;
 }
 
 /** Fan one event stream out to several observers; an observer that throws is isolated. */
@@ -49,6 +60,7 @@ export function combineObservers(observers: readonly ProxyObserver[]): ProxyObse
   const deciders = observers.filter((o) => o.decided !== undefined);
   const closers = observers.filter((o) => o.closed !== undefined);
   const refusers = observers.filter((o) => o.refused !== undefined);
+  const exhaustions = observers.filter((o) => o.exhausted !== undefined);
   return {
     accepted() {
       for (const o of accepters) {
@@ -81,6 +93,15 @@ export function combineObservers(observers: readonly ProxyObserver[]): ProxyObse
       for (const o of refusers) {
         try {
           o.refused?.(event);
+        } catch {
+          // an observer must never break the data plane
+        }
+      }
+    },
+    exhausted(event) {
+      for (const o of exhaustions) {
+        try {
+          o.exhausted?.(event);
         } catch {
           // an observer must never break the data plane
         }

@@ -27,5 +27,9 @@ export function metricsObserver(metrics: ProxyMetrics): ProxyObserver {
       else if (code === 'KZP_ERR_PROXY_AUTH') metrics.authFailures.inc();
       else if (code === 'KZP_ERR_TRANSPARENT_DESTINATION') metrics.transparentRefusals.inc({ reason });
     },
+    exhausted() {
+      // Out of file descriptors, on a dial or an accept: a limit of the proxy's own, beside max_connections.
+      metrics.limitRefusals.inc({ limit: 'descriptors' });
+    },
   };
 }

@@ -130,7 +130,7 @@ export function createProxyMetrics(sources: MetricSources): ProxyMetrics {
     guardRefusals: new Counter({ name: 'kaizen_proxy_guard_refusals_total', help: 'Actions refused by the address guard.', registers }),
     limitRefusals: new Counter({
       name: 'kaizen_proxy_limit_refusals_total',
-      help: 'Clients refused by a limit (max_connections).',
+      help: 'Clients refused by a limit (max_connections, max_connections_per_client, client_rate; descriptors: no file descriptor left).',
       labelNames: ['limit'] as const,
       registers,
     }),

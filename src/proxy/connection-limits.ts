@@ -45,7 +45,7 @@ export function installConnectionGate(server: Server, registry: ConnectionRegist
   const front = options.front ?? null;
   const alwaysReadClient = options.readClient === true;
   const refuse = options.refuse ?? refuseOnSocket;
-  const refusalLog = options.refusalLog ?? createLimitRefusalLog(logger);
+  const refusalLog = options.refusalLog ?? createLimitRefusalLog(logger, { observer });
   const listeners = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   const overflow = errorRefusal('KZP_ERR_LIMIT_CONNECTIONS');

@@ -1,3 +1,4 @@
+import type { ProxyObserver } from '../contract/observer.js';
 import type { Exhaustion } from '../net/descriptor-exhaustion.js';
 import { createKeyedRateGate } from '../observe/keyed-rate-gate.js';
 import type { Logger } from '../observe/logger.js';
@@ -19,7 +20,9 @@ const LINE_KEYS = 1_024;
  * carrying in `suppressed` how many were held back since the last. `client` names the address
  * refused where the proxy reads client addresses (ConnectionRegistry.readClientAddresses): null
  * leaves it out, as on the closed lines. Only refusals reach here: an admitted connection costs
- * nothing more. The metric (kaizen_proxy_limit_refusals_total) still counts every refusal.
+ * nothing more. The metric (kaizen_proxy_limit_refusals_total) still counts every refusal: the
+ * connection limits' through the observer's refused events, those for want of descriptors through
+ * its exhausted events, sent from here (every one, whether its line is written or held back).
  */
 export interface LimitRefusalLog {
   /** max_connections reached. */
@@ -36,8 +39,15 @@ export interface LimitRefusalLog {
 
 const DESCRIPTORS = 'KZP_ERR_LIMIT_CONNECTIONS';
 
-export function createLimitRefusalLog(logger: Logger, now: () => number = () => performance.now()): LimitRefusalLog {
-  const gate = createKeyedRateGate(LINE_INTERVAL_MS, LINE_KEYS, now);
+export interface LimitRefusalLogOptions {
+  /** Told of every refusal for want of descriptors (the metrics); none when null or absent. */
+  readonly observer?: ProxyObserver | null;
+  readonly now?: () => number;
+}
+
+export function createLimitRefusalLog(logger: Logger, options: LimitRefusalLogOptions = {}): LimitRefusalLog {
+  const gate = createKeyedRateGate(LINE_INTERVAL_MS, LINE_KEYS, options.now ?? (() => performance.now()));
+  const observer = options.observer ?? null;
   return {
     connections(refusal, maxConnections, client) {
       const passed = gate.pass(refusal.code);
@@ -51,6 +61,7 @@ export function createLimitRefusalLog(logger: Logger, now: () => number = () => 
       logger.warn({ status: refusal.status, code: refusal.code, client, max_connections_per_client: maxConnectionsPerClient, suppressed: passed.suppressed }, 'refused');
     },
     descriptors(reason, syscall) {
+      tellExhausted(observer, reason, syscall);
       const passed = gate.pass(`${DESCRIPTORS} ${reason} ${syscall}`);
       if (!passed.open) return;
       // Unanswered on accept: status 0, as a closed line says of a client that read nothing.
@@ -58,4 +69,13 @@ export function createLimitRefusalLog(logger: Logger, now: () => number = () => 
       logger.warn({ status, code: DESCRIPTORS, reason, syscall, suppressed: passed.suppressed }, 'refused');
     },
   };
+}
+
+function tellExhausted(observer: ProxyObserver | null, reason: Exhaustion, syscall: 'connect' | 'accept'): void {
+  if (observer?.exhausted === undefined) return;
+  try {
+    observer.exhausted({ reason, syscall });
+  } catch {
+    // An observer must never break the data plane.
+  }
 }

@@ -123,7 +123,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   });
   const connector = options.connector ?? directConnector;
   // One allowance of refused lines for every listener: a client refused on both is one client.
-  const refusalLog = createLimitRefusalLog(options.logger);
+  const refusalLog = createLimitRefusalLog(options.logger, { observer: options.observer ?? null });
   const proxy: ProxyContext = {
     decider: options.decider,
     agent: options.agent,

@@ -2,6 +2,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { spawnProxy, type ProxyProcess } from './proxy-process.js';
+import { scrapePort } from './resilience-support.js';
 
 /**
  * A proxy process under `prlimit --nofile=N:N` (a descriptor limit far below what the default
@@ -163,6 +164,26 @@ describe(`a proxy under prlimit --nofile=${NOFILE}:${NOFILE}`, () => {
     expect(get.kind === 'answer' ? statusLine(get.head) : 'closed').toMatch(/^HTTP\/1\.1 503 /);
     expect(get.kind === 'answer' ? get.head : '').toContain('X-Kaizen-Error: KZP_ERR_LIMIT_CONNECTIONS');
     expect(proxy.child.exitCode).toBeNull();
+  }, 60_000);
+
+  it('counts every refusal for want of descriptors in kaizen_proxy_limit_refusals_total{limit="descriptors"}', async () => {
+    proxy = await spawnProxy({ yaml: YAML, nofile: NOFILE });
+    const adminPort = proxy.adminPort;
+    if (adminPort === null) throw new Error('admin listener expected');
+    const { refused } = await exhaustWithTunnels(proxy);
+    expect(statusLine(refused)).toMatch(/^HTTP\/1\.1 503 /);
+    await proxy.waitFor((entry) => entry['msg'] === 'refused' && entry['reason'] === 'EMFILE' && entry['syscall'] === 'connect');
+    // A second dial refused within the 10 s of the first (the origin pools'): its line is held back, not its count.
+    const get = await exchange(proxy.port, `GET ${origin.url}/plain HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\nConnection: close\r\n\r\n`);
+    if (get.kind === 'answer') get.socket.destroy();
+    expect(get.kind === 'answer' ? statusLine(get.head) : 'closed').toMatch(/^HTTP\/1\.1 503 /);
+    // The scrape needs descriptors of its own: the tunnels give theirs back first.
+    for (const socket of held.splice(0)) socket.destroy();
+    await originHolds(0);
+    const metrics = await scrapePort(adminPort);
+    // Both dials answered 503, plus any accept the listener reported failing (closed unanswered).
+    expect(metrics.get('kaizen_proxy_limit_refusals_total{limit="descriptors"}') ?? 0).toBeGreaterThanOrEqual(2);
+    expect(metrics.get('kaizen_proxy_limit_refusals_total{limit="max_connections"}') ?? 0).toBe(0);
   }, 60_000);
 
   it('caps the admin port: idle admin connections cannot take the descriptors of the proxy port', async () => {

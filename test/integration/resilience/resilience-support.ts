@@ -96,7 +96,12 @@ export function viaProxy(proxyPort: number, url: string, method = 'GET', timeout
 /** Counters and gauges from the admin /metrics endpoint: "name{labels}" → value. */
 export async function scrape(proxy: KaizenProxy): Promise<Map<string, number>> {
   if (proxy.admin === null) throw new Error('no admin listener');
-  const text = await (await fetch(`http://127.0.0.1:${proxy.admin.port}/metrics`)).text();
+  return scrapePort(proxy.admin.port);
+}
+
+/** Counters and gauges from the /metrics endpoint of the admin listener on `port` (a proxy process's). */
+export async function scrapePort(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line.startsWith('#') || line.trim() === '') continue;

@@ -10,7 +10,7 @@ const CLIENT_OVERFLOW = errorRefusal('KZP_ERR_LIMIT_CLIENT_CONNECTIONS');
 function harness() {
   let clock = 1_000;
   const logs = new CapturedLogs();
-  const log = createLimitRefusalLog(createLogger({ level: 'info', destination: logs }), () => clock);
+  const log = createLimitRefusalLog(createLogger({ level: 'info', destination: logs }), { now: () => clock });
   return {
     log,
     refused: () => logs.lines.filter((line) => line.msg === 'refused').map(({ status, code, client, max_connections, max_connections_per_client, suppressed }) => ({ status, code, client, max_connections, max_connections_per_client, suppressed })),
@@ -53,7 +53,7 @@ describe('the refused lines of the connection limits', () => {
   it('descriptors exhausted: one line per reason and syscall every 10 s, a dial answered 503, an accept unanswered', () => {
     let clock = 1_000;
     const logs = new CapturedLogs();
-    const log = createLimitRefusalLog(createLogger({ level: 'info', destination: logs }), () => clock);
+    const log = createLimitRefusalLog(createLogger({ level: 'info', destination: logs }), { now: () => clock });
     for (let i = 0; i < 3; i++) log.descriptors('EMFILE', 'connect');
     log.descriptors('ENFILE', 'connect');
     log.descriptors('EMFILE', 'accept');
