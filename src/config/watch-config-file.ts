@@ -4,6 +4,12 @@ import { basename, dirname } from 'node:path';
 import { MAX_CONFIG_FILE_BYTES, readRegularFileHead } from './read-config-file.js';
 
 export interface ConfigWatcher {
+  /**
+   * The file is about to be read by a reload of another trigger (SIGHUP): what it holds now is no
+   * longer a change, so the watcher does not load it again when its own event comes. Taken before
+   * that read, so a change written during or after it is still seen.
+   */
+  reading(): void;
   close(): void;
 }
 
@@ -12,7 +18,8 @@ export interface ConfigWatcher {
  * directory: Kubernetes updates a mounted ConfigMap by swapping a `..data` symlink, which only the
  * directory sees, and editors replace files by rename, which leaves a file watch on the old inode.
  * Events are debounced, and only a change of content (SHA-256) counts, so a touch or an unrelated
- * file in the directory does nothing. Watchers never keep the process alive.
+ * file in the directory does nothing, nor does content a SIGHUP reload already read (`reading`).
+ * Watchers never keep the process alive.
  */
 export function watchConfigFile(file: string, onChange: () => void, debounceMs = 200): ConfigWatcher {
   let last = digest(file);
@@ -52,6 +59,12 @@ export function watchConfigFile(file: string, onChange: () => void, debounceMs =
   watchFile();
 
   return {
+    reading() {
+      if (closed) return;
+      const now = digest(file);
+      // Gone for a moment: the reload refuses it, and the content back later is compared as before.
+      if (now !== null) last = now;
+    },
     close() {
       closed = true;
       if (timer !== null) clearTimeout(timer);

@@ -73,4 +73,20 @@ describe('watchConfigFile', () => {
     await next;
     expect(seen.count()).toBe(3);
   });
+
+  it('does not report content a reload of another trigger already read (reading), and sees the next change', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'kaizen-proxy.yaml');
+    writeFileSync(file, 'a: 1\n');
+    const seen = changes(file);
+    writeFileSync(file, 'a: 2\n');
+    watcher?.reading(); // SIGHUP reads the edit before the watcher's debounce ends
+    await settle();
+    expect(seen.count()).toBe(0);
+
+    const next = seen.next();
+    writeFileSync(file, 'a: 3\n');
+    await next;
+    expect(seen.count()).toBe(1);
+  });
 });
