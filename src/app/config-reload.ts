@@ -29,12 +29,16 @@ function reloadable(key: keyof ProxyConfig, next: ProxyConfig, gateway: GatewayI
  * Hot reload (SIGHUP, or the file changed): the new configuration was validated by loadConfig
  * before it gets here, so a bad file changes nothing. The file's policies, the mode and the log
  * level apply at once, and in gateway mode the credentials file read again (`gateway`, null
- * without a gateway); open connections are never touched. Keys are compared as values, so
- * reloading an unchanged file is a no-op.
+ * without a gateway); open connections are never touched. Keys are compared as values with the
+ * last configuration loaded, so reloading an unchanged file is a no-op: a setting that needs a
+ * restart is warned about once, when it changes, and a reload with nothing new only names it at
+ * info (`restart_pending`) for as long as it differs from what the proxy runs with.
  */
 export function createReloader(initial: ProxyConfig, reflex: LocalReflex, logger: Logger, gateway: GatewayIdentities | null = null): Reloader {
   const log = logger.child({ component: 'reload' });
   let running = initial;
+  // What the last accepted reload held, settings waiting for a restart included.
+  let loadedLast = initial;
 
   return {
     reload(loaded, trigger) {
@@ -43,9 +47,15 @@ export function createReloader(initial: ProxyConfig, reflex: LocalReflex, logger
         return { ok: false, issues: loaded.issues };
       }
       const next = loaded.config;
-      const changed = (Object.keys(next) as (keyof ProxyConfig)[]).filter((key) => !NOT_SETTINGS.has(key) && JSON.stringify(next[key]) !== JSON.stringify(running[key]));
+      const previous = loadedLast;
+      loadedLast = next;
+      const differs = (from: ProxyConfig) => (key: keyof ProxyConfig): boolean => !NOT_SETTINGS.has(key) && JSON.stringify(next[key]) !== JSON.stringify(from[key]);
+      const keys = Object.keys(next) as (keyof ProxyConfig)[];
+      const changed = keys.filter(differs(running));
       const applied = changed.filter((key) => reloadable(key, next, gateway));
-      const restartRequired = changed.filter((key) => !reloadable(key, next, gateway));
+      // Still waiting for a restart; warned about only when it differs from the last file loaded too.
+      const pending = changed.filter((key) => !reloadable(key, next, gateway));
+      const restartRequired = pending.filter(differs(previous));
       if (applied.includes('policies')) reflex.setFilePolicies(next.policies);
       if (applied.includes('mode') || applied.includes('monitorGuard')) reflex.setMode({ mode: next.mode, monitorGuard: next.monitorGuard });
       if (applied.includes('log')) logger.level = next.log.level;
@@ -53,8 +63,10 @@ export function createReloader(initial: ProxyConfig, reflex: LocalReflex, logger
       running = { ...running, policies: next.policies, mode: next.mode, monitorGuard: next.monitorGuard, log: next.log, ...(applied.includes('gateway') ? { gateway: next.gateway } : {}) };
 
       const names = { applied: applied.map(fileKey), restart_required: restartRequired.map(fileKey) };
-      if (restartRequired.length > 0) log.warn({ trigger, ...names }, 'configuration reloaded; some changed settings take effect only after a restart');
-      else log.info({ trigger, ...names, policies: next.policies.length }, applied.length > 0 ? 'configuration reloaded' : 'configuration reloaded: no change');
+      // Every setting still waiting for a restart, when some were warned about by an earlier reload.
+      const waiting = pending.length > restartRequired.length ? { restart_pending: pending.map(fileKey) } : {};
+      if (restartRequired.length > 0) log.warn({ trigger, ...names, ...waiting }, 'configuration reloaded; some changed settings take effect only after a restart');
+      else log.info({ trigger, ...names, ...waiting, policies: next.policies.length }, applied.length > 0 ? 'configuration reloaded' : 'configuration reloaded: no change');
       return { ok: true, applied: names.applied, restartRequired: names.restart_required };
     },
   };
