@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   KZP_ERR_UPSTREAM_TIMEOUT: 'The destination did not accept the connection or answer in time.',
   KZP_ERR_UPSTREAM_TLS: 'TLS to the destination failed verification or handshake.',
   KZP_ERR_UPSTREAM_PROTOCOL: 'The destination answered with something that is not valid HTTP.',
-  KZP_ERR_CONTROL_PLANE_TIMEOUT: 'The control plane did not answer within control_plane.timeout.',
+  KZP_ERR_CONTROL_PLANE_TIMEOUT: 'The control plane did not answer within control_plane.timeout, or the request waited that long for a free request slot and was never sent (its message then says `not sent: no free request slot`).',
   KZP_ERR_CONTROL_PLANE_HTTP: 'The control plane answered with an error status.',
   KZP_ERR_CONTROL_PLANE_AUTH: 'The control plane refused the API key (401/403).',
   KZP_ERR_CONTROL_PLANE_ANSWER: 'The control plane answered with a body that is not a valid verdict answer (not a JSON object, a `decision` or `verdict` of the wrong type, cut short by a clean close, too large). An empty 2xx is not one: like `{}`, it means recorded, no opinion; nor is a readable decision beside a reason, evidence item, confidence or id of the wrong type or range: those are ignored, with a warning naming them (`ignored_fields`). The control plane has a report answered by a complete 2xx of this kind: a live call has no verdict (the fail mode decides, its reason saying `Kaizen control plane answer could not be read`), but neither it nor a block report is spooled, and a spooled action replayed into one is acknowledged.',

@@ -12,7 +12,7 @@ import { readAnswerBody, type AnswerBody } from './answer-body.js';
 import { startDeadline, type Deadline } from './deadline.js';
 import { isLoopbackUrl } from './loopback-url.js';
 import { createRateGate } from './rate-gate.js';
-import { createRequestSlots, type Traffic } from './request-slots.js';
+import { createRequestSlots, RequestNotSent, type Traffic } from './request-slots.js';
 import { parseRetryAfter } from './retry-after.js';
 import { classifyTransportError } from './transport-failure.js';
 import type { PolicyClient } from './policy/policy-client.js';
@@ -155,7 +155,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   }
 
   function transportAttempt(error: unknown, phase: 'request' | 'body', deadline: Deadline): Attempt {
-    if (deadline.signal.aborted) return { kind: 'final', result: timedOut() };
+    if (deadline.signal.aborted) return { kind: 'final', result: error instanceof RequestNotSent ? notSent() : timedOut() };
     const classified = classifyTransportError(error, phase);
     const reduced = failure(classified.code, `control plane ${phase === 'body' ? 'answer cut short' : 'unreachable'} (${classified.detail})`);
     return classified.retryable ? { kind: 'retry', retryAfterMs: undefined, error: reduced } : { kind: 'final', result: { ok: false, error: reduced } };
@@ -164,6 +164,11 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   const timedOut = (): ControlPlaneResult => ({
     ok: false,
     error: failure('KZP_ERR_CONTROL_PLANE_TIMEOUT', `control plane did not answer within ${options.timeoutMs}ms`),
+  });
+  // Waited in the client's queue until the deadline (every slot, or background traffic's share, in use): never sent.
+  const notSent = (): ControlPlaneResult => ({
+    ok: false,
+    error: failure('KZP_ERR_CONTROL_PLANE_TIMEOUT', `control plane request not sent: no free request slot within ${options.timeoutMs}ms`),
   });
 
   async function exchange(payload: string, traffic: Traffic): Promise<ControlPlaneResult> {

@@ -2,7 +2,7 @@ import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { ErrorCode } from '../errors/codes.js';
 import { startDeadline } from './deadline.js';
 import type { PolicyFetchResult } from './policy/policy-client.js';
-import type { RequestSlots } from './request-slots.js';
+import { RequestNotSent, type RequestSlots } from './request-slots.js';
 import { classifyTransportError } from './transport-failure.js';
 
 export interface PolicyRoute {
@@ -52,7 +52,10 @@ export async function fetchPolicies(route: PolicyRoute, agent: string, etag: str
     const code: ErrorCode = statusCode === 401 || statusCode === 403 ? 'KZP_ERR_CONTROL_PLANE_AUTH' : 'KZP_ERR_CONTROL_PLANE_HTTP';
     return { ok: false, error: failure(code, `control plane answered ${statusCode} to the policy request`) };
   } catch (error) {
-    if (deadline.signal.aborted) return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_TIMEOUT', `control plane sent no policies within ${timeoutMs}ms`) };
+    if (deadline.signal.aborted) {
+      const message = error instanceof RequestNotSent ? `policy request not sent: no free request slot within ${timeoutMs}ms` : `control plane sent no policies within ${timeoutMs}ms`;
+      return { ok: false, error: failure('KZP_ERR_CONTROL_PLANE_TIMEOUT', message) };
+    }
     if (signal.aborted) return abandoned();
     const classified = classifyTransportError(error, 'request');
     return { ok: false, error: failure(classified.code, `policy request failed (${classified.detail})`) };

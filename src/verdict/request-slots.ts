@@ -18,7 +18,10 @@ import type { Dispatcher } from 'undici';
  * allows. A live request finds a free slot at once unless live ones alone hold the rest.
  */
 export interface RequestSlots {
-  /** Rejects with the signal's reason once it aborts, whether the request waited or was in flight. */
+  /**
+   * Rejects once the signal aborts: with the signal's reason when the request was in flight, with
+   * a RequestNotSent (the reason its `cause`) when it was still waiting for a slot, never sent.
+   */
   request(options: Dispatcher.RequestOptions, signal: AbortSignal, traffic?: Traffic): Promise<Dispatcher.ResponseData>;
 }
 
@@ -32,6 +35,17 @@ interface Waiter {
 /** What a request given up at its signal rejects with: the signal's reason (an AbortError). */
 function reasonOf(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+/**
+ * A request given up at its signal before it got a slot: nothing of it reached the control plane,
+ * so its failure says so rather than that the control plane did not answer.
+ */
+export class RequestNotSent extends Error {
+  constructor(cause: Error) {
+    super('no free request slot before the signal', { cause });
+    this.name = 'RequestNotSent';
+  }
 }
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
@@ -95,7 +109,7 @@ export function createRequestSlots(dispatcher: Dispatcher, slots: number, backgr
 
   return {
     request(options, signal, traffic = 'live') {
-      if (signal.aborted) return Promise.reject(reasonOf(signal));
+      if (signal.aborted) return Promise.reject(new RequestNotSent(reasonOf(signal)));
       if (fits(traffic)) return dispatch(options, signal, traffic);
       const queue = queues[traffic];
       return new Promise((resolve, reject) => {
@@ -108,7 +122,7 @@ export function createRequestSlots(dispatcher: Dispatcher, slots: number, backgr
         const onAbort = (): void => {
           const at = queue.indexOf(waiter);
           if (at >= 0) queue.splice(at, 1);
-          reject(reasonOf(signal));
+          reject(new RequestNotSent(reasonOf(signal)));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         queue.push(waiter);
