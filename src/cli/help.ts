@@ -42,8 +42,11 @@ Wrap mode:
   --collapse registrable    (--learn, manifest) destinations as registrable domains
   --pass-api-key            leave KAIZEN_API_KEY in the command's environment (an agent using the
                             Kaizen SDK itself); by default the command does not get the key
-  The command runs without a shell, with HTTP_PROXY/HTTPS_PROXY/ALL_PROXY (both cases), NO_PROXY,
-  NODE_USE_ENV_PROXY=1, a Node preload in NODE_OPTIONS, JAVA_TOOL_OPTIONS and GRPC_PROXY set.
+  The command runs without a shell, with HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY (both cases),
+  NODE_USE_ENV_PROXY=1, a Node preload in NODE_OPTIONS, JAVA_TOOL_OPTIONS, GRPC_PROXY, npm's
+  npm_config_proxy/npm_config_https_proxy/npm_config_noproxy and git's
+  GIT_CONFIG_COUNT/GIT_CONFIG_KEY_n/GIT_CONFIG_VALUE_n set; GIT_CONFIG_PARAMETERS and PIP_PROXY
+  are set where the command had one (PIP_PROXY also where a pip.conf names a proxy).
   Programs that ignore proxy settings (raw sockets) are not covered. The wrapper exits with the
   command's code, 128+N when a signal N killed it, 127 when it (or its #! interpreter) was not found.
 

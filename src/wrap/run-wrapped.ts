@@ -3,12 +3,9 @@ import { ListenError } from '../app/listen-error.js';
 import type { ProxyConfig } from '../config/types.js';
 import { combineObservers, type ProxyObserver } from '../contract/observer.js';
 import { blockNotices } from './block-notices.js';
-import { buildChildEnv, grpcLayer, javaLayer, nodePreloadLayer, type ChildEnvLayer } from './child-env.js';
+import { buildChildEnv, type ChildEnvLayer } from './child-env.js';
 import { exitCodeOf, type ChildOutcome } from './child-outcome.js';
 import { EgressTally } from './egress-tally.js';
-import { gitProxyLayer } from './git-proxy.js';
-import { npmProxyLayer } from './npm-proxy.js';
-import { pipProxyLayer } from './pip-proxy.js';
 import { bundledPreload } from './preload-path.js';
 import { notStartedLine } from './not-started.js';
 import { endpointFor } from './proxy-endpoint.js';
@@ -16,6 +13,7 @@ import { formatSummaryTable } from './summary-table.js';
 import { summaryDocument, writeSummaryJson } from './summary-json.js';
 import { supervise } from './supervise.js';
 import { createWrapLog, type WrapLog } from './wrap-log.js';
+import { wrapLayers } from './wrap-layers.js';
 
 export interface WrapRequest {
   /** Validated configuration, the agent name already chosen for this command. */
@@ -73,7 +71,7 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
 
   const preload = request.preload === undefined ? bundledPreload() : request.preload;
   if (preload === null) stderr('kaizen-proxy: warn: the Node preload (dist/preload.cjs) is missing: Node 20 children will not be routed\n');
-  const layers = [...(preload === null ? [] : [nodePreloadLayer(preload)]), javaLayer, grpcLayer, npmProxyLayer, pipProxyLayer(), gitProxyLayer, ...(request.layers ?? [])];
+  const layers = [...wrapLayers(preload), ...(request.layers ?? [])];
   const child = buildChildEnv(request.env, endpointFor(proxy.address), layers, { passApiKey: request.passApiKey === true });
   for (const warning of child.warnings) stderr(`kaizen-proxy: warn: ${warning}\n`);
 
