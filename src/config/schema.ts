@@ -55,7 +55,7 @@ const positiveInt = (description: string, max: number) => z.number().int().min(1
 export const controlPlaneSchema = z.strictObject({
   url: leaf.url.prefault('https://api.getkaizen.io'),
   api_key_file: z.string().min(1).nullable().default(null).describe('File holding the API key (e.g. a mounted Kubernetes Secret).'),
-  timeout: duration('Deadline for one verdict, retries included.', { max: 60_000 }).prefault('1500ms'),
+  timeout: duration('Deadline for one verdict, its one retry included.', { max: 60_000 }).prefault('1500ms'),
 });
 
 export const cacheSchema = z.strictObject({

@@ -8,7 +8,7 @@ export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'failed';
  * control-plane calls (latency, errors) and verdict-cache lookups. Must be cheap and never throw.
  */
 export interface DeciderMetrics {
-  /** One verdict exchange with the control plane, retries included; `error` null on success. */
+  /** One verdict exchange with the control plane, its one retry included; `error` null on success. */
   controlPlaneCall(seconds: number, error: ErrorCode | null): void;
   cacheLookup(outcome: CacheOutcome): void;
 }

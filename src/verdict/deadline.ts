@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 
-/** One hard deadline for a whole exchange (retries included): an abort signal and the time left. */
+/** One hard deadline for a whole exchange (its retry included): an abort signal and the time left. */
 export interface Deadline {
   readonly signal: AbortSignal;
   remaining(): number;
