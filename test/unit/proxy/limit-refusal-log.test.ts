@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/observe/logger.js';
+import { metricsObserver } from '../../../src/observe/metrics-observer.js';
+import { createProxyMetrics } from '../../../src/observe/proxy-metrics.js';
 import { createLimitRefusalLog } from '../../../src/proxy/limit-refusal-log.js';
 import { errorRefusal } from '../../../src/proxy/refusal.js';
 import { CapturedLogs } from '../../helpers/start-proxy.js';
@@ -62,5 +64,20 @@ describe('the refused lines of the connection limits', () => {
     const lines = logs.lines.filter((line) => line.msg === 'refused').map(({ level, status, code, reason, syscall, suppressed }) => ({ level, status, code, reason, syscall, suppressed }));
     const line = (status: number, reason: string, syscall: string, suppressed: number) => ({ level: 'warn', status, code: 'KZP_ERR_LIMIT_CONNECTIONS', reason, syscall, suppressed });
     expect(lines).toEqual([line(503, 'EMFILE', 'connect', 0), line(503, 'ENFILE', 'connect', 0), line(0, 'EMFILE', 'accept', 0), line(503, 'EMFILE', 'connect', 2)]);
+  });
+
+  it('descriptors exhausted: every refusal counted in kaizen_proxy_limit_refusals_total{limit="descriptors"}, its line held back or not', async () => {
+    const metrics = createProxyMetrics({ activeConnections: () => 0, activeTunnels: () => 0, cacheEntries: () => 0, policySync: () => [] });
+    try {
+      const logs = new CapturedLogs();
+      const log = createLimitRefusalLog(createLogger({ level: 'info', destination: logs }), { observer: metricsObserver(metrics), now: () => 1_000 });
+      for (let i = 0; i < 3; i++) log.descriptors('EMFILE', 'connect');
+      log.descriptors('ENFILE', 'accept');
+      expect(logs.lines.filter((line) => line.msg === 'refused')).toHaveLength(2);
+      const counted = (await metrics.limitRefusals.get()).values.map(({ labels, value }) => ({ labels, value }));
+      expect(counted).toEqual([{ labels: { limit: 'descriptors' }, value: 4 }]);
+    } finally {
+      metrics.loopDelay.close();
+    }
   });
 });
