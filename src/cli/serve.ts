@@ -56,8 +56,9 @@ export async function serve(flags: FlagOverrides): Promise<number> {
       // What this reload reads is not a change for the watcher when its event for the same edit comes.
       watcher?.reading();
       reload(running, 'SIGHUP');
+    } else {
+      logger.warn({ signal: 'SIGHUP', state }, state === 'starting' ? 'SIGHUP ignored: the proxy is still starting' : 'SIGHUP ignored: the proxy is shutting down');
     }
-    else logger.warn({ signal: 'SIGHUP', state }, state === 'starting' ? 'SIGHUP ignored: the proxy is still starting' : 'SIGHUP ignored: the proxy is shutting down');
   });
   // main.ts keeps the inspector closed; the line says why nothing happened (inspector-signal.ts).
   process.on('SIGUSR1', () => {
