@@ -63,15 +63,38 @@ function headIn(buffered: Buffer, maxBytes: number): HeadRead | null {
 
 /**
  * Why a `101` head read by readResponseHead cannot be relayed (a bare LF or CR, a NUL or other
- * control character, obsolete line folding, a malformed line), or null. The head reaches the
+ * control character, obsolete line folding, a malformed line; or a switch to another protocol than
+ * `requested`, the request's Upgrade), or null. The head reaches the
  * client as it came, so it must be one every parser reads the same: Go's reader (gorilla and
  * nhooyr WebSocket clients) ends a line at a bare LF, so `Connection: Upgrade\nX-Kaizen-Decision:
  * block` passed a forged header the line-wise filter never saw.
  */
-export function switchingHeadProblem(head: string): string | null {
+export function switchingHeadProblem(head: string, requested: string): string | null {
   if (/(?:^|[^\r])\n/.test(head)) return 'bare LF in response head';
   const parsed = parseHead(head);
-  return typeof parsed === 'string' ? parsed : null;
+  if (typeof parsed === 'string') return parsed;
+  return switchedProtocolProblem(parsed.fields, requested);
+}
+
+/**
+ * Why a 101's fields do not switch to `requested` (the request's Upgrade value), or null. A server
+ * MUST NOT switch to a protocol the client did not ask for, and names the one it switches to in
+ * `Upgrade` with `Connection: Upgrade` (RFC 9110 §7.8): as Go's ReverseProxy, a 101 whose Upgrade
+ * (every line of it, joined) is not the one asked for, in any case, or whose Connection does not
+ * name `upgrade`, is refused. Tunnelled, the client would speak one protocol and the destination another.
+ */
+function switchedProtocolProblem(fields: readonly string[], requested: string): string | null {
+  let upgrade: string | null = null;
+  let connectionUpgrade = false;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = (fields[i] ?? '').toLowerCase();
+    const value = fields[i + 1] ?? '';
+    if (name === 'upgrade') upgrade = upgrade === null ? value : `${upgrade}, ${value}`;
+    else if (name === 'connection') connectionUpgrade ||= value.split(',').some((token) => token.trim().toLowerCase() === 'upgrade');
+  }
+  if (!connectionUpgrade) return 'switching without Connection: upgrade';
+  if (upgrade === null || upgrade.trim().toLowerCase() !== requested.trim().toLowerCase()) return 'switching to a protocol not requested';
+  return null;
 }
 
 /**

@@ -142,7 +142,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     abandonUpgrade(proxy, conn, tally, early);
     return;
   }
-  if (!answer.ok || (statusOf(answer.head) === 101 && switchingHeadProblem(answer.head) !== null)) {
+  if (!answer.ok || (statusOf(answer.head) === 101 && switchingHeadProblem(answer.head, req.headers.upgrade ?? '') !== null)) {
     upstream.destroy();
     refuseTunnel(proxy, conn, client, tally, errorRefusal(answer.ok ? 'KZP_ERR_UPSTREAM_PROTOCOL' : answer.code, { target: target.authority }), early);
     return;
