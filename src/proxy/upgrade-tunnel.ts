@@ -24,6 +24,10 @@ import { relayDeclinedUpgrade } from './declined-upgrade.js';
 import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 import { isWebSocketUpgrade, reparseAsOrdinary } from './ordinary-upgrade.js';
 import type { ParserHandOff } from './parser-hand-off.js';
+import { unmetExpectation } from './expectation.js';
+
+/** Answered before any decision, as for any request (http-forward.ts). */
+const EXPECTATION_REFUSAL = errorRefusal('KZP_ERR_EXPECTATION');
 
 /**
  * An absolute-form request with `Upgrade: websocket`: decided like any request (scheme ws/wss),
@@ -82,6 +86,10 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   }
   const target = parsed.value;
   tally.target = target.authority;
+  if (unmetExpectation(req)) {
+    refuseTunnel(proxy, conn, client, tally, EXPECTATION_REFUSAL);
+    return;
+  }
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
   const labels = proxy.labels.request(target, method, split.pathOnly);
