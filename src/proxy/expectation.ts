@@ -13,3 +13,9 @@ export function unmetExpectation(req: RequestView): boolean {
   const expect = req.headers.expect;
   return expect !== undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && !CONTINUE.test(expect);
 }
+
+/** Whether an HTTP/1.1 request asks for a 100 (Continue) before it sends its body (RFC 9110 §10.1.1). */
+export function asksContinue(req: RequestView): boolean {
+  const expect = req.headers.expect;
+  return expect !== undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && CONTINUE.test(expect);
+}

@@ -24,16 +24,22 @@ import { relayDeclinedUpgrade } from './declined-upgrade.js';
 import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 import { isWebSocketUpgrade, reparseAsOrdinary } from './ordinary-upgrade.js';
 import type { ParserHandOff } from './parser-hand-off.js';
-import { unmetExpectation } from './expectation.js';
+import { asksContinue, unmetExpectation } from './expectation.js';
+import { forwardUpgradeBody } from './upgrade-body.js';
 
 /** Answered before any decision, as for any request (http-forward.ts). */
 const EXPECTATION_REFUSAL = errorRefusal('KZP_ERR_EXPECTATION');
+/** Where a chunked body ends is in its chunks: the proxy would have to decode them to know where the new protocol starts. */
+const CHUNKED_REFUSAL = errorRefusal('KZP_ERR_BAD_REQUEST', { message: 'an upgrade request with a chunked body is not forwarded' });
+/** The 100 a client that asked for one waits for before its body, relayed (RFC 9110 §7.8: a 100 comes before the 101). */
+const CONTINUE_HEAD = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 /**
  * An absolute-form request with `Upgrade: websocket`: decided like any request (scheme ws/wss),
  * then the destination is dialled, the request head is written to it (hop-by-hop cleaned, Host of
- * the checked target), and only a 101 answer (relayed without any `X-Kaizen-*` header of its own)
- * makes a tunnel, with bytes both ways; any other answer is relayed as an ordinary response and
+ * the checked target) with its Content-Length body (upgrade-body.ts; a chunked one is refused, as
+ * is an Expect other than 100-continue), and only a 101 answer switching to the protocol asked for
+ * (relayed without any `X-Kaizen-*` header of its own) makes a tunnel, with bytes both ways; any other answer is relayed as an ordinary response and
  * the connection closed (declined-upgrade.ts). `https://` upgrades get verified TLS to the
  * destination. Any other Upgrade is dropped and the request handed back to node:http's parser
  * (`toParser`) as an ordinary one (ordinary-upgrade.ts).
@@ -90,6 +96,10 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     refuseTunnel(proxy, conn, client, tally, EXPECTATION_REFUSAL);
     return;
   }
+  if (req.headers['transfer-encoding'] !== undefined) {
+    refuseTunnel(proxy, conn, client, tally, CHUNKED_REFUSAL);
+    return;
+  }
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
   const labels = proxy.labels.request(target, method, split.pathOnly);
@@ -99,7 +109,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   }
   const action = httpAction(target, { method, path: split.pathOnly, scheme: secure ? 'wss' : 'ws' }, labels.extra);
   tally.action = action;
-  const early = captureEarlyBytes(client);
+  let early = captureEarlyBytes(client);
   // Until the destination answers, a client that leaves gives it up at once (upgrade-wait.ts).
   const wait = new UpgradeWait(client);
   const dialed = await openTunnelUpstream({ proxy, conn, client, target, action, tally, early, relayable: !secure });
@@ -133,14 +143,27 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
 
   const requestHead = upgradeRequestHead(method, split.path, req.rawHeaders, hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme));
   const headBytes = Buffer.byteLength(requestHead);
-  // Only the request goes ahead: what the client sent after it (`head`, early bytes) waits for a
-  // 101, as a client must (RFC 6455 §4.1), since anything else leaves the connection HTTP and
-  // those bytes would be the next request, undecided, to this destination (declined-upgrade.ts).
+  // Only the request goes ahead, its Content-Length body with it (upgrade-body.ts): what the client
+  // sent after it (`head`, early bytes) waits for a 101, as a client must (RFC 6455 §4.1), since
+  // anything else leaves the connection HTTP and those bytes would be the next request, undecided,
+  // to this destination (declined-upgrade.ts).
   upstream.write(requestHead);
+  let after = head;
+  const bodyLength = Number(req.headers['content-length'] ?? '0');
+  if (bodyLength > 0) {
+    const { chunks, ended } = early.release();
+    early = forwardUpgradeBody(client, upstream, head.length > 0 ? [head, ...chunks] : chunks, ended, bodyLength);
+    after = Buffer.alloc(0);
+  }
   let answer = await readResponseHead(upstream, proxy.idleTimeoutMs);
-  // Interim answers (100, 102, 103) are dropped, as on the plain path: the final one follows. They
-  // share the head limit with it, so a destination sending them without end is refused, not read forever.
-  for (let left = MAX_UPGRADE_HEAD_BYTES; answer.ok && isInterim(statusOf(answer.head)); ) {
+  // Interim answers (102, 103; a 100 the client did not ask for) are dropped, as on the plain path:
+  // the final one follows. They share the head limit with it, so a destination sending them without
+  // end is refused, not read forever.
+  for (let left = MAX_UPGRADE_HEAD_BYTES, relayContinue = asksContinue(req); answer.ok && isInterim(statusOf(answer.head)); ) {
+    if (relayContinue && statusOf(answer.head) === 100 && !client.destroyed) {
+      relayContinue = false;
+      client.write(CONTINUE_HEAD);
+    }
     left -= answer.head.length;
     answer = await readResponseHead(upstream, proxy.idleTimeoutMs, answer.rest, left);
   }
@@ -164,7 +187,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   tunnelOpened(proxy, tally);
   client.write(withoutKaizenHeaders(answer.head));
   if (answer.rest.length > 0) client.write(answer.rest);
-  if (head.length > 0) upstream.write(head);
+  if (after.length > 0) upstream.write(after);
   forwardEarlyBytes(early, upstream);
   spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), proxy.lifecycle, (cut) => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
