@@ -39,8 +39,8 @@ const CONTINUE_HEAD = 'HTTP/1.1 100 Continue\r\n\r\n';
  * then the destination is dialled, the request head is written to it (hop-by-hop cleaned, Host of
  * the checked target) with its Content-Length body (upgrade-body.ts; a chunked one is refused, as
  * is an Expect other than 100-continue), and only a 101 answer switching to the protocol asked for
- * (relayed without any `X-Kaizen-*` header of its own) makes a tunnel, with bytes both ways; any other answer is relayed as an ordinary response and
- * the connection closed (declined-upgrade.ts). `https://` upgrades get verified TLS to the
+ * (relayed without any `X-Kaizen-*` header of its own) makes a tunnel, with bytes both ways; any
+ * other answer is relayed as an ordinary response and the connection closed (declined-upgrade.ts). `https://` upgrades get verified TLS to the
  * destination. Any other Upgrade is dropped and the request handed back to node:http's parser
  * (`toParser`) as an ordinary one (ordinary-upgrade.ts).
  */
@@ -159,7 +159,8 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   // Interim answers (102, 103; a 100 the client did not ask for) are dropped, as on the plain path:
   // the final one follows. They share the head limit with it, so a destination sending them without
   // end is refused, not read forever.
-  for (let left = MAX_UPGRADE_HEAD_BYTES, relayContinue = asksContinue(req); answer.ok && isInterim(statusOf(answer.head)); ) {
+  let left = MAX_UPGRADE_HEAD_BYTES;
+  for (let relayContinue = asksContinue(req); answer.ok && isInterim(statusOf(answer.head)); ) {
     if (relayContinue && statusOf(answer.head) === 100 && !client.destroyed) {
       relayContinue = false;
       client.write(CONTINUE_HEAD);
@@ -189,9 +190,11 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   if (answer.rest.length > 0) client.write(answer.rest);
   if (after.length > 0) upstream.write(after);
   forwardEarlyBytes(early, upstream);
+  // What the tunnel carried, as bytes_up counts: not the answer's heads (interim ones and the 101).
+  const answerHeadBytes = MAX_UPGRADE_HEAD_BYTES - left + answer.head.length;
   spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), proxy.lifecycle, (cut) => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
-    tally.bytesDown = upstream.bytesRead;
+    tally.bytesDown = Math.max(0, upstream.bytesRead - answerHeadBytes);
     markTunnelCut(tally, cut);
     reportClosed(proxy, conn, tally);
   });

@@ -107,7 +107,8 @@ describe('an upgrade request is framed like any other', () => {
     const seen = origin.seen.find((record) => record.head.startsWith('GET /body '));
     expect(seen).toMatchObject({ body: 'hello', after: 'early-frameping' });
     const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'upgrade' && line['status'] === 101);
-    expect(closed['bytes_up']).toBe('hello'.length + 'early-frameping'.length);
+    // Both ways what the tunnel carried past the heads: the body and frames up, the origin's bytes after its 101 down.
+    expect(closed).toMatchObject({ bytes_up: 'hello'.length + 'early-frameping'.length, bytes_down: 'body:hello;'.length + 'early-frameping'.length });
   });
 
   it('relays the 100 Continue a Node client waits for, then its body, then switches', async () => {

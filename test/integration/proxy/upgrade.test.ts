@@ -45,7 +45,7 @@ describe('Upgrade (WebSocket-style) requests', () => {
     const call = decider.calls.find((request) => request.action.metadata.path === '/socket');
     expect(call?.action).toMatchObject({ kind: 'http', target: `127.0.0.1:${origin.port}`, metadata: { method: 'GET', scheme: 'ws' } });
     const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'upgrade');
-    expect(closed).toMatchObject({ status: 101, bytes_up: 'ping-frame'.length });
+    expect(closed).toMatchObject({ status: 101, bytes_up: 'ping-frame'.length, bytes_down: 'ping-frame'.length });
     expect(proxy.logs.text).not.toContain('ws-secret');
   });
 
