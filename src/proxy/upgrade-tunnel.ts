@@ -169,6 +169,9 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     answer = await readResponseHead(upstream, proxy.idleTimeoutMs, answer.rest, left);
   }
   wait.stop();
+  // The body forwarded so far, for an exchange that ends here (the early capture is released in this
+  // turn); a tunnel counts again when it closes.
+  tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
   if (client.destroyed) {
     upstream.destroy();
     abandonUpgrade(proxy, conn, tally, early);

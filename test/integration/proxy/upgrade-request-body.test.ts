@@ -48,6 +48,10 @@ async function bodyReadingOrigin(): Promise<{ port: number; seen: Seen[]; close:
       if (buffered.length < want) return;
       record.body = buffered.slice(0, want);
       const rest = buffered.slice(want);
+      if (record.head.startsWith('GET /declined ')) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope');
+        return;
+      }
       switched = true;
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nbody:${record.body};`);
       if (rest !== '') {
@@ -109,6 +113,17 @@ describe('an upgrade request is framed like any other', () => {
     const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'upgrade' && line['status'] === 101);
     // Both ways what the tunnel carried past the heads: the body and frames up, the origin's bytes after its 101 down.
     expect(closed).toMatchObject({ bytes_up: 'hello'.length + 'early-frameping'.length, bytes_down: 'body:hello;'.length + 'early-frameping'.length });
+  });
+
+  it('counts a body forwarded to a destination that declined the upgrade in bytes_up', async () => {
+    const client = await RawClient.open(proxy.port);
+    client.write(`${upgradeHead(`http://127.0.0.1:${String(origin.port)}/declined`, 'Content-Length: 6\r\n')}secret`);
+    const reply = await client.readToEnd();
+    expect(reply).toMatch(/^HTTP\/1\.1 401 /);
+    expect(reply.endsWith('\r\n\r\nnope')).toBe(true);
+    expect(origin.seen.find((record) => record.head.startsWith('GET /declined '))?.body).toBe('secret');
+    const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'upgrade' && line['status'] === 401);
+    expect(closed).toMatchObject({ bytes_up: 'secret'.length, bytes_down: 'nope'.length });
   });
 
   it('relays the 100 Continue a Node client waits for, then its body, then switches', async () => {
