@@ -16,6 +16,9 @@ const ANSWERS: Readonly<Record<string, string>> = {
   'no-connection': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n',
   'two-protocols': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n',
   'other-case': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, upgrade\r\n\r\n',
+  // To a request that asked for no upgrade (or whose h2c Upgrade the proxy dropped), then an answer
+  // whose body is what follows: a 101 skipped like an interim answer would pass that answer on.
+  'switch-anyway': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n',
 };
 
 describe('a 101 answer is checked against the Upgrade asked for', () => {
@@ -56,6 +59,20 @@ describe('a 101 answer is checked against the Upgrade asked for', () => {
       (line) => line.msg === 'closed' && line['kind'] === 'upgrade' && line['status'] === 502 && line['code'] === 'KZP_ERR_UPSTREAM_PROTOCOL',
     );
     expect(closed).toMatchObject({ bytes_up: 0, bytes_down: 0 });
+  });
+
+  it.each([
+    ['a plain GET', ''],
+    ['an h2c upgrade, its Upgrade dropped', 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n'],
+  ])('a 101 to %s is answered 502 KZP_ERR_UPSTREAM_PROTOCOL, neither tunnelled nor skipped', async (_name, fields) => {
+    const client = await RawClient.open(proxy.port);
+    const host = `127.0.0.1:${String(origin.port)}`;
+    client.write(`GET http://${host}/switch-anyway HTTP/1.1\r\nHost: ${host}\r\n${fields}\r\n`);
+    const response = await client.readResponse();
+    client.destroy();
+    expect(response.status).toBe(502);
+    expect(response.headers['x-kaizen-error']).toBe('KZP_ERR_UPSTREAM_PROTOCOL');
+    expect(response.body).not.toContain('tunnel-bytes');
   });
 
   it('a 101 naming the asked-for protocol in another case, Connection listing upgrade among others, is tunnelled', async () => {
