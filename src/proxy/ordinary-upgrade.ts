@@ -17,7 +17,8 @@ const UPGRADE_FIELDS: ReadonlySet<string> = new Set(['upgrade', 'http2-settings'
 type ServedSocket = Socket & { _httpMessage?: { once(event: 'close', listener: () => void): unknown } | null };
 
 /**
- * An Upgrade to anything but WebSocket (h2c, TLS/1.x, anything else) is not tunnelled: after an h2c
+ * An Upgrade to anything but WebSocket (h2c, TLS/1.x, anything else), or in an HTTP/1.0 request
+ * (which RFC 9110 §7.8 has a server ignore), is not tunnelled: after an h2c
  * 101 every HTTP/2 stream (any path, any authority) would reach the destination undecided. Upgrade
  * is hop-by-hop, so it is dropped, with HTTP2-Settings and the `Connection` tokens naming them, and
  * the request goes on as the ordinary request it then is: node:http took it for an upgrade and let go

@@ -41,8 +41,8 @@ const CONTINUE_HEAD = 'HTTP/1.1 100 Continue\r\n\r\n';
  * is an Expect other than 100-continue), and only a 101 answer switching to the protocol asked for
  * (relayed without any `X-Kaizen-*` header of its own) makes a tunnel, with bytes both ways; any
  * other answer is relayed as an ordinary response and the connection closed (declined-upgrade.ts). `https://` upgrades get verified TLS to the
- * destination. Any other Upgrade is dropped and the request handed back to node:http's parser
- * (`toParser`) as an ordinary one (ordinary-upgrade.ts).
+ * destination. Any other Upgrade, and one in an HTTP/1.0 request, is dropped and the request handed
+ * back to node:http's parser (`toParser`) as an ordinary one (ordinary-upgrade.ts).
  */
 export function createUpgradeHandler(proxy: ProxyContext, toParser: ParserHandOff): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
@@ -50,7 +50,8 @@ export function createUpgradeHandler(proxy: ProxyContext, toParser: ParserHandOf
       socket.destroy();
       return;
     }
-    if (!isWebSocketUpgrade(req)) {
+    // An HTTP/1.0 request's Upgrade is ignored (RFC 9110 §7.8), like any Upgrade but WebSocket.
+    if (!isWebSocketUpgrade(req) || req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) {
       reparseAsOrdinary(req, socket, head, toParser);
       return;
     }

@@ -116,6 +116,18 @@ describe('an Upgrade other than websocket', () => {
     client.destroy();
   });
 
+  it('treats a WebSocket upgrade in an HTTP/1.0 request as an ordinary request (RFC 9110 §7.8: Upgrade ignored)', async () => {
+    const client = await RawClient.open(proxy.port);
+    client.write(`GET ${origin.url}/ws-http10 HTTP/1.0\r\nHost: ${authority}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    const response = await client.readResponse();
+    client.destroy();
+    expect(response.status).toBe(200);
+    expect(echoed(response).url).toBe('/ws-http10');
+    expect(echoed(response).headers).not.toHaveProperty('upgrade');
+    const call = decider.calls.find((request) => request.action.metadata.path === '/ws-http10');
+    expect(call?.action).toMatchObject({ metadata: { scheme: 'http' } });
+  });
+
   it('drops HTTP2-Settings from a request the fast lane takes (no Upgrade)', async () => {
     const client = await RawClient.open(proxy.port);
     client.write(`GET ${origin.url}/settings-only HTTP/1.1\r\nHost: ${authority}\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`);
