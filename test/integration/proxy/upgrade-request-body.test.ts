@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
+import { startOrigin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
@@ -113,6 +114,23 @@ describe('an upgrade request is framed like any other', () => {
     const closed = await proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'upgrade' && line['status'] === 101);
     // Both ways what the tunnel carried past the heads: the body and frames up, the origin's bytes after its 101 down.
     expect(closed).toMatchObject({ bytes_up: 'hello'.length + 'early-frameping'.length, bytes_down: 'body:hello;'.length + 'early-frameping'.length });
+  });
+
+  it('lets the rest of the body through the tunnel when a Node origin switches before reading it', async () => {
+    // node:http's 'upgrade' answers 101 at once, the body unread: its bytes are the first the tunnel carries, in order.
+    const switching = await startOrigin();
+    try {
+      const client = await RawClient.open(proxy.port);
+      client.write(`${upgradeHead(`${switching.url}/early-switch`, 'Content-Length: 5\r\n')}he`);
+      expect(await client.readUntil('\r\n\r\n')).toMatch(/^HTTP\/1\.1 101 /);
+      expect(await client.readBytes(2)).toBe('he');
+      client.write('llo' + 'frame');
+      expect(await client.readBytes('lloframe'.length)).toBe('lloframe');
+      client.destroy();
+      await client.closed;
+    } finally {
+      await switching.close();
+    }
   });
 
   it('counts a body forwarded to a destination that declined the upgrade in bytes_up', async () => {
