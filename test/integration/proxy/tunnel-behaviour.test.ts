@@ -6,6 +6,7 @@ import type { Decider, NameRefusingDecider, Resolution } from '../../../src/cont
 import type { Target } from '../../../src/contract/target.js';
 import { resolveTarget } from '../../../src/net/resolve.js';
 import { createFakeDecider } from '../../helpers/fake-decider.js';
+import { opaqueBytes } from '../../helpers/opaque-bytes.js';
 import { startOrigin, startTcpOrigin, type Origin, type TcpOrigin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
@@ -55,7 +56,7 @@ describe('tunnel behaviour', () => {
 
   it('carries 1 MB exactly and a half-close: the answer still flows after the client FIN', async () => {
     const client = await openTunnel(tcp.port);
-    const payload = randomBytes(1024 * 1024);
+    const payload = opaqueBytes(1024 * 1024);
     client.write(payload);
     client.end();
     const answer = await client.readToEnd();
@@ -143,7 +144,7 @@ describe('tunnel behaviour', () => {
 
   it('survives a client that resets mid-tunnel and opens the next tunnel', async () => {
     const client = await openTunnel(tcp.port);
-    client.write(randomBytes(64 * 1024));
+    client.write(opaqueBytes(64 * 1024));
     client.socket.resetAndDestroy();
     await proxy.logs.waitFor((line) => line.msg === 'closed' && line['kind'] === 'connect' && line['bytes_up'] !== 1024 * 1024);
     const next = await openTunnel(tcp.port);

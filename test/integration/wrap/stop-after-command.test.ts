@@ -15,6 +15,8 @@ function uploadScript(port: number, bytes: number): string {
     `const net = require('node:net');`,
     `const { createHash, randomBytes } = require('node:crypto');`,
     `const body = randomBytes(${String(bytes)});`,
+    // Never a TLS record's first byte: the proxy would read the first flight as a ClientHello (opaque-bytes.ts).
+    `if (body[0] === 0x16) body[0] = 0x17;`,
     `const proxy = new URL(process.env.HTTPS_PROXY);`,
     `const socket = net.connect(Number(proxy.port), proxy.hostname);`,
     `socket.write('CONNECT 127.0.0.1:${String(port)} HTTP/1.1\\r\\nHost: 127.0.0.1:${String(port)}\\r\\n\\r\\n');`,
