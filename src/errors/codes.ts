@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   KZP_ERR_CONTROL_PLANE_NETWORK: 'The control plane could not be reached (refused, reset before or while the answer was read, DNS).',
   KZP_ERR_CONTROL_PLANE_REFUSED: 'The control plane refused an action report for good (400, 409, 413, 415 or 422: the report itself): it is not spooled or sent again; logged at most once a minute, with how many more were held back.',
   KZP_ERR_SPOOL: 'The report spool in data_dir could not be opened or written, or dropped actions (spool.max_bytes reached); see the log line for which.',
+  KZP_ERR_SPOOL_SLOT_TAKEN: 'The spool slot of a running proxy was removed (data_dir deleted) and another process locked it before this one could lock it again: this proxy does not write there, and spools in a new slot of its own.',
   KZP_ERR_DECIDER: 'The decision pipeline failed internally; treated as no verdict.',
   KZP_ERR_PROXY_AUTH: 'Gateway mode: Proxy-Authorization missing, malformed or not matching gateway.credentials_file (407).',
   KZP_ERR_TRANSPARENT_DESTINATION: 'Transparent mode: the destination of a redirected connection could not be recovered (no TLS SNI, no HTTP Host, or another protocol).',

@@ -13,6 +13,11 @@ import type { SegmentState } from './segment-table.js';
 export async function framesOfDeleted(handle: FileHandle, segment: SegmentState, from: number): Promise<Buffer[] | null> {
   const stats = await handle.stat().catch(() => null);
   if (stats === null || stats.nlink > 0) return null;
+  return framesThrough(handle, segment, from);
+}
+
+/** The segment's entries from `from` on, written (read back through `handle`) or queued, as frames. */
+export async function framesThrough(handle: FileHandle, segment: SegmentState, from: number): Promise<Buffer[]> {
   const frames: Buffer[] = [];
   if (segment.written > from) {
     const buffer = Buffer.alloc(segment.written - from);

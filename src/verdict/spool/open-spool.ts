@@ -5,7 +5,8 @@ import type { Logger } from '../../observe/logger.js';
 import { ownerOnlyDir, type OwnerOnlyDir } from './owner-only.js';
 import { openReportSpool, type ReportSpool, type SpoolPosition } from './report-spool.js';
 import { listSegmentIds } from './segment-file.js';
-import { acquireSlot, claimAbandoned, partitionDir, type SlotLock } from './spool-slot.js';
+import { keepSlot, type SlotKeeper } from './slot-keeper.js';
+import { acquireSlot, claimAbandoned, partitionDir } from './spool-slot.js';
 
 export interface OpenSpoolOptions {
   readonly dataDir: string;
@@ -36,17 +37,20 @@ export async function openSpool(options: OpenSpoolOptions): Promise<ReportSpool 
     for (const dir of [dirname(partition), partition]) modes.set(dir, await ownerOnlyDir(dir));
     const lock = await acquireSlot(partition);
     let spool: ReportSpool;
+    let keeper: SlotKeeper;
     try {
       modes.set(lock.dir, await ownerOnlyDir(lock.dir));
       logModes(modes, logger);
-      spool = await openReportSpool({ dir: lock.dir, maxBytes: options.maxBytes, flushIntervalMs: options.flushIntervalMs, logger, metrics: options.metrics });
+      keeper = await keepSlot(lock, logger);
+      const held = keeper;
+      spool = await openReportSpool({ dir: lock.dir, maxBytes: options.maxBytes, flushIntervalMs: options.flushIntervalMs, logger, metrics: options.metrics, hold: () => held.hold() });
     } catch (error) {
       await lock.release();
       throw error;
     }
-    await adoptAbandoned(partition, lock.dir, spool, logger, options.metrics);
+    await adoptAbandoned(partition, keeper.dir, spool, logger, options.metrics);
     logger.info({ dir: lock.dir, pending: spool.pending, max_bytes: options.maxBytes }, 'report spool open');
-    return releasingOnClose(spool, lock);
+    return releasingOnClose(spool, keeper);
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : error instanceof Error ? error.message : 'unknown';
     logger.error(
@@ -101,7 +105,7 @@ async function adoptAbandoned(partition: string, own: string, spool: ReportSpool
   }
 }
 
-function releasingOnClose(spool: ReportSpool, lock: SlotLock): ReportSpool {
+function releasingOnClose(spool: ReportSpool, lock: SlotKeeper): ReportSpool {
   return {
     append: (report) => {
       spool.append(report);
@@ -122,7 +126,8 @@ function releasingOnClose(spool: ReportSpool, lock: SlotLock): ReportSpool {
     async close() {
       await spool.close();
       // No entry waits and no segment is left (an acknowledged one not yet deleted still needs the cursor).
-      const empty = spool.pending === 0 && (await listSegmentIds(lock.dir).catch(() => [0])).length === 0;
+      // A slot lost with data_dir (another process may hold it now) is not ours to clean.
+      const empty = spool.pending === 0 && (await lock.held()) && (await listSegmentIds(lock.dir).catch(() => [0])).length === 0;
       if (empty) await rm(join(lock.dir, 'ack'), { force: true });
       await lock.release();
       // Nothing left to replay: leave no directory behind (a slot or partition still in use is not empty).

@@ -1,57 +1,23 @@
 import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
-import type { SpoolMetrics } from '../../contract/spool-metrics.js';
-import type { Logger } from '../../observe/logger.js';
-import type { VerdictReport } from '../verdict-client.js';
 import { writeAckCursor } from './ack-cursor.js';
 import { OWNER_ONLY_DIR, OWNER_ONLY_FILE } from './owner-only.js';
 import { encodeRecord } from './record-frame.js';
 import { SEGMENT_MAGIC, segmentPath } from './segment-file.js';
 import { framesOfDeleted } from './deleted-segment.js';
-import { readSegment, type SpooledReport } from './segment-reader.js';
+import { segmentBytesFor, type ReportSpool, type ReportSpoolOptions } from './report-spool-contract.js';
+import { startOver } from './start-over.js';
+import { readPending } from './segment-reader.js';
 import { encodeEntry } from './spool-entry.js';
 import { recoverSpool } from './spool-recovery.js';
-import { HEADER_BYTES, type SegmentState, type SpoolPosition } from './segment-table.js';
+import { HEADER_BYTES, type SegmentState } from './segment-table.js';
 import { createWriteErrorLog } from './write-error-log.js';
 
 export type { SpoolPosition } from './segment-table.js';
 export type { SpooledReport } from './segment-reader.js';
+export { segmentBytesFor, type ReportSpool, type ReportSpoolOptions } from './report-spool-contract.js';
 
-export interface ReportSpoolOptions {
-  /** The slot directory, locked by the caller. */
-  readonly dir: string;
-  readonly maxBytes: number;
-  /** Appends are written at once (one write per event-loop turn) and fsynced at least this often. */
-  readonly flushIntervalMs: number;
-  readonly logger: Logger;
-  readonly metrics: SpoolMetrics;
-}
-
-export interface ReportSpool {
-  /** Queues a report for the next batched write. Never throws, never waits. */
-  append(report: VerdictReport): void;
-  /** Written, unacknowledged entries after `after` (from the ack cursor when null), oldest first. */
-  readAfter(after: SpoolPosition | null, max: number): Promise<SpooledReport[]>;
-  /** False once the entry was acknowledged or dropped for the size bound. */
-  isPending(position: SpoolPosition): boolean;
-  /** The control plane has everything up to and including this entry. */
-  ackThrough(position: SpoolPosition): void;
-  /** Entries not acknowledged yet (written or queued). */
-  readonly pending: number;
-  readonly bytes: number;
-  /** Resolves once everything appended before the call is written and synced. */
-  flush(): Promise<void>;
-  /** `listener` runs after each write that added entries; returns the unsubscribe. */
-  onWritten(listener: () => void): () => void;
-  close(): Promise<void>;
-}
-
-/** Segments: an eighth of the bound (so dropping the oldest frees little), between 4 KiB and 8 MiB. */
 /** A failed write (full or read-only disk) is retried after this long: at once, it kept a core busy. */
 const WRITE_RETRY_MS = 1000;
-
-export function segmentBytesFor(maxBytes: number): number {
-  return Math.max(4096, Math.min(8 * 1024 * 1024, Math.floor(maxBytes / 8)));
-}
 
 /**
  * The durable report spool of one slot directory: append-only segment files of framed records,
@@ -61,7 +27,8 @@ export function segmentBytesFor(maxBytes: number): number {
  * (each counted as dropped `unreadable`), every intact record kept.
  */
 export async function openReportSpool(options: ReportSpoolOptions): Promise<ReportSpool> {
-  const { dir, logger, metrics } = options;
+  const { logger, metrics } = options;
+  let dir = options.dir;
   await mkdir(dir, { recursive: true, mode: OWNER_ONLY_DIR });
   const table = await recoverSpool(dir, logger, metrics);
   const segmentBytes = segmentBytesFor(options.maxBytes);
@@ -79,6 +46,9 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
   let retryTimer: NodeJS.Timeout | null = null;
   let syncQueued = false;
   let closed = false;
+  /** The slot directory is new (see options.hold): the next write or sync starts over there first. */
+  let startOverDue = false;
+  let generation = 0;
 
   if (table.pending > 0) logger.info({ pending: table.pending, bytes: table.bytes }, 'spool recovered: spooled actions wait for the control plane');
 
@@ -134,7 +104,37 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
     return handle;
   }
 
+  /** Asks options.hold whether the slot is still ours; made again or moved, the spool must start over there. */
+  async function checkSlot(): Promise<void> {
+    if (options.hold === undefined) return;
+    const held = await options.hold();
+    dir = held.dir;
+    // Once per new directory, however many callers waited for the same answer.
+    if (held.generation !== generation) startOverDue = true;
+    generation = held.generation;
+  }
+
+  /** checkSlot, then the start over it called for (in the chain only: never beside a write). */
+  async function ensureSlot(): Promise<void> {
+    await checkSlot();
+    if (!startOverDue) return;
+    startOverDue = false;
+    for (const handle of handles.values()) dirty.delete(handle);
+    doomed.length = 0; // files of the old directory: not ours to delete (another process may hold it)
+    mustTruncate.clear();
+    cursorDirty = true;
+    await startOver(table, handles, segmentBytes, logger, metrics);
+  }
+
   async function writeQueuedFrames(): Promise<void> {
+    try {
+      // A file to open: first make sure the directory is still this proxy's slot.
+      if (startOverDue || table.segments.some((segment) => segment.queued.length > 0 && !handles.has(segment.id))) await ensureSlot();
+    } catch (error) {
+      writeErrors.failed(error, 'write');
+      retryLater();
+      return;
+    }
     let entries = 0;
     for (const segment of [...table.segments]) {
       if (segment.queued.length === 0) continue;
@@ -200,6 +200,14 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
     }
     dirty.clear();
     await rescueDeleted();
+    if (cursorDirty || doomed.length > 0 || startOverDue) {
+      try {
+        await ensureSlot();
+      } catch (error) {
+        writeErrors.failed(error, 'ack cursor');
+        return;
+      }
+    }
     const last = table.segments[table.segments.length - 1];
     for (const [id, handle] of handles) {
       if (id === last?.id && !doomed.includes(id)) continue;
@@ -257,16 +265,13 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
       schedule();
     },
     async readAfter(after, max) {
-      const out: SpooledReport[] = [];
-      const cursor = table.cursor;
-      const from = after !== null && table.isPending(after) ? after : null;
-      for (const segment of table.segments) {
-        if (out.length >= max) break;
-        if (segment.id < (from?.segment ?? cursor.segment)) continue;
-        const offset = from !== null && segment.id === from.segment ? from.end : segment.id === cursor.segment ? cursor.offset : HEADER_BYTES;
-        out.push(...(await readSegment(dir, segment, offset, max - out.length)));
+      // Never read another process's files; once the spool must start over, read after it did.
+      await checkSlot();
+      if (startOverDue) {
+        schedule();
+        return [];
       }
-      return out;
+      return readPending(dir, table, after, max);
     },
     isPending: (position) => table.isPending(position),
     ackThrough(position) {

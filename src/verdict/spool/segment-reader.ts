@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import type { VerdictReport } from '../verdict-client.js';
 import { scanRecords } from './record-frame.js';
 import { segmentPath } from './segment-file.js';
-import type { SegmentState, SpoolPosition } from './segment-table.js';
+import { HEADER_BYTES, type SegmentState, type SegmentTable, type SpoolPosition } from './segment-table.js';
 import { decodeEntry } from './spool-entry.js';
 
 /** An entry read back for replay; `report` is null when its bytes no longer decode. */
@@ -40,3 +40,16 @@ export async function readSegment(dir: string, segment: SegmentState, offset: nu
   });
 }
 
+/** Written, unacknowledged entries of the spool in `dir` after `after` (from the ack cursor when null), oldest first. */
+export async function readPending(dir: string, table: SegmentTable, after: SpoolPosition | null, max: number): Promise<SpooledReport[]> {
+  const out: SpooledReport[] = [];
+  const cursor = table.cursor;
+  const from = after !== null && table.isPending(after) ? after : null;
+  for (const segment of table.segments) {
+    if (out.length >= max) break;
+    if (segment.id < (from?.segment ?? cursor.segment)) continue;
+    const offset = from !== null && segment.id === from.segment ? from.end : segment.id === cursor.segment ? cursor.offset : HEADER_BYTES;
+    out.push(...(await readSegment(dir, segment, offset, max - out.length)));
+  }
+  return out;
+}

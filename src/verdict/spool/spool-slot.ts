@@ -20,6 +20,8 @@ const heldHere = new Set<string>();
 
 export interface SlotLock {
   readonly dir: string;
+  /** False once the lock file is gone (removed with data_dir) or is another process's. */
+  held(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -38,6 +40,23 @@ export async function acquireSlot(partition: string): Promise<SlotLock> {
   throw new Error(`all ${MAX_SLOTS} spool slots of ${partition} are held by running proxies`);
 }
 
+/** A slot directory this call creates (so nothing is in it but its lock), locked. Rejects when every slot exists. */
+export async function acquireNewSlot(partition: string): Promise<SlotLock> {
+  await mkdir(partition, { recursive: true, mode: OWNER_ONLY_DIR });
+  for (let slot = 0; slot < MAX_SLOTS; slot += 1) {
+    const dir = join(partition, `slot-${slot}`);
+    try {
+      await mkdir(dir, { mode: OWNER_ONLY_DIR });
+    } catch (error) {
+      if (isCode(error, 'EEXIST')) continue;
+      throw error;
+    }
+    const lock = await tryLock(dir);
+    if (lock !== null) return lock;
+  }
+  throw new Error(`all ${MAX_SLOTS} spool slots of ${partition} are in use`);
+}
+
 /** Slots of the partition other than `own` whose owner is gone, now locked by us (to adopt their entries). */
 export async function claimAbandoned(partition: string, own: string): Promise<SlotLock[]> {
   const claimed: SlotLock[] = [];
@@ -50,7 +69,8 @@ export async function claimAbandoned(partition: string, own: string): Promise<Sl
   return claimed;
 }
 
-async function tryLock(dir: string): Promise<SlotLock | null> {
+/** The lock of `dir` (made if missing), or null while a running process holds it. */
+export async function tryLock(dir: string): Promise<SlotLock | null> {
   // A proxy closing with an empty spool removes its slot directory: if that happens under us, again.
   for (let attempt = 0; ; attempt += 1) {
     try {
@@ -73,7 +93,7 @@ async function tryLockOnce(dir: string): Promise<SlotLock | null> {
         // link() fails when the lock exists: creation and content are one atomic step.
         await link(temp, lockPath);
         heldHere.add(token);
-        return { dir, release: () => release(lockPath, token) };
+        return { dir, held: () => holds(lockPath, token), release: () => release(lockPath, token) };
       } catch (error) {
         if (!isCode(error, 'EEXIST')) throw error;
       }
@@ -90,6 +110,15 @@ async function tryLockOnce(dir: string): Promise<SlotLock | null> {
     return null;
   } finally {
     await rm(temp, { force: true });
+  }
+}
+
+async function holds(lockPath: string, token: string): Promise<boolean> {
+  try {
+    const [, , holder] = (await readFile(lockPath, 'utf8')).trim().split(' ');
+    return holder === token;
+  } catch {
+    return false;
   }
 }
 
