@@ -3,7 +3,7 @@ import { writeAckCursor } from './ack-cursor.js';
 import { OWNER_ONLY_DIR, OWNER_ONLY_FILE } from './owner-only.js';
 import { encodeRecord } from './record-frame.js';
 import { SEGMENT_MAGIC, segmentPath } from './segment-file.js';
-import { framesOfDeleted } from './deleted-segment.js';
+import { rescueLost } from './lost-segment.js';
 import { segmentBytesFor, type ReportSpool, type ReportSpoolOptions } from './report-spool-contract.js';
 import { startOver } from './start-over.js';
 import { readPending } from './segment-reader.js';
@@ -128,6 +128,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
 
   async function writeQueuedFrames(): Promise<void> {
     try {
+      await rescue(true); // appends must land where the spool will read them back
       // A file to open: first make sure the directory is still this proxy's slot.
       if (startOverDue || table.segments.some((segment) => segment.queued.length > 0 && !handles.has(segment.id))) await ensureSlot();
     } catch (error) {
@@ -163,24 +164,15 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
     }
   }
 
-  /** The entries of a segment file deleted under us go to a new file (framesOfDeleted); counted and logged. */
-  async function rescueDeleted(): Promise<void> {
-    for (const [id, handle] of handles) {
-      const segment = table.find(id);
-      if (segment === undefined) continue;
-      const from = table.cursor.segment === id ? table.cursor.offset : HEADER_BYTES;
-      const frames = await framesOfDeleted(handle, segment, from);
-      if (frames === null) continue;
-      handles.delete(id);
-      mustTruncate.delete(id);
-      await handle.close().catch(() => undefined);
-      table.forget(id);
-      cursorDirty = true;
-      for (const frame of frames) table.append(frame, segmentBytes);
-      logger.error({ code: 'KZP_ERR_SPOOL', segment: segmentPath(dir, id), moved: frames.length }, 'spool segment was deleted while in use: its spooled actions are written to a new one');
-      enforceBound();
-      schedule();
-    }
+  /** Segments deleted or cut short under us go to new files (rescueLost); their old files are deleted. */
+  async function rescue(queuedOnly: boolean): Promise<void> {
+    const moved = await rescueLost(table, handles, { dir, segmentBytes, logger, metrics, queuedOnly });
+    if (moved.length === 0) return;
+    for (const id of moved) mustTruncate.delete(id);
+    doomed.push(...moved);
+    cursorDirty = true;
+    enforceBound();
+    schedule();
   }
 
   function retryLater(): void {
@@ -199,7 +191,7 @@ export async function openReportSpool(options: ReportSpoolOptions): Promise<Repo
       });
     }
     dirty.clear();
-    await rescueDeleted();
+    await rescue(false);
     if (cursorDirty || doomed.length > 0 || startOverDue) {
       try {
         await ensureSlot();

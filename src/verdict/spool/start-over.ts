@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { SpoolMetrics } from '../../contract/spool-metrics.js';
 import type { Logger } from '../../observe/logger.js';
-import { framesThrough } from './deleted-segment.js';
+import { framesThrough } from './lost-segment.js';
 import { HEADER_BYTES, type SegmentTable } from './segment-table.js';
 
 /**
@@ -23,9 +23,11 @@ export async function startOver(table: SegmentTable, handles: Map<number, FileHa
     frames.push(...kept);
     table.forget(segment.id);
   }
-  for (const handle of handles.values()) await handle.close().catch(() => undefined);
-  handles.clear();
+  // Appended again before any other await, so an append meanwhile stays behind them.
   for (const frame of frames) table.append(frame, segmentBytes);
+  const open = [...handles.values()];
+  handles.clear();
+  for (const handle of open) await handle.close().catch(() => undefined);
   if (lost > 0) {
     metrics.dropped('unreadable', lost);
     logger.warn({ code: 'KZP_ERR_SPOOL', dropped: lost, kept: frames.length }, 'spooled actions lost with the removed spool directory: dropped them, kept the rest');
