@@ -183,6 +183,8 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
     if (batch.length === 0) {
       // Entries written while reading would not wake a pause that starts after them: read again.
       if (written !== seen) return;
+      // Nor would a replay that failed while reading (nothing in flight is left to wake it): recover.
+      if (failing()) return;
       await (inFlight.size > 0 ? Promise.race(inFlight) : pause(null, true));
       return;
     }
