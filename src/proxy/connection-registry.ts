@@ -28,8 +28,13 @@ export interface ConnectionContext {
   refused: boolean;
   /** node:http's pipelined requests on this connection (request-pipeline.ts), from the first one on. */
   pipeline: RequestPipeline | null;
-  /** The fast lane handed node:http a head it had begun, and times it (lane-connection.ts) until node:http's 'request' clears this. */
+  /** A head node:http is to parse is awaited (handed-head.ts): handed over by the fast lane, or begun at a drain's start. */
   headHandedOver: boolean;
+  /**
+   * How many awaited heads node:http has taken (headArrived): a head the fast lane handed over is
+   * timed by the lane only until the first, never the next one awaited on the connection (a drain's).
+   */
+  headsArrived: number;
   /** node:http's path: an answer said `Connection: close` (closing-response.ts); no later request is relayed. */
   closing: boolean;
   /** A destination connection authenticated for this client connection alone (NTLM, Negotiate; pinned-origin.ts). */
@@ -50,6 +55,7 @@ class AdmittedConnection implements ConnectionContext {
   refused = false;
   pipeline: RequestPipeline | null = null;
   headHandedOver = false;
+  headsArrived = 0;
   closing = false;
   pinned: PinnedOrigin | null = null;
   pinnedVia: PinnedVia | null = null;

@@ -22,6 +22,7 @@ export function awaitHead(conn: ConnectionContext, socket: Socket, lifecycle: Li
 export function headArrived(conn: ConnectionContext, lifecycle: Lifecycle): void {
   if (!conn.headHandedOver) return;
   conn.headHandedOver = false;
+  conn.headsArrived++;
   lifecycle.headEnded();
 }
 

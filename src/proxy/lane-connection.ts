@@ -27,6 +27,8 @@ export class LaneConnection {
   #idleEntry: LinkedEntry<LaneConnection> | null = null;
   #waitingEntry: LinkedEntry<LaneConnection> | null = null;
   #handedOverEntry: LinkedEntry<LaneConnection> | null = null;
+  /** The connection's headsArrived when the lane handed over a head it times: that head's, not a later one's. */
+  #handedArrivals = 0;
   /** When the head being waited for started (performance.now()), while waiting. */
   #waitingSince = 0;
   /** The client sent its FIN. */
@@ -77,8 +79,9 @@ export class LaneConnection {
     this.#handedOverEntry = null;
     const socket = this.#socket as Socket & { parser?: unknown };
     const conn = this.#proxy.registry.get(socket);
-    // No parser left: node:http took a CONNECT or an upgrade, whose head was complete.
-    if (!conn.headHandedOver || socket.destroyed || socket.parser === null || socket.parser === undefined) return;
+    // Arrived (a head awaited since, a drain's, is not the lane's to time), or no parser left:
+    // node:http took a CONNECT or an upgrade, whose head was complete.
+    if (!conn.headHandedOver || conn.headsArrived !== this.#handedArrivals || socket.destroyed || socket.parser === null || socket.parser === undefined) return;
     headArrived(conn, this.#proxy.lifecycle);
     this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), socket);
   }
@@ -246,6 +249,7 @@ export class LaneConnection {
 
   /** Rare (a head trickled in, then found not lean): timed from its start until node:http's 'request' clears the mark. */
   #timeHandedHead(since: number): void {
+    this.#handedArrivals = this.#proxy.registry.get(this.#socket).headsArrived;
     this.#waitingSince = since;
     this.#handedOverEntry = this.#lane.handedOver.add(this);
     this.#lane.waitingStarted();

@@ -112,6 +112,37 @@ describe('SIGTERM with a request head half sent', () => {
     expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
   });
 
+  it('a head the fast lane handed over, timed and served, does not time the next head begun before the signal: no early 408', async () => {
+    origin = await startHoldingOrigin();
+    serve = await serveWithDrain('20s', 'header_timeout: 2s');
+    const proxy = serve;
+    const host = `127.0.0.1:${String(origin.port)}`;
+    const kept = await RawClient.open(proxy.port);
+    // Half a head the lane cannot take (its method): handed to node:http, timed by the lane from the connection's start.
+    kept.write(`M-SEARCH http://${host}/first HTTP/1.1\r\nHo`);
+    // Served after the half head was sent: the proxy has read it (and handed it over) by then.
+    await connectBefore(proxy.port, origin.port, []);
+    kept.write(`st: ${host}\r\n\r\n`);
+    expect(await kept.readResponse()).toMatchObject({ status: 200, body: 'ok' });
+    // The next head, begun on node:http's connection: from the signal on only the drain's deadline bounds it.
+    kept.write(`GET http://${host}/next HTTP/1.1\r\nHo`);
+    // A lane head begun now, half sent: its 408 (header_timeout after now) comes after the first head's would have.
+    const { clients } = await connectBefore(proxy.port, origin.port, [`GET http://${host}/clock HTTP/1.1\r\nHo`]);
+    const [clock] = clients as [RawClient];
+
+    proxy.child.kill('SIGTERM');
+    await proxy.waitFor((line) => line['msg'] === 'draining');
+    expect((await clock.readResponse()).status).toBe(408);
+
+    // Nothing answered the next head meanwhile (a 408 would be read first): the first head's deadline is not the next one's.
+    kept.write(`st: ${host}\r\n\r\n`);
+    const answer = await kept.readResponse();
+    expect(answer).toMatchObject({ status: 200, body: 'ok' });
+    expect(answer.headers['connection']).toBe('close');
+    expect(await exitOf(proxy)).toBe(0);
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
+  });
+
   it('header_timeout still answers a head that never completes: 408, and the drain ends there', async () => {
     origin = await startHoldingOrigin();
     serve = await serveWithDrain('20s', 'header_timeout: 1s');
