@@ -172,8 +172,10 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       closing ??= (async () => {
         // Readiness fails first, so an orchestrator stops sending before the drain begins.
         observability.readiness.markDraining();
-        logger.info({ drain_timeout_ms: config.limits.drainTimeoutMs, open_tunnels: server.activeTunnels, in_flight: server.inFlight }, 'draining');
         const drained = server.close(closeOptions);
+        // Counted once close() has taken what its drain waits for: heads arriving on connections
+        // node:http parses are in flight from there (handed-head.ts), idle connections closed.
+        logger.info({ drain_timeout_ms: config.limits.drainTimeoutMs, open_tunnels: server.activeTunnels, in_flight: server.inFlight }, 'draining');
         // server.close() has stopped every listener accepting by the time it returns; the drain goes on.
         observability.readiness.markNotListening();
         await drained;

@@ -94,7 +94,10 @@ export interface ProxyServer {
   readonly activeConnections: number;
   /** Tunnels open now (CONNECT after its 200, spliced upgrades, redirected TLS). */
   readonly activeTunnels: number;
-  /** Exchanges in flight now: requests not yet answered in full, tunnels and upgrades being set up. */
+  /**
+   * Exchanges in flight now: requests not yet answered in full, tunnels and upgrades being set up,
+   * and requests whose head is awaited (a fast-lane connection's, one a drain waits for: lifecycle.ts).
+   */
   readonly inFlight: number;
   /** The plain-HTTP destination pools now (read at /metrics scrapes). */
   readonly originPool: OriginPoolStats;
