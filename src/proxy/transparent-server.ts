@@ -10,6 +10,7 @@ import { refuseByFirstByte } from './first-byte-refusal.js';
 import type { ProxyContext } from './proxy-context.js';
 import { reportRefused } from './exchange-events.js';
 import { errorRefusal, type Refusal } from './refusal.js';
+import { awaitHead, headArrived } from './handed-head.js';
 import { headerCheckInterval } from './header-check-interval.js';
 import { toAbsoluteForm } from './redirected-target.js';
 import { refuseRedirect } from './transparent-refusal.js';
@@ -66,6 +67,8 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   const onUpgrade = options.upgradeHandler(parserHandOff(server));
   server.timeout = options.idleTimeoutMs;
   const onRequest: RequestHandler = (req, res) => {
+    // The head awaited since the sniff (installSniffer) is in, refused or not.
+    headArrived(proxy.registry.get(req.socket), proxy.lifecycle);
     const failure = toAbsoluteForm(req);
     if (failure !== null) {
       proxy.registry.get(req.socket).log.warn({ code: NO_DESTINATION.code, reason: failure }, 'refused');
@@ -115,13 +118,22 @@ function refuseHead(proxy: ProxyContext, socket: Duplex, refusal: Refusal, reaso
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
 
-/** Puts the first-flight sniff in front of the http.Server's own connection listener. */
+/**
+ * Puts the first-flight sniff in front of the http.Server's own connection listener. A connection
+ * whose first flight is awaited is in flight for a drain (Lifecycle.headBegun), as a new connection
+ * on the proxy port is: its request or ClientHello may be on its way. Its sniff ends the wait (the
+ * header timeout bounds it), an HTTP head going on as one node:http awaits (handed-head.ts).
+ */
 function installSniffer(server: Server, proxy: ProxyContext, limits: SniffLimits): void {
   const http = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     const conn = proxy.registry.get(socket);
+    proxy.lifecycle.headBegun();
     void sniffFirstFlight(socket, limits).then((sniffed) => {
+      if (sniffed.kind === 'http') awaitHead(conn, socket, proxy.lifecycle);
+      // Checked for a drain's end after this run: a tunnel's begin() below comes first.
+      proxy.lifecycle.headEnded();
       switch (sniffed.kind) {
         case 'http':
           socket.unshift(sniffed.bytes);

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHoldingOrigin, type HoldingOrigin } from '../../helpers/holding-origin.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli-process.js';
+
+/**
+ * SIGTERM on a `serve` with a transparent listener: a redirected connection accepted before the
+ * signal whose first flight (a request head, a ClientHello) has not come, or not all of it, is in
+ * flight for the drain, as a connection on the proxy port is (README, Admin and readiness): the
+ * drain waits for it, and its request is served with `Connection: close`.
+ */
+
+let serve: ServeProcess | undefined;
+let origin: HoldingOrigin | undefined;
+
+afterEach(async () => {
+  serve?.child.kill('SIGKILL');
+  await origin?.close();
+  serve = undefined;
+  origin = undefined;
+});
+
+function exitOf(proxy: ServeProcess): Promise<number | null> {
+  const child = proxy.child;
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', resolve));
+}
+
+describe('SIGTERM with a redirected connection whose first flight is still to come', () => {
+  it.each([
+    ['nothing sent yet', ''],
+    ['half its request line sent', 'GE'],
+  ])('%s: the request completed after the signal is served, and the drain ends with it', async (_name, before) => {
+    origin = await startHoldingOrigin();
+    const config = writeFile(tempDir(), 'drain.yaml', 'limits: { drain_timeout: 20s }\n');
+    serve = await startServe(['--config', config, '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '127.0.0.0/8', '--transparent', '127.0.0.1:0']);
+    const proxy = serve;
+    const listening = await proxy.waitFor((line) => line['msg'] === 'listening');
+    const port = Number(String(listening['transparent']).split(':').pop());
+    const host = `127.0.0.1:${String(origin.port)}`;
+    const waiting = await RawClient.open(port);
+    if (before !== '') waiting.write(before);
+    // Served after `waiting` was accepted (one listener accepts in order) and its bytes were read.
+    const other = await RawClient.open(port);
+    other.write(`GET /first HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    expect(await other.readResponse()).toMatchObject({ status: 200, body: 'ok' });
+
+    proxy.child.kill('SIGTERM');
+    const draining = await proxy.waitFor((line) => line['msg'] === 'draining');
+    expect(draining['in_flight']).toBe(1);
+    waiting.write(`${before === '' ? 'GE' : ''}T /late HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+
+    const answer = await waiting.readResponse();
+    expect(answer).toMatchObject({ status: 200, body: 'ok' });
+    expect(answer.headers['connection']).toBe('close');
+    expect(await exitOf(proxy)).toBe(0);
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
+  });
+});
