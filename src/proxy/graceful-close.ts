@@ -48,26 +48,27 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
   // promises it to readiness); resolves once every connection of theirs is gone.
   const closed = Promise.all(servers.map(stopAccepting));
   listeners.lane?.closeIdle();
-  // What node:http kept open holds a head arriving (or one still to come on a new connection): in flight.
-  awaitParsedHeads(proxy.registry, proxy.lifecycle);
   // node:http knows which connections are idle (a pipelined request keeps one busy): asked once
-  // per turn of the event loop in which exchanges ended, not once per exchange.
+  // per turn of the event loop in which exchanges (or answered requests' bodies) ended, not once each.
   let asked = false;
   const closeIdle = (): void => {
     asked = false;
     for (const server of servers) server.closeIdleConnections();
   };
+  const askIdle = (): void => {
+    if (asked) return;
+    asked = true;
+    setImmediate(closeIdle);
+  };
+  // What node:http kept open holds a head arriving (or one still to come on a new connection): in flight.
+  awaitParsedHeads(proxy.registry, proxy.lifecycle, askIdle);
   const startedAt = performance.now();
   const lifecycle = proxy.lifecycle;
   const ended = await lifecycle.drain({
     timeoutMs: drainTimeoutMs,
     waitForTunnels: options.waitForTunnels ?? true,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-    exchangeEnded: () => {
-      if (asked) return;
-      asked = true;
-      setImmediate(closeIdle);
-    },
+    exchangeEnded: askIdle,
   });
   const tunnels = lifecycle.openTunnels + lifecycle.quietCuts;
   const inflight = lifecycle.inflight;

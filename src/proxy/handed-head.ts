@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionContext, ConnectionRegistry } from './connection-registry.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -33,12 +34,17 @@ export function headArrived(conn: ConnectionContext, lifecycle: Lifecycle): void
  * one whose first has not come yet; node:http's own check for idle ones passed it over. Each is in
  * flight for the drain, as the fast lane's are, until node:http has its request or it is gone.
  * node:http stops timing heads once closed, so only the drain's deadline bounds these.
+ * One whose request was answered before its body was all in (the rest discarded) is not idle for
+ * node:http until that body ends: `bodyEnded` then asks node:http again, which closes it unless a
+ * next head has begun behind the body.
  */
-export function awaitParsedHeads(registry: ConnectionRegistry, lifecycle: Lifecycle): void {
+export function awaitParsedHeads(registry: ConnectionRegistry, lifecycle: Lifecycle, bodyEnded: () => void): void {
   registry.forEachOpen((socket, conn) => {
-    const parser = (socket as Socket & { parser?: unknown }).parser;
+    const parser = (socket as Socket & { parser?: { incoming?: IncomingMessage | null } | null }).parser;
     // No parser: the fast lane's connection (it counts its own), or a tunnel's (counted as one).
     if (parser === null || parser === undefined || conn.busy > 0 || socket.destroyed) return;
     awaitHead(conn, socket, lifecycle);
+    const body = parser.incoming;
+    if (body !== null && body !== undefined && !body.complete) body.once('end', bodyEnded);
   });
 }

@@ -145,6 +145,31 @@ describe('SIGTERM with a request head half sent', () => {
     expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
   });
 
+  it('a request answered before its body was all sent, the rest sent after the signal: closed once it is in, and the drain ends then', async () => {
+    origin = await startHoldingOrigin();
+    serve = await serveWithDrain('20s');
+    const proxy = serve;
+    const host = `127.0.0.1:${String(origin.port)}`;
+    const kept = await RawClient.open(proxy.port);
+    // The origin answers at the head, before the body's second half comes: a keep-alive answer.
+    kept.write(`POST http://${host}/early HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 10\r\n\r\n12345`);
+    const answer = await kept.readResponse();
+    expect(answer).toMatchObject({ status: 200, body: 'ok' });
+    expect(answer.headers['connection']).toBe('keep-alive');
+    const signalledAt = performance.now();
+
+    proxy.child.kill('SIGTERM');
+    await proxy.waitFor((line) => line['msg'] === 'draining');
+    expect(proxy.child.exitCode).toBeNull();
+    kept.write('67890');
+
+    // Nothing of a next request: idle once the body is in, closed as idle connections are.
+    await kept.closed;
+    expect(await exitOf(proxy)).toBe(0);
+    expect(performance.now() - signalledAt).toBeLessThan(10_000);
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
+  });
+
   it('header_timeout still answers a head that never completes: 408, and the drain ends there', async () => {
     origin = await startHoldingOrigin();
     serve = await serveWithDrain('20s', 'header_timeout: 1s');
