@@ -70,7 +70,9 @@ const REFUSES_REPORT: ReadonlySet<number> = new Set([400, 409, 413, 415, 422]);
 type Attempt =
   | { readonly kind: 'final'; readonly result: ControlPlaneResult }
   /** `retryAfterMs`: the answer's Retry-After, undefined without one (the retry then goes at once). */
-  | { readonly kind: 'retry'; readonly retryAfterMs: number | undefined; readonly error: KaizenProxyError };
+  | { readonly kind: 'retry'; readonly retryAfterMs: number | undefined; readonly error: KaizenProxyError }
+  /** No request slot before the deadline (request-slots.ts): nothing of this attempt was sent. */
+  | { readonly kind: 'unsent' };
 
 /** The exchange gave up after `last`: its Retry-After goes with the failure, for the spool replay. */
 function gaveUp(last: { readonly retryAfterMs: number | undefined; readonly error: KaizenProxyError }, error: KaizenProxyError = last.error): ControlPlaneResult {
@@ -155,7 +157,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   }
 
   function transportAttempt(error: unknown, phase: 'request' | 'body', deadline: Deadline): Attempt {
-    if (deadline.signal.aborted) return { kind: 'final', result: error instanceof RequestNotSent ? notSent() : timedOut() };
+    if (deadline.signal.aborted) return error instanceof RequestNotSent ? { kind: 'unsent' } : { kind: 'final', result: timedOut() };
     const classified = classifyTransportError(error, phase);
     const reduced = failure(classified.code, `control plane ${phase === 'body' ? 'answer cut short' : 'unreachable'} (${classified.detail})`);
     return classified.retryable ? { kind: 'retry', retryAfterMs: undefined, error: reduced } : { kind: 'final', result: { ok: false, error: reduced } };
@@ -175,6 +177,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     const deadline = startDeadline(options.timeoutMs);
     try {
       const first = await attempt(payload, deadline, traffic);
+      if (first.kind === 'unsent') return notSent();
       if (first.kind === 'final') return first.result;
       const afterMs = first.retryAfterMs ?? 0;
       if (afterMs >= deadline.remaining()) {
@@ -189,6 +192,9 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
         }
       }
       const second = await attempt(payload, deadline, traffic);
+      // The retry never got a request slot: the failure of the attempt that was sent stands, with
+      // its Retry-After, as when a retry does not fit the deadline (not "not sent": one was).
+      if (second.kind === 'unsent') return gaveUp(first);
       return second.kind === 'final' ? second.result : gaveUp(second);
     } finally {
       deadline.dispose();

@@ -21,11 +21,11 @@ function failure(result: ControlPlaneResult | PolicyFetchResult): { readonly cod
   return { code: result.error.code, message: result.error.message };
 }
 
-/** Every slot of `client` held by a policy fetch that hangs until `stop` aborts. */
-async function holdEverySlot(client: ControlPlaneClient, stop: AbortSignal): Promise<Promise<unknown>[]> {
+/** `count` (every one by default) of the slots of `client` held by a policy fetch that hangs until `stop` aborts. */
+async function holdEverySlot(client: ControlPlaneClient, stop: AbortSignal, count = SLOTS): Promise<Promise<unknown>[]> {
   fixture.cp.routeWith('/v1/policy', reply.hang());
-  const held = Array.from({ length: SLOTS }, (_, i) => client.fetchPolicies(`holder-${i}`, null, 60_000, stop));
-  await fixture.cp.waitForRequests(SLOTS);
+  const held = Array.from({ length: count }, (_, i) => client.fetchPolicies(`holder-${i}`, null, 60_000, stop));
+  await fixture.cp.waitForRequests(count);
   return held;
 }
 
@@ -52,6 +52,28 @@ describe('control-plane client: a request that never got a request slot', () => 
       fixture.cp.respondWith(reply.hang());
       expect(failure(await client.send(REPORT))).toEqual({ code: 'KZP_ERR_CONTROL_PLANE_TIMEOUT', message: `control plane did not answer within ${DEADLINE_MS}ms` });
       expect(fixture.cp.requests.filter((request) => request.path === '/v1/verdicts')).toHaveLength(1);
+    } finally {
+      stop.abort();
+      await client.close();
+    }
+  });
+
+  it('a retry that never got a slot keeps the failure of the attempt that was sent: not "not sent", its Retry-After kept', async () => {
+    const client = createControlPlaneClient({ url: fixture.cp.url, apiKey: API_KEY, timeoutMs: DEADLINE_MS, logger: fixture.logs.logger });
+    const stop = new AbortController();
+    try {
+      const held = await holdEverySlot(client, stop.signal, SLOTS - 1);
+      fixture.cp.respondWith(reply.tooMany('0'));
+      // The verdict takes the last slot; a policy fetch queued behind it takes that slot once its 429 is read.
+      const verdict = client.send(REPORT);
+      const queued = client.fetchPolicies('queued', null, 60_000, stop.signal);
+      const result = await verdict;
+      expect(fixture.cp.requests.filter((request) => request.path === '/v1/verdicts')).toHaveLength(1);
+      expect(failure(result)).toEqual({ code: 'KZP_ERR_CONTROL_PLANE_HTTP', message: 'control plane answered 429' });
+      // Its Retry-After goes with it, for the spool replay to honour.
+      expect(result).toMatchObject({ ok: false, retryAfterMs: 0 });
+      stop.abort();
+      await Promise.all([...held, queued]);
     } finally {
       stop.abort();
       await client.close();
