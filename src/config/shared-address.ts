@@ -1,4 +1,5 @@
-import { formatIp, parseIp } from '../net/ip-address.js';
+import { embeddingOf } from '../net/embedded-ipv4.js';
+import { formatIp, formatIpv4, parseIp } from '../net/ip-address.js';
 import { formatHostPort, type HostPort } from './host-port.js';
 import type { FileConfig } from './schema.js';
 import { DEFAULTS } from './where-is.js';
@@ -45,7 +46,8 @@ const LOCALHOST: readonly Address[] = [
  * the start has called the control plane and bound the first, so it is caught here, at load, naming
  * both keys (`whereOf` says where the earlier one came from, DEFAULTS when left to its default).
  * Port 0 gets a port of its own per listener. A wildcard address takes every address of its family
- * (`::` both, dual-stack); `localhost` counts as 127.0.0.1 and ::1, and so does a transparent
+ * (`::` both, dual-stack); an IPv4-mapped address (`::ffff:127.0.0.1`) counts as its IPv4 form,
+ * which its bind takes; `localhost` counts as 127.0.0.1 and ::1, and so does a transparent
  * listener on 127.0.0.1 (its IPv6 twin on ::1, for ip6tables' redirects); other names are compared
  * as written, never resolved.
  */
@@ -78,8 +80,10 @@ export function sharedAddressIssues(file: FileConfig, whereOf: (path: readonly s
 function canonical({ host }: HostPort): { readonly host: string; readonly addresses: readonly Address[] } {
   const ip = parseIp(host);
   if (ip !== undefined) {
-    const address = { host: formatIp(ip), family: ip.family };
-    return { host: address.host, addresses: [address] };
+    const shown = formatIp(ip);
+    // ::ffff:a.b.c.d binds a.b.c.d itself (::ffff:0.0.0.0 every IPv4 address): compared as that.
+    if (ip.family === 6 && embeddingOf(ip.words) === 'mapped') return { host: shown, addresses: [{ host: formatIpv4(ip.words[3]), family: 4 }] };
+    return { host: shown, addresses: [{ host: shown, family: ip.family }] };
   }
   const name = host.toLowerCase();
   return { host: name, addresses: name === 'localhost' || name === 'localhost.' ? LOCALHOST : [{ host: name, family: null }] };

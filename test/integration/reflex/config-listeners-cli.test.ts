@@ -102,6 +102,27 @@ describe('two listeners on one address', () => {
     expect(cp.requests).toEqual([]);
   });
 
+  it('counts an IPv4-mapped IPv6 address as its IPv4 form, since the bind takes that address', async () => {
+    const file = writeFile(dir, 'mapped.yaml', `listen: "[::ffff:127.0.0.1]:${port}"\nadmin: 127.0.0.1:${port}\n`);
+    const result = await runCli(['check-config', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`${HEADLINE}${file}:2: admin: 127.0.0.1:${port} overlaps listen's [::ffff:127.0.0.1]:${port} (${file}:1): each listener needs its own; give admin another port, or off\n`);
+
+    // The other way round, in capitals, and the mapped wildcard ::ffff:0.0.0.0 (every IPv4 address).
+    const capitals = await runCli(['check-config', writeFile(dir, 'plain.yaml', 'admin: off\n'), '--listen', `127.0.0.1:${port}`, '--transparent', `[::FFFF:127.0.0.1]:${port}`]);
+    expect(capitals.code).toBe(1);
+    expect(capitals.stderr).toBe(`${HEADLINE}flag --transparent: transparent: [::ffff:127.0.0.1]:${port} overlaps listen's 127.0.0.1:${port} (flag --listen): each listener needs its own; give transparent another port, or off\n`);
+    const wildcard = await runCli(['check-config', writeFile(dir, 'plain.yaml', 'admin: off\n'), '--listen', `[::ffff:0.0.0.0]:${port}`, '--unsafe-open-proxy', '--transparent', `127.0.0.2:${port}`]);
+    expect(wildcard.code).toBe(1);
+    expect(wildcard.stderr).toBe(`${HEADLINE}flag --transparent: transparent: 127.0.0.2:${port} overlaps listen's [::ffff:0.0.0.0]:${port} (flag --listen): each listener needs its own; give transparent another port, or off\n`);
+
+    const serve = await serveUntilListening(['-c', file], cleanEnv({ KAIZEN_API_KEY: 'kz_test_mapped', KAIZEN_API_URL: cp.url }));
+    expect(serve.listened).toBe(false);
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toBe(result.stderr);
+    expect(cp.requests).toEqual([]);
+  });
+
   it("counts a transparent listener on 127.0.0.1 as its [::1] twin's address too", async () => {
     const file = writeFile(dir, 'twin.yaml', `listen: 127.0.0.1:0\ntransparent: 127.0.0.1:${port}\nadmin: "[::1]:${port}"\n`);
     const result = await runCli(['check-config', file]);
@@ -124,6 +145,9 @@ describe('two listeners on one address', () => {
       ['--listen', `127.0.0.1:${port}`, '--admin', `[::1]:${port}`],
       // Only a transparent listener on 127.0.0.1 gets an IPv6 twin.
       ['--transparent', `127.0.0.2:${port}`, '--admin', `[::1]:${port}`],
+      // An IPv4-mapped address is IPv4: it leaves [::1] and another IPv4 address alone.
+      ['--listen', `[::ffff:127.0.0.1]:${port}`, '--admin', `[::1]:${port}`],
+      ['--listen', `[::ffff:127.0.0.1]:${port}`, '--admin', `127.0.0.2:${port}`],
     ]) {
       const result = await runCli(['check-config', writeFile(dir, 'ok.yaml', 'agent: ok\n'), ...args]);
       expect(result.code, args.join(' ')).toBe(0);
