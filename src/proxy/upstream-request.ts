@@ -18,6 +18,7 @@ import { upstreamErrorCode } from './upstream-error.js';
 import { failureCode } from './shutdown-cut.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { relayResponse } from './upstream-relay.js';
+import { DOUBLE_FRAMING, DOUBLE_FRAMING_MESSAGE, doubleFramed } from './double-framing.js';
 import { agentsThrough } from './pinned-upstream.js';
 import { routeRequest } from './upstream-route.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
@@ -74,7 +75,11 @@ export function sendUpstream(
       cutResponse(res, req.socket);
       return;
     }
-    tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
+    // An answer the direct path would relay, refused here: said so to the client and on the closed line.
+    const double = code === 'KZP_ERR_UPSTREAM_PROTOCOL' && doubleFramed(error);
+    if (double) tally.protocolError = DOUBLE_FRAMING;
+    const refusal = errorRefusal(code, double ? { target: target.authority, message: DOUBLE_FRAMING_MESSAGE } : { target: target.authority });
+    tally.status = refuseOnResponse(body, res, refusal, proxy.lifecycle.draining, proxy.lingerMs);
   };
 
   upstream.on('error', (error: Error) => {

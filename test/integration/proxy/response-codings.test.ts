@@ -20,6 +20,7 @@ const chunk = (text: string): string => `${text.length.toString(16)}\r\n${text}\
 
 const scripts: Readonly<Record<string, { readonly answer: string; readonly close?: boolean }>> = {
   '/clte': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nX-End: kept\r\n\r\n5\r\nhello\r\n0\r\n\r\n' },
+  '/tecl': { answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n' },
   '/cl-list': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok' },
   '/cl-twice': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok' },
   '/head-cl-list': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n' },
@@ -119,7 +120,7 @@ async function setUp(route: Route): Promise<{ proxy: StartedProxy; origin: HeadO
 }
 
 // Our parser frames Content-Length with Transfer-Encoding by the latter and takes a repeated
-// length; llhttp, the upstream proxy's client, refuses both (502), so these cases go direct only.
+// length; llhttp, the upstream proxy's client, refuses both (502, below), so these cases go direct only.
 describe.each([
   ['the fast lane', false],
   ['node:http', true],
@@ -162,6 +163,44 @@ describe.each([
     const notModified = await rawGet(set.proxy.port, 'GET', `${set.base}/not-modified`, '1.1', out);
     expect(notModified.head).toMatch(/^HTTP\/1\.1 304 Not Modified\r\n/);
     expect(lengths(notModified.head)).toEqual(['5']);
+  });
+});
+
+// node:http's parser (llhttp), the upstream proxy's client, refuses an answer with both framings
+// and destroys the socket with the bytes it read; only its whole insecure parser would take one
+// (src/proxy/double-framing.ts). The 502 says so, to the client and on the closed line.
+describe.each([
+  ['the fast lane', false],
+  ['node:http', true],
+] as const)('Content-Length with Transfer-Encoding through an upstream proxy, from %s', (_name, out) => {
+  it.each(['/clte', '/tecl'])('answers %s 502 KZP_ERR_UPSTREAM_PROTOCOL saying why, and keeps the client connection', async (path) => {
+    const { proxy, origin, base } = await setUp('upstream');
+    try {
+      const text = await rawExchange(
+        proxy.port,
+        `GET ${base}${path} HTTP/1.1\r\nHost: x\r\n${out ? 'Content-Length: 0\r\n' : ''}\r\nGET ${base}/cl-twice HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      const [first = '', second = ''] = text.split(/(?=HTTP\/1\.1 )/);
+      expect(first).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+      expect(first).toMatch(/\r\nX-Kaizen-Error: KZP_ERR_UPSTREAM_PROTOCOL\r\n/);
+      expect(JSON.parse(first.slice(first.indexOf('\r\n\r\n') + 4))).toEqual({
+        error: 'KZP_ERR_UPSTREAM_PROTOCOL',
+        message: 'The destination answered with both Transfer-Encoding and Content-Length, which the proxy relays only straight to the destination, not through upstream_proxy.',
+        target: base.slice('http://'.length),
+      });
+      expect(first).not.toContain('hello');
+      // The next request on the client's connection is answered (here 502 too: llhttp refuses a repeated length).
+      expect(second).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+      const closed = await proxy.logs.waitFor((line) => line.msg === 'closed');
+      expect(closed).toMatchObject({ status: 502, code: 'KZP_ERR_UPSTREAM_PROTOCOL', protocol_error: 'transfer_encoding_with_content_length' });
+      // Any other answer llhttp refuses keeps the generic text and no protocol_error.
+      const later = proxy.logs.lines.filter((line) => line.msg === 'closed');
+      expect(later[1]).toMatchObject({ status: 502, code: 'KZP_ERR_UPSTREAM_PROTOCOL' });
+      expect(later[1]?.['protocol_error']).toBeUndefined();
+      expect(second).toContain('"message":"The destination answered with something that is not valid HTTP."');
+    } finally {
+      await Promise.all([proxy.close(), origin.close()]);
+    }
   });
 });
 
