@@ -19,6 +19,7 @@ import { tunnelRedirectedTls } from './transparent-tls.js';
 import { inheritNoDelay } from '../net/listener-nodelay.js';
 import type { LimitRefusalLog } from './limit-refusal-log.js';
 import { parserHandOff, type ParserHandOff } from './parser-hand-off.js';
+import { timeSniffedHead } from './sniffed-head-deadline.js';
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -90,8 +91,9 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     refuseHead(proxy, socket, CONNECT_REFUSED, 'connect');
   });
-  server.on('clientError', createClientErrorHandler(proxy.registry, proxy.observer));
-  installSniffer(server, proxy, { timeoutMs: options.headerTimeoutMs, maxHeaderBytes: options.maxHeaderBytes });
+  const clientError = createClientErrorHandler(proxy.registry, proxy.observer);
+  server.on('clientError', clientError);
+  installSniffer(server, proxy, { timeoutMs: options.headerTimeoutMs, maxHeaderBytes: options.maxHeaderBytes }, clientError);
   // Redirected clients are the pod's own processes, from its own address: read and logged, as before.
   // A refused TLS client reads a TLS alert, not an HTTP answer it would take for a protocol failure.
   installConnectionGate(server, proxy.registry, options.connectionLimits, proxy.logger, {
@@ -124,11 +126,12 @@ type ConnectionListener = (this: Server, socket: Socket) => void;
  * on the proxy port is: its request or ClientHello may be on its way. Its sniff ends the wait (the
  * header timeout bounds it), an HTTP head going on as one node:http awaits (handed-head.ts).
  */
-function installSniffer(server: Server, proxy: ProxyContext, limits: SniffLimits): void {
+function installSniffer(server: Server, proxy: ProxyContext, limits: SniffLimits, clientError: (error: Error, socket: Socket) => void): void {
   const http = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     const conn = proxy.registry.get(socket);
+    const acceptedAt = performance.now();
     proxy.lifecycle.headBegun();
     void sniffFirstFlight(socket, limits).then((sniffed) => {
       if (sniffed.kind === 'http') awaitHead(conn, socket, proxy.lifecycle);
@@ -138,6 +141,8 @@ function installSniffer(server: Server, proxy: ProxyContext, limits: SniffLimits
         case 'http':
           socket.unshift(sniffed.bytes);
           for (const listener of http) listener.call(server, socket);
+          // One header_timeout for the whole head, the sniff's time included (node:http's starts now).
+          timeSniffedHead(conn, socket, proxy.lifecycle, { bytes: sniffed.bytes, acceptedAt, timeoutMs: limits.timeoutMs }, clientError);
           return;
         case 'http_timeout':
           // What node:http's own header timeout answers (client-error.ts), had it had the bytes.
