@@ -107,13 +107,16 @@ export function createTransparentServer(proxy: ProxyContext, options: Transparen
   return server;
 }
 
-/** A request head refused on its socket (an upgrade or a CONNECT): logged and counted like a refused request. */
+/** A request head refused on its socket (an upgrade or a CONNECT): logged and counted like a refused request, no longer in flight. */
 function refuseHead(proxy: ProxyContext, socket: Duplex, refusal: Refusal, reason: string): void {
   if (!(socket instanceof Socket)) {
     socket.destroy();
     return;
   }
-  proxy.registry.get(socket).log.warn({ code: refusal.code, reason }, 'refused');
+  const conn = proxy.registry.get(socket);
+  // Answered: the head awaited since the sniff is in, not in flight while the refusal's close lingers.
+  headArrived(conn, proxy.lifecycle);
+  conn.log.warn({ code: refusal.code, reason }, 'refused');
   reportRefused(proxy.observer, refusal.code, reason);
   refuseOnSocket(socket, refusal);
 }
