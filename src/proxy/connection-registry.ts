@@ -22,7 +22,7 @@ export interface ConnectionContext {
    * identity); '' when unknown, null when not read (see ConnectionRegistry.readClientAddresses).
    */
   readonly client: string | null;
-  /** Requests on this connection whose response is not finished (pipelining keeps several). */
+  /** Requests on this connection whose response is not finished (pipelining keeps several), a declined upgrade's answer being relayed included. */
   busy: number;
   /** The proxy already answered this connection on its own (a client error); ignore repeats. */
   refused: boolean;
@@ -163,8 +163,9 @@ export class ConnectionRegistry {
 
   /**
    * Closes every admitted socket still open (decrypted ones included); returns how many there were.
-   * One with a request in flight (`busy`) is reset first (reset-socket.ts: an intercepted session's
-   * CONNECT connection under it too): its response is cut, and one without a length would end
+   * One with a request in flight (`busy`: a declined upgrade's answer too) is reset first
+   * (reset-socket.ts: an intercepted session's CONNECT connection under it too): its response is
+   * cut, and one without a length would end
    * with the connection, a FIN passing part of its body for all of it. The others are destroyed.
    */
   destroyAll(): number {

@@ -73,7 +73,10 @@ class DeclinedRelay implements ResponseEvents {
   }
 
   start(head: Buffer, rest: Buffer): void {
-    const { client, upstream, proxy } = this.#setup;
+    const { client, upstream, proxy, conn } = this.#setup;
+    // An answer being relayed: a drain's cut resets the connection (ConnectionRegistry.destroyAll),
+    // since a FIN would end a close-delimited body as if it were complete.
+    conn.busy++;
     client.once('close', this.#onClientClose);
     this.#parser.expect(this.#setup.req.method ?? 'GET');
     this.#feed(head);
@@ -180,6 +183,7 @@ class DeclinedRelay implements ResponseEvents {
   #finish(code: ErrorCode | null): void {
     this.#done = true;
     const { proxy, conn, client, upstream, tally } = this.#setup;
+    conn.busy--;
     upstream.off('data', this.#onData);
     upstream.off('end', this.#onEnd);
     upstream.off('close', this.#onClose);

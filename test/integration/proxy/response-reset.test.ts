@@ -106,6 +106,31 @@ describe('a close-delimited response cut short by its destination', () => {
     expect(await ends).toBe('ECONNRESET');
   });
 
+  it('a declined WebSocket upgrade still relaying a close-delimited 401 at the drain deadline: the client reads a reset, the exchange logs KZP_ERR_SHUTDOWN', async () => {
+    // The body drips on past the deadline and never ends by itself.
+    const origin = await headOrigin((socket) => {
+      socket.write(`HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\n\r\n${PART}`);
+      const drip = setInterval(() => socket.write('.'), 20);
+      socket.once('close', () => {
+        clearInterval(drip);
+      });
+    });
+    toClose.push(() => origin.close());
+    const proxy = await proxyForTest({ limits: { drainTimeoutMs: 300 } });
+    const client = await RawClient.open(proxy.port);
+    const ends = howItEnds(client.socket);
+    const authority = `127.0.0.1:${String(origin.port)}`;
+    client.write(
+      `GET http://${authority}/ws HTTP/1.1\r\nHost: ${authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    expect(await client.readUntil(PART)).toMatch(/^HTTP\/1\.1 401 /);
+    await proxy.server.close();
+    // A FIN would end the close-delimited body there: what was relayed read as all of it.
+    expect(await ends).toBe('ECONNRESET');
+    expect(proxy.logs.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'deadline', in_flight_cut: 1 }));
+    expect(proxy.logs.lines.filter((line) => line.msg === 'closed')).toEqual([expect.objectContaining({ kind: 'upgrade', status: 401, code: 'KZP_ERR_SHUTDOWN' })]);
+  });
+
   it('python3 through a configured upstream proxy: the upstream resets mid-body, the client reads a reset', async () => {
     const { origin: upstream, answering } = await partialOrigin();
     const proxy = await proxyThroughUpstream(upstream.port);
