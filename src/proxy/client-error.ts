@@ -62,3 +62,8 @@ function clientErrorCode(error: Error): ErrorCode | null {
   if (code.startsWith('HPE_')) return 'KZP_ERR_BAD_REQUEST';
   return null;
 }
+
+/** An error as node:http's parser hands it to 'clientError' (`code` an HPE_ or ERR_HTTP_ one), for the fast lane's own. */
+export function parserError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}

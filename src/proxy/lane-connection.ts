@@ -4,6 +4,7 @@ import type { IdleWatch } from '../net/idle-sweep.js';
 import type { LinkedEntry } from '../net/linked-set.js';
 import type { RequestView } from './exchange-views.js';
 import type { FastLaneOptions, LaneSets } from './fast-lane.js';
+import { parserError } from './client-error.js';
 import { awaitHead, headArrived } from './handed-head.js';
 import { handleExchange } from './http-forward.js';
 import { LeanResponse } from './lean-response.js';
@@ -31,6 +32,8 @@ export class LaneConnection {
   #handedArrivals = 0;
   /** When the head being waited for started (performance.now()), while waiting. */
   #waitingSince = 0;
+  /** Waiting with no byte read yet (a new connection): Lifecycle.headBegun(true), which wrap mode's stop does not wait for. */
+  #silent = false;
   /** The client sent its FIN. */
   #ended = false;
 
@@ -70,7 +73,7 @@ export class LaneConnection {
 
   headTimedOut(): void {
     this.#detach();
-    this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), this.#socket);
+    this.#options.clientError(parserError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), this.#socket);
   }
 
   /** The head handed to node:http unfinished is due: 408, as node:http would answer, unless node:http has it by now. */
@@ -83,7 +86,7 @@ export class LaneConnection {
     // node:http took a CONNECT or an upgrade, whose head was complete.
     if (!conn.headHandedOver || conn.headsArrived !== this.#handedArrivals || socket.destroyed || socket.parser === null || socket.parser === undefined) return;
     headArrived(conn, this.#proxy.lifecycle);
-    this.#options.clientError(clientError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), socket);
+    this.#options.clientError(parserError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), socket);
   }
 
   // Listeners are the methods below, bound: a closure's optimized code lives only as long as one
@@ -116,7 +119,7 @@ export class LaneConnection {
     }
     this.#detach();
     // A head cut off by the FIN is a bad request, as node:http answers it; otherwise the client is done.
-    if (this.#buffer !== null) this.#options.clientError(clientError('HPE_INVALID_EOF_STATE', 'request head cut off'), this.#socket);
+    if (this.#buffer !== null) this.#options.clientError(parserError('HPE_INVALID_EOF_STATE', 'request head cut off'), this.#socket);
     else this.#socket.end();
   }
 
@@ -271,11 +274,14 @@ export class LaneConnection {
    * drain (Lifecycle.headBegun) until the head is in, timed out, or the connection gone.
    */
   #wait(): void {
-    if (this.#waitingEntry !== null) return;
-    this.#waitingSince = performance.now();
-    this.#waitingEntry = this.#lane.waiting.add(this);
-    this.#proxy.lifecycle.headBegun();
-    this.#lane.waitingStarted();
+    const silent = this.#buffer === null;
+    if (this.#waitingEntry === null) {
+      this.#waitingSince = performance.now();
+      this.#waitingEntry = this.#lane.waiting.add(this);
+      this.#proxy.lifecycle.headBegun(silent);
+      this.#lane.waitingStarted();
+    } else if (this.#silent && !silent) this.#proxy.lifecycle.firstBytes(); // a head begun, which any drain waits for
+    this.#silent = silent;
   }
 
   #leaveIdle(): void {
@@ -290,10 +296,6 @@ export class LaneConnection {
     if (this.#waitingEntry === null) return;
     this.#lane.waiting.delete(this.#waitingEntry);
     this.#waitingEntry = null;
-    this.#proxy.lifecycle.headEnded();
+    this.#proxy.lifecycle.headEnded(this.#silent);
   }
-}
-
-function clientError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
 }

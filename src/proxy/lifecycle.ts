@@ -8,8 +8,9 @@ export interface DrainOptions {
   readonly timeoutMs: number;
   /**
    * Wait for open tunnels too (a graceful shutdown); false (wrap mode, once its command is gone):
-   * for exchanges in flight and for spliced tunnels whose upload is still under way
-   * (SplicedTunnel.finishUpload), the others being cut.
+   * for exchanges in flight, heads begun and spliced tunnels whose upload is still under way
+   * (SplicedTunnel.finishUpload), the others being cut, and not for connections that have sent
+   * nothing yet (headBegun(true)): nobody is left to send on them.
    */
   readonly waitForTunnels: boolean;
   /** Aborted: the drain ends at once (a second SIGTERM or SIGINT). */
@@ -48,6 +49,8 @@ export class Lifecycle {
    * flight, and a connection accepted before the signal has its first request served.
    */
   #heads = 0;
+  /** Of the connections waiting for a head, those that have sent no byte yet (headBegun(true)). */
+  #silent = 0;
   #tunnels = 0;
   /**
    * Spliced tunnels not yet closed: a drain without waitForTunnels waits for their uploads, and
@@ -79,9 +82,14 @@ export class Lifecycle {
     return this.#cut;
   }
 
-  /** Exchanges in flight, and requests whose head is still arriving (headBegun). */
+  /** Exchanges in flight, and requests whose head is still arriving or still to come (headBegun). */
   get inflight(): number {
-    return this.#inflight + this.#heads;
+    return this.#inflight + this.#heads + this.#silent;
+  }
+
+  /** What a drain waits for of `inflight` (connections that have sent nothing only when it waits for tunnels). */
+  get inflightWaited(): number {
+    return this.#inflight + this.#heads + (this.#waitForTunnels ? this.#silent : 0);
   }
 
   get openTunnels(): number {
@@ -107,8 +115,16 @@ export class Lifecycle {
    * A connection waits for a request head (a new connection, or the next head begun on a kept one):
    * a drain waits for it until headEnded(), as for a request in flight. Its head completes (the
    * exchange begins), times out (header_timeout's 408), or its connection closes first.
+   * `silent`: the connection has sent no byte yet (a new one); firstBytes() once it has.
    */
-  headBegun(): void {
+  headBegun(silent = false): void {
+    if (silent) this.#silent++;
+    else this.#heads++;
+  }
+
+  /** A connection awaited with headBegun(true) has sent its first bytes: a head begun from now. */
+  firstBytes(): void {
+    this.#silent--;
     this.#heads++;
   }
 
@@ -116,8 +132,9 @@ export class Lifecycle {
    * Checked for idle after the current run: a head that ends as its request begins (the exchange's
    * begin() comes just after) must not end a drain that still has that request to serve.
    */
-  headEnded(): void {
-    this.#heads--;
+  headEnded(silent = false): void {
+    if (silent) this.#silent--;
+    else this.#heads--;
     if (this.#onIdle !== null) queueMicrotask(this.#checkIdle);
   }
 
@@ -211,6 +228,7 @@ export class Lifecycle {
   }
 
   #idle(): boolean {
-    return this.#inflight === 0 && this.#heads === 0 && (this.#waitForTunnels ? this.#tunnels === 0 : this.#spliced.size === 0);
+    if (this.#inflight !== 0 || this.#heads !== 0) return false;
+    return this.#waitForTunnels ? this.#tunnels === 0 && this.#silent === 0 : this.#spliced.size === 0;
   }
 }

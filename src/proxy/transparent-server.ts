@@ -125,9 +125,10 @@ type ConnectionListener = (this: Server, socket: Socket) => void;
 
 /**
  * Puts the first-flight sniff in front of the http.Server's own connection listener. A connection
- * whose first flight is awaited is in flight for a drain (Lifecycle.headBegun), as a new connection
- * on the proxy port is: its request or ClientHello may be on its way. Its sniff ends the wait (the
- * header timeout bounds it), an HTTP head going on as one node:http awaits (handed-head.ts).
+ * whose first flight is awaited is in flight for a drain (Lifecycle.headBegun, silent until its
+ * first bytes), as a new connection on the proxy port is: its request or ClientHello may be on its
+ * way. Its sniff ends the wait (the header timeout bounds it), an HTTP head going on as one
+ * node:http awaits (handed-head.ts).
  */
 function installSniffer(server: Server, proxy: ProxyContext, limits: SniffLimits, clientError: (error: Error, socket: Socket) => void): void {
   const http = server.listeners('connection') as ConnectionListener[];
@@ -135,11 +136,17 @@ function installSniffer(server: Server, proxy: ProxyContext, limits: SniffLimits
   server.on('connection', (socket: Socket) => {
     const conn = proxy.registry.get(socket);
     const acceptedAt = performance.now();
-    proxy.lifecycle.headBegun();
-    void sniffFirstFlight(socket, limits).then((sniffed) => {
+    // Silent (wrap mode's stop does not wait for it) until its first bytes are read.
+    let silent = true;
+    proxy.lifecycle.headBegun(true);
+    const firstBytes = (): void => {
+      silent = false;
+      proxy.lifecycle.firstBytes();
+    };
+    void sniffFirstFlight(socket, limits, firstBytes).then((sniffed) => {
       if (sniffed.kind === 'http') awaitHead(conn, socket, proxy.lifecycle);
       // Checked for a drain's end after this run: a tunnel's begin() below comes first.
-      proxy.lifecycle.headEnded();
+      proxy.lifecycle.headEnded(silent);
       switch (sniffed.kind) {
         case 'http':
           socket.unshift(sniffed.bytes);

@@ -29,11 +29,13 @@ export interface SniffLimits {
  * (src/net/request-line-start.ts), so that a text protocol whose first byte looks like a method's
  * (SSH, inline Redis) is told apart as soon as its bytes cannot be a request line. The stream stays
  * paused in non-flowing mode; the caller unshifts or forwards `bytes`. Never rejects.
+ * `firstBytes` is called once the first bytes are read, whatever they turn out to be.
  */
-export function sniffFirstFlight(socket: Socket, limits: SniffLimits): Promise<Sniffed> {
+export function sniffFirstFlight(socket: Socket, limits: SniffLimits, firstBytes: () => void = () => undefined): Promise<Sniffed> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let told = false;
     const finish = (result: Sniffed): void => {
       clearTimeout(timer);
       socket.off('readable', onReadable);
@@ -51,6 +53,10 @@ export function sniffFirstFlight(socket: Socket, limits: SniffLimits): Promise<S
       const bytes = chunks[0];
       const first = bytes?.[0];
       if (bytes === undefined || first === undefined) return;
+      if (!told) {
+        told = true;
+        firstBytes();
+      }
       if (looksLikeTls(first)) {
         const hello = parseClientHello(bytes);
         if (!hello.complete) return;

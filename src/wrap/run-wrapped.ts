@@ -79,8 +79,8 @@ export async function runWrapped(request: WrapRequest): Promise<WrapResult> {
   if (outcome.kind === 'not-started') stderr(`kaizen-proxy: ${await notStartedLine(request.argv[0], outcome.errno, child.env)}\n`);
   const exitCode = exitCodeOf(outcome);
 
-  // The command is gone: requests in flight may finish, but tunnels still open (a process it left
-  // behind) are not waited for up to limits.drain_timeout.
+  // The command is gone: requests in flight may finish, but tunnels still open and connections that
+  // have sent nothing yet (a process it left behind) are not waited for up to limits.drain_timeout.
   await proxy.close({ waitForTunnels: false });
   await log.close();
   const rows = tally.rows();

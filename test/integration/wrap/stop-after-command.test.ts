@@ -65,6 +65,36 @@ function leftDownloadScript(port: number): string {
   ].join('\n');
 }
 
+/**
+ * A command that opens a connection to its proxy and sends nothing on it, makes sure the proxy has
+ * accepted it (a later connection answered: one listener accepts in order), then forks: the command
+ * exits 0 at once, the process it leaves behind holds the silent connection, prints `holding`, and
+ * then how the connection ended ('end' for a clean EOF, 'reset').
+ */
+function leftSilentScript(): string {
+  return [
+    'import os, socket',
+    "proxy = os.environ['HTTP_PROXY'].split('//')[1].rstrip('/')",
+    "host, _, proxy_port = proxy.rpartition(':')",
+    'silent = socket.create_connection((host, int(proxy_port)))',
+    'probe = socket.create_connection((host, int(proxy_port)))',
+    "probe.sendall(b'GET / HTTP/1.1\\r\\nHost: example.invalid\\r\\nConnection: close\\r\\n\\r\\n')",
+    'while probe.recv(65536):',
+    '    pass',
+    'probe.close()',
+    'if os.fork() != 0:',
+    '    os._exit(0)',
+    "print('holding', flush=True)",
+    "outcome = 'end'",
+    'try:',
+    '    while silent.recv(65536):',
+    '        pass',
+    'except ConnectionResetError:',
+    "    outcome = 'reset'",
+    'print(outcome, flush=True)',
+  ].join('\n');
+}
+
 /** A TCP origin writing 1 KiB every 20 ms to each connection until it closes; hands each socket to `onSocket`. */
 async function startDripOrigin(onSocket: (socket: Socket) => void): Promise<{ readonly port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
@@ -161,6 +191,31 @@ describe('wrap mode stop', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+  it('a connection the command left behind that has sent nothing does not hold the exit until the drain deadline', async () => {
+    // Reproduction: counted in flight like a request whose head is arriving, it held the wrapper
+    // for min(header_timeout, drain_timeout) after the command had exited (here the 20 s deadline).
+    const drainMs = 20_000;
+    const dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-stop-'));
+    try {
+      const config = join(dir, 'drain.yaml');
+      await writeFile(config, 'limits: { drain_timeout: 20s, header_timeout: 30s }\n');
+      const log = join(dir, 'proxy.log');
+      const wrapper = startWrapper(['-c', config, '--log-file', log, ...OPEN_LOOPBACK, '--', 'python3', '-c', leftSilentScript()]);
+      const exited = new Promise<number | null>((resolve) => wrapper.process.once('exit', resolve));
+      await wrapper.waitForStdout('holding\n');
+      const forkedAt = performance.now();
+      expect(await exited).toBe(0);
+      expect(performance.now() - forkedAt).toBeLessThan(drainMs / 4);
+      const run = await wrapper.output;
+      // Closed when the proxy stopped: nothing was sent, so nothing is cut short.
+      expect(run.stdout).toBe('holding\nend\n');
+      const lines = (await readFile(log, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a download still running when the command exits (its process left behind) is cut with a reset both ways, not a clean EOF', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-stop-'));
     let originEnds: Promise<string> = Promise.resolve('no connection');
