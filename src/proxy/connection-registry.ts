@@ -30,6 +30,8 @@ export interface ConnectionContext {
   pipeline: RequestPipeline | null;
   /** A head node:http is to parse is awaited (handed-head.ts): handed over by the fast lane, or begun at a drain's start. */
   headHandedOver: boolean;
+  /** That head was awaited on a connection that had sent nothing (Lifecycle.headBegun(true)). */
+  headSilent: boolean;
   /**
    * How many awaited heads node:http has taken (headArrived): a head the fast lane handed over is
    * timed by the lane only until the first, never the next one awaited on the connection (a drain's).
@@ -55,6 +57,7 @@ class AdmittedConnection implements ConnectionContext {
   refused = false;
   pipeline: RequestPipeline | null = null;
   headHandedOver = false;
+  headSilent = false;
   headsArrived = 0;
   closing = false;
   pinned: PinnedOrigin | null = null;

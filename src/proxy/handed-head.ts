@@ -10,10 +10,11 @@ import type { Lifecycle } from './lifecycle.js';
  * it a request, an upgrade or a CONNECT (headArrived), or the connection is gone (an error
  * answered, a timeout, a cut).
  */
-export function awaitHead(conn: ConnectionContext, socket: Socket, lifecycle: Lifecycle): void {
+export function awaitHead(conn: ConnectionContext, socket: Socket, lifecycle: Lifecycle, silent = false): void {
   if (conn.headHandedOver) return;
   conn.headHandedOver = true;
-  lifecycle.headBegun();
+  conn.headSilent = silent;
+  lifecycle.headBegun(silent);
   socket.once('close', () => {
     headArrived(conn, lifecycle);
   });
@@ -24,7 +25,8 @@ export function headArrived(conn: ConnectionContext, lifecycle: Lifecycle): void
   if (!conn.headHandedOver) return;
   conn.headHandedOver = false;
   conn.headsArrived++;
-  lifecycle.headEnded();
+  lifecycle.headEnded(conn.headSilent);
+  conn.headSilent = false;
 }
 
 /**
@@ -34,6 +36,9 @@ export function headArrived(conn: ConnectionContext, lifecycle: Lifecycle): void
  * one whose first has not come yet; node:http's own check for idle ones passed it over. Each is in
  * flight for the drain, as the fast lane's are, until node:http has its request or it is gone.
  * node:http stops timing heads once closed, so only the drain's deadline bounds these.
+ * One that has not read a byte yet (an intercepted session before its first request: node:http
+ * does not call it idle) is awaited as silent (Lifecycle.headBegun(true)): wrap mode's stop does
+ * not wait for it.
  * One whose request was answered before its body was all in (the rest discarded) is not idle for
  * node:http until that body ends: `bodyEnded` then asks node:http again, which closes it unless a
  * next head has begun behind the body.
@@ -43,7 +48,7 @@ export function awaitParsedHeads(registry: ConnectionRegistry, lifecycle: Lifecy
     const parser = (socket as Socket & { parser?: { incoming?: IncomingMessage | null } | null }).parser;
     // No parser: the fast lane's connection (it counts its own), or a tunnel's (counted as one).
     if (parser === null || parser === undefined || conn.busy > 0 || socket.destroyed) return;
-    awaitHead(conn, socket, lifecycle);
+    awaitHead(conn, socket, lifecycle, socket.bytesRead === 0);
     const body = parser.incoming;
     if (body !== null && body !== undefined && !body.complete) body.once('end', bodyEnded);
   });

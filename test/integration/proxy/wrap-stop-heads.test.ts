@@ -1,8 +1,16 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { interceptedHosts } from '../../../src/app/interception-setup.js';
+import { initCa } from '../../../src/intercept/ca-create.js';
+import { createInterceptor } from '../../../src/intercept/interceptor.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { howItEnds } from '../../helpers/socket-end.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import { createTestCa } from '../../helpers/test-ca.js';
+import { exchange, tlsThrough } from '../intercept/tunnel-client.js';
 import { startTransparent } from '../transparent/direct-listener.js';
 
 /**
@@ -84,5 +92,34 @@ describe('wrap mode stop with connections waiting for a head', () => {
     expect(drainEnded(transparent.proxy)).toMatchObject({ ended: 'finished', in_flight_cut: 0 });
     expect(drainEnded(transparent.proxy)?.['drain_ms']).toBeLessThan(DRAIN_MS / 4);
     expect(await ends).toBe('end');
+  });
+
+  it('an intercepted session whose TLS is up but which has sent no request is not waited for', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kzp-wrap-stop-heads-'));
+    toClose.push(() => rm(dir, { recursive: true, force: true }));
+    const ca = await initCa(join(dir, 'certs'), { name: 'kaizen-proxy wrap stop test CA', days: 2, force: false });
+    const originCa = await createTestCa(['api.example.test']);
+    toClose.push(() => originCa.remove());
+    const target = await startOrigin({ tls: originCa });
+    toClose.push(() => target.close());
+    const proxy = await startProxy({
+      resolve: () => Promise.resolve({ ok: true, addresses: ['127.0.0.1'] }),
+      upstreamCa: [originCa.caPem],
+      interceptor: createInterceptor({ ca, intercepts: interceptedHosts(['api.example.test']) }),
+      limits: LIMITS,
+      network: { idleTimeoutMs: 2 * DRAIN_MS },
+    });
+    toClose.push(() => proxy.close());
+    const authority = `api.example.test:${String(target.port)}`;
+    const session = (): ReturnType<typeof tlsThrough> => tlsThrough(proxy.port, authority, { ca: ca.certPem, servername: 'api.example.test' });
+    const silent = await session();
+    silent.on('error', () => undefined);
+    // Another session's answer: the silent one's handshake is done on the proxy's side too by then.
+    const other = await session();
+    expect((await exchange(other, 'GET /other HTTP/1.1\r\nHost: api.example.test\r\nConnection: close\r\n\r\n')).status).toBe(200);
+
+    await proxy.server.close({ waitForTunnels: false });
+    expect(drainEnded(proxy)).toMatchObject({ ended: 'finished', in_flight_cut: 0 });
+    expect(drainEnded(proxy)?.['drain_ms']).toBeLessThan(DRAIN_MS / 4);
   });
 });
