@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { parserError } from './client-error.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { headArrived } from './handed-head.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -28,7 +29,7 @@ export function timeSniffedHead(
     const parser = (socket as Socket & { parser?: unknown }).parser;
     if (!conn.headHandedOver || conn.headsArrived !== arrivals || socket.destroyed || parser === null || parser === undefined) return;
     headArrived(conn, lifecycle);
-    clientError(Object.assign(new Error('request header timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
+    clientError(parserError('ERR_HTTP_REQUEST_TIMEOUT', 'request header timeout'), socket);
   };
   const timer = setTimeout(expire, Math.max(0, sniffed.acceptedAt + sniffed.timeoutMs - performance.now()));
   const clear = (): void => {
