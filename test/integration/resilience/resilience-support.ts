@@ -1,6 +1,6 @@
 /** Shared by the resilience tests: a real proxy (createProxy) on a temp data_dir, requests through it, metrics, deliveries. */
 import { request } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -189,4 +189,9 @@ export function spoolingConfigFile(cpUrl: string, dataDir: string, lines: readon
       'spool: { fsync_interval: 20ms }',
     ].join('\n'),
   );
+}
+
+/** The spool segment files anywhere under `root` (its slots' included), as paths relative to it. */
+export function segmentsUnder(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((entry) => /seg-\d+\.kzs$/.test(entry));
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { cleanEnv, startServe, tempDir, type ServeProcess } from '../reflex/cli-process.js';
-import { API_KEY, deliveries, eventually, spoolingConfigFile, viaProxy } from './resilience-support.js';
+import { API_KEY, deliveries, eventually, segmentsUnder, spoolingConfigFile, viaProxy } from './resilience-support.js';
 
 /**
  * A data_dir removed under a running proxy (rm -rf, a volume wiped) took its slot lock with it.
@@ -66,7 +66,7 @@ describe('report spool when data_dir is removed under the running proxy', () => 
 
     // The first proxy spools again: never into the second's slot (nor its ack cursor).
     expect((await viaProxy(first.port, `${origin.url}/b`)).status).toBe(503);
-    const spooledUnder = (): number => readdirSync(dataDir, { recursive: true, encoding: 'utf8' }).filter((entry) => /seg-\d+\.kzs$/.test(entry)).length;
+    const spooledUnder = (): number => segmentsUnder(dataDir).length;
     await eventually(() => spooledUnder() > secondsOwn.length, 10_000, 'the first proxy spooled again');
     expect(segmentsIn(secondSlot)).toEqual(secondsOwn);
     const taken = await first.waitFor((line) => line['code'] === 'KZP_ERR_SPOOL_SLOT_TAKEN', 10_000);

@@ -1,10 +1,10 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { cleanEnv, startServe, tempDir, type ServeProcess } from '../reflex/cli-process.js';
-import { API_KEY, spoolingConfigFile, deliveredSends, eventIdOf, eventually, viaProxy } from './resilience-support.js';
+import { API_KEY, deliveredSends, eventIdOf, eventually, segmentsUnder, spoolingConfigFile, viaProxy } from './resilience-support.js';
 
 /**
  * The segment the spool appends to, deleted under the running proxy (by hand, a disk cleaner):
@@ -24,10 +24,6 @@ afterEach(async () => {
   cp = null;
   origin = null;
 });
-
-function segmentsUnder(root: string): string[] {
-  return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((entry) => /seg-\d+\.kzs$/.test(entry));
-}
 
 describe('report spool segment deleted while in use', () => {
   it('moves its entries, and those appended after, to a new segment and replays every one', async () => {

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reply, startFakeControlPlane, type FakeControlPlane } from '../../helpers/fake-control-plane.js';
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { cleanEnv, startServe, tempDir, type ServeProcess } from '../reflex/cli-process.js';
-import { API_KEY, deliveries, eventIdOf, eventually, spoolingConfigFile, viaProxy } from './resilience-support.js';
+import { API_KEY, deliveries, eventIdOf, eventually, segmentsUnder, spoolingConfigFile, viaProxy } from './resilience-support.js';
 
 /**
  * The segment the spool appends to, truncated under the running proxy (a disk cleaner, `truncate`):
@@ -26,10 +26,6 @@ afterEach(async () => {
   cp = null;
   origin = null;
 });
-
-function segmentsUnder(root: string): string[] {
-  return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((entry) => /seg-\d+\.kzs$/.test(entry));
-}
 
 const pathOf = (body: unknown): string | undefined => (body as { action?: { metadata?: { path?: string } } } | undefined)?.action?.metadata?.path;
 
