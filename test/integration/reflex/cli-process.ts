@@ -53,6 +53,13 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
+/** The serve process's exit code once it has exited (null: ended by a signal), without signalling it. */
+export function exitOf(proxy: ServeProcess): Promise<number | null> {
+  const child = proxy.child;
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', resolve));
+}
+
 /**
  * `launch` turns the proxy's argv into the one spawned (e.g. under a resolv.conf of the test's own,
  * see test/helpers/system-resolver.ts); the argv itself by default.

@@ -4,7 +4,7 @@ import { startHoldingOrigin, type HoldingOrigin } from '../../helpers/holding-or
 import { startOrigin, type Origin } from '../../helpers/origins.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { howItEnds } from '../../helpers/socket-end.js';
-import { serveWithDrain, type ServeProcess } from './cli-process.js';
+import { exitOf, type ServeProcess, serveWithDrain } from './cli-process.js';
 
 /**
  * What the closed line of an exchange cut by the drain says, on a real `kaizen-proxy serve` sent
@@ -36,12 +36,6 @@ async function get(proxyPort: number, originPort: number, path: string): Promise
 /** The closed line of the exchange of `kind` to `port`. */
 function closedLine(proxy: ServeProcess, kind: string, port: number): Promise<Record<string, unknown>> {
   return proxy.waitFor((line) => line['msg'] === 'closed' && line['kind'] === kind && line['target'] === `127.0.0.1:${String(port)}`);
-}
-
-async function exitOf(proxy: ServeProcess): Promise<number | null> {
-  const child = proxy.child;
-  if (child.exitCode !== null) return child.exitCode;
-  return new Promise((resolve) => child.once('exit', resolve));
 }
 
 describe('an exchange cut by the drain logs KZP_ERR_SHUTDOWN', () => {

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHoldingOrigin, type HoldingOrigin } from '../../helpers/holding-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { serveWithDrain, type ServeProcess } from './cli-process.js';
+import { exitOf, type ServeProcess, serveWithDrain } from './cli-process.js';
 
 /**
  * A request whose head is arriving when SIGTERM comes is in flight, as Squid and Envoy hold what
@@ -20,12 +20,6 @@ afterEach(async () => {
   serve = undefined;
   origin = undefined;
 });
-
-function exitOf(proxy: ServeProcess): Promise<number | null> {
-  const child = proxy.child;
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', resolve));
-}
 
 /**
  * Opens the connections of `firstBytes` in order, each sending its bytes, then a keep-alive

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHoldingOrigin, type HoldingOrigin } from '../../helpers/holding-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { startServe, tempDir, writeFile, type ServeProcess } from '../reflex/cli-process.js';
+import { exitOf, type ServeProcess, startServe, tempDir, writeFile } from '../reflex/cli-process.js';
 
 /**
  * SIGTERM on a `serve` with a transparent listener: a redirected connection accepted before the
@@ -19,12 +19,6 @@ afterEach(async () => {
   serve = undefined;
   origin = undefined;
 });
-
-function exitOf(proxy: ServeProcess): Promise<number | null> {
-  const child = proxy.child;
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', resolve));
-}
 
 describe('SIGTERM with a redirected connection whose first flight is still to come', () => {
   it.each([
