@@ -138,6 +138,8 @@ export function startSpoolReplayer(options: SpoolReplayerOptions): SpoolReplayer
 
   /** Resolves on a kick, on new entries when `work` is true, after `ms` when given, or on stop. */
   function pause(ms: number | null, work: boolean): Promise<void> {
+    // Stopped while the caller awaited (a slow spool read): no 'abort' is coming to end the pause.
+    if (signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         if (timer !== null) clearTimeout(timer);

@@ -152,4 +152,37 @@ describe('spool replayer', () => {
     );
     await spool.close();
   });
+
+  it('stops when stop() comes while a read of the empty spool is still in progress', async () => {
+    const { spool, metrics } = await filled(0);
+    // The real spool, its reads held until the test lets them go (a slow disk, a slot check).
+    let reads = 0;
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = new Proxy(spool, {
+      get(target, property) {
+        if (property !== 'readAfter') return Reflect.get(target, property, target) as unknown;
+        return async (...args: Parameters<ReportSpool['readAfter']>) => {
+          reads += 1;
+          await held;
+          return target.readAfter(...args);
+        };
+      },
+    });
+    const { client } = scriptedClient(() => OK);
+    const replayer = startSpoolReplayer({ spool: slow, client, ratePerSecond: 1000, logger: captureLogs('info').logger, metrics });
+    await until(() => reads === 1);
+    const stopped = replayer.stop().then(() => 'stopped');
+    release();
+    // Before the fix the replayer went on to wait for new entries with its stop already past: for ever.
+    const bound = new Promise<string>((resolve) => {
+      setTimeout(() => {
+        resolve('still running after 5 s');
+      }, 5000).unref();
+    });
+    expect(await Promise.race([stopped, bound])).toBe('stopped');
+    await spool.close();
+  });
 });
