@@ -35,26 +35,38 @@ function segmentsIn(dir: string): string[] {
 
 const spoolOpen = (line: Record<string, unknown>): boolean => line['msg'] === 'report spool open';
 
+/**
+ * A first proxy on a fresh data_dir with the control plane down spools /a, which is replayed once
+ * the control plane answers (nothing left pending); the control plane fails again and the whole
+ * data_dir is removed under the running proxy.
+ */
+async function firstProxySpooledThenRemoved() {
+  const control = await startFakeControlPlane();
+  const destination = await startOrigin();
+  cp = control;
+  origin = destination;
+  control.respondWith(reply.status(500)); // the control plane is down: every action is spooled
+  const dataDir = join(tempDir(), 'data');
+  const config = spoolingConfigFile(control.url, dataDir, ['listen: 127.0.0.1:0']);
+  const env = cleanEnv({ KAIZEN_API_KEY: API_KEY });
+
+  const first = await startServe(['--config', config], env, tempDir());
+  serves.push(first);
+  const firstSlot = String((await first.waitFor(spoolOpen))['dir']);
+  expect((await viaProxy(first.port, `${destination.url}/a`)).status).toBe(503);
+  await eventually(() => segmentsIn(firstSlot).length > 0, 10_000, 'a spooled segment');
+  // Replayed: nothing left pending, so the first proxy does not touch its slot until its next action.
+  control.respondWith(reply.recorded());
+  await eventually(() => deliveries(control).size === 1 && segmentsIn(firstSlot).length === 0, 20_000, '/a replayed');
+  control.respondWith(reply.status(500));
+
+  rmSync(dataDir, { recursive: true, force: true });
+  return { cp: control, origin: destination, dataDir, config, env, first, firstSlot };
+}
+
 describe('report spool when data_dir is removed under the running proxy', () => {
   it('takes its slot lock again, leaves a slot another proxy took, and every action is delivered once', async () => {
-    cp = await startFakeControlPlane();
-    origin = await startOrigin();
-    cp.respondWith(reply.status(500)); // the control plane is down: every action is spooled
-    const dataDir = join(tempDir(), 'data');
-    const config = spoolingConfigFile(cp.url, dataDir, ['listen: 127.0.0.1:0']);
-    const env = cleanEnv({ KAIZEN_API_KEY: API_KEY });
-
-    const first = await startServe(['--config', config], env, tempDir());
-    serves.push(first);
-    const firstSlot = String((await first.waitFor(spoolOpen))['dir']);
-    expect((await viaProxy(first.port, `${origin.url}/a`)).status).toBe(503);
-    await eventually(() => segmentsIn(firstSlot).length > 0, 10_000, 'a spooled segment');
-    // Replayed: nothing left pending, so the first proxy does not touch its slot until its next action.
-    cp.respondWith(reply.recorded());
-    await eventually(() => deliveries(cp as FakeControlPlane).size === 1 && segmentsIn(firstSlot).length === 0, 20_000, '/a replayed');
-    cp.respondWith(reply.status(500));
-
-    rmSync(dataDir, { recursive: true, force: true });
+    const { cp, origin, dataDir, config, env, first, firstSlot } = await firstProxySpooledThenRemoved();
     // A second proxy on the same data_dir takes a slot before the first one writes again.
     const second = await startServe(['--config', config], env, tempDir());
     serves.push(second);
@@ -75,7 +87,7 @@ describe('report spool when data_dir is removed under the running proxy', () => 
 
     // The control plane is back: each proxy replays its own actions, each one is delivered once.
     cp.respondWith(reply.recorded());
-    await eventually(() => [...deliveries(cp as FakeControlPlane).values()].filter((seen) => seen.delivered > 0).length >= 3, 30_000, 'a, b and c delivered');
+    await eventually(() => [...deliveries(cp).values()].filter((seen) => seen.delivered > 0).length >= 3, 30_000, 'a, b and c delivered');
     for (const serve of serves.splice(0)) expect(await serve.stop()).toBe(0);
     // A later proxy on that data_dir finds nothing left to replay twice.
     const third = await startServe(['--config', config], env, tempDir());
@@ -89,24 +101,7 @@ describe('report spool when data_dir is removed under the running proxy', () => 
   });
 
   it('makes its slot again and locks it before writing, so a proxy started later takes another slot', async () => {
-    cp = await startFakeControlPlane();
-    origin = await startOrigin();
-    cp.respondWith(reply.status(500));
-    const dataDir = join(tempDir(), 'data');
-    const config = spoolingConfigFile(cp.url, dataDir, ['listen: 127.0.0.1:0']);
-    const env = cleanEnv({ KAIZEN_API_KEY: API_KEY });
-
-    const first = await startServe(['--config', config], env, tempDir());
-    serves.push(first);
-    const firstSlot = String((await first.waitFor(spoolOpen))['dir']);
-    expect((await viaProxy(first.port, `${origin.url}/a`)).status).toBe(503);
-    await eventually(() => segmentsIn(firstSlot).length > 0, 10_000, 'a spooled segment');
-    // Replayed: nothing left pending, so the first proxy does not touch its slot until its next action.
-    cp.respondWith(reply.recorded());
-    await eventually(() => deliveries(cp as FakeControlPlane).size === 1 && segmentsIn(firstSlot).length === 0, 20_000, '/a replayed');
-    cp.respondWith(reply.status(500));
-
-    rmSync(dataDir, { recursive: true, force: true });
+    const { cp, origin, config, env, first, firstSlot } = await firstProxySpooledThenRemoved();
     expect((await viaProxy(first.port, `${origin.url}/b`)).status).toBe(503);
     // Its slot is made again, locked, and written: /a (still in the open file) and /b.
     await eventually(() => segmentsIn(firstSlot).length > 0 && existsSync(join(firstSlot, 'lock')), 10_000, 'the slot made again, with its lock');
@@ -119,7 +114,7 @@ describe('report spool when data_dir is removed under the running proxy', () => 
     await eventually(() => segmentsIn(secondSlot).length > 0, 10_000, 'the second proxy spooled');
 
     cp.respondWith(reply.recorded());
-    await eventually(() => [...deliveries(cp as FakeControlPlane).values()].filter((seen) => seen.delivered > 0).length >= 3, 30_000, 'a, b and c delivered');
+    await eventually(() => [...deliveries(cp).values()].filter((seen) => seen.delivered > 0).length >= 3, 30_000, 'a, b and c delivered');
     for (const serve of serves.splice(0)) expect(await serve.stop()).toBe(0);
     expect([...deliveries(cp).values()].filter((seen) => seen.delivered > 0).map((seen) => seen.delivered)).toEqual([1, 1, 1]);
     expect(first.lines.some((line) => line['code'] === 'KZP_ERR_SPOOL_SLOT_TAKEN')).toBe(false);
