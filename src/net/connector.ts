@@ -36,13 +36,13 @@ export interface Connector {
   openThen(target: Target, addresses: readonly string[], options: DialOptions, receiver: DialReceiver): void;
   /**
    * CONNECT to `authority` ("host:port") through `proxy` (upstreamFor chose it), a failure there
-   * reported as open reports it: for the https:// requests the proxy sends itself
-   * (TunnellingHttpsAgent), which know the proxy and authority but have no Target.
+   * reported as open reports it: for the https:// requests the proxy sends itself (a tunnel route,
+   * src/proxy/origin-route.ts), which know the proxy and authority.
    */
   through(proxy: UpstreamProxy, authority: string, options: DialOptions): Promise<UpstreamConnectResult>;
   /**
-   * A failure at the upstream seen outside the connector (its 407 to a plain request, sent on
-   * node:http's agents), told to the same listener as the connector's own, so one place logs them all.
+   * A failure at the upstream seen outside the connector (its 407 to a plain request sent to it
+   * absolute-form), told to the same listener as the connector's own, so one place logs them all.
    */
   reportFailure(failure: UpstreamFailure): void;
 }

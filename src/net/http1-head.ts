@@ -86,15 +86,6 @@ function statusInRange(status: number): boolean {
 }
 
 /**
- * Why a status line another parser already split (node:http's client, which takes any version
- * digits and any three-digit code) is refused where parseHead() would refuse it, or null.
- */
-export function statusLineProblem(major: number, minor: number, status: number): string | null {
-  if (!supportedVersion(major, minor)) return UNSUPPORTED_VERSION;
-  return statusInRange(status) ? null : STATUS_OUT_OF_RANGE;
-}
-
-/**
  * A whole head as latin1 text: status line, field lines, empty line, every LF already known to
  * follow a CR (the byte scan that found the head's end checked). Returns the status line and the
  * fields, or why the head is refused.

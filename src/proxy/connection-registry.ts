@@ -4,7 +4,6 @@ import { resetSocket } from '../net/reset-socket.js';
 import { CONNECTION_SLOT, giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
 import type { PinnedOrigin } from './pinned-origin.js';
-import type { PinnedVia } from './pinned-upstream.js';
 import type { RequestPipeline } from './request-pipeline.js';
 
 /** What the proxy knows about one admitted client connection. */
@@ -41,8 +40,6 @@ export interface ConnectionContext {
   closing: boolean;
   /** A destination connection authenticated for this client connection alone (NTLM, Negotiate; pinned-origin.ts). */
   pinned: PinnedOrigin | null;
-  /** The same through an upstream proxy: node:http agents of this client connection's own (pinned-upstream.ts). */
-  pinnedVia: PinnedVia | null;
 }
 
 /**
@@ -61,7 +58,6 @@ class AdmittedConnection implements ConnectionContext {
   headsArrived = 0;
   closing = false;
   pinned: PinnedOrigin | null = null;
-  pinnedVia: PinnedVia | null = null;
   #child: Logger | null = null;
 
   constructor(id: number, root: Logger, client: string | null) {

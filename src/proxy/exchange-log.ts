@@ -61,8 +61,6 @@ export interface ExchangeTally {
   code: ErrorCode | null;
   /** Why TLS with the destination failed (KZP_ERR_UPSTREAM_TLS): Node's code, `tls_error` on the closed line. */
   tlsError: string | null;
-  /** Why an answer through upstream_proxy was refused though the direct path relays it (`protocol_error`; double-framing.ts). */
-  protocolError: string | null;
   /** Set when an intercepted CONNECT was tunnelled instead (`intercept_skipped` on the closed line). */
   interceptSkipped: InterceptSkip | null;
   /** Counted among the open tunnels (tunnelOpened), until reported closed. */
@@ -71,7 +69,7 @@ export interface ExchangeTally {
 }
 
 export function newTally(kind: ExchangeTally['kind'], startedAt: number): ExchangeTally {
-  return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, tlsError: null, protocolError: null, interceptSkipped: null, opened: false, startedAt };
+  return { kind, target: null, action: null, status: 0, bytesUp: 0, bytesDown: 0, code: null, tlsError: null, interceptSkipped: null, opened: false, startedAt };
 }
 
 /**
@@ -97,7 +95,6 @@ class ClosedLine extends InfoLine {
   readonly #durationMs: number;
   readonly #code: ErrorCode | null;
   readonly #tlsError: string | null;
-  readonly #protocolError: string | null;
   readonly #interceptSkipped: InterceptSkip | null;
 
   constructor(conn: number, agent: string | null, client: string | null, tally: ExchangeTally, durationMs: number) {
@@ -113,7 +110,6 @@ class ClosedLine extends InfoLine {
     this.#durationMs = durationMs;
     this.#code = tally.code;
     this.#tlsError = tally.tlsError;
-    this.#protocolError = tally.protocolError;
     this.#interceptSkipped = tally.interceptSkipped;
   }
 
@@ -128,7 +124,6 @@ class ClosedLine extends InfoLine {
       millisField('duration_ms', this.#durationMs);
     if (this.#code !== null) fields += textField('code', this.#code);
     if (this.#tlsError !== null) fields += textField('tls_error', this.#tlsError);
-    if (this.#protocolError !== null) fields += textField('protocol_error', this.#protocolError);
     if (this.#interceptSkipped !== null) fields += textField('intercept_skipped', this.#interceptSkipped);
     return fields;
   }

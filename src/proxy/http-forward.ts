@@ -20,7 +20,6 @@ import { decisionRefusal, errorRefusal, type Refusal } from './refusal.js';
 import type { SplitTarget } from './request-target.js';
 import { headArrived } from './handed-head.js';
 import { dispatchUpstream } from './upstream-dispatch.js';
-import { sendUpstream } from './upstream-request.js';
 
 type Split = Extract<SplitTarget, { ok: true }>;
 
@@ -153,8 +152,7 @@ async function decideThenForward(
   }
   // Straight to the checked addresses on our own client, or through the configured upstream proxy.
   const via = proxy.connector.upstreamFor(split.scheme === 'https' ? 'tunnel' : 'http', target.host, target.port);
-  if (via === null) dispatchUpstream(proxy, req, body, res, target, split, resolved.addresses, tally);
-  else sendUpstream(proxy, req, body, res, target, split, via, tally);
+  dispatchUpstream(proxy, req, body, res, target, split, resolved.addresses, via, tally);
 }
 
 /** `close`: the connection ends after this answer even when the proxy is not closing. */

@@ -1,12 +1,7 @@
-import type { Socket } from 'node:net';
-import type { SecureContext } from 'node:tls';
-import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
-import { dial } from '../net/dial.js';
 import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
-import { secureUpstream } from '../net/secure-upstream.js';
-import type { LimitRefusalLog } from './limit-refusal-log.js';
 import { OriginConnection } from './origin-connection.js';
+import { openRoute, type OriginRoute, type RouteSettings } from './origin-route.js';
 import { ReuseHandover } from './reuse-handover.js';
 import { upstreamErrorCode } from './upstream-error.js';
 
@@ -20,14 +15,9 @@ export interface QueuedAcquire {
 }
 
 /** What every destination's pool dials and times its connections with. */
-export interface DestinationSettings {
-  readonly connectTimeoutMs: number;
+export interface DestinationSettings extends RouteSettings {
   /** The proxy's idle timeout: how long a destination may keep a request waiting between bytes. */
   readonly idleTimeoutMs: number;
-  /** Node's default store plus configured extra CAs; the default store alone when undefined. */
-  readonly secureContext: SecureContext | undefined;
-  /** Told of a dial that found no descriptor (the proxy's `refused` lines); none when absent. */
-  readonly refusalLog?: LimitRefusalLog;
 }
 
 /** Per destination, so one slow destination cannot take every socket; beyond, requests queue. */
@@ -42,18 +32,17 @@ const CONNECTIONS_PER_DESTINATION = 256;
 const MAX_WAITING_PER_DESTINATION = 1_024;
 /** Idle pooled connections close before typical origin keep-alive timeouts (5 s) race a reuse. */
 const FREE_SOCKET_TIMEOUT_MS = 4_000;
-/** Response heads (and trailers) up to Squid's reply_header_max_size; through an upstream proxy too (upstream-route.ts). */
+/** Response heads (and trailers) up to Squid's reply_header_max_size; through an upstream proxy too (origin-route.ts). */
 export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
 /**
- * One destination's pool (scheme, host:port and its set of checked addresses; keyed and kept by
- * origin-pools.ts): dials only those addresses, reuses idle connections, queues requests beyond
- * its connection limit within a bound, and once retired from the LRU closes as its exchanges end.
+ * One destination's pool (scheme, host:port and its set of checked addresses, or the upstream
+ * proxy that carries them: its route, origin-route.ts; keyed and kept by origin-pools.ts): opens
+ * connections only on that route, reuses idle connections, queues requests beyond its connection
+ * limit within a bound, and once retired from the LRU closes as its exchanges end.
  */
 export class OriginPool {
-  readonly #target: Target;
-  readonly #secure: boolean;
-  readonly #addresses: readonly string[];
+  readonly #route: OriginRoute;
   readonly #options: DestinationSettings;
   /** Idle connections, most recent last (taken LIFO: the warmest, the least likely to be timed out). */
   readonly #idle: OriginConnection[] = [];
@@ -68,10 +57,8 @@ export class OriginPool {
   /** destroyAll() ran: a connection discarded on its way to a request is not replaced. */
   #destroyed = false;
 
-  constructor(target: Target, secure: boolean, addresses: readonly string[], options: DestinationSettings, onDrained: (pool: OriginPool) => void) {
-    this.#target = target;
-    this.#secure = secure;
-    this.#addresses = addresses;
+  constructor(route: OriginRoute, options: DestinationSettings, onDrained: (pool: OriginPool) => void) {
+    this.#route = route;
     this.#options = options;
     this.#onDrained = onDrained;
   }
@@ -129,7 +116,7 @@ export class OriginPool {
 
   #open(callback: Acquired): void {
     this.#count++;
-    this.#connect().then(
+    openRoute(this.#route, this.#options).then(
       (socket) => {
         const connection = new OriginConnection(socket, {
           maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
@@ -152,25 +139,6 @@ export class OriginPool {
         this.#drainedYet();
       },
     );
-  }
-
-  async #connect(): Promise<Socket> {
-    const target = this.#target;
-    const dialed = await dial(this.#addresses, target.port, { connectTimeoutMs: this.#options.connectTimeoutMs });
-    if (!dialed.ok) {
-      // No descriptor for the dial: the request is answered 503 KZP_ERR_LIMIT_CONNECTIONS (upstream-error.ts), and logged.
-      if (dialed.exhausted !== undefined) this.#options.refusalLog?.descriptors(dialed.exhausted, 'connect');
-      throw new KaizenProxyError(dialed.code, 'destination unreachable');
-    }
-    if (!this.#secure) return dialed.socket;
-    const tls = await secureUpstream(dialed.socket, {
-      host: target.host,
-      hostIsName: target.hostType === 'dns',
-      secureContext: this.#options.secureContext,
-      timeoutMs: this.#options.connectTimeoutMs,
-    });
-    if (tls instanceof Error) throw tls;
-    return tls;
   }
 
   /** Takes the oldest waiting request out of the queue. */

@@ -3,8 +3,8 @@ import { discardKeepsConnection, discardRequestBody } from './drain-then-destroy
 
 /**
  * A destination's answer that came before the request's body was all sent (a 401 from an auth
- * check, a 413 from a size limit): both forwarding paths (upstream-dispatch.ts on our own client,
- * upstream-request.ts through upstream_proxy) treat the rest of the body as the refusals do
+ * check, a 413 from a size limit): the forwarding path (upstream-dispatch.ts, straight or through
+ * upstream_proxy) treats the rest of the body as the refusals do
  * (deny-response.ts). The body's pump stops with the exchange, often paused where the
  * destination's socket was full; unless read on, a client that sends its whole body before
  * reading (python's http.client, requests) never gets to the answer.

@@ -3,6 +3,7 @@ import type { Target } from '../contract/target.js';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { ResponseHead } from '../net/http1-response-parser.js';
 import { tlsFailureCode } from '../net/tls-failure.js';
+import type { UpstreamProxy } from '../net/upstream-proxy.js';
 import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
@@ -10,10 +11,10 @@ import type { RequestView, ResponseView } from './exchange-views.js';
 import { forwardRequestHeaders, forwardResponseHeaders, forwardTrailers, responseTrailerPairs } from './hop-by-hop.js';
 import type { OriginConnection, OriginExchange, OriginRequest } from './origin-connection.js';
 import type { Acquired, QueuedAcquire } from './origin-pool.js';
-import { originPoolKey } from './origin-pools.js';
 import { bindsConnection, keepPinned, takePinned } from './pinned-origin.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
+import { requestHead, requestRoute, routeFailureCode } from './request-route.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
 import { ReuseHandover } from './reuse-handover.js';
 import { framedByTransferEncoding, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
@@ -27,12 +28,12 @@ type Split = Extract<SplitTarget, { ok: true }>;
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /**
- * Send one allowed request to its destination on a pooled connection for exactly the checked
- * addresses, and stream the response back: the same relay as upstream-request.ts (hop-by-hop and
- * X-Kaizen-* removed, chunked framing and trailers kept where the client can take them,
- * backpressure both ways, the upstream request abandoned when the client goes away). A request
- * without a body whose reused connection the destination had just closed goes once more, on a
- * fresh connection.
+ * Send one allowed request on a pooled connection for its route (request-route.ts: straight to
+ * exactly the checked addresses, or through the upstream proxy `via`), and stream the response
+ * back, read by our own parser whichever the route (hop-by-hop and X-Kaizen-* removed, chunked
+ * framing and trailers kept where the client can take them, backpressure both ways, the request
+ * abandoned when the client goes away). A request without a body whose reused connection had just
+ * been closed goes once more, on a fresh connection. The upstream proxy's 407 is never relayed.
  */
 export function dispatchUpstream(
   proxy: ProxyContext,
@@ -42,9 +43,11 @@ export function dispatchUpstream(
   target: Target,
   split: Split,
   addresses: readonly string[],
+  via: UpstreamProxy | null,
   tally: ExchangeTally,
 ): void {
   const secure = split.scheme === 'https';
+  const route = requestRoute(target, secure, addresses, via);
   const method = req.method ?? 'GET';
   const length = req.headers['content-length'];
   // node:http took the request's framing (request-framing.ts refused the ambiguous kinds): a chunked body stays chunked.
@@ -54,7 +57,7 @@ export function dispatchUpstream(
   const host = hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme);
   const request: OriginRequest = {
     method,
-    head: requestHead(method, split.path, forwardRequestHeaders(req.rawHeaders, { host, chunked: chunkedBody, method })),
+    head: requestHead(method, route, host, split.path, forwardRequestHeaders(req.rawHeaders, { host, chunked: chunkedBody, method })),
     body: upload,
     onBodyChunk: (bytes) => {
       tally.bytesUp += bytes;
@@ -67,12 +70,14 @@ export function dispatchUpstream(
   let queued: QueuedAcquire | null = null;
   let mayRetry = IDEMPOTENT.has(method) && !hasBody;
   let failed = false;
+  /** The answer's (final) head came: a failure is no longer the upstream proxy's (routeFailureCode). */
+  let answered = false;
   let chunked = false;
   // Connection-bound authentication (NTLM, Negotiate): the destination connection that carries it
   // is kept for this client connection and agent alone, never pooled (pinned-origin.ts).
   const conn = proxy.registry.get(req.socket);
   // Made only when a pin is in play: most requests never need it.
-  const pinKey = (): string => `${originPoolKey(target, secure, addresses)}\n${proxy.agent}`;
+  const pinKey = (): string => `${proxy.pool.origins.key(route)} ${target.authority}\n${proxy.agent}`;
   let pin = bindsConnection(req.rawHeaders, 'authorization');
   const keeper = (kept: OriginConnection): void => {
     keepPinned(conn, req.socket, pinKey(), kept);
@@ -98,7 +103,7 @@ export function dispatchUpstream(
     if (failed || res.writableFinished || res.destroyed) return;
     failed = true;
     // The destination's queue was full: the proxy's own limit, not the destination's failure.
-    const code = failureCode(proxy.lifecycle, error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error));
+    const code = failureCode(proxy.lifecycle, routeFailureCode(route, error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error), answered));
     tally.code = code;
     // Cut by the shutdown: the client's connection is reset already, with nothing to answer.
     if (code === 'KZP_ERR_SHUTDOWN') {
@@ -161,6 +166,14 @@ export function dispatchUpstream(
 
   const exchange: OriginExchange = {
     onHead(head: ResponseHead) {
+      if (route.kind === 'parent' && head.status === 407) {
+        // The upstream refused our credentials: never relayed (the client would answer it to us).
+        connection?.abort();
+        proxy.connector.reportFailure({ proxy: route.proxy.url, target: target.authority, detail: 'status 407', status: 407 });
+        fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', 'upstream proxy answered 407'));
+        return;
+      }
+      answered = true;
       answerHeaders = head.rawHeaders;
       if (!pin && bindsConnection(head.rawHeaders, 'www-authenticate')) {
         pin = true;
@@ -245,19 +258,13 @@ export function dispatchUpstream(
     if (pin) connection.keepFor(keeper);
     connection.send(request, exchange);
   };
-  const fromPool = (fresh: boolean, callback: Acquired): QueuedAcquire | null => proxy.pool.origins.acquire(target, secure, addresses, fresh, callback);
+  const fromPool = (fresh: boolean, callback: Acquired): QueuedAcquire | null => proxy.pool.origins.acquire(route, fresh, callback);
   const send = (fresh: boolean): void => {
     const pinned = fresh || conn.pinned === null ? null : takePinned(conn, pinKey());
     // A pinned connection, like a pooled one, a loop turn late (reuse-handover.ts); the pool's if it turned out closed.
     queued = pinned === null ? fromPool(fresh, acquired) : new ReuseHandover(pinned, acquired, (again) => fromPool(false, again));
   };
   send(false);
-}
-
-function requestHead(method: string, path: string, headers: readonly string[]): string {
-  let head = `${method} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i] ?? ''}: ${headers[i + 1] ?? ''}\r\n`;
-  return `${head}\r\n`;
 }
 
 function protocolError(message: string): KaizenProxyError {

@@ -3,6 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAuthority } from '../../../src/action/target-parse.js';
 import type { Target } from '../../../src/contract/target.js';
+import { directConnector } from '../../../src/net/connector.js';
 import type { OriginConnection } from '../../../src/proxy/origin-connection.js';
 import { createOriginPools, type OriginPools } from '../../../src/proxy/origin-pools.js';
 
@@ -36,7 +37,7 @@ async function origin(): Promise<Origin> {
 
 function acquire(from: OriginPools, to: Origin): Promise<OriginConnection> {
   return new Promise((resolve, reject) => {
-    from.acquire(to.target, false, ['127.0.0.1'], false, (result) => {
+    from.acquire({ kind: 'direct', target: to.target, secure: false, addresses: ['127.0.0.1'] }, false, (result) => {
       if (result.ok) resolve(result.connection);
       else reject(result.error);
     });
@@ -55,7 +56,7 @@ afterEach(async () => {
 
 describe('origin pools past max_pools', () => {
   it('an evicted pool with a busy connection is counted, and taken back when its destination returns', async () => {
-    pools = createOriginPools({ connectTimeoutMs: 2_000, idleTimeoutMs: 10_000, secureContext: undefined, maxPools: 1 });
+    pools = createOriginPools({ connectTimeoutMs: 2_000, idleTimeoutMs: 10_000, secureContext: undefined, connector: directConnector, maxPools: 1 });
     const a = await origin();
     const b = await origin();
     const busyA = await acquire(pools, a);
@@ -70,7 +71,7 @@ describe('origin pools past max_pools', () => {
   });
 
   it('an evicted pool closes a released connection, and destroy() closes the busy ones', async () => {
-    pools = createOriginPools({ connectTimeoutMs: 2_000, idleTimeoutMs: 10_000, secureContext: undefined, maxPools: 1 });
+    pools = createOriginPools({ connectTimeoutMs: 2_000, idleTimeoutMs: 10_000, secureContext: undefined, connector: directConnector, maxPools: 1 });
     const a = await origin();
     const b = await origin();
     const c = await origin();

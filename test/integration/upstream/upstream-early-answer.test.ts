@@ -8,7 +8,7 @@ import { howItEnds } from '../../helpers/socket-end.js';
 import { sendThenRead } from '../../helpers/send-then-read.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 
-// Through the upstream proxy (upstream_proxy: node:http's client, upstream-request.ts), an answer
+// Through the upstream proxy (upstream_proxy: our own client, upstream-dispatch.ts), an answer
 // given before the upload was read (an auth check, a size limit) is relayed as the direct path
 // relays it (early-answer.test.ts): the rest of the body is read on and discarded, and the answer
 // says `Connection: close` unless the body is a declared one up to 64 KiB. The upstream here is a

@@ -9,7 +9,7 @@ import { startProxy, type LogLine, type StartedProxy } from '../../helpers/start
 import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
 
 /**
- * Through the upstream proxy (upstream_proxy: node:http's client), a destination's answer the proxy
+ * Through the upstream proxy (upstream_proxy: our own client), a destination's answer the proxy
  * cannot relay is answered as the direct path answers it (upstream-dispatch.ts): 502
  * KZP_ERR_UPSTREAM_PROTOCOL while no byte of the answer reached the client, never a hang, a bare
  * reset, or a status logged that was never sent. https:// requests go through a real Squid's
@@ -230,7 +230,7 @@ describe('upstream_proxy: a pooled tunnel its destination ended', () => {
   });
 
   it('a pooled tunnel the destination ends on the request: 502, not a hang', async () => {
-    // The first answer leaves its tunnel pooled; the next request takes it (node:http's LIFO pool).
+    // The first answer leaves its tunnel pooled; the next request takes it (the pool's LIFO reuse).
     expect(answered((await ask(viaSquid, https('/not-modified'))).outcome)).toEqual([304, undefined]);
     const { outcome, closed } = await ask(viaSquid, https('/hang-up'));
     expect(answered(outcome)).toEqual([502, 'KZP_ERR_UPSTREAM_CONNECT']);

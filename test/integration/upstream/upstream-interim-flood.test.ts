@@ -9,8 +9,8 @@ import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
 import { createTestCa, type TestCa } from '../../helpers/test-ca.js';
 
 /**
- * Through the upstream proxy, an https:// destination speaks to node:http's client through Squid's
- * CONNECT, and node:http reads interim answers without end. A destination that answers 103 Early
+ * Through the upstream proxy, an https:// destination speaks to our own client through Squid's
+ * CONNECT (node:http's client, which it took before, reads interim answers without end). A destination that answers 103 Early
  * Hints forever (each under the head limit) is answered 502 KZP_ERR_UPSTREAM_PROTOCOL, as on the
  * direct path, not read for as long as the client waits.
  */

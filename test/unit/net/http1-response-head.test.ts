@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { statusLineProblem } from '../../../src/net/http1-head.js';
 import { ResponseParser } from '../../../src/net/http1-response-parser.js';
 import { recorder, feed, byteByByte, refusal } from './http1-parser-support.js';
 
@@ -176,20 +175,5 @@ describe('ResponseParser: connection reuse', () => {
     expect(() => {
       parser.expect('GET');
     }).toThrow(/in progress/);
-  });
-});
-
-describe('statusLineProblem: a status line node:http split, judged as parseHead judges it', () => {
-  it.each([
-    [1, 1, 200, null],
-    [1, 0, 599, null],
-    [1, 1, 100, null],
-    [2, 0, 200, 'unsupported HTTP version'],
-    [1, 2, 200, 'unsupported HTTP version'],
-    [0, 9, 200, 'unsupported HTTP version'],
-    [1, 1, 600, 'status code out of range'],
-    [1, 1, 99, 'status code out of range'],
-  ])('HTTP/%i.%i %i: %s', (major, minor, status, problem) => {
-    expect(statusLineProblem(major, minor, status)).toBe(problem);
   });
 });
