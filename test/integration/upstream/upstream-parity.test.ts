@@ -134,3 +134,19 @@ describe.each([
     expect(parent.heads.slice(before).map((head) => head.split('\r\n')[0])).toEqual([`${row.method} ${base}${path} HTTP/1.1`]);
   });
 });
+
+describe('the pooled connection to the upstream proxy', () => {
+  it('is kept after a repeated identical Content-Length, and closed after Transfer-Encoding with Content-Length (a smuggling signature), as a destination connection is', async () => {
+    // One request at a time: the pooled connection to the parent is free again for the next.
+    const ask = async (path: string): Promise<void> => {
+      expect((await seen(viaParent.port, 'GET', `${base}${path}`, false)).statusLine).toBe('HTTP/1.1 200 OK');
+    };
+    await ask('/cl-twice');
+    const before = parent.connections();
+    for (const path of ['/cl-twice', '/cl-list', '/cl-twice']) await ask(path);
+    expect(parent.connections()).toBe(before);
+    await ask('/te-cl');
+    await ask('/cl-twice');
+    expect(parent.connections()).toBe(before + 1);
+  });
+});
