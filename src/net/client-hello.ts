@@ -1,7 +1,9 @@
 /**
  * Reads the server name (SNI) from the first bytes of a TLS connection, without terminating TLS.
  * Pure and incremental: hand it everything received so far; it answers "need more", the name (or
- * none), or why the bytes are not a ClientHello. The handshake message may span several records.
+ * none), or why the bytes are not a ClientHello. The handshake message may span several records,
+ * with warning alerts before or between them: Go's crypto/tls server drops those (up to 16) until
+ * it has negotiated a version, and reads the ClientHello around them.
  */
 export type ClientHelloParse =
   | { readonly complete: false }
@@ -9,6 +11,11 @@ export type ClientHelloParse =
   | { readonly complete: true; readonly ok: false; readonly reason: string };
 
 const CONTENT_HANDSHAKE = 0x16;
+const CONTENT_ALERT = 0x15;
+const ALERT_LEVEL_WARNING = 0x01;
+const ALERT_CLOSE_NOTIFY = 0x00;
+/** An alert record: its header and the two bytes of one alert (level, description). */
+const ALERT_RECORD = 7;
 const HANDSHAKE_CLIENT_HELLO = 0x01;
 const EXTENSION_SERVER_NAME = 0x0000;
 const NAME_TYPE_HOST = 0x00;
@@ -25,6 +32,15 @@ function invalid(reason: string): ClientHelloParse {
 /** True when the first byte could start a TLS handshake record (what transparent mode sniffs). */
 export function looksLikeTls(first: number): boolean {
   return first === CONTENT_HANDSHAKE;
+}
+
+/**
+ * True when the first byte starts a record a TLS server may read before the ClientHello: a
+ * handshake, or an alert (a warning Go's server drops and reads on from). What a tunnel's SNI check
+ * must read as TLS; parseClientHello then refuses what is not a ClientHello behind warnings.
+ */
+export function mayPrecedeClientHello(first: number): boolean {
+  return first === CONTENT_HANDSHAKE || first === CONTENT_ALERT;
 }
 
 /** SSL 2.0's 2-byte record header: the record length with its high bit set. */
@@ -57,14 +73,24 @@ export function parseClientHello(data: Buffer): ClientHelloParse {
   return readHello(handshake.subarray(4, 4 + length));
 }
 
-/** The handshake-layer bytes carried by the leading handshake records (joined when there are several). */
+/**
+ * The handshake-layer bytes carried by the leading handshake records (joined when there are
+ * several), warning alerts before and between them skipped as a TLS server skips them.
+ */
 function handshakeBytes(data: Buffer): Buffer | ClientHelloParse {
   const parts: Buffer[] = [];
   let offset = 0;
   let total = 0;
   while (offset < data.length) {
+    if (data[offset] === CONTENT_ALERT) {
+      if (data.length - offset < ALERT_RECORD) break;
+      // Any other alert ends the handshake for the server: nothing after it is read.
+      if (!isWarningAlert(data, offset)) return total === 0 ? invalid('a TLS alert before the ClientHello that is not a warning') : Buffer.concat(parts, total);
+      offset += ALERT_RECORD;
+      continue;
+    }
     if (data[offset] !== CONTENT_HANDSHAKE) {
-      return offset === 0 ? invalid('not a TLS handshake record') : Buffer.concat(parts, total);
+      return total === 0 ? invalid('not a TLS handshake record') : Buffer.concat(parts, total);
     }
     if (data.length - offset < RECORD_HEADER) break;
     if (data[offset + 1] !== 0x03) return invalid('unknown TLS record version');
@@ -79,6 +105,19 @@ function handshakeBytes(data: Buffer): Buffer | ClientHelloParse {
   }
   if (total === 0) return NEED_MORE;
   return Buffer.concat(parts, total);
+}
+
+/**
+ * Whether the alert record at `offset` is one warning a server drops before the handshake: TLS
+ * record version, a length of 2, warning level, not close_notify (which ends the connection).
+ */
+function isWarningAlert(data: Buffer, offset: number): boolean {
+  return (
+    data[offset + 1] === 0x03 &&
+    data.readUInt16BE(offset + 3) === 2 &&
+    data[offset + 5] === ALERT_LEVEL_WARNING &&
+    data[offset + 6] !== ALERT_CLOSE_NOTIFY
+  );
 }
 
 /** Walks a complete ClientHello body to its server_name extension. */

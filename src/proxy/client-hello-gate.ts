@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../net/client-hello.js';
+import { MAX_CLIENT_HELLO_BYTES, mayPrecedeClientHello, parseClientHello } from '../net/client-hello.js';
 import type { IdleWatch } from '../net/idle-sweep.js';
 
 /** How a tunnel's first client bytes begin, judged before any of them is forwarded. */
@@ -13,7 +13,6 @@ export type FirstFlight =
   /** Either side went away first. */
   | { readonly kind: 'gone' };
 
-const TLS_HANDSHAKE = 0x16;
 /** Raw bytes held at most: the ClientHello cap plus room for record headers. */
 const MAX_HELD_BYTES = 2 * MAX_CLIENT_HELLO_BYTES;
 /** A ClientHello comes in one to a few segments; a trickle of tiny ones is refused, not re-parsed forever. */
@@ -115,7 +114,8 @@ class FirstFlightGate {
     const held = this.#held;
     const ended = this.#ended;
     if (held === 0) return ended ? { kind: 'other', chunks, ended } : null;
-    if (chunks[0]?.[0] !== TLS_HANDSHAKE) return { kind: 'other', chunks, ended };
+    // A warning alert first is TLS too: a server drops it and reads the ClientHello behind it.
+    if (!mayPrecedeClientHello(chunks[0]?.[0] ?? 0)) return { kind: 'other', chunks, ended };
     const hello = parseClientHello(Buffer.concat(chunks, held));
     if (hello.complete) return hello.ok ? { kind: 'tls', sni: hello.sni, chunks, ended } : { kind: 'unreadable', reason: hello.reason };
     if (ended) return { kind: 'unreadable', reason: 'ClientHello cut short' };

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { looksLikeTls, parseClientHello, startsSsl2ClientHello } from '../../../src/net/client-hello.js';
+import { looksLikeTls, mayPrecedeClientHello, parseClientHello, startsSsl2ClientHello } from '../../../src/net/client-hello.js';
 import { sslv2ClientHello } from '../../helpers/sslv2-hello.js';
 
 /** The first flight a real Node TLS client sends (its ClientHello), captured on a plain TCP server. */
@@ -57,6 +57,18 @@ describe('parseClientHello', () => {
     expect(parseClientHello(split)).toEqual({ complete: true, ok: true, sni: 'split.example.org' });
   });
 
+  it('reads a ClientHello behind warning alerts, before and between its records, as a Go server does', async () => {
+    const hello = await captureHello('fronted.example.org');
+    const warning = Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x01, 0x5a]);
+    expect(mayPrecedeClientHello(warning[0] ?? 0)).toBe(true);
+    expect(parseClientHello(Buffer.concat([warning, warning, hello]))).toEqual({ complete: true, ok: true, sni: 'fronted.example.org' });
+    const records = rechunk(hello, 40);
+    const between = Buffer.concat([records.subarray(0, 45), warning, records.subarray(45)]);
+    expect(parseClientHello(between)).toEqual({ complete: true, ok: true, sni: 'fronted.example.org' });
+    expect(parseClientHello(warning).complete).toBe(false);
+    expect(parseClientHello(Buffer.concat([warning, hello.subarray(0, 3)])).complete).toBe(false);
+  });
+
   it('reports no SNI when the client sent none (HTTPS to a bare IP)', async () => {
     const hello = await captureHello(undefined);
     expect(parseClientHello(hello)).toEqual({ complete: true, ok: true, sni: undefined });
@@ -65,7 +77,9 @@ describe('parseClientHello', () => {
   it.each([
     ['plain HTTP', Buffer.from('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n')],
     ['an SSH banner', Buffer.from('SSH-2.0-OpenSSH_9.2\r\n')],
-    ['a TLS alert record', Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28])],
+    ['a fatal TLS alert record', Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28])],
+    ['a close_notify alert record', Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x01, 0x00])],
+    ['a warning alert of another record version', Buffer.from([0x15, 0x00, 0x01, 0x00, 0x02, 0x01, 0x5a])],
     ['a handshake that is not a ClientHello', Buffer.from([0x16, 0x03, 0x01, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00])],
     ['an absurd record version', Buffer.from([0x16, 0x09, 0x09, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00])],
   ])('refuses %s', (_name, bytes) => {
