@@ -13,7 +13,7 @@ import { upgradeRequestHead } from './hop-by-hop.js';
 import { authenticateRequest, requestSplit, splitRefusal } from './pinned-target.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
-import { MAX_UPGRADE_HEAD_BYTES, readResponseHead, switchingHeadProblem, withoutKaizenHeaders } from './response-head.js';
+import { switchingHeadProblem, withoutKaizenHeaders } from './response-head.js';
 import { hostHeader } from './request-target.js';
 import { markTunnelCut } from './shutdown-cut.js';
 import { spliceSockets } from './socket-pipe.js';
@@ -24,21 +24,21 @@ import { relayDeclinedUpgrade } from './declined-upgrade.js';
 import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-open.js';
 import { isWebSocketUpgrade, reparseAsOrdinary } from './ordinary-upgrade.js';
 import type { ParserHandOff } from './parser-hand-off.js';
-import { asksContinue, unmetExpectation } from './expectation.js';
+import { unmetExpectation } from './expectation.js';
 import { forwardUpgradeBody } from './upgrade-body.js';
+import { awaitUpgradeAnswer, statusOf } from './upgrade-answer.js';
 
 /** Answered before any decision, as for any request (http-forward.ts). */
 const EXPECTATION_REFUSAL = errorRefusal('KZP_ERR_EXPECTATION');
 /** Where a chunked body ends is in its chunks: the proxy would have to decode them to know where the new protocol starts. */
 const CHUNKED_REFUSAL = errorRefusal('KZP_ERR_BAD_REQUEST', { message: 'an upgrade request with a chunked body is not forwarded' });
-/** The 100 a client that asked for one waits for before its body, relayed (RFC 9110 §7.8: a 100 comes before the 101). */
-const CONTINUE_HEAD = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 /**
  * An absolute-form request with `Upgrade: websocket`: decided like any request (scheme ws/wss),
  * then the destination is dialled, the request head is written to it (hop-by-hop cleaned, Host of
  * the checked target) with its Content-Length body (upgrade-body.ts; a chunked one is refused, as
- * is an Expect other than 100-continue), and only a 101 answer switching to the protocol asked for
+ * is an Expect other than 100-continue), interim answers are relayed (upgrade-answer.ts), and only a
+ * 101 answer switching to the protocol asked for
  * (relayed without any `X-Kaizen-*` header of its own) makes a tunnel, with bytes both ways; any
  * other answer is relayed as an ordinary response and the connection closed (declined-upgrade.ts). `https://` upgrades get verified TLS to the
  * destination. Any other Upgrade, and one in an HTTP/1.0 request, is dropped and the request handed
@@ -156,19 +156,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     early = forwardUpgradeBody(client, upstream, head.length > 0 ? [head, ...chunks] : chunks, ended, bodyLength);
     after = Buffer.alloc(0);
   }
-  let answer = await readResponseHead(upstream, proxy.idleTimeoutMs);
-  // Interim answers (102, 103; a 100 the client did not ask for) are dropped, as on the plain path:
-  // the final one follows. They share the head limit with it, so a destination sending them without
-  // end is refused, not read forever.
-  let left = MAX_UPGRADE_HEAD_BYTES;
-  for (let relayContinue = asksContinue(req); answer.ok && isInterim(statusOf(answer.head)); ) {
-    if (relayContinue && statusOf(answer.head) === 100 && !client.destroyed) {
-      relayContinue = false;
-      client.write(CONTINUE_HEAD);
-    }
-    left -= answer.head.length;
-    answer = await readResponseHead(upstream, proxy.idleTimeoutMs, answer.rest, left);
-  }
+  const { read: answer, interimBytes } = await awaitUpgradeAnswer(client, upstream, req, proxy.idleTimeoutMs);
   wait.stop();
   // The body forwarded so far, for an exchange that ends here (the early capture is released in this
   // turn); a tunnel counts again when it closes.
@@ -195,7 +183,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   if (after.length > 0) upstream.write(after);
   forwardEarlyBytes(early, upstream);
   // What the tunnel carried, as bytes_up counts: not the answer's heads (interim ones and the 101).
-  const answerHeadBytes = MAX_UPGRADE_HEAD_BYTES - left + answer.head.length;
+  const answerHeadBytes = interimBytes + answer.head.length;
   spliceSockets(client, upstream, proxy.idleSweep.watch(client, upstream), proxy.lifecycle, (cut) => {
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
     tally.bytesDown = Math.max(0, upstream.bytesRead - answerHeadBytes);
@@ -209,16 +197,4 @@ function abandonUpgrade(proxy: ProxyContext, conn: ConnectionContext, tally: Exc
   early.release();
   tally.status = 0;
   reportClosed(proxy, conn, tally);
-}
-
-/** The status code of a response head ("HTTP/1.1 101 ..."), 0 when unreadable. */
-function statusOf(head: string): number {
-  if (!head.startsWith('HTTP/1.') || (head[12] !== ' ' && head[12] !== '\r')) return 0;
-  const status = Number(head.slice(9, 12));
-  return Number.isInteger(status) ? status : 0;
-}
-
-/** 1xx but not 101: an answer before the final one. */
-function isInterim(status: number): boolean {
-  return status >= 100 && status < 200 && status !== 101;
 }

@@ -71,9 +71,9 @@ describe('an endless stream of interim answers', () => {
       `GET http://127.0.0.1:${String(hints.port)}/socket HTTP/1.1\r\nHost: 127.0.0.1:${String(hints.port)}\r\nConnection: Upgrade\r\n` +
         'Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     );
-    const head = await Promise.race([client.readUntil('\r\n\r\n'), deadline(ANSWER_DEADLINE_MS, 'no answer')]);
+    // The 103s within the 16 KiB budget before a 101 are relayed, then the 502.
+    const head = await Promise.race([client.readUntil('HTTP/1.1 502 ').then(() => client.readUntil('\r\n\r\n')), deadline(ANSWER_DEADLINE_MS, 'no answer')]);
     client.destroy();
-    expect(head).toMatch(/^HTTP\/1\.1 502 /);
     expect(head).toContain('X-Kaizen-Error: KZP_ERR_UPSTREAM_PROTOCOL');
   });
 

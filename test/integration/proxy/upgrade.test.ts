@@ -223,11 +223,12 @@ describe('Upgrade (WebSocket-style) requests', () => {
       expect(heads).toHaveLength(1);
     });
 
-    it('takes an interim 103 for what it is and tunnels after the 101 that follows', async () => {
+    it('takes an interim 103 for what it is, relays it, and tunnels after the 101 that follows', async () => {
       heads.length = 0;
       const client = await RawClient.open(proxy.port);
       // A frame sent before the 101: held, then forwarded once the connection is switched.
       client.write(upgradeRequest(`http://127.0.0.1:${scripted.port}/hints101`) + 'early-frame');
+      expect(await client.readUntil('\r\n\r\n')).toMatch(/^HTTP\/1\.1 103 /);
       const head = await client.readUntil('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
       expect(await client.readBytes('early-frame'.length)).toBe('early-frame');
