@@ -129,11 +129,14 @@ function singleLength(value: string): string {
  * The head of a WebSocket Upgrade request (the only upgrade tunnelled: ordinary-upgrade.ts) written
  * to the destination as raw bytes: origin-form request line, Host of the checked target,
  * `Connection: Upgrade` and the client's `Upgrade: websocket` kept; other
- * hop-by-hop headers and proxy credentials removed.
+ * hop-by-hop headers and proxy credentials removed. A chunked body (`Transfer-Encoding`, which
+ * node:http let through only ending in `chunked`) is relayed as the client framed it
+ * (upgrade-chunked-body.ts), so its codings and its `Trailer` go on with it.
  */
 export function upgradeRequestHead(method: string, path: string, rawHeaders: readonly string[], host: string): string {
   const tokens = connectionTokens(rawHeaders);
   let head = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\n`;
+  let codings: string | null = null;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
@@ -141,10 +144,21 @@ export function upgradeRequestHead(method: string, path: string, rawHeaders: rea
       head += `${name}: ${rawHeaders[i + 1] ?? ''}\r\n`;
       continue;
     }
-    if (ALWAYS_DROPPED.has(lower) || lower === 'host' || lower === 'trailer' || tokens?.has(lower) === true) continue;
+    if (lower === 'transfer-encoding') {
+      codings = codings === null ? (rawHeaders[i + 1] ?? '') : `${codings}, ${rawHeaders[i + 1] ?? ''}`;
+      continue;
+    }
+    if (ALWAYS_DROPPED.has(lower) || lower === 'host' || (lower === 'trailer' && !hasChunkedBody(rawHeaders)) || tokens?.has(lower) === true) continue;
     head += `${name}: ${rawHeaders[i + 1] ?? ''}\r\n`;
   }
+  if (codings !== null) head += `Transfer-Encoding: ${relayedTransferEncoding(codings)}\r\n`;
   return `${head}\r\n`;
+}
+
+/** Whether a request head frames its body by Transfer-Encoding (node:http took it as chunked). */
+function hasChunkedBody(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) if ((rawHeaders[i] ?? '').toLowerCase() === 'transfer-encoding') return true;
+  return false;
 }
 
 /**

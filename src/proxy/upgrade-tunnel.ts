@@ -25,20 +25,21 @@ import { forwardEarlyBytes, openTunnelUpstream, refuseTunnel } from './tunnel-op
 import { isWebSocketUpgrade, reparseAsOrdinary } from './ordinary-upgrade.js';
 import type { ParserHandOff } from './parser-hand-off.js';
 import { unmetExpectation } from './expectation.js';
-import { forwardUpgradeBody } from './upgrade-body.js';
+import { forwardUpgradeBody, lengthFraming, type UpgradeBodyRelay } from './upgrade-body.js';
+import { chunkedFraming } from './upgrade-chunked-body.js';
 import { awaitUpgradeAnswer, statusOf } from './upgrade-answer.js';
 
 /** Answered before any decision, as for any request (http-forward.ts). */
 const EXPECTATION_REFUSAL = errorRefusal('KZP_ERR_EXPECTATION');
-/** Where a chunked body ends is in its chunks: the proxy would have to decode them to know where the new protocol starts. */
-const CHUNKED_REFUSAL = errorRefusal('KZP_ERR_BAD_REQUEST', { message: 'an upgrade request with a chunked body is not forwarded' });
+/** A chunked body whose framing does not parse (upgrade-chunked-body.ts): the request is malformed. */
+const BAD_CHUNKS_REFUSAL = errorRefusal('KZP_ERR_BAD_REQUEST', { message: 'malformed chunked body' });
 
 /**
  * An absolute-form request with `Upgrade: websocket`: decided like any request (scheme ws/wss),
  * then the destination is dialled, the request head is written to it (hop-by-hop cleaned, Host of
- * the checked target) with its Content-Length body (upgrade-body.ts; a chunked one is refused, as
- * is an Expect other than 100-continue), interim answers are relayed (upgrade-answer.ts), and only a
- * 101 answer switching to the protocol asked for
+ * the checked target) with its body (upgrade-body.ts, Content-Length or chunked; an Expect other
+ * than 100-continue is refused), interim answers are relayed (upgrade-answer.ts), and only a 101
+ * answer switching to the protocol asked for
  * (relayed without any `X-Kaizen-*` header of its own) makes a tunnel, with bytes both ways; any
  * other answer is relayed as an ordinary response and the connection closed (declined-upgrade.ts). `https://` upgrades get verified TLS to the
  * destination. Any other Upgrade, and one in an HTTP/1.0 request, is dropped and the request handed
@@ -97,10 +98,6 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     refuseTunnel(proxy, conn, client, tally, EXPECTATION_REFUSAL);
     return;
   }
-  if (req.headers['transfer-encoding'] !== undefined) {
-    refuseTunnel(proxy, conn, client, tally, CHUNKED_REFUSAL);
-    return;
-  }
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
   const labels = proxy.labels.request(target, method, split.pathOnly);
@@ -144,16 +141,19 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
 
   const requestHead = upgradeRequestHead(method, split.path, req.rawHeaders, hostHeader(target.host, target.port, target.hostType === 'ipv6', split.scheme));
   const headBytes = Buffer.byteLength(requestHead);
-  // Only the request goes ahead, its Content-Length body with it (upgrade-body.ts): what the client
+  // Only the request goes ahead, its body with it (upgrade-body.ts): what the client
   // sent after it (`head`, early bytes) waits for a 101, as a client must (RFC 6455 §4.1), since
   // anything else leaves the connection HTTP and those bytes would be the next request, undecided,
   // to this destination (declined-upgrade.ts).
   upstream.write(requestHead);
   let after = head;
+  let body: UpgradeBodyRelay | null = null;
+  const chunked = req.headers['transfer-encoding'] !== undefined;
   const bodyLength = Number(req.headers['content-length'] ?? '0');
-  if (bodyLength > 0) {
+  if (chunked || bodyLength > 0) {
     const { chunks, ended } = early.release();
-    early = forwardUpgradeBody(client, upstream, head.length > 0 ? [head, ...chunks] : chunks, ended, bodyLength);
+    body = forwardUpgradeBody(client, upstream, head.length > 0 ? [head, ...chunks] : chunks, ended, chunked ? chunkedFraming(req.rawHeaders) : lengthFraming(bodyLength));
+    early = body;
     after = Buffer.alloc(0);
   }
   const { read: answer, interimBytes } = await awaitUpgradeAnswer(client, upstream, req, proxy.idleTimeoutMs);
@@ -164,6 +164,11 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   if (client.destroyed) {
     upstream.destroy();
     abandonUpgrade(proxy, conn, tally, early);
+    return;
+  }
+  if (body?.problem != null) {
+    upstream.destroy();
+    refuseTunnel(proxy, conn, client, tally, BAD_CHUNKS_REFUSAL, early);
     return;
   }
   if (!answer.ok || (statusOf(answer.head) === 101 && switchingHeadProblem(answer.head, req.headers.upgrade ?? '') !== null)) {
