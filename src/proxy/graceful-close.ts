@@ -10,8 +10,8 @@ export interface CloseOptions {
    * Let open tunnels (CONNECT, upgrades, intercepted sessions, redirected TLS) run until they end
    * or the deadline passes: the default. False (wrap mode, once its command has exited: nobody is
    * left at the other end) waits only for requests in flight (heads begun included) and for uploads
-   * still on their way to a tunnel's destination (upload-flush.ts), and cuts every other tunnel and
-   * every connection that has sent nothing yet.
+   * still on their way to a tunnel's destination (upload-flush.ts), and cuts every other tunnel.
+   * Neither waits for a connection that has sent nothing yet (Lifecycle.headBegun(true)).
    */
   readonly waitForTunnels?: boolean;
   /** Aborted during the drain: it ends at once and what is still open is cut (a second SIGTERM or SIGINT). */
@@ -72,7 +72,7 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
     exchangeEnded: askIdle,
   });
   const tunnels = lifecycle.openTunnels + lifecycle.quietCuts;
-  // What the drain waited for and left (in wrap mode, not the connections that had sent nothing).
+  // What the drain waited for and left (not the connections that had sent nothing).
   const inflight = lifecycle.inflightWaited;
   // Spliced tunnels first, reset both ways: destroyAll would end their client sockets with a FIN,
   // as if their streams were complete. Those whose client has closed first and whose destination

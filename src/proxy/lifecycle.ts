@@ -9,8 +9,9 @@ export interface DrainOptions {
   /**
    * Wait for open tunnels too (a graceful shutdown); false (wrap mode, once its command is gone):
    * for exchanges in flight, heads begun and spliced tunnels whose upload is still under way
-   * (SplicedTunnel.finishUpload), the others being cut, and not for connections that have sent
-   * nothing yet (headBegun(true)): nobody is left to send on them.
+   * (SplicedTunnel.finishUpload), the others being cut. Neither waits for connections that have
+   * sent nothing yet (headBegun(true)), as nginx and Envoy close them at once on a graceful stop:
+   * one whose first bytes come while the drain waits for something else is a head begun from then.
    */
   readonly waitForTunnels: boolean;
   /** Aborted: the drain ends at once (a second SIGTERM or SIGINT). */
@@ -45,11 +46,11 @@ export interface SplicedTunnel {
 export class Lifecycle {
   #inflight = 0;
   /**
-   * Connections waiting for a request head (headBegun): a request whose head is arriving is in
-   * flight, and a connection accepted before the signal has its first request served.
+   * Connections waiting for a request head that has begun (headBegun, firstBytes): a request whose
+   * head is arriving is in flight.
    */
   #heads = 0;
-  /** Of the connections waiting for a head, those that have sent no byte yet (headBegun(true)). */
+  /** Of the connections waiting for a head, those that have sent no byte yet (headBegun(true)): no drain waits for them. */
   #silent = 0;
   #tunnels = 0;
   /**
@@ -87,9 +88,9 @@ export class Lifecycle {
     return this.#inflight + this.#heads + this.#silent;
   }
 
-  /** What a drain waits for of `inflight` (connections that have sent nothing only when it waits for tunnels). */
+  /** What a drain waits for of `inflight`: not the connections that have sent nothing. */
   get inflightWaited(): number {
-    return this.#inflight + this.#heads + (this.#waitForTunnels ? this.#silent : 0);
+    return this.#inflight + this.#heads;
   }
 
   get openTunnels(): number {
@@ -115,7 +116,7 @@ export class Lifecycle {
    * A connection waits for a request head (a new connection, or the next head begun on a kept one):
    * a drain waits for it until headEnded(), as for a request in flight. Its head completes (the
    * exchange begins), times out (header_timeout's 408), or its connection closes first.
-   * `silent`: the connection has sent no byte yet (a new one); firstBytes() once it has.
+   * `silent`: the connection has sent no byte yet (a new one), which no drain waits for; firstBytes() once it has.
    */
   headBegun(silent = false): void {
     if (silent) this.#silent++;
@@ -206,7 +207,7 @@ export class Lifecycle {
   }
 
   #until(timeoutMs: number, signal: AbortSignal | undefined, exchangeEnded: (() => void) | null): Promise<DrainEnd> {
-    if (this.#idle()) return Promise.resolve('finished');
+    if (this.#idle() && this.#silent === 0) return Promise.resolve('finished');
     return new Promise((resolve) => {
       const done = (end: DrainEnd): void => {
         clearTimeout(timer);
@@ -224,11 +225,14 @@ export class Lifecycle {
       };
       this.#onEnd = exchangeEnded;
       signal?.addEventListener('abort', onAbort, { once: true });
+      // Only silent connections left: the bytes that reached this host before the drain began are
+      // read in this turn's poll (a head begun, then waited for) before it ends.
+      if (this.#idle()) setImmediate(this.#checkIdle);
     });
   }
 
   #idle(): boolean {
     if (this.#inflight !== 0 || this.#heads !== 0) return false;
-    return this.#waitForTunnels ? this.#tunnels === 0 && this.#silent === 0 : this.#spliced.size === 0;
+    return this.#waitForTunnels ? this.#tunnels === 0 : this.#spliced.size === 0;
   }
 }

@@ -2,13 +2,16 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHoldingOrigin, type HoldingOrigin } from '../../helpers/holding-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
+import { howItEnds } from '../../helpers/socket-end.js';
 import { exitOf, type ServeProcess, serveWithDrain } from './cli-process.js';
 
 /**
  * A request whose head is arriving when SIGTERM comes is in flight, as Squid and Envoy hold what
  * is in flight: the drain waits for it (the listeners closed, idle keep-alive connections closed at
  * once), serves it with `Connection: close`, and ends when it is done, whether or not anything else
- * is left; header_timeout (a 408) and the drain's deadline bound the wait. On a real `serve`.
+ * is left; header_timeout (a 408) and the drain's deadline bound the wait. A connection that has
+ * sent nothing is not waited for, as nginx and Envoy close it at once; its request is served only
+ * if it comes while the drain waits for something else. On a real `serve`.
  */
 
 let serve: ServeProcess | undefined;
@@ -62,7 +65,9 @@ describe('SIGTERM with a request head half sent', () => {
     // Not in flight: closed at the drain's start, while the heads are still awaited.
     await idle.closed;
     expect(proxy.child.exitCode).toBeNull();
-
+    // Its first bytes while the drain still waits for the heads: served like them.
+    fresh.write(`GET http://${host}/fresh HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    expect(await fresh.readResponse()).toMatchObject({ status: 200, body: 'ok' });
     lane.write(`st: ${host}\r\n\r\n`);
     const laneAnswer = await lane.readResponse();
     expect(laneAnswer).toMatchObject({ status: 200, body: 'ok' });
@@ -71,9 +76,6 @@ describe('SIGTERM with a request head half sent', () => {
     const handedAnswer = await handed.readResponse();
     expect(handedAnswer).toMatchObject({ status: 200, body: 'ok' });
     expect(handedAnswer.headers['connection']).toBe('close');
-    expect(proxy.child.exitCode).toBeNull();
-    fresh.write(`GET http://${host}/fresh HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-    expect(await fresh.readResponse()).toMatchObject({ status: 200, body: 'ok' });
     await Promise.all([lane.closed, handed.closed, fresh.closed]);
 
     expect(await exitOf(proxy)).toBe(0);
@@ -196,5 +198,22 @@ describe('SIGTERM with a request head half sent', () => {
     expect(performance.now() - signalledAt).toBeGreaterThanOrEqual(650);
     expect(await exitOf(proxy)).toBe(0);
     expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'deadline', in_flight_cut: 1 }));
+  });
+
+  it('a connection that has sent nothing does not hold the exit: closed with a FIN at once, drain_timeout 20s notwithstanding', async () => {
+    origin = await startHoldingOrigin();
+    serve = await serveWithDrain('20s', 'header_timeout: 30s');
+    const proxy = serve;
+    const { clients } = await connectBefore(proxy.port, origin.port, ['']);
+    const [silent] = clients as [RawClient];
+    const ends = howItEnds(silent.socket);
+    const signalledAt = performance.now();
+
+    proxy.child.kill('SIGTERM');
+
+    expect(await exitOf(proxy)).toBe(0);
+    expect(performance.now() - signalledAt).toBeLessThan(5_000);
+    expect(await ends).toBe('end');
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
   });
 });
