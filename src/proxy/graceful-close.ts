@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { stopAccepting } from '../net/listen-on.js';
 import type { FastLane } from './fast-lane.js';
 import { awaitParsedHeads } from './handed-head.js';
+import { ParsedHeadDeadlines } from './parsed-head-deadline.js';
 import type { ProxyContext } from './proxy-context.js';
 
 export interface CloseOptions {
@@ -25,6 +26,12 @@ export interface ClientListeners {
   readonly redirected: readonly Server[];
 }
 
+/** The limits a graceful close keeps: one deadline for the whole drain, and header_timeout for the heads it awaits. */
+export interface DrainLimits {
+  readonly drainTimeoutMs: number;
+  readonly headerTimeoutMs: number;
+}
+
 /**
  * How long a close waits, after destroying what was left, for those connections to report
  * themselves closed: destroyed sockets close a few ticks later; this only bounds a leak.
@@ -33,7 +40,7 @@ const CLOSE_REPORTS_MS = 2_000;
 
 /**
  * Graceful close: stop accepting, close idle keep-alive connections, let requests in flight and
- * open tunnels finish within `drainTimeoutMs` (one deadline for everything, from this call), then
+ * open tunnels finish within `limits.drainTimeoutMs` (one deadline for everything, from this call), then
  * destroy whatever is left and the upstream pool (a spliced tunnel with a reset both ways). A
  * tunnel is left to its client and destination, as Squid's shutdown_lifetime and Envoy's drain
  * leave them. A connection does not start another request: responses say `Connection: close`
@@ -43,7 +50,7 @@ const CLOSE_REPORTS_MS = 2_000;
  * Resolves once every connection has closed and every exchange and tunnel has been reported
  * closed (its `closed` line and observers: the wrap summary counts their bytes from them).
  */
-export async function closeGracefully(listeners: ClientListeners, proxy: ProxyContext, drainTimeoutMs: number, options: CloseOptions = {}): Promise<void> {
+export async function closeGracefully(listeners: ClientListeners, proxy: ProxyContext, limits: DrainLimits, options: CloseOptions = {}): Promise<void> {
   const servers = [listeners.server, ...listeners.redirected];
   // Each stops accepting and closes its idle connections now, before the first await (ProxyServer.close
   // promises it to readiness); resolves once every connection of theirs is gone.
@@ -61,12 +68,14 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
     asked = true;
     setImmediate(closeIdle);
   };
-  // What node:http kept open holds a head arriving (or one still to come on a new connection): in flight.
-  awaitParsedHeads(proxy.registry, proxy.lifecycle, askIdle);
+  // What node:http kept open holds a head arriving (or one still to come on a new connection): in
+  // flight, timed by header_timeout as node:http timed it until its server closed.
+  const deadlines = new ParsedHeadDeadlines(limits.headerTimeoutMs, proxy.lifecycle);
+  awaitParsedHeads(proxy.registry, proxy.lifecycle, askIdle, deadlines);
   const startedAt = performance.now();
   const lifecycle = proxy.lifecycle;
   const ended = await lifecycle.drain({
-    timeoutMs: drainTimeoutMs,
+    timeoutMs: limits.drainTimeoutMs,
     waitForTunnels: options.waitForTunnels ?? true,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     exchangeEnded: askIdle,
@@ -79,6 +88,7 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
   // has not answered yet are among them.
   // From here on an exchange that fails or closes unfinished was cut by us (KZP_ERR_SHUTDOWN), not
   // by its destination: destroying its destination connection makes it fail as if it had.
+  deadlines.stop();
   lifecycle.cutting();
   lifecycle.cutSpliced();
   const connections = proxy.registry.destroyAll();

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionContext, ConnectionRegistry } from './connection-registry.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { ParsedHeadDeadlines } from './parsed-head-deadline.js';
 
 /**
  * A head node:http is to parse is awaited: one the fast lane hands over while it waits for it
@@ -35,21 +36,26 @@ export function headArrived(conn: ConnectionContext, lifecycle: Lifecycle): void
  * transparent listener's) with no exchange in flight is one whose next head has begun, or a new
  * one whose first has not come yet; node:http's own check for idle ones passed it over. Each is in
  * flight for the drain, as the fast lane's are, until node:http has its request or it is gone.
- * node:http stops timing heads once closed, so only the drain's deadline bounds these.
+ * node:http stops timing heads once closed: `deadlines` times these as it would (header_timeout).
  * One that has not read a byte yet (an intercepted session before its first request: node:http
- * does not call it idle) is awaited as silent (Lifecycle.headBegun(true)): wrap mode's stop does
- * not wait for it.
+ * does not call it idle) is awaited as silent (Lifecycle.headBegun(true)), which no drain waits for.
  * One whose request was answered before its body was all in (the rest discarded) is not idle for
  * node:http until that body ends: `bodyEnded` then asks node:http again, which closes it unless a
  * next head has begun behind the body.
  */
-export function awaitParsedHeads(registry: ConnectionRegistry, lifecycle: Lifecycle, bodyEnded: () => void): void {
+export function awaitParsedHeads(registry: ConnectionRegistry, lifecycle: Lifecycle, bodyEnded: () => void, deadlines: ParsedHeadDeadlines): void {
   registry.forEachOpen((socket, conn) => {
     const parser = (socket as Socket & { parser?: { incoming?: IncomingMessage | null } | null }).parser;
     // No parser: the fast lane's connection (it counts its own), or a tunnel's (counted as one).
     if (parser === null || parser === undefined || conn.busy > 0 || socket.destroyed) return;
-    awaitHead(conn, socket, lifecycle, socket.bytesRead === 0);
+    // Already awaited: a head the fast lane handed over, which the lane times.
+    if (!conn.headHandedOver) {
+      const silent = socket.bytesRead === 0;
+      awaitHead(conn, socket, lifecycle, silent);
+      deadlines.time(socket, conn);
+    }
     const body = parser.incoming;
     if (body !== null && body !== undefined && !body.complete) body.once('end', bodyEnded);
   });
 }
+

@@ -237,7 +237,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       return listenOn(listener, host, port);
     },
     close(closeOptions = {}) {
-      closing ??= closeGracefully({ server, lane, redirected }, proxy, limits.drainTimeoutMs, closeOptions);
+      closing ??= closeGracefully({ server, lane, redirected }, proxy, limits, closeOptions);
       return closing;
     },
     get activeConnections() {

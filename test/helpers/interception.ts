@@ -8,7 +8,7 @@ import type { CertificateAuthority } from '../../src/intercept/ca-load.js';
 import { createInterceptor, type CaInterceptor } from '../../src/intercept/interceptor.js';
 import { createFakeDecider, type FakeDecider } from './fake-decider.js';
 import { startOrigin, type Origin } from './origins.js';
-import { startProxy, type StartedProxy } from './start-proxy.js';
+import { startProxy, type StartedProxy, type StartProxyOptions } from './start-proxy.js';
 import { createTestCa, type TestCa } from './test-ca.js';
 
 /**
@@ -34,6 +34,9 @@ export interface Interception {
 export interface InterceptionOptions {
   /** Tool routes and publishers for the proxy (its default otherwise). */
   readonly labels?: ActionLabels;
+  /** The proxy's limits and network settings that differ from the test proxy's (a drain's, a header_timeout). */
+  readonly limits?: StartProxyOptions['limits'];
+  readonly network?: StartProxyOptions['network'];
 }
 
 export async function startInterception(options: InterceptionOptions = {}): Promise<Interception> {
@@ -50,6 +53,8 @@ export async function startInterception(options: InterceptionOptions = {}): Prom
     upstreamCa: [originCa.caPem],
     interceptor,
     ...(options.labels === undefined ? {} : { labels: options.labels }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.network === undefined ? {} : { network: options.network }),
   });
   return {
     ca,

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHoldingOrigin, type HoldingOrigin } from '../../helpers/holding-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
@@ -110,6 +111,30 @@ describe('SIGTERM with a request head half sent', () => {
     expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
   });
 
+  it('on a connection node:http parses, a head that never completes is answered 408 at header_timeout, not held to the deadline', async () => {
+    origin = await startHoldingOrigin();
+    serve = await serveWithDrain('20s', 'header_timeout: 1s');
+    const proxy = serve;
+    const host = `127.0.0.1:${String(origin.port)}`;
+    const kept = await RawClient.open(proxy.port);
+    // A body: the fast lane hands the connection to node:http for good.
+    kept.write(`POST http://${host}/post HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 2\r\n\r\nhi`);
+    expect(await kept.readResponse()).toMatchObject({ status: 200, body: 'ok' });
+    kept.write(`GET http://${host}/never HTTP/1.1\r\nHo`);
+    // Served after the half head was sent: the proxy has read it by then.
+    await connectBefore(proxy.port, origin.port, []);
+    const signalledAt = performance.now();
+
+    proxy.child.kill('SIGTERM');
+
+    const answer = await kept.readResponse();
+    expect(answer.status).toBe(408);
+    expect(answer.headers['x-kaizen-error']).toBe('KZP_ERR_HEADER_TIMEOUT');
+    expect(await exitOf(proxy)).toBe(0);
+    expect(performance.now() - signalledAt).toBeLessThan(10_000);
+    expect(proxy.lines).toContainEqual(expect.objectContaining({ msg: 'drain ended', ended: 'finished', in_flight_cut: 0 }));
+  });
+
   it('a head the fast lane handed over, timed and served, does not time the next head begun before the signal: no early 408', async () => {
     origin = await startHoldingOrigin();
     serve = await serveWithDrain('20s', 'header_timeout: 2s');
@@ -118,15 +143,19 @@ describe('SIGTERM with a request head half sent', () => {
     const kept = await RawClient.open(proxy.port);
     // Half a head the lane cannot take (its method): handed to node:http, timed by the lane from the connection's start.
     kept.write(`M-SEARCH http://${host}/first HTTP/1.1\r\nHo`);
-    // Served after the half head was sent: the proxy has read it (and handed it over) by then.
-    await connectBefore(proxy.port, origin.port, []);
-    kept.write(`st: ${host}\r\n\r\n`);
-    expect(await kept.readResponse()).toMatchObject({ status: 200, body: 'ok' });
-    // The next head, begun on node:http's connection: from the signal on only the drain's deadline bounds it.
-    kept.write(`GET http://${host}/next HTTP/1.1\r\nHo`);
-    // A lane head begun now, half sent: its 408 (header_timeout after now) comes after the first head's would have.
+    // A lane head begun now, half sent: its 408 (header_timeout after now) comes with or after the first head's deadline.
+    // Served after both half heads were sent: the proxy has read them (and handed the first over) by then.
     const { clients } = await connectBefore(proxy.port, origin.port, [`GET http://${host}/clock HTTP/1.1\r\nHo`]);
     const [clock] = clients as [RawClient];
+    kept.write(`st: ${host}\r\n\r\n`);
+    expect(await kept.readResponse()).toMatchObject({ status: 200, body: 'ok' });
+    // Not a wait for readiness: the next head begins half a header_timeout after the first, so that
+    // the first head's deadline (the clock's 408) falls well before the next head's own.
+    await delay(1_000);
+    // The next head, begun on node:http's connection: timed from its own start (header_timeout), drain or not.
+    kept.write(`GET http://${host}/next HTTP/1.1\r\nHo`);
+    // Served after the half head was sent: the proxy has read it by then.
+    await connectBefore(proxy.port, origin.port, []);
 
     proxy.child.kill('SIGTERM');
     await proxy.waitFor((line) => line['msg'] === 'draining');

@@ -1,0 +1,52 @@
+import type { TLSSocket } from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startInterception, type Interception } from '../../helpers/interception.js';
+import type { StartedProxy } from '../../helpers/start-proxy.js';
+import { exchange, tlsThrough } from './tunnel-client.js';
+
+/**
+ * Heads arriving inside intercepted sessions (connections node:http parses) while a drain runs:
+ * header_timeout bounds them as it bounds every other head (a 408), though node:http stops timing
+ * heads once its server is closed.
+ */
+const DRAIN_MS = 30_000;
+
+let setup: Interception | undefined;
+
+afterEach(async () => {
+  await setup?.close();
+  setup = undefined;
+});
+
+/** A session whose TLS is up, and another's answer: the first's handshake (and bytes sent before) are the proxy's by then. */
+async function sessionHeard(interception: Interception, before: string): Promise<TLSSocket> {
+  const { ca, proxy, target } = interception;
+  const open = (): Promise<TLSSocket> => tlsThrough(proxy.port, target, { ca: ca.certPem, servername: 'api.stripe.com' });
+  const session = await open();
+  session.on('error', () => undefined);
+  if (before !== '') session.write(before);
+  const other = await open();
+  expect((await exchange(other, 'GET /other HTTP/1.1\r\nHost: api.stripe.com\r\nConnection: close\r\n\r\n')).status).toBe(200);
+  return session;
+}
+
+function drainEnded(proxy: StartedProxy): Record<string, unknown> | undefined {
+  return proxy.logs.lines.find((line) => line.msg === 'drain ended');
+}
+
+describe('drain: heads inside intercepted sessions', () => {
+  it('a head half sent when the drain begins is answered 408 at header_timeout, not held to the deadline', async () => {
+    setup = await startInterception({ limits: { drainTimeoutMs: DRAIN_MS, headerTimeoutMs: 1_000 }, network: { idleTimeoutMs: 2 * DRAIN_MS } });
+    const { proxy } = setup;
+    const session = await sessionHeard(setup, 'GET /never HTTP/1.1\r\nHo');
+    const answered = exchange(session, '');
+
+    await proxy.server.close();
+
+    const answer = await answered;
+    expect(answer.status).toBe(408);
+    expect(answer.head).toMatch(/\r\nX-Kaizen-Error: KZP_ERR_HEADER_TIMEOUT(\r\n|$)/i);
+    expect(drainEnded(proxy)).toMatchObject({ ended: 'finished', in_flight_cut: 0 });
+    expect(drainEnded(proxy)?.['drain_ms']).toBeLessThan(DRAIN_MS / 4);
+  });
+});
