@@ -38,7 +38,8 @@ export function headArrived(conn: ConnectionContext, lifecycle: Lifecycle): void
  * flight for the drain, as the fast lane's are, until node:http has its request or it is gone.
  * node:http stops timing heads once closed: `deadlines` times these as it would (header_timeout).
  * One that has not read a byte yet (an intercepted session before its first request: node:http
- * does not call it idle) is awaited as silent (Lifecycle.headBegun(true)), which no drain waits for.
+ * does not call it idle) is awaited as silent (Lifecycle.headBegun(true)), which no drain waits
+ * for until its first bytes come (hearFirstBytes).
  * One whose request was answered before its body was all in (the rest discarded) is not idle for
  * node:http until that body ends: `bodyEnded` then asks node:http again, which closes it unless a
  * next head has begun behind the body.
@@ -52,6 +53,7 @@ export function awaitParsedHeads(registry: ConnectionRegistry, lifecycle: Lifecy
     if (!conn.headHandedOver) {
       const silent = socket.bytesRead === 0;
       awaitHead(conn, socket, lifecycle, silent);
+      if (silent) hearFirstBytes(conn, socket, lifecycle);
       deadlines.time(socket, conn);
     }
     const body = parser.incoming;
@@ -59,3 +61,18 @@ export function awaitParsedHeads(registry: ConnectionRegistry, lifecycle: Lifecy
   });
 }
 
+/**
+ * A silent connection node:http holds (an intercepted session before its first request) that
+ * sends its first bytes during the drain has a head begun from then (Lifecycle.firstBytes), which
+ * any drain waits for: served, or answered 408 at header_timeout, rather than cut mid-head when
+ * the drain ends on other work. Heard before node:http parses them (a listener put first), so a
+ * head complete in those bytes is a head begun before it arrives. A 'data' listener makes node:http
+ * read this connection in JavaScript from now on rather than in its native parser: only during a drain.
+ */
+function hearFirstBytes(conn: ConnectionContext, socket: Socket, lifecycle: Lifecycle): void {
+  socket.prependOnceListener('data', () => {
+    if (!conn.headHandedOver || !conn.headSilent) return;
+    conn.headSilent = false;
+    lifecycle.firstBytes();
+  });
+}
