@@ -67,7 +67,7 @@ class EstablishedTunnel {
     this.#sockets.upstream.destroy();
     if (!this.#spliced) {
       this.#spliced = true;
-      this.#closed(false);
+      this.#closed(false, false);
     }
   }
 
@@ -105,13 +105,16 @@ class EstablishedTunnel {
     spliceSockets(client, upstream, this.idle, this.#proxy.lifecycle, this.#closed.bind(this));
   }
 
-  /** `cut`: a graceful close cut the spliced tunnel (socket-pipe.ts). */
-  #closed(cut: boolean): void {
+  /**
+   * `cut`: a graceful close cut the spliced tunnel (socket-pipe.ts). `finished` (see reportClosed):
+   * a spliced tunnel not cut ended by itself; one that failed before its splice did not.
+   */
+  #closed(cut: boolean, finished = !cut): void {
     const tally = this.#tally;
     markTunnelCut(tally, cut);
     const upstream = this.#sockets.upstream;
     tally.bytesUp = upstream.bytesWritten;
     tally.bytesDown = upstream.bytesRead;
-    reportClosed(this.#proxy, this.#conn, tally);
+    reportClosed(this.#proxy, this.#conn, tally, finished);
   }
 }

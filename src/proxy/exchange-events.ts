@@ -34,8 +34,9 @@ export function tunnelOpened(proxy: ProxyContext, tally: ExchangeTally): void {
  * A finished tunnel or request: the `closed` line (in gateway mode with the agent the exchange was
  * authenticated as, as its decision line has it), and a closed event when an action existed (a
  * refused event when the request was refused before it had one). `finished`: the exchange ended
- * whole (a response written to its end); one that did not, reported after the drain cut what was
- * left, was cut by the shutdown unless it failed on its own first (KZP_ERR_SHUTDOWN, shutdown-cut.ts).
+ * whole (a response written to its end, a spliced tunnel that no cut reset: markTunnelCut decides
+ * for those); one that did not, reported after the drain cut what was left, was cut by the
+ * shutdown unless it failed on its own first (KZP_ERR_SHUTDOWN, shutdown-cut.ts).
  */
 export function reportClosed(proxy: ProxyContext, conn: ConnectionContext, tally: ExchangeTally, finished = false): void {
   const now = performance.now();

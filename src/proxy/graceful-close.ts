@@ -90,11 +90,12 @@ export async function closeGracefully(listeners: ClientListeners, proxy: ProxyCo
   // by its destination: destroying its destination connection makes it fail as if it had.
   deadlines.stop();
   lifecycle.cutting();
-  lifecycle.cutSpliced();
+  // Spliced tunnels that ended by themselves just before (their 'close' still to come) were not cut.
+  const endedByThemselves = lifecycle.cutSpliced();
   const connections = proxy.registry.destroyAll();
   proxy.pool.destroy();
   proxy.logger.info(
-    { ended, drain_ms: Math.round(performance.now() - startedAt), tunnels_cut: tunnels, in_flight_cut: inflight, connections_cut: connections },
+    { ended, drain_ms: Math.round(performance.now() - startedAt), tunnels_cut: tunnels - endedByThemselves, in_flight_cut: inflight, connections_cut: connections },
     'drain ended',
   );
   await closed;

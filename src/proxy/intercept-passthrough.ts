@@ -193,7 +193,7 @@ class Passthrough implements DialReceiver {
       tally.bytesDown = upstream.bytesRead;
     }
     markTunnelCut(tally, cut);
-    this.#end();
+    this.#end(!cut);
   }
 
   #stopListening(): void {
@@ -208,12 +208,12 @@ class Passthrough implements DialReceiver {
     upstream.off('close', this.#onGone);
   }
 
-  /** The exchange is over: its closed line, once. */
-  #end(): void {
+  /** The exchange is over: its closed line, once. `finished`: see reportClosed. */
+  #end(finished = false): void {
     if (this.#done) return;
     this.#done = true;
     this.#idle?.stop();
     const { proxy, conn, tally } = this.#setup;
-    reportClosed(proxy, conn, tally);
+    reportClosed(proxy, conn, tally, finished);
   }
 }

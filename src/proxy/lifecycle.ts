@@ -30,9 +30,11 @@ export interface SplicedTunnel {
   finishUpload(onCut: () => void): void;
   /**
    * The drain is over: reset both sockets (a TCP RST each way), so neither the client nor the
-   * destination takes the stream cut here for a complete one, as a FIN would let them.
+   * destination takes the stream cut here for a complete one, as a FIN would let them. Returns
+   * false, cutting nothing, when the tunnel has ended by itself both ways (its 'close' events
+   * still to come): it was not cut.
    */
-  cut(): void;
+  cut(): boolean;
 }
 
 /**
@@ -169,13 +171,16 @@ export class Lifecycle {
     this.#cut = true;
   }
 
-  /** Cuts (resets) every spliced tunnel still open, those whose client has closed included; returns how many. */
+  /**
+   * Cuts (resets) every spliced tunnel still open, those whose client has closed included; returns
+   * how many it found ended by themselves both ways instead (SplicedTunnel.cut), which it leaves be.
+   */
   cutSpliced(): number {
-    const open = this.#spliced.size;
+    let ended = 0;
     this.#spliced.forEach((tunnel) => {
-      tunnel.cut();
+      if (!tunnel.cut()) ended++;
     });
-    return open;
+    return ended;
   }
 
   /**
@@ -209,7 +214,10 @@ export class Lifecycle {
   #until(timeoutMs: number, signal: AbortSignal | undefined, exchangeEnded: (() => void) | null): Promise<DrainEnd> {
     if (this.#idle() && this.#silent === 0) return Promise.resolve('finished');
     return new Promise((resolve) => {
+      let over = false;
       const done = (end: DrainEnd): void => {
+        if (over) return;
+        over = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.#onIdle = null;
@@ -219,7 +227,11 @@ export class Lifecycle {
       const onAbort = (): void => {
         done('cut');
       };
-      const timer = setTimeout(done, timeoutMs, 'deadline');
+      // At the deadline, one poll turn first: what reached this host before it (a tunnel's last FINs)
+      // is read then, so what ended by itself is not taken for what the drain cut (SplicedTunnel.cut).
+      const timer = setTimeout(() => {
+        setImmediate(done, 'deadline');
+      }, timeoutMs);
       this.#onIdle = () => {
         done('finished');
       };

@@ -24,6 +24,7 @@ export function markShutdownCut(lifecycle: Lifecycle, tally: ExchangeTally): voi
 /**
  * A spliced tunnel a graceful close cut (socket-pipe.ts): at the drain's end, or in wrap mode's
  * stop once its upload was quiet, its download still coming. KZP_ERR_SHUTDOWN unless it had a code.
+ * One not cut closed by itself, even when reported after the drain's end (reportClosed `finished`).
  */
 export function markTunnelCut(tally: ExchangeTally, cut: boolean): void {
   if (cut && tally.code === null) tally.code = 'KZP_ERR_SHUTDOWN';

@@ -74,11 +74,18 @@ class Splice implements SplicedTunnel {
     this.#flush.start();
   }
 
-  /** The drain is over: a reset both ways, so neither peer takes a cut stream for a whole one. */
-  cut(): void {
+  /**
+   * The drain is over: a reset both ways, so neither peer takes a cut stream for a whole one.
+   * Unless each side has ended by itself (both FINs in and carried across, every byte handed to
+   * the kernel) or is gone: the tunnel closed by itself, its 'close' events still to come; a
+   * reset would only discard what the kernel still holds of it.
+   */
+  cut(): boolean {
+    if (sideDone(this.#client) && sideDone(this.#upstream)) return false;
     this.#cut = true;
     resetSocket(this.#client);
     resetSocket(this.#upstream);
+    return true;
   }
 
   wire(self: Socket, other: Socket): void {
@@ -120,4 +127,9 @@ class Splice implements SplicedTunnel {
     this.#onClosed(this.#cut);
     this.#lifecycle.unspliced(this.#entry);
   }
+}
+
+/** A tunnel's side with nothing left to relay: gone, or its peer's FIN read and ours sent after every byte. */
+function sideDone(socket: Socket): boolean {
+  return socket.destroyed || (socket.readableEnded && socket.writableEnded && socket.writableLength === 0);
 }

@@ -92,7 +92,7 @@ export async function tunnelRedirectedTls(proxy: ProxyContext, conn: ConnectionC
     tally.bytesUp = upstream.bytesWritten;
     tally.bytesDown = upstream.bytesRead;
     markTunnelCut(tally, cut);
-    reportClosed(proxy, conn, tally);
+    reportClosed(proxy, conn, tally, !cut);
   });
 }
 

@@ -193,7 +193,7 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
     tally.bytesUp = Math.max(0, upstream.bytesWritten - headBytes);
     tally.bytesDown = Math.max(0, upstream.bytesRead - answerHeadBytes);
     markTunnelCut(tally, cut);
-    reportClosed(proxy, conn, tally);
+    reportClosed(proxy, conn, tally, !cut);
   });
 }
 
