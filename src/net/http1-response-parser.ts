@@ -23,8 +23,8 @@ export interface ResponseHead {
 export interface ResponseEvents {
   /** A final (status >= 200) head. Interim 1xx heads go to onInterim; 101 is an error (the proxy never asks for an upgrade on this path). */
   onHead(head: ResponseHead): void;
-  /** An interim head (100 Continue, 102, 103...): the final head follows. Optional. */
-  onInterim?(status: number): void;
+  /** An interim head (100 Continue, 102, 103...), parsed as strictly as a final one: the final head follows. Optional. */
+  onInterim?(head: ParsedHead): void;
   /** Decoded body bytes, never empty; may be a subarray of the chunk given to execute(). */
   onBody(chunk: Buffer): void;
   /** The response is complete. `trailers` raw like rawHeaders ([] without). `reusable`: the connection may carry another request. */
@@ -163,7 +163,7 @@ export class ResponseParser {
     // Interim (100, 102, 103, ...): the final head follows. 101 would switch protocols, never asked for here.
     if (head.status === 101) return this.#stop('unexpected 101 Switching Protocols');
     this.#interimBytes += size;
-    this.#events.onInterim?.(head.status);
+    this.#events.onInterim?.(head);
     return end;
   }
 

@@ -20,6 +20,12 @@ export interface ResponseView {
   readonly destroyed: boolean;
   readonly writableFinished: boolean;
   readonly statusCode: number;
+  /**
+   * The client's socket while this response is the one it reads next (interim answers are written
+   * to it before the head); null for node:http's response to a request pipelined behind an
+   * unfinished one.
+   */
+  readonly socket: Socket | null;
   sendDate: boolean;
   /** Throws when a header cannot be written (node:http's ERR_INVALID_CHAR and kin). */
   writeHead(statusCode: number, statusMessage: string, headers: string[]): unknown;

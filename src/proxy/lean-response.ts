@@ -111,6 +111,11 @@ export class LeanResponse implements ResponseView {
     return this;
   }
 
+  /** Always the client's: the fast lane serves one request at a time. */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
   writeContinue(): void {
     if (!this.headersSent && !this.destroyed) this.#socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
   }

@@ -1,13 +1,14 @@
 import type { Socket } from 'node:net';
 import { KaizenProxyError } from '../errors/kaizen-error.js';
+import type { ParsedHead } from '../net/http1-head.js';
 import { ResponseParser, type ResponseHead } from '../net/http1-response-parser.js';
 import { pumpBody, type BodyFraming, type RequestBody } from './body-pump.js';
 
 /** What one request on an origin connection tells its owner (upstream-dispatch.ts). */
 export interface OriginExchange {
   onHead(head: ResponseHead): void;
-  /** An interim answer (100 Continue to a request that sent `Expect`). */
-  onInterim?(status: number): void;
+  /** An interim answer (100 Continue, 102 Processing, 103 Early Hints...): the final head follows. */
+  onInterim?(head: ParsedHead): void;
   /** Returns false to stop reading the destination until resume() (the client is slow). */
   onBody(chunk: Buffer): boolean;
   onComplete(trailers: readonly string[]): void;
@@ -76,7 +77,7 @@ export class OriginConnection {
     this.#parser = new ResponseParser(
       {
         onHead: (head) => this.#exchange?.onHead(head),
-        onInterim: (status) => this.#exchange?.onInterim?.(status),
+        onInterim: (head) => this.#exchange?.onInterim?.(head),
         onBody: (chunk) => {
           if (this.#exchange?.onBody(chunk) === false) socket.pause();
         },

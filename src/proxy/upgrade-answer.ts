@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { parseHead } from '../net/http1-head.js';
 import { asksContinue } from './expectation.js';
 import type { RequestView } from './exchange-views.js';
-import { forwardResponseHeaders } from './hop-by-hop.js';
+import { interimHeadText, isInterim } from './interim-head.js';
 import { MAX_UPGRADE_HEAD_BYTES, readResponseHead, type HeadRead } from './response-head.js';
 
 /** The 100 a client that asked for one waits for before its body, relayed (RFC 9110 §7.8: a 100 comes before the 101). */
@@ -53,19 +53,9 @@ export function statusOf(head: string): number {
   return Number.isInteger(status) ? status : 0;
 }
 
-/** 1xx but not 101: an answer before the final one. */
-function isInterim(status: number): boolean {
-  return status >= 100 && status < 200 && status !== 101;
-}
-
-/** An interim head as the client gets it, or null when it does not parse strictly. */
+/** An interim head as the client gets it (interim-head.ts), or null when it does not parse strictly. */
 function relayedInterimHead(head: string): string | null {
   if (/(?:^|[^\r])\n/.test(head)) return null;
   const parsed = parseHead(head);
-  if (typeof parsed === 'string') return null;
-  // Not chunked, framed by Transfer-Encoding: neither Transfer-Encoding, Trailer nor Content-Length goes on.
-  const fields = forwardResponseHeaders(parsed.fields, false, true);
-  let text = `HTTP/1.1 ${String(parsed.status)} ${parsed.statusMessage}\r\n`;
-  for (let i = 0; i + 1 < fields.length; i += 2) text += `${fields[i] ?? ''}: ${fields[i + 1] ?? ''}\r\n`;
-  return `${text}\r\n`;
+  return typeof parsed === 'string' ? null : interimHeadText(parsed);
 }

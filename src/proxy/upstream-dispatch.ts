@@ -9,6 +9,7 @@ import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { RequestView, ResponseView } from './exchange-views.js';
 import { forwardRequestHeaders, forwardResponseHeaders, forwardTrailers, responseTrailerPairs } from './hop-by-hop.js';
+import { relayInterim } from './interim-head.js';
 import type { OriginConnection, OriginExchange, OriginRequest } from './origin-connection.js';
 import type { Acquired, QueuedAcquire } from './origin-pool.js';
 import { bindsConnection, keepPinned, takePinned } from './pinned-origin.js';
@@ -190,9 +191,9 @@ export function dispatchUpstream(
       // broken in them (a bad chunk size) is still answered 502, not a head and a cut.
       held = head;
     },
-    onInterim(status) {
-      // The client asked to hear it before sending its body; other interim answers are not relayed.
-      if (status === 100 && expectsContinue && !res.headersSent) res.writeContinue();
+    onInterim(head) {
+      // Before the final head, as the destination sent it: a 100 only to a client that asked for one.
+      relayInterim(req, res, head, expectsContinue);
     },
     onBody(chunk) {
       if (first === null) first = chunk;

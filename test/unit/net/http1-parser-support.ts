@@ -16,7 +16,7 @@ export function recorder(maxHeadBytes = 8192): { parser: ResponseParser; seen: R
   const parser = new ResponseParser(
     {
       onHead: (head) => seen.heads.push(head),
-      onInterim: (status) => seen.interims.push(status),
+      onInterim: (head) => seen.interims.push(head.status),
       onBody: (chunk) => seen.bodies.push(chunk),
       onComplete: (trailers, reusable) => seen.completes.push({ trailers, reusable }),
     },
