@@ -187,9 +187,11 @@ describe("the proxy's HTTP/1.1 client", () => {
     expect(rest.length).toBeLessThan(100);
   });
 
-  it('skips interim 1xx answers and relays the final one', async () => {
+  it('relays a 103 but not a 100 the client did not ask for, then the final answer', async () => {
     const client = await RawClient.open(proxy.port);
-    const answer = await get(client, '/interim');
+    const hints = await get(client, '/interim');
+    expect(hints.head).toBe('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n');
+    const answer = await client.readResponse();
     expect(answer.status).toBe(200);
     expect(answer.body).toBe('final');
     client.destroy();

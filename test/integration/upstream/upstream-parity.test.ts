@@ -24,6 +24,8 @@ interface Row {
   /** What the client must see (both ways): the status line's code and the body. */
   readonly status: number;
   readonly body: string;
+  /** The interim heads the client must get before it (none when absent). */
+  readonly interim?: readonly string[];
 }
 
 const ROWS: Readonly<Record<string, Row>> = {
@@ -36,7 +38,13 @@ const ROWS: Readonly<Record<string, Row>> = {
   '/head': { method: 'HEAD', answer: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n', status: 200, body: '' },
   '/no-content': { method: 'GET', answer: 'HTTP/1.1 204 No Content\r\nX-Row: 204\r\n\r\n', status: 204, body: '' },
   '/not-modified': { method: 'GET', answer: 'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 5\r\n\r\n', status: 304, body: '' },
-  '/early-hints': { method: 'GET', answer: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', status: 200, body: 'ok' },
+  '/early-hints': {
+    method: 'GET',
+    answer: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nX-Kaizen-Decision: block\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    interim: ['HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n'],
+    status: 200,
+    body: 'ok',
+  },
   '/trailers': {
     method: 'GET',
     answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n5\r\nhello\r\n0\r\nX-Kaizen-Decision: forged\r\nX-Sum: abc\r\n\r\n',
@@ -48,6 +56,8 @@ const ROWS: Readonly<Record<string, Row>> = {
 
 /** What a client sees of one answer, without what may differ between two proxies (Date). */
 interface Seen {
+  /** The interim (1xx) heads before the answer, as relayed. */
+  readonly interim: readonly string[];
   readonly statusLine: string;
   readonly lengths: readonly string[];
   readonly transferEncoding: string | null;
@@ -59,7 +69,12 @@ interface Seen {
 }
 
 async function seen(proxyPort: number, method: string, url: string, out: boolean): Promise<Seen> {
-  const text = await rawExchange(proxyPort, `${method} ${url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${out ? 'Content-Length: 0\r\n' : ''}\r\n`);
+  let text = await rawExchange(proxyPort, `${method} ${url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${out ? 'Content-Length: 0\r\n' : ''}\r\n`);
+  const interim: string[] = [];
+  for (let end = text.indexOf('\r\n\r\n') + 4; /^HTTP\/1\.1 1\d\d /.test(text); end = text.indexOf('\r\n\r\n') + 4) {
+    interim.push(text.slice(0, end));
+    text = text.slice(end);
+  }
   const end = text.indexOf('\r\n\r\n') + 4;
   const head = text.slice(0, end);
   const field = (name: string): string | null => new RegExp(`\\r\\n${name}: *([^\\r]*)`, 'i').exec(head)?.[1] ?? null;
@@ -79,6 +94,7 @@ async function seen(proxyPort: number, method: string, url: string, out: boolean
   // A refusal's body is our JSON, the same both ways but for nothing: its code is compared instead.
   const error = field('x-kaizen-error');
   return {
+    interim,
     statusLine: head.slice(0, head.indexOf('\r\n')),
     lengths: [...head.matchAll(/\r\ncontent-length: *([^\r]*)/gi)].map((match) => match[1] ?? ''),
     transferEncoding,
@@ -129,6 +145,7 @@ describe.each([
     const through = await seen(viaParent.port, row.method, `${base}${path}`, out);
     expect(Number(straight.statusLine.split(' ')[1])).toBe(row.status);
     expect(straight.body).toBe(row.body);
+    expect(straight.interim).toEqual(row.interim ?? []);
     expect(through).toEqual(straight);
     // It did go through the parent, absolute-form with our credentials (which the parent checked and took off).
     expect(parent.heads.slice(before).map((head) => head.split('\r\n')[0])).toEqual([`${row.method} ${base}${path} HTTP/1.1`]);
