@@ -3,6 +3,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
+import { startHoldingOrigin, type HoldingOrigin } from '../../helpers/holding-origin.js';
 import { answerInterim, CLEAN_HINTS, PROCESSING } from '../../helpers/interim-origin.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
@@ -17,15 +18,32 @@ const run = promisify(execFile);
 
 describe('interim answers to an ordinary request', () => {
   let origin: HeadOrigin;
+  let holding: HoldingOrigin;
   let proxy: StartedProxy;
+  /** By request path: the origin connection that answered it closed (a /continue answer closes it once the proxy read it all). */
+  const closes = new Map<string, { readonly closed: Promise<void>; readonly resolve: () => void }>();
+  const closeOf = (path: string): { readonly closed: Promise<void>; readonly resolve: () => void } => {
+    let entry = closes.get(path);
+    if (entry === undefined) {
+      let resolve = (): void => undefined;
+      const closed = new Promise<void>((done) => (resolve = done));
+      entry = { closed, resolve };
+      closes.set(path, entry);
+    }
+    return entry;
+  };
 
   beforeAll(async () => {
-    origin = await headOrigin(answerInterim);
+    origin = await headOrigin((socket, head) => {
+      answerInterim(socket, head);
+      socket.once('close', closeOf(head.split(' ')[1] ?? '').resolve);
+    });
+    holding = await startHoldingOrigin();
     proxy = await startProxy();
   });
 
   afterAll(async () => {
-    await Promise.all([proxy.close(), origin.close()]);
+    await Promise.all([proxy.close(), origin.close(), holding.close()]);
   });
 
   const url = (path: string): string => `http://127.0.0.1:${String(origin.port)}${path}`;
@@ -115,5 +133,25 @@ describe('interim answers to an ordinary request', () => {
     expect(stderr).toContain('< Link: </style.css>; rel=preload');
     expect(stderr).not.toContain('X-Kaizen-Decision');
     expect(stderr).not.toContain('X-Hop');
+  });
+
+  it("never writes one into an earlier answer a pipelined request waits behind (node:http's path)", async () => {
+    const client = await RawClient.open(proxy.port);
+    client.write(
+      `POST http://127.0.0.1:${String(holding.port)}/held HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n` +
+        `POST ${url('/pipelined/continue')} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`,
+    );
+    const held = await holding.held('/held');
+    // The second answer (100, 103, 201, then a close) has been read by the proxy whole, while the first is still held.
+    await closeOf('/pipelined/continue').closed;
+    held.end('first');
+    const first = await client.readResponse();
+    expect(first.status).toBe(200);
+    expect(first.body).toBe('first');
+    let second = await client.readResponse();
+    if (second.status === 103) second = await client.readResponse();
+    expect(second.status).toBe(201);
+    expect(second.body).toBe('done');
+    client.destroy();
   });
 });
