@@ -97,5 +97,9 @@ describe('an endless stream of interim answers', () => {
 
 /** Resolves when `socket` closes; unlike once(), not rejected by its 'error' (a reset by the proxy's close). */
 function closeOf(socket: Socket): Promise<'closed'> {
-  return new Promise((resolve) => socket.once('close', () => resolve('closed')));
+  return new Promise((resolve) => {
+    socket.once('close', () => {
+      resolve('closed');
+    });
+  });
 }
