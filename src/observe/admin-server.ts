@@ -4,6 +4,7 @@ import { listenOn } from '../net/listen-on.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import type { Readiness } from './readiness.js';
+import { boundUnanswered } from './unanswered-requests.js';
 
 export interface AdminServer {
   listen(host: string, port: number): Promise<{ address: string; port: number }>;
@@ -34,8 +35,14 @@ export const ADMIN_MAX_CONNECTIONS = 64;
 const ADMIN_REQUEST_TIMEOUT_MS = 5_000;
 /** An idle admin connection (none, or between requests) is closed after this. */
 const ADMIN_IDLE_TIMEOUT_MS = 2_000;
+/**
+ * Requests one admin connection may have unanswered (pipelined) at once; one more closes it.
+ * Probes and scrapers send one and wait for its answer.
+ */
+export const ADMIN_MAX_UNANSWERED = 4;
 
 export function createAdminServer(options: AdminServerOptions): AdminServer {
+  const admit = boundUnanswered(ADMIN_MAX_UNANSWERED);
   const server: Server = createServer(
     {
       headersTimeout: ADMIN_REQUEST_TIMEOUT_MS,
@@ -45,6 +52,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       connectionsCheckingInterval: 1_000,
     },
     (req, res) => {
+      if (!admit(req, res)) return;
       const path = pathOf(req.url);
       answer(options, req, res, path).catch((error: unknown) => {
         // The path only: a query string never reaches the log.
