@@ -11,6 +11,7 @@ import { passThrough } from './intercept-passthrough.js';
 import { reportClosed, tunnelOpened } from './exchange-events.js';
 import type { ExchangeTally } from './exchange-log.js';
 import type { Interception, PinnedTunnel } from './interception.js';
+import { handBack } from './parser-hand-off.js';
 import type { ProxyContext } from './proxy-context.js';
 import { decisionRefusal, errorRefusal } from './refusal.js';
 import { refuseTunnel } from './tunnel-open.js';
@@ -129,15 +130,16 @@ export function interceptFlight(
     tally.bytesDown = client.bytesWritten - writtenBase;
     reportClosed(proxy, conn, tally);
   };
-  client.unshift(bytes);
   if (kind === 'http') {
     const tunnel: PinnedTunnel = { target, proxy, scheme: 'http', heard: false };
     client.once('close', onClosed);
-    interception.feed(client, tunnel);
     // Paused since the first flight: flowing again, the server's parser reads the unshifted request first.
-    client.resume();
+    handBack(client, bytes, (socket) => {
+      interception.feed(socket, tunnel);
+    });
     return;
   }
+  client.unshift(bytes);
   terminateTls(interception, conn, client, context, { target, proxy, scheme: 'https', heard: false }, tally, onClosed);
 }
 

@@ -8,6 +8,7 @@ import { parserError } from './client-error.js';
 import { awaitHead, headArrived } from './handed-head.js';
 import { handleExchange } from './http-forward.js';
 import { LeanResponse } from './lean-response.js';
+import { handBack } from './parser-hand-off.js';
 import { requestHeaders } from './lean-request-headers.js';
 import type { ProxyContext } from './proxy-context.js';
 
@@ -242,11 +243,8 @@ export class LaneConnection {
     // A head waited for stays in flight for a drain until node:http has it (handed-head.ts).
     if (this.#waitingEntry !== null) awaitHead(this.#proxy.registry.get(socket), socket, this.#proxy.lifecycle);
     this.#detach();
-    socket.pause();
-    if (buffer !== null) socket.unshift(buffer);
     this.#buffer = null;
-    this.#handOverTo(socket);
-    socket.resume();
+    handBack(socket, buffer, this.#handOverTo);
     if (unfinishedSince >= 0) this.#timeHandedHead(unfinishedSince);
   }
 

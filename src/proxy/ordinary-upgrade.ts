@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ParserHandOff } from './parser-hand-off.js';
+import { handBack, type ParserHandOff } from './parser-hand-off.js';
 
 /**
  * Whether an Upgrade request asks for WebSocket: the one token `websocket`, in any case, as RFC 6455
@@ -35,9 +35,7 @@ export function reparseAsOrdinary(req: IncomingMessage, socket: Socket, head: Bu
   socket.pause();
   const bytes = Buffer.concat([Buffer.from(ordinaryHead(req), 'latin1'), head]);
   afterResponses(socket, () => {
-    socket.unshift(bytes);
-    toParser(socket);
-    socket.resume();
+    handBack(socket, bytes, toParser);
   });
 }
 

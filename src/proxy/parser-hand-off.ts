@@ -17,3 +17,18 @@ export function parserHandOff(server: Server): ParserHandOff {
     for (const listener of listeners) listener.call(server, socket);
   };
 }
+
+/**
+ * Gives `socket` to node:http (`toParser`) with `bytes` read before it (null: none) in front of
+ * what follows. The socket flows before the bytes go back: node:http parses them a tick later,
+ * and stops reading on its own when a request's body fills up (the destination slow, the decision
+ * not made yet). Resumed after them instead, the resume's 'resume' event came a tick after that
+ * parse and node:http restarted reading on it (its handler for a consumed socket), its later
+ * pauses then changing nothing (the socket was already paused): a client's whole upload was read
+ * into memory while its decision waited (256 MiB in a second, a test here).
+ */
+export function handBack(socket: Socket, bytes: Buffer | null, toParser: ParserHandOff): void {
+  socket.resume();
+  if (bytes !== null && bytes.length > 0) socket.unshift(bytes);
+  toParser(socket);
+}

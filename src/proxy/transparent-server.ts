@@ -18,7 +18,7 @@ import { sniffFirstFlight, type SniffLimits } from './transparent-sniff.js';
 import { tunnelRedirectedTls } from './transparent-tls.js';
 import { inheritNoDelay } from '../net/listener-nodelay.js';
 import type { LimitRefusalLog } from './limit-refusal-log.js';
-import { parserHandOff, type ParserHandOff } from './parser-hand-off.js';
+import { handBack, parserHandOff, type ParserHandOff } from './parser-hand-off.js';
 import { timeSniffedHead } from './sniffed-head-deadline.js';
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -149,8 +149,9 @@ function installSniffer(server: Server, proxy: ProxyContext, limits: SniffLimits
       proxy.lifecycle.headEnded(silent);
       switch (sniffed.kind) {
         case 'http':
-          socket.unshift(sniffed.bytes);
-          for (const listener of http) listener.call(server, socket);
+          handBack(socket, sniffed.bytes, (handed) => {
+            for (const listener of http) listener.call(server, handed);
+          });
           // One header_timeout for the whole head, the sniff's time included (node:http's starts now).
           timeSniffedHead(conn, socket, proxy.lifecycle, { bytes: sniffed.bytes, acceptedAt, timeoutMs: limits.timeoutMs }, clientError);
           return;
