@@ -25,7 +25,8 @@ export function parserHandOff(server: Server): ParserHandOff {
  * not made yet). Resumed after them instead, the resume's 'resume' event came a tick after that
  * parse and node:http restarted reading on it (its handler for a consumed socket), its later
  * pauses then changing nothing (the socket was already paused): a client's whole upload was read
- * into memory while its decision waited (256 MiB in a second, a test here).
+ * into memory while its decision waited (256 MiB in a second, a test here). `toParser` attaches
+ * node:http's reader in this turn: the flowing socket emits nothing before the next tick.
  */
 export function handBack(socket: Socket, bytes: Buffer | null, toParser: ParserHandOff): void {
   socket.resume();
