@@ -23,8 +23,8 @@ export function parserHandOff(server: Server): ParserHandOff {
  * what follows. The socket flows before the bytes go back: node:http parses them a tick later,
  * and stops reading on its own when a request's body fills up (the destination slow, the decision
  * not made yet). Resumed after them instead, the resume's 'resume' event came a tick after that
- * parse and node:http restarted reading on it (its handler for a consumed socket), its later
- * pauses then changing nothing (the socket was already paused): a client's whole upload was read
+ * parse, and Node 20's handler for a consumed socket started reading again (Node 24 did not), its
+ * later pauses changing nothing (the socket was already paused): a client's whole upload was read
  * into memory while its decision waited (256 MiB in a second, a test here). `toParser` attaches
  * node:http's reader in this turn: the flowing socket emits nothing before the next tick.
  */
