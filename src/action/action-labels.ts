@@ -13,9 +13,10 @@ export interface ActionLabels {
   tunnel(target: Target): ActionExtra;
   /**
    * For one HTTP request (plain, intercepted or an upgrade): tool and publisher, or why the request
-   * is refused instead (its path reads as two different routes: tool-routes.ts).
+   * is refused instead (its path, or its method and overriding method, read as two different
+   * routes: tool-routes.ts). `override`: the method-override the request carries (method-override.ts).
    */
-  request(target: Target, method: string, path: string): RequestLabels;
+  request(target: Target, method: string, path: string, override?: string): RequestLabels;
 }
 
 export type RequestLabels = { readonly ok: true; readonly extra: ActionExtra } | { readonly ok: false; readonly message: string };
@@ -39,10 +40,13 @@ export function createActionLabels(options: ActionLabelOptions): ActionLabels {
   };
   return {
     tunnel: derived,
-    request(target, method, path) {
-      const match = matchToolRoute(options.routes, target, method, path);
+    request(target, method, path, override) {
+      const match = matchToolRoute(options.routes, target, method, path, override);
       if (!match.ok) {
         const [strict, served] = match.routes;
+        if (match.by === 'method') {
+          return { ok: false, message: `the request is tool ${JSON.stringify(strict.spec.tool)} as its request line's method and ${JSON.stringify(served.spec.tool)} as its overriding method, which origins that honour method-override execute` };
+        }
         return { ok: false, message: `the path is tool ${JSON.stringify(strict.spec.tool)} read one way and ${JSON.stringify(served.spec.tool)} as origins that decode %2F, read \\ as /, drop ; parameters or take a leading // as a host serve it` };
       }
       const route = match.route;

@@ -65,16 +65,23 @@ export function parseToolRoute(spec: ToolRouteSpec): RouteParse {
  * the route any reading matches is the tool, so no spelling steps around a route whatever the
  * origin. When two readings match two different routes, the request could be either tool: it is
  * refused (400) rather than judged as the one that may not be what the origin serves.
+ *
+ * The method is read the same way: with an overriding method (method-override.ts) the request is
+ * matched as its request line's method and as the override, since an origin that honours the
+ * override executes the one and any other origin the other; `by` says which readings disagreed.
  */
-export type RouteMatch = { readonly ok: true; readonly route: ToolRoute | undefined } | { readonly ok: false; readonly routes: readonly [ToolRoute, ToolRoute] };
+export type RouteMatch =
+  | { readonly ok: true; readonly route: ToolRoute | undefined }
+  | { readonly ok: false; readonly routes: readonly [ToolRoute, ToolRoute]; readonly by: 'path' | 'method' };
 
 const NO_ROUTE: RouteMatch = Object.freeze({ ok: true, route: undefined });
 
-export function matchToolRoute(routes: readonly ToolRoute[], target: Target, method: string, path: string): RouteMatch {
+export function matchToolRoute(routes: readonly ToolRoute[], target: Target, method: string, path: string, override?: string): RouteMatch {
   if (routes.length === 0) return NO_ROUTE;
-  const upper = method.toUpperCase();
+  const methods = [method.toUpperCase()];
+  if (override !== undefined && override.toUpperCase() !== methods[0]) methods.push(override.toUpperCase());
   const hosts = hostsOf(target);
-  const first = (normalised: string): ToolRoute | undefined =>
+  const first = (upper: string, normalised: string): ToolRoute | undefined =>
     routes.find(
       (route) =>
         hosts.includes(route.host) &&
@@ -82,12 +89,17 @@ export function matchToolRoute(routes: readonly ToolRoute[], target: Target, met
         (route.methods === null || route.methods.has(upper)) &&
         route.path.test(normalised),
     );
+  const readings = readingsOf(path);
   let found: ToolRoute | undefined;
-  for (const reading of readingsOf(path)) {
-    const route = first(reading);
-    if (route === undefined || route === found) continue;
-    if (found !== undefined) return { ok: false, routes: [found, route] };
-    found = route;
+  let foundAs = '';
+  for (const upper of methods) {
+    for (const reading of readings) {
+      const route = first(upper, reading);
+      if (route === undefined || route === found) continue;
+      if (found !== undefined) return { ok: false, routes: [found, route], by: foundAs === upper ? 'path' : 'method' };
+      found = route;
+      foundAs = upper;
+    }
   }
   return { ok: true, route: found };
 }

@@ -74,6 +74,20 @@ describe('tool routes', () => {
     expect(matchToolRoute(split, target('h.example:80'), 'PUT', '/files/a/acl')).toMatchObject({ ok: true, route: { spec: { tool: 'set_acl' } } });
   });
 
+  it('with an overriding method, matches as the request line\'s method and as the override; two tools are no match', () => {
+    const methods = routes({ match: 'GET|DELETE h.example/v1/customers/*', tool: 'manage_customer' }, { match: 'POST h.example/v1/refunds', tool: 'issue_refund' }, { match: 'POST h.example/v1/charges/*', tool: 'create_charge' }, { match: 'DELETE h.example/v1/charges/*', tool: 'void_charge' });
+    const host = target('h.example:80');
+    // An origin honouring the override executes a DELETE; one ignoring it the request line's.
+    expect(matchToolRoute(methods, host, 'POST', '/v1/customers/c', 'DELETE')).toMatchObject({ ok: true, route: { spec: { tool: 'manage_customer' } } });
+    expect(matchToolRoute(methods, host, 'POST', '/v1/refunds', 'GET')).toMatchObject({ ok: true, route: { spec: { tool: 'issue_refund' } } });
+    expect(matchToolRoute(methods, host, 'POST', '/v1/refunds', 'post')).toMatchObject({ ok: true, route: { spec: { tool: 'issue_refund' } } });
+    expect(matchToolRoute(methods, host, 'POST', '/v1/charges/c', 'DELETE')).toMatchObject({ ok: false, by: 'method', routes: [{ spec: { tool: 'create_charge' } }, { spec: { tool: 'void_charge' } }] });
+    expect(matchToolRoute(methods, host, 'POST', '/v1/charges/c')).toMatchObject({ ok: true, route: { spec: { tool: 'create_charge' } } });
+    const labels = createActionLabels({ routes: methods, publishers: false });
+    expect(labels.request(host, 'POST', '/v1/customers/c', 'DELETE')).toEqual({ ok: true, extra: { tool: 'manage_customer' } });
+    expect(labels.request(host, 'POST', '/v1/charges/c', 'DELETE')).toMatchObject({ ok: false, message: expect.stringContaining('overriding method') as unknown });
+  });
+
   it('refuses malformed matches with a reason', () => {
     expect(parseToolRoute({ match: 'POST api.stripe.com/v1/refunds?x=1', tool: 't' })).toMatchObject({ ok: false, message: expect.stringContaining('query') as unknown });
     expect(parseToolRoute({ match: 'P0ST api.stripe.com/', tool: 't' })).toMatchObject({ ok: false });
