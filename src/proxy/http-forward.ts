@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { httpAction } from '../action/build-action.js';
+import { methodOverride } from '../action/method-override.js';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
@@ -108,12 +109,18 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
     return;
   }
   const method = req.method ?? 'GET';
-  const labels = proxy.labels.request(target, method, split.pathOnly);
+  // The method an origin honouring X-HTTP-Method-Override (and kin) executes: the action's own.
+  const override = methodOverride(req.rawHeaders, split.path);
+  if (!override.ok) {
+    refuse(proxy, body, res, tally, errorRefusal('KZP_ERR_BAD_REQUEST', { message: override.message }));
+    return;
+  }
+  const labels = proxy.labels.request(target, method, split.pathOnly, override.method);
   if (!labels.ok) {
     refuse(proxy, body, res, tally, errorRefusal('KZP_ERR_BAD_REQUEST', { message: labels.message }));
     return;
   }
-  const action = httpAction(target, { method, path: split.pathOnly, scheme: split.scheme }, labels.extra);
+  const action = httpAction(target, { method: override.method ?? method, path: split.pathOnly, scheme: split.scheme }, labels.extra);
   tally.action = action;
   decideThenForward(proxy, conn, req, body, res, target, split, action, tally).catch((error: unknown) => {
     conn.log.error({ err: error instanceof Error ? error.name : 'unknown', target: target.authority }, 'exchange failed');

@@ -3,6 +3,7 @@ import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { httpAction } from '../action/build-action.js';
+import { methodOverride } from '../action/method-override.js';
 import { parseAuthority } from '../action/target-parse.js';
 import { secureUpstream } from '../net/secure-upstream.js';
 import { tlsFailureCode } from '../net/tls-failure.js';
@@ -100,12 +101,18 @@ async function handleUpgrade(base: ProxyContext, req: IncomingMessage, client: S
   }
   const secure = split.scheme === 'https';
   const method = req.method ?? 'GET';
-  const labels = proxy.labels.request(target, method, split.pathOnly);
+  // The method an origin honouring X-HTTP-Method-Override (and kin) executes: the action's own.
+  const override = methodOverride(req.rawHeaders, split.path);
+  if (!override.ok) {
+    refuseTunnel(proxy, conn, client, tally, errorRefusal('KZP_ERR_BAD_REQUEST', { message: override.message }));
+    return;
+  }
+  const labels = proxy.labels.request(target, method, split.pathOnly, override.method);
   if (!labels.ok) {
     refuseTunnel(proxy, conn, client, tally, errorRefusal('KZP_ERR_BAD_REQUEST', { message: labels.message }));
     return;
   }
-  const action = httpAction(target, { method, path: split.pathOnly, scheme: secure ? 'wss' : 'ws' }, labels.extra);
+  const action = httpAction(target, { method: override.method ?? method, path: split.pathOnly, scheme: secure ? 'wss' : 'ws' }, labels.extra);
   tally.action = action;
   let early = captureEarlyBytes(client);
   // Until the destination answers, a client that leaves gives it up at once (upgrade-wait.ts).
