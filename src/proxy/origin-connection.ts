@@ -44,6 +44,11 @@ export interface OriginConnectionOptions {
   readonly release: (connection: OriginConnection) => void;
   /** The connection closed (the pool's count); called once, whatever closed it. */
   readonly closed: (connection: OriginConnection) => void;
+  /**
+   * The connection left the shared pool for a keeper (keepFor): called once, so that the pool no
+   * longer counts it against the destination's connections it hands out.
+   */
+  readonly kept: (connection: OriginConnection) => void;
 }
 
 /**
@@ -142,7 +147,9 @@ export class OriginConnection {
    * back to the shared pool (a destination that authenticated the connection, not a request).
    */
   keepFor(keeper: (connection: OriginConnection) => void): void {
+    const first = this.#keeper === null;
     this.#keeper = keeper;
+    if (first) this.#options.kept(this);
   }
 
   /** The client caught up: read the destination again. */

@@ -47,6 +47,13 @@ export class OriginPool {
   /** Idle connections, most recent last (taken LIFO: the warmest, the least likely to be timed out). */
   readonly #idle: OriginConnection[] = [];
   readonly #all = new Set<OriginConnection>();
+  /**
+   * Connections kept for the client that authenticated them (pinned-origin.ts): out of the
+   * destination's count, or 256 clients that each pinned one would leave every other request
+   * to the destination (or to an upstream proxy, one pool for all) waiting for ever; bounded by
+   * the client connections that hold them. Still closed by destroyAll().
+   */
+  readonly #kept = new Set<OriginConnection>();
   /** Requests waiting for a connection, oldest first (a linked set: a client that leaves takes its own out). */
   readonly #waiting = new LinkedSet<Waiting>();
   /** Called once a retired pool has no connection and no waiting request left. */
@@ -88,9 +95,9 @@ export class OriginPool {
     this.#drainedYet();
   }
 
-  /** Open connections apart from the idle ones (dials in progress count as active), and waiting requests. */
+  /** Open connections apart from the idle ones (dials in progress and kept ones count as active), and waiting requests. */
   counts(): { readonly active: number; readonly idle: number; readonly queued: number } {
-    return { active: this.#count - this.#idle.length, idle: this.#idle.length, queued: this.#waiting.size };
+    return { active: this.#count - this.#idle.length + this.#kept.size, idle: this.#idle.length, queued: this.#waiting.size };
   }
 
   /** Dropped from the LRU: idle connections close now, busy ones when their exchange ends. True while any remain. */
@@ -108,7 +115,7 @@ export class OriginPool {
   destroyAll(): void {
     this.#destroyed = true;
     this.retire();
-    for (const connection of this.#all) connection.destroy();
+    for (const connection of [...this.#all, ...this.#kept]) connection.destroy();
     for (let waiter = this.#nextWaiting(); waiter !== undefined; waiter = this.#nextWaiting()) {
       waiter({ ok: false, error: new KaizenProxyError('KZP_ERR_UPSTREAM_CONNECT', 'the proxy is closing') });
     }
@@ -127,6 +134,9 @@ export class OriginPool {
           },
           closed: (gone) => {
             this.#closed(gone);
+          },
+          kept: (pinned) => {
+            this.#keep(pinned);
           },
         });
         this.#all.add(connection);
@@ -170,7 +180,17 @@ export class OriginPool {
     else this.#idle.push(connection);
   }
 
+  /** `connection` is kept for its client from now on: its place goes to the next waiting request. */
+  #keep(connection: OriginConnection): void {
+    if (!this.#all.delete(connection)) return;
+    this.#kept.add(connection);
+    this.#count--;
+    this.#serveWaiting();
+    this.#drainedYet();
+  }
+
   #closed(connection: OriginConnection): void {
+    if (this.#kept.delete(connection)) return;
     this.#all.delete(connection);
     this.#count--;
     const at = this.#idle.lastIndexOf(connection);
