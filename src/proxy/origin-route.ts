@@ -58,8 +58,9 @@ export async function openRoute(route: OriginRoute, settings: RouteSettings): Pr
       return route.secure ? secured(socket, route.target, settings) : socket;
     }
     case 'parent':
-      // The proxy's own name is resolved here (it is configured, not a destination); any failure is the upstream's.
-      return dialed([route.proxy.host], route.proxy.port, settings, `upstream proxy ${route.proxy.url} unreachable`, 'KZP_ERR_UPSTREAM_PROXY');
+      // The proxy's own name is resolved here (it is configured, not a destination); any failure is
+      // the upstream's (routeFailureCode), the dial's own code saying which (a timeout or not).
+      return dialed([route.proxy.host], route.proxy.port, settings, `upstream proxy ${route.proxy.url} unreachable`);
     case 'tunnel': {
       const connected = await settings.connector.through(route.proxy, route.target.authority, { connectTimeoutMs: settings.connectTimeoutMs });
       if (!connected.ok) throw new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', `upstream proxy ${route.proxy.url}: ${connected.detail}`);
@@ -68,12 +69,12 @@ export async function openRoute(route: OriginRoute, settings: RouteSettings): Pr
   }
 }
 
-async function dialed(addresses: readonly string[], port: number, settings: RouteSettings, message: string, failure?: 'KZP_ERR_UPSTREAM_PROXY'): Promise<Socket> {
+async function dialed(addresses: readonly string[], port: number, settings: RouteSettings, message: string): Promise<Socket> {
   const result = await dial(addresses, port, { connectTimeoutMs: settings.connectTimeoutMs });
   if (result.ok) return result.socket;
   // No descriptor for the dial: the request is answered 503 KZP_ERR_LIMIT_CONNECTIONS (upstream-error.ts), and logged.
   if (result.exhausted !== undefined) settings.refusalLog?.descriptors(result.exhausted, 'connect');
-  throw new KaizenProxyError(failure === undefined || result.code === 'KZP_ERR_LIMIT_CONNECTIONS' ? result.code : failure, message);
+  throw new KaizenProxyError(result.code, message);
 }
 
 async function secured(socket: Socket, target: Target, settings: RouteSettings): Promise<Socket> {

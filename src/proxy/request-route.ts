@@ -39,3 +39,13 @@ export function routeFailureCode(route: OriginRoute, code: ErrorCode, answered: 
   if (code === 'KZP_ERR_UPSTREAM_PROTOCOL' || code === 'KZP_ERR_LIMIT_DESTINATION' || code === 'KZP_ERR_LIMIT_CONNECTIONS') return code;
   return 'KZP_ERR_UPSTREAM_PROXY';
 }
+
+/**
+ * What the upstream_proxy warning says of a plain request's failure at the parent (the words of a
+ * tunnel's, upstream-connect.ts): `timeout`, `unreachable` when no connection to it could be
+ * opened, `closed` when one closed (or was reset) before the answer's head; a 407 says its status.
+ */
+export function parentFailureDetail(code: ErrorCode, stage: 'dial' | 'exchange'): string {
+  if (code === 'KZP_ERR_UPSTREAM_TIMEOUT') return 'timeout';
+  return stage === 'dial' ? 'unreachable' : 'closed';
+}

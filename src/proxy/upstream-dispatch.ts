@@ -15,7 +15,7 @@ import type { Acquired, QueuedAcquire } from './origin-pool.js';
 import { bindsConnection, keepPinned, takePinned } from './pinned-origin.js';
 import type { ProxyContext } from './proxy-context.js';
 import { errorRefusal } from './refusal.js';
-import { requestHead, requestRoute, routeFailureCode } from './request-route.js';
+import { parentFailureDetail, requestHead, requestRoute, routeFailureCode } from './request-route.js';
 import { hostHeader, type SplitTarget } from './request-target.js';
 import { ReuseHandover } from './reuse-handover.js';
 import { framedByTransferEncoding, keepsChunkedFraming, losesTransferCoding } from './response-framing.js';
@@ -100,12 +100,18 @@ export function dispatchUpstream(
   let first: Buffer | null = null;
   let gathered: Buffer[] | null = null;
 
-  const fail = (error: KaizenProxyError): void => {
+  /** `stage`: where it failed, for the upstream_proxy warning of a failure at the parent (its 407 says so itself). */
+  const fail = (error: KaizenProxyError, stage: 'dial' | 'exchange' | 407 = 'exchange'): void => {
     if (failed || res.writableFinished || res.destroyed) return;
     failed = true;
     // The destination's queue was full: the proxy's own limit, not the destination's failure.
-    const code = failureCode(proxy.lifecycle, routeFailureCode(route, error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error), answered));
+    const underlying = error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error);
+    const code = failureCode(proxy.lifecycle, routeFailureCode(route, underlying, answered));
     tally.code = code;
+    if (code === 'KZP_ERR_UPSTREAM_PROXY' && route.kind === 'parent') {
+      const detail = stage === 407 ? 'status 407' : parentFailureDetail(underlying, stage);
+      proxy.connector.reportFailure({ proxy: route.proxy.url, target: target.authority, detail, status: stage === 407 ? 407 : null });
+    }
     // Cut by the shutdown: the client's connection is reset already, with nothing to answer.
     if (code === 'KZP_ERR_SHUTDOWN') {
       cutResponse(res, req.socket);
@@ -170,8 +176,7 @@ export function dispatchUpstream(
       if (route.kind === 'parent' && head.status === 407) {
         // The upstream refused our credentials: never relayed (the client would answer it to us).
         connection?.abort();
-        proxy.connector.reportFailure({ proxy: route.proxy.url, target: target.authority, detail: 'status 407', status: 407 });
-        fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', 'upstream proxy answered 407'));
+        fail(new KaizenProxyError('KZP_ERR_UPSTREAM_PROXY', 'upstream proxy answered 407'), 407);
         return;
       }
       answered = true;
@@ -248,7 +253,7 @@ export function dispatchUpstream(
   const acquired: Acquired = (result) => {
     queued = null;
     if (!result.ok) {
-      fail(result.error);
+      fail(result.error, 'dial');
       return;
     }
     if (res.destroyed) {

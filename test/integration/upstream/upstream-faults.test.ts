@@ -138,6 +138,32 @@ describe('an upstream that closes without answering CONNECT', () => {
   });
 });
 
+describe('a plain request whose parent fails', () => {
+  const PASSWORD = 'plain-fault-secret';
+  const warnings = (): LogLine[] => logs.lines.filter((l) => l['component'] === 'upstream_proxy' && l['code'] === 'KZP_ERR_UPSTREAM_PROXY');
+
+  it('a parent that cannot be reached: 502 KZP_ERR_UPSTREAM_PROXY, and the warning says unreachable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const gone = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => { resolve(); }));
+    const proxy = upstream(`http://u:${PASSWORD}@127.0.0.1:${gone}`);
+    const { port } = await through(settings(proxy, proxy));
+    expect(await absoluteForm(port, 'http://127.0.0.1:9/plain')).toEqual({ status: 502, error: 'KZP_ERR_UPSTREAM_PROXY' });
+    expect(warnings()).toEqual([expect.objectContaining({ level: 'warn', upstream_proxy: `http://127.0.0.1:${gone}`, target: '127.0.0.1:9', detail: 'unreachable', suppressed: 0 })]);
+    expect(logs.text).not.toContain(PASSWORD);
+  });
+
+  it('a parent that closes without answering: 502, and the warning says closed', async () => {
+    fake = await startFakeUpstream('silent');
+    const proxy = upstream(`http://u:${PASSWORD}@127.0.0.1:${fake.port}`);
+    const { port } = await through(settings(proxy, proxy));
+    expect(await absoluteForm(port, 'http://127.0.0.1:9/plain')).toEqual({ status: 502, error: 'KZP_ERR_UPSTREAM_PROXY' });
+    expect(warnings()).toEqual([expect.objectContaining({ upstream_proxy: `http://127.0.0.1:${fake.port}`, target: '127.0.0.1:9', detail: 'closed' })]);
+    expect(warnings()[0]).not.toHaveProperty('status');
+  });
+});
+
 describe('HTTPS_PROXY and HTTP_PROXY naming one host:port as different users', () => {
   it("an https:// request after a plain one carries HTTPS_PROXY's credentials, not HTTP_PROXY's", async () => {
     fake = await startFakeUpstream('recording');
