@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   KZP_ERR_LIMIT_CONNECTIONS: 'limits.max_connections reached, or the proxy had no file descriptor left for the connection to the destination (EMFILE, ENFILE); the client should retry later.',
   KZP_ERR_LIMIT_CLIENT_CONNECTIONS: 'limits.max_connections_per_client reached for this client address (429); it should retry later.',
   KZP_ERR_LIMIT_RATE: 'The client started actions faster than limits.client_rate allows (429, with Retry-After); no verdict was asked for.',
-  KZP_ERR_LIMIT_DESTINATION: "A destination's 256 connections were busy and 1,024 requests already waited for one (503, with Retry-After); the client should retry later.",
+  KZP_ERR_LIMIT_DESTINATION: "A destination's 256 connections (for plain requests through an `upstream_proxy`, the parent's, shared by every destination) were busy and 1,024 requests already waited for one (503, with Retry-After); the client should retry later.",
   KZP_ERR_BLOCKED: 'The verdict for the action was block.',
   KZP_ERR_GUARD: 'The destination resolved to an address the guard refuses (private, loopback, metadata, the proxy itself).',
   KZP_ERR_NO_VERDICT: 'No verdict could be obtained and the proxy fails closed.',
