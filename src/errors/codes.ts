@@ -5,7 +5,7 @@
 export const ERROR_CODES = {
   KZP_ERR_CONFIG_INVALID: 'A configuration file, variable or flag failed validation.',
   KZP_ERR_CONFIG_READ: 'A configuration file named explicitly, or a file it names (api_key_file, gateway.credentials_file, intercept.upstream_ca), could not be read.',
-  KZP_ERR_BAD_REQUEST: 'A malformed request line, target or header.',
+  KZP_ERR_BAD_REQUEST: 'A malformed request line, target, header or chunked request body.',
   KZP_ERR_ORIGIN_FORM: 'A request sent to the proxy with an origin-form URI; a proxy expects absolute URIs.',
   KZP_ERR_HEADERS_TOO_LARGE: 'Request headers larger than limits.max_header_bytes.',
   KZP_ERR_HEADER_TIMEOUT: 'Request headers not complete within limits.header_timeout.',

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { Socket } from 'node:net';
 import type { ProxyObserver } from '../contract/observer.js';
 import type { ErrorCode } from '../errors/codes.js';
+import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { refuseOnSocket } from './deny-response.js';
 import { reportRefused } from './exchange-events.js';
@@ -11,7 +12,8 @@ import { errorRefusal } from './refusal.js';
 /**
  * Requests Node's parser rejects before any handler sees them: oversized headers → 431,
  * headers not complete in time → 408, anything malformed → 400, each written as a complete
- * response (then drain and close). Resets and sockets that are mid-response are just destroyed.
+ * response (then drain and close); a malformed body of the request in flight is answered 400 by
+ * that request (body-fault.ts) while it can be. Resets and sockets mid-response are just destroyed.
  * Inside an intercepted session (`interception`) the `refused` line names the session's CONNECT
  * target, as a request refused there by the proxy's own checks does.
  */
@@ -31,8 +33,19 @@ export function createClientErrorHandler(
     // response anyway, and answering or destroying now would cut that response off.
     if (errorCode(error) === 'HPE_CLOSED_CONNECTION') return;
     const code = clientErrorCode(error);
-    // Writing our own response over one in progress (pipelining, a bad chunk mid-body) would
-    // corrupt it: those connections are closed instead.
+    // A malformed body of the one request in flight, whose answer has not begun: that request
+    // answers 400 itself (body-fault.ts), its destination exchange abandoned. A body cut short by
+    // the client's end (a reset reads as one: HPE_INVALID_EOF_STATE) is a client gone, not a fault.
+    const fault = conn.bodyFault;
+    if (code === 'KZP_ERR_BAD_REQUEST' && errorCode(error) !== 'HPE_INVALID_EOF_STATE' && conn.busy === 1 && fault !== null && socket.writable) {
+      conn.bodyFault = null;
+      if (fault(new KaizenProxyError(code, 'malformed chunked request body'))) {
+        conn.refused = true;
+        return;
+      }
+    }
+    // Writing our own response over one in progress (pipelining, a bad chunk once an answer has
+    // begun) would corrupt it: those connections are closed instead.
     if (code === null || conn.busy > 0 || !socket.writable) {
       socket.destroy();
       return;

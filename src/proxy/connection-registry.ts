@@ -3,6 +3,7 @@ import { LinkedSet, type LinkedEntry } from '../net/linked-set.js';
 import { resetSocket } from '../net/reset-socket.js';
 import { CONNECTION_SLOT, giveSlots } from '../net/socket-slots.js';
 import type { Logger } from '../observe/logger.js';
+import type { BodyFaultHandler } from './body-fault.js';
 import type { PinnedOrigin } from './pinned-origin.js';
 import type { RequestPipeline } from './request-pipeline.js';
 
@@ -40,6 +41,8 @@ export interface ConnectionContext {
   closing: boolean;
   /** A destination connection authenticated for this client connection alone (NTLM, Negotiate; pinned-origin.ts). */
   pinned: PinnedOrigin | null;
+  /** Answers a malformed body of the request being read with 400 (body-fault.ts); null when none is. */
+  bodyFault: BodyFaultHandler | null;
 }
 
 /**
@@ -58,6 +61,7 @@ class AdmittedConnection implements ConnectionContext {
   headsArrived = 0;
   closing = false;
   pinned: PinnedOrigin | null = null;
+  bodyFault: BodyFaultHandler | null = null;
   #child: Logger | null = null;
 
   constructor(id: number, root: Logger, client: string | null) {

@@ -5,6 +5,7 @@ import { methodOverride } from '../action/method-override.js';
 import { parseAuthority } from '../action/target-parse.js';
 import type { Action } from '../contract/action.js';
 import type { Target } from '../contract/target.js';
+import { watchBody } from './body-fault.js';
 import { authenticateRequest, requestSplit, splitRefusal } from './pinned-target.js';
 import type { ConnectionContext } from './connection-registry.js';
 import { decideEagerly } from './decide-action.js';
@@ -103,6 +104,14 @@ export function handleExchange(base: ProxyContext, req: RequestView, body: Incom
   }
   const target = parsed.value;
   tally.target = target.authority;
+  // A malformed body while the request is decided: answered 400, never forwarded.
+  if (body !== null) {
+    watchBody(conn, body, (error) => {
+      if (res.headersSent || res.destroyed) return false;
+      refuse(proxy, body, res, tally, errorRefusal(error.code, { message: error.message }), true);
+      return true;
+    });
+  }
   // An expectation no hop here can meet: answered before any decision, the destination never asked.
   if (unmetExpectation(req)) {
     refuse(proxy, body, res, tally, EXPECTATION_REFUSAL);
@@ -141,6 +150,8 @@ async function decideThenForward(
 ): Promise<void> {
   const eager = decideEagerly(proxy, conn, action, target);
   const { decision, ...known } = eager instanceof Promise ? await eager : eager;
+  // Answered while it was decided (a malformed body: body-fault.ts).
+  if (answered(res)) return;
   if (decision.enforce === 'refuse') {
     refuse(proxy, body, res, tally, decisionRefusal(decision, { agent: proxy.agent, target: action.target }));
     return;
@@ -152,7 +163,7 @@ async function decideThenForward(
     return;
   }
   const resolved = known.resolved ?? (await known.resolution);
-  if (res.destroyed) return;
+  if (res.destroyed || answered(res)) return;
   if (!resolved.ok) {
     refuse(proxy, body, res, tally, errorRefusal(resolved.code, { target: target.authority }));
     return;
@@ -166,6 +177,11 @@ async function decideThenForward(
 function refuse(proxy: ProxyContext, body: IncomingMessage | null, res: ResponseView, tally: ExchangeTally, refusal: Refusal, close = false): void {
   tally.code = refusal.code;
   tally.status = refuseOnResponse(body, res, refusal, close || proxy.lifecycle.draining, proxy.lingerMs);
+}
+
+/** The proxy answered while the exchange awaited (body-fault.ts): read afresh after each await. */
+function answered(res: ResponseView): boolean {
+  return res.headersSent;
 }
 
 function ignore(): void {

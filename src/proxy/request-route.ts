@@ -36,7 +36,7 @@ export function requestHead(method: string, route: OriginRoute, host: string, pa
  */
 export function routeFailureCode(route: OriginRoute, code: ErrorCode, answered: boolean): ErrorCode {
   if (route.kind !== 'parent' || answered) return code;
-  if (code === 'KZP_ERR_UPSTREAM_PROTOCOL' || code === 'KZP_ERR_LIMIT_DESTINATION' || code === 'KZP_ERR_LIMIT_CONNECTIONS') return code;
+  if (code === 'KZP_ERR_UPSTREAM_PROTOCOL' || code === 'KZP_ERR_LIMIT_DESTINATION' || code === 'KZP_ERR_LIMIT_CONNECTIONS' || code === 'KZP_ERR_BAD_REQUEST') return code;
   return 'KZP_ERR_UPSTREAM_PROXY';
 }
 

@@ -4,6 +4,7 @@ import { KaizenProxyError } from '../errors/kaizen-error.js';
 import type { ResponseHead } from '../net/http1-response-parser.js';
 import { tlsFailureCode } from '../net/tls-failure.js';
 import type { UpstreamProxy } from '../net/upstream-proxy.js';
+import { watchBody } from './body-fault.js';
 import { cutResponse } from './cut-response.js';
 import { refuseOnResponse } from './deny-response.js';
 import type { ExchangeTally } from './exchange-log.js';
@@ -104,8 +105,9 @@ export function dispatchUpstream(
   const fail = (error: KaizenProxyError, stage: 'dial' | 'exchange' | 407 = 'exchange'): void => {
     if (failed || res.writableFinished || res.destroyed) return;
     failed = true;
-    // The destination's queue was full: the proxy's own limit, not the destination's failure.
-    const underlying = error.code === 'KZP_ERR_LIMIT_DESTINATION' ? error.code : upstreamErrorCode(error);
+    // The destination's queue was full, or the client's body malformed: the proxy's own answers, not the destination's failure.
+    const own = error.code === 'KZP_ERR_LIMIT_DESTINATION' || error.code === 'KZP_ERR_BAD_REQUEST';
+    const underlying = own ? error.code : upstreamErrorCode(error);
     const code = failureCode(proxy.lifecycle, routeFailureCode(route, underlying, answered));
     tally.code = code;
     if (code === 'KZP_ERR_UPSTREAM_PROXY' && route.kind === 'parent') {
@@ -124,7 +126,9 @@ export function dispatchUpstream(
       return;
     }
     held = null;
-    tally.status = refuseOnResponse(body, res, errorRefusal(code, { target: target.authority }), proxy.lifecycle.draining, proxy.lingerMs);
+    const malformed = code === 'KZP_ERR_BAD_REQUEST';
+    const refusal = errorRefusal(code, malformed ? { message: error.message } : { target: target.authority });
+    tally.status = refuseOnResponse(body, res, refusal, proxy.lifecycle.draining || malformed, proxy.lingerMs);
   };
 
   /** Writes the body bytes of the read just parsed; false when the client is slow (stop reading the destination). */
@@ -256,7 +260,7 @@ export function dispatchUpstream(
       fail(result.error, 'dial');
       return;
     }
-    if (res.destroyed) {
+    if (failed || res.destroyed) {
       result.connection.release();
       return;
     }
@@ -264,6 +268,18 @@ export function dispatchUpstream(
     if (pin) connection.keepFor(keeper);
     connection.send(request, exchange);
   };
+  // A malformed rest of the body before the answer began: the destination's exchange (its
+  // connection holds part of a body) is abandoned and the client answered 400 (body-fault.ts).
+  if (body !== null && upload !== null) {
+    watchBody(proxy.registry.get(req.socket), body, (error) => {
+      if (failed || res.headersSent || res.destroyed) return false;
+      connection?.abort();
+      queued?.cancel();
+      queued = null;
+      fail(error);
+      return true;
+    });
+  }
   const fromPool = (fresh: boolean, callback: Acquired): QueuedAcquire | null => proxy.pool.origins.acquire(route, fresh, callback);
   const send = (fresh: boolean): void => {
     const pinned = fresh || conn.pinned === null ? null : takePinned(conn, pinKey());
