@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 
-/** Bind a server; resolves with the bound address (the real port when 0 was asked for). */
-export function listenOn(server: Server, host: string, port: number): Promise<{ address: string; port: number }> {
+/** Bind a server (node:http's or node:net's); resolves with the bound address (the real port when 0 was asked for). */
+export function listenOn(server: NetServer, host: string, port: number): Promise<{ address: string; port: number }> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

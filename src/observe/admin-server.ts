@@ -1,10 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { listenOn } from '../net/listen-on.js';
 import type { Registry } from 'prom-client';
+import { answerBytes, type AdminAnswer } from './admin-answer.js';
+import { serveAdminConnection, type AdminResponder } from './admin-connection.js';
+import type { AdminRequest } from './admin-request-head.js';
+import { createKeyedRateGate } from './keyed-rate-gate.js';
 import type { Logger } from './logger.js';
 import type { Readiness } from './readiness.js';
-import { boundUnanswered } from './unanswered-requests.js';
 
 export interface AdminServer {
   listen(host: string, port: number): Promise<{ address: string; port: number }>;
@@ -17,59 +19,67 @@ export interface AdminServerOptions {
   readonly logger: Logger;
 }
 
-/**
- * The admin listener, apart from the proxy port: `GET /healthz` (the process answers), `GET /readyz`
- * (200 while listening and not draining, 503 otherwise; the body reports control plane and policy
- * sync), `GET /metrics` (Prometheus text). Nothing else; it never proxies.
- */
 /** Bound on the path written to the log. */
 const MAX_LOGGED_PATH = 200;
 
 /**
- * Connections the admin port holds at once; past them node:http closes the new one at once. Each
+ * Connections the admin port holds at once; past them node:net closes the new one at once. Each
  * holds a descriptor the proxy port needs (the README lets Kubernetes bind this port beyond the
  * pod): probes and a scraper need a few.
  */
 export const ADMIN_MAX_CONNECTIONS = 64;
-/** A request's head and whole request: probes and scrapes are small. */
-const ADMIN_REQUEST_TIMEOUT_MS = 5_000;
-/** An idle admin connection (none, or between requests) is closed after this. */
-const ADMIN_IDLE_TIMEOUT_MS = 2_000;
-/**
- * Requests one admin connection may have unanswered (pipelined) at once; one more closes it.
- * Probes and scrapers send one and wait for its answer.
- */
-export const ADMIN_MAX_UNANSWERED = 4;
+/** A failed accept (descriptors exhausted) is logged at most this often. */
+const ACCEPT_LOG_INTERVAL_MS = 10_000;
 
+const ALLOWED_METHODS = 'GET, HEAD';
+const NOT_FOUND: AdminAnswer = { status: 404, type: 'text/plain', body: 'not found: try /healthz, /readyz or /metrics\n' };
+const NOT_ALLOWED: AdminAnswer = { status: 405, type: 'text/plain', body: 'method not allowed\n', allow: ALLOWED_METHODS };
+const FAILED: AdminAnswer = { status: 500, type: 'text/plain', body: 'internal error\n' };
+const BAD_REQUEST: AdminAnswer = { status: 400, type: 'text/plain', body: 'bad request\n' };
+const HEAD_TOO_LARGE: AdminAnswer = { status: 431, type: 'text/plain', body: 'request header fields too large\n' };
+
+/**
+ * The admin listener, apart from the proxy port: `GET /healthz` (the process answers), `GET /readyz`
+ * (200 while listening and not draining, 503 otherwise; the body reports control plane and policy
+ * sync), `GET /metrics` (Prometheus text). Nothing else; it never proxies.
+ *
+ * Built on node:net with its own request reading (admin-connection.ts) rather than node:http, whose
+ * parser makes a request and a response object for every head of a read before any handler runs:
+ * 1,700 per 64 KiB read of pipelined `GET /metrics`, about 5 MB a connection that no bound in the
+ * 'request' event could stop.
+ */
 export function createAdminServer(options: AdminServerOptions): AdminServer {
-  const admit = boundUnanswered(ADMIN_MAX_UNANSWERED);
-  const server: Server = createServer(
-    {
-      headersTimeout: ADMIN_REQUEST_TIMEOUT_MS,
-      requestTimeout: ADMIN_REQUEST_TIMEOUT_MS,
-      keepAliveTimeout: ADMIN_IDLE_TIMEOUT_MS,
-      // node:http checks the two deadlines above this often (30 s by default).
-      connectionsCheckingInterval: 1_000,
+  const responder: AdminResponder = {
+    async answer(request) {
+      const head = request.method === 'HEAD';
+      try {
+        return answerBytes(await route(options, request), head, request.close);
+      } catch (error: unknown) {
+        // The path only: a query string never reaches the log (nor the request: see admin-request-head.ts).
+        options.logger.warn({ err: error instanceof Error ? error.name : 'unknown', path: request.path.slice(0, MAX_LOGGED_PATH) }, 'admin request failed');
+        return answerBytes(FAILED, head, request.close);
+      }
     },
-    (req, res) => {
-      if (!admit(req, res)) return;
-      const path = pathOf(req.url);
-      answer(options, req, res, path).catch((error: unknown) => {
-        // The path only: a query string never reaches the log.
-        options.logger.warn({ err: error instanceof Error ? error.name : 'unknown', path: path.slice(0, MAX_LOGGED_PATH) }, 'admin request failed');
-        if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
-        else res.destroy();
-      });
+    refuse(status) {
+      return answerBytes(status === 431 ? HEAD_TOO_LARGE : BAD_REQUEST, false, true);
     },
-  );
-  server.maxConnections = ADMIN_MAX_CONNECTIONS;
-  // A connection that sends nothing at all (no head for headersTimeout to time) is closed too.
-  server.timeout = ADMIN_IDLE_TIMEOUT_MS;
-  server.on('timeout', (socket: Socket) => {
-    socket.destroy();
+  };
+  const sockets = new Set<Socket>();
+  // Half-open allowed: a client that sends its requests and then its FIN still gets their answers.
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    serveAdminConnection(socket, responder);
   });
-  server.on('clientError', (_error, socket) => {
-    socket.destroy();
+  server.maxConnections = ADMIN_MAX_CONNECTIONS;
+  // An accept that failed (no descriptor left) is reported as the server's 'error': logged, never
+  // an unhandled 'error' that would end the process. Listen errors are listenOn's.
+  const acceptLog = createKeyedRateGate(ACCEPT_LOG_INTERVAL_MS, 8, () => performance.now());
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.syscall !== 'accept') return;
+    const code = error.code ?? 'unknown';
+    const gate = acceptLog.pass(code);
+    if (gate.open) options.logger.warn({ err: code, syscall: 'accept', suppressed: gate.suppressed }, 'admin accept failed');
   });
   return {
     listen(host, port) {
@@ -77,6 +87,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     },
     close() {
       return new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
         if (!server.listening) {
           resolve();
           return;
@@ -84,41 +95,23 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
         server.close(() => {
           resolve();
         });
-        server.closeAllConnections();
       });
     },
   };
 }
 
-/** The request target without its query. */
-function pathOf(url: string | undefined): string {
-  return (url ?? '/').split('?')[0] ?? '/';
-}
-
-async function answer(options: AdminServerOptions, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.setHeader('Allow', 'GET, HEAD');
-    send(res, 405, 'text/plain', 'method not allowed\n');
-    return;
-  }
-  switch (path) {
+async function route(options: AdminServerOptions, request: AdminRequest): Promise<AdminAnswer> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return NOT_ALLOWED;
+  switch (request.path) {
     case '/healthz':
-      send(res, 200, 'application/json', '{"status":"ok"}\n');
-      return;
+      return { status: 200, type: 'application/json', body: '{"status":"ok"}\n' };
     case '/readyz': {
       const { readiness } = options;
-      send(res, readiness.ready ? 200 : 503, 'application/json', `${JSON.stringify(readiness.report())}\n`);
-      return;
+      return { status: readiness.ready ? 200 : 503, type: 'application/json', body: `${JSON.stringify(readiness.report())}\n` };
     }
     case '/metrics':
-      send(res, 200, options.registry.contentType, await options.registry.metrics());
-      return;
+      return { status: 200, type: options.registry.contentType, body: await options.registry.metrics() };
     default:
-      send(res, 404, 'text/plain', 'not found: try /healthz, /readyz or /metrics\n');
+      return NOT_FOUND;
   }
-}
-
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
