@@ -1,12 +1,10 @@
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnector } from '../../../src/net/connector.js';
-import { parseUpstreamProxyUrl } from '../../../src/net/upstream-proxy.js';
-import { createFakeDecider } from '../../helpers/fake-decider.js';
+import { startDirectAndViaParent } from '../../helpers/direct-and-parent.js';
 import { headOrigin, type HeadOrigin } from '../../helpers/head-origin.js';
 import { startPassthroughParent, type PassthroughParent } from '../../helpers/passthrough-parent.js';
 import { rawExchange } from '../../helpers/raw-client.js';
-import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import type { StartedProxy } from '../../helpers/start-proxy.js';
 
 /**
  * The same origin bytes answer the client the same way straight to the destination and through
@@ -122,13 +120,7 @@ let base: string;
 beforeAll(async () => {
   [origin, parent] = await Promise.all([headOrigin(answerByRow), startPassthroughParent('kaizen', 'p@ss word')]);
   base = `http://127.0.0.1:${origin.port}`;
-  const upstream = parseUpstreamProxyUrl(`http://kaizen:${encodeURIComponent('p@ss word')}@127.0.0.1:${parent.port}`);
-  if (typeof upstream === 'string') throw new Error(upstream);
-  const common = { decider: createFakeDecider(), resolve: () => Promise.resolve({ ok: true as const, addresses: ['127.0.0.1'] }) };
-  [direct, viaParent] = await Promise.all([
-    startProxy(common),
-    startProxy({ ...common, connector: createConnector({ upstream: { source: 'config', https: upstream, http: upstream, noProxy: [], ignored: [] } }) }),
-  ]);
+  [direct, viaParent] = await startDirectAndViaParent(parent, 'kaizen', 'p@ss word');
 });
 
 afterAll(async () => {

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnector } from '../../../src/net/connector.js';
-import { parseUpstreamProxyUrl } from '../../../src/net/upstream-proxy.js';
 import { startConnectionAuthOrigin, type ConnectionAuthOrigin } from '../../helpers/connection-auth-origin.js';
-import { createFakeDecider } from '../../helpers/fake-decider.js';
+import { startDirectAndViaParent } from '../../helpers/direct-and-parent.js';
 import { startPassthroughParent, type PassthroughParent } from '../../helpers/passthrough-parent.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { startProxy, type StartedProxy } from '../../helpers/start-proxy.js';
+import type { StartedProxy } from '../../helpers/start-proxy.js';
 
 /**
  * A destination connection kept for the client that authenticated it (NTLM, Negotiate:
@@ -25,17 +23,7 @@ let url: string;
 beforeAll(async () => {
   [origin, parent] = await Promise.all([startConnectionAuthOrigin('127.0.0.1'), startPassthroughParent('kaizen', 'secret')]);
   url = `http://127.0.0.1:${origin.port}/`;
-  const upstream = parseUpstreamProxyUrl(`http://kaizen:secret@127.0.0.1:${parent.port}`);
-  if (typeof upstream === 'string') throw new Error(upstream);
-  const common = {
-    decider: createFakeDecider(),
-    resolve: () => Promise.resolve({ ok: true as const, addresses: ['127.0.0.1'] }),
-    limits: { maxConnections: 2 * PER_DESTINATION + 50 },
-  };
-  [direct, viaParent] = await Promise.all([
-    startProxy(common),
-    startProxy({ ...common, connector: createConnector({ upstream: { source: 'config', https: upstream, http: upstream, noProxy: [], ignored: [] } }) }),
-  ]);
+  [direct, viaParent] = await startDirectAndViaParent(parent, 'kaizen', 'secret', { limits: { maxConnections: 2 * PER_DESTINATION + 50 } });
 });
 
 afterAll(async () => {
