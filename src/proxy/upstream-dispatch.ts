@@ -271,7 +271,7 @@ export function dispatchUpstream(
   // A malformed rest of the body before the answer began: the destination's exchange (its
   // connection holds part of a body) is abandoned and the client answered 400 (body-fault.ts).
   if (body !== null && upload !== null) {
-    watchBody(proxy.registry.get(req.socket), body, (error) => {
+    watchBody(conn, body, (error) => {
       if (failed || res.headersSent || res.destroyed) return false;
       connection?.abort();
       queued?.cancel();
