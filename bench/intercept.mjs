@@ -11,7 +11,7 @@
 //     client's TLS goes to the origin) beside an intercepted one (each request decided and forwarded).
 // Writes bench/out/intercept.md and intercept.json. Targets: a new host's certificate <= 10 ms,
 // no event-loop stall over 20 ms.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -31,6 +31,10 @@ const CONNECTIONS = 8;
 const REQUESTS_PER_CONNECTION = Number(process.env.BENCH_INTERCEPT_REQUESTS ?? 500);
 const TARGET_MINT_MS = 10;
 const TARGET_STALL_MS = 20;
+// The proxy runs on the node run.mjs gives kaizen-proxy (BENCH_PROXY_NODE, as `bench:image-node`
+// sets it); the client and the in-process minting figure use the node running this file.
+const PROXY_NODE = process.env.BENCH_PROXY_NODE || process.execPath;
+const proxyNodeVersion = () => (PROXY_NODE === process.execPath ? process.version : execFileSync(PROXY_NODE, ['--version'], { encoding: 'utf8' }).trim());
 
 const dist = (path) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
 const log = (msg) => process.stderr.write(`[intercept] ${msg}\n`);
@@ -95,7 +99,7 @@ async function startProxy(dir, originCaFile) {
   delete env.KAIZEN_API_KEY;
   // BENCH_INTERCEPT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the proxy.
   const nodeArgs = (process.env.BENCH_INTERCEPT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli.js'), 'serve', '-c', config], { stdio: ['ignore', out, 'pipe'], env });
+  const child = spawn(PROXY_NODE, [...nodeArgs, join(ROOT, 'dist', 'cli.js'), 'serve', '-c', config], { stdio: ['ignore', out, 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const deadline = Date.now() + 15_000;
@@ -261,7 +265,7 @@ export async function runInterceptBench() {
       '|---|---|---|',
       ...rows.map((r) => `| ${r.join(' | ')} |`),
       '',
-      `Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}. Intercepted requests are each decided (local policy, no account) and forwarded over the proxy's pooled TLS to the origin; opaque ones are bytes in a tunnel.`,
+      `kaizen-proxy on Node ${proxyNodeVersion()}; client and in-process minting on Node ${process.version}; ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}. Intercepted requests are each decided (local policy, no account) and forwarded over the proxy's pooled TLS to the origin; opaque ones are bytes in a tunnel.`,
       '',
     ].join('\n');
     writeFileSync(join(OUT, 'intercept.md'), markdown);
