@@ -1,5 +1,6 @@
 import type { EnforcementMode, ProxyConfig } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
+import { pace } from '../runtime/steps.js';
 import { createControlPlaneClient } from '../verdict/control-plane-client.js';
 import type { ModeSettings } from '../verdict/enforcement-mode.js';
 import type { LocalPolicy } from '../verdict/local-policy.js';
@@ -75,10 +76,13 @@ export function createLocalReflex(config: ProxyConfig, logger: Logger, hooks: Lo
               intervalMs: config.policySync.intervalMs,
               timeoutMs: Math.max(config.controlPlane.timeoutMs, MIN_SYNC_TIMEOUT_MS),
               logger,
-              apply: (policies) => {
-                const changed = engine.setSyncedPolicies(agent, policies);
-                if (changed) hooks.onPoliciesChanged?.(agent);
-                return changed;
+              apply: async (policies, stop) => {
+                // Compiled a slice at a time beside the data plane, then put in force at once.
+                const prepared = await pace(engine.prepareSyncedPolicies(agent, policies), undefined, stop);
+                if (prepared === undefined || prepared === null || stop.aborted) return false;
+                engine.commitSyncedPolicies(prepared);
+                hooks.onPoliciesChanged?.(agent);
+                return true;
               },
             }),
           dropped: (agent) => {

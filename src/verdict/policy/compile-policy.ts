@@ -1,5 +1,6 @@
-import { createDomainSet, type DomainSet } from './domain-set.js';
-import { createIpSet, type IpSet } from './ip-set.js';
+import { finish, type Steps } from '../../runtime/steps.js';
+import { createDomainSetSteps, type DomainSet } from './domain-set.js';
+import { createIpSetSteps, type IpSet } from './ip-set.js';
 import type { PolicySpec, RuleKind } from './policy-spec.js';
 import type { PolicySubject } from './policy-subject.js';
 import { anchoredPattern, MAX_PATTERN_LENGTH } from './rule-values.js';
@@ -29,14 +30,21 @@ interface Matchers {
 }
 
 export function compilePolicy(spec: PolicySpec): CompiledPolicy {
+  return finish(compilePolicySteps(spec));
+}
+
+/** compilePolicy a piece at a time (runtime/steps.ts): the domain and ip sets of a feed are the long part. */
+export function* compilePolicySteps(spec: PolicySpec): Steps<CompiledPolicy> {
   const { rules } = spec;
   const set = (entries: readonly string[] | undefined): ReadonlySet<string> | null => (entries === undefined ? null : new Set(entries));
+  const domains = rules.domains === undefined ? null : yield* createDomainSetSteps(rules.domains);
+  const ip = rules.ip === undefined ? null : yield* createIpSetSteps(rules.ip);
   const m: Matchers = {
     publishers: set(rules.publishers),
     tools: set(rules.tools),
     hashes: set(rules.hashes),
-    domains: rules.domains === undefined ? null : createDomainSet(rules.domains),
-    ip: rules.ip === undefined ? null : createIpSet(rules.ip),
+    domains,
+    ip,
     patterns: rules.skillPatterns?.map((source) => ({ source, regex: anchoredPattern(source) })) ?? null,
   };
   switch (spec.mode) {

@@ -1,5 +1,6 @@
 import { embeddedIpv4 } from '../../net/embedded-ipv4.js';
 import { formatIpv4, parseIp } from '../../net/ip-address.js';
+import { ENTRIES_PER_STEP, finish, type Steps } from '../../runtime/steps.js';
 import type { PolicySubject } from './policy-subject.js';
 
 type DomainSubject = Pick<PolicySubject, 'host' | 'hostIsIp' | 'suffixes'>;
@@ -30,12 +31,18 @@ export interface DomainSet {
 }
 
 export function createDomainSet(entries: readonly string[]): DomainSet {
+  return finish(createDomainSetSteps(entries));
+}
+
+/** createDomainSet a piece at a time (runtime/steps.ts), for a synced list of up to 100,000. */
+export function* createDomainSetSteps(entries: readonly string[]): Steps<DomainSet> {
   const names = new Set<string>();
   // Canonical IP text → the entry it matches: IPv4 entries (mapped ones as their IPv4) and IPv6 entries.
   const exact = new Map<string, string>();
   // IPv4 value → its entry, for the IPv4s carried by an IPv6 target.
   const ipv4 = new Map<number, string>();
-  for (const entry of entries) {
+  for (const [at, entry] of entries.entries()) {
+    if (at % ENTRIES_PER_STEP === ENTRIES_PER_STEP - 1) yield;
     const ip = parseIp(entry);
     if (ip === undefined) {
       names.add(entry);

@@ -2,6 +2,7 @@ import { parseCidr } from '../../net/cidr.js';
 import { embeddedAt, embeddedCount, embeddingOf } from '../../net/embedded-ipv4.js';
 import { parseIp, type IpAddress, type Ipv6Words } from '../../net/ip-address.js';
 import { ipRange, ipv4InRange, ipv6InRange, type IpRange } from '../../net/ip-range.js';
+import { ENTRIES_PER_STEP, finish, type Steps } from '../../runtime/steps.js';
 
 /** A candidate address: the literal target or one the name resolved to, parsed once per evaluation. */
 export interface Candidate {
@@ -51,10 +52,16 @@ interface Lookup {
 }
 
 export function createIpSet(entries: readonly string[]): IpSet {
+  return finish(createIpSetSteps(entries));
+}
+
+/** createIpSet a piece at a time (runtime/steps.ts), for a synced feed of up to 100,000 ranges. */
+export function* createIpSetSteps(entries: readonly string[]): Steps<IpSet> {
   // What each entry holds: IPv4s (an IPv4 entry, or the mapped part of an IPv6 one) and IPv6s.
   const ipv4: Held<Ipv4Range>[] = [];
   const ipv6: Held<Ipv6Range>[] = [];
-  for (const entry of entries) {
+  for (const [at, entry] of entries.entries()) {
+    if (at % ENTRIES_PER_STEP === ENTRIES_PER_STEP - 1) yield;
     const cidr = parseCidr(entry);
     const address = cidr === undefined ? undefined : parseIp(cidr.address);
     // parse-policies.ts produced these; a bad one here is a programming error (and fails closed).
@@ -68,7 +75,7 @@ export function createIpSet(entries: readonly string[]): IpSet {
     const mapped = mappedPart(range);
     if (mapped !== undefined) ipv4.push({ entry, range: mapped });
   }
-  const lookup = entries.length <= LINEAR_MAX ? scanned(ipv4, ipv6) : bucketed(ipv4, ipv6);
+  const lookup = entries.length <= LINEAR_MAX ? scanned(ipv4, ipv6) : yield* bucketed(ipv4, ipv6);
   return {
     match(candidates) {
       for (const candidate of candidates) {
@@ -124,11 +131,17 @@ interface Bucket<K, M> {
   readonly networks: Map<K, string>;
 }
 
-function bucketed(ipv4: readonly Held<Ipv4Range>[], ipv6: readonly Held<Ipv6Range>[]): Lookup {
+function* bucketed(ipv4: readonly Held<Ipv4Range>[], ipv6: readonly Held<Ipv6Range>[]): Steps<Lookup> {
   const v4 = new Map<number, Bucket<number, number>>();
-  for (const { entry, range } of ipv4) add(v4, range.prefix, range.mask, range.base, entry);
+  for (const [at, { entry, range }] of ipv4.entries()) {
+    if (at % ENTRIES_PER_STEP === ENTRIES_PER_STEP - 1) yield;
+    add(v4, range.prefix, range.mask, range.base, entry);
+  }
   const v6 = new Map<number, Bucket<string, Ipv6Words>>();
-  for (const { entry, range } of ipv6) add(v6, range.prefix, range.mask, keyOf(range.base, range.mask), entry);
+  for (const [at, { entry, range }] of ipv6.entries()) {
+    if (at % ENTRIES_PER_STEP === ENTRIES_PER_STEP - 1) yield;
+    add(v6, range.prefix, range.mask, keyOf(range.base, range.mask), entry);
+  }
   const v4Buckets = [...v4.values()];
   const v6Buckets = [...v6.values()];
   return {

@@ -1,3 +1,4 @@
+import { ENTRIES_PER_STEP, finish, type Steps } from '../../runtime/steps.js';
 import type { PolicyWire } from './policy-wire.js';
 import { POLICY_MODES, type PolicyMode, type PolicyRules, type PolicySpec } from './policy-spec.js';
 import { domainEntry, ipEntry, patternEntry, publisherEntry, textEntry, type EntryResult } from './rule-values.js';
@@ -36,22 +37,30 @@ const ENTRY_OF: Readonly<Record<ListKey, (raw: string) => EntryResult>> = {
 };
 
 const MAX_ENTRIES = 100_000;
+/** Policies parsed between two yields (a list of 10,000 small ones is long work too). */
+const POLICIES_PER_STEP = 64;
 
 type MutableRules = { -readonly [K in keyof PolicyRules]: PolicyRules[K] };
 
 /** `labelPrefix` tells sources apart in labels: "" for the file, "synced " for the control plane's. */
 export function parsePolicies(list: readonly PolicyWire[], labelPrefix = ''): PoliciesResult {
+  return finish(parsePoliciesSteps(list, labelPrefix));
+}
+
+/** parsePolicies a piece at a time (runtime/steps.ts): a synced answer may list 100,000 entries per key. */
+export function* parsePoliciesSteps(list: readonly PolicyWire[], labelPrefix = ''): Steps<PoliciesResult> {
   const issues: PolicyIssue[] = [];
   const policies: PolicySpec[] = [];
-  list.forEach((wire, index) => {
+  for (const [index, wire] of list.entries()) {
+    if (index % POLICIES_PER_STEP === POLICIES_PER_STEP - 1) yield;
     const label = labelPrefix + (wire.name === undefined ? `#${index}` : JSON.stringify(wire.name));
-    const spec = parseOne(wire, index, label, issues);
+    const spec = yield* parseOne(wire, index, label, issues);
     if (spec !== undefined) policies.push(spec);
-  });
+  }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, policies };
 }
 
-function parseOne(wire: PolicyWire, index: number, label: string, issues: PolicyIssue[]): PolicySpec | undefined {
+function* parseOne(wire: PolicyWire, index: number, label: string, issues: PolicyIssue[]): Steps<PolicySpec | undefined> {
   const say = (path: readonly (string | number)[], message: string): void => {
     issues.push({ path: [index, ...path], message: `policy ${label}: ${message}` });
   };
@@ -75,7 +84,7 @@ function parseOne(wire: PolicyWire, index: number, label: string, issues: Policy
       else say(['rules', key], 'expected a sequence name such as read_then_connect');
       continue;
     }
-    const entries = parseList(key as ListKey, value, (path, message) => {
+    const entries = yield* parseList(key as ListKey, value, (path, message) => {
       say(['rules', key, ...path], message);
     });
     if (entries !== undefined) addEntries(rules, key as ListKey, entries);
@@ -100,7 +109,7 @@ function withArticle(mode: PolicyMode): string {
   return mode === 'allowlist' ? 'an allowlist' : `a ${mode}`;
 }
 
-function parseList(key: ListKey, value: unknown, say: (path: readonly (string | number)[], message: string) => void): string[] | undefined {
+function* parseList(key: ListKey, value: unknown, say: (path: readonly (string | number)[], message: string) => void): Steps<string[] | undefined> {
   if (!Array.isArray(value)) {
     say([], 'expected a list of strings');
     return undefined;
@@ -109,29 +118,31 @@ function parseList(key: ListKey, value: unknown, say: (path: readonly (string | 
     say([], `more than ${MAX_ENTRIES} entries`);
     return undefined;
   }
-  const entries: string[] = [];
+  // A Set as it goes (duplicates dropped, first place kept): one pass, spread over the steps.
+  const entries = new Set<string>();
   let failed = false;
   for (const [at, raw] of (value as readonly unknown[]).entries()) {
+    if (at % ENTRIES_PER_STEP === ENTRIES_PER_STEP - 1) yield;
     if (typeof raw !== 'string') {
       say([at], 'expected a string');
       failed = true;
       continue;
     }
     const entry = ENTRY_OF[key](raw);
-    if (entry.ok) entries.push(entry.value);
+    if (entry.ok) entries.add(entry.value);
     else {
       say([at], `${JSON.stringify(raw.slice(0, 100))}: ${entry.message}`);
       failed = true;
     }
   }
-  return failed ? undefined : [...new Set(entries)];
+  return failed ? undefined : [...entries];
 }
 
 function addEntries(rules: MutableRules, key: ListKey, entries: readonly string[]): void {
   switch (key) {
     case 'ip':
     case 'ips':
-      rules.ip = [...new Set([...(rules.ip ?? []), ...entries])];
+      rules.ip = rules.ip === undefined ? entries : [...new Set([...rules.ip, ...entries])];
       return;
     case 'skill_patterns':
       rules.skillPatterns = entries;

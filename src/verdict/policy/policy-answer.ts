@@ -1,4 +1,5 @@
-import { parsePolicies } from './parse-policies.js';
+import { finish, type Steps } from '../../runtime/steps.js';
+import { parsePoliciesSteps } from './parse-policies.js';
 import type { PolicySpec } from './policy-spec.js';
 import { policyAnswerWire } from './policy-wire.js';
 
@@ -9,19 +10,30 @@ export type PolicyAnswer = { readonly ok: true; readonly policies: readonly Poli
  * answer is refused if any policy is malformed: a partial set could silently drop a block.
  */
 export function parsePolicyAnswer(text: string): PolicyAnswer {
+  return finish(parsePolicyAnswerSteps(text));
+}
+
+/**
+ * parsePolicyAnswer a piece at a time (runtime/steps.ts), as a sync runs it: JSON.parse and the
+ * outer shape are one piece (about 15 ms for the 4 MiB an answer may hold), each entry list's
+ * normalisation yields as it goes.
+ */
+export function* parsePolicyAnswerSteps(text: string): Steps<PolicyAnswer> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     return { ok: false, message: 'policy answer is not JSON' };
   }
+  yield;
   const wire = policyAnswerWire.safeParse(json);
   if (!wire.success) {
     const issue = wire.error.issues[0];
     const where = issue === undefined || issue.path.length === 0 ? 'answer' : issue.path.map(String).join('.');
     return { ok: false, message: `policy answer malformed at ${where}: ${issue?.message ?? 'invalid'}` };
   }
-  const parsed = parsePolicies(wire.data.policies, 'synced ');
+  yield;
+  const parsed = yield* parsePoliciesSteps(wire.data.policies, 'synced ');
   if (!parsed.ok) {
     const [first] = parsed.issues;
     const more = parsed.issues.length > 1 ? ` (and ${parsed.issues.length - 1} more)` : '';

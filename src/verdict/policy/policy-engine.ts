@@ -2,7 +2,8 @@ import type { Action } from '../../contract/action.js';
 import type { Evidence } from '../../contract/decision.js';
 import type { Logger } from '../../observe/logger.js';
 import type { LocalPolicy, LocalVerdict } from '../local-policy.js';
-import { compilePolicy, type CompiledPolicy, type Finding } from './compile-policy.js';
+import { finish, type Steps } from '../../runtime/steps.js';
+import { compilePolicySteps, type CompiledPolicy, type Finding } from './compile-policy.js';
 import type { PolicySpec } from './policy-spec.js';
 import { createSubjectBuilder, type PolicySubject } from './policy-subject.js';
 
@@ -18,6 +19,14 @@ export interface PolicyEngine extends LocalPolicy {
   setFilePolicies(policies: readonly PolicySpec[]): boolean;
   /** Replaces one agent's synced policies (only after a valid sync). True when they differ. */
   setSyncedPolicies(agent: string, policies: readonly PolicySpec[]): boolean;
+  /**
+   * setSyncedPolicies in two parts, so that a sync can compile a large set a piece at a time
+   * (runtime/steps.ts) while the proxy serves: nothing changes until the commit. Null when the
+   * policies equal the agent's set in force.
+   */
+  prepareSyncedPolicies(agent: string, policies: readonly PolicySpec[]): Steps<PreparedPolicies | null>;
+  /** Puts a prepared set in force for its agent, at once for the decisions that follow. */
+  commitSyncedPolicies(prepared: PreparedPolicies): void;
   /** Forgets an agent's synced policies (it is no longer served). True when it had some. */
   dropSyncedPolicies(agent: string): boolean;
   /** The file's policies, those synced for `agent`, and how many of both are evaluated for it. */
@@ -27,6 +36,12 @@ export interface PolicyEngine extends LocalPolicy {
 interface Source {
   readonly key: string;
   readonly compiled: readonly CompiledPolicy[];
+}
+
+/** An agent's synced set, compiled and not yet in force (PolicyEngine.prepareSyncedPolicies). */
+export interface PreparedPolicies {
+  readonly agent: string;
+  readonly source: Source;
 }
 
 const EMPTY: Source = { key: '[]', compiled: [] };
@@ -47,11 +62,16 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
   let noted = false;
   const subjectOf = createSubjectBuilder();
 
-  function replace(current: Source, next: readonly PolicySpec[]): Source | null {
+  function* replace(current: Source, next: readonly PolicySpec[]): Steps<Source | null> {
     const key = JSON.stringify(next);
     if (key === current.key) return null;
     // Compile everything before swapping anything: a failure leaves the old set in force.
-    return { key, compiled: next.map(compilePolicy) };
+    const compiled: CompiledPolicy[] = [];
+    for (const spec of next) {
+      yield;
+      compiled.push(yield* compilePolicySteps(spec));
+    }
+    return { key, compiled };
   }
 
   function note(source: Source): void {
@@ -83,7 +103,7 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
       return findings.length === 0 ? undefined : blockVerdict(findings);
     },
     setFilePolicies(policies) {
-      const next = replace(file, policies);
+      const next = finish(replace(file, policies));
       if (next === null) return false;
       file = next;
       fileActive = evaluatedOf(file);
@@ -93,12 +113,19 @@ export function createPolicyEngine(options: { readonly logger: Logger; readonly 
       return true;
     },
     setSyncedPolicies(agent, policies) {
-      const next = replace(synced.get(agent) ?? EMPTY, policies);
-      if (next === null) return false;
-      synced.set(agent, next);
-      activate(agent, next);
-      note(next);
+      const prepared = finish(engine.prepareSyncedPolicies(agent, policies));
+      if (prepared === null) return false;
+      engine.commitSyncedPolicies(prepared);
       return true;
+    },
+    *prepareSyncedPolicies(agent, policies) {
+      const source = yield* replace(synced.get(agent) ?? EMPTY, policies);
+      return source === null ? null : { agent, source };
+    },
+    commitSyncedPolicies({ agent, source }) {
+      synced.set(agent, source);
+      activate(agent, source);
+      note(source);
     },
     dropSyncedPolicies(agent) {
       const had = (synced.get(agent)?.compiled.length ?? 0) > 0;

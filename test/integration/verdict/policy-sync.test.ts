@@ -212,4 +212,35 @@ describe('policy sync against a fake control plane', () => {
       expect((at[index + 1] ?? 0) - (at[index] ?? 0)).toBeGreaterThanOrEqual(wait - 2);
     });
   });
+
+  it('a sync stopped while its set is being applied ends stopped: the apply is told, nothing more is logged', async () => {
+    cp.routeWith('/v1/policy', reply.policies(ORG, '"v1"'));
+    let release: (changed: boolean) => void = () => undefined;
+    let applying: (stop: AbortSignal) => void = () => undefined;
+    const applied = new Promise<AbortSignal>((resolve) => {
+      applying = resolve;
+    });
+    sync = createPolicySync({
+      client,
+      agent: AGENT,
+      intervalMs: 60_000,
+      timeoutMs: 500,
+      logger: logs.logger,
+      apply: (_policies, stop) => {
+        applying(stop);
+        return new Promise<boolean>((resolve) => {
+          release = resolve;
+        });
+      },
+    });
+    const outcome = sync.syncNow();
+    const signal = await applied;
+    expect(signal.aborted).toBe(false);
+    sync.stop();
+    expect(signal.aborted).toBe(true);
+    release(true);
+    expect(await outcome).toBe('stopped');
+    expect(sync.status).toBe('pending');
+    expect(logs.text()).not.toContain('synced policies updated');
+  });
 });
