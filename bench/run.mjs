@@ -8,7 +8,7 @@
 // node:net floor, lib/raw-floor-proxy.mjs, as another),
 // BENCH_MEASURE=up,down,latency,connrate,http (a subset of the throughput/latency/rate rows).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -296,6 +296,18 @@ if (!SKIP.has('intercept') && cli) {
     process.stdout.write(`\n${intercept.markdown}`);
   } catch (err) {
     log(`interception bench failed: ${String(err.message).split('\n')[0]}`);
+  }
+}
+
+// A large synced policy beside the traffic: its own proxy, control plane and origin, after the rest.
+if (!SKIP.has('policy-sync') && cli) {
+  try {
+    const { runPolicySyncBench } = await import('./policy-sync.mjs');
+    const policy = await runPolicySyncBench(cli);
+    writeFileSync(join(OUT, 'latest.md'), `${readFileSync(join(OUT, 'latest.md'), 'utf8')}\n${policy.markdown}`);
+    process.stdout.write(`\n${policy.markdown}`);
+  } catch (err) {
+    log(`policy-sync bench failed: ${String(err.message).split('\n')[0]}`);
   }
 }
 
