@@ -11,8 +11,8 @@
 //     client's TLS goes to the origin) beside an intercepted one (each request decided and forwarded).
 // Writes bench/out/intercept.md and intercept.json. Targets: a new host's certificate <= 10 ms,
 // no event-loop stall over 20 ms.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -21,7 +21,8 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { treeCpuSeconds } from './lib/proc.mjs';
-import { sleep } from './lib/wait.mjs';
+import { startKaizenWithConfig } from './lib/kaizen.mjs';
+import { loopDelayMaxMs } from './lib/loop-delay.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -94,26 +95,12 @@ async function startProxy(dir, originCaFile) {
     ].join('\n'),
   );
   const logFile = join(OUT, 'kaizen-intercept.log');
-  const out = openSync(logFile, 'w');
   const env = { ...process.env, NODE_ENV: 'production' };
   delete env.KAIZEN_API_KEY;
   // BENCH_INTERCEPT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the proxy.
   const nodeArgs = (process.env.BENCH_INTERCEPT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(PROXY_NODE, [...nodeArgs, join(ROOT, 'dist', 'cli.js'), 'serve', '-c', config], { stdio: ['ignore', out, 'pipe'], env });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('"msg":"listening"'));
-    if (line) {
-      const { proxy, admin } = JSON.parse(line);
-      const [host, port] = proxy.split(':');
-      const [, adminPort] = admin.split(':');
-      return { child, host, port: Number(port), adminPort: Number(adminPort), caPem: ca.certPem };
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`kaizen-proxy did not start: ${stderr.slice(-500)}`);
-    await sleep(25);
-  }
+  const started = await startKaizenWithConfig({ cli: join(ROOT, 'dist', 'cli.js'), config, logFile, env, node: PROXY_NODE, nodeArgs, timeoutMs: 15_000 });
+  return { ...started, caPem: ca.certPem };
 }
 
 function connectThrough(proxy, authority) {
@@ -154,18 +141,6 @@ async function handshakes(proxy, hosts, ca) {
     socket.destroy();
   }
   return times;
-}
-
-async function eventLoopLagMaxMs(proxy) {
-  const text = await new Promise((resolve, reject) => {
-    const req = net.connect(proxy.adminPort, '127.0.0.1', () => req.write('GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n'));
-    let data = '';
-    req.on('data', (d) => { data += d; });
-    req.on('end', () => resolve(data));
-    req.on('error', reject);
-  });
-  const match = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
-  return match ? Number(match[1]) * 1000 : null;
 }
 
 /** Sequential keep-alive GETs on `connections` TLS connections at once; requests/s and proxy CPU µs per request. */
@@ -226,14 +201,14 @@ export async function runInterceptBench() {
   try {
     const hosts = Array.from({ length: NEW_HOSTS }, (_, i) => newHost(i));
     await handshakes(proxy, ['127.0.0.1'], proxy.caPem); // warm the proxy's TLS and decision paths
-    await eventLoopLagMaxMs(proxy); // resets the lag histogram
+    await loopDelayMaxMs(proxy.adminPort); // resets the lag histogram
     log(`${NEW_HOSTS} new hosts`);
     const fresh = await handshakes(proxy, hosts, proxy.caPem);
-    const lagMs = await eventLoopLagMaxMs(proxy);
+    const lagMs = await loopDelayMaxMs(proxy.adminPort);
     log(`${NEW_HOSTS} cached hosts`);
     const cached = await handshakes(proxy, hosts, proxy.caPem);
     // The same figure with nothing minted: what the machine's load alone costs the event loop.
-    const cachedLagMs = await eventLoopLagMaxMs(proxy);
+    const cachedLagMs = await loopDelayMaxMs(proxy.adminPort);
     const opaqueHandshake = [];
     for (let i = 0; i < 50; i++) {
       const started = performance.now();

@@ -7,14 +7,15 @@
 // while the control plane answers 304 (nothing to parse), the reference. Reported per window: syncs
 // applied, request latency p50 / p99 / max, and the proxy's longest event-loop delay (/metrics).
 // BENCH_PROXY_NODE runs the proxy on another node, as run.mjs does. Writes bench/out/policy-sync.md.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startKaizenWithConfig } from './lib/kaizen.mjs';
+import { loopDelayMaxMs } from './lib/loop-delay.mjs';
 import { sleep } from './lib/wait.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -70,32 +71,8 @@ async function startProxy(cli, cpUrl, dir) {
   const logFile = join(OUT, 'kaizen-policy-sync.log');
   // BENCH_POLICY_NODE_ARGS="--trace-gc" shows the proxy's collections in its log.
   const nodeArgs = (process.env.BENCH_POLICY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(PROXY_NODE, [...nodeArgs, cli, 'serve', '-c', config], { stdio: ['ignore', openSync(logFile, 'w'), 'pipe'], env: { ...process.env, KAIZEN_API_KEY: 'bench-key', NODE_ENV: 'production' } });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('"msg":"listening"'));
-    if (line) {
-      const { proxy, admin } = JSON.parse(line);
-      return { child, logFile, port: Number(proxy.split(':')[1]), adminPort: Number(admin.split(':')[1]) };
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`kaizen-proxy did not start: ${stderr.slice(-500)}`);
-    await sleep(25);
-  }
-}
-
-/** The proxy's longest event-loop delay since the last scrape (ms); a scrape resets it. */
-async function loopDelayMaxMs(proxy) {
-  const text = await new Promise((done, fail) => {
-    const req = net.connect(proxy.adminPort, '127.0.0.1', () => req.write('GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n'));
-    let data = '';
-    req.on('data', (d) => { data += d; });
-    req.on('end', () => done(data));
-    req.on('error', fail);
-  });
-  const match = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
-  return match ? Number(match[1]) * 1000 : null;
+  const env = { ...process.env, KAIZEN_API_KEY: 'bench-key', NODE_ENV: 'production' };
+  return { ...(await startKaizenWithConfig({ cli, config, logFile, env, node: PROXY_NODE, nodeArgs })), logFile };
 }
 
 /** Sequential GETs on one keep-alive connection through the proxy for `ms`: each one's latency (ms). */
@@ -129,11 +106,11 @@ async function windowOf(proxy, cp, originPort, mode) {
   // One sync in the new mode before measuring (a quiet window starts after a 304 has been seen).
   const feedsBefore = cp.state.feeds;
   await sleep(1_500);
-  await loopDelayMaxMs(proxy);
+  await loopDelayMaxMs(proxy.adminPort);
   const appliedBefore = appliedCount(proxy);
   const feedsAtStart = cp.state.feeds;
   const latencies = await requestsFor(proxy, originPort, WINDOW_MS);
-  const lagMs = await loopDelayMaxMs(proxy);
+  const lagMs = await loopDelayMaxMs(proxy.adminPort);
   return { mode, feeds: cp.state.feeds - feedsAtStart, applied: appliedCount(proxy) - appliedBefore, warmFeeds: feedsAtStart - feedsBefore, requests: latencies.length, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: Math.max(...latencies), lagMs };
 }
 

@@ -102,3 +102,25 @@ export async function startKaizen(cli, { controlPlaneUrl, logFile, nodeArgs = []
     },
   };
 }
+
+/**
+ * kaizen-proxy on its own configuration file (`serve -c config`), for the benches that need more
+ * than startKaizen's flags (intercept.mjs, policy-sync.mjs): stdout to `logFile`, polled for the
+ * "listening" line; its proxy and admin addresses.
+ */
+export async function startKaizenWithConfig({ cli, config, logFile, env, node = process.execPath, nodeArgs = [], timeoutMs = 30_000 }) {
+  const child = spawn(node, [...nodeArgs, cli, 'serve', '-c', config], { stdio: ['ignore', openSync(logFile, 'w'), 'pipe'], env });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('"msg":"listening"'));
+    if (line) {
+      const { proxy, admin } = JSON.parse(line);
+      const [host, port] = proxy.split(':');
+      return { child, host, port: Number(port), adminPort: Number(admin.split(':')[1]) };
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`kaizen-proxy did not start: ${stderr.slice(-500)}`);
+    await sleep(25);
+  }
+}
