@@ -2,8 +2,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 
 /**
- * Work that can stop between bounded pieces: a generator that yields after each piece (a few
- * hundred microseconds of it) and returns its result. The same code then runs all at once where a
+ * Work that can stop between bounded pieces: a generator that yields after each piece (up to about
+ * a millisecond of it) and returns its result. The same code then runs all at once where a
  * caller needs the answer now (a configuration file read before listening: `finish`), or a slice
  * at a time beside the data plane (a policy sync of 100,000 domains: `pace`), so that one large
  * answer never holds every connection's next event for its whole length.
