@@ -7,6 +7,7 @@
 // while the control plane answers 304 (nothing to parse), the reference. Reported per window: syncs
 // applied, request latency p50 / p99 / max, and the proxy's longest event-loop delay (/metrics).
 // BENCH_PROXY_NODE runs the proxy on another node, as run.mjs does. Writes bench/out/policy-sync.md.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -36,7 +37,7 @@ function quantile(values, q) {
 
 /** Verdicts allowed; GET /v1/policy the feed (`changing`: the other revision each time) or 304 (`quiet`). */
 async function startControlPlane() {
-  const state = { mode: 'quiet', served: 0, feeds: 0 };
+  const state = { mode: 'quiet', served: 0 };
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -46,7 +47,6 @@ async function startControlPlane() {
           return;
         }
         const body = FEEDS[state.served++ % 2];
-        state.feeds++;
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, etag: `"${state.served}"` }).end(body);
         return;
       }
@@ -104,14 +104,12 @@ async function requestsFor(proxy, originPort, ms) {
 async function windowOf(proxy, cp, originPort, mode) {
   cp.state.mode = mode;
   // One sync in the new mode before measuring (a quiet window starts after a 304 has been seen).
-  const feedsBefore = cp.state.feeds;
   await sleep(1_500);
   await loopDelayMaxMs(proxy.adminPort);
   const appliedBefore = appliedCount(proxy);
-  const feedsAtStart = cp.state.feeds;
   const latencies = await requestsFor(proxy, originPort, WINDOW_MS);
   const lagMs = await loopDelayMaxMs(proxy.adminPort);
-  return { mode, feeds: cp.state.feeds - feedsAtStart, applied: appliedCount(proxy) - appliedBefore, warmFeeds: feedsAtStart - feedsBefore, requests: latencies.length, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: Math.max(...latencies), lagMs };
+  return { mode, applied: appliedCount(proxy) - appliedBefore, requests: latencies.length, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: Math.max(...latencies), lagMs };
 }
 
 const appliedCount = (proxy) => readFileSync(proxy.logFile, 'utf8').split('\n').filter((l) => l.includes('"msg":"synced policies updated"')).length;
@@ -138,7 +136,7 @@ export async function runPolicySyncBench(cli = resolve(BENCH, '..', 'dist', 'cli
       ['request latency, the longest', ms(changing.max), ms(quiet.max)],
       ['proxy event-loop delay, max in the window', ms(changing.lagMs), ms(quiet.lagMs)],
     ];
-    const version = PROXY_NODE === process.execPath ? process.version : (await import('node:child_process')).execFileSync(PROXY_NODE, ['--version'], { encoding: 'utf8' }).trim();
+    const version = PROXY_NODE === process.execPath ? process.version : execFileSync(PROXY_NODE, ['--version'], { encoding: 'utf8' }).trim();
     const markdown = [
       '### Policy sync of a large feed',
       '',
